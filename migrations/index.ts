@@ -1,0 +1,12 @@
+// Every migration, in order. Listed explicitly so the same code runs from TypeScript sources
+// and from the compiled build.
+import type { Knex } from 'knex';
+import * as foundation from './20261124000000_foundation.js';
+
+export interface Migration {
+  name: string;
+  up(knex: Knex): Promise<void>;
+  down(knex: Knex): Promise<void>;
+}
+
+export const migrations: Migration[] = [{ name: '20261124000000_foundation', ...foundation }];

@@ -1,0 +1,240 @@
+// The one base command: --json envelope, global flags, errors and exit codes decided in one
+// place, and lazy access to the database and the core's service context.
+import { Command, Errors, Flags, type Interfaces } from '@oclif/core';
+import type { ChalkInstance } from 'chalk';
+import { maskCommandLine, osUser } from '../core/audit.js';
+import { clockFromEnv } from '../core/clock.js';
+import type { ServiceContext } from '../core/context.js';
+import { resolveTarget, type DatabaseTarget } from '../core/db/config.js';
+import { openDatabase, type Database } from '../core/db/connection.js';
+import { UniqueViolationError, LostRaceError } from '../core/db/errors.js';
+import { isUpToDate, migrateLatest } from '../core/db/migrate.js';
+import { EXIT_CODES, IspctlError, isIspctlError } from '../core/errors.js';
+import { colourEnabled, makeChalk, renderDetails, renderTable, toJson, type Column } from './output.js';
+
+export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>;
+export type BaseArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>;
+
+export interface JsonSuccess<T> {
+  ok: true;
+  data: T;
+  warnings?: string[];
+}
+
+export interface JsonFailure {
+  ok: false;
+  error: { code: string; message: string; suggestions: string[]; details?: Record<string, unknown> };
+}
+
+export abstract class BaseCommand<T extends typeof Command> extends Command {
+  static override enableJsonFlag = true;
+
+  static override baseFlags = {
+    'database-url': Flags.string({
+      summary: 'PostgreSQL URL (postgres://user:pass@host/db). Unset: the embedded database.',
+      env: 'DATABASE_URL',
+      helpGroup: 'GLOBAL',
+    }),
+    'lock-timeout': Flags.integer({
+      summary: 'Seconds to wait for another process using the embedded database.',
+      env: 'ISPCTL_LOCK_TIMEOUT',
+      default: 30,
+      min: 0,
+      helpGroup: 'GLOBAL',
+    }),
+    quiet: Flags.boolean({ char: 'q', summary: 'Print only what scripts need.', helpGroup: 'GLOBAL', exclusive: ['verbose'] }),
+    verbose: Flags.boolean({ char: 'v', summary: 'Print more detail on stderr.', helpGroup: 'GLOBAL' }),
+  };
+
+  protected flags!: BaseFlags<T>;
+  protected args!: BaseArgs<T>;
+  protected chalk: ChalkInstance = makeChalk(false);
+  private database?: Database;
+  private serviceContext?: ServiceContext;
+  private warnings: string[] = [];
+  /** Exit code for a run that succeeded in part (3): set by markPartial. */
+  private partialReason?: string;
+
+  /** Override to open the database without applying migrations (db status, db migrate). */
+  protected autoMigrate = true;
+
+  public override async init(): Promise<void> {
+    await super.init();
+    this.chalk = makeChalk(!this.jsonEnabled() && colourEnabled());
+    const { args, flags } = await this.parse(this.ctor);
+    this.flags = flags as BaseFlags<T>;
+    this.args = args as BaseArgs<T>;
+  }
+
+  protected get env(): Record<string, string | undefined> {
+    return process.env;
+  }
+
+  protected get target(): DatabaseTarget {
+    return resolveTarget({ databaseUrl: this.flags['database-url'], env: this.env });
+  }
+
+  /** The command line as the audit log records it (secrets masked). */
+  protected get commandLine(): string {
+    return `ispctl ${[...(this.id ?? '').split(':'), ...maskCommandLine(this.argv).split(' ').filter(Boolean)].join(' ')}`.trim();
+  }
+
+  /** Opens the database on first use (waiting for the embedded lock) and migrates it. */
+  protected async db(): Promise<Database> {
+    if (this.database) return this.database;
+    const target = this.target;
+    const db = await openDatabase(target, {
+      lockTimeoutMs: (this.flags['lock-timeout'] ?? 30) * 1000,
+      command: this.commandLine,
+      onLockWait: (holder) => {
+        const who = holder ? `process ${holder.pid} (${holder.command})` : 'another process';
+        this.note(`Waiting for the embedded database, in use by ${who}...`);
+      },
+    });
+    this.database = db;
+    if (this.autoMigrate && !(await isUpToDate(db.knex))) {
+      const applied = await migrateLatest(db.knex);
+      if (applied.length) this.debugLine(`applied migrations: ${applied.join(', ')}`);
+    }
+    return db;
+  }
+
+  /** The context every core service takes. */
+  protected async ctx(): Promise<ServiceContext> {
+    if (this.serviceContext) return this.serviceContext;
+    const db = await this.db();
+    this.serviceContext = {
+      db: db.knex,
+      engine: db.engine,
+      clock: clockFromEnv(this.env),
+      actor: { user: osUser(this.env), command: this.commandLine },
+      env: this.env,
+    };
+    return this.serviceContext;
+  }
+
+  public override async finally(err: Error | undefined): Promise<void> {
+    try {
+      await this.database?.close();
+    } finally {
+      this.database = undefined;
+      await super.finally(err);
+    }
+    if (!err && this.partialReason && (process.exitCode === undefined || process.exitCode === 0)) process.exitCode = EXIT_CODES.partial;
+  }
+
+  // ---- output -------------------------------------------------------------------------------
+
+  /** A line for people on stdout; silent with --json or --quiet. */
+  protected say(message = ''): void {
+    if (this.jsonEnabled() || this.flags?.quiet) return;
+    process.stdout.write(message + '\n');
+  }
+
+  /** Output that --quiet keeps (e.g. an id a script reads); silent with --json. */
+  protected essential(message: string): void {
+    if (this.jsonEnabled()) return;
+    process.stdout.write(message + '\n');
+  }
+
+  /** Progress and notices on stderr; silent with --quiet. */
+  protected note(message: string): void {
+    if (this.flags?.quiet) return;
+    process.stderr.write(message + '\n');
+  }
+
+  protected debugLine(message: string): void {
+    if (this.flags?.verbose) process.stderr.write(this.chalk.dim(message) + '\n');
+  }
+
+  protected warnLine(message: string): void {
+    this.warnings.push(message);
+    if (!this.jsonEnabled()) process.stderr.write(this.chalk.yellow(`Warning: ${message}`) + '\n');
+  }
+
+  protected markPartial(reason: string): void {
+    this.partialReason = reason;
+    this.warnLine(reason);
+  }
+
+  protected table<R>(rows: R[], columns: Column<R>[]): void {
+    if (this.jsonEnabled()) return;
+    if (rows.length === 0) {
+      this.say(this.chalk.dim('(none)'));
+      return;
+    }
+    process.stdout.write(renderTable(rows, columns, this.chalk) + '\n');
+  }
+
+  protected details(pairs: Array<[string, unknown]>): void {
+    this.say(renderDetails(pairs, this.chalk));
+  }
+
+  /** Prompts are allowed only for people: stdin a TTY and --json off. */
+  protected canPrompt(): boolean {
+    return Boolean(process.stdin.isTTY) && !this.jsonEnabled() && this.env.CI === undefined;
+  }
+
+  // ---- JSON envelope and errors -------------------------------------------------------------
+
+  public override logJson(json: unknown): void {
+    process.stdout.write(toJson(json) + '\n');
+  }
+
+  protected override toSuccessJson(result: unknown): JsonSuccess<unknown> {
+    return this.warnings.length ? { ok: true, data: result, warnings: this.warnings } : { ok: true, data: result };
+  }
+
+  protected override toErrorJson(err: unknown): JsonFailure {
+    const e = toUserError(err);
+    return { ok: false, error: { code: e.code, message: e.message, suggestions: e.suggestions, ...(e.details ? { details: e.details } : {}) } };
+  }
+
+  public override async catch(err: Error & { exitCode?: number }): Promise<void> {
+    if (err instanceof Errors.ExitError) throw err;
+    const e = toUserError(err);
+    process.exitCode = e.exitCode;
+    if (this.jsonEnabled()) {
+      this.logJson(this.toErrorJson(err));
+    } else {
+      const chalk = makeChalk(colourEnabled(process.stderr));
+      const lines = [`${chalk.red('Error:')} ${e.message}`];
+      for (const s of e.suggestions) lines.push(`  ${chalk.dim('→')} ${s}`);
+      process.stderr.write(lines.join('\n') + '\n');
+    }
+    if (this.env.DEBUG) process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
+  }
+}
+
+/** Turns anything thrown into a user-facing error with a code and an exit code. */
+export function toUserError(err: unknown): IspctlError {
+  if (isIspctlError(err)) return err;
+  if (err instanceof UniqueViolationError) {
+    return new IspctlError('CONFLICT', `That already exists (${err.detail ?? err.constraint ?? 'unique constraint'}).`, { kind: 'conflict', cause: err });
+  }
+  if (err instanceof LostRaceError) {
+    return new IspctlError('CONFLICT', `Another process changed this at the same time (${err.what}); nothing was changed.`, {
+      kind: 'conflict',
+      cause: err,
+      suggestions: ['Run the command again'],
+    });
+  }
+  if (err instanceof Errors.CLIError) {
+    // oclif parse errors: unknown flags, missing required flags, bad option values.
+    const exit = (err as Errors.CLIError).oclif?.exit;
+    const kind = exit === 2 || /flag|argument|Expected|Missing|Unexpected|Nonexistent/i.test(err.message) ? 'invalid' : 'failure';
+    const message = err.message.split('\n')[0]!.replace(/^Error: /, '');
+    const rest = err.message.split('\n').slice(1).map((l) => l.trim()).filter(Boolean);
+    return new IspctlError(kind === 'invalid' ? 'INVALID_USAGE' : 'FAILED', message, {
+      kind,
+      cause: err,
+      suggestions: [...rest, ...(kind === 'invalid' ? ['Add --help to see the command\'s flags'] : [])],
+    });
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  return new IspctlError('INTERNAL_ERROR', message || 'Unexpected error', {
+    kind: 'failure',
+    cause: err,
+    suggestions: ['Run again with DEBUG=1 to see the stack trace'],
+  });
+}

@@ -1,0 +1,62 @@
+// Output helpers: colour that respects NO_COLOR and non-TTY stdout, tables, key/value details,
+// and JSON that survives bigint.
+import { Chalk, supportsColor, type ChalkInstance } from 'chalk';
+import { getBorderCharacters, table } from 'table';
+
+export function colourEnabled(stream: NodeJS.WriteStream = process.stdout, env = process.env): boolean {
+  if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false;
+  if (env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== '0') return true;
+  return Boolean(stream.isTTY) && Boolean(supportsColor);
+}
+
+export function makeChalk(enabled: boolean): ChalkInstance {
+  return new Chalk({ level: enabled ? (supportsColor ? supportsColor.level : 1) || 1 : 0 });
+}
+
+/** JSON with bigint as a number when safe, else a string, and Dates as ISO strings. */
+export function toJson(value: unknown, pretty = true): string {
+  return JSON.stringify(
+    value,
+    (_k, v) => {
+      if (typeof v === 'bigint') {
+        const n = Number(v);
+        return Number.isSafeInteger(n) ? n : v.toString();
+      }
+      return v;
+    },
+    pretty ? 2 : undefined,
+  );
+}
+
+export interface Column<T> {
+  header: string;
+  get: (row: T) => unknown;
+  align?: 'left' | 'right';
+}
+
+function cell(v: unknown): string {
+  if (v === null || v === undefined) return '';
+  if (v instanceof Date) return v.toISOString();
+  return String(v);
+}
+
+/** A borderless table with a header row, for list commands. */
+export function renderTable<T>(rows: T[], columns: Column<T>[], chalk: ChalkInstance): string {
+  const data = [columns.map((c) => chalk.bold(c.header)), ...rows.map((r) => columns.map((c) => cell(c.get(r))))];
+  return table(data, {
+    border: getBorderCharacters('void'),
+    columnDefault: { paddingLeft: 0, paddingRight: 2 },
+    columns: columns.map((c) => ({ alignment: c.align ?? 'left' })),
+    drawHorizontalLine: () => false,
+  })
+    .split("\n")
+    .map((l) => l.trimEnd())
+    .join("\n")
+    .trimEnd();
+}
+
+/** Key/value lines for show commands. */
+export function renderDetails(pairs: Array<[string, unknown]>, chalk: ChalkInstance): string {
+  const width = Math.max(0, ...pairs.map(([k]) => k.length));
+  return pairs.map(([k, v]) => `${chalk.dim(k.padEnd(width))}  ${cell(v)}`).join('\n');
+}

@@ -1,0 +1,21 @@
+import { Args } from '@oclif/core';
+import { BaseCommand } from '../../cli/base-command.js';
+import { getSetting, setSettings } from '../../core/settings/service.js';
+
+export default class SettingsSet extends BaseCommand<typeof SettingsSet> {
+  static override summary = 'Change a setting; the value is checked before anything is written.';
+  static override examples = ['<%= config.bin %> settings set billing-day 5', '<%= config.bin %> settings set timezone Asia/Manila'];
+  static override args = {
+    key: Args.string({ required: true, description: 'Setting name (see settings list).' }),
+    value: Args.string({ required: true, description: 'New value.' }),
+  };
+
+  public async run() {
+    const ctx = await this.ctx();
+    const [change] = await setSettings(ctx, { [this.args.key]: this.args.value });
+    if (change) this.say(`${change.key}: ${change.before ?? '(not set)'} → ${change.after}`);
+    else this.say(`${this.args.key} is already ${this.args.value}; nothing changed.`);
+    const now = await getSetting(ctx.db, this.args.key);
+    return { key: this.args.key, changed: Boolean(change), before: change ? change.before : now.value, value: now.value };
+  }
+}

@@ -1,0 +1,115 @@
+// One way to reach the database: knex over PostgreSQL (pg) or embedded PGlite, with the same
+// type parsing on both so the rest of the code never sees a difference.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import knexFactory, { type Knex } from 'knex';
+import { IspctlError } from '../errors.js';
+import { describeTarget, type DatabaseTarget, type Engine } from './config.js';
+import { acquireFileLock, type FileLock, type LockHolder } from './lock.js';
+
+export interface Database {
+  knex: Knex;
+  engine: Engine;
+  /** Where it lives, password hidden. */
+  location: string;
+  close(): Promise<void>;
+}
+
+export interface OpenOptions {
+  /** Embedded mode: how long to wait for another process holding the database, in ms. */
+  lockTimeoutMs?: number;
+  /** What this process is doing, shown to other processes that wait for it. */
+  command?: string;
+  onLockWait?: (holder: LockHolder | undefined) => void;
+  /** PostgreSQL pool size. */
+  poolMax?: number;
+}
+
+const INT8 = 20;
+const NUMERIC = 1700;
+const DATE = 1082;
+
+// int8 as bigint (money, ids, counts), numeric as exact strings, date as 'YYYY-MM-DD' strings
+// (never a Date at local midnight).
+const parsers: Record<number, (v: string) => unknown> = {
+  [INT8]: (v) => BigInt(v),
+  [NUMERIC]: (v) => v,
+  [DATE]: (v) => v,
+};
+
+export async function openDatabase(target: DatabaseTarget, opts: OpenOptions = {}): Promise<Database> {
+  if (target.engine === 'postgres') return openPostgres(target.url, opts);
+  return openPglite(target, opts);
+}
+
+async function openPostgres(url: string, opts: OpenOptions): Promise<Database> {
+  const pg = await import('pg');
+  const builtins = pg.default.types;
+  const types = {
+    getTypeParser(oid: number, format?: 'text' | 'binary') {
+      const p = parsers[oid];
+      if (p && format !== 'binary') return p;
+      return builtins.getTypeParser(oid, format as 'text');
+    },
+  };
+  const knex = knexFactory({
+    client: 'pg',
+    connection: { connectionString: url, types, application_name: 'ispctl' } as Knex.PgConnectionConfig,
+    pool: { min: 0, max: opts.poolMax ?? 10 },
+    acquireConnectionTimeout: 15_000,
+  });
+  try {
+    await knex.raw('select 1');
+  } catch (err) {
+    await knex.destroy().catch(() => undefined);
+    throw new IspctlError('DATABASE_UNREACHABLE', `Cannot connect to PostgreSQL at ${describeTarget({ engine: 'postgres', url })}: ${(err as Error).message}`, {
+      kind: 'failure',
+      cause: err,
+      suggestions: ['Check that the server is running and the URL (host, port, user, password, database) is right', 'Unset DATABASE_URL to use the embedded database'],
+    });
+  }
+  return {
+    knex,
+    engine: 'postgres',
+    location: describeTarget({ engine: 'postgres', url }),
+    close: () => knex.destroy(),
+  };
+}
+
+async function openPglite(target: Extract<DatabaseTarget, { engine: 'pglite' }>, opts: OpenOptions): Promise<Database> {
+  mkdirSync(target.dataDir, { recursive: true, mode: 0o700 });
+  const lock: FileLock = await acquireFileLock(join(target.dataDir, 'db.lock'), {
+    timeoutMs: opts.lockTimeoutMs ?? 30_000,
+    command: opts.command ?? 'ispctl',
+    onWait: opts.onLockWait,
+  });
+  try {
+    const [{ PGlite }, { default: ClientPgLite }] = await Promise.all([import('@electric-sql/pglite'), import('knex-pglite')]);
+    const pglite = new PGlite(target.path, { parsers });
+    await pglite.waitReady;
+    const knex = knexFactory({
+      client: ClientPgLite as unknown as typeof knexFactory.Client,
+      dialect: 'postgres',
+      connection: () => ({ pglite }) as unknown as Knex.StaticConnectionConfig,
+    } as Knex.Config);
+    let closed = false;
+    return {
+      knex,
+      engine: 'pglite',
+      location: target.path,
+      async close() {
+        if (closed) return;
+        closed = true;
+        try {
+          await knex.destroy();
+          if (!pglite.closed) await pglite.close();
+        } finally {
+          lock.release();
+        }
+      },
+    };
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+}

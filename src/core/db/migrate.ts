@@ -1,0 +1,40 @@
+import type { Knex } from 'knex';
+import { migrations, type Migration } from '../../../migrations/index.js';
+
+const source: Knex.MigrationSource<Migration> = {
+  getMigrations: async () => migrations,
+  getMigrationName: (m) => m.name,
+  getMigration: async (m) => m,
+};
+
+const config: Knex.MigratorConfig = { migrationSource: source, tableName: 'knex_migrations' };
+
+export interface MigrationStatus {
+  /** The latest applied migration, or null on an empty database. */
+  version: string | null;
+  applied: string[];
+  pending: string[];
+}
+
+export async function migrationStatus(knex: Knex): Promise<MigrationStatus> {
+  const [completed, pending] = (await knex.migrate.list(config)) as [Array<{ name: string }>, Migration[]];
+  const applied = completed.map((c) => c.name);
+  return { version: applied.at(-1) ?? null, applied, pending: pending.map((m) => m.name) };
+}
+
+/** Applies pending migrations; returns the names applied. Safe to run concurrently on PostgreSQL (knex takes a lock). */
+export async function migrateLatest(knex: Knex): Promise<string[]> {
+  const [, applied] = (await knex.migrate.latest(config)) as [number, string[]];
+  return applied;
+}
+
+export function latestMigrationName(): string {
+  return migrations.at(-1)!.name;
+}
+
+export async function isUpToDate(knex: Knex): Promise<boolean> {
+  const has = await knex.schema.hasTable('knex_migrations');
+  if (!has) return false;
+  const row = await knex('knex_migrations').max<{ max: string | null }[]>('name as max').first();
+  return row?.max === latestMigrationName();
+}

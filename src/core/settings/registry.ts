@@ -1,0 +1,107 @@
+// Every setting ispctl knows, with its type, limits, default and how to parse what a person types.
+import { invalid } from '../errors.js';
+import { assertCurrency } from '../money.js';
+import { assertTimeZone } from '../time.js';
+
+export type SettingValue = string | number | boolean;
+
+export interface SettingDef {
+  key: string;
+  description: string;
+  type: 'string' | 'integer' | 'boolean' | 'currency' | 'timezone' | 'enum';
+  default?: SettingValue;
+  min?: number;
+  max?: number;
+  values?: readonly string[];
+  /** Set by `ispctl init`; required before billing can run. */
+  initKey?: boolean;
+  /** Parses a typed string (or checks a JSON value) into the stored value; throws invalid(). */
+  parse(raw: unknown): SettingValue;
+}
+
+function integer(key: string, description: string, min: number, max: number, def: number, extra: Partial<SettingDef> = {}): SettingDef {
+  return {
+    key,
+    description,
+    type: 'integer',
+    min,
+    max,
+    default: def,
+    ...extra,
+    parse(raw) {
+      const s = String(raw).trim();
+      if (!/^-?\d+$/.test(s)) {
+        throw invalid('INVALID_SETTING_VALUE', `${key} must be a whole number from ${min} to ${max}, got "${String(raw)}".`, [`ispctl settings set ${key} ${def}`]);
+      }
+      const n = Number(s);
+      if (n < min || n > max) {
+        const why = key === 'billing-day' ? ' (days 29 to 31 do not exist in every month)' : '';
+        throw invalid('INVALID_SETTING_VALUE', `${key} must be from ${min} to ${max}, got ${n}${why}.`, [`ispctl settings set ${key} ${Math.min(Math.max(n, min), max)}`]);
+      }
+      return n;
+    },
+  };
+}
+
+function text(key: string, description: string, maxLength: number, extra: Partial<SettingDef> = {}): SettingDef {
+  return {
+    key,
+    description,
+    type: 'string',
+    ...extra,
+    parse(raw) {
+      const s = String(raw).trim();
+      if (s === '') throw invalid('INVALID_SETTING_VALUE', `${key} cannot be empty.`, [`ispctl settings set ${key} "…"`]);
+      if (s.length > maxLength) throw invalid('INVALID_SETTING_VALUE', `${key} is ${s.length} characters long; the limit is ${maxLength}.`);
+      // eslint-disable-next-line no-control-regex
+      if (/[\u0000-\u001f\u007f]/.test(s)) throw invalid('INVALID_SETTING_VALUE', `${key} contains control characters.`);
+      return s;
+    },
+  };
+}
+
+export const SETTINGS: readonly SettingDef[] = [
+  text('isp-name', "The ISP's name, shown on invoices and messages", 100, { initKey: true }),
+  {
+    key: 'currency',
+    description: 'ISO 4217 currency code of all prices and payments, e.g. PHP',
+    type: 'currency',
+    default: 'PHP',
+    initKey: true,
+    parse(raw) {
+      const code = String(raw).trim().toUpperCase();
+      assertCurrency(code);
+      return code;
+    },
+  },
+  {
+    key: 'timezone',
+    description: 'IANA time zone in which billing days, due dates and schedules are computed, e.g. Asia/Manila',
+    type: 'timezone',
+    default: 'Asia/Manila',
+    initKey: true,
+    parse(raw) {
+      const tz = String(raw).trim();
+      assertTimeZone(tz);
+      return tz;
+    },
+  },
+  integer('billing-day', 'Day of the month on which billing periods start (1 to 28)', 1, 28, 1, { initKey: true }),
+  integer('due-days', 'Days from invoice date to due date', 0, 90, 15, { initKey: true }),
+  integer('grace-days', 'Days after the due date before an unpaid subscriber is suspended', 0, 90, 5, { initKey: true }),
+  integer('invoice-lead-days', 'Generate invoices this many days before the period starts', 0, 27, 0),
+];
+
+const BY_KEY = new Map(SETTINGS.map((s) => [s.key, s]));
+
+export function settingDef(key: string): SettingDef {
+  const def = BY_KEY.get(key);
+  if (!def) {
+    const close = SETTINGS.filter((s) => s.key.includes(key) || key.includes(s.key.split('-')[0]!)).map((s) => s.key);
+    throw invalid('UNKNOWN_SETTING', `There is no setting called "${key}".`, [
+      ...(close.length ? [`Did you mean ${close.join(' or ')}?`] : []),
+      'ispctl settings list shows every setting',
+    ]);
+  }
+  return def;
+}

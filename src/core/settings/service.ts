@@ -1,0 +1,89 @@
+import type { ServiceContext } from '../context.js';
+import { recordAudit } from '../audit.js';
+import { withTransaction, type Db } from '../db/tx.js';
+import { IspctlError } from '../errors.js';
+import { SETTINGS, settingDef, type SettingValue } from './registry.js';
+
+export interface SettingView {
+  key: string;
+  value: SettingValue | null;
+  isDefault: boolean;
+  description: string;
+}
+
+/** The settings billing and collections use, typed. */
+export interface IspSettings {
+  ispName: string;
+  currency: string;
+  timezone: string;
+  billingDay: number;
+  dueDays: number;
+  graceDays: number;
+  invoiceLeadDays: number;
+}
+
+async function storedValues(db: Db): Promise<Map<string, SettingValue>> {
+  const rows: Array<{ key: string; value: SettingValue }> = await db('settings').select('key', 'value');
+  return new Map(rows.map((r) => [r.key, r.value]));
+}
+
+export async function listSettings(db: Db): Promise<SettingView[]> {
+  const stored = await storedValues(db);
+  return SETTINGS.map((def) => ({
+    key: def.key,
+    value: stored.has(def.key) ? stored.get(def.key)! : (def.default ?? null),
+    isDefault: !stored.has(def.key),
+    description: def.description,
+  }));
+}
+
+export async function getSetting(db: Db, key: string): Promise<SettingView> {
+  const def = settingDef(key);
+  const row = await db('settings').where({ key }).first('value');
+  return { key, value: row ? (row.value as SettingValue) : (def.default ?? null), isDefault: !row, description: def.description };
+}
+
+export async function isInitialised(db: Db): Promise<boolean> {
+  const row = await db('settings').where({ key: 'isp-name' }).first('key');
+  return Boolean(row);
+}
+
+export async function loadIspSettings(db: Db): Promise<IspSettings> {
+  const stored = await storedValues(db);
+  if (!stored.has('isp-name')) {
+    throw new IspctlError('NOT_INITIALISED', 'ispctl has not been set up on this database yet.', {
+      kind: 'failure',
+      suggestions: ['Run ispctl init to set the ISP name, currency, time zone and billing terms'],
+    });
+  }
+  const get = (k: string) => (stored.has(k) ? stored.get(k)! : settingDef(k).default!);
+  return {
+    ispName: String(get('isp-name')),
+    currency: String(get('currency')),
+    timezone: String(get('timezone')),
+    billingDay: Number(get('billing-day')),
+    dueDays: Number(get('due-days')),
+    graceDays: Number(get('grace-days')),
+    invoiceLeadDays: Number(get('invoice-lead-days')),
+  };
+}
+
+/** Parses every value first, then writes them in one transaction: a bad value changes nothing. */
+export async function setSettings(ctx: ServiceContext, values: Record<string, unknown>): Promise<Array<{ key: string; before: SettingValue | null; after: SettingValue }>> {
+  const parsed = Object.entries(values).map(([key, raw]) => ({ key, value: settingDef(key).parse(raw) }));
+  return withTransaction(ctx.db, async (trx) => {
+    const stored = await storedValues(trx);
+    const changes: Array<{ key: string; before: SettingValue | null; after: SettingValue }> = [];
+    for (const { key, value } of parsed) {
+      const before = stored.has(key) ? stored.get(key)! : null;
+      if (before === value) continue;
+      await trx('settings')
+        .insert({ key, value: JSON.stringify(value), updated_at: ctx.clock.now() })
+        .onConflict('key')
+        .merge(['value', 'updated_at']);
+      await recordAudit(trx, ctx, { entityType: 'settings', entityId: key, action: before === null ? 'create' : 'update', before: before === null ? undefined : { [key]: before }, after: { [key]: value } });
+      changes.push({ key, before, after: value });
+    }
+    return changes;
+  });
+}
