@@ -1,0 +1,39 @@
+// The lab router: a simulated MikroTik speaking the RouterOS API, for trying ispctl without
+// hardware and for tests.
+
+export { startLabRouter } from './api-server.js';
+export type { LabRouter, LabRouterOptions, LabRouterTlsOptions } from './api-server.js';
+export { defaultEmptyReply, defaultLoginMode, handleSentence, parseSentence, runCommand } from './commands.js';
+export type { CommandResult, CommandSession, LoginMode, ParsedSentence } from './commands.js';
+export { createFaults, resetFaults } from './faults.js';
+export type { Faults } from './faults.js';
+export { compileQuery } from './query.js';
+export { ApiSession, tagSentence } from './session.js';
+export type { ApiSessionOptions, SessionIO, TagPlacement } from './session.js';
+export {
+  DEFAULT_ENCRYPTION_PROFILE_ID,
+  DEFAULT_PROFILE_ID,
+  DEFAULT_VERSION,
+  ListMenu,
+  RouterState,
+  SingletonMenu,
+  challengeResponse,
+  poolContains,
+} from './state.js';
+export type {
+  ActiveSession,
+  ActiveSessionInput,
+  ApiCredentials,
+  ApiUser,
+  ChangeEvent,
+  DisconnectReason,
+  LabStateSnapshot,
+  PppUserLookup,
+  RenderedRow,
+  RouterStateOptions,
+  SessionDownEvent,
+  StateEvents,
+  WriteOptions,
+} from './state.js';
+export { RouterTrap, TrapCategory } from './trap.js';
+export type * from './types.js';
