@@ -67,7 +67,7 @@ function maskUrl(s: string): string {
 }
 
 function quoteArg(s: string): string {
-  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+  return /^[\w@%+=:,./*-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
 function toJson(v: unknown): string | null {
