@@ -37,6 +37,9 @@ const parsers: Record<number, (v: string) => unknown> = {
   [DATE]: (v) => v,
 };
 
+// knex prints connection errors and warnings itself; ours surface as thrown errors instead.
+const quietLog = { warn() {}, error() {}, deprecate() {}, debug() {} };
+
 export async function openDatabase(target: DatabaseTarget, opts: OpenOptions = {}): Promise<Database> {
   if (target.engine === 'postgres') return openPostgres(target.url, opts);
   return openPglite(target, opts);
@@ -57,6 +60,7 @@ async function openPostgres(url: string, opts: OpenOptions): Promise<Database> {
     connection: { connectionString: url, types, application_name: 'ispctl' } as Knex.PgConnectionConfig,
     pool: { min: 0, max: opts.poolMax ?? 10 },
     acquireConnectionTimeout: 15_000,
+    log: quietLog,
   });
   try {
     await knex.raw('select 1');
@@ -91,6 +95,7 @@ async function openPglite(target: Extract<DatabaseTarget, { engine: 'pglite' }>,
       client: ClientPgLite as unknown as typeof knexFactory.Client,
       dialect: 'postgres',
       connection: () => ({ pglite }) as unknown as Knex.StaticConnectionConfig,
+      log: quietLog,
     } as Knex.Config);
     let closed = false;
     return {

@@ -1,0 +1,159 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { createPgDatabase } from '../helpers/db.js';
+import { ROOT, runCli, tempDataDir } from '../helpers/cli.js';
+
+const INIT = ['init', '--isp-name', 'Juan Net', '--currency', 'PHP', '--timezone', 'Asia/Manila', '--billing-day', '1', '--due-days', '15', '--grace-days', '5', '--yes'];
+
+describe('ispctl on the embedded database', () => {
+  const data = tempDataDir();
+  afterAll(() => data.remove());
+
+  test('--version and --help', async () => {
+    const v = await runCli(['--version']);
+    expect(v.code).toBe(0);
+    expect(v.stdout).toMatch(/^ispctl\/\d+\.\d+\.\d+/);
+    const h = await runCli(['settings', 'set', '--help']);
+    expect(h.code).toBe(0);
+    expect(h.stdout).toContain('settings set KEY VALUE');
+  });
+
+  test('a command before init says what to do', async () => {
+    const r = await runCli(['init', '--json'], { env: data.env });
+    expect(r.code).toBe(2);
+    expect(r.json).toMatchObject({ ok: false, error: { code: 'MISSING_FLAGS' } });
+    expect(r.json.error.suggestions[0]).toContain('--isp-name');
+  });
+
+  test('init, then settings list', async () => {
+    const r = await runCli([...INIT, '--json'], { env: data.env });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json.ok).toBe(true);
+    expect(r.json.data.engine).toBe('pglite');
+    const list = await runCli(['settings', 'list', '--json'], { env: data.env });
+    expect(list.code).toBe(0);
+    const byKey = Object.fromEntries(list.json.data.map((s: { key: string; value: unknown }) => [s.key, s.value]));
+    expect(byKey).toMatchObject({ 'isp-name': 'Juan Net', currency: 'PHP', timezone: 'Asia/Manila', 'billing-day': 1, 'due-days': 15, 'grace-days': 5 });
+    const human = await runCli(['settings', 'list'], { env: data.env });
+    expect(human.stdout).toMatch(/billing-day\s+1/);
+  });
+
+  test('init again changes nothing', async () => {
+    const r = await runCli(['init', '--isp-name', 'Other', '--yes'], { env: data.env });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('nothing changed');
+    const g = await runCli(['settings', 'get', 'isp-name'], { env: data.env });
+    expect(g.stdout.trim()).toBe('Juan Net');
+  });
+
+  test.each([
+    [['settings', 'set', 'billing-day', '31'], 'INVALID_SETTING_VALUE'],
+    [['settings', 'set', 'billing-day', 'abc'], 'INVALID_SETTING_VALUE'],
+    [['settings', 'set', 'timezone', 'Asia/Manilla'], 'INVALID_TIME_ZONE'],
+    [['settings', 'set', 'currency', 'PESO'], 'INVALID_CURRENCY'],
+    [['settings', 'set', 'colour', 'blue'], 'UNKNOWN_SETTING'],
+    [['settings', 'set', 'billing-day'], 'INVALID_USAGE'],
+    [['settings', 'list', '--no-such-flag'], 'INVALID_USAGE'],
+  ])('%j is refused with exit 2 (%s) and changes nothing', async (args, code) => {
+    const before = await runCli(['settings', 'list', '--json'], { env: data.env });
+    const r = await runCli([...args, '--json'], { env: data.env });
+    expect(r.code).toBe(2);
+    expect(r.json).toMatchObject({ ok: false, error: { code } });
+    expect(r.json.error.message.length).toBeGreaterThan(10);
+    const human = await runCli(args, { env: data.env });
+    expect(human.code).toBe(2);
+    expect(human.stderr).toMatch(/^Error: /);
+    expect(human.stderr).not.toMatch(/\n\s+at /); // no stack trace without DEBUG
+    const after = await runCli(['settings', 'list', '--json'], { env: data.env });
+    expect(after.json).toEqual(before.json);
+  });
+
+  test('settings set writes an audit row with the command line', async () => {
+    const r = await runCli(['settings', 'set', 'grace-days', '7'], { env: { ...data.env, SUDO_USER: 'maria' } });
+    expect(r.code).toBe(0);
+    const a = await runCli(['audit', 'list', '--entity', 'settings', '--user', 'maria', '--json'], { env: data.env });
+    expect(a.json.data).toHaveLength(1);
+    expect(a.json.data[0]).toMatchObject({ actor: 'maria', action: 'update', entityId: 'grace-days', before: { 'grace-days': 5 }, after: { 'grace-days': 7 } });
+    expect(a.json.data[0].command).toBe('ispctl settings set grace-days 7');
+  });
+
+  test('db status shows engine, location, version and no pending migrations', async () => {
+    const r = await runCli(['db', 'status', '--json'], { env: data.env });
+    expect(r.code).toBe(0);
+    expect(r.json.data).toMatchObject({ engine: 'pglite', pending: [] });
+    expect(r.json.data.location).toBe(join(data.env.ISPCTL_DATA_DIR, 'pgdata'));
+  });
+
+  test('a second process waits for the embedded database, then proceeds or times out', async () => {
+    // A real process holds the lock for 2.5 s, as a long command would.
+    const holder = spawn(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `const { acquireFileLock } = await import(${JSON.stringify(join(ROOT, 'dist/src/core/db/lock.js'))});
+         const l = await acquireFileLock(${JSON.stringify(join(data.env.ISPCTL_DATA_DIR, 'db.lock'))}, { timeoutMs: 5000, command: 'ispctl billing generate' });
+         process.stdout.write('held\\n');
+         setTimeout(() => { l.release(); process.exit(0); }, 2500);`,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    const exited = new Promise((r) => holder.on('exit', r));
+    await new Promise<void>((resolve) => holder.stdout!.once('data', () => resolve()));
+    const quick = await runCli(['settings', 'list', '--lock-timeout', '0', '--json'], { env: data.env });
+    expect(quick.code).toBe(1);
+    expect(quick.json.error.code).toBe('DATABASE_LOCKED');
+    expect(quick.json.error.message).toContain(`process ${holder.pid} (ispctl billing generate`);
+    const started = Date.now();
+    const waited = await runCli(['settings', 'list', '--json'], { env: data.env });
+    expect(waited.code).toBe(0);
+    expect(waited.stderr).toContain(`Waiting for the embedded database, in use by process ${holder.pid}`);
+    expect(Date.now() - started).toBeGreaterThan(1000);
+    await exited;
+  });
+
+  test('a stale lock left by a dead process is taken over', async () => {
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(join(data.env.ISPCTL_DATA_DIR, 'db.lock'), JSON.stringify({ pid: 999999, command: 'ispctl crashed', since: new Date().toISOString() }));
+    const r = await runCli(['settings', 'get', 'currency'], { env: { ...data.env, ISPCTL_LOCK_TIMEOUT: '1' } });
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toBe('PHP');
+  });
+});
+
+describe('ispctl on PostgreSQL', () => {
+  let url = '';
+  let drop: () => Promise<void> = async () => undefined;
+  beforeAll(async () => {
+    ({ url, drop } = await createPgDatabase('cli'));
+  });
+  afterAll(async () => drop());
+
+  test('init and settings list with DATABASE_URL', async () => {
+    const env = { DATABASE_URL: url, ISPCTL_DATA_DIR: '/nonexistent/should-not-be-used' };
+    const r = await runCli([...INIT, '--json'], { env });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json.data.engine).toBe('postgres');
+    const list = await runCli(['settings', 'list', '--json'], { env });
+    expect(list.json.data.find((s: { key: string }) => s.key === 'isp-name').value).toBe('Juan Net');
+    const status = await runCli(['db', 'status', '--json'], { env });
+    expect(status.json.data.engine).toBe('postgres');
+  });
+
+  test('the --database-url flag works and the password is never printed', async () => {
+    const u = new URL(url);
+    u.password = 'not-the-password';
+    const r = await runCli(['db', 'status', '--database-url', u.toString(), '--json'], {});
+    // trust auth accepts any password; what matters is that it never shows up
+    expect(r.stdout).not.toContain('not-the-password');
+    expect(r.json.data.location).toContain(':***@');
+  });
+
+  test('an unreachable server is a clear error', async () => {
+    const r = await runCli(['settings', 'list', '--json'], { env: { DATABASE_URL: 'postgres://isp:pw@127.0.0.1:1/isp' } });
+    expect(r.code).toBe(1);
+    expect(r.json.error.code).toBe('DATABASE_UNREACHABLE');
+    expect(r.json.error.message).not.toContain(':pw@');
+  });
+});
