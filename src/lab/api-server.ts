@@ -6,10 +6,12 @@ import type { AddressInfo, Server, Socket } from 'node:net';
 import { createServer } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import { SentenceDecoder, encodeSentence } from '../core/routeros/protocol.js';
-import type { LoginMode } from './commands.js';
+import type { LabCommandHandler, LoginMode } from './commands.js';
 import { defaultEmptyReply, defaultLoginMode } from './commands.js';
 import type { Faults } from './faults.js';
 import { createFaults } from './faults.js';
+import { LabNas, type LabNasOptions } from './nas.js';
+import { labNasCommands } from './nas-commands.js';
 import { createStateSaver, readStateFile, type StateSaver } from './persistence.js';
 import type { TagPlacement } from './session.js';
 import { ApiSession } from './session.js';
@@ -51,6 +53,13 @@ export interface LabRouterOptions {
   tagPlacement?: TagPlacement;
   /** Serve `/lab/faults/print|set` over the API. Default true. */
   faultCommands?: boolean;
+  /**
+   * Run a PPPoE NAS on this router (`router.nas`): dials, RADIUS authentication and accounting,
+   * `/radius/incoming`, and the `/lab/dial`, `/lab/hangup`, `/lab/sessions/print` commands.
+   */
+  nas?: boolean | LabNasOptions;
+  /** Extra `/lab/...` commands (default: the NAS's, when it runs). */
+  labCommands?: LabCommandHandler;
   /** Clock for a new state. */
   now?: () => number;
   /** One line per connection event and command (passwords redacted). */
@@ -66,13 +75,15 @@ export interface LabRouter {
   readonly faults: Faults;
   readonly loginMode: LoginMode;
   readonly emptyReply: boolean;
+  /** The PPPoE NAS, when started with `nas`. */
+  readonly nas?: LabNas;
   /** Open API connections. */
   connectionCount(): number;
   /** Drop every open connection at once (like a router reboot, without losing state). */
   dropConnections(): void;
   /** Write the state file now (no-op without one). */
   save(): Promise<void>;
-  /** Stop listening, drop connections, save. */
+  /** Stop listening, drop connections, close the NAS (ending its sessions), save. */
   close(): Promise<void>;
 }
 
@@ -132,6 +143,8 @@ export async function startLabRouter(opts: LabRouterOptions = {}): Promise<LabRo
   const emptyReply = opts.emptyReply ?? defaultEmptyReply(state);
   const sockets = new Set<Socket>();
   let nextConn = 1;
+  const nas = opts.nas ? new LabNas(state, { log, ...(opts.nas === true ? {} : opts.nas) }) : undefined;
+  const labCommands = opts.labCommands ?? (nas ? labNasCommands(nas) : undefined);
 
   let saver: StateSaver | undefined;
   let unsubscribe: (() => void) | undefined;
@@ -171,6 +184,7 @@ export async function startLabRouter(opts: LabRouterOptions = {}): Promise<LabRo
       remoteAddress: remote,
       tagPlacement: opts.tagPlacement,
       faultCommands: opts.faultCommands,
+      labCommands,
       label,
       log,
       io: {
@@ -228,9 +242,11 @@ export async function startLabRouter(opts: LabRouterOptions = {}): Promise<LabRo
       tlsServer = tls;
       tlsPort = await listen(tls, opts.tls.port ?? 0, host);
     }
+    await nas?.start();
   } catch (e) {
     await closeServer(plain);
     if (tlsServer) await closeServer(tlsServer);
+    await nas?.close();
     unsubscribe?.();
     throw e;
   }
@@ -245,6 +261,7 @@ export async function startLabRouter(opts: LabRouterOptions = {}): Promise<LabRo
     faults,
     loginMode,
     emptyReply,
+    nas,
     connectionCount: () => sockets.size,
     dropConnections() {
       for (const s of sockets) s.destroy();
@@ -255,6 +272,7 @@ export async function startLabRouter(opts: LabRouterOptions = {}): Promise<LabRo
         const closed = [closeServer(plain), tlsServer ? closeServer(tlsServer) : Promise.resolve()];
         for (const s of sockets) s.destroy();
         await Promise.all(closed);
+        await nas?.close();
         unsubscribe?.();
         await saver?.flush();
         log?.('lab router stopped');

@@ -43,7 +43,15 @@ export interface CommandSession {
   faults?: Faults;
   /** Source of challenge bytes (tests may fix it). */
   randomBytes?: (n: number) => Buffer;
+  /** Extra lab-only commands under `/lab/` (the lab NAS's `/lab/dial`, `/lab/hangup`). */
+  labCommands?: LabCommandHandler;
 }
+
+/**
+ * Runs a lab-only command (`/lab/...`, after login); returns undefined for a command it does not
+ * know, which then traps like any unknown command. May throw RouterTrap.
+ */
+export type LabCommandHandler = (p: ParsedSentence, session: CommandSession & { user: ApiUser }) => CommandResult | undefined;
 
 export interface CommandResult {
   /** Reply sentences, without tags. */
@@ -55,6 +63,12 @@ export interface CommandResult {
    * sentences; the returned function stops it. It ends only through `/cancel`.
    */
   follow?: (emit: (sentence: string[]) => void) => () => void;
+  /**
+   * The rest of the reply comes later (a lab command waiting on RADIUS): these sentences are
+   * sent when the promise resolves, unless the command was cancelled or the connection closed
+   * first. A rejection with a RouterTrap becomes that `!trap` and `!done`.
+   */
+  deferred?: Promise<string[][]>;
 }
 
 export interface ParsedSentence {
@@ -185,6 +199,11 @@ function dispatch(p: ParsedSentence, session: CommandSession): CommandResult {
 
   const { menu, verb } = splitCommand(command);
   if (menu === '/lab/faults' && session.faults) return faultsCommand(verb, p, session.faults);
+  if (command.startsWith('/lab/') && session.labCommands) {
+    const user = session.user;
+    const result = session.labCommands(p, { ...session, user });
+    if (result) return result;
+  }
   const store = session.state.store(menu);
   if (!store) return unknownCommand(session.state, command, menu);
 

@@ -4,9 +4,14 @@
 export { startLabRouter } from './api-server.js';
 export type { LabRouter, LabRouterOptions, LabRouterTlsOptions } from './api-server.js';
 export { defaultEmptyReply, defaultLoginMode, handleSentence, parseSentence, runCommand } from './commands.js';
-export type { CommandResult, CommandSession, LoginMode, ParsedSentence } from './commands.js';
+export type { CommandResult, CommandSession, LabCommandHandler, LoginMode, ParsedSentence } from './commands.js';
 export { createFaults, resetFaults } from './faults.js';
 export type { Faults } from './faults.js';
+export { DialRejectedError, LabNas, terminateCause } from './nas.js';
+export type { DialAuth, DialRejectReason, DialRequest, LabNasOptions, LabSession } from './nas.js';
+export { COA_ERROR_CAUSES, coaReply, handleCoaRequest, normalizeAcctSessionId } from './nas-coa.js';
+export type { CoaContext, CoaOutcome, CoaSessionView } from './nas-coa.js';
+export { labNasCommands, sessionRow } from './nas-commands.js';
 export { compileQuery } from './query.js';
 export { ApiSession, tagSentence } from './session.js';
 export type { ApiSessionOptions, SessionIO, TagPlacement } from './session.js';

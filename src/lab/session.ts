@@ -1,11 +1,11 @@
 // One API connection's protocol state, without the socket: login, tags, commands in flight,
 // `/cancel`, `/quit`, and the fault switches that act per command (stall, delay, drop).
 
-import type { CommandResult, CommandSession, LoginMode, ParsedSentence } from './commands.js';
+import type { CommandResult, CommandSession, LabCommandHandler, LoginMode, ParsedSentence } from './commands.js';
 import { parseSentence, runCommand, trapSentence } from './commands.js';
 import type { Faults } from './faults.js';
 import type { RouterState } from './state.js';
-import { TrapCategory } from './trap.js';
+import { RouterTrap, TrapCategory } from './trap.js';
 
 /**
  * Where `.tag=` goes in a reply sentence. `varied` (default) puts it last in `!re` and `!trap`
@@ -32,6 +32,8 @@ export interface ApiSessionOptions {
   tagPlacement?: TagPlacement;
   /** Enables `/lab/faults/print` and `/lab/faults/set`. Default true. */
   faultCommands?: boolean;
+  /** Extra `/lab/...` commands (the lab NAS's). */
+  labCommands?: LabCommandHandler;
   /** Prefix for log lines, e.g. `conn #3`. */
   label?: string;
   log?: (line: string) => void;
@@ -75,6 +77,7 @@ export class ApiSession {
       remoteAddress: opts.remoteAddress,
       faults: opts.faultCommands === false ? undefined : opts.faults,
       randomBytes: opts.randomBytes,
+      labCommands: opts.labCommands,
     };
   }
 
@@ -151,7 +154,29 @@ export class ApiSession {
       this.inFlight.add(entry);
       entry.stop = result.follow((s) => this.send(s, p.tag));
     }
+    if (result.deferred) this.awaitDeferred(p, entry, result.deferred);
     if (result.close) this.close(false);
+  }
+
+  /** Send a deferred reply when it is ready, unless the command was cancelled meanwhile. */
+  private awaitDeferred(p: ParsedSentence, entry: InFlight, deferred: Promise<string[][]>): void {
+    let live = true;
+    this.inFlight.add(entry);
+    entry.stop = () => {
+      live = false;
+    };
+    deferred
+      .catch((e: unknown): string[][] => {
+        if (e instanceof RouterTrap) return [trapSentence(e.message, e.category), ['!done']];
+        this.log(`internal error in ${p.command}: ${e instanceof Error ? e.message : String(e)}`);
+        return [trapSentence('internal error', TrapCategory.general), ['!done']];
+      })
+      .then((replies) => {
+        if (!live || this.closed) return;
+        this.inFlight.delete(entry);
+        for (const s of replies) this.send(s, p.tag);
+      })
+      .catch(() => undefined);
   }
 
   /** `/cancel` (all commands) or `/cancel =tag=X`. */
