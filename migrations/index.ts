@@ -2,6 +2,8 @@
 // and from the compiled build.
 import type { Knex } from 'knex';
 import * as foundation from './20261124000000_foundation.js';
+import * as network from './20261124010000_network.js';
+import * as provisioning from './20261124020000_provisioning.js';
 
 export interface Migration {
   name: string;
@@ -9,4 +11,8 @@ export interface Migration {
   down(knex: Knex): Promise<void>;
 }
 
-export const migrations: Migration[] = [{ name: '20261124000000_foundation', ...foundation }];
+export const migrations: Migration[] = [
+  { name: '20261124000000_foundation', ...foundation },
+  { name: '20261124010000_network', ...network },
+  { name: '20261124020000_provisioning', ...provisioning },
+];

@@ -1,6 +1,7 @@
 // Every setting ispctl knows, with its type, limits, default and how to parse what a person types.
 import { invalid } from '../errors.js';
 import { assertCurrency } from '../money.js';
+import { formatSpeed, parseSpeed } from '../speed.js';
 import { assertTimeZone } from '../time.js';
 
 export type SettingValue = string | number | boolean;
@@ -60,6 +61,36 @@ function text(key: string, description: string, maxLength: number, extra: Partia
   };
 }
 
+function choice(key: string, description: string, values: readonly string[], def: string): SettingDef {
+  return {
+    key,
+    description,
+    type: 'enum',
+    values,
+    default: def,
+    parse(raw) {
+      const s = String(raw).trim().toLowerCase();
+      if (!values.includes(s)) {
+        throw invalid('INVALID_SETTING_VALUE', `${key} must be one of ${values.join(', ')}, got "${String(raw)}".`, values.map((v) => `ispctl settings set ${key} ${v}`));
+      }
+      return s;
+    },
+  };
+}
+
+/** A speed, stored in its short form (`1M`, `512k`) so it reads well in settings list. */
+function speed(key: string, description: string, def: string): SettingDef {
+  return {
+    key,
+    description,
+    type: 'string',
+    default: def,
+    parse(raw) {
+      return formatSpeed(parseSpeed(String(raw), { field: key }));
+    },
+  };
+}
+
 export const SETTINGS: readonly SettingDef[] = [
   text('isp-name', "The ISP's name, shown on invoices and messages", 100, { initKey: true }),
   {
@@ -90,6 +121,10 @@ export const SETTINGS: readonly SettingDef[] = [
   integer('due-days', 'Days from invoice date to due date', 0, 90, 15, { initKey: true }),
   integer('grace-days', 'Days after the due date before an unpaid subscriber is suspended', 0, 90, 5, { initKey: true }),
   integer('invoice-lead-days', 'Generate invoices this many days before the period starts', 0, 27, 0),
+  choice('suspension-action', 'What suspension for non-payment does when a plan does not say: block, or throttle to the reduced speed', ['block', 'throttle'], 'block'),
+  speed('throttle-download', 'Reduced download speed of a throttled subscriber when the plan does not set one, e.g. 1M', '1M'),
+  speed('throttle-upload', 'Reduced upload speed of a throttled subscriber when the plan does not set one, e.g. 1M', '1M'),
+  choice('api-block-action', 'API mode: how a blocked subscriber\'s PPP secret is handled when the router does not say: disable, or remove', ['disable', 'remove'], 'disable'),
 ];
 
 const BY_KEY = new Map(SETTINGS.map((s) => [s.key, s]));

@@ -1,0 +1,67 @@
+import { Args, Flags } from '@oclif/core';
+import { BaseCommand } from '../../cli/base-command.js';
+import { BILLING_TYPES, editPlan } from '../../core/plans/service.js';
+import { burstFlags } from './create.js';
+
+const FIELD_NAMES: Record<string, string> = {
+  name: 'name',
+  priceMinor: 'price',
+  downloadKbps: 'download',
+  uploadKbps: 'upload',
+  billingType: 'billing type',
+  burst: 'burst',
+  throttleDownloadKbps: 'throttle download',
+  throttleUploadKbps: 'throttle upload',
+  suspensionAction: 'suspension action',
+};
+
+export default class PlanEdit extends BaseCommand<typeof PlanEdit> {
+  static override summary = 'Change a plan. A new price applies to invoices from now on; new speeds to every subscriber on the plan.';
+  static override examples = [
+    '<%= config.bin %> plan edit "Fiber 50" --download 60M --upload 12M',
+    '<%= config.bin %> plan edit "Fiber 50" --price 1,650',
+    '<%= config.bin %> plan edit "Fiber 50" --no-burst --throttle-download default',
+  ];
+  static override args = { name: Args.string({ required: true, description: 'Plan name.' }) };
+  static override flags = {
+    'new-name': Flags.string({ summary: 'Rename the plan.' }),
+    price: Flags.string({ summary: 'Monthly price in the plan currency.' }),
+    download: Flags.string({ summary: 'Download speed, e.g. 50M.' }),
+    upload: Flags.string({ summary: 'Upload speed, e.g. 10M.' }),
+    'billing-type': Flags.string({ summary: 'postpaid or prepaid.', options: [...BILLING_TYPES] }),
+    ...burstFlags,
+    'no-burst': Flags.boolean({ summary: 'Remove the burst.', helpGroup: 'BURST' }),
+    'throttle-download': Flags.string({ summary: 'Download speed when throttled ("default" for the setting).' }),
+    'throttle-upload': Flags.string({ summary: 'Upload speed when throttled ("default" for the setting).' }),
+    'suspension-action': Flags.string({ summary: 'block, throttle, or default (the setting).', options: ['block', 'throttle', 'default'] }),
+  };
+
+  public async run() {
+    const f = this.flags;
+    const ctx = await this.ctx();
+    const result = await editPlan(ctx, this.args.name, {
+      name: f['new-name'],
+      price: f.price,
+      download: f.download,
+      upload: f.upload,
+      billingType: f['billing-type'],
+      burstDownload: f['burst-download'],
+      burstUpload: f['burst-upload'],
+      burstThresholdDownload: f['burst-threshold-download'],
+      burstThresholdUpload: f['burst-threshold-upload'],
+      burstTime: f['burst-time'],
+      clearBurst: f['no-burst'],
+      throttleDownload: f['throttle-download'],
+      throttleUpload: f['throttle-upload'],
+      suspensionAction: f['suspension-action'],
+    });
+    if (result.changed.length === 0) {
+      this.say(`Plan ${result.plan.name} already looks like that; nothing changed.`);
+    } else {
+      this.say(`Updated plan ${result.plan.name}: ${result.changed.map((c) => FIELD_NAMES[c] ?? c).join(', ')}.`);
+      if (result.accessChanged) this.say(`${result.affectedServiceIds.length} current service${result.affectedServiceIds.length === 1 ? '' : 's'} on the plan get the new speed (rate limit ${result.plan.rateLimit}).`);
+      if (result.changed.includes('priceMinor')) this.say(this.chalk.dim('The new price applies to invoices generated from now on.'));
+    }
+    return result;
+  }
+}

@@ -1,0 +1,64 @@
+import { Args, Flags } from '@oclif/core';
+import { password } from '@inquirer/prompts';
+import { BaseCommand } from '../../cli/base-command.js';
+import { invalid } from '../../core/errors.js';
+import { addRouter, BLOCK_ACTIONS, ROUTER_MODES, SHAPING_MODES } from '../../core/routers/service.js';
+
+export default class RouterAdd extends BaseCommand<typeof RouterAdd> {
+  static override summary = 'Register a MikroTik router: how to reach its API, and how FreeRADIUS and provisioning treat it.';
+  static override description =
+    'The API password is stored encrypted (AES-256-GCM, key in the config directory or ISPCTL_SECRET_KEY). A strong RADIUS shared secret ' +
+    'is generated unless given. In radius mode FreeRADIUS must see the router at its NAS address (default: --host when it is an IP address).';
+  static override examples = [
+    '<%= config.bin %> router add core1 --host 10.8.0.2 --api-user ispctl --api-password … --mode api',
+    'ISPCTL_ROUTER_API_PASSWORD=… <%= config.bin %> router add tower-north --host 203.0.113.10 --api-user ispctl --mode radius --nas-address 10.8.0.3',
+  ];
+  static override args = { name: Args.string({ required: true, description: 'Short name: letters, digits, . _ -' }) };
+  static override flags = {
+    host: Flags.string({ required: true, summary: 'Address ispctl reaches the router API at (public or WireGuard IP, or host name).' }),
+    'api-user': Flags.string({ required: true, summary: 'RouterOS user for the API.' }),
+    'api-password': Flags.string({ summary: 'Password of the API user (asked for in a terminal when omitted).', env: 'ISPCTL_ROUTER_API_PASSWORD' }),
+    'api-port': Flags.integer({ summary: 'API port (default 8728, or 8729 with --tls).', min: 1, max: 65535 }),
+    tls: Flags.boolean({ summary: 'Use API-SSL.' }),
+    'tls-verify': Flags.boolean({ summary: 'Verify the router certificate with API-SSL (default on).', allowNo: true, default: true }),
+    mode: Flags.string({ summary: 'radius: FreeRADIUS answers the router; api: ispctl writes PPP secrets over the API.', options: [...ROUTER_MODES], default: 'api' }),
+    'nas-address': Flags.string({ summary: 'Source address FreeRADIUS sees the router at (default: --host when it is an IP).' }),
+    'coa-port': Flags.integer({ summary: 'Port of /radius incoming on the router for CoA and Disconnect (default 3799).', min: 1, max: 65535 }),
+    shaping: Flags.string({ summary: 'API mode: rate limit on the PPP profile, or a simple queue per static IP.', options: [...SHAPING_MODES] }),
+    'block-action': Flags.string({ summary: 'API mode: disable or remove the PPP secret of a blocked subscriber (default: setting api-block-action).', options: [...BLOCK_ACTIONS] }),
+    'radius-secret': Flags.string({ summary: 'RADIUS shared secret to use instead of a generated one (16+ characters).' }),
+  };
+
+  public async run() {
+    let apiPassword = this.flags['api-password'];
+    if (apiPassword === undefined) {
+      if (!this.canPrompt()) {
+        throw invalid('MISSING_FLAGS', 'Missing --api-password (and not running in a terminal, so ispctl cannot ask).', [
+          'Pass --api-password, or set ISPCTL_ROUTER_API_PASSWORD so the password stays out of the shell history',
+        ]);
+      }
+      apiPassword = await password({ message: `API password for ${this.flags['api-user']}@${this.flags.host}`, mask: '*' });
+    }
+    const ctx = await this.ctx();
+    const router = await addRouter(ctx, {
+      name: this.args.name,
+      host: this.flags.host,
+      apiUser: this.flags['api-user'],
+      apiPassword,
+      apiPort: this.flags['api-port'],
+      apiTls: this.flags.tls,
+      apiTlsVerify: this.flags['tls-verify'],
+      mode: this.flags.mode,
+      nasAddress: this.flags['nas-address'],
+      coaPort: this.flags['coa-port'],
+      shaping: this.flags.shaping,
+      blockAction: this.flags['block-action'],
+      radiusSecret: this.flags['radius-secret'],
+    });
+    this.say(`Added router ${router.name} (${router.mode} mode) at ${router.host}:${router.apiPort}${router.apiTls ? ' with API-SSL' : ''}.`);
+    if (router.mode === 'radius') this.say(`FreeRADIUS will know it as ${router.nasAddress}; CoA goes to port ${router.coaPort}.`);
+    this.say(this.chalk.dim(`Check that ispctl can reach it: ispctl router check ${router.name}`));
+    this.essential(router.name);
+    return router;
+  }
+}

@@ -1,0 +1,22 @@
+import { BaseCommand } from '../../cli/base-command.js';
+import { listRouters } from '../../core/routers/service.js';
+
+export default class RouterList extends BaseCommand<typeof RouterList> {
+  static override summary = 'List routers with their mode, health and number of subscribers.';
+  static override examples = ['<%= config.bin %> router list', '<%= config.bin %> router list --json'];
+
+  public async run() {
+    const ctx = await this.ctx();
+    const routers = await listRouters(ctx.db);
+    this.table(routers, [
+      { header: 'NAME', get: (r) => r.name },
+      { header: 'HOST', get: (r) => `${r.host}:${r.apiPort}${r.apiTls ? ' (TLS)' : ''}` },
+      { header: 'MODE', get: (r) => r.mode },
+      { header: 'STATUS', get: (r) => (r.status === 'online' ? this.chalk.green(r.status) : r.status === 'unknown' ? this.chalk.dim(r.status) : this.chalk.red(r.status)) },
+      { header: 'LAST CONTACT', get: (r) => r.lastContactAt?.toISOString().replace(/\.\d+Z$/, 'Z') ?? '' },
+      { header: 'SERVICES', get: (r) => r.serviceCount, align: 'right' },
+      { header: 'VERSION', get: (r) => r.version ?? '' },
+    ]);
+    return routers;
+  }
+}

@@ -1,0 +1,36 @@
+import { Args } from '@oclif/core';
+import { BaseCommand } from '../../cli/base-command.js';
+import { showRouter } from '../../core/routers/service.js';
+
+export default class RouterShow extends BaseCommand<typeof RouterShow> {
+  static override summary = 'Show one router; its API password and RADIUS secret are masked.';
+  static override examples = ['<%= config.bin %> router show core1', '<%= config.bin %> router secret show core1 --which radius   # to reveal one'];
+  static override args = { name: Args.string({ required: true, description: 'Router name.' }) };
+
+  public async run() {
+    const ctx = await this.ctx();
+    const r = await showRouter(ctx, this.args.name);
+    const iso = (d: Date | null) => d?.toISOString().replace(/\.\d+Z$/, 'Z') ?? '';
+    this.details([
+      ['name', r.name],
+      ['host', r.host],
+      ['api', `${r.apiUser}@${r.host}:${r.apiPort}${r.apiTls ? ` (API-SSL, certificate ${r.apiTlsVerify ? 'verified' : 'not verified'})` : ' (plain)'}`],
+      ['api password', r.apiPassword],
+      ['mode', r.mode],
+      ['nas address', r.nasAddress ?? ''],
+      ['radius secret', r.radiusSecret],
+      ['coa port', r.coaPort],
+      ['shaping', r.shaping],
+      ['block action', r.blockAction ?? `${r.effectiveBlockAction} (setting api-block-action)`],
+      ['status', r.status],
+      ['last contact', iso(r.lastContactAt)],
+      ['last error', r.lastError ?? ''],
+      ['identity', r.identity ?? ''],
+      ['version', r.version ?? ''],
+      ['board', r.board ?? ''],
+      ['services', r.serviceCount],
+      ['created', iso(r.createdAt)],
+    ]);
+    return r;
+  }
+}

@@ -1,0 +1,20 @@
+// The ISP-wide fallbacks the access policy needs, read from the settings table in one query.
+import type { Db } from '../db/tx.js';
+import { listSettings } from '../settings/service.js';
+import { parseSpeed } from '../speed.js';
+import type { AccessSettings, SuspensionAction } from './policy.js';
+
+export interface NetworkSettings extends AccessSettings {
+  /** API mode: what blocking does to a PPP secret when the router does not say. */
+  apiBlockAction: 'disable' | 'remove';
+}
+
+export async function loadNetworkSettings(db: Db): Promise<NetworkSettings> {
+  const values = new Map((await listSettings(db)).map((s) => [s.key, s.value]));
+  return {
+    suspensionAction: String(values.get('suspension-action') ?? 'block') as SuspensionAction,
+    throttleDownloadKbps: parseSpeed(String(values.get('throttle-download') ?? '1M'), { field: 'throttle-download' }),
+    throttleUploadKbps: parseSpeed(String(values.get('throttle-upload') ?? '1M'), { field: 'throttle-upload' }),
+    apiBlockAction: String(values.get('api-block-action') ?? 'disable') as 'disable' | 'remove',
+  };
+}

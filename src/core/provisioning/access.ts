@@ -1,0 +1,241 @@
+// Materialises the access policy on each service (access_state, access_reason, rate_limit) and
+// turns what changed into provisioning jobs. The policy function decides; this only stores its
+// answer, set-based, so RADIUS views and API drivers read a column instead of re-deciding.
+import type { ServiceContext } from '../context.js';
+import { desiredAccess, hasEnded, type AccessState, type AdminStatus, type CollectionStatus, type SuspensionAction } from '../access/policy.js';
+import { loadNetworkSettings } from '../access/settings.js';
+import type { Db } from '../db/tx.js';
+import { getSetting } from '../settings/service.js';
+import { formatLocalDate, toLocalDate } from '../time.js';
+import { enqueueJobs, type JobSpec } from './jobs.js';
+
+export interface AccessScope {
+  serviceIds?: number[];
+  planIds?: number[];
+  routerIds?: number[];
+  /** Every service. */
+  all?: boolean;
+}
+
+export interface AccessChange {
+  serviceId: number;
+  routerId: number | null;
+  before: { state: AccessState; rateLimit: string | null; reason: string };
+  after: { state: AccessState; rateLimit: string | null; reason: string };
+}
+
+const BATCH = 2000;
+
+/** Today's date in the ISP's time zone, as YYYY-MM-DD. */
+export async function ispToday(db: Db, now: Date): Promise<string> {
+  const tz = String((await getSetting(db, 'timezone')).value ?? 'UTC');
+  return formatLocalDate(toLocalDate(now, tz));
+}
+
+/**
+ * Recomputes desired access for the services in scope and stores what changed. Returns the
+ * changes (before and after) so the caller can queue router work.
+ */
+export async function refreshAccess(db: Db, ctx: Pick<ServiceContext, 'clock'>, scope: AccessScope): Promise<AccessChange[]> {
+  const settings = await loadNetworkSettings(db);
+  const now = ctx.clock.now();
+  const today = await ispToday(db, now);
+  const q = db('services as s')
+    .join('plans as p', 'p.id', 's.plan_id')
+    .select(
+      's.id',
+      's.router_id',
+      's.admin_status',
+      's.collection_status',
+      's.ended_on',
+      's.access_state',
+      's.access_reason',
+      's.rate_limit',
+      'p.download_kbps',
+      'p.upload_kbps',
+      'p.burst_download_kbps',
+      'p.burst_upload_kbps',
+      'p.burst_threshold_download_kbps',
+      'p.burst_threshold_upload_kbps',
+      'p.burst_time_seconds',
+      'p.throttle_download_kbps',
+      'p.throttle_upload_kbps',
+      'p.suspension_action',
+    );
+  if (!scope.all) {
+    if (!scope.serviceIds?.length && !scope.planIds?.length && !scope.routerIds?.length) return [];
+    q.where((w) => {
+      if (scope.serviceIds?.length) w.orWhereIn('s.id', scope.serviceIds);
+      if (scope.planIds?.length) w.orWhereIn('s.plan_id', scope.planIds);
+      if (scope.routerIds?.length) w.orWhereIn('s.router_id', scope.routerIds);
+    });
+  }
+  const rows: Array<Record<string, unknown>> = await q;
+  const changes: AccessChange[] = [];
+  for (const r of rows) {
+    const burst =
+      r.burst_download_kbps === null
+        ? null
+        : {
+            downloadKbps: Number(r.burst_download_kbps),
+            uploadKbps: Number(r.burst_upload_kbps),
+            thresholdDownloadKbps: Number(r.burst_threshold_download_kbps),
+            thresholdUploadKbps: Number(r.burst_threshold_upload_kbps),
+            timeSeconds: Number(r.burst_time_seconds),
+          };
+    const d = desiredAccess({
+      adminStatus: r.admin_status as AdminStatus,
+      collectionStatus: r.collection_status as CollectionStatus,
+      ended: hasEnded(r.ended_on as string | null, today),
+      plan: {
+        downloadKbps: Number(r.download_kbps),
+        uploadKbps: Number(r.upload_kbps),
+        burst,
+        throttleDownloadKbps: r.throttle_download_kbps === null ? null : Number(r.throttle_download_kbps),
+        throttleUploadKbps: r.throttle_upload_kbps === null ? null : Number(r.throttle_upload_kbps),
+        suspensionAction: (r.suspension_action as SuspensionAction | null) ?? null,
+      },
+      settings,
+    });
+    const after = { state: d.state, rateLimit: d.rateLimit ?? null, reason: d.reason };
+    const before = { state: r.access_state as AccessState, rateLimit: (r.rate_limit as string | null) ?? null, reason: r.access_reason as string };
+    if (before.state !== after.state || before.rateLimit !== after.rateLimit || before.reason !== after.reason) {
+      changes.push({ serviceId: Number(r.id), routerId: r.router_id === null ? null : Number(r.router_id), before, after });
+    }
+  }
+  for (let i = 0; i < changes.length; i += BATCH) {
+    const chunk = changes.slice(i, i + BATCH);
+    const values = chunk.map(() => '(?::int, ?::text, ?::text, ?::text)').join(', ');
+    await db.raw(
+      `update services s
+          set access_state = v.state, access_reason = v.reason, rate_limit = v.rate, access_changed_at = ?::timestamptz
+         from (values ${values}) as v(id, state, reason, rate)
+        where s.id = v.id`,
+      [now, ...chunk.flatMap((c) => [c.serviceId, c.after.state, c.after.reason, c.after.rateLimit])],
+    );
+  }
+  return changes;
+}
+
+/** What else changed about services, beyond what refreshAccess sees. */
+export interface ServiceEvents {
+  /** New services. */
+  created?: number[];
+  /** Username or password changed. */
+  credentialsChanged?: number[];
+  /** Static IP added, changed or removed (live sessions must reconnect). */
+  addressChanged?: number[];
+  /** Plan changed (API mode: another profile). */
+  planChanged?: number[];
+  /** Service moved: its old router must forget it. */
+  moved?: Array<{ serviceId: number; fromRouterId: number; username: string }>;
+  /** Service deleted: its router must forget it. */
+  removed?: Array<{ serviceId: number; routerId: number; username: string }>;
+  /** Plans whose speed changed (API mode: their profiles on every router). */
+  plansChanged?: number[];
+}
+
+interface RouterMode {
+  id: number;
+  mode: 'api' | 'radius';
+  shaping: 'profile' | 'queue';
+}
+
+export interface ProvisionResult {
+  changes: AccessChange[];
+  /** Ids of the pending jobs that carry this change to routers. */
+  jobIds: number[];
+}
+
+/**
+ * The one entry point for anything that changes services or plans: recompute desired access,
+ * then queue what each router must be told. Call inside the transaction that made the change.
+ */
+export async function provisionChanges(db: Db, ctx: Pick<ServiceContext, 'clock'>, scope: AccessScope, events: ServiceEvents = {}): Promise<ProvisionResult> {
+  const changes = await refreshAccess(db, ctx, scope);
+  const now = ctx.clock.now();
+  const touched = new Set<number>([
+    ...changes.map((c) => c.serviceId),
+    ...(events.created ?? []),
+    ...(events.credentialsChanged ?? []),
+    ...(events.addressChanged ?? []),
+    ...(events.planChanged ?? []),
+    ...(events.moved ?? []).map((m) => m.serviceId),
+  ]);
+  const routers = new Map<number, RouterMode>(
+    ((await db('routers').select('id', 'mode', 'shaping')) as Array<Record<string, unknown>>).map((r) => [
+      Number(r.id),
+      { id: Number(r.id), mode: r.mode as RouterMode['mode'], shaping: r.shaping as RouterMode['shaping'] },
+    ]),
+  );
+  const specs: JobSpec[] = [];
+  const byId = new Map(changes.map((c) => [c.serviceId, c]));
+  const set = (ids?: number[]) => new Set(ids ?? []);
+  const created = set(events.created);
+  const creds = set(events.credentialsChanged);
+  const address = set(events.addressChanged);
+  const planChanged = set(events.planChanged);
+  const movedIds = set((events.moved ?? []).map((m) => m.serviceId));
+
+  if (touched.size) {
+    const services: Array<{ id: number; router_id: number | null; username: string; access_state: AccessState }> = [];
+    const ids = [...touched];
+    for (let i = 0; i < ids.length; i += 10_000) {
+      services.push(...(await db('services').whereIn('id', ids.slice(i, i + 10_000)).select('id', 'router_id', 'username', 'access_state')));
+    }
+    for (const s of services) {
+      if (s.router_id === null) continue;
+      const router = routers.get(s.router_id);
+      if (!router) continue;
+      const id = Number(s.id);
+      const change = byId.get(id);
+      const target = `service:${id}`;
+      if (router.mode === 'api') {
+        // Rate alone changes nothing on the secret when the profile carries the rate.
+        const onlyRate = change && change.before.state === change.after.state && !created.has(id) && !creds.has(id) && !address.has(id) && !planChanged.has(id) && !movedIds.has(id);
+        if (onlyRate && router.shaping === 'profile') continue;
+        specs.push({ routerId: router.id, kind: 'service', target, serviceId: id });
+      } else {
+        if (created.has(id) || movedIds.has(id)) continue; // FreeRADIUS reads the views at the next login
+        const blocked = s.access_state === 'blocked' && change !== undefined && change.before.state !== 'blocked';
+        if (blocked || address.has(id) || creds.has(id) || (planChanged.has(id) && s.access_state === 'blocked')) {
+          specs.push({ routerId: router.id, kind: 'radius_disconnect', target, serviceId: id, payload: { username: s.username } });
+        } else if (change && change.after.rateLimit !== null && (change.before.rateLimit !== change.after.rateLimit || change.before.state === 'blocked')) {
+          specs.push({ routerId: router.id, kind: 'radius_coa', target, serviceId: id, payload: { username: s.username } });
+        }
+      }
+    }
+  }
+  for (const m of events.moved ?? []) {
+    const old = routers.get(m.fromRouterId);
+    if (!old) continue;
+    specs.push(
+      old.mode === 'api'
+        ? { routerId: old.id, kind: 'remove', target: `service:${m.serviceId}`, serviceId: m.serviceId, payload: { username: m.username } }
+        : { routerId: old.id, kind: 'radius_disconnect', target: `service:${m.serviceId}`, serviceId: m.serviceId, payload: { username: m.username } },
+    );
+  }
+  for (const r of events.removed ?? []) {
+    const router = routers.get(r.routerId);
+    if (!router) continue;
+    specs.push(
+      router.mode === 'api'
+        ? { routerId: router.id, kind: 'remove', target: `service:${r.serviceId}`, serviceId: r.serviceId, payload: { username: r.username } }
+        : { routerId: router.id, kind: 'radius_disconnect', target: `service:${r.serviceId}`, serviceId: r.serviceId, payload: { username: r.username } },
+    );
+  }
+  if (events.plansChanged?.length) {
+    const pairs: Array<{ router_id: number; plan_id: number }> = await db('services')
+      .whereIn('plan_id', events.plansChanged)
+      .whereNotNull('router_id')
+      .distinct('router_id', 'plan_id');
+    for (const p of pairs) {
+      const router = routers.get(Number(p.router_id));
+      if (router?.mode === 'api' && router.shaping === 'profile') {
+        specs.push({ routerId: router.id, kind: 'profile', target: `plan:${p.plan_id}`, payload: { planId: Number(p.plan_id) } });
+      }
+    }
+  }
+  const jobIds = await enqueueJobs(db, specs, now);
+  return { changes, jobIds };
+}

@@ -1,0 +1,102 @@
+// Runs queued provisioning jobs: claims them, hands each router's jobs to the driver for its
+// mode, and records what was done and what failed (to be retried with backoff). A router that
+// cannot be reached fails only its own jobs; nothing is lost.
+import type { Knex } from 'knex';
+import type { ServiceContext } from '../context.js';
+import { toRouter, type Router } from '../routers/service.js';
+import { claimJobs, completeJobs, countOpenJobs, failJobs, type ClaimFilter, type Job, type JobCounts } from './jobs.js';
+
+export type JobResult = { id: number; ok: true; detail?: string } | { id: number; ok: false; error: string };
+
+/** Carries one router's jobs to it. Per-job failures are results; a throw fails every job. */
+export interface ProvisioningDriver {
+  run(ctx: ServiceContext, router: Router, jobs: Job[], opts: { deadline: number; signal: AbortSignal }): Promise<JobResult[]>;
+}
+
+export type Drivers = Record<Router['mode'], ProvisioningDriver>;
+
+export interface RunOptions extends ClaimFilter {
+  /** Give up on routers that have not answered by then (ms). Default 5 s. */
+  timeoutMs?: number;
+  /** Routers worked on at once. */
+  concurrency?: number;
+}
+
+export interface RouterRunSummary {
+  router: string;
+  done: number;
+  failed: number;
+  error?: string;
+}
+
+export interface RunSummary {
+  claimed: number;
+  done: number;
+  failed: number;
+  routers: RouterRunSummary[];
+  /** Jobs still open (of those asked about, when ids were given). */
+  remaining: JobCounts;
+}
+
+class DeadlineError extends Error {}
+
+export async function runJobs(ctx: ServiceContext, drivers: Drivers, opts: RunOptions = {}): Promise<RunSummary> {
+  const db = ctx.db as Knex;
+  const timeoutMs = opts.timeoutMs ?? 5_000;
+  const jobs = await claimJobs(db, opts, ctx.clock.now());
+  const byRouter = new Map<number, Job[]>();
+  for (const j of jobs) {
+    const list = byRouter.get(j.routerId) ?? [];
+    list.push(j);
+    byRouter.set(j.routerId, list);
+  }
+  const routerRows: Array<Record<string, unknown>> = byRouter.size ? await db('routers').whereIn('id', [...byRouter.keys()]) : [];
+  const routers = new Map(routerRows.map((r) => [Number(r.id), toRouter(r as never)]));
+
+  const summaries: RouterRunSummary[] = [];
+  let done = 0;
+  let failed = 0;
+  const queue = [...byRouter.entries()];
+  const workers = Array.from({ length: Math.min(opts.concurrency ?? 8, queue.length) }, async () => {
+    for (let next = queue.shift(); next; next = queue.shift()) {
+      const [routerId, routerJobs] = next;
+      const router = routers.get(routerId);
+      let results: JobResult[];
+      let routerError: string | undefined;
+      if (!router) {
+        results = routerJobs.map((j) => ({ id: j.id, ok: false, error: 'router no longer exists' }));
+      } else {
+        const controller = new AbortController();
+        const deadline = Date.now() + timeoutMs;
+        let timer: NodeJS.Timeout | undefined;
+        try {
+          results = await Promise.race([
+            drivers[router.mode].run(ctx, router, routerJobs, { deadline, signal: controller.signal }),
+            new Promise<never>((_, reject) => {
+              timer = setTimeout(() => reject(new DeadlineError(`no answer from ${router.name} within ${Math.round(timeoutMs / 100) / 10} s`)), timeoutMs);
+            }),
+          ]);
+        } catch (err) {
+          controller.abort();
+          routerError = err instanceof Error ? err.message : String(err);
+          results = routerJobs.map((j) => ({ id: j.id, ok: false, error: routerError! }));
+        } finally {
+          if (timer) clearTimeout(timer);
+        }
+      }
+      const seen = new Set(results.map((r) => r.id));
+      for (const j of routerJobs) if (!seen.has(j.id)) results.push({ id: j.id, ok: false, error: 'the driver did not report on this job' });
+      const ok = results.filter((r) => r.ok).map((r) => r.id);
+      const bad = results.filter((r): r is Extract<JobResult, { ok: false }> => !r.ok).map((r) => ({ id: r.id, error: r.error }));
+      const now = ctx.clock.now();
+      await completeJobs(db, ok, now);
+      await failJobs(db, bad, now);
+      done += ok.length;
+      failed += bad.length;
+      summaries.push({ router: router?.name ?? `#${routerId}`, done: ok.length, failed: bad.length, ...(routerError || bad[0] ? { error: routerError ?? bad[0]!.error } : {}) });
+    }
+  });
+  await Promise.all(workers);
+  const remaining = await countOpenJobs(db, { ids: opts.ids, routerIds: opts.routerIds });
+  return { claimed: jobs.length, done, failed, routers: summaries.sort((a, b) => a.router.localeCompare(b.router)), remaining };
+}

@@ -1,0 +1,536 @@
+// Routers: the MikroTiks that terminate PPPoE. Registering one stores how to reach its API
+// (password encrypted), how FreeRADIUS knows it (NAS address, generated shared secret, CoA port)
+// and how subscribers on it are provisioned (mode, shaping, block action).
+
+import type { Knex } from 'knex';
+import { recordAudit } from '../audit.js';
+import type { ServiceContext } from '../context.js';
+import { isUniqueViolation } from '../db/errors.js';
+import { withTransaction, type Db } from '../db/tx.js';
+import { conflict, invalid, IspctlError, notFound } from '../errors.js';
+import { decryptSecret, encryptSecret, generateSecret, loadSecretKey, maskSecret } from '../secrets.js';
+import { listSettings } from '../settings/service.js';
+import { recordAuditMany } from '../subscribers/audit-many.js';
+import { validateChoice, validateHost, validateIpAddress, validatePort, validateRouterName } from './validate.js';
+
+export const ROUTER_MODES = ['radius', 'api'] as const;
+export type RouterMode = (typeof ROUTER_MODES)[number];
+export const SHAPING_MODES = ['profile', 'queue'] as const;
+export type Shaping = (typeof SHAPING_MODES)[number];
+export const BLOCK_ACTIONS = ['disable', 'remove'] as const;
+export type BlockAction = (typeof BLOCK_ACTIONS)[number];
+export const ROUTER_STATUSES = ['unknown', 'online', 'degraded', 'offline'] as const;
+export type RouterStatus = (typeof ROUTER_STATUSES)[number];
+
+export const DEFAULT_API_PORT = 8728;
+export const DEFAULT_API_TLS_PORT = 8729;
+export const DEFAULT_COA_PORT = 3799;
+
+/** A router as the rest of ispctl sees it. Never carries a secret. */
+export interface Router {
+  id: number;
+  name: string;
+  host: string;
+  apiPort: number;
+  apiUser: string;
+  apiTls: boolean;
+  apiTlsVerify: boolean;
+  mode: RouterMode;
+  nasAddress: string | null;
+  coaPort: number;
+  shaping: Shaping;
+  /** As stored; null means the setting api-block-action. */
+  blockAction: BlockAction | null;
+  status: RouterStatus;
+  lastContactAt: Date | null;
+  lastError: string | null;
+  identity: string | null;
+  version: string | null;
+  board: string | null;
+  revision: number;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface RouterSummary extends Router {
+  /** Services on this router that have not ended. */
+  serviceCount: number;
+  /** blockAction, or the setting when the router does not say. */
+  effectiveBlockAction: BlockAction;
+}
+
+export interface RouterDetails extends RouterSummary {
+  /** Masked (`ab••••••yz`), or a note when the key cannot decrypt it. */
+  apiPassword: string;
+  radiusSecret: string;
+}
+
+export interface RouterInput {
+  name: string;
+  host: string;
+  apiPort?: number;
+  apiUser: string;
+  apiPassword: string;
+  apiTls?: boolean;
+  apiTlsVerify?: boolean;
+  mode?: string;
+  /** Radius mode: default the host, when the host is an IP address (required otherwise). */
+  nasAddress?: string;
+  coaPort?: number;
+  shaping?: string;
+  blockAction?: string;
+  /** Default: a generated 32-character secret. */
+  radiusSecret?: string;
+}
+
+export interface RouterChanges {
+  name?: string;
+  host?: string;
+  apiPort?: number;
+  apiUser?: string;
+  apiPassword?: string;
+  apiTls?: boolean;
+  apiTlsVerify?: boolean;
+  mode?: string;
+  /** null or '' clears it (api mode only). */
+  nasAddress?: string | null;
+  coaPort?: number;
+  shaping?: string;
+  /** null, '' or 'default' falls back to the setting. */
+  blockAction?: string | null;
+  radiusSecret?: string;
+  /** Generate a new RADIUS secret. */
+  rotateRadiusSecret?: boolean;
+}
+
+type RouterRow = Record<string, unknown>;
+
+export function toRouter(r: RouterRow): Router {
+  return {
+    id: Number(r.id),
+    name: r.name as string,
+    host: r.host as string,
+    apiPort: Number(r.api_port),
+    apiUser: r.api_user as string,
+    apiTls: Boolean(r.api_tls),
+    apiTlsVerify: Boolean(r.api_tls_verify),
+    mode: r.mode as RouterMode,
+    nasAddress: (r.nas_address as string | null) ?? null,
+    coaPort: Number(r.coa_port),
+    shaping: r.shaping as Shaping,
+    blockAction: (r.block_action as BlockAction | null) ?? null,
+    status: r.status as RouterStatus,
+    lastContactAt: (r.last_contact_at as Date | null) ?? null,
+    lastError: (r.last_error as string | null) ?? null,
+    identity: (r.identity as string | null) ?? null,
+    version: (r.version as string | null) ?? null,
+    board: (r.board as string | null) ?? null,
+    revision: Number(r.revision),
+    createdAt: r.created_at as Date,
+    updatedAt: r.updated_at as Date,
+  };
+}
+
+/** What the audit log records of a router: its configuration, never its secrets. */
+function auditView(r: Router): Record<string, unknown> {
+  return {
+    name: r.name,
+    host: r.host,
+    apiPort: r.apiPort,
+    apiUser: r.apiUser,
+    apiTls: r.apiTls,
+    apiTlsVerify: r.apiTlsVerify,
+    mode: r.mode,
+    nasAddress: r.nasAddress,
+    coaPort: r.coaPort,
+    shaping: r.shaping,
+    blockAction: r.blockAction,
+  };
+}
+
+function validateApiUser(input: string): string {
+  const s = String(input ?? '').trim();
+  // eslint-disable-next-line no-control-regex
+  if (s === '' || s.length > 64 || /[\s\u0000-\u001f\u007f"'\\]/.test(s)) {
+    throw invalid('INVALID_API_USER', `The API user ${JSON.stringify(String(input ?? ''))} is not a valid RouterOS user name (1 to 64 characters, no spaces or quotes).`, [
+      'Create a dedicated API user on the router, e.g. /user add name=ispctl group=full password=…',
+    ]);
+  }
+  return s;
+}
+
+function validateApiPassword(input: string): string {
+  const s = String(input ?? '');
+  if (s === '') throw invalid('INVALID_API_PASSWORD', 'The API password is empty.', ['Give the password of the router\'s API user with --api-password, or in ISPCTL_ROUTER_API_PASSWORD']);
+  // eslint-disable-next-line no-control-regex
+  if (s.length > 128 || /[\u0000-\u001f\u007f]/.test(s)) throw invalid('INVALID_API_PASSWORD', 'The API password is longer than 128 characters or contains control characters.');
+  return s;
+}
+
+function validateRadiusSecret(input: string): string {
+  const s = String(input ?? '');
+  if (!/^[\x21-\x7e]{16,128}$/.test(s) || /["'\\]/.test(s)) {
+    throw invalid('INVALID_RADIUS_SECRET', 'The RADIUS secret must be 16 to 128 printable characters without spaces, quotes or backslashes.', [
+      'Leave it out and ispctl generates a strong one',
+    ]);
+  }
+  return s;
+}
+
+/** The router with this name (ignoring case), or NOT_FOUND (exit 4). */
+export async function getRouter(db: Db, name: string): Promise<Router> {
+  const row = await db('routers').whereRaw('lower(name) = lower(?)', [String(name).trim()]).first();
+  if (!row) throw routerNotFound(name);
+  return toRouter(row);
+}
+
+export function routerNotFound(name: string): IspctlError {
+  return notFound('ROUTER_NOT_FOUND', `There is no router called ${JSON.stringify(name)}.`, ['ispctl router list shows the routers', `ispctl router add ${/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name) ? name : 'NAME'} --host … to register it`]);
+}
+
+async function effectiveBlockActionSetting(db: Db): Promise<BlockAction> {
+  const s = (await listSettings(db)).find((x) => x.key === 'api-block-action');
+  return (s?.value as BlockAction | undefined) ?? 'disable';
+}
+
+function summarise(r: Router, serviceCount: number, fallback: BlockAction): RouterSummary {
+  return { ...r, serviceCount, effectiveBlockAction: r.blockAction ?? fallback };
+}
+
+/** Every router with its number of current services, by name. One query. */
+export async function listRouters(db: Db): Promise<RouterSummary[]> {
+  const fallback = await effectiveBlockActionSetting(db);
+  const rows = await db('routers as r')
+    .leftJoin('services as s', function () {
+      this.on('s.router_id', 'r.id').andOnNull('s.ended_on');
+    })
+    .groupBy('r.id')
+    .orderByRaw('lower(r.name)')
+    .select('r.*', db.raw('count(s.id)::int as service_count'));
+  return rows.map((row: RouterRow) => summarise(toRouter(row), Number(row.service_count), fallback));
+}
+
+/** One router with its secrets masked. Decrypting needs the key; without it the secrets show as unavailable. */
+export async function showRouter(ctx: ServiceContext, name: string): Promise<RouterDetails> {
+  const row = await ctx.db('routers').whereRaw('lower(name) = lower(?)', [String(name).trim()]).first();
+  if (!row) throw routerNotFound(name);
+  const r = toRouter(row);
+  const [{ n }] = await ctx.db('services').where({ router_id: r.id }).whereNull('ended_on').count<{ n: number }[]>({ n: '*' });
+  const fallback = await effectiveBlockActionSetting(ctx.db);
+  let apiPassword: string;
+  let radiusSecret: string;
+  try {
+    const key = loadSecretKey(ctx.env);
+    apiPassword = maskSecret(decryptSecret(row.api_password_enc, key, 'API password'));
+    radiusSecret = maskSecret(decryptSecret(row.radius_secret_enc, key, 'RADIUS secret'));
+  } catch (err) {
+    const why = err instanceof IspctlError ? err.code : 'error';
+    apiPassword = radiusSecret = `(cannot decrypt: ${why})`;
+  }
+  return { ...summarise(r, Number(n), fallback), apiPassword, radiusSecret };
+}
+
+/** Validated and normalised values of a whole router row (after defaults or changes). */
+interface RouterValues {
+  name: string;
+  host: string;
+  apiPort: number;
+  apiUser: string;
+  apiTls: boolean;
+  apiTlsVerify: boolean;
+  mode: RouterMode;
+  nasAddress: string | null;
+  coaPort: number;
+  shaping: Shaping;
+  blockAction: BlockAction | null;
+}
+
+function checkModeNeeds(v: RouterValues): void {
+  if (v.mode === 'radius' && !v.nasAddress) {
+    throw invalid('MISSING_NAS_ADDRESS', `A router in radius mode needs the address FreeRADIUS sees it at, and the host ${JSON.stringify(v.host)} is not an IP address.`, [
+      'Add --nas-address with the router\'s source address towards FreeRADIUS, e.g. --nas-address 10.8.0.2',
+    ]);
+  }
+}
+
+async function assertNameFree(db: Db, name: string, exceptId?: number): Promise<void> {
+  const q = db('routers').whereRaw('lower(name) = lower(?)', [name]).first('id', 'name');
+  const row = await q;
+  if (row && Number(row.id) !== exceptId) {
+    throw conflict('ROUTER_EXISTS', `A router called ${JSON.stringify(row.name)} already exists.`, [`ispctl router show ${row.name}`, 'Choose another name']);
+  }
+}
+
+async function assertNasFree(db: Db, nas: string | null, exceptId?: number): Promise<void> {
+  if (!nas) return;
+  const row = await db('routers').whereRaw('nas_address = ?::inet', [nas]).first('id', 'name');
+  if (row && Number(row.id) !== exceptId) {
+    throw conflict('NAS_ADDRESS_TAKEN', `The NAS address ${nas} is already used by router ${JSON.stringify(row.name)}; FreeRADIUS tells routers apart by it.`, [
+      'Give each router its own source address towards FreeRADIUS (e.g. its WireGuard address)',
+    ]);
+  }
+}
+
+function mapUnique(err: unknown): never {
+  if (isUniqueViolation(err, 'routers_name_lower_key')) throw conflict('ROUTER_EXISTS', 'A router with that name already exists (added at the same time by another process).', ['ispctl router list']);
+  if (isUniqueViolation(err, 'routers_nas_address_key')) throw conflict('NAS_ADDRESS_TAKEN', 'That NAS address is already used by another router.', ['ispctl router list']);
+  throw err;
+}
+
+/**
+ * Registers a router. The API password and the RADIUS secret (generated unless given) are
+ * stored encrypted; the key file is created on first use.
+ */
+export async function addRouter(ctx: ServiceContext, input: RouterInput): Promise<Router> {
+  const name = validateRouterName(input.name);
+  const host = validateHost(input.host);
+  const apiTls = input.apiTls ?? false;
+  const mode = input.mode === undefined ? 'api' : validateChoice(input.mode, ROUTER_MODES, 'mode', 'INVALID_ROUTER_MODE');
+  const nasGiven = input.nasAddress !== undefined && input.nasAddress !== '';
+  const values: RouterValues = {
+    name,
+    host,
+    apiPort: validatePort(input.apiPort ?? (apiTls ? DEFAULT_API_TLS_PORT : DEFAULT_API_PORT), 'API port'),
+    apiUser: validateApiUser(input.apiUser),
+    apiTls,
+    apiTlsVerify: input.apiTlsVerify ?? true,
+    mode,
+    nasAddress: nasGiven ? validateIpAddress(input.nasAddress!, 'NAS address') : mode === 'radius' && isIpLiteral(host) ? host : null,
+    coaPort: validatePort(input.coaPort ?? DEFAULT_COA_PORT, 'CoA port'),
+    shaping: input.shaping === undefined ? 'profile' : validateChoice(input.shaping, SHAPING_MODES, 'shaping', 'INVALID_SHAPING'),
+    blockAction: input.blockAction === undefined || input.blockAction === '' || input.blockAction === 'default' ? null : validateChoice(input.blockAction, BLOCK_ACTIONS, 'block action', 'INVALID_BLOCK_ACTION'),
+  };
+  const apiPassword = validateApiPassword(input.apiPassword);
+  const radiusSecret = input.radiusSecret === undefined ? generateSecret(24) : validateRadiusSecret(input.radiusSecret);
+  checkModeNeeds(values);
+  await assertNameFree(ctx.db, name);
+  await assertNasFree(ctx.db, values.nasAddress);
+  const key = loadSecretKey(ctx.env, { create: true });
+  const now = ctx.clock.now();
+  try {
+    return await withTransaction(ctx.db, async (trx) => {
+      const [row] = await trx('routers')
+        .insert({
+          ...toColumns(values),
+          api_password_enc: encryptSecret(apiPassword, key),
+          radius_secret_enc: encryptSecret(radiusSecret, key),
+          created_at: now,
+          updated_at: now,
+        })
+        .returning('*');
+      const router = toRouter(row);
+      await recordAudit(trx, ctx, { entityType: 'router', entityId: router.id, action: 'create', after: auditView(router) });
+      return router;
+    });
+  } catch (err) {
+    return mapUnique(err);
+  }
+}
+
+function toColumns(v: RouterValues): Record<string, unknown> {
+  return {
+    name: v.name,
+    host: v.host,
+    api_port: v.apiPort,
+    api_user: v.apiUser,
+    api_tls: v.apiTls,
+    api_tls_verify: v.apiTlsVerify,
+    mode: v.mode,
+    nas_address: v.nasAddress,
+    coa_port: v.coaPort,
+    shaping: v.shaping,
+    block_action: v.blockAction,
+  };
+}
+
+function isIpLiteral(host: string): boolean {
+  return /^[0-9.]+$/.test(host) || host.includes(':');
+}
+
+export interface RouterEditResult {
+  router: Router;
+  /** Names of the fields that changed (secrets as apiPassword / radiusSecret). */
+  changed: string[];
+  /** Current services on the router, for provisioning to act on when something that matters to them changed. */
+  affectedServiceIds: number[];
+}
+
+/** Changes a router; validates the whole resulting row; a conditioned update (no lost writes). */
+export async function editRouter(ctx: ServiceContext, name: string, changes: RouterChanges): Promise<RouterEditResult> {
+  const current = await getRouter(ctx.db, name);
+  const next: RouterValues = auditView(current) as unknown as RouterValues;
+  if (changes.name !== undefined) next.name = validateRouterName(changes.name, 'new name');
+  if (changes.host !== undefined) next.host = validateHost(changes.host);
+  if (changes.apiTls !== undefined) next.apiTls = changes.apiTls;
+  if (changes.apiPort !== undefined) next.apiPort = validatePort(changes.apiPort, 'API port');
+  else if (changes.apiTls !== undefined && changes.apiTls !== current.apiTls && current.apiPort === (current.apiTls ? DEFAULT_API_TLS_PORT : DEFAULT_API_PORT)) {
+    next.apiPort = changes.apiTls ? DEFAULT_API_TLS_PORT : DEFAULT_API_PORT;
+  }
+  if (changes.apiUser !== undefined) next.apiUser = validateApiUser(changes.apiUser);
+  if (changes.apiTlsVerify !== undefined) next.apiTlsVerify = changes.apiTlsVerify;
+  if (changes.mode !== undefined) next.mode = validateChoice(changes.mode, ROUTER_MODES, 'mode', 'INVALID_ROUTER_MODE');
+  const nasGiven = changes.nasAddress !== undefined;
+  if (nasGiven) next.nasAddress = changes.nasAddress === null || changes.nasAddress === '' || changes.nasAddress === 'none' ? null : validateIpAddress(changes.nasAddress!, 'NAS address');
+  else if (next.mode === 'radius' && !next.nasAddress && isIpLiteral(next.host)) next.nasAddress = next.host;
+  if (changes.coaPort !== undefined) next.coaPort = validatePort(changes.coaPort, 'CoA port');
+  if (changes.shaping !== undefined) next.shaping = validateChoice(changes.shaping, SHAPING_MODES, 'shaping', 'INVALID_SHAPING');
+  if (changes.blockAction !== undefined) {
+    next.blockAction = changes.blockAction === null || changes.blockAction === '' || changes.blockAction === 'default' ? null : validateChoice(changes.blockAction, BLOCK_ACTIONS, 'block action', 'INVALID_BLOCK_ACTION');
+  }
+  checkModeNeeds(next);
+  if (changes.radiusSecret !== undefined && changes.rotateRadiusSecret) {
+    throw invalid('CONFLICTING_FLAGS', 'Give a new RADIUS secret or ask for a generated one, not both.', ['--radius-secret … or --rotate-radius-secret']);
+  }
+  const apiPassword = changes.apiPassword === undefined ? undefined : validateApiPassword(changes.apiPassword);
+  const radiusSecret = changes.rotateRadiusSecret ? generateSecret(24) : changes.radiusSecret === undefined ? undefined : validateRadiusSecret(changes.radiusSecret);
+
+  const before = auditView(current);
+  const changed = Object.keys(before).filter((k) => JSON.stringify(before[k]) !== JSON.stringify((next as unknown as Record<string, unknown>)[k]));
+  if (apiPassword !== undefined) changed.push('apiPassword');
+  if (radiusSecret !== undefined) changed.push('radiusSecret');
+  if (changed.length === 0) return { router: current, changed: [], affectedServiceIds: [] };
+
+  if (next.name.toLowerCase() !== current.name.toLowerCase()) await assertNameFree(ctx.db, next.name, current.id);
+  await assertNasFree(ctx.db, next.nasAddress, current.id);
+  const key = apiPassword !== undefined || radiusSecret !== undefined ? loadSecretKey(ctx.env, { create: true }) : undefined;
+  try {
+    return await withTransaction(ctx.db, async (trx) => {
+      const update: Record<string, unknown> = { ...toColumns(next), updated_at: ctx.clock.now(), revision: trx.raw('revision + 1') };
+      if (apiPassword !== undefined) update.api_password_enc = encryptSecret(apiPassword, key!);
+      if (radiusSecret !== undefined) update.radius_secret_enc = encryptSecret(radiusSecret, key!);
+      const [row] = await trx('routers').where({ id: current.id, revision: current.revision }).update(update).returning('*');
+      if (!row) throw new IspctlError('CONFLICT', `Router ${current.name} was changed by someone else at the same time; nothing was changed.`, { kind: 'conflict', suggestions: ['Run the command again'] });
+      const router = toRouter(row);
+      const after: Record<string, unknown> = auditView(router);
+      if (apiPassword !== undefined) after.apiPasswordChanged = true;
+      if (radiusSecret !== undefined) after.radiusSecretChanged = true;
+      await recordAudit(trx, ctx, { entityType: 'router', entityId: router.id, action: 'update', before, after });
+      const ids = await trx('services').where({ router_id: router.id }).whereNull('ended_on').orderBy('id').pluck('id');
+      return { router, changed, affectedServiceIds: ids.map(Number) };
+    });
+  } catch (err) {
+    return mapUnique(err);
+  }
+}
+
+export interface RouterRemoveOptions {
+  /** Move every service on the router to this router first. */
+  moveTo?: string;
+  /** Remove even though ended services still reference it (they are detached). Never removes a router with current services. */
+  force?: boolean;
+}
+
+export interface RouterRemoveResult {
+  router: Router;
+  /** Services moved to `moveTo`. */
+  movedServiceIds: number[];
+  movedTo?: string;
+  /** Ended services detached from the router (with --force). */
+  detachedServiceIds: number[];
+}
+
+/**
+ * Removes a router. Refused (conflict) while services reference it, unless they are moved to
+ * another router (`moveTo`: all of them, current and ended), or every one of them has ended and
+ * `force` is given (they are detached: their history stays, without a router). A router with
+ * current services is never removed from under them.
+ */
+export async function removeRouter(ctx: ServiceContext, name: string, opts: RouterRemoveOptions = {}): Promise<RouterRemoveResult> {
+  const router = await getRouter(ctx.db, name);
+  const target = opts.moveTo === undefined ? undefined : await getRouter(ctx.db, opts.moveTo).catch((err) => {
+    if (err instanceof IspctlError && err.code === 'ROUTER_NOT_FOUND') throw notFound('ROUTER_NOT_FOUND', `There is no router called ${JSON.stringify(opts.moveTo)} to move the services to.`, ['ispctl router list shows the routers']);
+    throw err;
+  });
+  if (target && target.id === router.id) throw invalid('INVALID_MOVE_TARGET', 'The services cannot be moved to the router being removed.', ['Name another router with --move-to']);
+  return withTransaction(ctx.db, async (trx) => {
+    const services: Array<{ id: number; ended_on: string | null; username: string; account_no: string }> = await trx('services as s')
+      .join('subscribers as u', 'u.id', 's.subscriber_id')
+      .where('s.router_id', router.id)
+      .forUpdate()
+      .select('s.id', 's.ended_on', 's.username', 'u.account_no');
+    const current = services.filter((s) => s.ended_on === null);
+    let movedServiceIds: number[] = [];
+    let detachedServiceIds: number[] = [];
+    if (services.length > 0 && target) {
+      movedServiceIds = (
+        await trx('services')
+          .where({ router_id: router.id })
+          .update({ router_id: target.id, revision: trx.raw('revision + 1'), updated_at: ctx.clock.now() })
+          .returning('id')
+      ).map((r: { id: number }) => Number(r.id));
+      await recordAuditMany(
+        trx,
+        ctx,
+        services.map((s) => ({ entityType: 'subscriber', entityId: s.account_no, action: 'move', before: { service: s.username, router: router.name }, after: { service: s.username, router: target.name } })),
+      );
+    } else if (current.length > 0) {
+      throw conflict(
+        'ROUTER_IN_USE',
+        `Router ${router.name} still has ${current.length} current service${current.length === 1 ? '' : 's'}; removing it would cut them off.`,
+        [`Move them first: ispctl router remove ${router.name} --move-to OTHER-ROUTER`, `See them: ispctl subscriber list --router ${router.name}`],
+        { services: current.length },
+      );
+    } else if (services.length > 0) {
+      if (!opts.force) {
+        throw conflict(
+          'ROUTER_IN_USE',
+          `Router ${router.name} is still referenced by ${services.length} ended service${services.length === 1 ? '' : 's'} (history).`,
+          [`Keep the history and detach them: ispctl router remove ${router.name} --force`, `Or move them: ispctl router remove ${router.name} --move-to OTHER-ROUTER`],
+          { endedServices: services.length },
+        );
+      }
+      detachedServiceIds = (
+        await trx('services').where({ router_id: router.id }).whereNotNull('ended_on').update({ router_id: null, revision: trx.raw('revision + 1'), updated_at: ctx.clock.now() }).returning('id')
+      ).map((r: { id: number }) => Number(r.id));
+    }
+    const deleted = await trx('routers').where({ id: router.id }).del().returning('id');
+    if (deleted.length !== 1) throw new IspctlError('CONFLICT', `Router ${router.name} was removed by another process.`, { kind: 'conflict' });
+    await recordAudit(trx, ctx, {
+      entityType: 'router',
+      entityId: router.id,
+      action: 'delete',
+      before: auditView(router),
+      after: target ? { movedServices: movedServiceIds.length, movedTo: target.name } : detachedServiceIds.length ? { detachedServices: detachedServiceIds.length } : undefined,
+    });
+    return { router, movedServiceIds, movedTo: target?.name, detachedServiceIds };
+  });
+}
+
+export type RouterSecretKind = 'api' | 'radius';
+
+/**
+ * Reveals one of a router's secrets on purpose (`router secret show`); the reveal is audited
+ * (which secret, never its value).
+ */
+export async function revealRouterSecret(ctx: ServiceContext, name: string, which: RouterSecretKind): Promise<{ router: Router; which: RouterSecretKind; secret: string }> {
+  const kind = validateChoice(which, ['api', 'radius'] as const, 'secret kind', 'INVALID_SECRET_KIND');
+  const { router, apiPassword, radiusSecret } = await decryptRouterSecrets(ctx, name);
+  await recordAudit(ctx.db, ctx, { entityType: 'router', entityId: router.id, action: 'reveal-secret', after: { name: router.name, which: kind } });
+  return { router, which: kind, secret: kind === 'api' ? apiPassword : radiusSecret };
+}
+
+/** Both secrets of a router, decrypted, for provisioning (CoA, the API, FreeRADIUS clients). Not audited; never log them. */
+export async function decryptRouterSecrets(ctx: Pick<ServiceContext, 'db' | 'env'>, name: string): Promise<{ router: Router; apiPassword: string; radiusSecret: string }> {
+  const row = await ctx.db('routers').whereRaw('lower(name) = lower(?)', [String(name).trim()]).first();
+  if (!row) throw routerNotFound(name);
+  const key = loadSecretKey(ctx.env);
+  return {
+    router: toRouter(row),
+    apiPassword: decryptSecret(row.api_password_enc, key, 'API password'),
+    radiusSecret: decryptSecret(row.radius_secret_enc, key, 'RADIUS secret'),
+  };
+}
+
+/** Records what a check (or any contact) saw; not an audited change and not a new revision. */
+export async function recordRouterHealth(
+  db: Knex | Knex.Transaction,
+  id: number,
+  health: { status: RouterStatus; at: Date; error?: string | null; identity?: string; version?: string; board?: string },
+): Promise<void> {
+  const update: Record<string, unknown> = { status: health.status, last_error: health.error ?? null };
+  if (health.status === 'online' || health.status === 'degraded') update.last_contact_at = health.at;
+  if (health.identity !== undefined) update.identity = health.identity;
+  if (health.version !== undefined) update.version = health.version;
+  if (health.board !== undefined) update.board = health.board;
+  await db('routers').where({ id }).update(update);
+}

@@ -1,0 +1,108 @@
+import { expect, test } from 'vitest';
+import type { Knex } from 'knex';
+import { FixedClock } from '../../src/core/clock.js';
+import { provisionChanges, refreshAccess } from '../../src/core/provisioning/access.js';
+import { claimJobs, completeJobs, countOpenJobs, enqueueJobs, failJobs, listJobs } from '../../src/core/provisioning/jobs.js';
+import { runJobs, type Drivers } from '../../src/core/provisioning/runner.js';
+import { describeEachEngine } from '../helpers/db.js';
+
+async function seed(k: Knex) {
+  const [api] = await k('routers').insert({ name: 'api1', host: '127.0.0.1', api_user: 'admin', api_password_enc: 'x', radius_secret_enc: 'x', mode: 'api' }).returning('id');
+  const [rad] = await k('routers').insert({ name: 'rad1', host: '127.0.0.2', api_user: 'admin', api_password_enc: 'x', radius_secret_enc: 'x', mode: 'radius', nas_address: '127.0.0.2' }).returning('id');
+  const [plan] = await k('plans').insert({ name: 'Fiber 50', price_minor: 150000n, currency: 'PHP', download_kbps: 50000, upload_kbps: 20000 }).returning('id');
+  const [sub] = await k('subscribers').insert({ full_name: 'Juan dela Cruz' }).returning('id');
+  const services = await k('services')
+    .insert([
+      { subscriber_id: sub.id, plan_id: plan.id, router_id: api.id, username: 'juan', password: 'p1', started_on: '2026-11-01' },
+      { subscriber_id: sub.id, plan_id: plan.id, router_id: rad.id, username: 'maria', password: 'p2', started_on: '2026-11-01' },
+    ])
+    .returning('id');
+  return { apiId: api.id as number, radId: rad.id as number, planId: plan.id as number, juan: services[0].id as number, maria: services[1].id as number };
+}
+
+describeEachEngine('provisioning', (db) => {
+  let ids: Awaited<ReturnType<typeof seed>>;
+  const clock = new FixedClock('2026-11-05T00:00:00Z');
+
+  test('refreshAccess materialises the policy and reports only changes', async () => {
+    ids = await seed(db().knex);
+    const changes = await refreshAccess(db().knex, { clock }, { all: true });
+    expect(changes).toHaveLength(2);
+    const rows = await db().knex('services').orderBy('id').select('username', 'access_state', 'access_reason', 'rate_limit');
+    expect(rows).toEqual([
+      { username: 'juan', access_state: 'active', access_reason: 'ok', rate_limit: '20M/50M' },
+      { username: 'maria', access_state: 'active', access_reason: 'ok', rate_limit: '20M/50M' },
+    ]);
+    expect(await refreshAccess(db().knex, { clock }, { all: true })).toEqual([]);
+  });
+
+  test('admin suspension queues a service job (API) and a disconnect (RADIUS)', async () => {
+    await db().knex('services').update({ admin_status: 'suspended', admin_reason: 'abuse', admin_suspended_at: clock.now() });
+    const r = await provisionChanges(db().knex, { clock }, { all: true });
+    expect(r.changes.map((c) => c.after.state)).toEqual(['blocked', 'blocked']);
+    const jobs = await listJobs(db().knex);
+    expect(jobs.map((j) => [j.kind, j.target, j.routerId]).sort()).toEqual([
+      ['radius_disconnect', `service:${ids.maria}`, ids.radId],
+      ['service', `service:${ids.juan}`, ids.apiId],
+    ]);
+    expect(jobs.find((j) => j.kind === 'radius_disconnect')!.payload).toEqual({ username: 'maria' });
+  });
+
+  test('queuing the same target again coalesces into the pending job', async () => {
+    const before = await countOpenJobs(db().knex);
+    const again = await enqueueJobs(db().knex, [{ routerId: ids.apiId, kind: 'service', target: `service:${ids.juan}`, serviceId: ids.juan }], clock.now());
+    expect(again).toHaveLength(1);
+    expect(await countOpenJobs(db().knex)).toEqual(before);
+  });
+
+  test('a plan speed change on profile shaping queues one profile job, not one per service', async () => {
+    await db().knex('services').update({ admin_status: 'active', admin_reason: null, admin_suspended_at: null });
+    await provisionChanges(db().knex, { clock }, { all: true });
+    const open = await claimJobs(db().knex, {}, clock.now());
+    await completeJobs(db().knex, open.map((j) => j.id), clock.now());
+    await db().knex('plans').update({ download_kbps: 100000 });
+    const r = await provisionChanges(db().knex, { clock }, { planIds: [ids.planId] }, { plansChanged: [ids.planId] });
+    expect(r.changes).toHaveLength(2);
+    const jobs = await listJobs(db().knex);
+    expect(jobs.map((j) => `${j.kind} ${j.target}`).sort()).toEqual([`profile plan:${ids.planId}`, `radius_coa service:${ids.maria}`]);
+  });
+
+  test('failed jobs go back with error, attempts and a later next try; claims skip them until then', async () => {
+    const claimed = await claimJobs(db().knex, {}, clock.now());
+    expect(claimed).toHaveLength(2);
+    expect(await claimJobs(db().knex, {}, clock.now())).toEqual([]); // running jobs are not claimed twice
+    await failJobs(db().knex, claimed.map((j) => ({ id: j.id, error: 'connect ECONNREFUSED' })), clock.now());
+    const jobs = await listJobs(db().knex);
+    for (const j of jobs) {
+      expect(j).toMatchObject({ status: 'pending', attempts: 1, lastError: 'connect ECONNREFUSED' });
+      expect(j.nextAttemptAt.getTime()).toBeGreaterThan(clock.now().getTime() + 3000);
+    }
+    expect(await claimJobs(db().knex, {}, clock.now())).toEqual([]);
+    expect(await claimJobs(db().knex, { ignoreBackoff: true, ids: [jobs[0]!.id] }, clock.now())).toHaveLength(1);
+    await failJobs(db().knex, [{ id: jobs[0]!.id, error: 'again' }], clock.now());
+  });
+
+  test('a failed job whose target was queued again meanwhile is cancelled, not duplicated', async () => {
+    const [job] = await claimJobs(db().knex, { ignoreBackoff: true, limit: 1 }, clock.now());
+    await enqueueJobs(db().knex, [{ routerId: job!.routerId, kind: job!.kind, target: job!.target, serviceId: job!.serviceId }], clock.now());
+    await failJobs(db().knex, [{ id: job!.id, error: 'timeout' }], clock.now());
+    const same = await db().knex('provisioning_jobs').where({ target: job!.target, kind: job!.kind }).orderBy('id');
+    expect(same.filter((r) => r.status === 'pending')).toHaveLength(1);
+    expect(same.find((r) => Number(r.id) === job!.id).status).toBe('cancelled');
+  });
+
+  test('runJobs hands each router its jobs and records outcomes; a hung driver times out', async () => {
+    const seen: string[] = [];
+    const drivers: Drivers = {
+      api: { run: async (_c, router, jobs) => { seen.push(router.name); return jobs.map((j) => ({ id: j.id, ok: true })); } },
+      radius: { run: () => new Promise(() => undefined) },
+    };
+    const later = new FixedClock(new Date(clock.now().getTime() + 3600_000));
+    const summary = await runJobs({ ...db().ctx(later) }, drivers, { timeoutMs: 300 });
+    expect(seen).toEqual(['api1']);
+    expect(summary.done).toBe(1);
+    expect(summary.failed).toBe(1);
+    expect(summary.routers.find((r) => r.router === 'rad1')!.error).toMatch(/no answer from rad1/);
+    expect(summary.remaining.pending).toBe(1);
+  });
+});
