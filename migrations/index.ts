@@ -4,6 +4,9 @@ import type { Knex } from 'knex';
 import * as foundation from './20261124000000_foundation.js';
 import * as network from './20261124010000_network.js';
 import * as provisioning from './20261124020000_provisioning.js';
+import * as radius from './20261124030000_radius.js';
+import * as billing from './20261124040000_billing.js';
+import * as billingExtra from './20261124050000_billing_extra.js';
 
 export interface Migration {
   name: string;
@@ -15,4 +18,7 @@ export const migrations: Migration[] = [
   { name: '20261124000000_foundation', ...foundation },
   { name: '20261124010000_network', ...network },
   { name: '20261124020000_provisioning', ...provisioning },
+  { name: '20261124030000_radius', ...radius },
+  { name: '20261124040000_billing', ...billing },
+  { name: '20261124050000_billing_extra', ...billingExtra },
 ];

@@ -1,32 +1,45 @@
 #!/usr/bin/env node
-// Compiles TypeScript to dist/ and writes oclif.manifest.json so start-up does not import every command.
+// Compiles TypeScript to dist/ and writes oclif.manifest.json so start-up does not import every
+// command. The new build is made beside the old one and swapped in, so a CLI started during a
+// build never sees a half-written dist/.
 import { execFileSync } from 'node:child_process';
-import { rmSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createRequire } from 'node:module';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
 const tsc = require.resolve('typescript/bin/tsc');
+const tag = `${process.pid}-${Date.now()}`;
+const next = join(root, `.dist-${tag}`);
 
-rmSync(join(root, 'dist'), { recursive: true, force: true });
-rmSync(join(root, 'oclif.manifest.json'), { force: true });
 // tsc emits even when it finds type errors. In CI (CI set) or with --strict a type error fails
 // the build; otherwise it is reported and the build goes on, so work in progress can still run.
 const strict = Boolean(process.env.CI) || process.argv.includes('--strict');
 let typeErrors = false;
 try {
-  execFileSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.json')], { stdio: 'inherit', cwd: root });
+  execFileSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.json'), '--outDir', next], { stdio: 'inherit', cwd: root });
 } catch {
   typeErrors = true;
-  if (strict) process.exit(1);
+  if (strict || !existsSync(next)) {
+    rmSync(next, { recursive: true, force: true });
+    process.exit(1);
+  }
   console.error('build: type errors above (ignored outside CI; run with --strict to fail)');
 }
+
+// Swap the new build in.
+const dist = join(root, 'dist');
+const old = join(root, `.dist-old-${tag}`);
+if (existsSync(dist)) renameSync(dist, old);
+renameSync(next, dist);
+rmSync(old, { recursive: true, force: true });
 
 const { Plugin } = await import('@oclif/core');
 const plugin = new Plugin({ root, type: 'core', ignoreManifest: true, errorOnManifestCreate: true, isRoot: true });
 await plugin.load();
-if (!existsSync(join(root, 'dist'))) throw new Error('build produced no dist/');
-writeFileSync(join(root, 'oclif.manifest.json'), JSON.stringify(plugin.manifest, null, 2) + '\n');
+const manifest = join(root, 'oclif.manifest.json');
+writeFileSync(`${manifest}.${tag}`, JSON.stringify(plugin.manifest, null, 2) + '\n');
+renameSync(`${manifest}.${tag}`, manifest);
 console.error(`built ${Object.keys(plugin.manifest.commands).length} commands${typeErrors ? ' (with type errors)' : ''}`);

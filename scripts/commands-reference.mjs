@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const manifest = JSON.parse(readFileSync(join(root, 'oclif.manifest.json'), 'utf8'));
-const global = new Set(['json', 'database-url', 'lock-timeout', 'quiet', 'verbose']);
+const global = new Set(['json', 'database-url', 'lock-timeout', 'router-timeout', 'quiet', 'verbose']);
 
 const lines = [];
 for (const id of Object.keys(manifest.commands).sort()) {

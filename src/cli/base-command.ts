@@ -9,6 +9,7 @@ import { resolveTarget, type DatabaseTarget } from '../core/db/config.js';
 import { openDatabase, type Database } from '../core/db/connection.js';
 import { UniqueViolationError, LostRaceError } from '../core/db/errors.js';
 import { isUpToDate, migrateLatest } from '../core/db/migrate.js';
+import type { RunSummary } from '../core/provisioning/runner.js';
 import { EXIT_CODES, IspctlError, isIspctlError } from '../core/errors.js';
 import { colourEnabled, makeChalk, renderDetails, renderTable, toJson, type Column } from './output.js';
 
@@ -39,6 +40,13 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       summary: 'Seconds to wait for another process using the embedded database.',
       env: 'ISPCTL_LOCK_TIMEOUT',
       default: 30,
+      min: 0,
+      helpGroup: 'GLOBAL',
+    }),
+    'router-timeout': Flags.integer({
+      summary: 'Seconds to wait for routers when a change must reach them now; what does not make it stays queued.',
+      env: 'ISPCTL_ROUTER_TIMEOUT',
+      default: 5,
       min: 0,
       helpGroup: 'GLOBAL',
     }),
@@ -121,6 +129,43 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       await super.finally(err);
     }
     if (!err && this.partialReason && (process.exitCode === undefined || process.exitCode === 0)) process.exitCode = EXIT_CODES.partial;
+  }
+
+  /**
+   * Carries queued router work to the routers now, bounded by --router-timeout. What does not
+   * make it stays queued (retried by the daemon or `ispctl jobs retry`) and the command exits 3.
+   */
+  protected async applyRouterJobs(jobIds: number[]): Promise<RunSummary | undefined> {
+    if (!jobIds.length) return undefined;
+    const ctx = await this.ctx();
+    const { runJobs } = await import('../core/provisioning/runner.js');
+    const { defaultDrivers } = await import('../core/provisioning/drivers.js');
+    const summary = await runJobs(ctx, await defaultDrivers(), { ids: jobIds, timeoutMs: (this.flags['router-timeout'] ?? 5) * 1000 });
+    const open = summary.remaining.pending + summary.remaining.running;
+    if (open > 0) {
+      const why = summary.routers.filter((r) => r.error).map((r) => `${r.router}: ${r.error}`).join('; ');
+      this.markPartial(`Saved, but ${open} router change(s) could not be applied yet and stay queued${why ? ` (${why})` : ''}. They are retried automatically; run ispctl jobs retry to try now.`);
+    } else {
+      this.debugLine(`applied ${summary.done} router job(s)`);
+    }
+    return summary;
+  }
+
+  /**
+   * After a router change that FreeRADIUS's client list depends on, runs the configured
+   * `radius-reload-command`. Its failure is a warning: the change is saved.
+   */
+  protected async reloadRadius(router: string, reason: string): Promise<void> {
+    const ctx = await this.ctx();
+    const { runRadiusReload } = await import('../core/provisioning/radius/reload.js');
+    const r = await runRadiusReload(ctx, { router, reason });
+    if (!r.ran) {
+      this.note(this.chalk.dim('FreeRADIUS loads routers at start-up: restart it, or set radius-reload-command to have ispctl do it.'));
+    } else if (r.ok) {
+      this.debugLine(`radius-reload-command finished in ${r.elapsedMs} ms`);
+    } else {
+      this.warnLine(`radius-reload-command failed (${r.error}); restart FreeRADIUS by hand so it sees router ${router}.${r.output ? ` Output: ${r.output}` : ''}`);
+    }
   }
 
   // ---- output -------------------------------------------------------------------------------

@@ -102,8 +102,14 @@ describe('ispctl router, plan and subscriber commands', () => {
   let juanPassword = '';
 
   it('adds three subscribers', async () => {
+    // core1 does not answer: the subscriber is saved, the router work stays queued (exit 3).
     const a = await cli('subscriber', 'add', '--name', 'Juan Dela Cruz', '--username', 'juan.dc', '--plan', 'Fiber 50', '--router', 'core1', '--phone', '0917 123 4567', '--json');
-    expect(a.code).toBe(0);
+    expect(a.code).toBe(3);
+    expect(a.json.ok).toBe(true);
+    expect(a.json.warnings[0]).toMatch(/stay queued \(core1: /);
+    const jobs = await cli('jobs', 'list', '--json');
+    expect(jobs.json.data).toHaveLength(1);
+    expect(jobs.json.data[0]).toMatchObject({ kind: 'service', attempts: 1 });
     expect(a.json.data.subscriber.accountNo).toBe('S-000001');
     expect(a.json.data.service).not.toHaveProperty('password');
     juanPassword = a.json.data.generatedPassword;
@@ -115,7 +121,7 @@ describe('ispctl router, plan and subscriber commands', () => {
     expect(b.stdout).not.toContain('Ana-Pass-1');
 
     const c = await cli('subscriber', 'add', '--name', 'Carlo Santos', '--username', 'carlo', '--plan', 'Fiber 50', '--router', 'core1', '--price', '1,200', '--quiet');
-    expect(c.code).toBe(0);
+    expect(c.code).toBe(3);
     expect(c.stdout.trim()).toBe('S-000003');
   });
 
@@ -145,7 +151,7 @@ describe('ispctl router, plan and subscriber commands', () => {
 
   it('suspends and resumes, with exit 5 for the wrong state', async () => {
     const s = await cli('subscriber', 'suspend', 'juan.dc', '--reason', 'abuse report', '--json');
-    expect(s.code).toBe(0);
+    expect(s.code).toBe(3); // saved; core1 is unreachable, so the block waits in the queue
     expect(s.json.data.services[0]).toMatchObject({ adminStatus: 'suspended', adminReason: 'abuse report' });
     const again = await cli('subscriber', 'suspend', 'juan.dc', '--reason', 'again', '--json');
     expect(again.code).toBe(5);
@@ -157,7 +163,7 @@ describe('ispctl router, plan and subscriber commands', () => {
     expect(noReason.stderr).toContain('Missing required flag reason');
 
     const r = await cli('subscriber', 'resume', 'S-000001');
-    expect(r.code).toBe(0);
+    expect(r.code).toBe(3);
     expect(r.stdout).toContain('Resumed juan.dc');
     expect((await cli('subscriber', 'resume', 'S-000001')).code).toBe(5);
     const audit = await cli('audit', 'list', '--entity', 'subscriber', '--id', 'S-000001', '--json');
@@ -220,14 +226,14 @@ describe('ispctl router, plan and subscriber commands', () => {
     expect(dry.json.data).toMatchObject({ dryRun: true, rows: 2, created: [] });
     expect(await count()).toBe(before);
     const done = await cli('subscriber', 'import', '--file', good, '--json');
-    expect(done.code).toBe(0);
+    expect(done.code).toBe(3); // maria is on core1, which does not answer
     expect(done.json.data.created.map((c: { accountNo: string }) => c.accountNo)).toEqual(['S-000004', 'S-000005']);
     expect(await count()).toBe(before + 2);
   });
 
   it('edits a plan speed and reports the services that follow; destructive commands ask or take --yes', async () => {
     const e = await cli('plan', 'edit', 'Fiber 50', '--download', '60M', '--upload', '12M', '--json');
-    expect(e.code).toBe(0);
+    expect(e.code).toBe(3); // the new profile rate waits for core1
     expect(e.json.data.affectedServiceIds).toHaveLength(3);
     expect(e.json.data.plan.rateLimit).toBe('12M/60M');
 

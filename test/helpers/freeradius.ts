@@ -13,7 +13,15 @@ import {
 } from '../../src/core/provisioning/radius/freeradius-config.js';
 
 export interface StartFreeRadiusOptions {
-  db: FreeRadiusDbOptions;
+  /** Database to write a configuration for (not needed with `configDir`). */
+  db?: FreeRadiusDbOptions;
+  /**
+   * Run this configuration as it is (e.g. one written by `ispctl radius config`) instead of
+   * writing one; give the ports it listens on in `listen`. The directory is left in place.
+   */
+  configDir?: string;
+  /** With `configDir`: where it listens (address default 127.0.0.1). */
+  listen?: { address?: string; authPort: number; acctPort: number };
   clients?: FreeRadiusConfigOptions['clients'];
   dynamicClients?: FreeRadiusConfigOptions['dynamicClients'];
   staticClients?: FreeRadiusConfigOptions['staticClients'];
@@ -129,6 +137,8 @@ function tail(text: string, lines = 60): string {
  */
 export async function startFreeRadius(options: StartFreeRadiusOptions): Promise<FreeRadiusInstance> {
   const binary = options.binary ?? findFreeRadiusBinary();
+  if (options.configDir) return startFromDir(binary, options.configDir, options);
+  if (!options.db) throw new Error('startFreeRadius needs db (to write a configuration) or configDir (to run one)');
   const dir = await mkdtemp(join(tmpdir(), 'ispctl-freeradius-'));
   const configDir = join(dir, 'raddb');
   const timeoutMs = options.startTimeoutMs ?? 20_000;
@@ -180,6 +190,38 @@ export async function startFreeRadius(options: StartFreeRadiusOptions): Promise<
     if (!options.keepDir) await rm(dir, { recursive: true, force: true });
     throw err;
   }
+}
+
+function instance(run: Running, configDir: string, address: string, authPort: number, acctPort: number, cleanup: () => Promise<void>): FreeRadiusInstance {
+  return {
+    address,
+    authPort,
+    acctPort,
+    configDir,
+    pid: run.child.pid!,
+    logs: () => run.output.text,
+    async waitForLog(pattern: RegExp, ms = 5000) {
+      const r = await waitFor(run, pattern, ms);
+      if (r !== 'match') throw new Error(`FreeRADIUS output never matched ${pattern} (${r}):\n${tail(run.output.text)}`);
+    },
+    async stop() {
+      await terminate(run);
+      await cleanup();
+    },
+  };
+}
+
+/** Start FreeRADIUS on a configuration directory that is already written. */
+async function startFromDir(binary: string, configDir: string, options: StartFreeRadiusOptions): Promise<FreeRadiusInstance> {
+  if (!options.listen) throw new Error('startFreeRadius with configDir needs listen: { authPort, acctPort }');
+  const timeoutMs = options.startTimeoutMs ?? 20_000;
+  const run = launch(binary, configDir);
+  const ready = await waitFor(run, /Ready to process requests/, timeoutMs);
+  if (ready !== 'match') {
+    await terminate(run);
+    throw new Error(`FreeRADIUS did not start on ${configDir} (${ready === 'timeout' ? `not ready after ${timeoutMs} ms` : `exited with ${run.child.exitCode}`}):\n${tail(run.output.text)}`);
+  }
+  return instance(run, configDir, options.listen.address ?? '127.0.0.1', options.listen.authPort, options.listen.acctPort, async () => undefined);
 }
 
 export interface RadclientResult {

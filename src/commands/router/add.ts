@@ -59,6 +59,7 @@ export default class RouterAdd extends BaseCommand<typeof RouterAdd> {
     if (router.mode === 'radius') this.say(`FreeRADIUS will know it as ${router.nasAddress}; CoA goes to port ${router.coaPort}.`);
     this.say(this.chalk.dim(`Check that ispctl can reach it: ispctl router check ${router.name}`));
     this.essential(router.name);
+    if (router.mode === 'radius') await this.reloadRadius(router.name, `router add ${router.name}`);
     return router;
   }
 }

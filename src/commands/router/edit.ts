@@ -1,5 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { confirm } from '@inquirer/prompts';
+import { routerChangeNeedsRadiusReload } from '../../core/provisioning/radius/reload.js';
 import { BaseCommand } from '../../cli/base-command.js';
 import { invalid } from '../../core/errors.js';
 import { BLOCK_ACTIONS, editRouter, getRouter, ROUTER_MODES, SHAPING_MODES } from '../../core/routers/service.js';
@@ -40,7 +41,7 @@ export default class RouterEdit extends BaseCommand<typeof RouterEdit> {
       }
       if (!(await confirm({ message: `Change the RADIUS secret of ${router.name}? Logins fail until the router has the new one.`, default: false }))) {
         this.say('Nothing changed.');
-        return { router, changed: [], affectedServiceIds: [] };
+        return { router, changed: [], affectedServiceIds: [], jobIds: [] };
       }
     }
     const result = await editRouter(ctx, this.args.name, {
@@ -61,6 +62,10 @@ export default class RouterEdit extends BaseCommand<typeof RouterEdit> {
     });
     if (result.changed.length === 0) this.say(`Router ${result.router.name} already looks like that; nothing changed.`);
     else this.say(`Updated router ${result.router.name}: ${result.changed.join(', ')}.`);
-    return result;
+    const after = result.router.mode;
+    const before = result.changed.includes('mode') ? (after === 'radius' ? 'api' : 'radius') : after;
+    if (routerChangeNeedsRadiusReload(before, after, result.changed)) await this.reloadRadius(result.router.name, `router edit ${result.router.name}`);
+    const routerJobs = await this.applyRouterJobs(result.jobIds);
+    return routerJobs ? { ...result, routerJobs } : result;
   }
 }

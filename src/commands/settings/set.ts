@@ -1,5 +1,6 @@
 import { Args } from '@oclif/core';
 import { BaseCommand } from '../../cli/base-command.js';
+import { displayValue, SETTINGS } from '../../core/settings/registry.js';
 import { getSetting, setSettings } from '../../core/settings/service.js';
 
 export default class SettingsSet extends BaseCommand<typeof SettingsSet> {
@@ -9,6 +10,13 @@ export default class SettingsSet extends BaseCommand<typeof SettingsSet> {
     key: Args.string({ required: true, description: 'Setting name (see settings list).' }),
     value: Args.string({ required: true, description: 'New value.' }),
   };
+
+  /** Secret settings (SMTP and SMS gateway credentials) are masked in the audit log's command line. */
+  protected override get commandLine(): string {
+    const def = SETTINGS.find((d) => d.key === this.args?.key);
+    if (!def?.secret || this.args?.value === undefined) return super.commandLine;
+    return `ispctl settings set ${def.key} ${String(displayValue(def, this.args.value))}`;
+  }
 
   public async run() {
     const ctx = await this.ctx();

@@ -40,7 +40,8 @@ export default class SubscriberImport extends BaseCommand<typeof SubscriberImpor
           { header: 'GENERATED PASSWORD (shown once)', get: (r) => r.generatedPassword ?? '' },
         ]);
       }
-      return report;
+      const routerJobs = await this.applyRouterJobs(report.jobIds);
+      return routerJobs ? { ...report, routerJobs } : report;
     } catch (err) {
       if (err instanceof IspctlError && err.code === 'IMPORT_INVALID' && !this.jsonEnabled()) {
         const errors = (err.details?.errors ?? []) as ImportRowError[];

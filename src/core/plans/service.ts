@@ -6,6 +6,7 @@ import { SUSPENSION_ACTIONS, type SuspensionAction } from '../access/policy.js';
 import type { ServiceContext } from '../context.js';
 import { isUniqueViolation } from '../db/errors.js';
 import { withTransaction, type Db } from '../db/tx.js';
+import { provisionChanges } from '../provisioning/access.js';
 import { conflict, invalid, IspctlError, notFound } from '../errors.js';
 import { parseMoney, toDecimalString } from '../money.js';
 import { loadIspSettings } from '../settings/service.js';
@@ -339,6 +340,8 @@ export interface PlanEditResult {
    * brings their routers in line. Empty when only the name, price or billing type changed.
    */
   affectedServiceIds: number[];
+  /** Router work queued by the change. */
+  jobIds: number[];
 }
 
 /**
@@ -374,7 +377,7 @@ export async function editPlan(ctx: ServiceContext, name: string, changes: PlanC
   const currentValues: Record<string, unknown> = { ...current };
   const nextValues: Record<string, unknown> = { ...next };
   const changed = (Object.keys(next) as Array<keyof PlanValues>).filter((k) => JSON.stringify(currentValues[k], big) !== JSON.stringify(nextValues[k], big));
-  if (changed.length === 0) return { plan: current, changed: [], accessChanged: false, affectedServiceIds: [] };
+  if (changed.length === 0) return { plan: current, changed: [], accessChanged: false, affectedServiceIds: [], jobIds: [] };
   const accessChanged = changed.some((k) => (ACCESS_FIELDS as readonly string[]).includes(k));
   if (next.name.toLowerCase() !== current.name.toLowerCase()) {
     const clash = await ctx.db('plans').whereRaw('lower(name) = lower(?)', [next.name]).first('name', 'archived_at');
@@ -390,7 +393,8 @@ export async function editPlan(ctx: ServiceContext, name: string, changes: PlanC
       const plan = toPlan(row);
       await recordAudit(trx, ctx, { entityType: 'plan', entityId: plan.id, action: 'update', before: auditView(current), after: auditView(plan) });
       const affected = accessChanged ? (await trx('services').where({ plan_id: plan.id }).whereNull('ended_on').orderBy('id').pluck('id')).map(Number) : [];
-      return { plan, changed, accessChanged, affectedServiceIds: affected };
+      const { jobIds } = accessChanged ? await provisionChanges(trx, ctx, { planIds: [plan.id] }, { plansChanged: [plan.id] }) : { jobIds: [] };
+      return { plan, changed, accessChanged, affectedServiceIds: affected, jobIds };
     });
   } catch (err) {
     if (isUniqueViolation(err, 'plans_name_lower_key')) throw planExists(next.name, false);

@@ -133,6 +133,10 @@ export interface ServiceEvents {
   removed?: Array<{ serviceId: number; routerId: number; username: string }>;
   /** Plans whose speed changed (API mode: their profiles on every router). */
   plansChanged?: number[];
+  /** Old usernames of renamed services (RADIUS mode: the live session to drop carries the old one). */
+  previousUsernames?: Record<number, string>;
+  /** Routers whose provisioning settings changed: converge every service and profile on them. */
+  resyncRouters?: number[];
 }
 
 interface RouterMode {
@@ -176,6 +180,19 @@ export async function provisionChanges(db: Db, ctx: Pick<ServiceContext, 'clock'
   const address = set(events.addressChanged);
   const planChanged = set(events.planChanged);
   const movedIds = set((events.moved ?? []).map((m) => m.serviceId));
+  const resync = set(events.resyncRouters);
+  if (resync.size) {
+    const onRouters: number[] = (await db('services').whereIn('router_id', [...resync]).whereNull('ended_on').pluck('id')).map(Number);
+    for (const id of onRouters) {
+      touched.add(id);
+      created.add(id);
+    }
+    const pairs: Array<{ router_id: number; plan_id: number }> = await db('services').whereIn('router_id', [...resync]).distinct('router_id', 'plan_id');
+    for (const p of pairs) {
+      const router = routers.get(Number(p.router_id));
+      if (router?.mode === 'api') specs.push({ routerId: router.id, kind: 'profile', target: `plan:${p.plan_id}`, payload: { planId: Number(p.plan_id) } });
+    }
+  }
 
   if (touched.size) {
     const services: Array<{ id: number; router_id: number | null; username: string; access_state: AccessState }> = [];
@@ -194,12 +211,13 @@ export async function provisionChanges(db: Db, ctx: Pick<ServiceContext, 'clock'
         // Rate alone changes nothing on the secret when the profile carries the rate.
         const onlyRate = change && change.before.state === change.after.state && !created.has(id) && !creds.has(id) && !address.has(id) && !planChanged.has(id) && !movedIds.has(id);
         if (onlyRate && router.shaping === 'profile') continue;
-        specs.push({ routerId: router.id, kind: 'service', target, serviceId: id });
+        const old = events.previousUsernames?.[id];
+        specs.push({ routerId: router.id, kind: 'service', target, serviceId: id, ...(old ? { payload: { usernames: [old] } } : {}) });
       } else {
         if (created.has(id) || movedIds.has(id)) continue; // FreeRADIUS reads the views at the next login
         const blocked = s.access_state === 'blocked' && change !== undefined && change.before.state !== 'blocked';
         if (blocked || address.has(id) || creds.has(id) || (planChanged.has(id) && s.access_state === 'blocked')) {
-          specs.push({ routerId: router.id, kind: 'radius_disconnect', target, serviceId: id, payload: { username: s.username } });
+          specs.push({ routerId: router.id, kind: 'radius_disconnect', target, serviceId: id, payload: { username: events.previousUsernames?.[id] ?? s.username } });
         } else if (change && change.after.rateLimit !== null && (change.before.rateLimit !== change.after.rateLimit || change.before.state === 'blocked')) {
           specs.push({ routerId: router.id, kind: 'radius_coa', target, serviceId: id, payload: { username: s.username } });
         }

@@ -56,8 +56,8 @@ export function toJob(r: Record<string, unknown>): Job {
 const BATCH = 1000;
 
 /**
- * Queues jobs, coalescing with a pending job for the same router, kind and target (the newer
- * payload wins, the earlier due time stays). Set-based: one statement per thousand jobs.
+ * Queues jobs, coalescing with a pending job for the same router, kind and target (payload keys merge, the newer
+ * value winning; the earlier due time stays). Set-based: one statement per thousand jobs.
  * Returns the ids of the pending jobs that now stand for the specs.
  */
 export async function enqueueJobs(db: Db, specs: JobSpec[], now: Date): Promise<number[]> {
@@ -80,7 +80,7 @@ export async function enqueueJobs(db: Db, specs: JobSpec[], now: Date): Promise<
     }));
     const result = await db.raw(
       `? on conflict (router_id, kind, target) where status = 'pending'
-         do update set payload = excluded.payload,
+         do update set payload = provisioning_jobs.payload || excluded.payload,
                        service_id = coalesce(excluded.service_id, provisioning_jobs.service_id),
                        next_attempt_at = least(provisioning_jobs.next_attempt_at, excluded.next_attempt_at),
                        updated_at = excluded.updated_at

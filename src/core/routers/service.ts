@@ -7,6 +7,8 @@ import { recordAudit } from '../audit.js';
 import type { ServiceContext } from '../context.js';
 import { isUniqueViolation } from '../db/errors.js';
 import { withTransaction, type Db } from '../db/tx.js';
+import { provisionChanges } from '../provisioning/access.js';
+import { publishNasSecret } from '../provisioning/radius/nas-secret.js';
 import { conflict, invalid, IspctlError, notFound } from '../errors.js';
 import { decryptSecret, encryptSecret, generateSecret, loadSecretKey, maskSecret } from '../secrets.js';
 import { listSettings } from '../settings/service.js';
@@ -319,6 +321,7 @@ export async function addRouter(ctx: ServiceContext, input: RouterInput): Promis
         })
         .returning('*');
       const router = toRouter(row);
+      await publishNasSecret(trx, router.id, radiusSecret);
       await recordAudit(trx, ctx, { entityType: 'router', entityId: router.id, action: 'create', after: auditView(router) });
       return router;
     });
@@ -353,6 +356,8 @@ export interface RouterEditResult {
   changed: string[];
   /** Current services on the router, for provisioning to act on when something that matters to them changed. */
   affectedServiceIds: number[];
+  /** Router work queued by the change. */
+  jobIds: number[];
 }
 
 /** Changes a router; validates the whole resulting row; a conditioned update (no lost writes). */
@@ -388,7 +393,7 @@ export async function editRouter(ctx: ServiceContext, name: string, changes: Rou
   const changed = Object.keys(before).filter((k) => JSON.stringify(before[k]) !== JSON.stringify((next as unknown as Record<string, unknown>)[k]));
   if (apiPassword !== undefined) changed.push('apiPassword');
   if (radiusSecret !== undefined) changed.push('radiusSecret');
-  if (changed.length === 0) return { router: current, changed: [], affectedServiceIds: [] };
+  if (changed.length === 0) return { router: current, changed: [], affectedServiceIds: [], jobIds: [] };
 
   if (next.name.toLowerCase() !== current.name.toLowerCase()) await assertNameFree(ctx.db, next.name, current.id);
   await assertNasFree(ctx.db, next.nasAddress, current.id);
@@ -405,8 +410,15 @@ export async function editRouter(ctx: ServiceContext, name: string, changes: Rou
       if (apiPassword !== undefined) after.apiPasswordChanged = true;
       if (radiusSecret !== undefined) after.radiusSecretChanged = true;
       await recordAudit(trx, ctx, { entityType: 'router', entityId: router.id, action: 'update', before, after });
-      const ids = await trx('services').where({ router_id: router.id }).whereNull('ended_on').orderBy('id').pluck('id');
-      return { router, changed, affectedServiceIds: ids.map(Number) };
+      if (radiusSecret !== undefined || changed.includes('mode')) {
+        const secret = radiusSecret ?? decryptSecret(row.radius_secret_enc, loadSecretKey(ctx.env), 'RADIUS secret');
+        await publishNasSecret(trx, router.id, secret);
+      }
+      const ids = (await trx('services').where({ router_id: router.id }).whereNull('ended_on').orderBy('id').pluck('id')).map(Number);
+      // How the router is provisioned changed: converge every service on it again.
+      const reprovision = ['mode', 'shaping', 'blockAction', 'host', 'apiPort', 'apiTls'].some((k) => changed.includes(k));
+      const { jobIds } = reprovision ? await provisionChanges(trx, ctx, { serviceIds: ids }, { resyncRouters: [router.id] }) : { jobIds: [] as number[] };
+      return { router, changed, affectedServiceIds: ids, jobIds };
     });
   } catch (err) {
     return mapUnique(err);
@@ -427,6 +439,8 @@ export interface RouterRemoveResult {
   movedTo?: string;
   /** Ended services detached from the router (with --force). */
   detachedServiceIds: number[];
+  /** Router work queued for the router the services moved to. */
+  jobIds: number[];
 }
 
 /**
@@ -492,7 +506,8 @@ export async function removeRouter(ctx: ServiceContext, name: string, opts: Rout
       before: auditView(router),
       after: target ? { movedServices: movedServiceIds.length, movedTo: target.name } : detachedServiceIds.length ? { detachedServices: detachedServiceIds.length } : undefined,
     });
-    return { router, movedServiceIds, movedTo: target?.name, detachedServiceIds };
+    const { jobIds } = movedServiceIds.length ? await provisionChanges(trx, ctx, { serviceIds: movedServiceIds }, { created: movedServiceIds }) : { jobIds: [] as number[] };
+    return { router, movedServiceIds, movedTo: target?.name, detachedServiceIds, jobIds };
   });
 }
 

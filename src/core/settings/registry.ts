@@ -1,5 +1,8 @@
 // Every setting ispctl knows, with its type, limits, default and how to parse what a person types.
+import { DEFAULT_INVOICE_NUMBER_FORMAT, validateInvoiceNumberFormat } from '../billing/numbering.js';
 import { invalid } from '../errors.js';
+import { COLLECTION_SETTINGS } from '../collections/setting-defs.js';
+import { NOTIFY_SETTINGS } from '../notify/setting-defs.js';
 import { assertCurrency } from '../money.js';
 import { formatSpeed, parseSpeed } from '../speed.js';
 import { assertTimeZone } from '../time.js';
@@ -18,6 +21,16 @@ export interface SettingDef {
   initKey?: boolean;
   /** Parses a typed string (or checks a JSON value) into the stored value; throws invalid(). */
   parse(raw: unknown): SettingValue;
+  /** Holds a credential: settings list, settings get and the audit log show it masked. */
+  secret?: boolean;
+  /** How a secret value is shown (default: ***). */
+  mask?(value: SettingValue): string;
+}
+
+/** A value as people may see it: masked when the setting is secret. */
+export function displayValue(def: SettingDef, value: SettingValue | null): SettingValue | null {
+  if (value === null || !def.secret) return value;
+  return def.mask ? def.mask(value) : '***';
 }
 
 function integer(key: string, description: string, min: number, max: number, def: number, extra: Partial<SettingDef> = {}): SettingDef {
@@ -125,6 +138,35 @@ export const SETTINGS: readonly SettingDef[] = [
   speed('throttle-download', 'Reduced download speed of a throttled subscriber when the plan does not set one, e.g. 1M', '1M'),
   speed('throttle-upload', 'Reduced upload speed of a throttled subscriber when the plan does not set one, e.g. 1M', '1M'),
   choice('api-block-action', 'API mode: how a blocked subscriber\'s PPP secret is handled when the router does not say: disable, or remove', ['disable', 'remove'], 'disable'),
+  text(
+    'radius-reload-command',
+    'RADIUS mode: command ispctl runs with /bin/sh -c after a radius-mode router is added, changed or removed, so FreeRADIUS loads the new client list (e.g. "systemctl restart freeradius"); "none" to run nothing',
+    1000,
+  ),
+  // Billing (src/core/billing).
+  {
+    key: 'invoice-number-format',
+    description: 'Invoice numbers: text with {SEQ:n} (the invoice sequence, zero-padded to n digits) and optionally {YYYY}, {YY}, {MM} of the issue date',
+    type: 'string',
+    default: DEFAULT_INVOICE_NUMBER_FORMAT,
+    parse: (raw) => validateInvoiceNumberFormat(String(raw)),
+  },
+  {
+    key: 'bill-suspended-services',
+    description: 'Invoice services for periods they spend blocked (suspended, admin-suspended); false skips those periods',
+    type: 'boolean',
+    default: false,
+    parse(raw) {
+      if (typeof raw === 'boolean') return raw;
+      const s = String(raw).trim().toLowerCase();
+      if (['true', 'yes', 'on', '1'].includes(s)) return true;
+      if (['false', 'no', 'off', '0'].includes(s)) return false;
+      throw invalid('INVALID_SETTING_VALUE', `bill-suspended-services must be true or false, got "${String(raw)}".`, ['ispctl settings set bill-suspended-services false']);
+    },
+  },
+  // Collections and notifications (src/core/collections, src/core/notify).
+  ...COLLECTION_SETTINGS,
+  ...NOTIFY_SETTINGS,
 ];
 
 const BY_KEY = new Map(SETTINGS.map((s) => [s.key, s]));

@@ -2,7 +2,7 @@ import type { ServiceContext } from '../context.js';
 import { recordAudit } from '../audit.js';
 import { withTransaction, type Db } from '../db/tx.js';
 import { IspctlError } from '../errors.js';
-import { SETTINGS, settingDef, type SettingValue } from './registry.js';
+import { displayValue, SETTINGS, settingDef, type SettingValue } from './registry.js';
 
 export interface SettingView {
   key: string;
@@ -31,7 +31,7 @@ export async function listSettings(db: Db): Promise<SettingView[]> {
   const stored = await storedValues(db);
   return SETTINGS.map((def) => ({
     key: def.key,
-    value: stored.has(def.key) ? stored.get(def.key)! : (def.default ?? null),
+    value: displayValue(def, stored.has(def.key) ? stored.get(def.key)! : (def.default ?? null)),
     isDefault: !stored.has(def.key),
     description: def.description,
   }));
@@ -40,7 +40,7 @@ export async function listSettings(db: Db): Promise<SettingView[]> {
 export async function getSetting(db: Db, key: string): Promise<SettingView> {
   const def = settingDef(key);
   const row = await db('settings').where({ key }).first('value');
-  return { key, value: row ? (row.value as SettingValue) : (def.default ?? null), isDefault: !row, description: def.description };
+  return { key, value: displayValue(def, row ? (row.value as SettingValue) : (def.default ?? null)), isDefault: !row, description: def.description };
 }
 
 export async function isInitialised(db: Db): Promise<boolean> {
@@ -81,8 +81,12 @@ export async function setSettings(ctx: ServiceContext, values: Record<string, un
         .insert({ key, value: JSON.stringify(value), updated_at: ctx.clock.now() })
         .onConflict('key')
         .merge(['value', 'updated_at']);
-      await recordAudit(trx, ctx, { entityType: 'settings', entityId: key, action: before === null ? 'create' : 'update', before: before === null ? undefined : { [key]: before }, after: { [key]: value } });
-      changes.push({ key, before, after: value });
+      // Secret values (settings with credentials) are masked in the audit log and the result.
+      const def = settingDef(key);
+      const shownBefore = displayValue(def, before);
+      const shownAfter = displayValue(def, value)!;
+      await recordAudit(trx, ctx, { entityType: 'settings', entityId: key, action: before === null ? 'create' : 'update', before: before === null ? undefined : { [key]: shownBefore }, after: { [key]: shownAfter } });
+      changes.push({ key, before: shownBefore, after: shownAfter });
     }
     return changes;
   });

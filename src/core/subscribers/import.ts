@@ -12,6 +12,7 @@ import { formatLocalDate, toLocalDate } from '../time.js';
 import { parseCsv } from './csv.js';
 import { insertPrepared, prepareSubscribers, type CreatedSubscriber, type InputField, type SubscriberInput } from './prepare.js';
 import { isUniqueViolation } from '../db/errors.js';
+import { provisionChanges } from '../provisioning/access.js';
 
 /** CSV columns and the fields they fill. Header names are case-insensitive; order is free. */
 export const IMPORT_COLUMNS: ReadonlyArray<{ column: string; field: InputField; required: boolean; description: string }> = [
@@ -56,6 +57,8 @@ export interface ImportReport {
   created: ImportedRow[];
   /** What a dry run would create: row, username, plan and router of each. */
   planned: Array<{ row: number; username: string; fullName: string; plan: string; router: string }>;
+  /** Router work queued by the import. */
+  jobIds: number[];
 }
 
 /**
@@ -113,9 +116,11 @@ export async function importSubscribers(ctx: ServiceContext, csvText: string, op
     }
     const ok = prepared as NonNullable<(typeof prepared)[number]>[];
     const planned = ok.map((p, i) => ({ row: rowNo(i), username: p.service.username, fullName: p.subscriber.full_name, plan: p.planName, router: p.routerName }));
-    if (opts.dryRun) return { dryRun: true, rows: data.length, created: [], planned };
+    if (opts.dryRun) return { dryRun: true, rows: data.length, created: [], planned, jobIds: [] };
     const created = await insertPrepared(trx, ctx, ok);
-    return { dryRun: false, rows: data.length, created: created.map((c, i) => ({ row: rowNo(i), ...c })), planned };
+    const serviceIds = created.map((c) => c.serviceId);
+    const { jobIds } = await provisionChanges(trx, ctx, { serviceIds }, { created: serviceIds });
+    return { dryRun: false, rows: data.length, created: created.map((c, i) => ({ row: rowNo(i), ...c })), planned, jobIds };
   };
   try {
     return await withTransaction(ctx.db, run);

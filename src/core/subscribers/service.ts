@@ -8,6 +8,7 @@ import { recordAudit } from '../audit.js';
 import type { ServiceContext } from '../context.js';
 import { isUniqueViolation } from '../db/errors.js';
 import { withTransaction, type Db } from '../db/tx.js';
+import { provisionChanges } from '../provisioning/access.js';
 import { conflict, invalid, IspctlError, notFound } from '../errors.js';
 import { parseMoney, type Discount } from '../money.js';
 import { maskSecret, generatePassword } from '../secrets.js';
@@ -83,6 +84,8 @@ export interface AddSubscriberResult {
   router: string;
   /** Present only when ispctl generated the password: show it once. */
   generatedPassword?: string;
+  /** Router work queued by the change (run it with the job runner). */
+  jobIds: number[];
 }
 
 const FLAG_OF: Record<keyof SubscriberInput, string> = {
@@ -131,8 +134,9 @@ export async function addSubscriber(ctx: ServiceContext, input: SubscriberInput)
       const row = prepared[0]!;
       const [created] = await insertPrepared(trx, ctx, [row]);
       const subscriber = toSubscriber(await trx('subscribers').where({ id: created!.subscriberId }).first());
+      const { jobIds } = await provisionChanges(trx, ctx, { serviceIds: [created!.serviceId] }, { created: [created!.serviceId] });
       const service = toService(await trx('services').where({ id: created!.serviceId }).first());
-      return { subscriber, service, plan: row.planName, router: row.routerName, ...(created!.generatedPassword ? { generatedPassword: created!.generatedPassword } : {}) };
+      return { subscriber, service, plan: row.planName, router: row.routerName, ...(created!.generatedPassword ? { generatedPassword: created!.generatedPassword } : {}), jobIds };
     });
   } catch (err) {
     return mapServiceUnique(err);
@@ -364,6 +368,8 @@ export interface SubscriberEditResult {
   /** The service before the change, so provisioning can clean up an old username or router. */
   previous: Service | null;
   generatedPassword?: string;
+  /** Router work queued by the change. */
+  jobIds: number[];
 }
 
 const isClear = (v: string | null | undefined): boolean => v === null || (typeof v === 'string' && (v.trim() === '' || v.trim().toLowerCase() === 'none'));
@@ -477,7 +483,7 @@ export async function editSubscriber(ctx: ServiceContext, ref: string, changes: 
         }
       }
 
-      if (changed.length === 0) return { subscriber: sub, service, changed: [], accessChanged: false, previous: service };
+      if (changed.length === 0) return { subscriber: sub, service, changed: [], accessChanged: false, previous: service, jobIds: [] };
       const now = ctx.clock.now();
       let subscriber = sub;
       if (Object.keys(subUpdate).length) {
@@ -505,7 +511,24 @@ export async function editSubscriber(ctx: ServiceContext, ref: string, changes: 
       }
       if (service) after.service = service.username;
       await recordAudit(trx, ctx, { entityType: 'subscriber', entityId: sub.accountNo, action: 'update', before, after });
-      return { subscriber, service: updated, changed, accessChanged, previous: service, ...(generated ? { generatedPassword: generated } : {}) };
+      let jobIds: number[] = [];
+      if (service && updated) {
+        const id = service.id;
+        const moved = updated.routerId !== service.routerId && service.routerId !== null;
+        ({ jobIds } = await provisionChanges(
+          trx,
+          ctx,
+          { serviceIds: [id] },
+          {
+            credentialsChanged: changed.includes('username') || changed.includes('password') ? [id] : [],
+            addressChanged: changed.includes('staticIp') ? [id] : [],
+            planChanged: changed.includes('plan') ? [id] : [],
+            moved: moved ? [{ serviceId: id, fromRouterId: service.routerId!, username: service.username }] : [],
+            previousUsernames: changed.includes('username') ? { [id]: service.username } : {},
+          },
+        ));
+      }
+      return { subscriber, service: updated, changed, accessChanged, previous: service, ...(generated ? { generatedPassword: generated } : {}), jobIds };
     });
   } catch (err) {
     return mapServiceUnique(err);
@@ -545,6 +568,8 @@ export interface RemoveSubscriberResult {
   endedServiceIds: number[];
   /** The rows were deleted (purge), not just ended. */
   purged: boolean;
+  /** Router work queued by the change. */
+  jobIds: number[];
 }
 
 /**
@@ -559,6 +584,9 @@ export async function removeSubscriber(ctx: ServiceContext, ref: string, opts: {
       const res = await resolve(trx, ref, { forUpdate: true });
       const current = res.services.filter((s) => s.endedOn === null);
       if (opts.purge) {
+        const { jobIds } = await provisionChanges(trx, ctx, {}, {
+          removed: res.services.filter((s) => s.routerId !== null).map((s) => ({ serviceId: s.id, routerId: s.routerId!, username: s.username })),
+        });
         await trx('services').where({ subscriber_id: res.subscriber.id }).del();
         await trx('subscribers').where({ id: res.subscriber.id }).del();
         await recordAudit(trx, ctx, {
@@ -567,7 +595,7 @@ export async function removeSubscriber(ctx: ServiceContext, ref: string, opts: {
           action: 'delete',
           before: { fullName: res.subscriber.fullName, services: res.services.map((s) => s.username) },
         });
-        return { subscriber: res.subscriber, endedServiceIds: current.map((s) => s.id), purged: true };
+        return { subscriber: res.subscriber, endedServiceIds: current.map((s) => s.id), purged: true, jobIds };
       }
       if (current.length === 0) {
         throw conflict('ALREADY_REMOVED', `Subscriber ${res.subscriber.accountNo} has no current service; it was removed before.`, [
@@ -587,7 +615,9 @@ export async function removeSubscriber(ctx: ServiceContext, ref: string, opts: {
         before: { services: current.map((s) => ({ username: s.username, endedOn: null })) },
         after: { services: current.map((s) => ({ username: s.username, endedOn: today })) },
       });
-      return { subscriber: res.subscriber, endedServiceIds: ended.map((r) => Number(r.id)), purged: false };
+      const endedIds = ended.map((r) => Number(r.id));
+      const { jobIds } = await provisionChanges(trx, ctx, { serviceIds: endedIds });
+      return { subscriber: res.subscriber, endedServiceIds: endedIds, purged: false, jobIds };
     });
   } catch (err) {
     if ((err as { code?: string }).code === '23503') {
@@ -605,6 +635,8 @@ export interface AdminChangeResult {
   services: Service[];
   /** Their ids, for provisioning. */
   affectedServiceIds: number[];
+  /** Router work queued by the change. */
+  jobIds: number[];
 }
 
 /**
@@ -640,7 +672,8 @@ export async function suspendSubscriber(ctx: ServiceContext, ref: string, opts: 
       before: { services: active.map((s) => s.username), adminStatus: 'active' },
       after: { services: services.map((s) => s.username), adminStatus: 'suspended', reason },
     });
-    return { subscriber: res.subscriber, services, affectedServiceIds: services.map((s) => s.id) };
+    const { jobIds } = await provisionChanges(trx, ctx, { serviceIds: services.map((s) => s.id) });
+    return { subscriber: res.subscriber, services, affectedServiceIds: services.map((s) => s.id), jobIds };
   });
 }
 
@@ -671,7 +704,8 @@ export async function resumeSubscriber(ctx: ServiceContext, ref: string): Promis
       before: { services: suspended.map((s) => s.username), adminStatus: 'suspended', reasons: [...new Set(suspended.map((s) => s.adminReason))] },
       after: { services: services.map((s) => s.username), adminStatus: 'active' },
     });
-    return { subscriber: res.subscriber, services, affectedServiceIds: services.map((s) => s.id) };
+    const { jobIds } = await provisionChanges(trx, ctx, { serviceIds: services.map((s) => s.id) });
+    return { subscriber: res.subscriber, services, affectedServiceIds: services.map((s) => s.id), jobIds };
   });
 }
 

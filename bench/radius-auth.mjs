@@ -1,0 +1,354 @@
+// RADIUS authentication rate through FreeRADIUS on ispctl's views, against the same FreeRADIUS
+// configuration on plain stock tables holding the same rows. Prints JSON lines
+// { name, runs, median, p99, unit, target }: the rate of each side and the ratio (target: the
+// views reach at least 95 % of the plain tables' rate).
+//
+//   npm run build && node bench/radius-auth.mjs
+//
+// Starts its own PostgreSQL cluster (initdb, as the postgres user when run as root) with two
+// databases: one migrated by ispctl with SUBSCRIBERS subscribers (radcheck, radreply, nas are
+// views), one with FreeRADIUS's stock schema.sql and the rows the views return copied into its
+// tables. Two FreeRADIUS daemons (threaded, not -X) run configurations written by ispctl's
+// writer, identical but for the database name. radclient sends REQUESTS PAP Access-Requests
+// per run, PARALLEL at a time, alternating sides in short runs so that both see the same machine.
+// Besides the rates it reports the CPU FreeRADIUS and its PostgreSQL client backends spend per
+// request, and their ratio: steadier than wall-clock rates when other work shares the machine.
+// Everything listens on 127.0.0.1.
+// Environment: BENCH_SUBSCRIBERS, BENCH_REQUESTS, BENCH_RUNS, BENCH_PARALLEL override the sizes;
+// BENCH_DEBUG=1 lists the server processes measured.
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createSocket } from 'node:dgram';
+import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { dist, report } from './lib.mjs';
+
+const SUBSCRIBERS = Number(process.env.BENCH_SUBSCRIBERS ?? 100_000);
+const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 4_000);
+const RUNS = Number(process.env.BENCH_RUNS ?? 16);
+const PARALLEL = Number(process.env.BENCH_PARALLEL ?? 100);
+const SECRET = `bench-${randomBytes(8).toString('hex')}`;
+
+const { default: knexFactory } = await import('knex');
+const { migrateLatest } = await import(dist('src/core/db/migrate.js'));
+const { refreshAccess } = await import(dist('src/core/provisioning/access.js'));
+const { publishNasSecret } = await import(dist('src/core/provisioning/radius/nas-secret.js'));
+const { detectFreeRadiusConfigDir, writeFreeRadiusConfig } = await import(dist('src/core/provisioning/radius/freeradius-config.js'));
+const { encryptSecret } = await import(dist('src/core/secrets.js'));
+const { systemClock } = await import(dist('src/core/clock.js'));
+const { radiusRequest, attr } = await import(dist('src/core/radius/index.js'));
+
+const log = (m) => process.stderr.write(`radius-auth: ${m}\n`);
+const cleanups = [];
+
+// ---- PostgreSQL ---------------------------------------------------------------------------------
+
+function pgBin(name) {
+  const root = '/usr/lib/postgresql';
+  if (existsSync(root)) {
+    for (const v of readdirSync(root).sort((a, b) => Number(b) - Number(a))) {
+      const p = join(root, v, 'bin', name);
+      if (existsSync(p)) return p;
+    }
+  }
+  return name;
+}
+
+function freeTcpPort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function freeUdpPort(exclude = []) {
+  return new Promise((resolve, reject) => {
+    const s = createSocket('udp4');
+    s.once('error', reject);
+    s.bind(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => (exclude.includes(port) ? freeUdpPort(exclude).then(resolve, reject) : resolve(port)));
+    });
+  });
+}
+
+async function startPostgres() {
+  const root = userInfo().uid === 0;
+  const dir = mkdtempSync(join(tmpdir(), 'ispctl-bench-pg-'));
+  const data = join(dir, 'data');
+  if (root) {
+    chownSync(dir, Number(execFileSync('id', ['-u', 'postgres']).toString()), Number(execFileSync('id', ['-g', 'postgres']).toString()));
+    chmodSync(dir, 0o700);
+  }
+  const run = (bin, args) => {
+    const r = root ? spawnSync('runuser', ['-u', 'postgres', '--', pgBin(bin), ...args], { encoding: 'utf8', cwd: dir }) : spawnSync(pgBin(bin), args, { encoding: 'utf8', cwd: dir });
+    if (r.status !== 0) throw new Error(`${bin} failed: ${r.stderr || r.stdout}`);
+  };
+  run('initdb', ['-D', data, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--no-sync', '--locale=C.UTF-8']);
+  const port = await freeTcpPort();
+  const opts = [`-p ${port}`, `-k ${dir}`, '-c listen_addresses=127.0.0.1', '-c fsync=off', '-c synchronous_commit=off', '-c full_page_writes=off', '-c max_connections=200', '-c shared_buffers=256MB'];
+  run('pg_ctl', ['-D', data, '-o', opts.join(' '), '-l', join(dir, 'server.log'), '-w', '-t', '60', 'start']);
+  cleanups.push(() => {
+    try {
+      run('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+  return port;
+}
+
+// ---- data -------------------------------------------------------------------------------------
+
+async function seedIspctl(url) {
+  const k = knexFactory({ client: 'pg', connection: url, pool: { min: 0, max: 4 } });
+  try {
+    await migrateLatest(k);
+    const key = randomBytes(32);
+    const [router] = await k('routers')
+      .insert({ name: 'bench', host: '127.0.0.1', api_user: 'admin', api_password_enc: encryptSecret('unused', key), radius_secret_enc: encryptSecret(SECRET, key), mode: 'radius', nas_address: '127.0.0.1' })
+      .returning('id');
+    await publishNasSecret(k, router.id, SECRET);
+    const [plan] = await k('plans').insert({ name: 'Bench 50', price_minor: 150000, currency: 'PHP', download_kbps: 50000, upload_kbps: 20000 }).returning('id');
+    await k.raw(`insert into subscribers (full_name) select 'Subscriber ' || g from generate_series(1, ?) g`, [SUBSCRIBERS]);
+    // Every 10th has a static IP; every 100th is admin-suspended (blocked).
+    await k.raw(
+      `insert into services (subscriber_id, plan_id, router_id, username, password, static_ip, started_on, admin_status, admin_reason, admin_suspended_at)
+       select s.id, ?, ?, 'sub' || s.id, 'pw-' || s.id,
+              case when s.id % 10 = 0 then ('10.' || (s.id >> 16) || '.' || ((s.id >> 8) & 255) || '.' || (s.id & 255))::inet end,
+              '2026-11-01',
+              case when s.id % 100 = 0 then 'suspended' else 'active' end,
+              case when s.id % 100 = 0 then 'bench' end,
+              case when s.id % 100 = 0 then now() end
+         from subscribers s`,
+      [plan.id, router.id],
+    );
+    const t0 = performance.now();
+    await refreshAccess(k, { clock: systemClock }, { all: true });
+    log(`access computed for ${SUBSCRIBERS} services in ${Math.round(performance.now() - t0)} ms`);
+    // As autovacuum would have done by the time anyone logs in: no dead rows from the seeding.
+    await k.raw('vacuum analyze');
+    const check = (await k.raw('select username, attribute, op, value from radcheck order by id')).rows;
+    const reply = (await k.raw('select username, attribute, op, value from radreply order by id')).rows;
+    const nas = (await k.raw('select nasname, shortname, type, secret from nas')).rows;
+    return { check, reply, nas };
+  } finally {
+    await k.destroy();
+  }
+}
+
+async function seedPlain(url, sourceDir, rows) {
+  const k = knexFactory({ client: 'pg', connection: url, pool: { min: 0, max: 2 } });
+  try {
+    await k.raw(readFileSync(join(sourceDir, 'mods-config/sql/main/postgresql/schema.sql'), 'utf8'));
+    const copy = async (table, list) => {
+      for (let i = 0; i < list.length; i += 20_000) {
+        const part = list.slice(i, i + 20_000);
+        await k.raw(`insert into ${table} (username, attribute, op, value) select * from unnest(?::text[], ?::text[], ?::text[], ?::text[])`, [
+          part.map((r) => r.username),
+          part.map((r) => r.attribute),
+          part.map((r) => r.op),
+          part.map((r) => r.value),
+        ]);
+      }
+    };
+    await copy('radcheck', rows.check);
+    await copy('radreply', rows.reply);
+    for (const n of rows.nas) await k('nas').insert(n);
+    await k.raw('vacuum analyze');
+  } finally {
+    await k.destroy();
+  }
+}
+
+// ---- FreeRADIUS -------------------------------------------------------------------------------
+
+function freeradiusBinary() {
+  for (const p of ['/usr/sbin/freeradius', '/usr/sbin/radiusd', '/usr/local/sbin/radiusd']) if (existsSync(p)) return p;
+  return 'freeradius';
+}
+
+async function startFreeRadius(name, pgPort, database, sourceDir) {
+  const dir = mkdtempSync(join(tmpdir(), `ispctl-bench-fr-${name}-`));
+  const authPort = await freeUdpPort();
+  const acctPort = await freeUdpPort([authPort]);
+  const config = await writeFreeRadiusConfig({
+    targetDir: join(dir, 'raddb'),
+    sourceDir,
+    db: { host: '127.0.0.1', port: pgPort, user: 'postgres', database },
+    listen: { address: '127.0.0.1', authPort, acctPort },
+    runAsCurrentUser: true,
+    logDir: join(dir, 'log'),
+    rejectDelaySeconds: 0,
+  });
+  // Foreground and threaded: -f, not -X (debug output would be the bottleneck).
+  const child = spawn(freeradiusBinary(), ['-f', '-d', config.configDir], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  cleanups.push(async () => {
+    if (child.exitCode === null) {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`FreeRADIUS (${name}) exited: ${stderr}${existsSync(config.logFile) ? readFileSync(config.logFile, 'utf8').slice(-3000) : ''}`);
+    try {
+      const res = await radiusRequest({
+        host: '127.0.0.1',
+        port: authPort,
+        secret: SECRET,
+        timeoutMs: 500,
+        retries: 0,
+        packet: { code: 'Access-Request', attributes: [attr('User-Name', 'sub1'), attr('User-Password', 'pw-1')] },
+      });
+      if (res.packet.code !== 'Access-Accept') throw new Error(`FreeRADIUS (${name}) answered ${res.packet.code} for sub1`);
+      return { name, authPort, database, pid: child.pid };
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
+
+// ---- CPU ----------------------------------------------------------------------------------------
+// Wall-clock rates move with whatever else the machine runs; the CPU that FreeRADIUS and its
+// PostgreSQL backends spend per request does not, so it is reported too (Linux /proc).
+
+const TICK_US = 1e6 / Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim() || 100);
+
+function cpuTicks(pids) {
+  let t = 0;
+  for (const pid of pids) {
+    try {
+      const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      t += Number(f[11]) + Number(f[12]);
+    } catch {
+      // gone
+    }
+  }
+  return t;
+}
+
+async function serverPids(admin, side) {
+  const rows = (await admin.raw(`select pid, backend_type from pg_stat_activity where datname = ?`, [side.database])).rows;
+  if (process.env.BENCH_DEBUG) log(`${side.name}: ${rows.map((r) => r.backend_type).filter((t) => t !== 'client backend').join(', ') || 'client backends only'} (${rows.length})`);
+  return [side.pid, ...rows.filter((r) => r.backend_type === 'client backend').map((r) => r.pid)];
+}
+
+// ---- load -------------------------------------------------------------------------------------
+
+/** One request file per run: random subscribers who are not blocked (every 100th is). */
+function requestFile(dir, run) {
+  const lines = [];
+  for (let i = 0; i < REQUESTS; i++) {
+    let n;
+    do n = 1 + Math.floor(Math.random() * SUBSCRIBERS);
+    while (n % 100 === 0);
+    lines.push(`User-Name = "sub${n}", User-Password = "pw-${n}", NAS-IP-Address = 127.0.0.1, NAS-Port-Type = Ethernet, Service-Type = Framed-User, Framed-Protocol = PPP\n`);
+  }
+  const file = join(dir, `requests-${run}.txt`);
+  writeFileSync(file, lines.join('\n'));
+  return file;
+}
+
+/** radclient over the file; resolves with { seconds, passed (accepted), failed (rejected or lost) }. */
+function radclient(port, file) {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const child = spawn('radclient', ['-q', '-s', '-p', String(PARALLEL), '-r', '3', '-t', '5', '-f', file, `127.0.0.1:${port}`, 'auth', SECRET], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    child.once('error', reject);
+    child.once('close', () => {
+      const seconds = (performance.now() - t0) / 1000;
+      const count = (label) => Number(new RegExp(`${label}\\s*:\\s*(\\d+)`).exec(out)?.[1] ?? NaN);
+      resolve({ seconds, passed: count('Accepted'), failed: count('Rejected') + count('Lost'), out });
+    });
+  });
+}
+
+// ---- main -------------------------------------------------------------------------------------
+
+const started = performance.now();
+try {
+  const sourceDir = detectFreeRadiusConfigDir();
+  if (!sourceDir) throw new Error('FreeRADIUS is not installed (no radiusd.conf found)');
+  const pgPort = await startPostgres();
+  const admin = knexFactory({ client: 'pg', connection: `postgres://postgres@127.0.0.1:${pgPort}/postgres`, pool: { min: 0, max: 1 } });
+  await admin.raw('create database bench_views');
+  await admin.raw('create database bench_plain');
+  cleanups.push(() => admin.destroy());
+  const url = (db) => `postgres://postgres@127.0.0.1:${pgPort}/${db}`;
+  let t0 = performance.now();
+  const rows = await seedIspctl(url('bench_views'));
+  log(`ispctl database: ${SUBSCRIBERS} subscribers, ${rows.check.length} radcheck and ${rows.reply.length} radreply rows in ${Math.round(performance.now() - t0)} ms`);
+  t0 = performance.now();
+  await seedPlain(url('bench_plain'), sourceDir, rows);
+  log(`stock tables filled with the same rows in ${Math.round(performance.now() - t0)} ms`);
+
+  const views = await startFreeRadius('views', pgPort, 'bench_views', sourceDir);
+  const plain = await startFreeRadius('plain', pgPort, 'bench_plain', sourceDir);
+  const work = mkdtempSync(join(tmpdir(), 'ispctl-bench-req-'));
+  cleanups.push(() => rmSync(work, { recursive: true, force: true }));
+
+  // Warm-up: fill caches and connection pools on both sides.
+  const warm = requestFile(work, 'warm');
+  for (const side of [views, plain]) {
+    const r = await radclient(side.authPort, warm);
+    if (r.failed !== 0 || r.passed !== REQUESTS) throw new Error(`warm-up on ${side.name}: ${r.out}`);
+  }
+  const rates = { views: [], plain: [] };
+  const cpu = { views: [], plain: [] };
+  const ratios = [];
+  const cpuRatios = [];
+  for (let run = 0; run < RUNS; run++) {
+    const file = requestFile(work, run);
+    // Alternate which side goes first, so drift in the machine's load favours neither.
+    const order = run % 2 === 0 ? [views, plain] : [plain, views];
+    const got = {};
+    const used = {};
+    const split = {};
+    for (const side of order) {
+      const pids = await serverPids(admin, side);
+      const before = cpuTicks(pids);
+      const fr0 = cpuTicks([side.pid]);
+      const r = await radclient(side.authPort, file);
+      used[side.name] = ((cpuTicks(pids) - before) * TICK_US) / REQUESTS;
+      split[side.name] = Math.round(((cpuTicks([side.pid]) - fr0) * TICK_US) / REQUESTS);
+      if (r.failed !== 0 || r.passed !== REQUESTS) throw new Error(`run ${run} on ${side.name}: ${r.passed} accepted, ${r.failed} failed\n${r.out}`);
+      got[side.name] = REQUESTS / r.seconds;
+      rates[side.name].push(got[side.name]);
+      cpu[side.name].push(used[side.name]);
+    }
+    ratios.push((100 * got.views) / got.plain);
+    cpuRatios.push((100 * used.plain) / used.views);
+    const each = (n) => `${Math.round(got[n])}/s (${Math.round(used[n])} us CPU each, FreeRADIUS ${split[n]})`;
+    log(`run ${run + 1}/${RUNS}: views ${each('views')}, plain ${each('plain')}`);
+  }
+  report('radius.auth-rate-views', rates.views, 'requests/s', 'info', { higherIsBetter: true });
+  report('radius.auth-rate-plain-tables', rates.plain, 'requests/s', 'info', { higherIsBetter: true });
+  report('radius.auth-rate-views-vs-plain', ratios, '%', '>= 95', { higherIsBetter: true });
+  report('radius.auth-cpu-per-request-views', cpu.views, 'us', 'info');
+  report('radius.auth-cpu-per-request-plain-tables', cpu.plain, 'us', 'info');
+  // Requests per CPU-second, views against plain: the rate ratio on a machine with nothing else to do.
+  report('radius.auth-cpu-efficiency-views-vs-plain', cpuRatios, '%', '>= 95', { higherIsBetter: true });
+  log(`done in ${Math.round((performance.now() - started) / 1000)} s`);
+} finally {
+  for (const c of cleanups.reverse()) {
+    try {
+      await c();
+    } catch (err) {
+      log(`cleanup: ${err.message}`);
+    }
+  }
+}

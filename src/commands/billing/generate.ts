@@ -1,0 +1,94 @@
+import { Flags } from '@oclif/core';
+import { BaseCommand } from '../../cli/base-command.js';
+import { generateInvoices, type GenerateProgress } from '../../core/billing/generate.js';
+import { resolveSubscriberRef } from '../../core/billing/subscribers.js';
+import { formatMoney, toDecimalString } from '../../core/money.js';
+
+const PHASES: Record<GenerateProgress['phase'], string> = {
+  reading: 'Reading services',
+  computing: 'Computing lines',
+  invoices: 'Writing invoices',
+  lines: 'Writing lines',
+  totals: 'Totals',
+  settling: 'Applying credit',
+  done: 'Done',
+};
+
+export default class BillingGenerate extends BaseCommand<typeof BillingGenerate> {
+  static override summary = 'Generate the invoices of a billing period: one per subscriber, one line per service. Safe to run again.';
+  static override description =
+    'Without --period, bills the period that contains today plus invoice-lead-days. Postpaid services are billed for that period ' +
+    '(due after due-days); prepaid services for the next period (due at its start). Partial periods and plan changes are prorated by days. ' +
+    'Running it twice, or twice at once, never bills a service twice for a period. See docs/billing.md.';
+  static override examples = [
+    '<%= config.bin %> billing generate',
+    '<%= config.bin %> billing generate --period 2026-12 --dry-run',
+    '<%= config.bin %> billing generate --subscriber S-000123 --json',
+  ];
+  static override flags = {
+    period: Flags.string({ summary: 'Billing period YYYY-MM (the month it starts in).' }),
+    subscriber: Flags.string({ summary: 'Only this subscriber (account number or username); repeat for more.', multiple: true }),
+    'dry-run': Flags.boolean({ summary: 'Show what would be invoiced; write nothing.' }),
+  };
+
+  public async run() {
+    const ctx = await this.ctx();
+    const f = this.flags;
+    let subscriberIds: number[] | undefined;
+    if (f.subscriber?.length) {
+      subscriberIds = [];
+      for (const ref of f.subscriber) subscriberIds.push((await resolveSubscriberRef(ctx.db, ref)).id);
+    }
+    const bar = this.progressBar();
+    let result;
+    try {
+      result = await generateInvoices(ctx, { period: f.period, subscriberIds, dryRun: f['dry-run'], onProgress: bar.update });
+    } finally {
+      bar.stop();
+    }
+    const money = (m: bigint) => formatMoney(m, result.currency);
+    const r = result;
+    const head = r.dryRun ? 'Dry run, nothing written.' : 'Billing done.';
+    this.say(`${head} Period ${r.period.key} (${r.period.start} to ${r.period.end}); prepaid services billed for ${r.prepaidPeriod.key}; issue date ${r.issueDate}.`);
+    const verb = r.dryRun ? 'would be created' : 'created';
+    this.say(
+      `  ${r.invoices} invoice${r.invoices === 1 ? '' : 's'} ${verb}${r.firstNumber ? ` (${r.firstNumber}${r.lastNumber !== r.firstNumber ? ` to ${r.lastNumber}` : ''})` : ''}` +
+        `${r.invoicesExtended ? `, ${r.invoicesExtended} existing invoice${r.invoicesExtended === 1 ? '' : 's'} extended` : ''}`,
+    );
+    this.say(`  ${r.lines} line${r.lines === 1 ? '' : 's'}, total ${money(r.totalMinor)}${r.creditAppliedMinor > 0n ? `, of which ${money(r.creditAppliedMinor)} paid from credit` : ''}`);
+    if (r.alreadyInvoiced) this.say(`  ${r.alreadyInvoiced} service-period${r.alreadyInvoiced === 1 ? ' was' : 's were'} invoiced already`);
+    if (r.skipped.length) {
+      const by = new Map<string, string[]>();
+      for (const s of r.skipped) by.set(s.reason, [...(by.get(s.reason) ?? []), s.username]);
+      const why: Record<string, string> = { blocked: 'blocked for the whole period', currency_mismatch: 'plan in another currency', no_days: 'no day of service in the period' };
+      for (const [reason, names] of by) {
+        this.say(`  ${names.length} skipped, ${why[reason] ?? reason}: ${names.slice(0, 10).join(', ')}${names.length > 10 ? ', …' : ''}`);
+      }
+    }
+    if (this.flags.quiet) this.essential(`${r.invoices} ${toDecimalString(r.totalMinor, r.currency)}`);
+    return r;
+  }
+
+  /** A progress bar on stderr for people (TTY, not --json or --quiet); silent otherwise. */
+  private progressBar(): { update: (p: GenerateProgress) => void; stop: () => void } {
+    const on = Boolean(process.stderr.isTTY) && !this.jsonEnabled() && !this.flags.quiet;
+    let last = '';
+    let drawn = false;
+    return {
+      update: (p) => {
+        if (!on) return;
+        const width = 30;
+        const frac = p.total > 0 ? Math.min(1, p.done / p.total) : 0;
+        const filled = Math.round(frac * width);
+        const line = `${PHASES[p.phase].padEnd(18)} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${p.total > 1 ? `${p.done}/${p.total}` : ''}`;
+        if (line === last) return;
+        last = line;
+        drawn = true;
+        process.stderr.write(`\r${line}\x1b[K`);
+      },
+      stop: () => {
+        if (on && drawn) process.stderr.write('\r\x1b[K');
+      },
+    };
+  }
+}

@@ -1,0 +1,32 @@
+import { Flags } from '@oclif/core';
+import { BaseCommand } from '../../cli/base-command.js';
+import { listCollectionEvents, resolveSubscriberRefs } from '../../core/collections/run.js';
+import { parseTimestamp } from '../../core/clock.js';
+
+export default class CollectionsEvents extends BaseCommand<typeof CollectionsEvents> {
+  static override summary = 'What collections did and why: reminders, warnings, suspensions, restorations and receipts, newest first.';
+  static override examples = ['<%= config.bin %> collections events', '<%= config.bin %> collections events --subscriber S-000123 --json'];
+  static override flags = {
+    subscriber: Flags.string({ summary: 'Only this subscriber (account number or username).' }),
+    kind: Flags.string({ summary: 'Only this kind of event.', options: ['reminder', 'warning', 'suspension', 'restoration', 'current', 'receipt'] }),
+    since: Flags.string({ summary: 'Only events from this time (ISO timestamp or YYYY-MM-DD).' }),
+    limit: Flags.integer({ summary: 'At most this many.', default: 50, min: 1, max: 100_000 }),
+  };
+
+  public async run() {
+    const ctx = await this.ctx();
+    const f = this.flags;
+    const subscriberId = f.subscriber ? (await resolveSubscriberRefs(ctx.db, [f.subscriber]))[0] : undefined;
+    const events = await listCollectionEvents(ctx.db, { subscriberId, kind: f.kind, since: f.since ? parseTimestamp(f.since, '--since') : undefined, limit: f.limit });
+    this.table(events, [
+      { header: 'WHEN', get: (e) => e.occurredAt.toISOString().replace('T', ' ').slice(0, 16) },
+      { header: 'ACCOUNT', get: (e) => e.accountNo },
+      { header: 'NAME', get: (e) => e.fullName },
+      { header: 'EVENT', get: (e) => e.kind },
+      { header: 'STATUS', get: (e) => (e.fromStatus && e.toStatus && e.fromStatus !== e.toStatus ? `${e.fromStatus} → ${e.toStatus}` : (e.toStatus ?? '')) },
+      { header: 'INVOICE', get: (e) => e.invoiceNumber ?? '' },
+      { header: 'REASON', get: (e) => e.reason ?? '' },
+    ]);
+    return events;
+  }
+}

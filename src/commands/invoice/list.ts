@@ -1,0 +1,61 @@
+import { Flags } from '@oclif/core';
+import { BaseCommand } from '../../cli/base-command.js';
+import { INVOICE_STATUSES, listInvoices, type InvoiceStatus } from '../../core/billing/invoices.js';
+import { loadBillingSettings } from '../../core/billing/settings.js';
+import { resolveSubscriberRef } from '../../core/billing/subscribers.js';
+import { formatMoney } from '../../core/money.js';
+import { formatLocalDate, periodFromKey, toLocalDate } from '../../core/time.js';
+
+export default class InvoiceList extends BaseCommand<typeof InvoiceList> {
+  static override summary = 'List invoices, newest first: number, subscriber, period, due date, total, paid, balance, status.';
+  static override examples = [
+    '<%= config.bin %> invoice list --period 2026-11',
+    '<%= config.bin %> invoice list --subscriber S-000123',
+    '<%= config.bin %> invoice list --overdue --json',
+  ];
+  static override flags = {
+    subscriber: Flags.string({ summary: 'Only this subscriber (account number or username).' }),
+    status: Flags.string({ summary: 'Only invoices in this status; repeat for more.', options: [...INVOICE_STATUSES], multiple: true }),
+    period: Flags.string({ summary: 'Only this billing period, YYYY-MM.' }),
+    overdue: Flags.boolean({ summary: 'Only invoices past their due date and not fully paid.' }),
+    limit: Flags.integer({ summary: 'At most this many.', default: 100, min: 1, max: 100_000 }),
+  };
+
+  public async run() {
+    const ctx = await this.ctx();
+    const f = this.flags;
+    const settings = await loadBillingSettings(ctx.db);
+    if (f.period) periodFromKey(f.period, settings.billingDay); // checks the form
+    const subscriberId = f.subscriber ? (await resolveSubscriberRef(ctx.db, f.subscriber)).id : undefined;
+    const today = formatLocalDate(toLocalDate(ctx.clock.now(), settings.timezone));
+    const invoices = await listInvoices(ctx.db, {
+      subscriberId,
+      statuses: f.status as InvoiceStatus[] | undefined,
+      periodKey: f.period?.trim(),
+      overdueOn: f.overdue ? today : undefined,
+      limit: f.limit,
+    });
+    const money = (m: bigint, c: string) => formatMoney(m, c);
+    this.table(invoices, [
+      { header: 'NUMBER', get: (i) => i.number },
+      { header: 'ACCOUNT', get: (i) => i.accountNo },
+      { header: 'NAME', get: (i) => i.subscriberName },
+      { header: 'PERIOD', get: (i) => i.periodKey },
+      { header: 'ISSUED', get: (i) => i.issueDate },
+      { header: 'DUE', get: (i) => i.dueDate },
+      { header: 'TOTAL', get: (i) => money(i.totalMinor, i.currency), align: 'right' },
+      { header: 'PAID', get: (i) => money(i.paidMinor, i.currency), align: 'right' },
+      { header: 'BALANCE', get: (i) => money(i.balanceMinor, i.currency), align: 'right' },
+      { header: 'STATUS', get: (i) => this.status(i.status) },
+    ]);
+    return invoices;
+  }
+
+  private status(s: string): string {
+    if (s === 'paid') return this.chalk.green(s);
+    if (s === 'overdue') return this.chalk.red(s);
+    if (s === 'partially_paid') return this.chalk.yellow(s);
+    if (s === 'void') return this.chalk.dim(s);
+    return s;
+  }
+}

@@ -1,0 +1,59 @@
+import { Flags } from '@oclif/core';
+import { BaseCommand } from '../../cli/base-command.js';
+import { listJobs, type Job } from '../../core/provisioning/jobs.js';
+import { getRouter } from '../../core/routers/service.js';
+
+export const JOB_STATUS_FILTERS = ['open', 'pending', 'running', 'done', 'cancelled'] as const;
+
+/** `in 12s`, `3m ago`: when a job is next tried, relative to now. */
+export function relativeTime(at: Date, now: Date): string {
+  const s = Math.round((at.getTime() - now.getTime()) / 1000);
+  const abs = Math.abs(s);
+  const text = abs < 60 ? `${abs}s` : abs < 3600 ? `${Math.round(abs / 60)}m` : abs < 86400 ? `${Math.round(abs / 3600)}h` : `${Math.round(abs / 86400)}d`;
+  return s > 0 ? `in ${text}` : s === 0 ? 'now' : `${text} ago`;
+}
+
+export interface JobView extends Job {
+  router: string;
+}
+
+export default class JobsList extends BaseCommand<typeof JobsList> {
+  static override summary = 'List provisioning jobs: router work that is queued, running, done or cancelled.';
+  static override description =
+    'A job says which target a router must converge (a service, a plan\'s profiles, a removal, a RADIUS CoA or disconnect). A change is ' +
+    'saved first and its jobs tried at once; what fails stays queued with its error and is retried with backoff (5 s, 10 s, 20 s … up to ' +
+    '10 minutes). By default the open jobs (pending and running) are listed, newest first.';
+  static override examples = [
+    '<%= config.bin %> jobs list',
+    '<%= config.bin %> jobs list --router core1 --status pending',
+    '<%= config.bin %> jobs list --status done --limit 20 --json',
+  ];
+  static override flags = {
+    router: Flags.string({ summary: 'Only jobs of this router.' }),
+    status: Flags.string({ summary: 'open (pending and running), pending, running, done or cancelled.', options: [...JOB_STATUS_FILTERS], default: 'open' }),
+    limit: Flags.integer({ summary: 'At most this many jobs, newest first.', default: 100, min: 1, max: 100_000 }),
+  };
+
+  public async run() {
+    const ctx = await this.ctx();
+    const router = this.flags.router !== undefined ? await getRouter(ctx.db, this.flags.router) : undefined;
+    const jobs = await listJobs(ctx.db, { status: this.flags.status as (typeof JOB_STATUS_FILTERS)[number], routerId: router?.id, limit: this.flags.limit });
+    const names = new Map<number, string>(
+      ((await ctx.db('routers').select('id', 'name')) as Array<{ id: number; name: string }>).map((r) => [Number(r.id), r.name]),
+    );
+    const now = ctx.clock.now();
+    const views: JobView[] = jobs.map((j) => ({ ...j, router: names.get(j.routerId) ?? `#${j.routerId}` }));
+    this.table(views, [
+      { header: 'ID', get: (j) => j.id, align: 'right' },
+      { header: 'ROUTER', get: (j) => j.router },
+      { header: 'KIND', get: (j) => j.kind },
+      { header: 'TARGET', get: (j) => j.target + (typeof j.payload.username === 'string' ? ` (${j.payload.username})` : '') },
+      { header: 'STATUS', get: (j) => (j.status === 'pending' && j.attempts > 0 ? this.chalk.yellow('retrying') : j.status) },
+      { header: 'ATTEMPTS', get: (j) => j.attempts, align: 'right' },
+      { header: 'NEXT TRY', get: (j) => (j.status === 'pending' ? relativeTime(j.nextAttemptAt, now) : j.doneAt ? `done ${relativeTime(j.doneAt, now)}` : '') },
+      { header: 'LAST ERROR', get: (j) => (j.lastError ? (j.lastError.length > 80 ? `${j.lastError.slice(0, 79)}…` : j.lastError) : '') },
+    ]);
+    if (views.length === this.flags.limit) this.say(this.chalk.dim(`(showing the newest ${this.flags.limit}; --limit shows more)`));
+    return views;
+  }
+}

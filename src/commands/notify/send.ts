@@ -1,0 +1,25 @@
+import { Flags } from '@oclif/core';
+import { BaseCommand } from '../../cli/base-command.js';
+import { sendNotifications } from '../../core/notify/outbox.js';
+
+export default class NotifySend extends BaseCommand<typeof NotifySend> {
+  static override summary = 'Deliver due messages from the outbox by email (SMTP) and SMS (HTTP gateway).';
+  static override description =
+    'Failed deliveries go back to the outbox and are retried later with growing delays (1 minute up to 6 hours); after notify-max-attempts ' +
+    'attempts a message is marked failed (ispctl notify retry puts it back). Several senders can run at once: each message is taken by one. ' +
+    'Exits 3 when some messages could not be delivered this time.';
+  static override examples = ['<%= config.bin %> notify send', '<%= config.bin %> notify send --limit 100 --json'];
+  static override flags = {
+    limit: Flags.integer({ summary: 'At most this many messages in this run.', default: 500, min: 1, max: 100_000 }),
+  };
+
+  public async run() {
+    const ctx = await this.ctx();
+    const r = await sendNotifications(ctx, { limit: this.flags.limit });
+    if (r.claimed === 0) this.say('Nothing to send.');
+    else this.say(`${r.sent} sent${r.retrying ? `, ${r.retrying} to retry later` : ''}${r.failed ? `, ${r.failed} failed for good` : ''}.`);
+    for (const e of r.errors.slice(0, 10)) this.note(this.chalk.dim(`  #${e.id} ${e.channel} to ${e.recipient}: ${e.error}`));
+    if (r.errors.length) this.markPartial(`${r.errors.length} message(s) were not delivered (${r.retrying} will be retried).`);
+    return r;
+  }
+}

@@ -1,0 +1,40 @@
+import { Flags } from '@oclif/core';
+import { BaseCommand } from '../../cli/base-command.js';
+import { loadBillingSettings } from '../../core/billing/settings.js';
+import { resolveSubscriberRef } from '../../core/billing/subscribers.js';
+import { formatMoney } from '../../core/money.js';
+import { listPayments, parseMethod, parseReceivedAt, PAYMENT_METHODS } from '../../core/payments/service.js';
+import { formatLocalDate, toLocalDate } from '../../core/time.js';
+
+export default class PaymentList extends BaseCommand<typeof PaymentList> {
+  static override summary = 'List payments, newest first: when, who, method, reference, amount and what is left as credit.';
+  static override examples = ['<%= config.bin %> payment list --since 2026-11-01', '<%= config.bin %> payment list --subscriber S-000123 --json'];
+  static override flags = {
+    subscriber: Flags.string({ summary: 'Only this subscriber (account number or username).' }),
+    since: Flags.string({ summary: 'Received on or after: YYYY-MM-DD (ISP time zone) or an ISO timestamp.' }),
+    method: Flags.string({ summary: 'Only this method.', options: [...PAYMENT_METHODS] }),
+    limit: Flags.integer({ summary: 'At most this many.', default: 100, min: 1, max: 100_000 }),
+  };
+
+  public async run() {
+    const ctx = await this.ctx();
+    const f = this.flags;
+    const settings = await loadBillingSettings(ctx.db);
+    const subscriberId = f.subscriber ? (await resolveSubscriberRef(ctx.db, f.subscriber)).id : undefined;
+    const since = f.since ? parseReceivedAt(f.since, settings.timezone, new Date(8.64e15)) : undefined;
+    const payments = await listPayments(ctx.db, { subscriberId, since, method: f.method ? parseMethod(f.method) : undefined, limit: f.limit });
+    const date = (d: Date) => formatLocalDate(toLocalDate(d, settings.timezone));
+    this.table(payments, [
+      { header: 'ID', get: (p) => p.ref },
+      { header: 'RECEIVED', get: (p) => date(p.receivedAt) },
+      { header: 'ACCOUNT', get: (p) => p.accountNo },
+      { header: 'NAME', get: (p) => p.subscriberName },
+      { header: 'METHOD', get: (p) => p.method },
+      { header: 'REFERENCE', get: (p) => p.reference ?? '' },
+      { header: 'AMOUNT', get: (p) => formatMoney(p.amountMinor, p.currency), align: 'right' },
+      { header: 'CREDIT LEFT', get: (p) => (p.unallocatedMinor > 0n ? formatMoney(p.unallocatedMinor, p.currency) : ''), align: 'right' },
+      { header: 'STATUS', get: (p) => (p.voidedAt ? this.chalk.dim('void') : '') },
+    ]);
+    return payments;
+  }
+}

@@ -1,0 +1,561 @@
+// The collections state machine. From the invoices and the settings it moves each subscriber's
+// services through current → reminded → warned → suspended, and back: restored the moment
+// nothing is past due beyond grace, current once nothing is due at all. Set-based: a handful
+// of statements whatever the number of subscribers.
+//
+// Rules (today is the ISP's calendar date):
+// - An invoice is open while it is neither void nor draft and total > paid. Its deadline is the
+//   due date plus grace-days (postpaid), or the due date itself (prepaid: no grace).
+// - suspended: some open invoice is past its deadline and the overdue amount exceeds the
+//   subscriber's unallocated credit. A partial payment leaves the rest owed: still suspended
+//   once grace has passed on it.
+// - warned: an open invoice's deadline is less than warning-days away.
+// - reminded: an open invoice reached a reminder offset (reminder-days, relative to its due
+//   date); each offset of each invoice reminds once.
+// - restored: a billing-suspended service with nothing past due beyond grace: access returns
+//   (automatic reconnection). An admin-suspended service goes to current instead: its access
+//   stays blocked by the policy, and a payment never lifts an admin suspension.
+// - current: nothing in any window any more (after reminded, warned or restored).
+// - uncollectible services and ended services are left alone.
+//
+// Every change is conditioned on the status it was computed from (`where collection_status =
+// …`), after the subscribers are locked (PostgreSQL), and every event is recorded once under a
+// unique key, so two runs at once, or a run and a payment at once, cannot double anything.
+import type { AdminStatus, CollectionStatus } from '../access/policy.js';
+import type { ServiceContext } from '../context.js';
+import type { Db } from '../db/tx.js';
+import { formatMoney } from '../money.js';
+import { loadNotifyConfig } from '../notify/config.js';
+import { queueNotifications, type QueueRequest, type Recipient } from '../notify/outbox.js';
+import { messageDate, messageMoney, type TemplateName } from '../notify/templates.js';
+import { provisionChanges } from '../provisioning/access.js';
+import { addDays, diffDays, formatLocalDate, parseLocalDate, toLocalDate } from '../time.js';
+import { loadCollectionSettings, type CollectionSettings } from './config.js';
+import { chunked, intArray, rowsJson, textArray, toBig } from './sql.js';
+
+export type CollectionEventKind = 'reminder' | 'warning' | 'suspension' | 'restoration' | 'current';
+
+export interface ServiceTransition {
+  serviceId: number;
+  from: CollectionStatus;
+  to: CollectionStatus;
+  adminStatus: AdminStatus;
+}
+
+/** One event for one subscriber: what happens, why, and to which of their services. */
+export interface CollectionTransition {
+  subscriberId: number;
+  accountNo: string;
+  fullName: string;
+  kind: CollectionEventKind;
+  eventKey: string;
+  invoiceId: number | null;
+  invoiceNumber: string | null;
+  /** Amount the event is about (overdue, due soon, the invoice's), minor units. */
+  amountMinor: bigint;
+  reason: string;
+  services: ServiceTransition[];
+}
+
+export interface EvaluateOptions {
+  /** Only these subscribers (a payment evaluates its payer). Default: everyone. */
+  subscriberIds?: number[];
+  /** The ISP date to evaluate on, YYYY-MM-DD. Default: today on the ISP's calendar. */
+  today?: string;
+  /** Work out what would happen and change nothing. */
+  dryRun?: boolean;
+}
+
+export interface EvaluateResult {
+  today: string;
+  dryRun: boolean;
+  /** Subscriber ids, by what happened to them. */
+  reminded: number[];
+  warned: number[];
+  suspended: number[];
+  restored: number[];
+  /** Back to current (paid up, or nothing due any more). */
+  cleared: number[];
+  /** Provisioning jobs queued for services whose suspension started or ended. */
+  jobIds: number[];
+  /** Events recorded. */
+  events: number;
+  /** Messages queued (rows in the outbox). */
+  notifications: number;
+  /** Messages that did not render (stored as failed, with the reason). */
+  notificationErrors: Array<{ eventKey: string; channel: string; error: string }>;
+  transitions: CollectionTransition[];
+}
+
+interface Facts {
+  subscriberId: number;
+  fullName: string;
+  accountNo: string;
+  email: string | null;
+  phone: string | null;
+  credit: bigint;
+  openBalance: bigint;
+  overdueBalance: bigint;
+  warnBalance: bigint;
+  remindBalance: bigint;
+  overdueInv: InvoiceFact | null;
+  warnInv: InvoiceFact | null;
+  remindInv: InvoiceFact | null;
+}
+
+interface InvoiceFact {
+  id: number;
+  number: string;
+  due: string;
+  deadline: string;
+  balance: bigint;
+}
+
+type Band = 'suspended' | 'warned' | 'reminded' | 'current';
+
+function plusDays(date: string, days: number): string {
+  return formatLocalDate(addDays(parseLocalDate(date), days));
+}
+
+/** Today on the ISP's calendar. */
+export function collectionsToday(ctx: Pick<ServiceContext, 'clock'>, settings: Pick<CollectionSettings, 'timezone'>): string {
+  return formatLocalDate(toLocalDate(ctx.clock.now(), settings.timezone));
+}
+
+/** Candidates: services not ended and not uncollectible that are off current or owe something in a window. */
+async function candidateServices(db: Db, today: string, horizon: string, subscriberIds: number[] | undefined) {
+  const scope = subscriberIds ? 'and s.subscriber_id = any(?::int[])' : '';
+  const bindings: unknown[] = [today];
+  if (subscriberIds) bindings.push(intArray(subscriberIds));
+  bindings.push(horizon);
+  const r = await db.raw(
+    `select s.id, s.subscriber_id, s.collection_status, s.admin_status
+       from services s
+      where (s.ended_on is null or s.ended_on > ?::date)
+        and s.collection_status <> 'uncollectible'
+        ${scope}
+        and (s.collection_status <> 'current'
+             or exists (select 1 from invoices i
+                         where i.subscriber_id = s.subscriber_id and i.status not in ('void', 'draft')
+                           and i.total_minor > i.paid_minor and i.due_date <= ?::date))
+      order by s.id`,
+    bindings as never,
+  );
+  return (r.rows as Array<Record<string, unknown>>).map((x) => ({
+    id: Number(x.id),
+    subscriberId: Number(x.subscriber_id),
+    status: x.collection_status as CollectionStatus,
+    admin: x.admin_status as AdminStatus,
+  }));
+}
+
+/**
+ * Per subscriber: balances by window and the invoice each window is about. One query reads the
+ * subscribers with their open invoices (and whether each is prepaid) and unallocated credit;
+ * the windows are summed here, on ISP dates compared as YYYY-MM-DD strings.
+ */
+async function subscriberFacts(db: Db, ids: number[], today: string, s: CollectionSettings): Promise<Map<number, Facts>> {
+  const out = new Map<number, Facts>();
+  const warnCut = plusDays(today, s.warningDays); // deadline before this: in the warning window
+  const remindCut = s.reminderDays.length ? plusDays(today, -s.reminderDays[0]!) : null; // due on or before this: a reminder offset reached
+  const deadlines = new Map<string, string>();
+  const deadlineOf = (due: string, prepaid: boolean): string => {
+    if (prepaid) return due;
+    let d = deadlines.get(due);
+    if (d === undefined) deadlines.set(due, (d = plusDays(due, s.graceDays)));
+    return d;
+  };
+  for (const chunk of chunked(ids, 20_000)) {
+    const r = await db.raw(
+      `with ids as (select unnest(?::int[]) as id),
+            o as (
+              select i.id, i.subscriber_id, i.number, i.due_date, i.total_minor - i.paid_minor as balance
+                from invoices i join ids on ids.id = i.subscriber_id
+               where i.status not in ('void', 'draft') and i.total_minor > i.paid_minor),
+            pp as (
+              select distinct l.invoice_id
+                from invoice_lines l join o on o.id = l.invoice_id join plans p on p.id = l.plan_id
+               where not l.voided and p.billing_type = 'prepaid'),
+            cr as (
+              select p.subscriber_id, sum(p.amount_minor - coalesce(a.s, 0)) as credit
+                from payments p join ids on ids.id = p.subscriber_id
+                left join lateral (select sum(x.amount_minor) as s from payment_allocations x where x.payment_id = p.id and x.reversed_at is null) a on true
+               where p.voided_at is null
+               group by p.subscriber_id)
+       select s.id as sid, s.full_name, s.account_no, s.email, s.phone, coalesce(cr.credit, 0)::text as credit,
+              o.id as invoice_id, o.number, o.due_date::text as due, (pp.invoice_id is not null) as prepaid, o.balance::text as balance
+         from ids join subscribers s on s.id = ids.id
+         left join o on o.subscriber_id = s.id
+         left join pp on pp.invoice_id = o.id
+         left join cr on cr.subscriber_id = s.id`,
+      [intArray(chunk)],
+    );
+    for (const x of r.rows as Array<Record<string, unknown>>) {
+      const sid = Number(x.sid);
+      let f = out.get(sid);
+      if (!f) {
+        f = {
+          subscriberId: sid,
+          fullName: x.full_name as string,
+          accountNo: x.account_no as string,
+          email: (x.email as string | null) ?? null,
+          phone: (x.phone as string | null) ?? null,
+          credit: toBig(x.credit),
+          openBalance: 0n,
+          overdueBalance: 0n,
+          warnBalance: 0n,
+          remindBalance: 0n,
+          overdueInv: null,
+          warnInv: null,
+          remindInv: null,
+        };
+        out.set(sid, f);
+      }
+      if (x.invoice_id === null || x.invoice_id === undefined) continue;
+      const due = x.due as string;
+      const inv: InvoiceFact = { id: Number(x.invoice_id), number: x.number as string, due, deadline: deadlineOf(due, x.prepaid === true), balance: toBig(x.balance) };
+      f.openBalance += inv.balance;
+      const overdue = inv.deadline < today;
+      if (overdue) {
+        f.overdueBalance += inv.balance;
+        if (!f.overdueInv || earlier(inv.due, inv.id, f.overdueInv.due, f.overdueInv.id)) f.overdueInv = inv;
+      }
+      if (inv.deadline < warnCut) {
+        f.warnBalance += inv.balance;
+        if (!overdue && (!f.warnInv || earlier(inv.deadline, inv.id, f.warnInv.deadline, f.warnInv.id))) f.warnInv = inv;
+      }
+      if (remindCut !== null && due <= remindCut) {
+        f.remindBalance += inv.balance;
+        if (!overdue && (!f.remindInv || earlier(inv.due, inv.id, f.remindInv.due, f.remindInv.id))) f.remindInv = inv;
+      }
+    }
+  }
+  return out;
+}
+
+function earlier(date: string, id: number, thanDate: string, thanId: number): boolean {
+  return date < thanDate || (date === thanDate && id < thanId);
+}
+
+function bandOf(f: Facts, s: CollectionSettings): { band: Band; invoice: InvoiceFact | null; amount: bigint } {
+  const net = (v: bigint) => (v > f.credit ? v - f.credit : 0n);
+  if (f.overdueInv && net(f.overdueBalance) > 0n) return { band: 'suspended', invoice: f.overdueInv, amount: net(f.overdueBalance) };
+  if (s.warningDays > 0 && f.warnInv && net(f.warnBalance) > 0n) return { band: 'warned', invoice: f.warnInv, amount: net(f.warnBalance) };
+  if (s.reminderDays.length && f.remindInv && net(f.remindBalance) > 0n) {
+    const amount = net(f.remindBalance) < f.remindInv.balance ? net(f.remindBalance) : f.remindInv.balance;
+    return { band: 'reminded', invoice: f.remindInv, amount };
+  }
+  return { band: 'current', invoice: null, amount: 0n };
+}
+
+/** The latest reminder offset an invoice due on `due` has reached on `today`. */
+function reachedOffset(due: string, today: string, offsets: number[]): number | null {
+  const days = diffDays(parseLocalDate(due), parseLocalDate(today)); // today - due
+  let reached: number | null = null;
+  for (const k of offsets) if (k <= days) reached = k;
+  return reached;
+}
+
+function offsetText(k: number): string {
+  if (k === 0) return 'on the due date';
+  const n = Math.abs(k);
+  return `${n} day${n === 1 ? '' : 's'} ${k < 0 ? 'before' : 'after'} the due date`;
+}
+
+function graceText(due: string, deadline: string): string {
+  const grace = diffDays(parseLocalDate(due), parseLocalDate(deadline));
+  return grace === 0 ? 'by its due date (no grace period)' : `after ${grace} day${grace === 1 ? '' : 's'} of grace`;
+}
+
+/**
+ * Works out the transitions (pure, given the facts). Reminders whose key was recorded already
+ * are dropped by the caller.
+ */
+function planTransitions(
+  services: Array<{ id: number; subscriberId: number; status: CollectionStatus; admin: AdminStatus }>,
+  facts: Map<number, Facts>,
+  s: CollectionSettings,
+  today: string,
+  suspensionCounts: Map<number, number>,
+  existingReminderKeys: Set<string>,
+): CollectionTransition[] {
+  const bySubscriber = new Map<number, typeof services>();
+  for (const svc of services) {
+    const list = bySubscriber.get(svc.subscriberId);
+    if (list) list.push(svc);
+    else bySubscriber.set(svc.subscriberId, [svc]);
+  }
+  // Reasons repeat the same few amounts and dates for thousands of subscribers: format each once.
+  const memo = <K, V>(fn: (k: K) => V) => {
+    const m = new Map<K, V>();
+    return (k: K): V => {
+      let v = m.get(k);
+      if (v === undefined) m.set(k, (v = fn(k)));
+      return v;
+    };
+  };
+  const money = memo((v: bigint) => formatMoney(v, s.currency));
+  const graceMemo = memo((key: string) => graceText(key.slice(0, 10), key.slice(11)));
+  const graceOf = (inv: InvoiceFact) => graceMemo(`${inv.due}|${inv.deadline}`);
+  const dayAfter = memo((d: string) => plusDays(d, 1));
+  const out: CollectionTransition[] = [];
+  for (const [sid, svcs] of bySubscriber) {
+    const f = facts.get(sid);
+    if (!f) continue;
+    const { band, invoice, amount } = bandOf(f, s);
+    const groups = new Map<CollectionEventKind, { services: ServiceTransition[]; reason: string }>();
+    const add = (kind: CollectionEventKind, t: ServiceTransition, reason: string) => {
+      const g = groups.get(kind);
+      if (g) g.services.push(t);
+      else groups.set(kind, { services: [t], reason });
+    };
+    const n = suspensionCounts.get(sid) ?? 0;
+    let reminderKey: string | null = null;
+    let reminderOffset: number | null = null;
+    if (band === 'reminded' && invoice) {
+      reminderOffset = reachedOffset(invoice.due, today, s.reminderDays);
+      if (reminderOffset !== null) {
+        const key = `reminder:inv:${invoice.id}:${reminderOffset}`;
+        if (!existingReminderKeys.has(key)) reminderKey = key;
+      }
+    }
+    for (const svc of svcs) {
+      const t = (to: CollectionStatus): ServiceTransition => ({ serviceId: svc.id, from: svc.status, to, adminStatus: svc.admin });
+      if (band === 'suspended') {
+        if (svc.status !== 'suspended') {
+          add('suspension', t('suspended'), `Invoice ${invoice!.number} (due ${invoice!.due}) unpaid ${graceOf(invoice!)}; overdue balance ${money(amount)}`);
+        }
+      } else if (svc.status === 'suspended') {
+        if (svc.admin === 'active') add('restoration', t('restored'), `Nothing past due beyond grace any more (balance ${money(f.openBalance > f.credit ? f.openBalance - f.credit : 0n)}): access restored`);
+        else add('current', t('current'), 'Nothing past due beyond grace any more; the service stays blocked: it is suspended by an administrator, which a payment never lifts');
+      } else if (band === 'warned') {
+        if (svc.status === 'current' || svc.status === 'reminded' || svc.status === 'restored') {
+          add('warning', t('warned'), `${money(amount)} unpaid (invoice ${invoice!.number}, due ${invoice!.due}); suspension on ${dayAfter(invoice!.deadline)} unless paid`);
+        }
+      } else if (band === 'reminded') {
+        if (reminderKey && (svc.status === 'current' || svc.status === 'reminded' || svc.status === 'restored')) {
+          add('reminder', t('reminded'), `Invoice ${invoice!.number} of ${money(amount)} due ${invoice!.due}: reminder ${offsetText(reminderOffset!)}`);
+        }
+      } else if (svc.status === 'reminded' || svc.status === 'warned' || svc.status === 'restored') {
+        add('current', t('current'), f.openBalance > f.credit ? 'Nothing due within the reminder window any more' : 'Paid up');
+      }
+    }
+    for (const [kind, g] of groups) {
+      let eventKey: string;
+      let inv: InvoiceFact | null = null;
+      if (kind === 'suspension') {
+        inv = invoice;
+        eventKey = `suspension:sub:${sid}:inv:${inv!.id}:${n + 1}`;
+      } else if (kind === 'restoration') eventKey = `restoration:sub:${sid}:${n}`;
+      else if (kind === 'warning') {
+        inv = invoice;
+        eventKey = `warning:sub:${sid}:inv:${inv!.id}`;
+      } else if (kind === 'reminder') {
+        inv = invoice;
+        eventKey = reminderKey!;
+      } else eventKey = `current:sub:${sid}:${today}`;
+      out.push({
+        subscriberId: sid,
+        accountNo: f.accountNo,
+        fullName: f.fullName,
+        kind,
+        eventKey,
+        invoiceId: inv?.id ?? null,
+        invoiceNumber: inv?.number ?? null,
+        amountMinor: kind === 'restoration' || kind === 'current' ? 0n : amount,
+        reason: g.reason,
+        services: g.services,
+      });
+    }
+  }
+  return out.sort((a, b) => a.subscriberId - b.subscriberId || a.kind.localeCompare(b.kind));
+}
+
+const TEMPLATE_OF: Partial<Record<CollectionEventKind, TemplateName>> = {
+  reminder: 'reminder',
+  warning: 'warning',
+  suspension: 'suspension',
+  restoration: 'restoration',
+};
+
+function messageFields(t: CollectionTransition, f: Facts, s: CollectionSettings): Record<string, string> {
+  const inv = t.kind === 'suspension' ? f.overdueInv : t.kind === 'warning' ? f.warnInv : t.kind === 'reminder' ? f.remindInv : null;
+  if (!inv) return {};
+  const base = { invoice_number: inv.number, amount: messageMoney(t.amountMinor, s.currency), due_date: messageDate(inv.due) };
+  return t.kind === 'warning' ? { ...base, suspension_date: messageDate(plusDays(inv.deadline, 1)) } : base;
+}
+
+/**
+ * Runs the state machine for everyone (or `subscriberIds`) on `today`. Call inside a
+ * transaction: the payments code calls it in the payment's transaction with the payer's id,
+ * `ispctl collections run` in its own. Returns what happened and the provisioning jobs that
+ * carry suspensions and restorations to routers (run them after commit).
+ */
+export async function evaluateCollections(db: Db, ctx: Pick<ServiceContext, 'clock' | 'actor'> & Partial<Pick<ServiceContext, 'engine'>>, opts: EvaluateOptions = {}): Promise<EvaluateResult> {
+  const settings = await loadCollectionSettings(db);
+  const today = opts.today ?? collectionsToday(ctx, settings);
+  parseLocalDate(today, 'today');
+  const dryRun = opts.dryRun === true;
+  const result: EvaluateResult = { today, dryRun, reminded: [], warned: [], suspended: [], restored: [], cleared: [], jobIds: [], events: 0, notifications: 0, notificationErrors: [], transitions: [] };
+  if (opts.subscriberIds && opts.subscriberIds.length === 0) return result;
+
+  // The earliest any invoice can matter: a reminder offset before the due date, or the warning.
+  const earliest = Math.min(settings.reminderDays.length ? settings.reminderDays[0]! : 1, 1 - settings.warningDays, 1);
+  const horizon = plusDays(today, -earliest);
+  let services = await candidateServices(db, today, horizon, opts.subscriberIds ? [...new Set(opts.subscriberIds)] : undefined);
+  if (!services.length) return result;
+  let subscriberIds = [...new Set(services.map((x) => x.subscriberId))].sort((a, b) => a - b);
+  // On PostgreSQL, lock the subscribers (in id order, as payments do) so that a run and a payment
+  // at once take turns, then read their services again: each decision below is made on what is
+  // committed by then. The embedded database has one user at a time: nothing to lock there.
+  if (!dryRun && ctx.engine !== 'pglite') {
+    for (const chunk of chunked(subscriberIds, 20_000)) await db.raw('select id from subscribers where id = any(?::int[]) order by id for update', [intArray(chunk)]);
+    services = await candidateServices(db, today, horizon, subscriberIds);
+    subscriberIds = [...new Set(services.map((x) => x.subscriberId))];
+    if (!services.length) return result;
+  }
+  const facts = await subscriberFacts(db, subscriberIds, today, settings);
+
+  // Episode numbers (for suspension and restoration keys) and reminders already sent.
+  const withSuspended = new Set(services.filter((x) => x.status === 'suspended').map((x) => x.subscriberId));
+  const needCounts = subscriberIds.filter((sid) => {
+    const f = facts.get(sid);
+    return withSuspended.has(sid) || (f !== undefined && bandOf(f, settings).band === 'suspended');
+  });
+  const suspensionCounts = new Map<number, number>();
+  for (const chunk of chunked(needCounts, 20_000)) {
+    const r = await db.raw(`select subscriber_id, count(*)::int as n from collection_events where kind = 'suspension' and subscriber_id = any(?::int[]) group by subscriber_id`, [intArray(chunk)]);
+    for (const x of r.rows as Array<{ subscriber_id: number; n: number }>) suspensionCounts.set(Number(x.subscriber_id), Number(x.n));
+  }
+  const reminderKeys: string[] = [];
+  for (const f of facts.values()) {
+    const b = bandOf(f, settings);
+    if (b.band !== 'reminded' || !b.invoice) continue;
+    const k = reachedOffset(b.invoice.due, today, settings.reminderDays);
+    if (k !== null) reminderKeys.push(`reminder:inv:${b.invoice.id}:${k}`);
+  }
+  const existingReminderKeys = new Set<string>();
+  for (const chunk of chunked(reminderKeys, 20_000)) {
+    const r = await db.raw(`select event_key from collection_events where event_key = any(?::text[])`, [textArray(chunk)]);
+    for (const x of r.rows as Array<{ event_key: string }>) existingReminderKeys.add(x.event_key);
+  }
+
+  const planned = planTransitions(services, facts, settings, today, suspensionCounts, existingReminderKeys);
+  if (dryRun) {
+    result.transitions = planned;
+    tally(result, planned);
+    return result;
+  }
+
+  // 1. Status changes, each conditioned on the status it was computed from.
+  const now = ctx.clock.now();
+  const changes = planned.flatMap((t) => t.services.filter((x) => x.from !== x.to));
+  const changed = new Set<number>();
+  for (const chunk of chunked(changes, 5000)) {
+    const r = await db.raw(
+      `update services s
+          set collection_status = v.to_status, updated_at = ?::timestamptz, revision = s.revision + 1
+         from json_to_recordset(?::json) as v(id int, from_status text, to_status text)
+        where s.id = v.id and s.collection_status = v.from_status
+      returning s.id`,
+      [now, rowsJson(chunk.map((c) => ({ id: c.serviceId, from_status: c.from, to_status: c.to })))],
+    );
+    for (const x of r.rows as Array<{ id: number }>) changed.add(Number(x.id));
+  }
+  // A transition happened when one of its services changed, or (a further reminder) none had to.
+  const happened = planned
+    .map((t) => ({ ...t, services: t.services.filter((x) => x.from === x.to || changed.has(x.serviceId)) }))
+    .filter((t) => t.services.length > 0);
+
+  // 2. Events, once per key.
+  const recorded = new Set<string>();
+  for (const chunk of chunked(happened, 5000)) {
+    const r = await db.raw(
+      `insert into collection_events (subscriber_id, invoice_id, kind, event_key, from_status, to_status, reason, occurred_at)
+       select x.subscriber_id, x.invoice_id, x.kind, x.event_key, x.from_status, x.to_status, x.reason, ?::timestamptz
+         from json_to_recordset(?::json) as x(subscriber_id int, invoice_id bigint, kind text, event_key text, from_status text, to_status text, reason text)
+       on conflict (event_key) do nothing
+       returning event_key`,
+      [
+        now,
+        rowsJson(
+          chunk.map((t) => ({
+            subscriber_id: t.subscriberId,
+            invoice_id: t.invoiceId,
+            kind: t.kind,
+            event_key: t.eventKey,
+            from_status: t.services[0]!.from,
+            to_status: t.services[0]!.to,
+            reason: t.reason,
+          })),
+        ),
+      ],
+    );
+    for (const x of r.rows as Array<{ event_key: string }>) recorded.add(x.event_key);
+  }
+  const events = happened.filter((t) => recorded.has(t.eventKey));
+  // Status changes whose event key was taken (a same-day repeat) still count as transitions.
+  const applied = happened.filter((t) => recorded.has(t.eventKey) || t.services.some((x) => x.from !== x.to));
+  result.transitions = applied;
+  result.events = events.length;
+  tally(result, applied);
+
+  // 3. Audit: one row for the run, naming who moved where; collection_events has each event
+  // with its reason (ispctl collections events).
+  if (applied.length) {
+    await db('audit_log').insert({
+      at: now,
+      actor: ctx.actor.user,
+      command: ctx.actor.command,
+      entity_type: 'collections',
+      entity_id: today,
+      action: opts.subscriberIds ? 'evaluate' : 'run',
+      before: null,
+      after: JSON.stringify({
+        today,
+        events: result.events,
+        reminded: result.reminded,
+        warned: result.warned,
+        suspended: result.suspended,
+        restored: result.restored,
+        current: result.cleared,
+        services: applied.flatMap((t) => t.services.filter((x) => x.from !== x.to).map((x) => [x.serviceId, x.from, x.to])),
+      }),
+    });
+  }
+
+  // 4. Messages for the events that have one.
+  const requests: QueueRequest[] = [];
+  for (const t of events) {
+    const template = TEMPLATE_OF[t.kind];
+    if (!template) continue;
+    const f = facts.get(t.subscriberId)!;
+    const recipient: Recipient = { fullName: f.fullName, accountNo: f.accountNo, email: f.email, phone: f.phone, balanceMinor: f.openBalance > f.credit ? f.openBalance - f.credit : 0n };
+    requests.push({ subscriberId: t.subscriberId, eventKey: t.eventKey, template, data: messageFields(t, f, settings), recipient });
+  }
+  if (requests.length) {
+    const config = await loadNotifyConfig(db);
+    const q = await queueNotifications(db, ctx, requests, { config });
+    result.notifications = q.queued;
+    result.notificationErrors = q.renderErrors;
+  }
+
+  // 5. Access: suspensions started or ended go through the policy to the routers.
+  const accessChanged = applied.flatMap((t) => t.services).filter((x) => changed.has(x.serviceId) && (x.from === 'suspended' || x.to === 'suspended'));
+  if (accessChanged.length) {
+    const p = await provisionChanges(db, ctx, { serviceIds: accessChanged.map((x) => x.serviceId) });
+    result.jobIds = p.jobIds;
+  }
+  return result;
+}
+
+function tally(result: EvaluateResult, transitions: CollectionTransition[]): void {
+  const lists: Record<CollectionEventKind, number[]> = { reminder: result.reminded, warning: result.warned, suspension: result.suspended, restoration: result.restored, current: result.cleared };
+  const seen = new Set<string>();
+  for (const t of transitions) {
+    const k = `${t.kind}:${t.subscriberId}`;
+    if (seen.has(k)) continue;
+    seen.add(k);
+    lists[t.kind].push(t.subscriberId);
+  }
+}

@@ -1,0 +1,90 @@
+// `ispctl collections run` and `collections events`: the state machine in its own transaction,
+// and the record of what it did.
+import type { ServiceContext } from '../context.js';
+import { withTransaction, type Db } from '../db/tx.js';
+import { notFound } from '../errors.js';
+import { parseLocalDate } from '../time.js';
+import { evaluateCollections, type CollectionEventKind, type EvaluateResult } from './evaluate.js';
+
+export interface RunCollectionsOptions {
+  /** Work out what would happen and change nothing. */
+  dryRun?: boolean;
+  /** Evaluate as of this ISP date (YYYY-MM-DD) instead of today. */
+  today?: string;
+  /** Account numbers (S-000123) or PPPoE usernames; default everyone. */
+  subscribers?: string[];
+}
+
+/** Subscriber ids from account numbers or PPPoE usernames. */
+export async function resolveSubscriberRefs(db: Db, refs: string[]): Promise<number[]> {
+  const ids: number[] = [];
+  for (const raw of refs) {
+    const ref = raw.trim();
+    const row = /^S-\d{1,12}$/i.test(ref)
+      ? await db('subscribers').where({ account_no: ref.toUpperCase() }).first('id')
+      : await db('services').whereRaw('lower(username) = lower(?)', [ref]).first('subscriber_id as id');
+    if (!row) throw notFound('SUBSCRIBER_NOT_FOUND', `There is no subscriber with account number or username ${JSON.stringify(ref)}.`, [`ispctl subscriber list --search ${JSON.stringify(ref)}`]);
+    ids.push(Number(row.id));
+  }
+  return [...new Set(ids)];
+}
+
+/**
+ * One collections run: reminders, warnings, suspensions and restorations due today, in one
+ * transaction (nothing half done), returning the provisioning jobs to run after it.
+ */
+export async function runCollections(ctx: ServiceContext, opts: RunCollectionsOptions = {}): Promise<EvaluateResult> {
+  if (opts.today !== undefined) parseLocalDate(opts.today, '--today');
+  const subscriberIds = opts.subscribers?.length ? await resolveSubscriberRefs(ctx.db, opts.subscribers) : undefined;
+  if (opts.dryRun) return evaluateCollections(ctx.db, ctx, { subscriberIds, today: opts.today, dryRun: true });
+  return withTransaction(ctx.db, (trx) => evaluateCollections(trx, ctx, { subscriberIds, today: opts.today }));
+}
+
+export interface CollectionEvent {
+  id: number;
+  subscriberId: number;
+  accountNo: string;
+  fullName: string;
+  invoiceId: number | null;
+  invoiceNumber: string | null;
+  kind: CollectionEventKind | 'receipt';
+  eventKey: string;
+  fromStatus: string | null;
+  toStatus: string | null;
+  reason: string | null;
+  occurredAt: Date;
+}
+
+export interface CollectionEventFilter {
+  subscriberId?: number;
+  kind?: string;
+  since?: Date;
+  limit?: number;
+}
+
+export async function listCollectionEvents(db: Db, filter: CollectionEventFilter = {}): Promise<CollectionEvent[]> {
+  const q = db('collection_events as e')
+    .join('subscribers as s', 's.id', 'e.subscriber_id')
+    .leftJoin('invoices as i', 'i.id', 'e.invoice_id')
+    .select('e.*', 's.account_no', 's.full_name', 'i.number as invoice_number')
+    .orderBy('e.id', 'desc')
+    .limit(filter.limit ?? 50);
+  if (filter.subscriberId !== undefined) q.where('e.subscriber_id', filter.subscriberId);
+  if (filter.kind) q.where('e.kind', filter.kind);
+  if (filter.since) q.where('e.occurred_at', '>=', filter.since);
+  const rows: Array<Record<string, unknown>> = await q;
+  return rows.map((r) => ({
+    id: Number(r.id),
+    subscriberId: Number(r.subscriber_id),
+    accountNo: r.account_no as string,
+    fullName: r.full_name as string,
+    invoiceId: r.invoice_id === null ? null : Number(r.invoice_id),
+    invoiceNumber: (r.invoice_number as string | null) ?? null,
+    kind: r.kind as CollectionEvent['kind'],
+    eventKey: r.event_key as string,
+    fromStatus: (r.from_status as string | null) ?? null,
+    toStatus: (r.to_status as string | null) ?? null,
+    reason: (r.reason as string | null) ?? null,
+    occurredAt: r.occurred_at as Date,
+  }));
+}

@@ -1,0 +1,61 @@
+// Email over SMTP through nodemailer: one pooled connection set per outbox run, with timeouts so a
+// silent server fails the message (to be retried) instead of hanging the run.
+import { createTransport } from 'nodemailer';
+
+export interface EmailMessage {
+  to: string;
+  subject: string;
+  text: string;
+}
+
+export interface EmailSender {
+  send(message: EmailMessage): Promise<{ messageId: string }>;
+  close(): void;
+}
+
+export interface EmailSenderOptions {
+  smtpUrl: string;
+  from: string;
+  /** Connect and greeting timeout, ms (default 10 s). */
+  connectTimeoutMs?: number;
+  /** Idle socket timeout, ms (default 30 s). */
+  socketTimeoutMs?: number;
+}
+
+/** A host name for messages and errors, without credentials. */
+export function smtpHost(smtpUrl: string): string {
+  try {
+    const u = new URL(smtpUrl);
+    return u.port ? `${u.hostname}:${u.port}` : u.hostname;
+  } catch {
+    return 'the SMTP server';
+  }
+}
+
+export function createEmailSender(opts: EmailSenderOptions): EmailSender {
+  const transport = createTransport({
+    url: opts.smtpUrl,
+    pool: true,
+    maxConnections: 3,
+    connectionTimeout: opts.connectTimeoutMs ?? 10_000,
+    greetingTimeout: opts.connectTimeoutMs ?? 10_000,
+    socketTimeout: opts.socketTimeoutMs ?? 30_000,
+    disableFileAccess: true,
+    disableUrlAccess: true,
+  });
+  return {
+    async send(message) {
+      try {
+        const info = await transport.sendMail({ from: opts.from, to: message.to, subject: message.subject, text: message.text });
+        return { messageId: String(info.messageId ?? '') };
+      } catch (err) {
+        const e = err as Error & { code?: string; responseCode?: number };
+        // nodemailer errors do not carry the password; say which server and why.
+        throw new Error(`SMTP ${smtpHost(opts.smtpUrl)}: ${e.responseCode ? `${e.responseCode} ` : ''}${e.code && !e.message.includes(e.code) ? `${e.code} ` : ''}${e.message}`);
+      }
+    },
+    close() {
+      transport.close();
+    },
+  };
+}

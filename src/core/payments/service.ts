@@ -1,0 +1,381 @@
+// Payments: money received from a subscriber. Recording one inserts the payment (one per method
+// and reference: a retried script or payment notification cannot pay twice), allocates it to the
+// oldest open invoices (what is left is credit), recomputes the invoices from their allocations,
+// lets collections restore a subscriber whose past-due balance is cleared and queues the receipt:
+// all in one transaction.
+import type { Knex } from 'knex';
+import { recordAudit } from '../audit.js';
+import { evaluateAfterPayment, type CollectionsOutcome } from '../billing/collections-hook.js';
+import { findInvoice, validateReason, type Invoice } from '../billing/invoices.js';
+import { paymentRef, recomputeInvoices, reverseAllocations, settle, subscriberBalance, type BalanceDetails, type NewAllocation, type ReversedAllocation } from '../billing/ledger.js';
+import { loadBillingSettings } from '../billing/settings.js';
+import { big } from '../billing/sql.js';
+import { resolveSubscriberRef, type SubscriberRef } from '../billing/subscribers.js';
+import { parseTimestamp } from '../clock.js';
+import type { ServiceContext } from '../context.js';
+import { withTransaction, type Db } from '../db/tx.js';
+import { conflict, invalid, notFound } from '../errors.js';
+import { formatMoney, parseMoney } from '../money.js';
+import { queueReceipt } from '../notify/receipt.js';
+import { formatLocalDate, parseLocalDate, startOfDay, toLocalDate } from '../time.js';
+
+export const PAYMENT_METHODS = ['cash', 'gcash', 'bank', 'card', 'other'] as const;
+export type PaymentMethod = (typeof PAYMENT_METHODS)[number];
+
+export interface Payment {
+  id: number;
+  /** `P-12`, as statements show it. */
+  ref: string;
+  subscriberId: number;
+  accountNo: string;
+  subscriberName: string;
+  amountMinor: bigint;
+  currency: string;
+  method: PaymentMethod;
+  reference: string | null;
+  receivedAt: Date;
+  recordedAt: Date;
+  notes: string | null;
+  voidedAt: Date | null;
+  voidReason: string | null;
+  /** Active allocations: how much of it paid invoices. */
+  allocatedMinor: bigint;
+  /** What is left as credit (0 for a void payment). */
+  unallocatedMinor: bigint;
+}
+
+const PAYMENT_SELECT = `
+  select p.id, p.subscriber_id, s.account_no, s.full_name, p.amount_minor, p.currency, p.method, p.reference,
+         p.received_at, p.recorded_at, p.notes, p.voided_at, p.void_reason, coalesce(pa.s, 0) as allocated
+    from payments p
+    join subscribers s on s.id = p.subscriber_id
+    left join lateral (select sum(a.amount_minor) as s from payment_allocations a where a.payment_id = p.id and a.reversed_at is null) pa on true`;
+
+function toPayment(r: Record<string, unknown>): Payment {
+  const amount = big(r.amount_minor);
+  const allocated = big(r.allocated);
+  const voided = (r.voided_at as Date | null) ?? null;
+  return {
+    id: Number(r.id),
+    ref: paymentRef(Number(r.id)),
+    subscriberId: Number(r.subscriber_id),
+    accountNo: String(r.account_no),
+    subscriberName: String(r.full_name),
+    amountMinor: amount,
+    currency: String(r.currency),
+    method: r.method as PaymentMethod,
+    reference: (r.reference as string | null) ?? null,
+    receivedAt: r.received_at as Date,
+    recordedAt: r.recorded_at as Date,
+    notes: (r.notes as string | null) ?? null,
+    voidedAt: voided,
+    voidReason: (r.void_reason as string | null) ?? null,
+    allocatedMinor: allocated,
+    unallocatedMinor: voided ? 0n : amount - allocated,
+  };
+}
+
+async function paymentById(db: Db, id: number): Promise<Payment | undefined> {
+  const rows = (await db.raw(`${PAYMENT_SELECT} where p.id = ?`, [id])).rows as Array<Record<string, unknown>>;
+  return rows[0] ? toPayment(rows[0]) : undefined;
+}
+
+/** Reads `12` or `P-12`. */
+export function parsePaymentId(input: string | number): number {
+  const m = /^\s*(?:P-?)?(\d{1,15})\s*$/i.exec(String(input));
+  if (!m || Number(m[1]) < 1) throw invalid('INVALID_PAYMENT_ID', `${JSON.stringify(String(input))} is not a payment id; payments are numbered 12 or P-12.`, ['ispctl payment list']);
+  return Number(m[1]);
+}
+
+export function parseMethod(input: string): PaymentMethod {
+  const m = String(input ?? '').trim().toLowerCase();
+  if (!(PAYMENT_METHODS as readonly string[]).includes(m)) {
+    throw invalid('INVALID_PAYMENT_METHOD', `Payment method ${JSON.stringify(String(input))} is not one of ${PAYMENT_METHODS.join(', ')}.`, [`--method ${PAYMENT_METHODS.join('|')}`]);
+  }
+  return m as PaymentMethod;
+}
+
+function parseReference(input: string | undefined): string | null {
+  if (input === undefined) return null;
+  const r = input.trim();
+  if (r === '') return null;
+  if (r.length > 200) throw invalid('INVALID_REFERENCE', `The reference is ${r.length} characters long; the limit is 200.`);
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(r)) throw invalid('INVALID_REFERENCE', 'The reference contains control characters.');
+  return r;
+}
+
+/** `YYYY-MM-DD` means the start of that day in the ISP time zone; otherwise an ISO timestamp with a zone. */
+export function parseReceivedAt(input: string, timezone: string, now: Date): Date {
+  const s = input.trim();
+  const at = /^\d{4}-\d{2}-\d{2}$/.test(s) ? startOfDay(parseLocalDate(s, 'received date'), timezone) : parseTimestamp(s, 'received at');
+  if (at.getTime() > now.getTime() + 5 * 60_000) {
+    throw invalid('RECEIVED_IN_FUTURE', `The payment cannot have been received at ${at.toISOString()}, which is in the future.`, ['Leave out --received-at for now, or give the date the money came in']);
+  }
+  return at;
+}
+
+export interface RecordPaymentInput {
+  /** Account number or PPPoE username. */
+  subscriber?: string;
+  /** An invoice number: names the subscriber and is paid first. */
+  invoice?: string;
+  /** As people type it, in the ISP currency: `1500`, `1,500.00`, `₱1,500.00`. */
+  amount: string;
+  method: string;
+  reference?: string;
+  /** ISO timestamp or `YYYY-MM-DD` (default now). */
+  receivedAt?: string;
+  notes?: string;
+}
+
+export interface AppliedAllocation {
+  invoiceId: number;
+  number: string;
+  amountMinor: bigint;
+  /** Status of the invoice after the payment. */
+  status: string;
+  balanceMinor: bigint;
+}
+
+export interface RecordPaymentResult {
+  payment: Payment;
+  subscriber: SubscriberRef;
+  allocations: AppliedAllocation[];
+  /** The part of the payment left as credit. */
+  creditMinor: bigint;
+  balance: BalanceDetails;
+  collections: CollectionsOutcome;
+  receipt: { eventKey: string; queued: number } | null;
+}
+
+function describeExisting(p: Payment): string {
+  const when = p.recordedAt.toISOString().slice(0, 10);
+  return `payment ${p.ref} of ${formatMoney(p.amountMinor, p.currency)} for ${p.accountNo} ${p.subscriberName}, recorded ${when}${p.voidedAt ? ' (voided)' : ''}`;
+}
+
+/**
+ * Records a payment. One transaction: insert (a duplicate method + reference is refused with
+ * DUPLICATE_PAYMENT, exit 5, naming the existing payment, and nothing changes), allocate (the
+ * named invoice first, then the oldest open invoices), recompute, collections, receipt, audit.
+ * The returned collections.jobIds are router work to run at once.
+ */
+export async function recordPayment(ctx: ServiceContext, input: RecordPaymentInput): Promise<RecordPaymentResult> {
+  const settings = await loadBillingSettings(ctx.db);
+  if (!input.subscriber && !input.invoice) {
+    throw invalid('MISSING_FLAGS', 'Say who paid: --subscriber (account number or username) or --invoice (invoice number).', ['--subscriber S-000123', '--invoice INV-2026-000123']);
+  }
+  const amount = parseMoney(input.amount, settings.currency, { allowZero: false, field: 'amount' });
+  const method = parseMethod(input.method);
+  const reference = parseReference(input.reference);
+  const now = ctx.clock.now();
+  const receivedAt = input.receivedAt ? parseReceivedAt(input.receivedAt, settings.timezone, now) : now;
+  const notes = input.notes?.trim() ? input.notes.trim().slice(0, 2000) : null;
+  const today = formatLocalDate(toLocalDate(now, settings.timezone));
+
+  return withTransaction(ctx.db, async (trx) => {
+    let invoice: Invoice | undefined;
+    if (input.invoice) {
+      invoice = await findInvoice(trx, input.invoice);
+      if (invoice.status === 'void') throw conflict('INVOICE_VOID', `Invoice ${invoice.number} is void and cannot be paid.`, [`ispctl subscriber balance ${invoice.accountNo}`]);
+    }
+    let subscriber: SubscriberRef;
+    if (input.subscriber) {
+      subscriber = await resolveSubscriberRef(trx, input.subscriber, { forUpdate: true });
+      if (invoice && invoice.subscriberId !== subscriber.id) {
+        throw invalid('INVOICE_SUBSCRIBER_MISMATCH', `Invoice ${invoice.number} belongs to ${invoice.accountNo} ${invoice.subscriberName}, not to ${subscriber.accountNo} ${subscriber.fullName}.`, ['Give only --invoice, or the invoice of this subscriber']);
+      }
+    } else {
+      subscriber = await resolveSubscriberRef(trx, invoice!.accountNo, { forUpdate: true });
+    }
+
+    const duplicate = async (): Promise<never> => {
+      const existing = await trx('payments').where({ method }).whereRaw('lower(reference) = lower(?)', [reference!]).first('id');
+      const p = existing ? await paymentById(trx, Number(existing.id)) : undefined;
+      throw conflict(
+        'DUPLICATE_PAYMENT',
+        `A ${method} payment with reference ${JSON.stringify(reference)} was recorded already${p ? `: ${describeExisting(p)}` : ''}. Nothing was changed.`,
+        p ? [`ispctl payment show ${p.id}`] : [],
+        p ? { existingPaymentId: p.id, existingSubscriber: p.accountNo, existingAmountMinor: p.amountMinor.toString() } : undefined,
+      );
+    };
+    // The usual duplicate is found first; the unique key catches one recorded at the same moment.
+    if (reference !== null && (await trx('payments').where({ method }).whereRaw('lower(reference) = lower(?)', [reference]).first('id'))) await duplicate();
+    const inserted: Array<Record<string, unknown>> = (
+      await trx.raw(
+        `insert into payments (subscriber_id, amount_minor, currency, method, reference, received_at, recorded_at, notes)
+         values (?, ?, ?, ?, ?, ?::timestamptz, ?::timestamptz, ?)
+         on conflict (method, lower(reference)) where reference is not null do nothing
+         returning id`,
+        [subscriber.id, amount.toString(), settings.currency, method, reference, receivedAt, now, notes],
+      )
+    ).rows;
+    if (inserted.length === 0) await duplicate();
+    const paymentId = Number(inserted[0]!.id);
+
+    const settled = await settle(trx, ctx, [subscriber.id], { firstInvoiceId: invoice?.id });
+    await recomputeInvoices(trx, { subscriberIds: [subscriber.id] }, today);
+    const collections = await evaluateAfterPayment(trx, ctx, [subscriber.id]);
+    const receipt = await queueReceipt(trx, ctx, { paymentId });
+
+    const mine = settled.allocations.filter((a) => a.paymentId === paymentId);
+    const invoices = new Map<number, Record<string, unknown>>(
+      mine.length
+        ? ((await trx('invoices').whereIn('id', mine.map((a) => a.invoiceId)).select('id', 'number', 'status', 'total_minor', 'paid_minor')) as Array<Record<string, unknown>>).map((r) => [Number(r.id), r])
+        : [],
+    );
+    const allocations: AppliedAllocation[] = mine.map((a) => {
+      const r = invoices.get(a.invoiceId)!;
+      return { invoiceId: a.invoiceId, number: String(r.number), amountMinor: a.amountMinor, status: String(r.status), balanceMinor: big(r.total_minor) - big(r.paid_minor) };
+    });
+    const payment = (await paymentById(trx, paymentId))!;
+    const balance = await subscriberBalance(trx, subscriber.id, today);
+    await recordAudit(trx, ctx, {
+      entityType: 'payment',
+      entityId: paymentId,
+      action: 'record',
+      after: {
+        subscriber: subscriber.accountNo,
+        amountMinor: amount,
+        currency: settings.currency,
+        method,
+        reference,
+        receivedAt: receivedAt.toISOString(),
+        allocations: allocations.map((a) => ({ invoice: a.number, amountMinor: a.amountMinor })),
+        creditMinor: payment.unallocatedMinor,
+        restored: collections.restored,
+      },
+    });
+    return {
+      payment,
+      subscriber,
+      allocations,
+      creditMinor: payment.unallocatedMinor,
+      balance,
+      collections,
+      receipt: receipt.queued || receipt.duplicates ? { eventKey: receipt.eventKey, queued: receipt.queued } : null,
+    };
+  });
+}
+
+export interface PaymentFilter {
+  subscriberId?: number;
+  since?: Date;
+  method?: PaymentMethod;
+  includeVoided?: boolean;
+  limit?: number;
+}
+
+/** Payments, newest received first. */
+export async function listPayments(db: Db, filter: PaymentFilter = {}): Promise<Payment[]> {
+  const where: string[] = [];
+  const params: Knex.RawBinding[] = [];
+  if (filter.subscriberId !== undefined) {
+    where.push('p.subscriber_id = ?');
+    params.push(filter.subscriberId);
+  }
+  if (filter.since) {
+    where.push('p.received_at >= ?::timestamptz');
+    params.push(filter.since);
+  }
+  if (filter.method) {
+    where.push('p.method = ?');
+    params.push(filter.method);
+  }
+  if (filter.includeVoided === false) where.push('p.voided_at is null');
+  params.push(filter.limit ?? 100);
+  const rows = (await db.raw(`${PAYMENT_SELECT} ${where.length ? `where ${where.join(' and ')}` : ''} order by p.received_at desc, p.id desc limit ?`, params)).rows as Array<Record<string, unknown>>;
+  return rows.map(toPayment);
+}
+
+export interface PaymentAllocationView {
+  id: number;
+  invoiceId: number;
+  number: string;
+  periodKey: string;
+  amountMinor: bigint;
+  createdAt: Date;
+  reversedAt: Date | null;
+}
+
+export interface PaymentDetails extends Payment {
+  allocations: PaymentAllocationView[];
+}
+
+export async function showPayment(db: Db, id: number | string): Promise<PaymentDetails> {
+  const pid = typeof id === 'number' ? id : parsePaymentId(id);
+  const p = await paymentById(db, pid);
+  if (!p) throw notFound('PAYMENT_NOT_FOUND', `There is no payment ${paymentRef(pid)}.`, ['ispctl payment list']);
+  const rows: Array<Record<string, unknown>> = await db('payment_allocations as a')
+    .join('invoices as i', 'i.id', 'a.invoice_id')
+    .where('a.payment_id', pid)
+    .orderBy('a.id')
+    .select('a.id', 'a.invoice_id', 'i.number', 'i.period_key', 'a.amount_minor', 'a.created_at', 'a.reversed_at');
+  return {
+    ...p,
+    allocations: rows.map((r) => ({
+      id: Number(r.id),
+      invoiceId: Number(r.invoice_id),
+      number: String(r.number),
+      periodKey: String(r.period_key),
+      amountMinor: big(r.amount_minor),
+      createdAt: r.created_at as Date,
+      reversedAt: (r.reversed_at as Date | null) ?? null,
+    })),
+  };
+}
+
+export interface VoidPaymentResult {
+  payment: Payment;
+  reversed: ReversedAllocation[];
+  reversedMinor: bigint;
+  /** Other credit that moved to the invoices this payment had paid. */
+  reallocated: NewAllocation[];
+  balance: BalanceDetails;
+  collections: CollectionsOutcome;
+}
+
+/**
+ * Voids a payment (conditioned on it not being void): its allocations are reversed, the invoices
+ * recomputed (back to sent, partially paid or overdue), other credit settles them if there is
+ * any, and collections re-evaluated, which may put the subscriber back into collections. Audited.
+ */
+export async function voidPayment(ctx: ServiceContext, id: number | string, opts: { reason: string }): Promise<VoidPaymentResult> {
+  const pid = typeof id === 'number' ? id : parsePaymentId(id);
+  const reason = validateReason(opts.reason, 'payment');
+  const settings = await loadBillingSettings(ctx.db);
+  return withTransaction(ctx.db, async (trx) => {
+    const row = await trx('payments').where({ id: pid }).first('id', 'subscriber_id');
+    if (!row) throw notFound('PAYMENT_NOT_FOUND', `There is no payment ${paymentRef(pid)}.`, ['ispctl payment list']);
+    const subscriberId = Number(row.subscriber_id);
+    await trx('subscribers').where({ id: subscriberId }).forUpdate().first('id');
+    const before = (await paymentById(trx, pid))!;
+    if (before.voidedAt) {
+      throw conflict('PAYMENT_ALREADY_VOID', `Payment ${before.ref} was voided already on ${before.voidedAt.toISOString().slice(0, 10)} (${before.voidReason ?? 'no reason'}).`, [`ispctl payment show ${pid}`]);
+    }
+    const now = ctx.clock.now();
+    const today = formatLocalDate(toLocalDate(now, settings.timezone));
+    const updated = await trx('payments').where({ id: pid }).whereNull('voided_at').update({ voided_at: now, void_reason: reason }).returning('id');
+    if (updated.length === 0) throw conflict('PAYMENT_ALREADY_VOID', `Payment ${before.ref} was voided by someone else at the same time.`);
+    const reversed = await reverseAllocations(trx, { paymentId: pid }, now);
+    const settled = await settle(trx, ctx, [subscriberId]);
+    await recomputeInvoices(trx, { subscriberIds: [subscriberId] }, today);
+    const collections = await evaluateAfterPayment(trx, ctx, [subscriberId]);
+    const reversedMinor = reversed.reduce((s, a) => s + a.amountMinor, 0n);
+    await recordAudit(trx, ctx, {
+      entityType: 'payment',
+      entityId: pid,
+      action: 'void',
+      before: { amountMinor: before.amountMinor, method: before.method, reference: before.reference, allocatedMinor: before.allocatedMinor },
+      after: { voided: true, reason, reversedMinor, reallocated: settled.allocations.map((a) => ({ paymentId: a.paymentId, invoiceId: a.invoiceId, amountMinor: a.amountMinor })) },
+    });
+    return {
+      payment: (await paymentById(trx, pid))!,
+      reversed,
+      reversedMinor,
+      reallocated: settled.allocations,
+      balance: await subscriberBalance(trx, subscriberId, today),
+      collections,
+    };
+  });
+}

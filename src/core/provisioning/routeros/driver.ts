@@ -1,0 +1,202 @@
+// The API-mode provisioning driver: carries one router's queued jobs to it over one RouterOS API
+// connection. A job says which target to converge, never what to write: the desired state is
+// read from the database now, so a job run late, twice, or after newer changes does no harm.
+//
+//   service  converge the service's PPP secret (and its queue with queue shaping) and its live
+//            session (blocked: dropped; new address, user name, password or speed: dropped so it
+//            reconnects with what was written)
+//   profile  converge the plan's profiles; sessions on a profile whose rate changed reconnect
+//   remove   the service left this router (moved or deleted): its managed objects go
+//
+// Few jobs: only the rows they touch are read (by name or exact comment). Many jobs: whole menus,
+// once. A connection failure throws: the runner fails every job of the router, to be retried.
+import type { ServiceContext } from '../../context.js';
+import { RouterOSClient, RouterOSConnectError, RouterOSConnectionClosedError, RouterOSLoginError, RouterOSTimeoutError } from '../../routeros/index.js';
+import { routerConnectOptions } from '../../routers/check.js';
+import { recordRouterHealth, type Router } from '../../routers/service.js';
+import type { Job } from '../jobs.js';
+import type { JobResult, ProvisioningDriver } from '../runner.js';
+import { buildDesiredState } from './desired.js';
+import { diffState, type RouterPlan } from './diff.js';
+import { applyPlan, FULL_READ_THRESHOLD, type OpOutcome } from './execute.js';
+import { planKey, queueName, serviceKey, type MarkerKey } from './naming.js';
+import { readFullState, readScopedState } from './read.js';
+import type { ActualState, DesiredState } from './types.js';
+
+/** Longest wait to open the connection, whatever the deadline. */
+const CONNECT_TIMEOUT_CAP_MS = 10_000;
+
+function idFromTarget(target: string, prefix: string): number | undefined {
+  if (!target.startsWith(`${prefix}:`)) return undefined;
+  const n = Number(target.slice(prefix.length + 1));
+  return Number.isSafeInteger(n) && n > 0 ? n : undefined;
+}
+
+/** User names a job tells of besides the service's current one (the name it had on the router). */
+function formerNames(job: Job): string[] {
+  const out: string[] = [];
+  const p = job.payload ?? {};
+  if (typeof p.username === 'string' && p.username) out.push(p.username);
+  if (Array.isArray(p.usernames)) for (const u of p.usernames) if (typeof u === 'string' && u) out.push(u);
+  return out;
+}
+
+/** Health as the router list shows it: unreachable is offline, reachable but failing degraded. */
+function healthOf(err: unknown): 'offline' | 'degraded' {
+  return err instanceof RouterOSConnectError || err instanceof RouterOSConnectionClosedError || err instanceof RouterOSTimeoutError ? 'offline' : 'degraded';
+}
+
+export function connectionErrorText(router: Router, err: unknown): string {
+  if (err instanceof RouterOSLoginError) return `${router.name} refused the API user or password (${err.message})`;
+  const msg = err instanceof Error ? err.message : String(err);
+  return msg.includes(router.host) ? msg : `${router.name}: ${msg}`;
+}
+
+/** Opens the API connection to `router` (recording it offline when that fails). */
+export async function connectRouter(ctx: ServiceContext, router: Router, timeoutMs: number): Promise<RouterOSClient> {
+  const opts = await routerConnectOptions(ctx, router, { timeoutMs });
+  opts.connectTimeoutMs = Math.min(timeoutMs, CONNECT_TIMEOUT_CAP_MS);
+  try {
+    const client = await RouterOSClient.connect(opts);
+    await recordRouterHealth(ctx.db, router.id, { status: 'online', at: ctx.clock.now() }).catch(() => undefined);
+    return client;
+  } catch (err) {
+    const error = connectionErrorText(router, err);
+    await recordRouterHealth(ctx.db, router.id, { status: healthOf(err), at: ctx.clock.now(), error }).catch(() => undefined);
+    throw new RouterOSConnectError(error, { cause: err });
+  }
+}
+
+interface Work {
+  serviceIds: Set<number>;
+  planIds: Set<number>;
+  extraNames: string[];
+  /** Sessions to drop for RADIUS disconnect jobs left from when the router was in RADIUS mode. */
+  disconnects: Map<number, string>;
+  results: JobResult[];
+}
+
+function classify(jobs: readonly Job[]): Work {
+  const work: Work = { serviceIds: new Set(), planIds: new Set(), extraNames: [], disconnects: new Map(), results: [] };
+  for (const job of jobs) {
+    switch (job.kind) {
+      case 'service':
+      case 'remove': {
+        const id = job.serviceId ?? idFromTarget(job.target, 'service');
+        if (id === undefined) {
+          work.results.push({ id: job.id, ok: false, error: `job ${job.id} names no service (${job.target})` });
+          break;
+        }
+        work.serviceIds.add(id);
+        work.extraNames.push(...formerNames(job));
+        break;
+      }
+      case 'profile': {
+        const raw = job.payload?.planId;
+        const id = typeof raw === 'number' ? raw : idFromTarget(job.target, 'plan');
+        if (id === undefined) work.results.push({ id: job.id, ok: false, error: `job ${job.id} names no plan (${job.target})` });
+        else work.planIds.add(id);
+        break;
+      }
+      case 'radius_disconnect': {
+        const name = formerNames(job)[0];
+        if (name) work.disconnects.set(job.id, name);
+        else work.results.push({ id: job.id, ok: true, detail: 'no user name to disconnect' });
+        break;
+      }
+      case 'radius_coa':
+        // The router is in API mode now: the rate lives on its profile or queue, converged by
+        // service and profile jobs; there is no RADIUS session to change.
+        work.results.push({ id: job.id, ok: true, detail: 'not applicable in API mode' });
+        break;
+      default:
+        work.results.push({ id: job.id, ok: false, error: `unknown job kind ${String(job.kind)}` });
+    }
+  }
+  return work;
+}
+
+/** What to read for a scoped run: desired names and comments, plus names the jobs tell of. */
+function lookupFor(desired: DesiredState, extraNames: string[]) {
+  const inScope = <T extends { key: MarkerKey }>(list: T[]) => list.filter((o) => !desired.scope || desired.scope.has(o.key));
+  const secrets = inScope(desired.secrets);
+  const queues = inScope(desired.queues);
+  const names = [...new Set([...secrets.map((s) => s.name), ...[...desired.services.values()].filter((s) => s.username).map((s) => s.username), ...extraNames])];
+  return {
+    secrets: { names, comments: [...new Set([...secrets, ...queues].map((s) => s.fields.comment!))] },
+    queues: { names: [...new Set([...queues.map((x) => x.name), ...names.map(queueName)])], comments: [...new Set(queues.map((x) => x.fields.comment!))] },
+  };
+}
+
+/** Per-job results from the plan and what applying it did. */
+function jobResults(jobs: readonly Job[], work: Work, plan: RouterPlan, outcomes: readonly OpOutcome[]): JobResult[] {
+  const errors = new Map<MarkerKey, string[]>();
+  const done = new Map<MarkerKey, string[]>();
+  const add = (map: Map<MarkerKey, string[]>, key: MarkerKey, text: string) => {
+    const list = map.get(key) ?? [];
+    list.push(text);
+    map.set(key, list);
+  };
+  for (const i of plan.invalid) add(errors, i.key, i.error);
+  for (const o of outcomes) {
+    if (!o.key) continue;
+    if (o.ok) add(done, o.key, o.op === 'drop' ? `dropped ${o.count ?? 1} session(s) of ${o.name}` : `${o.op}d ${o.kind} ${o.name}`);
+    else add(errors, o.key, o.error ?? 'failed');
+  }
+  const droppedByName = new Map(outcomes.filter((o) => o.op === 'drop').map((o) => [o.name, o]));
+  const profileQueryFailures = outcomes.filter((o) => o.op === 'drop' && !o.ok && !o.key && o.name.startsWith('on '));
+  const settled = new Set(work.results.map((r) => r.id));
+  const results = [...work.results];
+  const summarise = (texts: string[] | undefined) => (texts?.length ? texts.slice(0, 5).join('; ') + (texts.length > 5 ? `; … ${texts.length - 5} more` : '') : 'already as desired');
+  for (const job of jobs) {
+    if (settled.has(job.id)) continue;
+    if (job.kind === 'service' || job.kind === 'remove') {
+      const key = serviceKey(job.serviceId ?? Number(job.target.split(':')[1]));
+      const errs = errors.get(key);
+      results.push(errs?.length ? { id: job.id, ok: false, error: summarise(errs) } : { id: job.id, ok: true, detail: summarise(done.get(key)) });
+    } else if (job.kind === 'profile') {
+      const id = typeof job.payload?.planId === 'number' ? (job.payload.planId as number) : Number(job.target.split(':')[1]);
+      const keys = [planKey(id), planKey(id, true)];
+      const errs = [...keys.flatMap((k) => errors.get(k) ?? []), ...profileQueryFailures.map((o) => o.error ?? 'failed')];
+      results.push(errs.length ? { id: job.id, ok: false, error: summarise(errs) } : { id: job.id, ok: true, detail: summarise(keys.flatMap((k) => done.get(k) ?? [])) });
+    } else if (job.kind === 'radius_disconnect') {
+      const name = work.disconnects.get(job.id)!;
+      const o = droppedByName.get(name);
+      results.push(o && !o.ok ? { id: job.id, ok: false, error: o.error ?? 'failed' } : { id: job.id, ok: true, detail: o ? `dropped ${o.count ?? 1} session(s)` : 'no live session' });
+    }
+  }
+  return results;
+}
+
+/** Runs one router's jobs. Exported for tests and sync; the runner calls it through apiDriver. */
+export async function runApiJobs(ctx: ServiceContext, router: Router, jobs: Job[], opts: { deadline: number; signal: AbortSignal }): Promise<JobResult[]> {
+  const work = classify(jobs);
+  if (work.serviceIds.size === 0 && work.planIds.size === 0 && work.disconnects.size === 0) return work.results;
+
+  const desired = await buildDesiredState(ctx.db, router, { serviceIds: [...work.serviceIds], planIds: [...work.planIds] });
+  const remaining = () => Math.max(1000, opts.deadline - Date.now());
+  const client = await connectRouter(ctx, router, remaining());
+  // One listener for the whole run (not one per command): when the runner gives up, the
+  // connection goes, and every command still in flight fails with it.
+  const onAbort = () => client.destroy();
+  opts.signal.addEventListener('abort', onAbort, { once: true });
+  if (opts.signal.aborted) onAbort();
+  try {
+    const read = { timeoutMs: remaining() };
+    const actual: ActualState =
+      jobs.length > FULL_READ_THRESHOLD ? await readFullState(client, { ...read, sessions: false }) : await readScopedState(client, lookupFor(desired, work.extraNames), read);
+    const plan = diffState(desired, actual);
+    const dropping = new Set(plan.sessions.map((s) => s.name));
+    for (const name of new Set(work.disconnects.values())) if (!dropping.has(name)) plan.sessions.push({ name, reason: 'disconnect' });
+    const applied = await applyPlan(client, plan, { timeoutMs: remaining() });
+    return jobResults(jobs, work, plan, applied.outcomes);
+  } finally {
+    opts.signal.removeEventListener('abort', onAbort);
+    await client.close().catch(() => undefined);
+  }
+}
+
+/** The driver for API-mode routers. */
+export const apiDriver: ProvisioningDriver = {
+  run: (ctx, router, jobs, opts) => runApiJobs(ctx, router, jobs, opts),
+};

@@ -1,0 +1,207 @@
+// Applying a plan on one connection: every command of a phase sent at once (tagged, pipelined,
+// a bounded number in flight), each object's outcome collected on its own so one bad object
+// never stops the rest.
+//
+// Phases, in order:
+//   1. remove secrets and queues (frees names a create or rename may need)
+//   2. create and update profiles (a secret can only name a profile that exists)
+//   3. create and update secrets and queues
+//   4. drop live sessions that must reconnect (blocked, new address, new speed, …)
+//   5. remove profiles (after no managed secret uses them)
+import { menu, RouterOSTrapError, type Row, type RouterOSWriter } from '../../routeros/index.js';
+import { finalName, rowKey, type RouterPlan, type SessionDrop } from './diff.js';
+import type { MarkerKey } from './naming.js';
+import { printWhereAny, readSessions } from './read.js';
+import { MENU, SESSION_PROPLIST, type ObjectKind } from './types.js';
+
+export const DEFAULT_IN_FLIGHT = 500;
+/** Above this many sessions to look up by name, read `/ppp/active` whole. */
+export const FULL_READ_THRESHOLD = 200;
+
+export interface ApplyOptions {
+  signal?: AbortSignal;
+  /** Per-command timeout (ms). */
+  timeoutMs?: number;
+  /** Commands in flight at once. Default 500. */
+  inFlight?: number;
+}
+
+export type OpKind = 'create' | 'update' | 'remove' | 'drop';
+
+export interface OpOutcome {
+  op: OpKind;
+  kind: ObjectKind | 'session';
+  key?: MarkerKey;
+  name: string;
+  ok: boolean;
+  error?: string;
+  /** drop: how many sessions were dropped. */
+  count?: number;
+}
+
+export interface ApplyCounts {
+  created: number;
+  updated: number;
+  removed: number;
+  /** Sessions dropped. */
+  dropped: number;
+  failed: number;
+}
+
+export interface ApplyResult {
+  outcomes: OpOutcome[];
+  counts: ApplyCounts;
+}
+
+/** Runs `fn` over `items` with at most `limit` running at once; never rejects. */
+async function pool<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) {
+      const item = items[next++]!;
+      await fn(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, lane));
+}
+
+export function errorText(err: unknown): string {
+  if (err instanceof RouterOSTrapError) return err.message;
+  return err instanceof Error ? err.message : String(err);
+}
+
+function commandOptions(opts: ApplyOptions): { signal?: AbortSignal; timeoutMs?: number } {
+  const out: { signal?: AbortSignal; timeoutMs?: number } = {};
+  if (opts.signal) out.signal = opts.signal;
+  if (opts.timeoutMs !== undefined) out.timeoutMs = opts.timeoutMs;
+  return out;
+}
+
+/** Applies `plan` on the router behind `client`. Resolves with every object's outcome. */
+export async function applyPlan(client: RouterOSWriter, plan: RouterPlan, opts: ApplyOptions = {}): Promise<ApplyResult> {
+  const outcomes: OpOutcome[] = [];
+  const limit = opts.inFlight ?? DEFAULT_IN_FLIGHT;
+  const co = commandOptions(opts);
+  const attempt = async (base: Omit<OpOutcome, 'ok' | 'error'>, fn: () => Promise<void>) => {
+    try {
+      await fn();
+      outcomes.push({ ...base, ok: true });
+    } catch (err) {
+      outcomes.push({ ...base, ok: false, error: `${base.kind} ${base.name}: ${errorText(err)}` });
+    }
+  };
+
+  const removes = (kinds: ObjectKind[]) =>
+    pool(
+      plan.remove.filter((r) => kinds.includes(r.kind)),
+      limit,
+      (r) => attempt({ op: 'remove', kind: r.kind, key: r.key, name: r.name }, () => menu.remove(client, MENU[r.kind], r.id, co)),
+    );
+  const writes = (kinds: ObjectKind[]) =>
+    pool(
+      [...plan.create.filter((c) => kinds.includes(c.kind)).map((c) => ({ c })), ...plan.update.filter((u) => kinds.includes(u.kind)).map((u) => ({ u }))],
+      limit,
+      (item) => {
+        if ('c' in item) {
+          const c = item.c;
+          return attempt({ op: 'create', kind: c.kind, key: c.key, name: c.name }, async () => {
+            await menu.add(client, MENU[c.kind], c.fields, co);
+          });
+        }
+        const u = item.u;
+        return attempt({ op: 'update', kind: u.kind, key: u.key, name: finalName(u) }, async () => {
+          const set: Record<string, string> = {};
+          const unset: string[] = [];
+          for (const ch of u.changes) {
+            if (ch.to === undefined) unset.push(ch.field);
+            else set[ch.field] = ch.to;
+          }
+          // Sent together: the router runs them in order on this connection.
+          await Promise.all([
+            Object.keys(set).length ? menu.set(client, MENU[u.kind], u.id, set, co) : Promise.resolve(),
+            ...unset.map((field) => client.write(`${MENU[u.kind]}/unset`, { '.id': u.id, 'value-name': field }, co)),
+          ]);
+        });
+      },
+    );
+
+  await removes(['secret', 'queue']);
+  await writes(['profile']);
+  await writes(['secret', 'queue']);
+
+  // Sessions: those the plan names, and those of secrets on a profile whose rate changed.
+  const failedKeys = new Set(outcomes.filter((o) => !o.ok && o.key).map((o) => o.key!));
+  const drops = new Map<string, SessionDrop>();
+  for (const d of plan.sessions) if (!d.key || !failedKeys.has(d.key) || d.reason === 'blocked') drops.set(d.name, d);
+  if (plan.sessionProfiles.length) {
+    try {
+      const onProfiles = await printWhereAny(client, MENU.secret, plan.sessionProfiles.map((p) => ['profile', p] as const), ['name', 'comment'], co);
+      for (const row of onProfiles) {
+        if (row.name && !drops.has(row.name)) {
+          const key = rowKey('secret', row);
+          drops.set(row.name, key ? { name: row.name, key, reason: 'speed changed' } : { name: row.name, reason: 'speed changed' });
+        }
+      }
+    } catch (err) {
+      for (const p of plan.sessionProfiles) outcomes.push({ op: 'drop', kind: 'session', name: `on ${p}`, ok: false, error: `sessions on profile ${p}: ${errorText(err)}` });
+    }
+  }
+  if (drops.size) await dropSessions(client, [...drops.values()], limit, co, outcomes);
+
+  await removes(['profile']);
+
+  const counts: ApplyCounts = { created: 0, updated: 0, removed: 0, dropped: 0, failed: 0 };
+  for (const o of outcomes) {
+    if (!o.ok) counts.failed++;
+    else if (o.op === 'create') counts.created++;
+    else if (o.op === 'update') counts.updated++;
+    else if (o.op === 'remove') counts.removed++;
+    else counts.dropped += o.count ?? 0;
+  }
+  return { outcomes, counts };
+}
+
+/** Finds the live sessions of `drops` (by user name, read now) and removes them. */
+async function dropSessions(
+  client: RouterOSWriter,
+  drops: SessionDrop[],
+  limit: number,
+  co: { signal?: AbortSignal; timeoutMs?: number },
+  outcomes: OpOutcome[],
+): Promise<void> {
+  let sessions: Row[];
+  try {
+    sessions =
+      drops.length > FULL_READ_THRESHOLD
+        ? await readSessions(client, co)
+        : await printWhereAny(client, '/ppp/active', drops.map((d) => ['name', d.name] as const), SESSION_PROPLIST, co);
+  } catch (err) {
+    for (const d of drops) outcomes.push({ op: 'drop', kind: 'session', key: d.key, name: d.name, ok: false, error: `session ${d.name}: ${errorText(err)}` });
+    return;
+  }
+  const byName = new Map<string, string[]>();
+  for (const s of sessions) {
+    if (!s.name || !s['.id']) continue;
+    const list = byName.get(s.name) ?? [];
+    list.push(s['.id']);
+    byName.set(s.name, list);
+  }
+  const work = drops.filter((d) => byName.has(d.name));
+  await pool(work, limit, async (d) => {
+    const ids = byName.get(d.name)!;
+    try {
+      await Promise.all(
+        ids.map((id) =>
+          menu.remove(client, '/ppp/active', id, co).catch((err: unknown) => {
+            // Gone already (the subscriber hung up meanwhile): that is what we wanted.
+            if (err instanceof RouterOSTrapError && /no such item/i.test(err.message)) return;
+            throw err;
+          }),
+        ),
+      );
+      outcomes.push({ op: 'drop', kind: 'session', key: d.key, name: d.name, ok: true, count: ids.length });
+    } catch (err) {
+      outcomes.push({ op: 'drop', kind: 'session', key: d.key, name: d.name, ok: false, error: `session ${d.name}: ${errorText(err)}` });
+    }
+  });
+}
