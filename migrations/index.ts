@@ -7,6 +7,7 @@ import * as provisioning from './20261124020000_provisioning.js';
 import * as radius from './20261124030000_radius.js';
 import * as billing from './20261124040000_billing.js';
 import * as billingExtra from './20261124050000_billing_extra.js';
+import * as daemon from './20261124070000_daemon.js';
 
 export interface Migration {
   name: string;
@@ -21,4 +22,5 @@ export const migrations: Migration[] = [
   { name: '20261124030000_radius', ...radius },
   { name: '20261124040000_billing', ...billing },
   { name: '20261124050000_billing_extra', ...billingExtra },
+  { name: '20261124070000_daemon', ...daemon },
 ];

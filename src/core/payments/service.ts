@@ -217,6 +217,8 @@ export async function recordPayment(ctx: ServiceContext, input: RecordPaymentInp
     await recomputeInvoices(trx, { subscriberIds: [subscriber.id] }, today);
     const collections = await evaluateAfterPayment(trx, ctx, [subscriber.id]);
     const receipt = await queueReceipt(trx, ctx, { paymentId });
+    // Wakes running daemons (delivered on commit) so collections and notifications follow at once.
+    await trx.raw(`select pg_notify('ispctl_payments', ?)`, [String(paymentId)]);
 
     const mine = settled.allocations.filter((a) => a.paymentId === paymentId);
     const invoices = new Map<number, Record<string, unknown>>(

@@ -537,6 +537,16 @@ export async function decryptRouterSecrets(ctx: Pick<ServiceContext, 'db' | 'env
 }
 
 /** Records what a check (or any contact) saw; not an audited change and not a new revision. */
+/**
+ * What provisioning saw of a router: a successful contact, or the error. Status (online,
+ * degraded, offline) is left to the health checks and their consecutive-check thresholds.
+ */
+export async function recordRouterContact(db: Knex | Knex.Transaction, id: number, contact: { at: Date; error?: string | null }): Promise<void> {
+  await db('routers')
+    .where({ id })
+    .update(contact.error ? { last_error: contact.error } : { last_contact_at: contact.at, last_error: null });
+}
+
 export async function recordRouterHealth(
   db: Knex | Knex.Transaction,
   id: number,

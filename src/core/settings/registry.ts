@@ -2,6 +2,7 @@
 import { DEFAULT_INVOICE_NUMBER_FORMAT, validateInvoiceNumberFormat } from '../billing/numbering.js';
 import { invalid } from '../errors.js';
 import { COLLECTION_SETTINGS } from '../collections/setting-defs.js';
+import { DAEMON_SETTINGS } from '../daemon/setting-defs.js';
 import { NOTIFY_SETTINGS } from '../notify/setting-defs.js';
 import { assertCurrency } from '../money.js';
 import { formatSpeed, parseSpeed } from '../speed.js';
@@ -167,6 +168,8 @@ export const SETTINGS: readonly SettingDef[] = [
   // Collections and notifications (src/core/collections, src/core/notify).
   ...COLLECTION_SETTINGS,
   ...NOTIFY_SETTINGS,
+  // The daemon (src/core/daemon).
+  ...DAEMON_SETTINGS,
 ];
 
 const BY_KEY = new Map(SETTINGS.map((s) => [s.key, s]));

@@ -11,9 +11,9 @@
 // Few jobs: only the rows they touch are read (by name or exact comment). Many jobs: whole menus,
 // once. A connection failure throws: the runner fails every job of the router, to be retried.
 import type { ServiceContext } from '../../context.js';
-import { RouterOSClient, RouterOSConnectError, RouterOSConnectionClosedError, RouterOSLoginError, RouterOSTimeoutError } from '../../routeros/index.js';
+import { RouterOSClient, RouterOSConnectError, RouterOSLoginError } from '../../routeros/index.js';
 import { routerConnectOptions } from '../../routers/check.js';
-import { recordRouterHealth, type Router } from '../../routers/service.js';
+import { recordRouterContact, type Router } from '../../routers/service.js';
 import type { Job } from '../jobs.js';
 import type { JobResult, ProvisioningDriver } from '../runner.js';
 import { buildDesiredState } from './desired.js';
@@ -41,28 +41,23 @@ function formerNames(job: Job): string[] {
   return out;
 }
 
-/** Health as the router list shows it: unreachable is offline, reachable but failing degraded. */
-function healthOf(err: unknown): 'offline' | 'degraded' {
-  return err instanceof RouterOSConnectError || err instanceof RouterOSConnectionClosedError || err instanceof RouterOSTimeoutError ? 'offline' : 'degraded';
-}
-
 export function connectionErrorText(router: Router, err: unknown): string {
   if (err instanceof RouterOSLoginError) return `${router.name} refused the API user or password (${err.message})`;
   const msg = err instanceof Error ? err.message : String(err);
   return msg.includes(router.host) ? msg : `${router.name}: ${msg}`;
 }
 
-/** Opens the API connection to `router` (recording it offline when that fails). */
+/** Opens the API connection to `router`, recording the contact or the error (health checks own the status). */
 export async function connectRouter(ctx: ServiceContext, router: Router, timeoutMs: number): Promise<RouterOSClient> {
   const opts = await routerConnectOptions(ctx, router, { timeoutMs });
   opts.connectTimeoutMs = Math.min(timeoutMs, CONNECT_TIMEOUT_CAP_MS);
   try {
     const client = await RouterOSClient.connect(opts);
-    await recordRouterHealth(ctx.db, router.id, { status: 'online', at: ctx.clock.now() }).catch(() => undefined);
+    await recordRouterContact(ctx.db, router.id, { at: ctx.clock.now() }).catch(() => undefined);
     return client;
   } catch (err) {
     const error = connectionErrorText(router, err);
-    await recordRouterHealth(ctx.db, router.id, { status: healthOf(err), at: ctx.clock.now(), error }).catch(() => undefined);
+    await recordRouterContact(ctx.db, router.id, { at: ctx.clock.now(), error }).catch(() => undefined);
     throw new RouterOSConnectError(error, { cause: err });
   }
 }

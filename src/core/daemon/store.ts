@@ -1,0 +1,258 @@
+// What the daemon writes about itself: its instances and their heartbeats, and what each
+// schedule did last. Times here are the database's (now()), not the injected clock: they say
+// when things really happened, so a frozen ISPCTL_NOW never makes a dead daemon look alive.
+import { hostname } from 'node:os';
+import type { Knex } from 'knex';
+import type { Engine } from '../db/config.js';
+import type { Db } from '../db/tx.js';
+import { isUniqueViolation } from '../db/errors.js';
+
+export const SCHEDULE_NAMES = ['billing', 'collections', 'jobs', 'health', 'radius-stale', 'notifications'] as const;
+export type ScheduleName = (typeof SCHEDULE_NAMES)[number];
+
+export type RunOutcome = 'ok' | 'failed' | 'skipped';
+
+/** An instance is gone when its heartbeat is older than this many heartbeat intervals. */
+export const HEARTBEAT_MISSES = 3;
+/** …and never sooner than this (ms), so a slow tick is not taken for a death. */
+export const MIN_STALE_MS = 15_000;
+
+export interface InstanceInfo {
+  id: string;
+  name: string;
+  host: string;
+  pid: number;
+  workerId: string;
+  engine: Engine;
+  version?: string;
+  heartbeatEveryMs: number;
+}
+
+export async function registerInstance(db: Db, i: InstanceInfo): Promise<void> {
+  await db('daemon_instances')
+    .insert({
+      id: i.id,
+      name: i.name,
+      host: i.host,
+      pid: i.pid,
+      worker_id: i.workerId,
+      engine: i.engine,
+      version: i.version ?? null,
+      started_at: db.fn.now(),
+      heartbeat_at: db.fn.now(),
+      heartbeat_every_ms: i.heartbeatEveryMs,
+      is_leader: false,
+    })
+    .onConflict('id')
+    .merge(['heartbeat_at', 'heartbeat_every_ms']);
+}
+
+export interface Heartbeat {
+  leader: boolean;
+  /** Backend pid of the lock connection (PostgreSQL). */
+  lockBackendPid?: number | null;
+}
+
+/** Records a sign of life and the leadership; re-creates the row if housekeeping removed it. */
+export async function heartbeat(db: Db, i: InstanceInfo, hb: Heartbeat): Promise<void> {
+  const n = await db('daemon_instances')
+    .where({ id: i.id })
+    .update({
+      heartbeat_at: db.fn.now(),
+      heartbeat_every_ms: i.heartbeatEveryMs,
+      is_leader: hb.leader,
+      leader_since: hb.leader ? db.raw('coalesce(case when is_leader then leader_since end, now())') : null,
+      lock_backend_pid: hb.lockBackendPid ?? null,
+      stopped_at: null,
+    });
+  if (affected(n) === 0) {
+    await registerInstance(db, i);
+    await heartbeat(db, i, hb);
+  }
+}
+
+export async function markStopped(db: Db, instanceId: string): Promise<void> {
+  await db('daemon_instances').where({ id: instanceId }).update({ stopped_at: db.fn.now(), is_leader: false, leader_since: null, heartbeat_at: db.fn.now() });
+}
+
+/** A schedule starts: status shows it running. */
+export async function recordRunStart(db: Db, schedule: ScheduleName, instanceId: string, slot?: string): Promise<void> {
+  await db('schedule_runs')
+    .insert({ schedule, last_started_at: db.fn.now(), last_outcome: 'running', last_instance: instanceId, last_slot: slot ?? null, last_error: null })
+    .onConflict('schedule')
+    .merge(['last_started_at', 'last_outcome', 'last_instance', 'last_slot', 'last_error']);
+}
+
+export interface RunRecord {
+  schedule: ScheduleName;
+  instanceId: string;
+  outcome: RunOutcome;
+  startedAt: Date;
+  durationMs: number;
+  slot?: string;
+  error?: string;
+  summary?: Record<string, unknown>;
+}
+
+function summaryJson(summary: Record<string, unknown> | undefined): string | null {
+  if (!summary) return null;
+  return JSON.stringify(summary, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+}
+
+/**
+ * A schedule finished. Billing runs (and failed runs of any schedule) are also kept in the
+ * history; a billing period with an ok run there is not run again.
+ */
+export async function recordRunEnd(db: Db, r: RunRecord): Promise<void> {
+  await db.transaction((trx) => writeRunEnd(trx, r));
+}
+
+async function writeRunEnd(db: Knex.Transaction, r: RunRecord): Promise<void> {
+  const ok = r.outcome !== 'failed';
+  await db('schedule_runs')
+    .insert({
+      schedule: r.schedule,
+      last_started_at: r.startedAt,
+      last_finished_at: db.fn.now(),
+      last_outcome: r.outcome,
+      last_error: r.error?.slice(0, 2000) ?? null,
+      last_instance: r.instanceId,
+      last_slot: r.slot ?? null,
+      last_summary: summaryJson(r.summary),
+      last_duration_ms: Math.round(r.durationMs),
+      last_ok_at: ok ? db.fn.now() : null,
+      runs: 1,
+      consecutive_failures: ok ? 0 : 1,
+    })
+    .onConflict('schedule')
+    .merge({
+      last_finished_at: db.fn.now(),
+      last_outcome: r.outcome,
+      last_error: r.error?.slice(0, 2000) ?? null,
+      last_instance: r.instanceId,
+      last_slot: r.slot ?? null,
+      last_summary: summaryJson(r.summary),
+      last_duration_ms: Math.round(r.durationMs),
+      last_ok_at: ok ? db.fn.now() : db.raw('schedule_runs.last_ok_at'),
+      runs: db.raw('schedule_runs.runs + 1'),
+      consecutive_failures: ok ? 0 : db.raw('schedule_runs.consecutive_failures + 1'),
+    } as never);
+  if (r.schedule === 'billing' || r.outcome === 'failed') {
+    await db('schedule_run_history').insert({
+      schedule: r.schedule,
+      slot: r.slot ?? null,
+      instance_id: r.instanceId,
+      started_at: r.startedAt,
+      finished_at: db.fn.now(),
+      outcome: r.outcome === 'failed' ? 'failed' : 'ok',
+      error: r.error?.slice(0, 2000) ?? null,
+      summary: summaryJson(r.summary),
+    });
+  }
+}
+
+/** Whether billing already ran successfully for a period (by any instance, ever). */
+export async function billingSlotDone(db: Db, periodKey: string): Promise<boolean> {
+  const row = await db('schedule_run_history').where({ schedule: 'billing', slot: periodKey, outcome: 'ok' }).first('id');
+  return Boolean(row);
+}
+
+/** How long ago (ms, database time) each schedule last started, for a new leader to carry on. */
+export async function scheduleAges(db: Db): Promise<Map<string, number>> {
+  const rows: Array<{ schedule: string; age_ms: number | string | null }> = await db('schedule_runs')
+    .whereNotNull('last_started_at')
+    .select('schedule', db.raw('(extract(epoch from (now() - last_started_at)) * 1000)::float8 as age_ms'));
+  return new Map(rows.filter((r) => r.age_ms !== null).map((r) => [r.schedule, Number(r.age_ms)]));
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Provisioning jobs a dead runner left `running` go back to the queue now, instead of after the
+ * claim timeout: jobs claimed by a process of this host that no longer exists, and jobs claimed
+ * by a daemon instance on another host whose heartbeat stopped. A job whose target meanwhile got
+ * a newer pending job is cancelled (the newer one covers it). Returns how many were released.
+ */
+export async function releaseDeadClaims(db: Knex, now: Date, host = hostname()): Promise<number> {
+  const running: Array<{ claimed_by: string }> = await db('provisioning_jobs').where({ status: 'running' }).whereNotNull('claimed_by').distinct('claimed_by');
+  if (!running.length) return 0;
+  const dead = new Set<string>();
+  for (const { claimed_by: w } of running) {
+    const cut = w.lastIndexOf(':');
+    const pid = Number(w.slice(cut + 1));
+    if (w.slice(0, cut) === host && Number.isInteger(pid) && pid > 0 && pid !== process.pid && !pidAlive(pid)) dead.add(w);
+  }
+  const stale: Array<{ worker_id: string }> = await db('daemon_instances')
+    .whereIn('worker_id', running.map((r) => r.claimed_by))
+    .whereNot('host', host)
+    .where((q) =>
+      q.whereNotNull('stopped_at').orWhereRaw('heartbeat_at < now() - make_interval(secs => greatest(heartbeat_every_ms * ?, ?) / 1000.0)', [HEARTBEAT_MISSES, MIN_STALE_MS]),
+    )
+    .select('worker_id');
+  for (const s of stale) dead.add(s.worker_id);
+  if (!dead.size) return 0;
+  const release = async (workers: string[]): Promise<number> => {
+    const r = await db.raw(
+      `update provisioning_jobs j
+          set status = case when exists (select 1 from provisioning_jobs p
+                                          where p.router_id = j.router_id and p.kind = j.kind and p.target = j.target and p.status = 'pending')
+                            then 'cancelled' else 'pending' end,
+              done_at = case when exists (select 1 from provisioning_jobs p
+                                           where p.router_id = j.router_id and p.kind = j.kind and p.target = j.target and p.status = 'pending')
+                             then ?::timestamptz else null end,
+              claimed_at = null,
+              claimed_by = null,
+              next_attempt_at = ?::timestamptz,
+              updated_at = ?::timestamptz
+        where j.status = 'running' and j.claimed_by = any(?::text[])`,
+      [now, now, now, `{${workers.map((w) => `"${w.replace(/["\\]/g, '\\$&')}"`).join(',')}}`],
+    );
+    return Number(r.rowCount ?? r.affectedRows ?? 0);
+  };
+  try {
+    return await release([...dead]);
+  } catch (err) {
+    // Two abandoned jobs for one target cannot both become pending in one statement; settle
+    // them one at a time so the second sees the first.
+    if (!isUniqueViolation(err)) throw err;
+    const ids: Array<{ id: bigint | number }> = await db('provisioning_jobs').where({ status: 'running' }).whereIn('claimed_by', [...dead]).select('id').orderBy('id');
+    let n = 0;
+    for (const { id } of ids) {
+      const r = await db.raw(
+        `update provisioning_jobs j
+            set status = case when exists (select 1 from provisioning_jobs p
+                                            where p.router_id = j.router_id and p.kind = j.kind and p.target = j.target and p.status = 'pending')
+                              then 'cancelled' else 'pending' end,
+                done_at = case when exists (select 1 from provisioning_jobs p
+                                             where p.router_id = j.router_id and p.kind = j.kind and p.target = j.target and p.status = 'pending')
+                               then ?::timestamptz else null end,
+                claimed_at = null, claimed_by = null, next_attempt_at = ?::timestamptz, updated_at = ?::timestamptz
+          where j.id = ? and j.status = 'running'`,
+        [now, now, now, Number(id)],
+      );
+      n += Number(r.rowCount ?? 0);
+    }
+    return n;
+  }
+}
+
+/** Rows a knex write touched: a number on pg, a result object from the PGlite client's delete. */
+function affected(r: unknown): number {
+  if (typeof r === 'number') return r;
+  const o = r as { rowCount?: number; affectedRows?: number } | null;
+  return Number(o?.rowCount ?? o?.affectedRows ?? 0);
+}
+
+/** Forgets instances not seen for a week and failed-run history older than 90 days. */
+export async function housekeeping(db: Db): Promise<{ instances: number; history: number }> {
+  const instances = affected(await db('daemon_instances').whereRaw(`heartbeat_at < now() - interval '7 days'`).delete());
+  const history = affected(await db('schedule_run_history').whereNot('schedule', 'billing').whereRaw(`started_at < now() - interval '90 days'`).delete());
+  return { instances, history };
+}
