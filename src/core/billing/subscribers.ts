@@ -1,9 +1,8 @@
 // Finding the subscriber a billing command names: by account number (S-000123) or by the PPPoE
 // username of one of their services, the same rules as `ispctl subscriber show`.
 import type { Db } from '../db/tx.js';
-import { invalid, notFound } from '../errors.js';
-
-const ACCOUNT_NO = /^S-\d{1,12}$/i;
+import { notFound } from '../errors.js';
+import { findSubscriberByRef } from '../subscribers/ref.js';
 
 export interface SubscriberRef {
   id: number;
@@ -28,23 +27,8 @@ function toRef(r: Record<string, unknown>): SubscriberRef {
  * @throws IspctlError MISSING_SUBSCRIBER (invalid), SUBSCRIBER_NOT_FOUND (not found)
  */
 export async function resolveSubscriberRef(db: Db, ref: string, opts: { forUpdate?: boolean } = {}): Promise<SubscriberRef> {
-  const r = String(ref ?? '').trim();
-  if (r === '') throw invalid('MISSING_SUBSCRIBER', 'Name a subscriber by account number (S-000123) or PPPoE username.');
-  let id: number | undefined;
-  if (ACCOUNT_NO.test(r)) {
-    const row = await db('subscribers').where({ account_no: r.toUpperCase() }).first('id');
-    if (row) id = Number(row.id);
-  }
-  if (id === undefined) {
-    const svc = await db('services').whereRaw('lower(username) = lower(?)', [r]).first('subscriber_id');
-    if (svc) id = Number(svc.subscriber_id);
-  }
-  if (id === undefined) {
-    throw notFound('SUBSCRIBER_NOT_FOUND', `There is no subscriber with account number or username ${JSON.stringify(r)}.`, [
-      `ispctl subscriber list --search ${JSON.stringify(r)}`,
-    ]);
-  }
-  const q = db('subscribers').where({ id }).first('id', 'account_no', 'full_name', 'email', 'phone');
+  const { subscriberId } = await findSubscriberByRef(db, ref);
+  const q = db('subscribers').where({ id: subscriberId }).first('id', 'account_no', 'full_name', 'email', 'phone');
   if (opts.forUpdate) q.forUpdate();
   return toRef(await q);
 }

@@ -1,8 +1,8 @@
 // `ispctl collections run` and `collections events`: the state machine in its own transaction,
 // and the record of what it did.
 import type { ServiceContext } from '../context.js';
+import { findSubscriberByRef } from '../subscribers/ref.js';
 import { withTransaction, type Db } from '../db/tx.js';
-import { notFound } from '../errors.js';
 import { parseLocalDate } from '../time.js';
 import { evaluateCollections, type CollectionEventKind, type EvaluateResult } from './evaluate.js';
 
@@ -18,14 +18,7 @@ export interface RunCollectionsOptions {
 /** Subscriber ids from account numbers or PPPoE usernames. */
 export async function resolveSubscriberRefs(db: Db, refs: string[]): Promise<number[]> {
   const ids: number[] = [];
-  for (const raw of refs) {
-    const ref = raw.trim();
-    const row = /^S-\d{1,12}$/i.test(ref)
-      ? await db('subscribers').where({ account_no: ref.toUpperCase() }).first('id')
-      : await db('services').whereRaw('lower(username) = lower(?)', [ref]).first('subscriber_id as id');
-    if (!row) throw notFound('SUBSCRIBER_NOT_FOUND', `There is no subscriber with account number or username ${JSON.stringify(ref)}.`, [`ispctl subscriber list --search ${JSON.stringify(ref)}`]);
-    ids.push(Number(row.id));
-  }
+  for (const ref of refs) ids.push((await findSubscriberByRef(db, ref)).subscriberId);
   return [...new Set(ids)];
 }
 

@@ -5,8 +5,7 @@ import type { ServiceContext } from '../context.js';
 import { desiredAccess, hasEnded, type AccessState, type AdminStatus, type CollectionStatus, type SuspensionAction } from '../access/policy.js';
 import { loadNetworkSettings } from '../access/settings.js';
 import type { Db } from '../db/tx.js';
-import { getSetting } from '../settings/service.js';
-import { formatLocalDate, toLocalDate } from '../time.js';
+import { ispToday } from '../settings/service.js';
 import { enqueueJobs, type JobSpec } from './jobs.js';
 
 export interface AccessScope {
@@ -25,12 +24,6 @@ export interface AccessChange {
 }
 
 const BATCH = 2000;
-
-/** Today's date in the ISP's time zone, as YYYY-MM-DD. */
-export async function ispToday(db: Db, now: Date): Promise<string> {
-  const tz = String((await getSetting(db, 'timezone')).value ?? 'UTC');
-  return formatLocalDate(toLocalDate(now, tz));
-}
 
 /**
  * Recomputes desired access for the services in scope and stores what changed. Returns the

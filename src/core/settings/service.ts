@@ -2,6 +2,7 @@ import type { ServiceContext } from '../context.js';
 import { recordAudit } from '../audit.js';
 import { withTransaction, type Db } from '../db/tx.js';
 import { IspctlError } from '../errors.js';
+import { formatLocalDate, toLocalDate } from '../time.js';
 import { displayValue, SETTINGS, settingDef, type SettingValue } from './registry.js';
 
 export interface SettingView {
@@ -90,4 +91,10 @@ export async function setSettings(ctx: ServiceContext, values: Record<string, un
     }
     return changes;
   });
+}
+
+/** Today's date in the ISP's time zone (YYYY-MM-DD): the date billing and collections act on. */
+export async function ispToday(db: Db, now: Date): Promise<string> {
+  const tz = String((await getSetting(db, 'timezone')).value ?? 'UTC');
+  return formatLocalDate(toLocalDate(now, tz));
 }

@@ -9,10 +9,11 @@ import type { ServiceContext } from '../context.js';
 import { isUniqueViolation } from '../db/errors.js';
 import { withTransaction, type Db } from '../db/tx.js';
 import { provisionChanges } from '../provisioning/access.js';
+import { findSubscriberByRef, subscriberNotFound } from './ref.js';
 import { conflict, invalid, IspctlError, notFound } from '../errors.js';
 import { parseMoney, type Discount } from '../money.js';
 import { maskSecret, generatePassword } from '../secrets.js';
-import { listSettings, loadIspSettings } from '../settings/service.js';
+import { ispToday as settingsToday, loadIspSettings } from '../settings/service.js';
 import { formatLocalDate, parseLocalDate, toLocalDate } from '../time.js';
 import { planSelect, toPlan, toPlanPrefixed, type Plan } from '../plans/service.js';
 import { insertPrepared, parseDiscount, prepareSubscribers, type FieldProblem, type SubscriberInput } from './prepare.js';
@@ -21,18 +22,10 @@ import { normalisePhone, validateEmail, validateFullName, validatePppPassword, v
 
 export type { SubscriberInput } from './prepare.js';
 
-const ACCOUNT_NO = /^S-\d{1,12}$/i;
 
 /** Today in the ISP time zone, `YYYY-MM-DD` (reads the timezone setting; default Asia/Manila). */
 export async function ispToday(ctx: Pick<ServiceContext, 'db' | 'clock'>): Promise<string> {
-  const tz = (await listSettings(ctx.db)).find((s) => s.key === 'timezone')?.value ?? 'Asia/Manila';
-  return formatLocalDate(toLocalDate(ctx.clock.now(), String(tz)));
-}
-
-function subscriberNotFound(ref: string): IspctlError {
-  return notFound('SUBSCRIBER_NOT_FOUND', `There is no subscriber with account number or username ${JSON.stringify(ref)}.`, [
-    `ispctl subscriber list --search ${JSON.stringify(ref)}`,
-  ]);
+  return settingsToday(ctx.db, ctx.clock.now());
 }
 
 interface Resolved {
@@ -44,25 +37,17 @@ interface Resolved {
 }
 
 async function resolve(db: Db, ref: string, opts: { forUpdate?: boolean } = {}): Promise<Resolved> {
-  const r = String(ref ?? '').trim();
-  if (r === '') throw invalid('MISSING_SUBSCRIBER', 'Name a subscriber by account number (S-000123) or PPPoE username.');
-  let subscriberRow: Record<string, unknown> | undefined;
-  let serviceId: number | undefined;
-  const subscribers = () => (opts.forUpdate ? db('subscribers').forUpdate() : db('subscribers'));
-  if (ACCOUNT_NO.test(r)) subscriberRow = await subscribers().where({ account_no: r.toUpperCase() }).first();
-  if (!subscriberRow) {
-    const svc = await db('services').whereRaw('lower(username) = lower(?)', [r]).first('id', 'subscriber_id');
-    if (!svc) throw subscriberNotFound(r);
-    serviceId = Number(svc.id);
-    subscriberRow = await subscribers().where({ id: svc.subscriber_id }).first();
-  }
-  if (!subscriberRow) throw subscriberNotFound(r);
+  const found = await findSubscriberByRef(db, ref);
+  const sq = db('subscribers').where({ id: found.subscriberId });
+  if (opts.forUpdate) sq.forUpdate();
+  const subscriberRow = await sq.first();
+  if (!subscriberRow) throw subscriberNotFound(found.ref);
   const subscriber = toSubscriber(subscriberRow);
   const q = db('services').where({ subscriber_id: subscriber.id }).orderBy('id');
   if (opts.forUpdate) q.forUpdate();
   const services = (await q).map(toService);
-  const named = serviceId === undefined ? services : services.filter((s) => s.id === serviceId);
-  return { subscriber, services, named, byUsername: serviceId !== undefined };
+  const named = found.serviceId === undefined ? services : services.filter((s) => s.id === found.serviceId);
+  return { subscriber, services, named, byUsername: found.serviceId !== undefined };
 }
 
 /** The one current service a reference names, for changes that apply to a single service. */
