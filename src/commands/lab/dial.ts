@@ -1,4 +1,5 @@
 import { Flags } from '@oclif/core';
+import { labConnectionFlags } from '../../cli/lab-flags.js';
 import { BaseCommand } from '../../cli/base-command.js';
 import { dataDir } from '../../core/db/config.js';
 import { IspctlError, invalid } from '../../core/errors.js';
@@ -64,11 +65,7 @@ export default class LabDial extends BaseCommand<typeof LabDial> {
     prefix: Flags.string({ summary: 'With --count: user names PREFIX1, PREFIX2, ...', dependsOn: ['count'] }),
     first: Flags.integer({ summary: 'With --count: the first number.', default: 1, min: 0 }),
     concurrency: Flags.integer({ summary: 'With --count: dials in flight at once.', default: 64, min: 1, max: 10_000 }),
-    'router-host': Flags.string({ summary: 'Lab router address (default: from the running lab router, else 127.0.0.1).' }),
-    'router-port': Flags.integer({ summary: 'Lab router API port (default: from the running lab router).', min: 1, max: 65535 }),
-    'api-user': Flags.string({ summary: 'API user.', default: 'admin' }),
-    'api-password': Flags.string({ summary: "API user's password (default: from the lab router's state file).", env: 'ISPCTL_LAB_API_PASSWORD' }),
-    'state-file': Flags.string({ summary: 'State file of the lab router (default: lab/router.json in the data directory).' }),
+    ...labConnectionFlags,
   };
 
   public async run() {

@@ -1,4 +1,5 @@
 import { Flags } from '@oclif/core';
+import { labConnectionFlags } from '../../cli/lab-flags.js';
 import { BaseCommand } from '../../cli/base-command.js';
 import { dataDir } from '../../core/db/config.js';
 import { invalid } from '../../core/errors.js';
@@ -17,11 +18,7 @@ export default class LabHangup extends BaseCommand<typeof LabHangup> {
   static override flags = {
     id: Flags.string({ summary: 'Session: /ppp/active id (*1A), session-id (0x81…) or Acct-Session-Id.', multiple: true }),
     user: Flags.string({ char: 'u', summary: 'Every session of this PPPoE user.' }),
-    'router-host': Flags.string({ summary: 'Lab router address (default: from the running lab router, else 127.0.0.1).' }),
-    'router-port': Flags.integer({ summary: 'Lab router API port (default: from the running lab router).', min: 1, max: 65535 }),
-    'api-user': Flags.string({ summary: 'API user.', default: 'admin' }),
-    'api-password': Flags.string({ summary: "API user's password (default: from the lab router's state file).", env: 'ISPCTL_LAB_API_PASSWORD' }),
-    'state-file': Flags.string({ summary: 'State file of the lab router (default: lab/router.json in the data directory).' }),
+    ...labConnectionFlags,
   };
 
   public async run() {
