@@ -3,6 +3,7 @@ import { DEFAULT_INVOICE_NUMBER_FORMAT, validateInvoiceNumberFormat } from '../b
 import { invalid } from '../errors.js';
 import { COLLECTION_SETTINGS } from '../collections/setting-defs.js';
 import { DAEMON_SETTINGS } from '../daemon/setting-defs.js';
+import { DOCUMENT_SETTINGS } from '../documents/setting-defs.js';
 import { NOTIFY_SETTINGS } from '../notify/setting-defs.js';
 import { assertCurrency } from '../money.js';
 import { formatSpeed, parseSpeed } from '../speed.js';
@@ -170,6 +171,8 @@ export const SETTINGS: readonly SettingDef[] = [
   ...NOTIFY_SETTINGS,
   // The daemon (src/core/daemon).
   ...DAEMON_SETTINGS,
+  // Invoices, receipts, payment intake and the payment page (src/core/documents, src/core/intake).
+  ...DOCUMENT_SETTINGS,
 ];
 
 const BY_KEY = new Map(SETTINGS.map((s) => [s.key, s]));
