@@ -9,7 +9,7 @@ import { resolveTarget, type DatabaseTarget } from '../core/db/config.js';
 import { openDatabase, type Database } from '../core/db/connection.js';
 import { UniqueViolationError, LostRaceError } from '../core/db/errors.js';
 import { isUpToDate, migrateLatest } from '../core/db/migrate.js';
-import type { RunSummary } from '../core/provisioning/runner.js';
+import { applyNow, describeOutcome, jobIdsOf, type ApplyOutcome, type QueuedJob, type QueuedWork } from '../core/provisioning/apply.js';
 import { EXIT_CODES, IspctlError, isIspctlError } from '../core/errors.js';
 import { colourEnabled, makeChalk, renderDetails, renderTable, toJson, type Column } from './output.js';
 
@@ -18,7 +18,11 @@ export type BaseArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args
 
 export interface JsonSuccess<T> {
   ok: true;
+  /** The exit code the command ends with: 0, or 3 when router work stays queued. */
+  status: number;
   data: T;
+  /** Router work this command queued that has not reached its router yet (status 3). */
+  queued?: QueuedJob[];
   warnings?: string[];
 }
 
@@ -62,6 +66,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   private warnings: string[] = [];
   /** Exit code for a run that succeeded in part (3): set by markPartial. */
   private partialReason?: string;
+  /** What applying router work now achieved, for the envelope. */
+  private applied?: ApplyOutcome;
 
   /** Override to open the database without applying migrations (db status, db migrate). */
   protected autoMigrate = true;
@@ -132,23 +138,25 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   }
 
   /**
-   * Carries queued router work to the routers now, bounded by --router-timeout. What does not
-   * make it stays queued (retried by the daemon or `ispctl jobs retry`) and the command exits 3.
+   * Carries what a change queued to the routers now (the core apply step, bounded by
+   * --router-timeout) and renders the outcome. What does not make it stays queued (retried by
+   * the daemon or `ispctl jobs retry`): the command then exits 3 and its JSON envelope says
+   * `"status": 3` with the jobs still `"queued"`.
    */
-  protected async applyRouterJobs(jobIds: number[]): Promise<RunSummary | undefined> {
-    if (!jobIds.length) return undefined;
+  protected async applyNow(work: QueuedWork): Promise<ApplyOutcome> {
+    if (jobIdsOf(work).length === 0) return this.recordApply({ status: 'none', jobs: 0, applied: 0, failed: 0, routers: [], remaining: 0, queued: [], message: null });
     const ctx = await this.ctx();
-    const { runJobs } = await import('../core/provisioning/runner.js');
-    const { defaultDrivers } = await import('../core/provisioning/drivers.js');
-    const summary = await runJobs(ctx, await defaultDrivers(), { ids: jobIds, timeoutMs: (this.flags['router-timeout'] ?? 5) * 1000 });
-    const open = summary.remaining.pending + summary.remaining.running;
-    if (open > 0) {
-      const why = summary.routers.filter((r) => r.error).map((r) => `${r.router}: ${r.error}`).join('; ');
-      this.markPartial(`Saved, but ${open} router change(s) could not be applied yet and stay queued${why ? ` (${why})` : ''}. They are retried automatically; run ispctl jobs retry to try now.`);
-    } else {
-      this.debugLine(`applied ${summary.done} router job(s)`);
-    }
-    return summary;
+    const outcome = await applyNow(ctx, work, { timeoutMs: (this.flags['router-timeout'] ?? 5) * 1000 });
+    return this.recordApply(outcome);
+  }
+
+  /** Renders an apply outcome (from this command's applyNow or one a service ran) and keeps it for the envelope. */
+  protected recordApply(outcome: ApplyOutcome): ApplyOutcome {
+    if (outcome.status === 'none') return outcome;
+    this.applied = this.applied ? mergeOutcomes(this.applied, outcome) : outcome;
+    if (outcome.status === 'partial') this.markPartial(outcome.message ?? describeOutcome(outcome));
+    else this.debugLine(`applied ${outcome.applied} router job(s)`);
+    return outcome;
   }
 
   /**
@@ -227,7 +235,14 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   }
 
   protected override toSuccessJson(result: unknown): JsonSuccess<unknown> {
-    return this.warnings.length ? { ok: true, data: result, warnings: this.warnings } : { ok: true, data: result };
+    const status = this.partialReason ? EXIT_CODES.partial : 0;
+    return {
+      ok: true,
+      status,
+      data: result,
+      ...(this.applied?.queued.length ? { queued: this.applied.queued } : {}),
+      ...(this.warnings.length ? { warnings: this.warnings } : {}),
+    };
   }
 
   protected override toErrorJson(err: unknown): JsonFailure {
@@ -249,6 +264,20 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     }
     if (this.env.DEBUG) process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
   }
+}
+
+function mergeOutcomes(a: ApplyOutcome, b: ApplyOutcome): ApplyOutcome {
+  const remaining = a.remaining + b.remaining;
+  return {
+    status: remaining > 0 ? 'partial' : 'applied',
+    jobs: a.jobs + b.jobs,
+    applied: a.applied + b.applied,
+    failed: a.failed + b.failed,
+    routers: [...a.routers, ...b.routers],
+    remaining,
+    queued: [...a.queued, ...b.queued],
+    message: b.message ?? a.message,
+  };
 }
 
 /** Turns anything thrown into a user-facing error with a code and an exit code. */

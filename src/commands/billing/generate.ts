@@ -66,6 +66,7 @@ export default class BillingGenerate extends BaseCommand<typeof BillingGenerate>
       }
     }
     if (this.flags.quiet) this.essential(`${r.invoices} ${toDecimalString(r.totalMinor, r.currency)}`);
+    await this.applyNow(r.jobIds);
     return r;
   }
 

@@ -47,8 +47,8 @@ export default class CollectionsRun extends BaseCommand<typeof CollectionsRun> {
       if (r.notifications) this.say(`${r.notifications} message(s) queued${f.send ? '' : '; ispctl notify send delivers them'}.`);
       for (const e of r.notificationErrors.slice(0, 5)) this.warnLine(`message ${e.eventKey} (${e.channel}) not rendered: ${e.error}`);
     }
-    const routers = r.jobIds.length ? await this.applyRouterJobs(r.jobIds) : undefined;
-    if (routers) this.say(`Routers: ${routers.done} change(s) applied${routers.remaining.pending + routers.remaining.running ? `, ${routers.remaining.pending + routers.remaining.running} queued` : ''}.`);
+    const routers = await this.applyNow(r.jobIds);
+    if (routers.status !== 'none') this.say(`Routers: ${routers.applied} change(s) applied${routers.remaining ? `, ${routers.remaining} queued` : ''}.`);
     let sent;
     if (f.send && !r.dryRun && r.notifications) {
       sent = await sendNotifications(ctx, {});
@@ -65,7 +65,7 @@ export default class CollectionsRun extends BaseCommand<typeof CollectionsRun> {
       events: r.events,
       notifications: r.notifications,
       jobIds: r.jobIds,
-      routers: routers ?? null,
+      routers: routers.status === 'none' ? null : routers,
       sent: sent ?? null,
       transitions: r.transitions,
     };

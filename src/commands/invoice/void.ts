@@ -32,7 +32,7 @@ export default class InvoiceVoid extends BaseCommand<typeof InvoiceVoid> {
     this.say(`Voided ${r.invoice.number} (${r.invoice.accountNo} ${r.invoice.subscriberName}, ${money(r.invoice.totalMinor)}): ${this.flags.reason}`);
     if (r.reversedMinor > 0n) this.say(`  ${money(r.reversedMinor)} paid on it is credit again${r.reallocated.length ? `; ${money(r.reallocated.reduce((s, a) => s + a.amountMinor, 0n))} of credit went to other open invoices` : ''}.`);
     if (r.collections.restored.length) this.say('  Access restored: nothing is past due any more.');
-    await this.applyRouterJobs(r.collections.jobIds);
+    await this.applyNow(r.collections.jobIds);
     return { voided: true, ...r };
   }
 }

@@ -42,7 +42,7 @@ export default class PaymentRecord extends BaseCommand<typeof PaymentRecord> {
     this.say(`Balance: ${money(r.balance.owedMinor)} owed${r.balance.overdueMinor > 0n ? ` (${money(r.balance.overdueMinor)} overdue)` : ''}, ${money(r.balance.creditMinor)} credit.`);
     if (r.collections.restored.length) this.say('Access restored: nothing is past due any more.');
     this.essential(p.ref);
-    await this.applyRouterJobs(r.collections.jobIds);
+    await this.applyNow(r.collections.jobIds);
     return r;
   }
 }

@@ -29,7 +29,7 @@ export default class PaymentVoid extends BaseCommand<typeof PaymentVoid> {
     this.say(`Voided ${r.payment.ref} (${money(r.payment.amountMinor)} from ${r.payment.accountNo} ${r.payment.subscriberName}): ${this.flags.reason}`);
     if (r.reversedMinor > 0n) this.say(`  ${money(r.reversedMinor)} taken back from the invoices it paid.`);
     this.say(`Balance: ${money(r.balance.owedMinor)} owed${r.balance.overdueMinor > 0n ? ` (${money(r.balance.overdueMinor)} overdue)` : ''}, ${money(r.balance.creditMinor)} credit.`);
-    await this.applyRouterJobs(r.collections.jobIds);
+    await this.applyNow(r.collections.jobIds);
     return { voided: true, ...r };
   }
 }

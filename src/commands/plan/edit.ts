@@ -62,7 +62,7 @@ export default class PlanEdit extends BaseCommand<typeof PlanEdit> {
       if (result.accessChanged) this.say(`${result.affectedServiceIds.length} current service${result.affectedServiceIds.length === 1 ? '' : 's'} on the plan get the new speed (rate limit ${result.plan.rateLimit}).`);
       if (result.changed.includes('priceMinor')) this.say(this.chalk.dim('The new price applies to invoices generated from now on.'));
     }
-    const routerJobs = await this.applyRouterJobs(result.jobIds);
-    return routerJobs ? { ...result, routerJobs } : result;
+    const routerJobs = await this.applyNow(result.jobIds);
+    return routerJobs.status === 'none' ? result : { ...result, routerJobs };
   }
 }

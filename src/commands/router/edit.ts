@@ -65,7 +65,7 @@ export default class RouterEdit extends BaseCommand<typeof RouterEdit> {
     const after = result.router.mode;
     const before = result.changed.includes('mode') ? (after === 'radius' ? 'api' : 'radius') : after;
     if (routerChangeNeedsRadiusReload(before, after, result.changed)) await this.reloadRadius(result.router.name, `router edit ${result.router.name}`);
-    const routerJobs = await this.applyRouterJobs(result.jobIds);
-    return routerJobs ? { ...result, routerJobs } : result;
+    const routerJobs = await this.applyNow(result.jobIds);
+    return routerJobs.status === 'none' ? result : { ...result, routerJobs };
   }
 }

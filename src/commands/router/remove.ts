@@ -33,7 +33,7 @@ export default class RouterRemove extends BaseCommand<typeof RouterRemove> {
     if (result.movedServiceIds.length) this.say(`Moved ${result.movedServiceIds.length} service${result.movedServiceIds.length === 1 ? '' : 's'} to ${result.movedTo}.`);
     if (result.detachedServiceIds.length) this.say(`Kept the history of ${result.detachedServiceIds.length} ended service${result.detachedServiceIds.length === 1 ? '' : 's'} without a router.`);
     if (result.router.mode === 'radius') await this.reloadRadius(result.router.name, `router remove ${result.router.name}`);
-    const routerJobs = await this.applyRouterJobs(result.jobIds);
-    return { removed: true, ...result, ...(routerJobs ? { routerJobs } : {}) };
+    const routerJobs = await this.applyNow(result.jobIds);
+    return { removed: true, ...result, ...(routerJobs.status === 'none' ? {} : { routerJobs }) };
   }
 }

@@ -51,7 +51,7 @@ export default class SubscriberAdd extends BaseCommand<typeof SubscriberAdd> {
     this.say(`Added ${s.accountNo} ${s.fullName}: PPPoE user ${service.username} on ${result.plan} via ${result.router}${service.staticIp ? ` at ${service.staticIp}` : ''}.`);
     if (result.generatedPassword) this.say(`PPPoE password (shown once; ispctl subscriber show ${s.accountNo} --show-password reveals it later): ${result.generatedPassword}`);
     this.essential(s.accountNo);
-    const routerJobs = await this.applyRouterJobs(result.jobIds);
-    return routerJobs ? { ...result, routerJobs } : result;
+    const routerJobs = await this.applyNow(result.jobIds);
+    return routerJobs.status === 'none' ? result : { ...result, routerJobs };
   }
 }

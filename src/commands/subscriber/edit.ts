@@ -51,7 +51,7 @@ export default class SubscriberEdit extends BaseCommand<typeof SubscriberEdit> {
     if (result.changed.length === 0) this.say(`${who} already looks like that; nothing changed.`);
     else this.say(`Updated ${who}: ${result.changed.join(', ')}.`);
     if (result.generatedPassword) this.say(`New PPPoE password (shown once): ${result.generatedPassword}`);
-    const routerJobs = await this.applyRouterJobs(result.jobIds);
-    return routerJobs ? { ...result, routerJobs } : result;
+    const routerJobs = await this.applyNow(result.jobIds);
+    return routerJobs.status === 'none' ? result : { ...result, routerJobs };
   }
 }

@@ -40,8 +40,8 @@ export default class SubscriberImport extends BaseCommand<typeof SubscriberImpor
           { header: 'GENERATED PASSWORD (shown once)', get: (r) => r.generatedPassword ?? '' },
         ]);
       }
-      const routerJobs = await this.applyRouterJobs(report.jobIds);
-      return routerJobs ? { ...report, routerJobs } : report;
+      const routerJobs = await this.applyNow(report.jobIds);
+      return routerJobs.status === 'none' ? report : { ...report, routerJobs };
     } catch (err) {
       if (err instanceof IspctlError && err.code === 'IMPORT_INVALID' && !this.jsonEnabled()) {
         const errors = (err.details?.errors ?? []) as ImportRowError[];

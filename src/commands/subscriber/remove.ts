@@ -27,7 +27,7 @@ export default class SubscriberRemove extends BaseCommand<typeof SubscriberRemov
     const result = await removeSubscriber(ctx, this.args.ref, { purge: this.flags.purge });
     const s = result.subscriber;
     this.say(result.purged ? `Deleted ${s.accountNo} ${s.fullName} and their services.` : `Ended ${result.endedServiceIds.length} service${result.endedServiceIds.length === 1 ? '' : 's'} of ${s.accountNo} ${s.fullName}; access is blocked.`);
-    const routerJobs = await this.applyRouterJobs(result.jobIds);
-    return { removed: true, ...result, ...(routerJobs ? { routerJobs } : {}) };
+    const routerJobs = await this.applyNow(result.jobIds);
+    return { removed: true, ...result, ...(routerJobs.status === 'none' ? {} : { routerJobs }) };
   }
 }

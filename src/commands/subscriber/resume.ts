@@ -11,7 +11,7 @@ export default class SubscriberResume extends BaseCommand<typeof SubscriberResum
     const ctx = await this.ctx();
     const result = await resumeSubscriber(ctx, this.args.ref);
     this.say(`Resumed ${result.services.map((s) => s.username).join(', ')} (${result.subscriber.accountNo} ${result.subscriber.fullName}).`);
-    const routerJobs = await this.applyRouterJobs(result.jobIds);
-    return routerJobs ? { ...result, routerJobs } : result;
+    const routerJobs = await this.applyNow(result.jobIds);
+    return routerJobs.status === 'none' ? result : { ...result, routerJobs };
   }
 }

@@ -13,7 +13,7 @@ export default class SubscriberSuspend extends BaseCommand<typeof SubscriberSusp
     const ctx = await this.ctx();
     const result = await suspendSubscriber(ctx, this.args.ref, { reason: this.flags.reason });
     this.say(`Suspended ${result.services.map((s) => s.username).join(', ')} (${result.subscriber.accountNo} ${result.subscriber.fullName}): ${this.flags.reason}`);
-    const routerJobs = await this.applyRouterJobs(result.jobIds);
-    return routerJobs ? { ...result, routerJobs } : result;
+    const routerJobs = await this.applyNow(result.jobIds);
+    return routerJobs.status === 'none' ? result : { ...result, routerJobs };
   }
 }

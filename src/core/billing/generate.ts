@@ -13,7 +13,7 @@ import { withTransaction, type Db } from '../db/tx.js';
 import { invalid } from '../errors.js';
 import { prorate, type Discount } from '../money.js';
 import { addDays, billingPeriodFor, formatLocalDate, periodFromKey, startOfDay, toLocalDate, type BillingPeriod } from '../time.js';
-import { recomputeInvoices, settle } from './ledger.js';
+import { rebalance } from '../ledger/rebalance.js';
 import { invoiceNumberFormatter, parseInvoiceNumberFormat } from './numbering.js';
 import {
   addDaysIso,
@@ -93,6 +93,8 @@ export interface GenerateResult {
   lastNumber: string | null;
   /** Credit applied to the new invoices by settle. */
   creditAppliedMinor: bigint;
+  /** Router work queued by collections re-evaluating the billed subscribers: apply it after commit. */
+  jobIds: number[];
 }
 
 interface Candidate {
@@ -454,6 +456,7 @@ export async function generateInvoices(ctx: ServiceContext, opts: GenerateOption
       firstNumber: null,
       lastNumber: null,
       creditAppliedMinor: 0n,
+      jobIds: [],
     };
   }
 
@@ -580,34 +583,19 @@ export async function generateInvoices(ctx: ServiceContext, opts: GenerateOption
       progress({ phase: 'lines', done, total: plan.lines.length });
     }
 
-    // Totals from the lines (one UPDATE … FROM aggregate; rows already right are not rewritten),
-    // then status, then credit the subscribers already have.
+    // New invoices went in with the totals and status of their lines; when every line went in,
+    // only invoices that existed before (and received lines) need their totals recomputed.
+    // Then the ledger step every writer ends in: credit the subscribers already have is applied,
+    // statuses recomputed, collections re-evaluated.
     progress({ phase: 'totals', done: 0, total: 1 });
-    // New invoices were inserted with the totals and status of their lines; when every line went
-    // in, only invoices that existed before (and received lines) need their totals recomputed.
     const touched = [...new Set(plan.invoices.map((i) => ids.get(`${i.subscriberId}|${i.periodKey}`)!))];
     const createdSet = new Set(createdIds);
-    const recompute = lineCount === plan.lines.length ? touched.filter((id) => !createdSet.has(id)) : touched;
-    if (recompute.length) {
-      await trx.raw(
-        `update invoices i
-            set subtotal_minor = a.subtotal, discount_minor = a.discount, total_minor = a.total, updated_at = ?::timestamptz
-           from (select l.invoice_id, sum(l.amount_minor) as subtotal, sum(l.discount_minor) as discount, sum(l.total_minor) as total
-                   from invoice_lines l
-                  where not l.voided and l.invoice_id = any(?::bigint[])
-                  group by l.invoice_id) a
-          where i.id = a.invoice_id
-            and (i.subtotal_minor, i.discount_minor, i.total_minor) is distinct from (a.subtotal::bigint, a.discount::bigint, a.total::bigint)`,
-        [now, idArray(recompute)],
-      );
-      await recomputeInvoices(trx, { invoiceIds: recompute }, today);
-    }
+    const linesChanged = lineCount === plan.lines.length ? touched.filter((id) => !createdSet.has(id)) : touched;
     progress({ phase: 'settling', done: 0, total: 1 });
     const subscribers = [...new Set(plan.invoices.map((i) => i.subscriberId))];
-    const settled = await settle(trx, ctx, subscribers);
-    if (settled.invoiceIds.length) await recomputeInvoices(trx, { invoiceIds: settled.invoiceIds }, today);
+    const balanced = await rebalance(trx, ctx, { subscriberIds: subscribers }, { linesChanged, today });
     const touchedSet = new Set(touched);
-    const creditApplied = settled.allocations.filter((a) => touchedSet.has(a.invoiceId)).reduce((s, a) => s + a.amountMinor, 0n);
+    const creditApplied = balanced.allocations.filter((a) => touchedSet.has(a.invoiceId)).reduce((s, a) => s + a.amountMinor, 0n);
 
     const result: GenerateResult = {
       ...base,
@@ -622,6 +610,7 @@ export async function generateInvoices(ctx: ServiceContext, opts: GenerateOption
       firstNumber: createdNumbers[0] ?? null,
       lastNumber: createdNumbers[createdNumbers.length - 1] ?? null,
       creditAppliedMinor: creditApplied,
+      jobIds: balanced.jobIds,
     };
     await recordAudit(trx, ctx, {
       entityType: 'billing',

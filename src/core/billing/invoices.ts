@@ -4,8 +4,8 @@ import type { ServiceContext } from '../context.js';
 import { withTransaction, type Db } from '../db/tx.js';
 import { conflict, invalid, notFound } from '../errors.js';
 import { formatLocalDate, toLocalDate } from '../time.js';
-import { evaluateAfterPayment, type CollectionsOutcome } from './collections-hook.js';
-import { recomputeInvoices, reverseAllocations, settle, type NewAllocation, type ReversedAllocation } from './ledger.js';
+import { collectionsOutcome, rebalance, type CollectionsOutcome } from '../ledger/rebalance.js';
+import { reverseAllocations, type NewAllocation, type ReversedAllocation } from './ledger.js';
 import { loadBillingSettings } from './settings.js';
 import { big, dateString } from './sql.js';
 
@@ -275,9 +275,8 @@ export async function voidInvoice(ctx: ServiceContext, number: string, opts: { r
     if (updated.length === 0) throw conflict('INVOICE_ALREADY_VOID', `Invoice ${inv.number} was voided by someone else at the same time.`);
     await trx('invoice_lines').where({ invoice_id: inv.id }).update({ voided: true });
     const reversed = await reverseAllocations(trx, { invoiceId: inv.id }, now);
-    const settled = await settle(trx, ctx, [inv.subscriberId]);
-    await recomputeInvoices(trx, { subscriberIds: [inv.subscriberId] }, today);
-    const collections = await evaluateAfterPayment(trx, ctx, [inv.subscriberId]);
+    const settled = await rebalance(trx, ctx, { subscriberIds: [inv.subscriberId] }, { today });
+    const collections = collectionsOutcome(settled);
     const reversedMinor = reversed.reduce((s, a) => s + a.amountMinor, 0n);
     await recordAudit(trx, ctx, {
       entityType: 'invoice',

@@ -174,7 +174,9 @@ export async function recomputeInvoices(db: Db, scope: RecomputeScope, today: st
     if (parts.length === 0) return [];
     where.push(`(${parts.join(' or ')})`);
   }
-  where.push(`i.status <> 'void'`);
+  // Everyone (the daily pass): a paid invoice only becomes unpaid when its allocations are
+  // reversed, and the writer that reverses them rebalances its subscriber; skip the paid ones.
+  where.push(scope.all ? `i.status not in ('void', 'paid')` : `i.status <> 'void'`);
   const rows: Array<Record<string, unknown>> = (
     await db.raw(
       `update invoices t
@@ -195,6 +197,26 @@ export async function recomputeInvoices(db: Db, scope: RecomputeScope, today: st
     )
   ).rows;
   return rows.map((r) => ({ id: Number(r.id), subscriberId: Number(r.subscriber_id), status: String(r.status), paidMinor: big(r.paid_minor) }));
+}
+
+/**
+ * Sets subtotal, discount and total of these invoices from their lines (not voided) in one
+ * UPDATE … FROM aggregate; rows already right are not written, invoices without lines are left
+ * alone. Void invoices keep what they had.
+ */
+export async function recomputeTotals(db: Db, invoiceIds: readonly number[], now: Date): Promise<void> {
+  if (invoiceIds.length === 0) return;
+  await db.raw(
+    `update invoices i
+        set subtotal_minor = a.subtotal, discount_minor = a.discount, total_minor = a.total, updated_at = ?::timestamptz
+       from (select l.invoice_id, sum(l.amount_minor) as subtotal, sum(l.discount_minor) as discount, sum(l.total_minor) as total
+               from invoice_lines l
+              where not l.voided and l.invoice_id = any(?::bigint[])
+              group by l.invoice_id) a
+      where i.id = a.invoice_id and i.status <> 'void'
+        and (i.subtotal_minor, i.discount_minor, i.total_minor) is distinct from (a.subtotal::bigint, a.discount::bigint, a.total::bigint)`,
+    [now, idArray(invoiceIds)],
+  );
 }
 
 export interface ReversedAllocation {

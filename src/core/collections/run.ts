@@ -4,6 +4,7 @@ import type { ServiceContext } from '../context.js';
 import { findSubscriberByRef } from '../subscribers/ref.js';
 import { withTransaction, type Db } from '../db/tx.js';
 import { parseLocalDate } from '../time.js';
+import { rebalance } from '../ledger/rebalance.js';
 import { evaluateCollections, type CollectionEventKind, type EvaluateResult } from './evaluate.js';
 
 export interface RunCollectionsOptions {
@@ -30,7 +31,9 @@ export async function runCollections(ctx: ServiceContext, opts: RunCollectionsOp
   if (opts.today !== undefined) parseLocalDate(opts.today, '--today');
   const subscriberIds = opts.subscribers?.length ? await resolveSubscriberRefs(ctx.db, opts.subscribers) : undefined;
   if (opts.dryRun) return evaluateCollections(ctx.db, ctx, { subscriberIds, today: opts.today, dryRun: true });
-  return withTransaction(ctx.db, (trx) => evaluateCollections(trx, ctx, { subscriberIds, today: opts.today }));
+  // The ledger step first (credit allocated, statuses such as overdue brought up to date), then
+  // collections on the result: one rebalance of everyone (or the subscribers named).
+  return withTransaction(ctx.db, async (trx) => (await rebalance(trx, ctx, subscriberIds ? { subscriberIds } : { all: true }, opts.today ? { today: opts.today } : {})).collections);
 }
 
 export interface CollectionEvent {

@@ -4,6 +4,7 @@
 import type { ServiceContext } from '../context.js';
 import { toDecimalString } from '../money.js';
 import type { NotificationTransport } from '../notify/outbox.js';
+import type { ApplyOutcome } from '../provisioning/apply.js';
 import type { Drivers, RunSummary } from '../provisioning/runner.js';
 import type { DaemonConfig } from './config.js';
 import { checkRoutersHealth } from './health.js';
@@ -45,6 +46,15 @@ export interface TaskDef {
 /** How often the stale-session sweep runs. */
 export const RADIUS_STALE_INTERVAL_MS = 60_000;
 
+function applyLine(o: ApplyOutcome): string {
+  const routers = o.routers.filter((r) => r.error).map((r) => `${r.router}: ${r.error}`);
+  return `${o.applied} router change(s) applied${o.failed ? `, ${o.failed} failed and will be retried` : ''}${o.remaining ? `, ${o.remaining} queued` : ''}${routers.length ? ` (${routers.join('; ')})` : ''}`;
+}
+
+function applySummary(o: ApplyOutcome): Record<string, unknown> {
+  return { jobs: o.jobs, done: o.applied, failed: o.failed, pending: o.remaining };
+}
+
 function jobsLine(s: RunSummary): string {
   const open = s.remaining.pending + s.remaining.running;
   const routers = s.routers.filter((r) => r.error).map((r) => `${r.router}: ${r.error}`);
@@ -60,15 +70,17 @@ const billing: TaskDef = {
   leaderOnly: true,
   needsInit: true,
   async run(env, slot) {
-    const { generateInvoices } = await import('../billing/generate.js');
+    const [{ generateInvoices }, { applyNow }] = await Promise.all([import('../billing/generate.js'), import('../provisioning/apply.js')]);
     const r = await generateInvoices(env.ctx, slot ? { period: slot } : {});
+    const applied = await applyNow(env.ctx, r.jobIds, { timeoutMs: env.routerTimeoutMs, drivers: env.drivers });
     const total = `${toDecimalString(r.totalMinor, r.currency)} ${r.currency}`;
     return {
       outcome: 'ok',
       message:
         `Billing for ${r.period.key} (${r.period.start} to ${r.period.end}): ${r.invoices} invoice(s) created` +
         `${r.invoicesExtended ? `, ${r.invoicesExtended} extended` : ''}, ${r.lines} line(s), total ${total}` +
-        `${r.alreadyInvoiced ? `; ${r.alreadyInvoiced} service-period(s) were invoiced already` : ''}${r.skipped.length ? `; ${r.skipped.length} skipped` : ''}`,
+        `${r.alreadyInvoiced ? `; ${r.alreadyInvoiced} service-period(s) were invoiced already` : ''}${r.skipped.length ? `; ${r.skipped.length} skipped` : ''}` +
+        `${applied.status === 'none' ? '' : `; ${applyLine(applied)}`}`,
       summary: {
         period: r.period.key,
         prepaidPeriod: r.prepaidPeriod.key,
@@ -82,6 +94,7 @@ const billing: TaskDef = {
         skipped: r.skipped.length,
         firstNumber: r.firstNumber,
         lastNumber: r.lastNumber,
+        jobs: applied.status === 'none' ? null : applySummary(applied),
       },
     };
   },
@@ -93,16 +106,17 @@ const collections: TaskDef = {
   needsInit: true,
   intervalMs: (c) => c.collectionsIntervalMs,
   async run(env) {
-    const [{ runCollections }, { runJobs }] = await Promise.all([import('../collections/run.js'), import('../provisioning/runner.js')]);
+    const [{ runCollections }, { applyNow }] = await Promise.all([import('../collections/run.js'), import('../provisioning/apply.js')]);
     const r = await runCollections(env.ctx);
-    const jobs = r.jobIds.length ? await runJobs(env.ctx, await env.drivers(), { ids: r.jobIds, timeoutMs: env.routerTimeoutMs }) : undefined;
+    const applied = await applyNow(env.ctx, r.jobIds, { timeoutMs: env.routerTimeoutMs, drivers: env.drivers });
+    const jobs = applied.status === 'none' ? undefined : applied;
     const counts = { reminded: r.reminded.length, warned: r.warned.length, suspended: r.suspended.length, restored: r.restored.length, cleared: r.cleared.length };
     const anything = r.events > 0 || r.jobIds.length > 0;
     return {
       outcome: 'ok',
       level: anything ? 'info' : 'debug',
-      message: `Collections for ${r.today}: ${counts.reminded} reminded, ${counts.warned} warned, ${counts.suspended} suspended, ${counts.restored} restored, ${counts.cleared} back to current; ${r.notifications} message(s) queued${jobs ? `; ${jobsLine(jobs)}` : ''}`,
-      summary: { today: r.today, ...counts, events: r.events, notifications: r.notifications, jobs: jobs ? jobsSummary(jobs) : null },
+      message: `Collections for ${r.today}: ${counts.reminded} reminded, ${counts.warned} warned, ${counts.suspended} suspended, ${counts.restored} restored, ${counts.cleared} back to current; ${r.notifications} message(s) queued${jobs ? `; ${applyLine(jobs)}` : ''}`,
+      summary: { today: r.today, ...counts, events: r.events, notifications: r.notifications, jobs: jobs ? applySummary(jobs) : null },
     };
   },
 };

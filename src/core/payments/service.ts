@@ -5,15 +5,15 @@
 // all in one transaction.
 import type { Knex } from 'knex';
 import { recordAudit } from '../audit.js';
-import { evaluateAfterPayment, type CollectionsOutcome } from '../billing/collections-hook.js';
 import { findInvoice, validateReason, type Invoice } from '../billing/invoices.js';
-import { paymentRef, recomputeInvoices, reverseAllocations, settle, subscriberBalance, type BalanceDetails, type NewAllocation, type ReversedAllocation } from '../billing/ledger.js';
+import { paymentRef, reverseAllocations, subscriberBalance, type BalanceDetails, type NewAllocation, type ReversedAllocation } from '../billing/ledger.js';
 import { loadBillingSettings } from '../billing/settings.js';
 import { big } from '../billing/sql.js';
 import { resolveSubscriberRef, type SubscriberRef } from '../billing/subscribers.js';
 import { parseTimestamp } from '../clock.js';
 import type { ServiceContext } from '../context.js';
 import { withTransaction, type Db } from '../db/tx.js';
+import { collectionsOutcome, rebalance, type CollectionsOutcome } from '../ledger/rebalance.js';
 import { conflict, invalid, notFound } from '../errors.js';
 import { formatMoney, parseMoney } from '../money.js';
 import { queueReceipt } from '../notify/receipt.js';
@@ -213,9 +213,8 @@ export async function recordPayment(ctx: ServiceContext, input: RecordPaymentInp
     if (inserted.length === 0) await duplicate();
     const paymentId = Number(inserted[0]!.id);
 
-    const settled = await settle(trx, ctx, [subscriber.id], { firstInvoiceId: invoice?.id });
-    await recomputeInvoices(trx, { subscriberIds: [subscriber.id] }, today);
-    const collections = await evaluateAfterPayment(trx, ctx, [subscriber.id]);
+    const settled = await rebalance(trx, ctx, { subscriberIds: [subscriber.id] }, { firstInvoiceId: invoice?.id, today });
+    const collections = collectionsOutcome(settled);
     const receipt = await queueReceipt(trx, ctx, { paymentId });
     // Wakes running daemons (delivered on commit) so collections and notifications follow at once.
     await trx.raw(`select pg_notify('ispctl_payments', ?)`, [String(paymentId)]);
@@ -360,9 +359,8 @@ export async function voidPayment(ctx: ServiceContext, id: number | string, opts
     const updated = await trx('payments').where({ id: pid }).whereNull('voided_at').update({ voided_at: now, void_reason: reason }).returning('id');
     if (updated.length === 0) throw conflict('PAYMENT_ALREADY_VOID', `Payment ${before.ref} was voided by someone else at the same time.`);
     const reversed = await reverseAllocations(trx, { paymentId: pid }, now);
-    const settled = await settle(trx, ctx, [subscriberId]);
-    await recomputeInvoices(trx, { subscriberIds: [subscriberId] }, today);
-    const collections = await evaluateAfterPayment(trx, ctx, [subscriberId]);
+    const settled = await rebalance(trx, ctx, { subscriberIds: [subscriberId] }, { today });
+    const collections = collectionsOutcome(settled);
     const reversedMinor = reversed.reduce((s, a) => s + a.amountMinor, 0n);
     await recordAudit(trx, ctx, {
       entityType: 'payment',

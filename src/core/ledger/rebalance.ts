@@ -1,0 +1,81 @@
+// The one step every ledger writer ends in. A payment recorded or voided, invoices generated or
+// voided, an adjustment made: each changes only its own rows and then calls rebalance for the
+// subscribers it touched, inside its transaction. Rebalance, in this order and for the whole set
+// at once (a handful of set-based statements, however many subscribers):
+//
+//   1. totals   invoices whose lines changed get subtotal, discount and total from their lines
+//   2. allocate open payment money (credit) goes to open invoices, oldest due first
+//   3. status   each invoice's paid amount and status from its active allocations and today
+//               (`overdue` once past its due date in the ISP's time zone and not paid)
+//   4. collections   the state machine re-evaluates the subscribers (restore, suspend, remind)
+//   5. access   what collections changed is queued for the routers (returned as job ids)
+//
+// Because it reads everything afresh from the allocations, calling it twice, or for a
+// subscriber nothing happened to, changes nothing. The caller applies the returned jobs after
+// commit (provisioning/apply.ts).
+import type { ServiceContext } from '../context.js';
+import type { Db } from '../db/tx.js';
+import { evaluateCollections, type EvaluateResult } from '../collections/evaluate.js';
+import { ispToday } from '../settings/service.js';
+import { recomputeInvoices, recomputeTotals, settle, type NewAllocation, type RecomputedInvoice } from '../billing/ledger.js';
+
+export interface RebalanceScope {
+  /** The subscribers whose ledger changed. */
+  subscriberIds?: readonly number[];
+  /** Everyone (the daemon's daily pass). */
+  all?: boolean;
+}
+
+export interface RebalanceOptions {
+  /** Pay this invoice before the others (payment record --invoice). */
+  firstInvoiceId?: number;
+  /** Invoices whose lines changed (lines added, or an adjustment line): their totals are recomputed from the lines. */
+  linesChanged?: readonly number[];
+  /** ISP date to evaluate on, YYYY-MM-DD (default: today in the ISP's time zone). */
+  today?: string;
+}
+
+export interface RebalanceResult {
+  today: string;
+  /** Money allocated by this step. */
+  allocations: NewAllocation[];
+  /** Invoices whose paid amount or status changed. */
+  invoices: RecomputedInvoice[];
+  /** What collections did. */
+  collections: EvaluateResult;
+  /** Router work queued (suspensions and restorations): apply it after commit. */
+  jobIds: number[];
+}
+
+type RebalanceContext = Pick<ServiceContext, 'clock' | 'actor'> & Partial<Pick<ServiceContext, 'engine'>>;
+
+/**
+ * Brings the ledger of a set of subscribers (or everyone) in line with their invoices, payments
+ * and allocations, then lets collections and the access policy follow. Call inside the
+ * writer's transaction, after its own change.
+ */
+export async function rebalance(db: Db, ctx: RebalanceContext, scope: RebalanceScope, opts: RebalanceOptions = {}): Promise<RebalanceResult> {
+  const today = opts.today ?? (await ispToday(db, ctx.clock.now()));
+  const ids = scope.all ? undefined : [...new Set(scope.subscriberIds ?? [])].sort((a, b) => a - b);
+  const empty = (collections: EvaluateResult): RebalanceResult => ({ today, allocations: [], invoices: [], collections, jobIds: [] });
+  if (ids !== undefined && ids.length === 0) {
+    return empty({ today, dryRun: false, reminded: [], warned: [], suspended: [], restored: [], cleared: [], jobIds: [], events: 0, notifications: 0, notificationErrors: [], transitions: [] });
+  }
+  if (opts.linesChanged?.length) await recomputeTotals(db, opts.linesChanged, ctx.clock.now());
+  const settled = await settle(db, ctx, ids, { firstInvoiceId: opts.firstInvoiceId });
+  const invoices = await recomputeInvoices(db, ids === undefined ? { all: true } : { subscriberIds: ids }, today);
+  const collections = await evaluateCollections(db, ctx, { ...(ids === undefined ? {} : { subscriberIds: [...ids] }), today });
+  return { today, allocations: settled.allocations, invoices, collections, jobIds: collections.jobIds };
+}
+
+/** What a ledger writer reports of collections: the router work queued and who was restored. */
+export interface CollectionsOutcome {
+  /** Router work to apply after commit (provisioning/apply.ts). */
+  jobIds: number[];
+  /** Subscribers restored. */
+  restored: number[];
+}
+
+export function collectionsOutcome(r: RebalanceResult): CollectionsOutcome {
+  return { jobIds: [...r.jobIds], restored: [...r.collections.restored] };
+}

@@ -1,0 +1,124 @@
+// Applying router work now: the one core step that carries what a change queued to the routers,
+// bounded by a timeout, and says how it went. Services return the ids of the jobs they queued;
+// whoever made the change (a command, the daemon, the dashboard, a payment webhook) hands them
+// here and renders the outcome. What does not make it in time stays queued: the daemon retries
+// it with backoff, and `ispctl jobs retry` tries it at once.
+import type { ServiceContext } from '../context.js';
+import type { Db } from '../db/tx.js';
+import type { JobKind } from './jobs.js';
+import { runJobs, type Drivers, type RouterRunSummary } from './runner.js';
+
+/** What a change queued for the routers: the ids of its pending jobs. */
+export type QueuedWork = readonly number[] | { readonly jobIds: readonly number[] };
+
+/** A job still queued after the attempt. */
+export interface QueuedJob {
+  id: number;
+  router: string;
+  kind: JobKind;
+  target: string;
+  /** Why the last attempt failed (null: not tried yet, e.g. the timeout ran out first). */
+  error: string | null;
+}
+
+export type ApplyStatus = 'none' | 'applied' | 'partial';
+
+export interface ApplyOutcome {
+  /** none: nothing was queued; applied: every job reached its router; partial: some stay queued. */
+  status: ApplyStatus;
+  /** Jobs handed in. */
+  jobs: number;
+  /** Jobs applied now. */
+  applied: number;
+  /** Jobs tried that failed (they stay queued, with their error). */
+  failed: number;
+  routers: RouterRunSummary[];
+  /** How many of the jobs handed in are still queued. */
+  remaining: number;
+  /** The jobs still queued (the first {@link QUEUED_LIST_LIMIT}). */
+  queued: QueuedJob[];
+  /** A sentence for people when something stays queued; null otherwise. */
+  message: string | null;
+}
+
+export interface ApplyOptions {
+  /** Give up on routers that have not answered by then (ms). Default 5 s. */
+  timeoutMs?: number;
+  /** The drivers (default: the real ones, loaded on first use). */
+  drivers?: Drivers | (() => Promise<Drivers>);
+  /** Take jobs even while they wait out a backoff after a failure (retries by hand). */
+  ignoreBackoff?: boolean;
+}
+
+/** At most this many still-queued jobs are listed in an outcome (the count is always exact). */
+export const QUEUED_LIST_LIMIT = 1000;
+
+const NOTHING: ApplyOutcome = { status: 'none', jobs: 0, applied: 0, failed: 0, routers: [], remaining: 0, queued: [], message: null };
+
+export function jobIdsOf(work: QueuedWork): number[] {
+  const ids = Array.isArray(work) ? (work as readonly number[]) : (work as { jobIds: readonly number[] }).jobIds;
+  return [...new Set(ids)];
+}
+
+/** Merges what several steps queued. */
+export function mergeQueued(...works: QueuedWork[]): number[] {
+  return [...new Set(works.flatMap(jobIdsOf))];
+}
+
+interface QueuedRow {
+  id: string | number | bigint;
+  router: string | null;
+  router_id: number;
+  kind: JobKind;
+  target: string;
+  last_error: string | null;
+}
+
+/** The jobs among `ids` that are still pending or running, with their router's name. */
+async function stillQueued(db: Db, ids: readonly number[]): Promise<{ count: number; jobs: QueuedJob[] }> {
+  if (ids.length === 0) return { count: 0, jobs: [] };
+  const rows = (
+    await db.raw(
+      `select j.id, r.name as router, j.router_id, j.kind, j.target, j.last_error
+         from provisioning_jobs j left join routers r on r.id = j.router_id
+        where j.id = any(?::bigint[]) and j.status in ('pending', 'running')
+        order by j.id`,
+      [`{${ids.join(',')}}`],
+    )
+  ).rows as QueuedRow[];
+  return {
+    count: rows.length,
+    jobs: rows.slice(0, QUEUED_LIST_LIMIT).map((r) => ({ id: Number(r.id), router: r.router ?? `#${r.router_id}`, kind: r.kind, target: r.target, error: r.last_error })),
+  };
+}
+
+/** The sentence a person reads when work stays queued. */
+export function describeOutcome(o: Pick<ApplyOutcome, 'remaining' | 'routers'>): string {
+  const why = o.routers.filter((r) => r.error).map((r) => `${r.router}: ${r.error}`).join('; ');
+  return `Saved, but ${o.remaining} router change${o.remaining === 1 ? '' : 's'} could not be applied yet and stay${o.remaining === 1 ? 's' : ''} queued${why ? ` (${why})` : ''}. They are retried automatically; run ispctl jobs retry to try now.`;
+}
+
+/**
+ * Runs the queued jobs now, bounded by `timeoutMs` per router, and reports what happened. Call
+ * after the transaction that queued them has committed. Never throws for a router that cannot
+ * be reached: its jobs stay queued and the outcome says so (status `partial`).
+ */
+export async function applyNow(ctx: ServiceContext, work: QueuedWork, opts: ApplyOptions = {}): Promise<ApplyOutcome> {
+  const ids = jobIdsOf(work);
+  if (ids.length === 0) return { ...NOTHING, routers: [], queued: [] };
+  const drivers = typeof opts.drivers === 'function' ? await opts.drivers() : (opts.drivers ?? (await (await import('./drivers.js')).defaultDrivers()));
+  const summary = await runJobs(ctx, drivers, { ids, timeoutMs: opts.timeoutMs ?? 5_000, ...(opts.ignoreBackoff ? { ignoreBackoff: true } : {}) });
+  const left = await stillQueued(ctx.db, ids);
+  const outcome: ApplyOutcome = {
+    status: left.count > 0 ? 'partial' : 'applied',
+    jobs: ids.length,
+    applied: summary.done,
+    failed: summary.failed,
+    routers: summary.routers,
+    remaining: left.count,
+    queued: left.jobs,
+    message: null,
+  };
+  if (outcome.status === 'partial') outcome.message = describeOutcome(outcome);
+  return outcome;
+}
