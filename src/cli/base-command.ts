@@ -293,22 +293,38 @@ export function toUserError(err: unknown): IspctlError {
       suggestions: ['Run the command again'],
     });
   }
-  if (err instanceof Errors.CLIError) {
-    // oclif parse errors: unknown flags, missing required flags, bad option values.
-    const exit = (err as Errors.CLIError).oclif?.exit;
-    const kind = exit === 2 || /flag|argument|Expected|Missing|Unexpected|Nonexistent/i.test(err.message) ? 'invalid' : 'failure';
-    const message = err.message.split('\n')[0]!.replace(/^Error: /, '');
-    const rest = err.message.split('\n').slice(1).map((l) => l.trim()).filter(Boolean);
-    return new IspctlError(kind === 'invalid' ? 'INVALID_USAGE' : 'FAILED', message, {
-      kind,
-      cause: err,
-      suggestions: [...rest, ...(kind === 'invalid' ? ['Add --help to see the command\'s flags'] : [])],
-    });
-  }
+  if (err instanceof Errors.CLIError) return usageError(err);
   const message = err instanceof Error ? err.message : String(err);
   return new IspctlError('INTERNAL_ERROR', message || 'Unexpected error', {
     kind: 'failure',
     cause: err,
     suggestions: ['Run again with DEBUG=1 to see the stack trace'],
+  });
+}
+
+/**
+ * oclif's parse errors put the reason on the lines after a heading ("Parsing --api-port " then
+ * "Expected an integer but received: abc"). The message gets the whole reason on one line; the
+ * suggestions keep only what to do next.
+ */
+function usageError(err: InstanceType<typeof Errors.CLIError>): IspctlError {
+  const exit = err.oclif?.exit;
+  // eslint-disable-next-line no-control-regex
+  const lines = err.message.replace(/\u001b\[[0-9;]*m/g, '').split('\n').map((l) => l.trim()).filter(Boolean);
+  const kind = exit === 2 || /flag|argument|arg\b|Expected|Missing|Unexpected|Nonexistent|Parsing/i.test(err.message) ? 'invalid' : 'failure';
+  const head = lines[0]!.replace(/^Error: /, '');
+  const reasons = lines.slice(1).filter((l) => !/^See more help with --help$/.test(l));
+  let message: string;
+  const parsing = /^Parsing (--[\w-]+)\s*$/.exec(head);
+  if (parsing) message = `${parsing[1]}: ${reasons.join('; ')}`;
+  else if (/^The following errors? occurred:?$/.test(head)) message = reasons.join('; ');
+  else if (/^Missing \d+ required args?:?$/.test(head)) {
+    const names = reasons.map((l) => l.split(/\s{2,}/)[0]!.toUpperCase());
+    message = `Missing required argument${names.length === 1 ? '' : 's'}: ${names.join(', ')}`;
+  } else message = reasons.length && head.endsWith(':') ? `${head} ${reasons.join('; ')}` : head;
+  return new IspctlError(kind === 'invalid' ? 'INVALID_USAGE' : 'FAILED', message || head, {
+    kind,
+    cause: err,
+    suggestions: kind === 'invalid' ? ["Add --help to see the command's flags"] : [],
   });
 }
