@@ -10,6 +10,7 @@ import type { LabCommandHandler, LoginMode } from './commands.js';
 import { defaultEmptyReply, defaultLoginMode } from './commands.js';
 import type { Faults } from './faults.js';
 import { createFaults } from './faults.js';
+import { bytesFromText, textFromBytes } from './bytes.js';
 import { LabNas, type LabNasOptions } from './nas.js';
 import { labNasCommands } from './nas-commands.js';
 import { createStateSaver, readStateFile, type StateSaver } from './persistence.js';
@@ -199,7 +200,8 @@ export async function startLabRouter(opts: LabRouterOptions = {}): Promise<LabRo
               socket.uncork();
             });
           }
-          socket.write(encodeSentence(words));
+          // Words are bytes: what a client wrote goes back exactly (see bytes.ts).
+          socket.write(encodeSentence(words.map(bytesFromText)));
         },
         end() {
           socket.end();
@@ -209,7 +211,7 @@ export async function startLabRouter(opts: LabRouterOptions = {}): Promise<LabRo
         },
       },
     });
-    const decoder = new SentenceDecoder();
+    const decoder = new SentenceDecoder({ decodeWord: textFromBytes });
     socket.on('data', (chunk: Buffer) => {
       let sentences: string[][];
       try {

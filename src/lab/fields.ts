@@ -3,6 +3,7 @@
 
 import type { MenuStore, Stored, StoredRow } from './menu-store.js';
 import type { FieldDef } from './schema.js';
+import { USER_POLICIES } from './schema.js';
 import { RouterTrap, badArgument, failure } from './trap.js';
 import {
   formatBool,
@@ -108,6 +109,15 @@ export function normalizeFieldValue(f: FieldDef, raw: string, refId: RefResolver
     case 'wg-key':
       if (!isWireguardKey(raw)) throw bad();
       return raw;
+    case 'policy': {
+      const parts = raw.split(',').map((p) => p.trim());
+      for (const p of parts) {
+        if (!(USER_POLICIES as readonly string[]).includes(p.startsWith('!') ? p.slice(1) : p)) {
+          throw badArgument(`input does not match any value of ${name}`);
+        }
+      }
+      return [...new Set(parts)].join(',');
+    }
     case 'queue-target': {
       const out: string[] = [];
       for (const part of raw.split(',')) {

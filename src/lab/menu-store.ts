@@ -2,7 +2,7 @@
 // schema.ts; what needs the whole router (ids, references, derived values, events) comes
 // through the StoreHost interface, which RouterState implements.
 
-import type { FieldDef, MenuDef, RenderContext } from './schema.js';
+import type { BoardInfo, FieldDef, MenuDef, RenderContext } from './schema.js';
 import { RouterTrap, badArgument, failure, noSuchItem } from './trap.js';
 import type { WriteValue, WriteValues } from './types.js';
 import type { VersionInfo } from './values.js';
@@ -30,6 +30,7 @@ export type ChangeOp = 'add' | 'set' | 'remove';
 export interface StoreHost {
   readonly version: VersionInfo;
   readonly bootTime: number;
+  readonly board: BoardInfo;
   now(): number;
   allocateId(): string;
   /** Stored form of a written value; undefined means unset. Throws RouterTrap. */
@@ -41,6 +42,8 @@ export interface StoreHost {
   hasChangeListeners(): boolean;
   emitChange(store: MenuStore, op: ChangeOp, row: StoredRow | undefined, rendered?: RenderedRow): void;
   removeActiveSession(id: string, reason: string): unknown;
+  /** Rows other menus contribute to a menu's print (`/interface` lists WireGuard interfaces too). */
+  viewRows(store: MenuStore, ctx: RenderContext): RenderedRow[];
 }
 
 /** Ids at or above this value are printed after all others (as RouterOS does with built-ins). */
@@ -146,7 +149,7 @@ export class MenuStore {
   }
 
   renderContext(): RenderContext {
-    return { now: this.state.now(), bootTime: this.state.bootTime, version: this.state.version };
+    return { now: this.state.now(), bootTime: this.state.bootTime, version: this.state.version, board: this.state.board };
   }
 
   /** The row as printed. */
@@ -172,6 +175,7 @@ export class MenuStore {
     if (this.isSingleton) return [this.renderValues(this.singletonValues, undefined, ctx)];
     const out: RenderedRow[] = [];
     for (const row of this.storedRows()) out.push(this.render(row, ctx));
+    out.push(...this.state.viewRows(this, ctx));
     return out;
   }
 
@@ -243,6 +247,12 @@ export class MenuStore {
   }
 
   add(input: Record<string, string>, opts: WriteOptions = {}): StoredRow {
+    let before: StoredRow | undefined;
+    if (this.def.ordered && input['place-before'] !== undefined) {
+      const { 'place-before': target, ...rest } = input;
+      before = this.resolvePosition(target!);
+      input = rest;
+    }
     const converted = this.convert(input, opts);
     const values: Stored = {};
     const missing: string[] = [];
@@ -256,8 +266,30 @@ export class MenuStore {
     this.state.derive(this, values, undefined);
     this.checkUnique(values, undefined);
     const row = this.insert(this.state.allocateId(), values);
+    if (before) this.moveBefore(row, before);
     this.state.emitChange(this, 'add', row);
     return row;
+  }
+
+  /** An item by id, name, or its number in print order (`place-before=0`). */
+  resolvePosition(token: string): StoredRow {
+    const t = token.trim();
+    if (/^\d+$/.test(t)) {
+      let i = 0;
+      for (const row of this.storedRows()) if (i++ === Number(t)) return row;
+      throw noSuchItem();
+    }
+    return this.resolve(t);
+  }
+
+  /** Put `row` just before `target` in print order. */
+  moveBefore(row: StoredRow, target: StoredRow): void {
+    if (row === target) return;
+    const order = [...this.rows.values()].filter((r) => r !== row);
+    const at = order.indexOf(target);
+    order.splice(at < 0 ? order.length : at, 0, row);
+    this.rows.clear();
+    for (const r of order) this.rows.set(r.id, r);
   }
 
   set(rows: readonly StoredRow[], input: Record<string, string>, opts: WriteOptions = {}): void {
@@ -314,6 +346,7 @@ export class MenuStore {
   private checkWritable(row: StoredRow, what: 'change' | 'remove'): void {
     if (row.v['dynamic'] === 'true') throw failure(`can not ${what} dynamic`);
     if (what === 'remove' && row.v['default'] === 'true') throw failure(`can not remove default ${this.def.noun}`);
+    if (what === 'remove' && this.def.builtin?.includes(row.v['name'] ?? '')) throw failure(`can not remove builtin ${this.def.noun}`);
   }
 
   remove(rows: readonly StoredRow[], opts: WriteOptions = {}): void {

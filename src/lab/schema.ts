@@ -31,6 +31,8 @@ export type FieldKind =
   | { kind: 'rate-limit' }
   /** A WireGuard key: base64 of 32 bytes. */
   | { kind: 'wg-key' }
+  /** `/user group policy`: comma-separated policy names, each optionally negated with `!`. */
+  | { kind: 'policy' }
   /** Simple queue target: prefixes or interface names, comma-separated. */
   | { kind: 'queue-target' };
 
@@ -39,6 +41,18 @@ export interface RenderContext {
   now: number;
   bootTime: number;
   version: VersionInfo;
+  board: BoardInfo;
+}
+
+/** What the emulated hardware is (`/system routerboard`, `/system resource board-name`). */
+export interface BoardInfo {
+  /** `CHR` (a cloud router, no RouterBOARD) or a RouterBOARD model such as `RB4011iGS+`. */
+  model: string;
+  serialNumber: string;
+}
+
+export function isRouterboard(board: BoardInfo): boolean {
+  return board.model !== 'CHR';
 }
 
 export interface FieldDef {
@@ -82,6 +96,12 @@ export interface MenuDef {
   persist: boolean;
   /** Secondary uniqueness key (e.g. address+interface); undefined means not constrained. */
   uniqueKey?: (row: Readonly<Record<string, string>>) => string | undefined;
+  /** The menu exists only on some RouterOS versions (WireGuard from 7). */
+  available?: (v: VersionInfo) => boolean;
+  /** Order matters (firewall rules): `add` accepts `place-before`. */
+  ordered?: boolean;
+  /** Names of built-in items that cannot be removed (`/user group full`). */
+  builtin?: readonly string[];
 }
 
 const BOOL = { kind: 'bool' } as const;
@@ -103,6 +123,34 @@ function hasMessageAuthOption(v: VersionInfo): boolean {
 export const PPP_SERVICES = ['any', 'async', 'l2tp', 'ovpn', 'pppoe', 'pptp', 'sstp'] as const;
 export const RADIUS_SERVICES = ['ppp', 'login', 'hotspot', 'wireless', 'dhcp', 'ipsec', 'dot1x'] as const;
 export const USER_GROUPS = ['full', 'write', 'read'] as const;
+
+/** `/user group` policies. */
+export const USER_POLICIES = [
+  'local', 'telnet', 'ssh', 'ftp', 'reboot', 'read', 'write', 'policy', 'test', 'winbox', 'password', 'web', 'sniff',
+  'sensitive', 'api', 'romon', 'dude', 'tikapp', 'rest-api',
+] as const;
+
+/** Built-in `/user group` rows: name and policy, as a new router has them. */
+export const BUILTIN_USER_GROUPS: ReadonlyArray<readonly [string, string]> = [
+  ['read', 'local,telnet,ssh,reboot,read,test,winbox,password,web,sniff,sensitive,api,romon,rest-api,!ftp,!write,!policy'],
+  ['write', 'local,telnet,ssh,reboot,read,write,test,winbox,password,web,sniff,sensitive,api,romon,rest-api,!ftp,!policy'],
+  ['full', 'local,telnet,ssh,ftp,reboot,read,write,policy,test,winbox,password,web,sniff,sensitive,api,romon,rest-api'],
+];
+
+/** Ethernet ports of a new lab router: name and MAC address. */
+export const ETHERNET_PORTS: ReadonlyArray<readonly [string, string]> = [
+  ['ether1', '4C:5E:0C:10:00:01'],
+  ['ether2', '4C:5E:0C:10:00:02'],
+  ['ether3', '4C:5E:0C:10:00:03'],
+  ['ether4', '4C:5E:0C:10:00:04'],
+  ['ether5', '4C:5E:0C:10:00:05'],
+];
+
+const fromV7 = (v: VersionInfo): boolean => v.major >= 7;
+const FIREWALL_ACTIONS = [
+  'accept', 'drop', 'reject', 'jump', 'return', 'passthrough', 'log', 'fasttrack-connection', 'tarpit',
+  'add-src-to-address-list', 'add-dst-to-address-list',
+] as const;
 
 /** Fixed `/ip/service` rows: name, port, disabled. */
 export const IP_SERVICES: ReadonlyArray<readonly [string, number, boolean]> = [
@@ -144,8 +192,127 @@ export const MENUS: readonly MenuDef[] = [
       { name: 'free-hdd-space', type: STR, readOnly: true, compute: () => '94371840' },
       { name: 'total-hdd-space', type: STR, readOnly: true, compute: () => '134217728' },
       { name: 'architecture-name', type: STR, readOnly: true, compute: () => 'x86_64' },
-      { name: 'board-name', type: STR, readOnly: true, compute: () => 'CHR' },
+      { name: 'board-name', type: STR, readOnly: true, compute: (_r, c) => c.board.model },
       { name: 'platform', type: STR, readOnly: true, compute: () => 'MikroTik' },
+    ],
+  },
+  {
+    path: '/system/routerboard',
+    kind: 'singleton',
+    noun: 'routerboard',
+    readOnly: true,
+    persist: false,
+    fields: [
+      { name: 'routerboard', type: BOOL, readOnly: true, compute: (_r, c) => (isRouterboard(c.board) ? 'true' : 'false') },
+      { name: 'board-name', type: STR, readOnly: true, compute: (_r, c) => c.board.model },
+      { name: 'model', type: STR, readOnly: true, compute: (_r, c) => c.board.model },
+      { name: 'serial-number', type: STR, readOnly: true, compute: (_r, c) => (isRouterboard(c.board) ? c.board.serialNumber : undefined) },
+      { name: 'firmware-type', type: STR, readOnly: true, compute: (_r, c) => (isRouterboard(c.board) ? 'al2' : undefined) },
+      { name: 'current-firmware', type: STR, readOnly: true, compute: (_r, c) => (isRouterboard(c.board) ? c.version.text : undefined) },
+      { name: 'upgrade-firmware', type: STR, readOnly: true, compute: (_r, c) => (isRouterboard(c.board) ? c.version.text : undefined) },
+    ],
+  },
+  {
+    path: '/interface',
+    kind: 'fixed',
+    noun: 'interface',
+    keyedByName: true,
+    duplicateMessage: 'already have interface with such name',
+    persist: true,
+    fields: [
+      { name: 'name', type: NAME },
+      { name: 'type', type: STR, readOnly: true },
+      { name: 'mtu', type: { kind: 'int', min: 64, max: 65535 }, default: '1500' },
+      { name: 'mac-address', type: STR, readOnly: true },
+      { name: 'running', type: BOOL, readOnly: true, compute: (r) => (r['disabled'] === 'true' ? 'false' : 'true') },
+      disabled,
+      comment,
+      { name: 'dynamic', type: BOOL, readOnly: true, compute: () => 'false' },
+    ],
+  },
+  {
+    path: '/interface/pppoe-server/server',
+    kind: 'list',
+    noun: 'pppoe server',
+    duplicateMessage: 'pppoe server with the same service name already exists',
+    persist: true,
+    uniqueKey: (r) => r['service-name'],
+    fields: [
+      { name: 'service-name', type: NAME, default: 'service1' },
+      { name: 'interface', type: NAME, required: true },
+      { name: 'max-mtu', type: STR, default: 'auto' },
+      { name: 'max-mru', type: STR, default: 'auto' },
+      { name: 'authentication', type: { kind: 'enum-list', values: ['pap', 'chap', 'mschap1', 'mschap2'] }, default: 'pap,chap,mschap1,mschap2' },
+      { name: 'keepalive-timeout', type: TIME, default: '10s' },
+      { name: 'one-session-per-host', type: BOOL, default: 'false' },
+      { name: 'max-sessions', type: STR, default: 'unlimited' },
+      { name: 'default-profile', type: { kind: 'ref', menu: '/ppp/profile' }, default: '*0' },
+      { name: 'invalid', type: BOOL, readOnly: true, compute: () => 'false' },
+      comment,
+      disabled,
+    ],
+  },
+  {
+    path: '/ip/firewall/filter',
+    kind: 'list',
+    noun: 'rule',
+    persist: true,
+    ordered: true,
+    fields: [
+      { name: 'chain', type: NAME, required: true },
+      { name: 'action', type: { kind: 'enum', values: FIREWALL_ACTIONS }, default: 'accept' },
+      { name: 'protocol', type: STR },
+      { name: 'src-address', type: STR },
+      { name: 'dst-address', type: STR },
+      { name: 'src-address-list', type: STR },
+      { name: 'dst-address-list', type: STR },
+      { name: 'in-interface', type: STR },
+      { name: 'out-interface', type: STR },
+      { name: 'in-interface-list', type: STR },
+      { name: 'out-interface-list', type: STR },
+      { name: 'src-port', type: STR },
+      { name: 'dst-port', type: STR },
+      { name: 'connection-state', type: STR },
+      { name: 'jump-target', type: STR },
+      { name: 'reject-with', type: STR },
+      { name: 'address-list', type: STR },
+      { name: 'log', type: BOOL, default: 'false' },
+      { name: 'log-prefix', type: STR },
+      comment,
+      disabled,
+      { name: 'dynamic', type: BOOL, readOnly: true, compute: () => 'false' },
+      { name: 'invalid', type: BOOL, readOnly: true, compute: () => 'false' },
+    ],
+  },
+  {
+    path: '/ip/firewall/address-list',
+    kind: 'list',
+    noun: 'entry',
+    duplicateMessage: 'already have such entry',
+    persist: true,
+    uniqueKey: (r) => (r['list'] && r['address'] ? `${r['list']}|${r['address']}` : undefined),
+    fields: [
+      { name: 'list', type: NAME, required: true },
+      { name: 'address', type: NAME, required: true },
+      { name: 'timeout', type: TIME },
+      comment,
+      disabled,
+      { name: 'dynamic', type: BOOL, readOnly: true, default: 'false' },
+    ],
+  },
+  {
+    path: '/user/group',
+    kind: 'list',
+    noun: 'group',
+    keyedByName: true,
+    duplicateMessage: 'group with the same name already exists',
+    persist: true,
+    builtin: ['read', 'write', 'full'],
+    fields: [
+      { name: 'name', type: NAME, required: true },
+      { name: 'policy', type: { kind: 'policy' }, default: '' },
+      { name: 'skin', type: STR, default: 'default' },
+      comment,
     ],
   },
   {
@@ -328,7 +495,7 @@ export const MENUS: readonly MenuDef[] = [
     persist: true,
     fields: [
       { name: 'name', type: NAME, required: true },
-      { name: 'group', type: { kind: 'enum', values: USER_GROUPS }, required: true },
+      { name: 'group', type: { kind: 'ref', menu: '/user/group' }, required: true },
       { name: 'password', type: STR, writeOnly: true },
       { name: 'address', type: { kind: 'prefix-list' } },
       comment,
@@ -338,6 +505,7 @@ export const MENUS: readonly MenuDef[] = [
   {
     path: '/interface/wireguard',
     kind: 'list',
+    available: fromV7,
     noun: 'interface',
     keyedByName: true,
     duplicateMessage: 'already have interface with such name',
@@ -356,6 +524,7 @@ export const MENUS: readonly MenuDef[] = [
   {
     path: '/interface/wireguard/peers',
     kind: 'list',
+    available: fromV7,
     noun: 'peer',
     duplicateMessage: 'peer with the same public-key already exists on this interface',
     persist: true,

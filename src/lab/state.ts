@@ -9,8 +9,8 @@ import { isIPv4 } from 'node:net';
 import { deriveValues, normalizeFieldValue } from './fields.js';
 import type { ChangeOp, RenderedRow, Stored, StoredRow, StoreHost } from './menu-store.js';
 import { ListMenu, MenuStore, SingletonMenu } from './menu-store.js';
-import type { FieldDef } from './schema.js';
-import { IP_SERVICES, MENUS } from './schema.js';
+import type { BoardInfo, FieldDef, RenderContext } from './schema.js';
+import { BUILTIN_USER_GROUPS, ETHERNET_PORTS, IP_SERVICES, MENUS } from './schema.js';
 import { badArgument, failure, noSuchItem } from './trap.js';
 import type { ListMenuPath, ListMenuRows, PppProfile, PppSecret, RadiusServer, SingletonMenuPath, SingletonMenuRows } from './types.js';
 import type { VersionInfo } from './values.js';
@@ -49,6 +49,8 @@ export interface RouterStateOptions {
   adminPassword?: string;
   /** Clock, in milliseconds since the epoch. Default Date.now. */
   now?: () => number;
+  /** Hardware model (`/system routerboard model`): `CHR` (default) or e.g. `RB4011iGS+`. */
+  board?: string;
 }
 
 export interface ChangeEvent {
@@ -182,6 +184,12 @@ export class RouterState implements StoreHost {
   readonly version: VersionInfo;
   readonly now: () => number;
   readonly bootTime: number;
+  readonly board: BoardInfo;
+  /**
+   * Global script variables (`:global`), shared by every console run on this router as
+   * RouterOS shares them (not saved: they do not survive a reboot either).
+   */
+  readonly scriptGlobals = new Map<string, unknown>();
   private nextId = 1;
   private sessionCounter = 0;
   private readonly stores = new Map<string, MenuStore>();
@@ -194,7 +202,9 @@ export class RouterState implements StoreHost {
     this.version = parseVersion(opts.version ?? DEFAULT_VERSION);
     this.now = opts.now ?? Date.now;
     this.bootTime = this.now();
-    for (const def of MENUS) this.stores.set(def.path, new MenuStore(this, def));
+    const model = opts.board ?? 'CHR';
+    this.board = { model, serialNumber: model === 'CHR' ? '' : `HD0${createHash('md5').update(model).digest('hex').slice(0, 9).toUpperCase()}` };
+    for (const def of MENUS) if (!def.available || def.available(this.version)) this.stores.set(def.path, new MenuStore(this, def));
     this.seed(opts);
   }
 
@@ -205,7 +215,43 @@ export class RouterState implements StoreHost {
     profiles.insert(DEFAULT_PROFILE_ID, { name: 'default', 'only-one': 'default', default: 'true' });
     profiles.insert(DEFAULT_ENCRYPTION_PROFILE_ID, { name: 'default-encryption', 'only-one': 'default', default: 'true' });
     this.seedServices();
-    this.mustStore('/user').insert(this.allocateId(), { name: 'admin', group: 'full', password: opts.adminPassword ?? '', disabled: 'false' });
+    this.seedGroupsAndPorts();
+    const full = this.mustStore('/user/group').getByName('full')!.id;
+    this.mustStore('/user').insert(this.allocateId(), { name: 'admin', group: full, password: opts.adminPassword ?? '', disabled: 'false' });
+  }
+
+  /** Built-in user groups and the Ethernet ports every router has. */
+  private seedGroupsAndPorts(): void {
+    const groups = this.mustStore('/user/group');
+    for (const [name, policy] of BUILTIN_USER_GROUPS) {
+      if (!groups.getByName(name)) groups.insert(this.allocateId(), { name, policy, skin: 'default' });
+    }
+    const ports = this.mustStore('/interface');
+    if (ports.size === 0) {
+      for (const [name, mac] of ETHERNET_PORTS) {
+        ports.insert(this.allocateId(), { name, type: 'ether', mtu: '1500', 'mac-address': mac, disabled: 'false' });
+      }
+    }
+  }
+
+  /** @internal rows other menus add to a print: `/interface` shows WireGuard and PPPoE interfaces. */
+  viewRows(store: MenuStore, ctx: RenderContext): RenderedRow[] {
+    if (store.path !== '/interface') return [];
+    const out: RenderedRow[] = [];
+    const wg = this.stores.get('/interface/wireguard');
+    if (wg) {
+      for (const row of wg.storedRows()) {
+        const r = wg.render(row, ctx);
+        const view: RenderedRow = { '.id': row.id, name: r['name'] ?? '', type: 'wg', mtu: r['mtu'] ?? '1420', running: r['running'] ?? 'true', disabled: r['disabled'] ?? 'false' };
+        if (r['comment'] !== undefined) view['comment'] = r['comment'];
+        view['dynamic'] = 'false';
+        out.push(view);
+      }
+    }
+    for (const s of this.sessions.values()) {
+      out.push({ '.id': s.id, name: s.interfaceName, type: 'pppoe-in', mtu: '1480', running: 'true', disabled: 'false', dynamic: 'true' });
+    }
+    return out;
   }
 
   private seedServices(): void {
@@ -547,6 +593,12 @@ export class RouterState implements StoreHost {
   checkApiLogin(creds: ApiCredentials, remoteAddress?: string): ApiUser | undefined {
     const row = this.mustStore('/user').getByName(creds.name);
     if (!row || row.v['disabled'] === 'true') return undefined;
+    const groups = this.mustStore('/user/group');
+    const groupRef = row.v['group'] ?? '';
+    const group = groups.getStored(groupRef) ?? groups.getByName(groupRef);
+    const policy = new Set((group?.v['policy'] ?? '').split(','));
+    // The API needs the `api` policy; what a user may change follows `write` and `policy`.
+    if (!policy.has('api')) return undefined;
     const password = row.v['password'] ?? '';
     if ('response' in creds) {
       if (creds.response.toLowerCase() !== challengeResponse(password, creds.challenge)) return undefined;
@@ -558,7 +610,7 @@ export class RouterState implements StoreHost {
       const ip = plainAddress(remoteAddress);
       if (!allowed.split(',').some((p) => ipv4InPrefix(ip, p))) return undefined;
     }
-    return { name: creds.name, group: (row.v['group'] as ApiUser['group']) ?? 'read' };
+    return { name: creds.name, group: policy.has('policy') && policy.has('write') ? 'full' : policy.has('write') ? 'write' : 'read' };
   }
 
   // -------------------------------------------------------------------------------------------
@@ -620,6 +672,16 @@ export class RouterState implements StoreHost {
       profiles.insert(DEFAULT_ENCRYPTION_PROFILE_ID, { name: 'default-encryption', 'only-one': 'default', default: 'true' });
     }
     this.seedServices();
+    this.seedGroupsAndPorts();
+    // State files from before user groups were a menu name the group instead of its id.
+    const groups = this.mustStore('/user/group');
+    for (const row of this.mustStore('/user').storedRows()) {
+      const g = row.v['group'];
+      if (g !== undefined && !g.startsWith('*')) {
+        const id = groups.getByName(g)?.id;
+        if (id) row.v['group'] = id;
+      }
+    }
   }
 }
 

@@ -109,7 +109,8 @@ export interface IpService {
 export interface RouterUser {
   '.id': string;
   name: string;
-  group: 'full' | 'write' | 'read';
+  /** A `/user group` name (built-in: full, write, read). */
+  group: string;
   address?: string;
   comment?: string;
   disabled: Bool;
@@ -172,6 +173,80 @@ export interface RadiusIncoming {
   port: string;
 }
 
+export interface UserGroup {
+  '.id': string;
+  name: string;
+  policy: string;
+  skin: string;
+  comment?: string;
+}
+
+export interface EthernetInterface {
+  '.id': string;
+  name: string;
+  type: string;
+  mtu: string;
+  'mac-address'?: string;
+  running: Bool;
+  disabled: Bool;
+  comment?: string;
+  dynamic: Bool;
+}
+
+export interface PppoeServer {
+  '.id': string;
+  'service-name': string;
+  interface: string;
+  'max-mtu': string;
+  'max-mru': string;
+  authentication: string;
+  'keepalive-timeout': string;
+  'one-session-per-host': Bool;
+  'max-sessions': string;
+  'default-profile': string;
+  invalid: Bool;
+  comment?: string;
+  disabled: Bool;
+}
+
+export interface FirewallFilter {
+  '.id': string;
+  chain: string;
+  action: string;
+  protocol?: string;
+  'src-address'?: string;
+  'dst-address'?: string;
+  'src-address-list'?: string;
+  'dst-address-list'?: string;
+  'in-interface'?: string;
+  'out-interface'?: string;
+  'src-port'?: string;
+  'dst-port'?: string;
+  'connection-state'?: string;
+  comment?: string;
+  disabled: Bool;
+}
+
+export interface AddressListEntry {
+  '.id': string;
+  list: string;
+  address: string;
+  timeout?: string;
+  comment?: string;
+  disabled: Bool;
+  dynamic: Bool;
+}
+
+export interface SystemRouterboard {
+  routerboard: Bool;
+  'board-name': string;
+  model: string;
+  'serial-number'?: string;
+  'firmware-type'?: string;
+  'current-firmware'?: string;
+  'upgrade-firmware'?: string;
+}
+
 /** Menus with rows and ids. */
 export interface ListMenuRows {
   '/ppp/secret': PppSecret;
@@ -183,6 +258,11 @@ export interface ListMenuRows {
   '/ip/address': IpAddress;
   '/ip/service': IpService;
   '/user': RouterUser;
+  '/user/group': UserGroup;
+  '/interface': EthernetInterface;
+  '/interface/pppoe-server/server': PppoeServer;
+  '/ip/firewall/filter': FirewallFilter;
+  '/ip/firewall/address-list': AddressListEntry;
   '/interface/wireguard': WireguardInterface;
   '/interface/wireguard/peers': WireguardPeer;
 }
@@ -191,6 +271,7 @@ export interface ListMenuRows {
 export interface SingletonMenuRows {
   '/system/identity': SystemIdentity;
   '/system/resource': SystemResource;
+  '/system/routerboard': SystemRouterboard;
   '/ppp/aaa': PppAaa;
   '/radius/incoming': RadiusIncoming;
 }

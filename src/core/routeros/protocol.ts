@@ -130,6 +130,11 @@ export interface DecoderOptions {
   fallbackEncoding?: string;
   /** Largest word accepted; a longer one is a protocol error. Default 64 MiB. */
   maxWordBytes?: number;
+  /**
+   * How a word's bytes become text, replacing the UTF-8-or-fallback rule (a server that must
+   * give back exactly the bytes it was sent uses this).
+   */
+  decodeWord?: (bytes: Buffer) => string;
 }
 
 /**
@@ -139,6 +144,7 @@ export interface DecoderOptions {
  */
 export class SentenceDecoder {
   private readonly fallback: (bytes: Buffer) => string;
+  private readonly decodeWord: ((bytes: Buffer) => string) | undefined;
   private readonly maxWordBytes: number;
   /** Words of the sentence being read. */
   private words: string[] = [];
@@ -155,6 +161,7 @@ export class SentenceDecoder {
   constructor(opts: DecoderOptions = {}) {
     this.fallback = makeFallbackDecoder(opts.fallbackEncoding ?? DEFAULT_FALLBACK_ENCODING);
     this.maxWordBytes = opts.maxWordBytes ?? DEFAULT_MAX_WORD_BYTES;
+    this.decodeWord = opts.decodeWord;
   }
 
   /** True when the decoder holds no partial word or sentence. */
@@ -247,7 +254,8 @@ export class SentenceDecoder {
   }
 
   private finishWord(bytes: Buffer): void {
-    this.words.push(isUtf8(bytes) ? bytes.toString('utf8') : this.fallback(bytes));
+    if (this.decodeWord) this.words.push(this.decodeWord(bytes));
+    else this.words.push(isUtf8(bytes) ? bytes.toString('utf8') : this.fallback(bytes));
     this.wordLen = -1;
     this.wordGot = 0;
   }
