@@ -13,6 +13,7 @@ import { createFaults } from './faults.js';
 import { bytesFromText, textFromBytes } from './bytes.js';
 import { LabNas, type LabNasOptions } from './nas.js';
 import { labNasCommands } from './nas-commands.js';
+import { combineLabCommands, labConsoleCommands } from './console-commands.js';
 import { createStateSaver, readStateFile, type StateSaver } from './persistence.js';
 import type { TagPlacement } from './session.js';
 import { ApiSession } from './session.js';
@@ -145,7 +146,7 @@ export async function startLabRouter(opts: LabRouterOptions = {}): Promise<LabRo
   const sockets = new Set<Socket>();
   let nextConn = 1;
   const nas = opts.nas ? new LabNas(state, { log, ...(opts.nas === true ? {} : opts.nas) }) : undefined;
-  const labCommands = opts.labCommands ?? (nas ? labNasCommands(nas) : undefined);
+  const labCommands = opts.labCommands ?? combineLabCommands(labConsoleCommands(state), nas ? labNasCommands(nas) : undefined);
 
   let saver: StateSaver | undefined;
   let unsubscribe: (() => void) | undefined;

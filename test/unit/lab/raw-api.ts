@@ -6,14 +6,18 @@ import tls from 'node:tls';
 import { SentenceDecoder, encodeSentence } from '../../../src/core/routeros/protocol.js';
 
 export class RawApi {
-  private readonly decoder = new SentenceDecoder();
+  private readonly decoder: SentenceDecoder;
   private readonly queue: string[][] = [];
   private waiters: Array<() => void> = [];
   /** Resolves when the socket has closed. */
   readonly closed: Promise<void>;
   isClosed = false;
 
-  private constructor(readonly socket: net.Socket) {
+  private constructor(
+    readonly socket: net.Socket,
+    decodeWord?: (bytes: Buffer) => string,
+  ) {
+    this.decoder = new SentenceDecoder(decodeWord ? { decodeWord } : {});
     socket.on('data', (chunk: Buffer) => {
       for (const s of this.decoder.push(chunk)) this.queue.push(s);
       this.wake();
@@ -34,7 +38,8 @@ export class RawApi {
     for (const f of w) f();
   }
 
-  static async connect(port: number, opts: { tls?: tls.ConnectionOptions } = {}): Promise<RawApi> {
+  /** `decodeWord: (b) => b.toString('latin1')` keeps reply words as bytes (one char per byte). */
+  static async connect(port: number, opts: { tls?: tls.ConnectionOptions; decodeWord?: (bytes: Buffer) => string } = {}): Promise<RawApi> {
     const socket = opts.tls
       ? tls.connect({ host: '127.0.0.1', port, ...opts.tls })
       : net.connect({ host: '127.0.0.1', port });
@@ -42,10 +47,10 @@ export class RawApi {
       socket.once(opts.tls ? 'secureConnect' : 'connect', () => resolve());
       socket.once('error', reject);
     });
-    return new RawApi(socket);
+    return new RawApi(socket, opts.decodeWord);
   }
 
-  send(...words: string[]): void {
+  send(...words: Array<string | Buffer>): void {
     this.socket.write(encodeSentence(words));
   }
 
@@ -78,7 +83,7 @@ export class RawApi {
   }
 
   /** Send a command and collect its reply up to `!done`. */
-  async run(...words: string[]): Promise<string[][]> {
+  async run(...words: Array<string | Buffer>): Promise<string[][]> {
     this.send(...words);
     return this.until();
   }
