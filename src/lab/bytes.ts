@@ -24,9 +24,10 @@ export function textFromBytes(bytes: Uint8Array): string {
 
 /** Whether a text holds escaped bytes (so it is not plain Unicode text). */
 export function hasEscapedBytes(text: string): boolean {
-  for (let i = 0; i < text.length; i++) if (isEscape(text.charCodeAt(i))) return true;
-  return false;
+  return ESCAPED.test(text);
 }
+
+const ESCAPED = /[\udc80-\udcff]/;
 
 /** The bytes a lab text stands for: UTF-8, with escaped bytes put back as themselves. */
 export function bytesFromText(text: string): Buffer {
