@@ -1,7 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
-// Three projects: fast unit tests, database tests (each run on PGlite and PostgreSQL), and
-// end-to-end tests that run the built `ispctl` binary against real services.
+// Four projects: fast unit tests, database tests (each run on PGlite and PostgreSQL), end-to-end
+// tests that run the built `ispctl` binary against real services, and the fault suite.
 export default defineConfig({
   test: {
     globalSetup: ['./test/helpers/global-setup.ts'],
@@ -11,6 +11,9 @@ export default defineConfig({
       { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
       { extends: true, test: { name: 'db', include: ['test/db/**/*.test.ts'] } },
       { extends: true, test: { name: 'e2e', include: ['test/e2e/**/*.test.ts'], testTimeout: 120_000 } },
+      // Kill -9, two daemons, a restarting PostgreSQL, misbehaving routers, a full disk. Short
+      // here; full counts with `npm run test:faults` (ISPCTL_FAULTS_FULL=1).
+      { extends: true, test: { name: 'faults', include: ['test/faults/**/*.test.ts'], testTimeout: 600_000 } },
     ],
   },
 });

@@ -5,9 +5,10 @@ import type { ChalkInstance } from 'chalk';
 import { maskCommandLine, osUser } from '../core/audit.js';
 import { clockFromEnv } from '../core/clock.js';
 import type { ServiceContext } from '../core/context.js';
-import { resolveTarget, type DatabaseTarget } from '../core/db/config.js';
+import { describeTarget, resolveTarget, type DatabaseTarget } from '../core/db/config.js';
 import { openDatabase, type Database } from '../core/db/connection.js';
 import { UniqueViolationError, LostRaceError } from '../core/db/errors.js';
+import { environmentError, type EnvironmentContext } from '../core/db/env-errors.js';
 import { isUpToDate, migrateLatest } from '../core/db/migrate.js';
 import { applyNow, describeOutcome, jobIdsOf, type ApplyOutcome, type QueuedJob, type QueuedWork } from '../core/provisioning/apply.js';
 import { EXIT_CODES, IspctlError, isIspctlError } from '../core/errors.js';
@@ -245,14 +246,24 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     };
   }
 
+  /** What environment errors are judged against: the engine and where its data lives. */
+  private environment(): EnvironmentContext {
+    try {
+      const t = this.target;
+      return t.engine === 'pglite' ? { engine: 'pglite', dataDir: t.dataDir } : { engine: 'postgres', location: describeTarget(t) };
+    } catch {
+      return {};
+    }
+  }
+
   protected override toErrorJson(err: unknown): JsonFailure {
-    const e = toUserError(err);
+    const e = toUserError(err, this.environment());
     return { ok: false, error: { code: e.code, message: e.message, suggestions: e.suggestions, ...(e.details ? { details: e.details } : {}) } };
   }
 
   public override async catch(err: Error & { exitCode?: number }): Promise<void> {
     if (err instanceof Errors.ExitError) throw err;
-    const e = toUserError(err);
+    const e = toUserError(err, this.environment());
     process.exitCode = e.exitCode;
     if (this.jsonEnabled()) {
       this.logJson(this.toErrorJson(err));
@@ -281,8 +292,10 @@ function mergeOutcomes(a: ApplyOutcome, b: ApplyOutcome): ApplyOutcome {
 }
 
 /** Turns anything thrown into a user-facing error with a code and an exit code. */
-export function toUserError(err: unknown): IspctlError {
+export function toUserError(err: unknown, environment?: EnvironmentContext): IspctlError {
   if (isIspctlError(err)) return err;
+  const env = environmentError(err, environment);
+  if (env) return env;
   if (err instanceof UniqueViolationError) {
     return new IspctlError('CONFLICT', `That already exists (${err.detail ?? err.constraint ?? 'unique constraint'}).`, { kind: 'conflict', cause: err });
   }

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 import { IspctlError } from '../errors.js';
 import { describeTarget, type DatabaseTarget, type Engine } from './config.js';
+import { environmentError } from './env-errors.js';
 import { acquireFileLock, type FileLock, type LockHolder } from './lock.js';
 
 export interface Database {
@@ -81,6 +82,14 @@ async function openPostgres(url: string, opts: OpenOptions): Promise<Database> {
 }
 
 async function openPglite(target: Extract<DatabaseTarget, { engine: 'pglite' }>, opts: OpenOptions): Promise<Database> {
+  try {
+    return await startPglite(target, opts);
+  } catch (err) {
+    throw environmentError(err, { engine: 'pglite', dataDir: target.dataDir }) ?? err;
+  }
+}
+
+async function startPglite(target: Extract<DatabaseTarget, { engine: 'pglite' }>, opts: OpenOptions): Promise<Database> {
   mkdirSync(target.dataDir, { recursive: true, mode: 0o700 });
   const lock: FileLock = await acquireFileLock(join(target.dataDir, 'db.lock'), {
     timeoutMs: opts.lockTimeoutMs ?? 30_000,

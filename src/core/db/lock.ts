@@ -1,6 +1,27 @@
-// The embedded database allows one process at a time. A lock file in the data directory names
-// the holder; other processes wait for it, then fail with a clear error.
-import { closeSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+// Process locks for the embedded database (db.lock) and the embedded daemon (daemon.lock).
+//
+// Exclusion is a listening local socket whose address is derived from the lock's directory
+// (device and inode, so every path, symlink or bind mount to it agrees) and name:
+//
+// - Linux: an abstract-namespace unix socket (`\0ispctl-lock-<hash>`). Binding it is atomic, and
+//   the kernel removes it the instant its process ends, however it ends (kill -9 included). There
+//   is no file to go stale, and no process id is compared, so a reused pid (ispctl as PID 1 in a
+//   container restarted with the same pid) can never make a lock look held.
+// - Windows: a named pipe (`\\.\pipe\ispctl-lock-<hash>`), also released by the kernel.
+// - Other systems (macOS, BSD): a unix socket file in the temporary directory. The kernel frees
+//   the address when the process ends but leaves the file: a file nobody answers on is stale and
+//   is removed (see `staleSocketHint`).
+//
+// The holder answers whoever connects with one JSON line saying who it is (process id, command,
+// since when). Waiters use it for "waiting for process N (command)"; it is also written to the
+// info file at `path` for people (`cat db.lock`), but neither is used to decide who holds the lock.
+// This socket is where a later design that keeps the embedded database open in one long-lived
+// process would serve the others: the hello line carries `serves`, null today (docs/operations.md).
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, rmdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
 import { IspctlError } from '../errors.js';
 
 export interface LockHolder {
@@ -16,16 +37,111 @@ export interface LockOptions {
   command: string;
   /** Called once when we start waiting, with the current holder. */
   onWait?: (holder: LockHolder | undefined) => void;
+  /** Longest pause between tries (ms). Default 100. */
   pollMs?: number;
   now?: () => Date;
 }
 
 export interface FileLock {
+  /** The info file naming the holder. */
   path: string;
+  /** Where the lock lives (the socket address), for messages. */
+  address: string;
+  mechanism: LockMechanism;
   release(): void;
 }
 
-function readHolder(path: string): LockHolder | undefined {
+export type LockMechanism = 'abstract-socket' | 'named-pipe' | 'socket-file';
+
+/** The hello line the holder sends to whoever connects. */
+interface Hello extends LockHolder {
+  ispctl: 'lock/1';
+  /** What the holder serves on this socket besides the hello: null (nothing yet). */
+  serves: null;
+}
+
+/** How locks are taken on this system. `ISPCTL_LOCK_MECHANISM=socket-file` forces the fallback (tests). */
+export function lockMechanism(env: Record<string, string | undefined> = process.env): LockMechanism {
+  const forced = env.ISPCTL_LOCK_MECHANISM;
+  if (forced === 'socket-file' || forced === 'abstract-socket' || forced === 'named-pipe') return forced;
+  if (process.platform === 'linux') return 'abstract-socket';
+  if (process.platform === 'win32') return 'named-pipe';
+  return 'socket-file';
+}
+
+/** The socket address of the lock at `path` (its directory must exist). */
+export function lockAddress(path: string, mechanism = lockMechanism()): string {
+  const dir = dirname(path);
+  const st = statSync(dir);
+  const key = createHash('sha256').update(`${st.dev}:${st.ino}:${basename(path)}`).digest('hex').slice(0, 32);
+  if (mechanism === 'abstract-socket') return `\0ispctl-lock-${key}`;
+  if (mechanism === 'named-pipe') return `\\\\.\\pipe\\ispctl-lock-${key}`;
+  return join(tmpdir(), `ispctl-lock-${key}.sock`);
+}
+
+/** For messages: an abstract address shown with a leading @, as ss(8) does. */
+export function printableAddress(address: string): string {
+  return address.startsWith('\0') ? `@${address.slice(1)}` : address;
+}
+
+/** What to tell a user who suspects a stale lock, for this mechanism. */
+export function staleSocketHint(address: string, mechanism: LockMechanism): string {
+  if (mechanism === 'socket-file') {
+    return `A lock can be left behind only as the socket file ${address} after a crash, and ispctl removes it by itself when no process answers on it; if ispctl still reports the lock held, another ispctl process runs (check with: ps -p <pid>)`;
+  }
+  return `This lock cannot go stale: the system releases it when its process ends (it is a ${mechanism === 'abstract-socket' ? 'Linux abstract socket' : 'named pipe'}, ${printableAddress(address)}). If it is held, that process still runs: check with ps -p <pid>, and stop it if it is stuck`;
+}
+
+function listen(address: string, hello: () => Hello): Promise<net.Server | 'busy'> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer((sock) => {
+      sock.on('error', () => undefined);
+      sock.end(JSON.stringify(hello()) + '\n');
+    });
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EADDRINUSE' || err.code === 'EACCES') resolve('busy');
+      else reject(err);
+    });
+    server.listen(address, () => {
+      // The lock must not keep the process alive.
+      server.unref();
+      resolve(server);
+    });
+  });
+}
+
+/** Asks the holder who it is. `refused`: nobody listens (a stale socket file). */
+function askHolder(address: string, timeoutMs = 500): Promise<LockHolder | 'refused' | undefined> {
+  return new Promise((resolve) => {
+    let buf = '';
+    let done = false;
+    const finish = (v: LockHolder | 'refused' | undefined) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      sock.destroy();
+      resolve(v);
+    };
+    const sock = net.connect(address);
+    const timer = setTimeout(() => finish(undefined), timeoutMs);
+    sock.setEncoding('utf8');
+    sock.on('data', (d: string) => {
+      buf += d;
+      const nl = buf.indexOf('\n');
+      if (nl < 0) return;
+      try {
+        const h = JSON.parse(buf.slice(0, nl)) as Hello;
+        finish(typeof h.pid === 'number' ? { pid: h.pid, command: String(h.command), since: String(h.since) } : undefined);
+      } catch {
+        finish(undefined);
+      }
+    });
+    sock.on('error', (err: NodeJS.ErrnoException) => finish(err.code === 'ECONNREFUSED' || err.code === 'ENOENT' ? 'refused' : undefined));
+    sock.on('close', () => finish(undefined));
+  });
+}
+
+function readInfo(path: string): LockHolder | undefined {
   try {
     const h = JSON.parse(readFileSync(path, 'utf8')) as LockHolder;
     return typeof h.pid === 'number' ? h : undefined;
@@ -34,56 +150,80 @@ function readHolder(path: string): LockHolder | undefined {
   }
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
+/** Who holds the lock at `path`, if anyone answers. */
+export async function lockHolder(path: string, mechanism = lockMechanism()): Promise<LockHolder | undefined> {
+  const h = await askHolder(lockAddress(path, mechanism));
+  if (h === 'refused') return undefined;
+  return h ?? readInfo(path);
 }
 
-function tryCreate(path: string, holder: LockHolder): boolean {
-  let fd: number;
+/**
+ * Socket-file fallback: removes a socket file nobody answers on. Check and removal happen under a
+ * guard directory (mkdir is atomic), so a cleaner can never remove a socket another process has
+ * just bound: nobody can bind while the stale file exists, and a socket is taken for stale only
+ * when it refuses twice (a holder refuses for an instant between bind() and listen()). A guard left by a cleaner killed in
+ * that millisecond is removed after 10 s.
+ */
+async function removeStaleSocket(address: string): Promise<boolean> {
+  const guard = `${address}.cleaning`;
   try {
-    fd = openSync(path, 'wx', 0o600);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw err;
-  }
-  try {
-    writeSync(fd, JSON.stringify(holder));
-  } finally {
-    closeSync(fd);
-  }
-  return true;
-}
-
-/** Removes a lock whose holder is gone. Renaming first keeps two cleaners from racing. */
-function clearIfStale(path: string): boolean {
-  const holder = readHolder(path);
-  if (holder && isAlive(holder.pid) && holder.pid !== process.pid) return false;
-  if (holder && holder.pid === process.pid) return false;
-  const aside = `${path}.stale-${process.pid}-${Date.now()}`;
-  try {
-    renameSync(path, aside);
-    unlinkSync(aside);
+    mkdirSync(guard);
   } catch {
-    // someone else cleared or re-took it; retry the create
+    try {
+      if (Date.now() - statSync(guard).mtimeMs > 10_000) rmdirSync(guard);
+    } catch {
+      // gone meanwhile
+    }
+    return false;
   }
-  return true;
+  try {
+    // Refused twice, 25 ms apart: a holder between bind() and listen() refuses for a moment too.
+    if ((await askHolder(address)) !== 'refused') return false;
+    await sleep(25);
+    if ((await askHolder(address)) !== 'refused') return false;
+    unlinkSync(address);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    rmdirSync(guard);
+  }
 }
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Takes the lock named by `path`, waiting up to `timeoutMs` for another process that holds it.
+ * @throws IspctlError DATABASE_LOCKED when it stays held
+ */
 export async function acquireFileLock(path: string, opts: LockOptions): Promise<FileLock> {
   const now = opts.now ?? (() => new Date());
+  const mechanism = lockMechanism();
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  const address = lockAddress(path, mechanism);
+  const token = randomBytes(8).toString('hex');
   const me: LockHolder = { pid: process.pid, command: opts.command, since: now().toISOString() };
+  const hello = (): Hello => ({ ispctl: 'lock/1', ...me, serves: null });
   const started = Date.now();
-  const poll = opts.pollMs ?? 100;
+  const maxPoll = opts.pollMs ?? 100;
+  let pause = Math.min(5, maxPoll);
   let announced = false;
+  let server: net.Server | undefined;
   for (;;) {
-    if (tryCreate(path, me)) break;
-    if (clearIfStale(path) && tryCreate(path, me)) break;
-    const holder = readHolder(path);
+    const r = await listen(address, hello);
+    if (r !== 'busy') {
+      server = r;
+      break;
+    }
+    let holder: LockHolder | undefined;
+    if (mechanism === 'socket-file' || !announced || Date.now() - started >= opts.timeoutMs) {
+      const answer = await askHolder(address);
+      if (answer === 'refused' && mechanism === 'socket-file') {
+        // A socket file nobody listens on: its process ended. Remove it and try again at once.
+        if (await removeStaleSocket(address)) continue;
+      }
+      holder = answer === 'refused' ? undefined : (answer ?? readInfo(path));
+    }
     if (Date.now() - started >= opts.timeoutMs) {
       const who = holder ? `process ${holder.pid} (${holder.command}, since ${holder.since})` : 'another process';
       throw new IspctlError('DATABASE_LOCKED', `The embedded database is in use by ${who}; gave up after ${Math.round(opts.timeoutMs / 1000)} s.`, {
@@ -91,31 +231,43 @@ export async function acquireFileLock(path: string, opts: LockOptions): Promise<
         suggestions: [
           'Wait for that command to finish and try again',
           'Raise the wait with --lock-timeout <seconds> or ISPCTL_LOCK_TIMEOUT',
+          staleSocketHint(printableAddress(address), mechanism),
           'Use PostgreSQL (DATABASE_URL) to run several processes at once',
         ],
-        details: holder ? { holder } : undefined,
+        details: { ...(holder ? { holder } : {}), lock: printableAddress(address), mechanism },
       });
     }
     if (!announced) {
       announced = true;
       opts.onWait?.(holder);
     }
-    await new Promise((r) => setTimeout(r, poll));
+    // Short pauses first (a command finishing), growing to pollMs; jitter keeps waiters apart.
+    await sleep(pause * (0.5 + Math.random()));
+    pause = Math.min(maxPoll, pause * 2);
+  }
+
+  // For people: who holds it. Written whole (rename), so a reader never sees half of it.
+  const info = JSON.stringify({ ...me, token, lock: printableAddress(address), mechanism }) + '\n';
+  try {
+    const tmp = `${path}.${process.pid}.${token}`;
+    writeFileSync(tmp, info, { mode: 0o600 });
+    renameSync(tmp, path);
+  } catch {
+    // The info file is a courtesy; the socket is the lock.
   }
   let released = false;
   const release = () => {
     if (released) return;
     released = true;
     process.removeListener('exit', release);
-    const holder = readHolder(path);
-    if (holder?.pid === process.pid) {
-      try {
-        unlinkSync(path);
-      } catch {
-        // already gone
-      }
+    try {
+      if (readFileSync(path, 'utf8').includes(`"token":"${token}"`)) unlinkSync(path);
+    } catch {
+      // already gone or replaced by the next holder
     }
+    // Closing also removes a socket file (libuv unlinks it).
+    server!.close();
   };
   process.on('exit', release);
-  return { path, release };
+  return { path, address: printableAddress(address), mechanism, release };
 }
