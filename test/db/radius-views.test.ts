@@ -96,7 +96,7 @@ describeEachEngine('RADIUS views', (db) => {
     const check = await rows(k, stock.check('bob'));
     expect(Number(check[0]!.id)).toBe(s.ids[1]);
     const reply = await rows(k, stock.reply('bob'));
-    expect(reply.map((r) => Number(r.id))).toEqual([s.ids[1]! * 2, s.ids[1]! * 2 + 1]);
+    expect(reply.map((r) => Number(r.id))).toEqual([s.ids[1]! * 4, s.ids[1]! * 4 + 1]);
   });
 
   test('a plan speed change shows in radreply at once (it is a view)', async () => {

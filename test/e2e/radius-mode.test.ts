@@ -101,10 +101,10 @@ describe.skipIf(!sourceDir)('RADIUS mode end to end: ispctl, FreeRADIUS on its v
     expect((await cli('init', '--isp-name', 'Tower Net', '--currency', 'PHP', '--timezone', 'Asia/Manila', '--yes')).code).toBe(0);
     const router = await cli(
       'router', 'add', 'tower', '--host', '127.0.0.1', '--api-port', String(lab.port), '--api-user', 'admin', '--api-password', LAB_PW,
-      '--mode', 'radius', '--nas-address', '127.0.0.1', '--coa-port', String(coaPort), '--json',
+      '--mode', 'radius', '--nas-address', '127.0.0.1', '--coa-port', String(coaPort), '--local-address', '10.0.1.1', '--pool', '10.0.1.2-10.0.1.254', '--json',
     );
     expect(router.code).toBe(0);
-    expect(router.json.data).toMatchObject({ mode: 'radius', nasAddress: '127.0.0.1', coaPort });
+    expect(router.json.data).toMatchObject({ mode: 'radius', nasAddress: '127.0.0.1', coaPort, poolRanges: '10.0.1.2-10.0.1.254', poolName: 'ispctl-pool-default' });
     expect((await cli('plan', 'create', 'Fiber 50', '--price', '1500', '--download', '50M', '--upload', '20M')).code).toBe(0);
     for (const [name, user, extra] of [
       ['Alice Santos', 'alice', []],
@@ -169,6 +169,9 @@ describe.skipIf(!sourceDir)('RADIUS mode end to end: ispctl, FreeRADIUS on its v
       'require-message-auth': 'yes-for-request-resp',
     });
     await api.write('/ppp/aaa/set', { 'use-radius': true, accounting: true, 'interim-update': '5m' });
+    // The pool Framed-Pool names, and the router's side of the links on the default profile.
+    await api.write('/ip/pool/add', { name: 'ispctl-pool-default', ranges: '10.0.1.2-10.0.1.254' });
+    await api.write('/ppp/profile/set', { '.id': 'default', 'local-address': '10.0.1.1' });
     await api.write('/radius/incoming/set', { accept: true, port: coaPort });
     await lab.nas!.settled();
     expect(lab.nas!.incomingPort()).toBe(coaPort);
@@ -181,15 +184,18 @@ describe.skipIf(!sourceDir)('RADIUS mode end to end: ispctl, FreeRADIUS on its v
       expect(await queueOf(user)).toMatchObject({ 'max-limit': '20000000/50000000', dynamic: 'true' });
     }
     expect(sessions.bob!.address).toBe('10.0.0.5');
+    // Framed-Pool: the others get an address from the router's pool.
+    for (const user of ['alice', 'carol']) expect(sessions[user]!.address).toMatch(/^10\.0\.1\.([2-9]|[1-9][0-9]|1[0-9][0-9]|2[0-4][0-9]|25[0-4])$/);
+    expect(sessions.alice!.address).not.toBe(sessions.carol!.address);
     expect((await refused(lab.nas!.dial({ username: 'alice', password: 'wrong' }))).reason).toBe('radius-reject');
     const open = await eventually(async () => {
       const rows = await sql(`SELECT username, acctsessionid, host(framedipaddress) AS ip FROM radacct WHERE acctstoptime IS NULL ORDER BY username`);
       return rows.length === 3 ? rows : undefined;
     });
     expect(open).toEqual([
-      { username: 'alice', acctsessionid: sessions.alice!.acctSessionId, ip: null },
+      { username: 'alice', acctsessionid: sessions.alice!.acctSessionId, ip: sessions.alice!.address },
       { username: 'bob', acctsessionid: sessions.bob!.acctSessionId, ip: '10.0.0.5' },
-      { username: 'carol', acctsessionid: sessions.carol!.acctSessionId, ip: null },
+      { username: 'carol', acctsessionid: sessions.carol!.acctSessionId, ip: sessions.carol!.address },
     ]);
     // The post-auth log keeps no passwords.
     expect(await sql(`SELECT count(*)::int AS n FROM radpostauth WHERE pass IS NOT NULL`)).toEqual([{ n: 0 }]);

@@ -61,10 +61,12 @@ function routerHolding(desired: DesiredState): ActualState {
 
 describe('names and markers', () => {
   it('parses only well-formed markers at the start of a comment', () => {
-    expect(parseMarker('ispctl:service:42 Juan dela Cruz')).toEqual({ kind: 'service', id: 42, throttled: false, key: 'service:42' });
+    expect(parseMarker('ispctl:service:42 Juan dela Cruz')).toEqual({ kind: 'service', id: 42, throttled: false, pool: false, key: 'service:42' });
+    expect(parseMarker('ispctl:plan:3:pool Fiber 50')).toEqual({ kind: 'plan', id: 3, throttled: false, pool: true, key: 'plan:3:pool' });
+    expect(parseMarker('ispctl:router:1:pool default pool of core1')).toMatchObject({ kind: 'router', id: 1, pool: true, key: 'router:1:pool' });
     expect(parseMarker('ispctl:plan:3:throttled Fiber 50, throttled')).toMatchObject({ kind: 'plan', id: 3, throttled: true, key: 'plan:3:throttled' });
     expect(parseMarker('ispctl:plan:3')).toMatchObject({ key: 'plan:3' });
-    for (const bad of [undefined, '', 'juan', ' ispctl:service:42', 'ispctl:service:42x', 'ispctl:service:0', 'ispctl:service:throttled', 'ispctl:service:4:throttled', 'x ispctl:service:4']) {
+    for (const bad of [undefined, '', 'juan', ' ispctl:service:42', 'ispctl:service:42x', 'ispctl:service:0', 'ispctl:service:throttled', 'ispctl:service:4:throttled', 'x ispctl:service:4', 'ispctl:service:4:pool', 'ispctl:router:1', 'ispctl:router:1:throttled']) {
       expect(parseMarker(bad)).toBeUndefined();
     }
   });
@@ -116,6 +118,14 @@ describe('normalisation of what RouterOS prints', () => {
     expect(normalizeField('queue', 'target', '10.0.0.5')).toBe(normalizeField('queue', 'target', '10.0.0.5/32'));
     expect(normalizeField('secret', 'remote-address', '0.0.0.0')).toBeUndefined();
     expect(normalizeField('secret', 'profile', undefined)).toBe('default');
+  });
+
+  it('compares pool ranges and profile addresses as RouterOS means them', () => {
+    expect(normalizeField('pool', 'ranges', '10.0.0.0/24')).toBe(normalizeField('pool', 'ranges', '10.0.0.0-10.0.0.255'));
+    expect(normalizeField('pool', 'ranges', '10.0.0.2-10.0.0.9, 10.0.1.1')).toBe(normalizeField('pool', 'ranges', '10.0.0.2-10.0.0.9,10.0.1.1-10.0.1.1'));
+    expect(normalizeField('pool', 'ranges', '10.0.0.2-10.0.0.9')).not.toBe(normalizeField('pool', 'ranges', '10.0.0.2-10.0.0.10'));
+    expect(normalizeField('profile', 'local-address', '10.0.0.1/32')).toBe('10.0.0.1');
+    expect(normalizeField('profile', 'remote-address', '')).toBeUndefined();
   });
 
   it('does not compare a password the router does not print', () => {

@@ -12,6 +12,8 @@ const FIELD_NAMES: Record<string, string> = {
   burst: 'burst',
   throttleDownloadKbps: 'throttle download',
   throttleUploadKbps: 'throttle upload',
+  localAddress: 'local address',
+  poolRanges: 'address pool',
   suspensionAction: 'suspension action',
 };
 
@@ -34,6 +36,8 @@ export default class PlanEdit extends BaseCommand<typeof PlanEdit> {
     'throttle-download': Flags.string({ summary: 'Download speed when throttled ("default" for the setting).' }),
     'throttle-upload': Flags.string({ summary: 'Upload speed when throttled ("default" for the setting).' }),
     'suspension-action': Flags.string({ summary: 'block, throttle, or default (the setting).', options: ['block', 'throttle', 'default'] }),
+    'local-address': Flags.string({ summary: 'PPP profile local-address ("default" for the router\'s).', helpGroup: 'ADDRESSING' }),
+    pool: Flags.string({ summary: 'Remote address pool, e.g. 10.10.0.2-10.10.3.254 ("default" for the router\'s pool).', helpGroup: 'ADDRESSING' }),
   };
 
   public async run() {
@@ -54,6 +58,8 @@ export default class PlanEdit extends BaseCommand<typeof PlanEdit> {
       throttleDownload: f['throttle-download'],
       throttleUpload: f['throttle-upload'],
       suspensionAction: f['suspension-action'],
+      localAddress: f['local-address'],
+      pool: f.pool,
     });
     if (result.changed.length === 0) {
       this.say(`Plan ${result.plan.name} already looks like that; nothing changed.`);

@@ -26,6 +26,8 @@ export default class PlanShow extends BaseCommand<typeof PlanShow> {
       ['on non-payment', p.suspensionAction ?? dflt(s.suspensionAction)],
       ['throttle download', p.throttleDownloadKbps ? formatSpeed(p.throttleDownloadKbps) : dflt(formatSpeed(s.throttleDownloadKbps))],
       ['throttle upload', p.throttleUploadKbps ? formatSpeed(p.throttleUploadKbps) : dflt(formatSpeed(s.throttleUploadKbps))],
+      ['local address', p.localAddress ?? this.chalk.dim("the router's")],
+      ['address pool', p.poolRanges ? `${p.poolRanges} (${p.poolName})` : this.chalk.dim("the router's")],
       ['services', p.serviceCount],
     ]);
     return p;

@@ -27,6 +27,8 @@ export default class RouterAdd extends BaseCommand<typeof RouterAdd> {
     shaping: Flags.string({ summary: 'API mode: rate limit on the PPP profile, or a simple queue per static IP.', options: [...SHAPING_MODES] }),
     'block-action': Flags.string({ summary: 'API mode: disable or remove the PPP secret of a blocked subscriber (default: setting api-block-action).', options: [...BLOCK_ACTIONS] }),
     'radius-secret': Flags.string({ summary: 'RADIUS shared secret to use instead of a generated one (16+ characters).' }),
+    'local-address': Flags.string({ summary: "Default PPP profile local-address for plans without one (the router's side of the PPP links), e.g. 10.10.0.1.", helpGroup: 'ADDRESSING' }),
+    pool: Flags.string({ summary: 'Default remote address pool for plans without one: 10.10.0.2-10.10.3.254, several comma-separated, or a prefix.', helpGroup: 'ADDRESSING' }),
   };
 
   public async run() {
@@ -54,6 +56,8 @@ export default class RouterAdd extends BaseCommand<typeof RouterAdd> {
       shaping: this.flags.shaping,
       blockAction: this.flags['block-action'],
       radiusSecret: this.flags['radius-secret'],
+      localAddress: this.flags['local-address'],
+      pool: this.flags.pool,
     });
     this.say(`Added router ${router.name} (${router.mode} mode) at ${router.host}:${router.apiPort}${router.apiTls ? ' with API-SSL' : ''}.`);
     if (router.mode === 'radius') this.say(`FreeRADIUS will know it as ${router.nasAddress}; CoA goes to port ${router.coaPort}.`);

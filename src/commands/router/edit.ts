@@ -28,6 +28,8 @@ export default class RouterEdit extends BaseCommand<typeof RouterEdit> {
     'block-action': Flags.string({ summary: 'disable, remove, or default (the setting api-block-action).', options: [...BLOCK_ACTIONS, 'default'] }),
     'radius-secret': Flags.string({ summary: 'Set the RADIUS shared secret (16+ characters).' }),
     'rotate-radius-secret': Flags.boolean({ summary: 'Generate a new RADIUS shared secret.' }),
+    'local-address': Flags.string({ summary: 'Default PPP profile local-address for plans without one ("none" clears it).', helpGroup: 'ADDRESSING' }),
+    pool: Flags.string({ summary: 'Default remote address pool for plans without one, e.g. 10.10.0.2-10.10.3.254 ("none" clears it).', helpGroup: 'ADDRESSING' }),
     yes: Flags.boolean({ char: 'y', summary: 'Do not ask before changing the RADIUS secret.' }),
   };
 
@@ -59,6 +61,8 @@ export default class RouterEdit extends BaseCommand<typeof RouterEdit> {
       blockAction: f['block-action'],
       radiusSecret: f['radius-secret'],
       rotateRadiusSecret: f['rotate-radius-secret'],
+      localAddress: f['local-address'],
+      pool: f.pool,
     });
     if (result.changed.length === 0) this.say(`Router ${result.router.name} already looks like that; nothing changed.`);
     else this.say(`Updated router ${result.router.name}: ${result.changed.join(', ')}.`);

@@ -22,6 +22,8 @@ export default class RouterShow extends BaseCommand<typeof RouterShow> {
       ['coa port', r.coaPort],
       ['shaping', r.shaping],
       ['block action', r.blockAction ?? `${r.effectiveBlockAction} (setting api-block-action)`],
+      ['local address', r.localAddress ?? ''],
+      ['address pool', r.poolRanges ? `${r.poolRanges} (${r.poolName}, default for plans without their own)` : ''],
       ['status', r.status],
       ['last contact', iso(r.lastContactAt)],
       ['last error', r.lastError ?? ''],

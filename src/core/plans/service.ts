@@ -10,6 +10,7 @@ import { provisionChanges } from '../provisioning/access.js';
 import { conflict, invalid, IspctlError, notFound } from '../errors.js';
 import { parseMoney, toDecimalString } from '../money.js';
 import { loadIspSettings } from '../settings/service.js';
+import { assertRouterAddressing, checkOwnAddressing, planPoolName, validateLocalAddress, validatePoolRanges } from '../routers/pools.js';
 import { formatSpeed, mikrotikRateLimit, parseSpeed, type RateLimitBurst } from '../speed.js';
 
 export const BILLING_TYPES = ['postpaid', 'prepaid'] as const;
@@ -37,6 +38,12 @@ export interface Plan {
   suspensionAction: SuspensionAction | null;
   /** MikroTik rate limit at full speed (upload/download order). */
   rateLimit: string;
+  /** PPP profile local-address; null = the router's. */
+  localAddress: string | null;
+  /** Remote address pool (canonical ranges); null = the router's default pool. */
+  poolRanges: string | null;
+  /** Name of the pool on routers (`ispctl-pool-<id>`), when the plan has one. */
+  poolName: string | null;
   archivedAt: Date | null;
   revision: number;
   createdAt: Date;
@@ -64,13 +71,20 @@ export interface PlanInput {
   throttleDownload?: string;
   throttleUpload?: string;
   suspensionAction?: string;
+  /** PPP profile local-address (IPv4). */
+  localAddress?: string;
+  /** Remote address pool: `10.10.0.2-10.10.3.254`, several comma-separated, or a prefix. */
+  pool?: string;
 }
 
 /**
  * Changes to a plan. For throttle speeds and the suspension action, `default` (or null) goes
  * back to the setting. `clearBurst` removes the burst.
  */
-export interface PlanChanges extends Partial<Omit<PlanInput, 'throttleDownload' | 'throttleUpload' | 'suspensionAction'>> {
+export interface PlanChanges extends Partial<Omit<PlanInput, 'throttleDownload' | 'throttleUpload' | 'suspensionAction' | 'localAddress' | 'pool'>> {
+  /** null, '' or `default`: back to the router's. */
+  localAddress?: string | null;
+  pool?: string | null;
   throttleDownload?: string | null;
   throttleUpload?: string | null;
   suspensionAction?: string | null;
@@ -114,6 +128,9 @@ export function toPlan(r: PlanRow): Plan {
     throttleUploadKbps: n(r.throttle_upload_kbps),
     suspensionAction: (r.suspension_action as SuspensionAction | null) ?? null,
     rateLimit: mikrotikRateLimit({ downloadKbps, uploadKbps, burst }),
+    localAddress: (r.local_address as string | null) ?? null,
+    poolRanges: (r.pool_ranges as string | null) ?? null,
+    poolName: r.pool_ranges ? planPoolName(Number(r.id)) : null,
     archivedAt: (r.archived_at as Date | null) ?? null,
     revision: Number(r.revision),
     createdAt: r.created_at as Date,
@@ -125,7 +142,7 @@ export function toPlan(r: PlanRow): Plan {
 export const PLAN_COLUMNS = [
   'id', 'name', 'price_minor', 'currency', 'download_kbps', 'upload_kbps', 'billing_type',
   'burst_download_kbps', 'burst_upload_kbps', 'burst_threshold_download_kbps', 'burst_threshold_upload_kbps', 'burst_time_seconds',
-  'throttle_download_kbps', 'throttle_upload_kbps', 'suspension_action', 'archived_at', 'revision', 'created_at', 'updated_at',
+  'throttle_download_kbps', 'throttle_upload_kbps', 'suspension_action', 'local_address', 'pool_ranges', 'archived_at', 'revision', 'created_at', 'updated_at',
 ] as const;
 
 /** `p.name as plan_name`, …: select a plan joined as `alias` with prefixed names, read back with {@link toPlanPrefixed}. */
@@ -150,6 +167,8 @@ function auditView(p: Plan): Record<string, unknown> {
     throttleDownloadKbps: p.throttleDownloadKbps,
     throttleUploadKbps: p.throttleUploadKbps,
     suspensionAction: p.suspensionAction,
+    localAddress: p.localAddress,
+    poolRanges: p.poolRanges,
     archivedAt: p.archivedAt,
   };
 }
@@ -218,7 +237,12 @@ interface PlanValues {
   throttleDownloadKbps: number | null;
   throttleUploadKbps: number | null;
   suspensionAction: SuspensionAction | null;
+  localAddress: string | null;
+  poolRanges: string | null;
 }
+
+/** The fields that decide what the plan's PPP profiles address (API: profile jobs; RADIUS: triggers). */
+const ADDRESSING_FIELDS = ['localAddress', 'poolRanges'] as const;
 
 function choice<T extends string>(input: string, values: readonly T[], field: string, code: string): T {
   const s = String(input).trim().toLowerCase();
@@ -285,8 +309,11 @@ export async function createPlan(ctx: ServiceContext, input: PlanInput): Promise
     throttleDownloadKbps: input.throttleDownload === undefined || isDefault(input.throttleDownload) ? null : parseSpeed(input.throttleDownload, { field: 'throttle download speed' }),
     throttleUploadKbps: input.throttleUpload === undefined || isDefault(input.throttleUpload) ? null : parseSpeed(input.throttleUpload, { field: 'throttle upload speed' }),
     suspensionAction: input.suspensionAction === undefined || isDefault(input.suspensionAction) ? null : choice(input.suspensionAction, SUSPENSION_ACTIONS, 'suspension action', 'INVALID_SUSPENSION_ACTION'),
+    localAddress: input.localAddress === undefined || isDefault(input.localAddress) ? null : validateLocalAddress(input.localAddress),
+    poolRanges: input.pool === undefined || isDefault(input.pool) ? null : validatePoolRanges(input.pool, 'pool'),
   };
   checkPlanValues(values);
+  checkOwnAddressing(`plan ${JSON.stringify(name)}`, values.localAddress, values.poolRanges);
   const existing = await ctx.db('plans').whereRaw('lower(name) = lower(?)', [name]).first('name', 'archived_at');
   if (existing) throw planExists(existing.name, existing.archived_at !== null);
   const now = ctx.clock.now();
@@ -327,6 +354,8 @@ function toColumns(v: PlanValues): Record<string, unknown> {
     throttle_download_kbps: v.throttleDownloadKbps,
     throttle_upload_kbps: v.throttleUploadKbps,
     suspension_action: v.suspensionAction,
+    local_address: v.localAddress,
+    pool_ranges: v.poolRanges,
   };
 }
 
@@ -368,17 +397,21 @@ export async function editPlan(ctx: ServiceContext, name: string, changes: PlanC
         : isDefault(changes.suspensionAction)
           ? null
           : choice(changes.suspensionAction!, SUSPENSION_ACTIONS, 'suspension action', 'INVALID_SUSPENSION_ACTION'),
+    localAddress: changes.localAddress === undefined ? current.localAddress : isDefault(changes.localAddress) ? null : validateLocalAddress(changes.localAddress!),
+    poolRanges: changes.pool === undefined ? current.poolRanges : isDefault(changes.pool) ? null : validatePoolRanges(changes.pool!, 'pool'),
   };
   const burstGiven = [changes.burstDownload, changes.burstUpload, changes.burstThresholdDownload, changes.burstThresholdUpload, changes.burstTime].some((x) => x !== undefined);
   if (changes.clearBurst && burstGiven) throw invalid('CONFLICTING_FLAGS', 'Remove the burst or change it, not both.', ['--no-burst, or --burst-download … --burst-upload …']);
   next.burst = changes.clearBurst ? null : resolveBurst(next, changes, current.burst);
   checkPlanValues(next);
+  checkOwnAddressing(`plan ${JSON.stringify(next.name)}`, next.localAddress, next.poolRanges);
 
   const currentValues: Record<string, unknown> = { ...current };
   const nextValues: Record<string, unknown> = { ...next };
   const changed = (Object.keys(next) as Array<keyof PlanValues>).filter((k) => JSON.stringify(currentValues[k], big) !== JSON.stringify(nextValues[k], big));
   if (changed.length === 0) return { plan: current, changed: [], accessChanged: false, affectedServiceIds: [], jobIds: [] };
   const accessChanged = changed.some((k) => (ACCESS_FIELDS as readonly string[]).includes(k));
+  const addressingChanged = changed.some((k) => (ADDRESSING_FIELDS as readonly string[]).includes(k));
   if (next.name.toLowerCase() !== current.name.toLowerCase()) {
     const clash = await ctx.db('plans').whereRaw('lower(name) = lower(?)', [next.name]).first('name', 'archived_at');
     if (clash) throw planExists(clash.name, clash.archived_at !== null);
@@ -392,8 +425,16 @@ export async function editPlan(ctx: ServiceContext, name: string, changes: PlanC
       if (!row) throw new IspctlError('CONFLICT', `Plan ${current.name} was changed by someone else at the same time; nothing was changed.`, { kind: 'conflict', suggestions: ['Run the command again'] });
       const plan = toPlan(row);
       await recordAudit(trx, ctx, { entityType: 'plan', entityId: plan.id, action: 'update', before: auditView(current), after: auditView(plan) });
-      const affected = accessChanged ? (await trx('services').where({ plan_id: plan.id }).whereNull('ended_on').orderBy('id').pluck('id')).map(Number) : [];
-      const { jobIds } = accessChanged ? await provisionChanges(trx, ctx, { planIds: [plan.id] }, { plansChanged: [plan.id] }) : { jobIds: [] };
+      if (addressingChanged) {
+        // The plan's pool now counts on every router it is used on.
+        const routerIds = (await trx('services').where({ plan_id: plan.id }).whereNull('ended_on').whereNotNull('router_id').distinct('router_id').pluck('router_id')).map(Number);
+        await assertRouterAddressing(trx, routerIds);
+      }
+      const affected = accessChanged || addressingChanged ? (await trx('services').where({ plan_id: plan.id }).whereNull('ended_on').orderBy('id').pluck('id')).map(Number) : [];
+      const { jobIds } =
+        accessChanged || addressingChanged
+          ? await provisionChanges(trx, ctx, { planIds: [plan.id] }, { ...(accessChanged ? { plansChanged: [plan.id] } : {}), ...(addressingChanged ? { addressingChanged: [plan.id] } : {}) })
+          : { jobIds: [] };
       return { plan, changed, accessChanged, affectedServiceIds: affected, jobIds };
     });
   } catch (err) {

@@ -128,6 +128,8 @@ export interface ServiceEvents {
   plansChanged?: number[];
   /** Old usernames of renamed services (RADIUS mode: the live session to drop carries the old one). */
   previousUsernames?: Record<number, string>;
+  /** Plans whose local address or pool changed (API mode: their profiles and pools, whatever the shaping). */
+  addressingChanged?: number[];
   /** Routers whose provisioning settings changed: converge every service and profile on them. */
   resyncRouters?: number[];
 }
@@ -235,14 +237,15 @@ export async function provisionChanges(db: Db, ctx: Pick<ServiceContext, 'clock'
         : { routerId: router.id, kind: 'radius_disconnect', target: `service:${r.serviceId}`, serviceId: r.serviceId, payload: { username: r.username } },
     );
   }
-  if (events.plansChanged?.length) {
+  if (events.plansChanged?.length || events.addressingChanged?.length) {
+    const addressing = set(events.addressingChanged);
     const pairs: Array<{ router_id: number; plan_id: number }> = await db('services')
-      .whereIn('plan_id', events.plansChanged)
+      .whereIn('plan_id', [...new Set([...(events.plansChanged ?? []), ...addressing])])
       .whereNotNull('router_id')
       .distinct('router_id', 'plan_id');
     for (const p of pairs) {
       const router = routers.get(Number(p.router_id));
-      if (router?.mode === 'api' && router.shaping === 'profile') {
+      if (router?.mode === 'api' && (router.shaping === 'profile' || addressing.has(Number(p.plan_id)))) {
         specs.push({ routerId: router.id, kind: 'profile', target: `plan:${p.plan_id}`, payload: { planId: Number(p.plan_id) } });
       }
     }

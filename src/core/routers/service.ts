@@ -13,6 +13,7 @@ import { conflict, invalid, IspctlError, notFound } from '../errors.js';
 import { decryptSecret, encryptSecret, generateSecret, loadSecretKey, maskSecret } from '../secrets.js';
 import { listSettings } from '../settings/service.js';
 import { recordAuditMany } from '../subscribers/audit-many.js';
+import { assertRouterAddressing, checkOwnAddressing, ROUTER_POOL_NAME, validateLocalAddress, validatePoolRanges } from './pools.js';
 import { validateChoice, validateHost, validateIpAddress, validatePort, validateRouterName } from './validate.js';
 
 export const ROUTER_MODES = ['radius', 'api'] as const;
@@ -49,6 +50,12 @@ export interface Router {
   identity: string | null;
   version: string | null;
   board: string | null;
+  /** Default PPP profile local-address for plans that carry none. */
+  localAddress: string | null;
+  /** Default remote address pool (canonical ranges) for plans that carry none. */
+  poolRanges: string | null;
+  /** `ispctl-pool-default` when the router has a default pool. */
+  poolName: string | null;
   revision: number;
   createdAt: Date;
   updatedAt: Date;
@@ -83,6 +90,10 @@ export interface RouterInput {
   blockAction?: string;
   /** Default: a generated 32-character secret. */
   radiusSecret?: string;
+  /** Default PPP local-address for plans without one. */
+  localAddress?: string;
+  /** Default remote address pool for plans without one. */
+  pool?: string;
 }
 
 export interface RouterChanges {
@@ -103,6 +114,9 @@ export interface RouterChanges {
   radiusSecret?: string;
   /** Generate a new RADIUS secret. */
   rotateRadiusSecret?: boolean;
+  /** null, '' or `none` clears it. */
+  localAddress?: string | null;
+  pool?: string | null;
 }
 
 type RouterRow = Record<string, unknown>;
@@ -127,6 +141,9 @@ export function toRouter(r: RouterRow): Router {
     identity: (r.identity as string | null) ?? null,
     version: (r.version as string | null) ?? null,
     board: (r.board as string | null) ?? null,
+    localAddress: (r.local_address as string | null) ?? null,
+    poolRanges: (r.pool_ranges as string | null) ?? null,
+    poolName: r.pool_ranges ? ROUTER_POOL_NAME : null,
     revision: Number(r.revision),
     createdAt: r.created_at as Date,
     updatedAt: r.updated_at as Date,
@@ -147,6 +164,8 @@ function auditView(r: Router): Record<string, unknown> {
     coaPort: r.coaPort,
     shaping: r.shaping,
     blockAction: r.blockAction,
+    localAddress: r.localAddress,
+    poolRanges: r.poolRanges,
   };
 }
 
@@ -245,7 +264,11 @@ interface RouterValues {
   coaPort: number;
   shaping: Shaping;
   blockAction: BlockAction | null;
+  localAddress: string | null;
+  poolRanges: string | null;
 }
+
+const clears = (v: string | null | undefined) => v === null || (typeof v === 'string' && ['', 'none', 'default'].includes(v.trim().toLowerCase()));
 
 function checkModeNeeds(v: RouterValues): void {
   if (v.mode === 'radius' && !v.nasAddress) {
@@ -301,7 +324,10 @@ export async function addRouter(ctx: ServiceContext, input: RouterInput): Promis
     coaPort: validatePort(input.coaPort ?? DEFAULT_COA_PORT, 'CoA port'),
     shaping: input.shaping === undefined ? 'profile' : validateChoice(input.shaping, SHAPING_MODES, 'shaping', 'INVALID_SHAPING'),
     blockAction: input.blockAction === undefined || input.blockAction === '' || input.blockAction === 'default' ? null : validateChoice(input.blockAction, BLOCK_ACTIONS, 'block action', 'INVALID_BLOCK_ACTION'),
+    localAddress: input.localAddress === undefined || clears(input.localAddress) ? null : validateLocalAddress(input.localAddress),
+    poolRanges: input.pool === undefined || clears(input.pool) ? null : validatePoolRanges(input.pool, 'pool'),
   };
+  checkOwnAddressing(`router ${name}`, values.localAddress, values.poolRanges);
   const apiPassword = validateApiPassword(input.apiPassword);
   const radiusSecret = input.radiusSecret === undefined ? generateSecret(24) : validateRadiusSecret(input.radiusSecret);
   checkModeNeeds(values);
@@ -343,6 +369,8 @@ function toColumns(v: RouterValues): Record<string, unknown> {
     coa_port: v.coaPort,
     shaping: v.shaping,
     block_action: v.blockAction,
+    local_address: v.localAddress,
+    pool_ranges: v.poolRanges,
   };
 }
 
@@ -378,6 +406,9 @@ export async function editRouter(ctx: ServiceContext, name: string, changes: Rou
   if (nasGiven) next.nasAddress = changes.nasAddress === null || changes.nasAddress === '' || changes.nasAddress === 'none' ? null : validateIpAddress(changes.nasAddress!, 'NAS address');
   else if (next.mode === 'radius' && !next.nasAddress && isIpLiteral(next.host)) next.nasAddress = next.host;
   if (changes.coaPort !== undefined) next.coaPort = validatePort(changes.coaPort, 'CoA port');
+  if (changes.localAddress !== undefined) next.localAddress = clears(changes.localAddress) ? null : validateLocalAddress(changes.localAddress!);
+  if (changes.pool !== undefined) next.poolRanges = clears(changes.pool) ? null : validatePoolRanges(changes.pool!, 'pool');
+  checkOwnAddressing(`router ${next.name}`, next.localAddress, next.poolRanges);
   if (changes.shaping !== undefined) next.shaping = validateChoice(changes.shaping, SHAPING_MODES, 'shaping', 'INVALID_SHAPING');
   if (changes.blockAction !== undefined) {
     next.blockAction = changes.blockAction === null || changes.blockAction === '' || changes.blockAction === 'default' ? null : validateChoice(changes.blockAction, BLOCK_ACTIONS, 'block action', 'INVALID_BLOCK_ACTION');
@@ -414,9 +445,10 @@ export async function editRouter(ctx: ServiceContext, name: string, changes: Rou
         const secret = radiusSecret ?? decryptSecret(row.radius_secret_enc, loadSecretKey(ctx.env), 'RADIUS secret');
         await publishNasSecret(trx, router.id, secret);
       }
+      if (changed.includes('localAddress') || changed.includes('poolRanges')) await assertRouterAddressing(trx, [router.id]);
       const ids = (await trx('services').where({ router_id: router.id }).whereNull('ended_on').orderBy('id').pluck('id')).map(Number);
       // How the router is provisioned changed: converge every service on it again.
-      const reprovision = ['mode', 'shaping', 'blockAction', 'host', 'apiPort', 'apiTls'].some((k) => changed.includes(k));
+      const reprovision = ['mode', 'shaping', 'blockAction', 'host', 'apiPort', 'apiTls', 'localAddress', 'poolRanges'].some((k) => changed.includes(k));
       const { jobIds } = reprovision ? await provisionChanges(trx, ctx, { serviceIds: ids }, { resyncRouters: [router.id] }) : { jobIds: [] as number[] };
       return { router, changed, affectedServiceIds: ids, jobIds };
     });

@@ -13,6 +13,7 @@ import { parseCsv } from './csv.js';
 import { insertPrepared, prepareSubscribers, type CreatedSubscriber, type InputField, type SubscriberInput } from './prepare.js';
 import { isUniqueViolation } from '../db/errors.js';
 import { provisionChanges } from '../provisioning/access.js';
+import { assertRouterAddressing } from '../routers/pools.js';
 
 /** CSV columns and the fields they fill. Header names are case-insensitive; order is free. */
 export const IMPORT_COLUMNS: ReadonlyArray<{ column: string; field: InputField; required: boolean; description: string }> = [
@@ -118,6 +119,7 @@ export async function importSubscribers(ctx: ServiceContext, csvText: string, op
     const planned = ok.map((p, i) => ({ row: rowNo(i), username: p.service.username, fullName: p.subscriber.full_name, plan: p.planName, router: p.routerName }));
     if (opts.dryRun) return { dryRun: true, rows: data.length, created: [], planned, jobIds: [] };
     const created = await insertPrepared(trx, ctx, ok);
+    await assertRouterAddressing(trx, ok.map((p) => p.service.router_id));
     const serviceIds = created.map((c) => c.serviceId);
     const { jobIds } = await provisionChanges(trx, ctx, { serviceIds }, { created: serviceIds });
     return { dryRun: false, rows: data.length, created: created.map((c, i) => ({ row: rowNo(i), ...c })), planned, jobIds };

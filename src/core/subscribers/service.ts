@@ -9,6 +9,7 @@ import type { ServiceContext } from '../context.js';
 import { isUniqueViolation } from '../db/errors.js';
 import { withTransaction, type Db } from '../db/tx.js';
 import { provisionChanges } from '../provisioning/access.js';
+import { assertRouterAddressing } from '../routers/pools.js';
 import { findSubscriberByRef, subscriberNotFound } from './ref.js';
 import { conflict, invalid, IspctlError, notFound } from '../errors.js';
 import { parseMoney, type Discount } from '../money.js';
@@ -118,6 +119,7 @@ export async function addSubscriber(ctx: ServiceContext, input: SubscriberInput)
       if (problems[0]!.length > 0) throw firstProblem(problems[0]!);
       const row = prepared[0]!;
       const [created] = await insertPrepared(trx, ctx, [row]);
+      await assertRouterAddressing(trx, [row.service.router_id]);
       const subscriber = toSubscriber(await trx('subscribers').where({ id: created!.subscriberId }).first());
       const { jobIds } = await provisionChanges(trx, ctx, { serviceIds: [created!.serviceId] }, { created: [created!.serviceId] });
       const service = toService(await trx('services').where({ id: created!.serviceId }).first());
@@ -499,6 +501,7 @@ export async function editSubscriber(ctx: ServiceContext, ref: string, changes: 
       let jobIds: number[] = [];
       if (service && updated) {
         const id = service.id;
+        if (['staticIp', 'plan', 'router'].some((f) => changed.includes(f)) && updated.routerId !== null) await assertRouterAddressing(trx, [updated.routerId]);
         const moved = updated.routerId !== service.routerId && service.routerId !== null;
         ({ jobIds } = await provisionChanges(
           trx,

@@ -7,7 +7,8 @@ import { loadNetworkSettings, type NetworkSettings } from '../../access/settings
 import type { Db } from '../../db/tx.js';
 import type { Router } from '../../routers/service.js';
 import { parseMikrotikRateLimit, toRouterOSRate } from '../../speed.js';
-import { markerComment, nameProblem, planKey, profileName, queueName, serviceKey, valueProblem, type MarkerKey } from './naming.js';
+import { planPoolName, ROUTER_POOL_NAME } from '../../routers/pools.js';
+import { markerComment, nameProblem, planKey, poolKey, profileName, queueName, serviceKey, valueProblem, type MarkerKey } from './naming.js';
 import type { DesiredObject, DesiredService, DesiredState, InvalidObject, RouterFacts } from './types.js';
 
 export interface DesiredScope {
@@ -29,6 +30,8 @@ interface PlanRow {
   burst_time_seconds: number | null;
   throttle_download_kbps: number | null;
   throttle_upload_kbps: number | null;
+  local_address?: string | null;
+  pool_ranges?: string | null;
 }
 
 interface ServiceRow {
@@ -48,7 +51,14 @@ const SCOPED_QUERY_LIMIT = 5000;
 
 /** The router facts the desired state depends on. */
 export function routerFacts(router: Router, settings: Pick<NetworkSettings, 'apiBlockAction'>): RouterFacts {
-  return { id: router.id, name: router.name, shaping: router.shaping, blockAction: router.blockAction ?? settings.apiBlockAction };
+  return {
+    id: router.id,
+    name: router.name,
+    shaping: router.shaping,
+    blockAction: router.blockAction ?? settings.apiBlockAction,
+    localAddress: router.localAddress,
+    poolRanges: router.poolRanges,
+  };
 }
 
 /** Rate limits of a plan's two profiles: at the plan speed, and at the throttle speed. */
@@ -138,6 +148,8 @@ export async function buildDesiredState(db: Db, router: Router, scope: DesiredSc
       'burst_time_seconds',
       'throttle_download_kbps',
       'throttle_upload_kbps',
+      db.raw('host(local_address) as local_address'),
+      'pool_ranges',
     )
     .whereIn('id', db('services').distinct('plan_id').where('router_id', router.id))
     .orderBy('id');
@@ -154,24 +166,45 @@ export function desiredStateFromRows(
   services: readonly ServiceRow[],
   scopeServiceIds?: readonly number[],
 ): DesiredState {
-  const state: DesiredState = { router: facts, profiles: [], secrets: [], queues: [], services: new Map(), invalid: [], warnings: [] };
+  const state: DesiredState = { router: facts, pools: [], profiles: [], secrets: [], queues: [], services: new Map(), invalid: [], warnings: [] };
   const invalid = (key: MarkerKey, kind: DesiredObject['kind'], error: string) => state.invalid.push({ key, kind, error } satisfies InvalidObject);
   const queueShaping = facts.shaping === 'queue';
 
+  if (facts.poolRanges) {
+    const key = poolKey('router', facts.id);
+    state.pools.push({ kind: 'pool', key, name: ROUTER_POOL_NAME, fields: { name: ROUTER_POOL_NAME, ranges: facts.poolRanges, comment: markerComment(key, `default pool of ${facts.name}`) } });
+  }
   const profileNames = new Map<number, { active: string; throttled: string }>();
+  let poolWithoutLocal = 0;
   for (const p of plans) {
     const id = Number(p.id);
     const names = { active: profileName({ id, name: p.name }), throttled: profileName({ id, name: p.name }, true) };
     profileNames.set(id, names);
     const rates = planRates(p, settings);
+    if (p.pool_ranges) {
+      const key = poolKey('plan', id);
+      const name = planPoolName(id);
+      state.pools.push({ kind: 'pool', key, name, fields: { name, ranges: p.pool_ranges, comment: markerComment(key, p.name) } });
+    }
+    // The plan's own addressing, else the router's default.
+    const local = p.local_address ?? facts.localAddress ?? undefined;
+    const remote = p.pool_ranges ? planPoolName(id) : facts.poolRanges ? ROUTER_POOL_NAME : undefined;
+    if (remote && !local) poolWithoutLocal++;
     for (const throttled of [false, true]) {
       const key = planKey(id, throttled);
       const name = throttled ? names.throttled : names.active;
       const fields: Record<string, string> = { name, comment: markerComment(key, throttled ? `${p.name}, throttled` : p.name) };
       // Never both: with queue shaping the profile carries no rate, the queue does.
       if (!queueShaping) fields['rate-limit'] = throttled ? rates.throttled : rates.active;
+      if (local) fields['local-address'] = local;
+      if (remote) fields['remote-address'] = remote;
       state.profiles.push({ kind: 'profile', key, name, fields });
     }
+  }
+  if (poolWithoutLocal) {
+    state.warnings.push(
+      `${poolWithoutLocal} plan${poolWithoutLocal === 1 ? '' : 's'} on ${facts.name} ha${poolWithoutLocal === 1 ? 's' : 've'} an address pool but no local address: give the plan or the router one (--local-address), or PPP links come up without the router's side`,
+    );
   }
 
   let unshaped = 0;

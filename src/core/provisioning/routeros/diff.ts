@@ -3,6 +3,7 @@
 // in their comment, never by name alone; values are compared after normalising the ways
 // RouterOS prints them (true/yes, 10M/20M vs 10000000/20000000, 8s vs 00:00:08, /32 targets).
 import type { Row } from '../../routeros/index.js';
+import { canonicalRanges } from '../../routers/pools.js';
 import { parseMikrotikRateLimit, parseRouterOSRate } from '../../speed.js';
 import { parseMarker, type MarkerKey } from './naming.js';
 import { MANAGED_FIELDS, OBJECT_KINDS, type ActualState, type DesiredObject, type DesiredState, type InvalidObject, type ObjectKind } from './types.js';
@@ -171,7 +172,10 @@ export function normalizeField(kind: ObjectKind, field: string, value: string | 
     case 'burst-time':
       return timePair(value);
     case 'remote-address':
+    case 'local-address':
       return address(value);
+    case 'ranges':
+      return value === undefined || value.trim() === '' ? undefined : (canonicalRanges(value) ?? value.trim());
     case 'target':
       return target(value);
     case 'service':
@@ -233,6 +237,8 @@ export function ignoredRow(kind: ObjectKind, row: Row): boolean {
 export function rowKey(kind: ObjectKind, row: Row): MarkerKey | undefined {
   const m = parseMarker(row.comment);
   if (!m) return undefined;
+  if (kind === 'pool') return m.pool ? m.key : undefined;
+  if (m.pool) return undefined;
   if (kind === 'profile' ? m.kind !== 'plan' : m.kind !== 'service') return undefined;
   return m.key;
 }
@@ -257,7 +263,7 @@ interface KindContext {
 
 function inScope(kind: ObjectKind, key: MarkerKey, ctx: KindContext): boolean {
   if (!ctx.scope) return true;
-  return kind === 'profile' || ctx.scope.has(key);
+  return kind === 'profile' || kind === 'pool' || ctx.scope.has(key);
 }
 
 function diffKind(kind: ObjectKind, desired: readonly DesiredObject[], rows: readonly Row[], ctx: KindContext): void {
@@ -333,7 +339,7 @@ function diffKind(kind: ObjectKind, desired: readonly DesiredObject[], rows: rea
 
   for (const [key, list] of managed) {
     if (desiredKeys.has(key) || ctx.invalidKeys.has(key)) continue;
-    if (kind === 'profile' ? !opts.removeProfiles : ctx.scope !== undefined && !ctx.scope.has(key)) continue;
+    if (kind === 'profile' || kind === 'pool' ? !opts.removeProfiles : ctx.scope !== undefined && !ctx.scope.has(key)) continue;
     for (const row of list) plan.remove.push({ kind, key, id: row['.id']!, name: row.name ?? '', reason: 'not-desired' });
   }
 
@@ -384,6 +390,7 @@ export function diffState(desired: DesiredState, actual: ActualState, opts: Diff
     heldProfiles: new Set(),
   };
   const byKind: Record<ObjectKind, { desired: DesiredObject[]; rows: Row[] }> = {
+    pool: { desired: desired.pools ?? [], rows: actual.pools ?? [] },
     profile: { desired: desired.profiles, rows: actual.profiles },
     secret: { desired: desired.secrets, rows: actual.secrets },
     queue: { desired: desired.queues, rows: actual.queues },

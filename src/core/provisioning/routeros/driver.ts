@@ -19,7 +19,7 @@ import type { JobResult, ProvisioningDriver } from '../runner.js';
 import { buildDesiredState } from './desired.js';
 import { diffState, type RouterPlan } from './diff.js';
 import { applyPlan, FULL_READ_THRESHOLD, type OpOutcome } from './execute.js';
-import { planKey, queueName, serviceKey, type MarkerKey } from './naming.js';
+import { planKey, poolKey, queueName, serviceKey, type MarkerKey } from './naming.js';
 import { readFullState, readScopedState } from './read.js';
 import type { ActualState, DesiredState } from './types.js';
 
@@ -124,7 +124,7 @@ function lookupFor(desired: DesiredState, extraNames: string[]) {
 }
 
 /** Per-job results from the plan and what applying it did. */
-function jobResults(jobs: readonly Job[], work: Work, plan: RouterPlan, outcomes: readonly OpOutcome[]): JobResult[] {
+function jobResults(router: Router, jobs: readonly Job[], work: Work, plan: RouterPlan, outcomes: readonly OpOutcome[]): JobResult[] {
   const errors = new Map<MarkerKey, string[]>();
   const done = new Map<MarkerKey, string[]>();
   const add = (map: Map<MarkerKey, string[]>, key: MarkerKey, text: string) => {
@@ -151,7 +151,7 @@ function jobResults(jobs: readonly Job[], work: Work, plan: RouterPlan, outcomes
       results.push(errs?.length ? { id: job.id, ok: false, error: summarise(errs) } : { id: job.id, ok: true, detail: summarise(done.get(key)) });
     } else if (job.kind === 'profile') {
       const id = typeof job.payload?.planId === 'number' ? (job.payload.planId as number) : Number(job.target.split(':')[1]);
-      const keys = [planKey(id), planKey(id, true)];
+      const keys = [planKey(id), planKey(id, true), poolKey('plan', id), poolKey('router', router.id)];
       const errs = [...keys.flatMap((k) => errors.get(k) ?? []), ...profileQueryFailures.map((o) => o.error ?? 'failed')];
       results.push(errs.length ? { id: job.id, ok: false, error: summarise(errs) } : { id: job.id, ok: true, detail: summarise(keys.flatMap((k) => done.get(k) ?? [])) });
     } else if (job.kind === 'radius_disconnect') {
@@ -184,7 +184,7 @@ export async function runApiJobs(ctx: ServiceContext, router: Router, jobs: Job[
     const dropping = new Set(plan.sessions.map((s) => s.name));
     for (const name of new Set(work.disconnects.values())) if (!dropping.has(name)) plan.sessions.push({ name, reason: 'disconnect' });
     const applied = await applyPlan(client, plan, { timeoutMs: remaining() });
-    return jobResults(jobs, work, plan, applied.outcomes);
+    return jobResults(router, jobs, work, plan, applied.outcomes);
   } finally {
     opts.signal.removeEventListener('abort', onAbort);
     await client.close().catch(() => undefined);

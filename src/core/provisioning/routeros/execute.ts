@@ -4,10 +4,11 @@
 //
 // Phases, in order:
 //   1. remove secrets and queues (frees names a create or rename may need)
-//   2. create and update profiles (a secret can only name a profile that exists)
+//   2. create and update address pools, then profiles (a profile can only name a pool that
+//      exists, a secret only a profile that exists)
 //   3. create and update secrets and queues
 //   4. drop live sessions that must reconnect (blocked, new address, new speed, …)
-//   5. remove profiles (after no managed secret uses them)
+//   5. remove profiles (after no managed secret uses them), then pools (after no profile does)
 import { menu, RouterOSTrapError, type Row, type RouterOSWriter } from '../../routeros/index.js';
 import { finalName, rowKey, type RouterPlan, type SessionDrop } from './diff.js';
 import type { MarkerKey } from './naming.js';
@@ -126,6 +127,7 @@ export async function applyPlan(client: RouterOSWriter, plan: RouterPlan, opts: 
     );
 
   await removes(['secret', 'queue']);
+  await writes(['pool']);
   await writes(['profile']);
   await writes(['secret', 'queue']);
 
@@ -149,6 +151,7 @@ export async function applyPlan(client: RouterOSWriter, plan: RouterPlan, opts: 
   if (drops.size) await dropSessions(client, [...drops.values()], limit, co, outcomes);
 
   await removes(['profile']);
+  await removes(['pool']);
 
   const counts: ApplyCounts = { created: 0, updated: 0, removed: 0, dropped: 0, failed: 0 };
   for (const o of outcomes) {

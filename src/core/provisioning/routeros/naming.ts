@@ -6,32 +6,39 @@
 //   PPP profile  ispctl-3-fiber-50-throttled   comment  ispctl:plan:3:throttled Fiber 50, throttled
 //   PPP secret   juan                          comment  ispctl:service:42 S-000042 Juan dela Cruz
 //   queue        ispctl-juan                   comment  ispctl:service:42 S-000042 Juan dela Cruz
+//   IP pool      ispctl-pool-3                 comment  ispctl:plan:3:pool Fiber 50
+//   IP pool      ispctl-pool-default           comment  ispctl:router:1:pool default pool of core1
 //
 // Pure functions only.
 
-/** The key a marker carries: `service:42`, `plan:3`, `plan:3:throttled`. */
+/** The key a marker carries: `service:42`, `plan:3`, `plan:3:throttled`, `plan:3:pool`, `router:1:pool`. */
 export type MarkerKey = string;
 
 export interface ParsedMarker {
-  kind: 'service' | 'plan';
+  kind: 'service' | 'plan' | 'router';
   id: number;
   throttled: boolean;
+  /** An address pool's marker (`plan:3:pool`, `router:1:pool`). */
+  pool: boolean;
   key: MarkerKey;
 }
 
-const MARKER = /^ispctl:(service|plan):([1-9][0-9]{0,15})(:throttled)?(?=\s|$)/;
+const MARKER = /^ispctl:(service|plan|router):([1-9][0-9]{0,15})(:throttled|:pool)?(?=\s|$)/;
 
 /** The marker at the start of a comment, or undefined when ispctl does not manage the object. */
 export function parseMarker(comment: string | undefined): ParsedMarker | undefined {
   if (!comment) return undefined;
   const m = MARKER.exec(comment);
   if (!m) return undefined;
-  const kind = m[1] as 'service' | 'plan';
+  const kind = m[1] as 'service' | 'plan' | 'router';
   const id = Number(m[2]);
   if (!Number.isSafeInteger(id)) return undefined;
-  const throttled = m[3] !== undefined;
+  const throttled = m[3] === ':throttled';
+  const pool = m[3] === ':pool';
   if (throttled && kind !== 'plan') return undefined;
-  return { kind, id, throttled, key: throttled ? `plan:${id}:throttled` : `${kind}:${id}` };
+  if (pool && kind === 'service') return undefined;
+  if (kind === 'router' && !pool) return undefined;
+  return { kind, id, throttled, pool, key: `${kind}:${id}${m[3] ?? ''}` };
 }
 
 export function serviceKey(serviceId: number): MarkerKey {
@@ -40,6 +47,11 @@ export function serviceKey(serviceId: number): MarkerKey {
 
 export function planKey(planId: number, throttled = false): MarkerKey {
   return throttled ? `plan:${planId}:throttled` : `plan:${planId}`;
+}
+
+/** Key of a plan's address pool, or of a router's default pool. */
+export function poolKey(owner: 'plan' | 'router', id: number): MarkerKey {
+  return `${owner}:${id}:pool`;
 }
 
 /** The plan id of a `plan:…` key, or the service id of a `service:…` key. */

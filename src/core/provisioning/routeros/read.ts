@@ -28,15 +28,16 @@ export function readSessions(client: RouterOSWriter, opts: ReadOptions = {}): Pr
   return menu.print(client, '/ppp/active', { proplist: SESSION_PROPLIST, ...commandOptions(opts) });
 }
 
-/** The whole router: profiles, secrets, queues and sessions, read at once on one connection. */
+/** The whole router: pools, profiles, secrets, queues and sessions, read at once on one connection. */
 export async function readFullState(client: RouterOSWriter, opts: ReadOptions & { sessions?: boolean } = {}): Promise<ActualState> {
-  const [profiles, secrets, queues, sessions] = await Promise.all([
+  const [pools, profiles, secrets, queues, sessions] = await Promise.all([
+    readMenu(client, 'pool', opts),
     readMenu(client, 'profile', opts),
     readMenu(client, 'secret', opts),
     readMenu(client, 'queue', opts),
     opts.sessions === false ? Promise.resolve(undefined) : readSessions(client, opts),
   ]);
-  return sessions ? { profiles, secrets, queues, sessions } : { profiles, secrets, queues };
+  return sessions ? { pools, profiles, secrets, queues, sessions } : { pools, profiles, secrets, queues };
 }
 
 /**
@@ -74,13 +75,14 @@ export interface ScopedLookup {
   queues: { names: string[]; comments: string[] };
 }
 
-/** Only the rows a few jobs touch (profiles are few and always read whole). */
+/** Only the rows a few jobs touch (pools and profiles are few and always read whole). */
 export async function readScopedState(client: RouterOSWriter, lookup: ScopedLookup, opts: ReadOptions = {}): Promise<ActualState> {
   const terms = (l: { names: string[]; comments: string[] }) => [...l.names.map((n) => ['name', n] as const), ...l.comments.map((c) => ['comment', c] as const)];
-  const [profiles, secrets, queues] = await Promise.all([
+  const [pools, profiles, secrets, queues] = await Promise.all([
+    readMenu(client, 'pool', opts),
     readMenu(client, 'profile', opts),
     printWhereAny(client, MENU.secret, terms(lookup.secrets), PROPLIST.secret, opts),
     printWhereAny(client, MENU.queue, terms(lookup.queues), PROPLIST.queue, opts),
   ]);
-  return { profiles, secrets, queues };
+  return { pools, profiles, secrets, queues };
 }

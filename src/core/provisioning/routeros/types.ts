@@ -4,12 +4,13 @@ import type { Row } from '../../routeros/index.js';
 import type { BlockAction, Shaping } from '../../routers/service.js';
 import type { MarkerKey } from './naming.js';
 
-export type ObjectKind = 'profile' | 'secret' | 'queue';
+export type ObjectKind = 'pool' | 'profile' | 'secret' | 'queue';
 
-export const OBJECT_KINDS: readonly ObjectKind[] = ['profile', 'secret', 'queue'];
+export const OBJECT_KINDS: readonly ObjectKind[] = ['pool', 'profile', 'secret', 'queue'];
 
 /** The RouterOS menu of each kind of object ispctl writes. */
 export const MENU: Record<ObjectKind, string> = {
+  pool: '/ip/pool',
   profile: '/ppp/profile',
   secret: '/ppp/secret',
   queue: '/queue/simple',
@@ -20,13 +21,15 @@ export const MENU: Record<ObjectKind, string> = {
  * local-address, limit-at, …) is left as the router has it.
  */
 export const MANAGED_FIELDS: Record<ObjectKind, readonly string[]> = {
-  profile: ['name', 'rate-limit', 'comment'],
+  pool: ['name', 'ranges', 'comment'],
+  profile: ['name', 'rate-limit', 'local-address', 'remote-address', 'comment'],
   secret: ['name', 'password', 'service', 'profile', 'remote-address', 'disabled', 'comment'],
   queue: ['name', 'target', 'max-limit', 'burst-limit', 'burst-threshold', 'burst-time', 'disabled', 'comment'],
 };
 
 /** What ispctl reads of each kind (managed fields, the id, and flags that exclude a row). */
 export const PROPLIST: Record<ObjectKind, readonly string[]> = {
+  pool: ['.id', ...MANAGED_FIELDS.pool],
   profile: ['.id', ...MANAGED_FIELDS.profile, 'default'],
   secret: ['.id', ...MANAGED_FIELDS.secret],
   queue: ['.id', ...MANAGED_FIELDS.queue, 'dynamic'],
@@ -63,6 +66,9 @@ export interface RouterFacts {
   shaping: Shaping;
   /** The router's block action, or the setting's when the router does not say. */
   blockAction: BlockAction;
+  /** Default local address and pool for plans that carry none. */
+  localAddress?: string | null;
+  poolRanges?: string | null;
 }
 
 export interface InvalidObject {
@@ -73,6 +79,8 @@ export interface InvalidObject {
 
 export interface DesiredState {
   router: RouterFacts;
+  /** `/ip/pool` of the plans used on the router and the router's default pool. */
+  pools: DesiredObject[];
   profiles: DesiredObject[];
   secrets: DesiredObject[];
   queues: DesiredObject[];
@@ -88,6 +96,8 @@ export interface DesiredState {
 
 /** What the router holds, as printed (only the rows that were read). */
 export interface ActualState {
+  /** Undefined when pools were not read (a router without pool support in an old test double). */
+  pools?: Row[];
   profiles: Row[];
   secrets: Row[];
   queues: Row[];
