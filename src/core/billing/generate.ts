@@ -504,7 +504,7 @@ export async function generateInvoices(ctx: ServiceContext, opts: GenerateOption
                     x.subtotal, x.discount, x.total, 0, x.status, ?::timestamptz, ?::timestamptz
                from unnest(?::text[], ?::int[], ?::text[], ?::date[], ?::date[], ?::date[], ?::bigint[], ?::bigint[], ?::bigint[], ?::text[])
                     as x(number, subscriber_id, period_key, period_start, period_end, due_date, subtotal, discount, total, status)
-             on conflict (subscriber_id, period_key) where status <> 'void' do nothing
+             on conflict (subscriber_id, period_key) where status <> 'void' and kind = 'period' do nothing
              returning id, subscriber_id, period_key)
            select coalesce(string_agg(subscriber_id::text || '|' || period_key || '|' || id::text, ','), '') as created from ins`,
           [

@@ -203,11 +203,11 @@ export async function recordPayment(ctx: ServiceContext, input: RecordPaymentInp
     if (reference !== null && (await trx('payments').where({ method }).whereRaw('lower(reference) = lower(?)', [reference]).first('id'))) await duplicate();
     const inserted: Array<Record<string, unknown>> = (
       await trx.raw(
-        `insert into payments (subscriber_id, amount_minor, currency, method, reference, received_at, recorded_at, notes)
-         values (?, ?, ?, ?, ?, ?::timestamptz, ?::timestamptz, ?)
+        `insert into payments (subscriber_id, amount_minor, currency, method, reference, received_at, recorded_at, notes, recorded_by)
+         values (?, ?, ?, ?, ?, ?::timestamptz, ?::timestamptz, ?, ?)
          on conflict (method, lower(reference)) where reference is not null do nothing
          returning id`,
-        [subscriber.id, amount.toString(), settings.currency, method, reference, receivedAt, now, notes],
+        [subscriber.id, amount.toString(), settings.currency, method, reference, receivedAt, now, notes, ctx.actor.user],
       )
     ).rows;
     if (inserted.length === 0) await duplicate();
