@@ -9,6 +9,7 @@ import { createPlan } from '../../src/core/plans/service.js';
 import { agingReport, collectionsReport, revenueReport, toCsv } from '../../src/core/reports/service.js';
 import { addRouter } from '../../src/core/routers/service.js';
 import { initialise } from '../../src/core/settings/init.js';
+import { setSettings } from '../../src/core/settings/service.js';
 import { addSubscriber } from '../../src/core/subscribers/service.js';
 import { describeEachEngine } from '../helpers/db.js';
 
@@ -20,6 +21,8 @@ describeEachEngine('reports', (db) => {
   beforeAll(async () => {
     ctx = { ...db().ctx(clock), env: { ISPCTL_SECRET_KEY: 'a7'.repeat(32) } };
     await initialise(ctx, { values: { 'isp-name': 'Juan Net', currency: 'PHP', timezone: 'Asia/Manila', 'billing-day': 1, 'due-days': 15 } });
+    // Nobody pays for months: keep billing them while suspended, so every month has invoices.
+    await setSettings(ctx, { 'bill-suspended-services': true });
     await addRouter(ctx, { name: 'core1', host: '127.0.0.62', apiUser: 'u', apiPassword: 'p' });
     await createPlan(ctx, { name: 'Fiber 50', price: '1,500.00', download: '50M', upload: '10M' });
     await createPlan(ctx, { name: 'Fiber 100', price: '2,499.50', download: '100M', upload: '20M' });
