@@ -92,10 +92,10 @@ export async function readSavedApiPassword(stateFile: string, user: string): Pro
   return typeof password === 'string' ? password : undefined;
 }
 
-/** A password for a new lab router: 20 characters, letters and digits. */
-export function generateLabPassword(): string {
+/** A password for a new lab router: 20 (or `length`) characters, letters and digits. */
+export function generateLabPassword(length = 20): string {
   const alphabet = 'ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789';
-  const bytes = randomBytes(20);
+  const bytes = randomBytes(length);
   let out = '';
   for (const b of bytes) out += alphabet[b % alphabet.length];
   return out;
@@ -119,6 +119,8 @@ export interface RouterAddLineOptions {
   mode?: 'api' | 'radius';
   nasAddress?: string;
   coaPort?: number;
+  /** RADIUS mode: the shared secret the router's /radius entry has. */
+  radiusSecret?: string;
 }
 
 /** The `ispctl router add …` line that registers a lab router. */
@@ -129,5 +131,6 @@ export function routerAddLine(o: RouterAddLineOptions): string {
   words.push('--mode', o.mode ?? 'api');
   if (o.nasAddress) words.push('--nas-address', o.nasAddress);
   if (o.coaPort !== undefined) words.push('--coa-port', String(o.coaPort));
+  if (o.radiusSecret !== undefined) words.push('--radius-secret', shellQuote(o.radiusSecret));
   return words.join(' ');
 }

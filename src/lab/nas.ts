@@ -55,6 +55,8 @@ export type DialRejectReason =
   | 'already-connected'
   /** The pool (and its next pools) has no free address, or does not exist. */
   | 'pool-exhausted'
+  /** Nothing gives the session an address (no Framed-IP-Address or Framed-Pool, no remote-address). */
+  | 'no-address'
   /** The address the session should get is in use by another session. */
   | 'address-in-use'
   /** The rate limit (profile or Mikrotik-Rate-Limit) does not parse. */
@@ -124,6 +126,12 @@ export interface LabNasOptions {
   sendAccountingOn?: boolean;
   /** On close, end every session (Stop with NAS-Reboot). Default true. */
   stopSessionsOnClose?: boolean;
+  /**
+   * Refuse a session that gets no address (RADIUS Framed-IP-Address or Framed-Pool, the secret's
+   * remote-address, the profile's remote-address), as RouterOS does: PPP cannot finish without
+   * one. Default false for now, so that profiles written without addresses still dial.
+   */
+  requireAddress?: boolean;
   /** Simulated traffic per session, in bytes per second (default none). */
   traffic?: { upBytesPerSecond?: number; downBytesPerSecond?: number };
   log?: (line: string) => void;
@@ -326,6 +334,15 @@ export class LabNas {
    * the background; `settled()` waits for it); rejects with DialRejectedError.
    */
   async dial(req: DialRequest): Promise<LabSession> {
+    try {
+      return await this.dialOnce(req);
+    } catch (e) {
+      if (e instanceof DialRejectedError) this.log(`${e.username} refused (${e.reason}): ${e.message.slice(e.message.indexOf(': ') + 2)}`);
+      throw e;
+    }
+  }
+
+  private async dialOnce(req: DialRequest): Promise<LabSession> {
     const username = req.username ?? '';
     if (this.closed) throw new DialRejectedError('nas-closed', username, 'the lab NAS is closed');
     if (!this.started) await this.start();
@@ -352,6 +369,7 @@ export class LabNas {
     }
     if (local.onlyOne && local.activeSessions.length > 0) throw new DialRejectedError('already-connected', name, 'only-one=yes and the user is connected');
     const address = this.resolveAddress(name, local.remoteAddress);
+    this.checkAddress(name, address, `no remote-address on the secret or on profile ${local.profile.name}`);
     return this.bringUp({
       name,
       callerId,
@@ -417,6 +435,7 @@ export class LabNas {
     if (framedIp !== undefined && framedIp !== '255.255.255.254' && framedIp !== '255.255.255.255') address = framedIp;
     else if (framedPool !== undefined) address = this.resolveAddress(name, framedPool);
     else address = this.resolveAddress(name, profile['remote-address']);
+    this.checkAddress(name, address, `no Framed-IP-Address or Framed-Pool in the Access-Accept and no remote-address on profile ${profile.name}`);
 
     const interval = getAttribute(reply, 'Acct-Interim-Interval');
     const timeout = getAttribute(reply, 'Session-Timeout');
@@ -433,6 +452,11 @@ export class LabNas {
       interimSeconds: typeof interval === 'number' && interval > 0 ? interval : undefined,
       sessionTimeout: typeof timeout === 'number' && timeout > 0 ? timeout : undefined,
     });
+  }
+
+  /** A session without an address is refused when `requireAddress` is on. */
+  private checkAddress(name: string, address: string | undefined, why: string): void {
+    if (address === undefined && this.opts.requireAddress) throw new DialRejectedError('no-address', name, `no address to give: ${why}`);
   }
 
   /** An address, or a pool name to allocate from; undefined when neither is set. */

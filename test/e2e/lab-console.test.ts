@@ -1,5 +1,6 @@
 // `ispctl lab console` against a running `ispctl lab start`, through the built binary.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createSocket } from 'node:dgram';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -30,12 +31,26 @@ async function details(lab: Running): Promise<any> { // eslint-disable-line @typ
   const deadline = Date.now() + 30_000;
   for (;;) {
     try {
-      return JSON.parse(lab.out()).data;
-    } catch {
+      const doc = JSON.parse(lab.out());
+      if (!doc.ok) throw new Error(`lab start failed: ${lab.out()}`);
+      return doc.data;
+    } catch (e) {
+      if (/lab start failed/.test(String(e))) throw e;
       if (lab.child.exitCode !== null || Date.now() > deadline) throw new Error(`lab start did not come up:\n${lab.out()}\n${lab.err()}`);
       await new Promise((r) => setTimeout(r, 50));
     }
   }
+}
+
+function freeUdpPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createSocket('udp4');
+    s.once('error', reject);
+    s.bind(0, '127.0.0.1', () => {
+      const port = s.address().port;
+      s.close(() => resolve(port));
+    });
+  });
 }
 
 async function stop(lab: Running): Promise<void> {
@@ -90,5 +105,43 @@ describe('ispctl lab console', () => {
       ok: false,
       error: { code: 'LAB_SCRIPT_FAILED', details: { output: 'failure: pool with the same name already exists\nafter\n' } },
     });
+  });
+});
+
+describe('ispctl lab start --radius --preset brownfield', () => {
+  const tmp = tempDataDir();
+  let lab: Running;
+  let info: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+  beforeAll(async () => {
+    const coaPort = await freeUdpPort();
+    lab = startLab(['--ephemeral', '--radius', '--radius-server', '127.0.0.1:18120', '--radius-incoming-port', String(coaPort), '--preset', 'brownfield', '--preset-secrets', '100'], tmp.env);
+    info = await details(lab);
+  });
+  afterAll(async () => {
+    await stop(lab);
+    tmp.remove();
+  });
+
+  it('comes up as a RADIUS client whose router add line matches, filled like a hand-made router', async () => {
+    expect(info.mode).toBe('radius');
+    expect(info.preset).toMatchObject({ preset: 'brownfield', secrets: 109 });
+    const secret = /--radius-secret (\S+)/.exec(info.routerAdd)?.[1];
+    expect(secret).toMatch(/^[A-Za-z0-9]{24}$/);
+    expect(info.routerAdd).toContain(`--mode radius --coa-port ${info.radiusIncoming.port}`);
+    expect(info.radiusIncoming.accept).toBe(true);
+    const conn = ['--router-port', String(info.port), '--api-password', info.password];
+    const script = [
+      ':put [/radius get [find] secret]',
+      ':put [/radius get [find] authentication-port]',
+      ':put [/ppp aaa get use-radius]',
+      ':put [/radius incoming get port]',
+      '/ppp secret add name=e2e password=pw profile=10M',
+    ].join('\n');
+    const shown = await runCli(['lab', 'console', ...conn], { env: tmp.env, input: script });
+    expect(shown.stdout).toBe(`${secret}\n18120\ntrue\n${info.radiusIncoming.port}\n`);
+    // A subscriber gets an address from the profile's pool, and lab dial prints it.
+    const dial = await runCli(['lab', 'dial', '--user', 'e2e', '--password', 'pw', '--json', ...conn], { env: tmp.env });
+    expect(dial.json?.data?.address, dial.stdout + dial.stderr).toMatch(/^10\.10\.\d+\.\d+$/);
   });
 });

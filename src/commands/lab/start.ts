@@ -5,6 +5,7 @@ import { BaseCommand } from '../../cli/base-command.js';
 import { dataDir } from '../../core/db/config.js';
 import { IspctlError, conflict, invalid } from '../../core/errors.js';
 import { DEFAULT_VERSION, type LabRouter, startLabRouter } from '../../lab/index.js';
+import { PRESETS, type PresetSummary, applyBrownfieldPreset, applyRadiusClient } from '../../lab/presets.js';
 import {
   defaultLabStateFile,
   generateLabPassword,
@@ -33,6 +34,8 @@ export default class LabStart extends BaseCommand<typeof LabStart> {
     '<%= config.bin %> lab start',
     '<%= config.bin %> lab start --port 18728 --identity edge-lab --radius-incoming-port 3799',
     '<%= config.bin %> lab start --port 0 --json --ephemeral',
+    '<%= config.bin %> lab start --preset brownfield --ephemeral',
+    '<%= config.bin %> lab start --radius --radius-server 127.0.0.1:1812 --radius-secret s3cret-shared-key',
   ];
 
   static override flags = {
@@ -48,6 +51,12 @@ export default class LabStart extends BaseCommand<typeof LabStart> {
     'radius-incoming-port': Flags.integer({ summary: 'Accept CoA and Disconnect-Request on this UDP port (sets /radius incoming accept=yes port=…).', min: 1, max: 65535 }),
     'nas-address': Flags.string({ summary: 'The NAS address RADIUS servers see (NAS-IP-Address, and the source address when on loopback).', default: '127.0.0.1' }),
     'accounting-on': Flags.boolean({ summary: 'Send RADIUS Accounting-On at start (FreeRADIUS then closes sessions left open by an earlier run).' }),
+    preset: Flags.string({ summary: 'Fill a new router: brownfield = set up by hand (profiles, pools, cp1252 comments, duplicates, thousands of secrets, live sessions).', options: [...PRESETS] }),
+    'preset-secrets': Flags.integer({ summary: 'With --preset brownfield: how many generated PPP secrets (default 3000).', min: 0, max: 100_000, dependsOn: ['preset'] }),
+    radius: Flags.boolean({ summary: 'Come up as a RADIUS client: /radius entry, /ppp aaa use-radius=yes, /radius incoming accept=yes (port 3799 unless --radius-incoming-port).' }),
+    'radius-server': Flags.string({ summary: 'With --radius: the RADIUS server as HOST or HOST:PORT (accounting on PORT+1).', default: '127.0.0.1:1812' }),
+    'radius-secret': Flags.string({ summary: 'With --radius: the shared secret (default: generated, or the one the saved router has).', dependsOn: ['radius'] }),
+    'require-address': Flags.boolean({ summary: 'Refuse a PPPoE session that gets no address (no Framed-IP/Framed-Pool, no remote-address), as RouterOS does.' }),
   };
 
   public async run(): Promise<void> {
@@ -71,6 +80,15 @@ export default class LabStart extends BaseCommand<typeof LabStart> {
       }
     }
     const existing = stateFile !== undefined && existsSync(stateFile);
+    if (f.preset && existing) {
+      throw conflict('LAB_PRESET_ON_EXISTING', `--preset ${f.preset} fills a new router, but ${stateFile} already holds one.`, [
+        'Use --ephemeral, or another --state-file, or move the state file away',
+      ]);
+    }
+    const radiusServer = f.radius ? parseRadiusServer(f['radius-server']) : undefined;
+    if (f['radius-secret'] !== undefined && f['radius-secret'].length < 16) {
+      throw invalid('INVALID_RADIUS_SECRET', '--radius-secret must be at least 16 characters (ispctl router add requires it).', ['Leave it out to have one generated']);
+    }
     const password = f['admin-password'] ?? (existing ? undefined : generateLabPassword());
     const log = f.verbose ? (line: string) => process.stderr.write(`${line}\n`) : undefined;
 
@@ -84,7 +102,7 @@ export default class LabStart extends BaseCommand<typeof LabStart> {
         identity: f.identity ?? 'lab-router',
         ...(password !== undefined ? { adminPassword: password } : {}),
         ...(stateFile ? { stateFile } : {}),
-        nas: { nasAddress: f['nas-address'], sendAccountingOn: f['accounting-on'], ...(log ? { log } : {}) },
+        nas: { nasAddress: f['nas-address'], sendAccountingOn: f['accounting-on'], requireAddress: f['require-address'], ...(log ? { log } : {}) },
         ...(log ? { log } : {}),
       });
     } catch (e) {
@@ -100,7 +118,24 @@ export default class LabStart extends BaseCommand<typeof LabStart> {
         else state.menu('/user').add({ name: 'admin', group: 'full', password: f['admin-password'] });
       }
     }
-    if (f['radius-incoming-port'] !== undefined) state.singleton('/radius/incoming').set({ accept: true, port: f['radius-incoming-port'] });
+    let radiusSecret: string | undefined;
+    if (radiusServer) {
+      const saved = state.menu('/radius').find((r) => r.address === radiusServer.host)[0]?.secret;
+      radiusSecret = f['radius-secret'] ?? saved ?? generateLabPassword(24);
+      applyRadiusClient(state, {
+        server: radiusServer.host,
+        authPort: radiusServer.port,
+        acctPort: radiusServer.port + 1,
+        secret: radiusSecret,
+        incomingPort: f['radius-incoming-port'] ?? 3799,
+      });
+    } else if (f['radius-incoming-port'] !== undefined) {
+      state.singleton('/radius/incoming').set({ accept: true, port: f['radius-incoming-port'] });
+    }
+    let preset: PresetSummary | undefined;
+    if (f.preset === 'brownfield') {
+      preset = await applyBrownfieldPreset(state, { ...(f['preset-secrets'] !== undefined ? { secrets: f['preset-secrets'] } : {}) }, router.nas);
+    }
     await router.nas!.settled();
     const incomingFailure = router.nas!.incomingFailure();
     if (incomingFailure) this.warnLine(`CoA/Disconnect listener not running: ${incomingFailure}`);
@@ -134,6 +169,7 @@ export default class LabStart extends BaseCommand<typeof LabStart> {
       tls: router.tlsPort !== undefined,
       ...(f['nas-address'] !== HOST ? { nasAddress: f['nas-address'] } : {}),
       ...(incoming.accept === 'true' ? { coaPort: Number(incoming.port) } : {}),
+      ...(radiusServer ? { mode: 'radius' as const, ...(radiusSecret !== undefined ? { radiusSecret } : {}) } : {}),
     });
     const details = {
       host: HOST,
@@ -146,6 +182,9 @@ export default class LabStart extends BaseCommand<typeof LabStart> {
       version: state.version.text,
       nasAddress: f['nas-address'],
       radiusIncoming: { accept: incoming.accept === 'true', port: Number(incoming.port) },
+      mode: radiusServer ? 'radius' : 'api',
+      radius: radiusServer ? { server: radiusServer.host, authPort: radiusServer.port, acctPort: radiusServer.port + 1 } : null,
+      preset: preset ?? null,
       stateFile: stateFile ?? null,
       runtimeFile: runtimeFile ?? null,
       pid: process.pid,
@@ -167,6 +206,10 @@ export default class LabStart extends BaseCommand<typeof LabStart> {
         shownPassword !== undefined ? `${shownPassword}  ${c.dim('(shown once; saved in the state file)')}` : c.dim('unchanged (set when the lab router was first started; change it with --admin-password)'),
       ]);
       pairs.push(['NAS address', `${f['nas-address']} (RADIUS requests come from it)`]);
+      if (radiusServer) pairs.push(['RADIUS', `${radiusServer.host} auth ${radiusServer.port}, acct ${radiusServer.port + 1} (/ppp aaa use-radius=yes)`]);
+      if (preset) {
+        pairs.push(['Preset', `${preset.preset}: ${preset.secrets} secrets (${preset.disabledSecrets} disabled), ${preset.profiles} profiles, ${preset.pools} pools, ${preset.queues} queues, ${preset.sessions} sessions`]);
+      }
       pairs.push(['CoA/Disconnect', incoming.accept === 'true' ? `UDP ${HOST}:${incoming.port}` : `off (/radius incoming accept=no; --radius-incoming-port turns it on)`]);
       pairs.push(['State file', stateFile ?? 'none (--ephemeral)']);
       this.details(pairs);
@@ -196,6 +239,18 @@ function waitForStopSignal(): Promise<NodeJS.Signals> {
     process.on('SIGINT', on);
     process.on('SIGTERM', on);
   });
+}
+
+/** `host` or `host:port` of a RADIUS server (port default 1812). */
+function parseRadiusServer(text: string): { host: string; port: number } {
+  const m = /^([^:]+)(?::(\d{1,5}))?$/.exec(text.trim());
+  const port = m?.[2] !== undefined ? Number(m[2]) : 1812;
+  if (!m || !isIPv4(m[1]!) || port < 1 || port > 65534) {
+    throw invalid('INVALID_RADIUS_SERVER', `--radius-server ${text} is not an IPv4 address with an optional port (e.g. 127.0.0.1:1812).`, [
+      'The lab router sends Access-Request to PORT and accounting to PORT+1',
+    ]);
+  }
+  return { host: m[1]!, port };
 }
 
 function startError(e: unknown, port: number, stateFile: string | undefined): unknown {
