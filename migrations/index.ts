@@ -8,6 +8,7 @@ import * as radius from './20261124030000_radius.js';
 import * as billing from './20261124040000_billing.js';
 import * as billingExtra from './20261124050000_billing_extra.js';
 import * as daemon from './20261124070000_daemon.js';
+import * as onboarding from './20261202010000_onboarding.js';
 import * as addressPools from './20261202020000_address_pools.js';
 import * as documentsIntake from './20261202070000_documents_intake.js';
 
@@ -25,6 +26,7 @@ export const migrations: Migration[] = [
   { name: '20261124040000_billing', ...billing },
   { name: '20261124050000_billing_extra', ...billingExtra },
   { name: '20261124070000_daemon', ...daemon },
+  { name: '20261202010000_onboarding', ...onboarding },
   { name: '20261202020000_address_pools', ...addressPools },
   { name: '20261202070000_documents_intake', ...documentsIntake },
 ];

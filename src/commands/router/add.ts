@@ -7,16 +7,19 @@ import { addRouter, BLOCK_ACTIONS, ROUTER_MODES, SHAPING_MODES } from '../../cor
 export default class RouterAdd extends BaseCommand<typeof RouterAdd> {
   static override summary = 'Register a MikroTik router: how to reach its API, and how FreeRADIUS and provisioning treat it.';
   static override description =
+    'Without --host the router is added pending, to be brought in over WireGuard (ispctl router onboard NAME): ispctl generates its ' +
+    'tunnel key pair and the API user and password its install script creates. ' +
     'The API password is stored encrypted (AES-256-GCM, key in the config directory or ISPCTL_SECRET_KEY). A strong RADIUS shared secret ' +
     'is generated unless given. In radius mode FreeRADIUS must see the router at its NAS address (default: --host when it is an IP address).';
   static override examples = [
+    '<%= config.bin %> router add tower-north --mode radius   # pending: then ispctl router onboard tower-north',
     '<%= config.bin %> router add core1 --host 10.8.0.2 --api-user ispctl --api-password … --mode api',
     'ISPCTL_ROUTER_API_PASSWORD=… <%= config.bin %> router add tower-north --host 203.0.113.10 --api-user ispctl --mode radius --nas-address 10.8.0.3',
   ];
   static override args = { name: Args.string({ required: true, description: 'Short name: letters, digits, . _ -' }) };
   static override flags = {
-    host: Flags.string({ required: true, summary: 'Address ispctl reaches the router API at (public or WireGuard IP, or host name).' }),
-    'api-user': Flags.string({ required: true, summary: 'RouterOS user for the API.' }),
+    host: Flags.string({ summary: 'Address ispctl reaches the router API at (public or WireGuard IP, or host name). Omit it to add the router pending and onboard it over WireGuard.' }),
+    'api-user': Flags.string({ summary: 'RouterOS user for the API (required with --host).' }),
     'api-password': Flags.string({ summary: 'Password of the API user (asked for in a terminal when omitted).', env: 'ISPCTL_ROUTER_API_PASSWORD' }),
     'api-port': Flags.integer({ summary: 'API port (default 8728, or 8729 with --tls).', min: 1, max: 65535 }),
     tls: Flags.boolean({ summary: 'Use API-SSL.' }),
@@ -33,7 +36,12 @@ export default class RouterAdd extends BaseCommand<typeof RouterAdd> {
 
   public async run() {
     let apiPassword = this.flags['api-password'];
-    if (apiPassword === undefined) {
+    if (this.flags.host !== undefined && this.flags['api-user'] === undefined) {
+      throw invalid('MISSING_FLAGS', 'Missing --api-user: a router registered with --host needs the API user ispctl logs in as.', [
+        `Add --api-user, or leave out --host to add it pending and onboard it over WireGuard: ispctl router onboard ${this.args.name}`,
+      ]);
+    }
+    if (this.flags.host !== undefined && apiPassword === undefined) {
       if (!this.canPrompt()) {
         throw invalid('MISSING_FLAGS', 'Missing --api-password (and not running in a terminal, so ispctl cannot ask).', [
           'Pass --api-password, or set ISPCTL_ROUTER_API_PASSWORD so the password stays out of the shell history',
@@ -59,6 +67,12 @@ export default class RouterAdd extends BaseCommand<typeof RouterAdd> {
       localAddress: this.flags['local-address'],
       pool: this.flags.pool,
     });
+    if (router.host === null) {
+      this.say(`Added router ${router.name} (${router.mode} mode), pending: it gets its address when it is onboarded over WireGuard.`);
+      this.say(this.chalk.dim(`Next: ispctl router onboard ${router.name}   (or router inspect-script, review, install-script)`));
+      this.essential(router.name);
+      return router;
+    }
     this.say(`Added router ${router.name} (${router.mode} mode) at ${router.host}:${router.apiPort}${router.apiTls ? ' with API-SSL' : ''}.`);
     if (router.mode === 'radius') this.say(`FreeRADIUS will know it as ${router.nasAddress}; CoA goes to port ${router.coaPort}.`);
     this.say(this.chalk.dim(`Check that ispctl can reach it: ispctl router check ${router.name}`));

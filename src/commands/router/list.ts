@@ -10,9 +10,9 @@ export default class RouterList extends BaseCommand<typeof RouterList> {
     const routers = await listRouters(ctx.db);
     this.table(routers, [
       { header: 'NAME', get: (r) => r.name },
-      { header: 'HOST', get: (r) => `${r.host}:${r.apiPort}${r.apiTls ? ' (TLS)' : ''}` },
+      { header: 'HOST', get: (r) => (r.host === null ? this.chalk.dim('(pending)') : `${r.host}:${r.apiPort}${r.apiTls ? ' (TLS)' : ''}`) },
       { header: 'MODE', get: (r) => r.mode },
-      { header: 'STATUS', get: (r) => (r.status === 'online' ? this.chalk.green(r.status) : r.status === 'unknown' ? this.chalk.dim(r.status) : this.chalk.red(r.status)) },
+      { header: 'STATUS', get: (r) => (r.status === 'online' ? this.chalk.green(r.status) : ['unknown', 'pending'].includes(r.status) ? this.chalk.dim(r.status) : r.status === 'registering' ? this.chalk.yellow(r.status) : this.chalk.red(r.status)) },
       { header: 'LAST CONTACT', get: (r) => r.lastContactAt?.toISOString().replace(/\.\d+Z$/, 'Z') ?? '' },
       { header: 'SERVICES', get: (r) => r.serviceCount, align: 'right' },
       { header: 'VERSION', get: (r) => r.version ?? '' },

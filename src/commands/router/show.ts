@@ -11,10 +11,11 @@ export default class RouterShow extends BaseCommand<typeof RouterShow> {
     const ctx = await this.ctx();
     const r = await showRouter(ctx, this.args.name);
     const iso = (d: Date | null) => d?.toISOString().replace(/\.\d+Z$/, 'Z') ?? '';
+    const o = r.onboarding;
     this.details([
       ['name', r.name],
-      ['host', r.host],
-      ['api', `${r.apiUser}@${r.host}:${r.apiPort}${r.apiTls ? ` (API-SSL, certificate ${r.apiTlsVerify ? 'verified' : 'not verified'})` : ' (plain)'}`],
+      ['host', r.host ?? '(pending: no address until it is onboarded)'],
+      ['api', `${r.apiUser}@${r.host ?? '…'}:${r.apiPort}${r.apiTls ? ` (API-SSL, certificate ${r.apiTlsVerify ? 'verified' : 'not verified'})` : ' (plain)'}`],
       ['api password', r.apiPassword],
       ['mode', r.mode],
       ['nas address', r.nasAddress ?? ''],
@@ -25,6 +26,15 @@ export default class RouterShow extends BaseCommand<typeof RouterShow> {
       ['local address', r.localAddress ?? ''],
       ['address pool', r.poolRanges ? `${r.poolRanges} (${r.poolName}, default for plans without their own)` : ''],
       ['status', r.status],
+      ...(o
+        ? ([
+            ['tunnel address', o.tunnelAddress ?? '(picked at review)'],
+            ['wireguard key', o.publicKey],
+            ['inspect report', iso(o.reportedAt) || '(none yet: ispctl router inspect-script ' + r.name + ')'],
+            ['install printed', iso(o.installPrintedAt)],
+            ['registered', iso(o.registeredAt)],
+          ] as Array<[string, unknown]>)
+        : []),
       ['last contact', iso(r.lastContactAt)],
       ['last error', r.lastError ?? ''],
       ['identity', r.identity ?? ''],
@@ -33,6 +43,7 @@ export default class RouterShow extends BaseCommand<typeof RouterShow> {
       ['services', r.serviceCount],
       ['created', iso(r.createdAt)],
     ]);
+    if (o?.advice) this.say('\n' + this.chalk.yellow(o.advice));
     return r;
   }
 }

@@ -10,6 +10,8 @@ import type { Knex } from 'knex';
 import type { ServiceContext } from '../context.js';
 import { IspctlError } from '../errors.js';
 import { routerConnectOptions } from '../routers/check.js';
+import { loadHubSettings } from '../onboarding/hub.js';
+import { markRegistered, registeringAdviceFor } from '../onboarding/state.js';
 import { toRouter, type Router, type RouterStatus } from '../routers/service.js';
 import { RouterOSClient, RouterOSConnectError, RouterOSConnectionClosedError, RouterOSLoginError, RouterOSTimeoutError, menu } from '../routeros/index.js';
 
@@ -40,7 +42,9 @@ export interface HealthState {
 export function nextHealth(prev: HealthState, probe: ProbeResult, t: HealthThresholds, contactSinceLastCheck = false): HealthState {
   if (probe.ok) return { status: 'online', failures: 0 };
   const failures = (contactSinceLastCheck ? 0 : prev.failures) + 1;
-  const rank: Record<RouterStatus, number> = { unknown: 0, online: 1, degraded: 2, offline: 3 };
+  // Not set up yet (pending), or waiting for its tunnel (registering): not a failure of a router in service.
+  if (prev.status === 'pending' || prev.status === 'registering') return { status: prev.status, failures };
+  const rank: Record<RouterStatus, number> = { pending: 0, registering: 0, unknown: 0, online: 1, degraded: 2, offline: 3 };
   const byCount: RouterStatus = failures >= t.offlineAfter ? 'offline' : failures >= t.degradedAfter ? 'degraded' : prev.status;
   let status = rank[prev.status] > rank[byCount] ? prev.status : byCount;
   if (probe.reachable && status === 'offline') status = 'degraded';
@@ -80,6 +84,8 @@ export interface HealthChange {
 
 export interface HealthRunResult {
   checked: number;
+  /** Routers still registering past REGISTERING_ADVICE_AFTER_MS, with what to check. */
+  registering: Array<{ router: string; advice: string }>;
   online: number;
   degraded: number;
   offline: number;
@@ -106,10 +112,12 @@ export interface HealthRunOptions extends HealthThresholds {
  */
 export async function checkRoutersHealth(ctx: ServiceContext, opts: HealthRunOptions): Promise<HealthRunResult> {
   const db = ctx.db as Knex;
-  const q = db('routers').select('*').orderBy('name');
+  // Pending routers have no address yet: nothing to check.
+  const q = db('routers').select('*').whereNot('status', 'pending').whereNotNull('host').orderBy('name');
   if (opts.routerIds) q.whereIn('id', opts.routerIds);
   const rows: Array<Record<string, unknown>> = await q;
-  const result: HealthRunResult = { checked: 0, online: 0, degraded: 0, offline: 0, changes: [], returned: [], errors: [] };
+  const hub = await loadHubSettings(db);
+  const result: HealthRunResult = { checked: 0, registering: [], online: 0, degraded: 0, offline: 0, changes: [], returned: [], errors: [] };
   const queue = [...rows];
   const probe = opts.probe ?? ((r: Router) => probeRouter(ctx, r, opts.timeoutMs));
   await Promise.all(
@@ -130,11 +138,20 @@ export async function checkRoutersHealth(ctx: ServiceContext, opts: HealthRunOpt
         const prev: HealthState = { status: router.status, failures: Number(row.consecutive_failures ?? 0) };
         const next = nextHealth(prev, outcome, opts, contactSince);
         const now = ctx.clock.now();
+        if (outcome.ok && prev.status === 'registering') await markRegistered(db, router.id, now);
+        let lastError = outcome.ok ? null : outcome.error;
+        if (!outcome.ok && next.status === 'registering') {
+          const advice = await registeringAdviceFor(db, router, now, outcome.error, hub);
+          if (advice) {
+            lastError = advice;
+            result.registering.push({ router: router.name, advice });
+          }
+        }
         const update: Record<string, unknown> = {
           status: next.status,
           consecutive_failures: next.failures,
           health_checked_at: db.fn.now(),
-          last_error: outcome.ok ? null : outcome.error,
+          last_error: lastError,
         };
         if (outcome.ok || outcome.reachable) update.last_contact_at = now;
         if (outcome.ok) {
@@ -158,3 +175,4 @@ export async function checkRoutersHealth(ctx: ServiceContext, opts: HealthRunOpt
   result.changes.sort((a, b) => a.router.localeCompare(b.router));
   return result;
 }
+

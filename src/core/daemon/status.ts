@@ -169,7 +169,7 @@ export async function daemonStatus(ctx: Pick<ServiceContext, 'db' | 'engine' | '
   }
 
   const routerRows: Array<Record<string, unknown>> = await db('routers').select('name', 'status', 'consecutive_failures', 'last_contact_at', 'last_error').orderBy('name');
-  const routers: DaemonStatus['routers'] = { total: routerRows.length, unknown: 0, online: 0, degraded: 0, offline: 0, attention: [] };
+  const routers: DaemonStatus['routers'] = { total: routerRows.length, pending: 0, registering: 0, unknown: 0, online: 0, degraded: 0, offline: 0, attention: [] };
   for (const r of routerRows) {
     const status = r.status as RouterStatus;
     routers[status]++;

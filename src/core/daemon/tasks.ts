@@ -157,6 +157,7 @@ const health: TaskDef = {
       const level = ch.to === 'online' ? 'info' : 'warn';
       env.log[level](`Router ${ch.router}: ${ch.from} → ${ch.to}${ch.error ? ` (${ch.failures} failed check(s) in a row: ${ch.error})` : ''}`, { router: ch.router, from: ch.from, to: ch.to, failures: ch.failures });
     }
+    for (const x of r.registering) env.log.warn(x.advice, { router: x.router, status: 'registering' });
     for (const e of r.errors) env.log.error(`Router ${e.router} could not be checked: ${e.error}`, { router: e.router });
     let jobs: RunSummary | undefined;
     if (r.returned.length) {

@@ -12,13 +12,16 @@ import {
   type RouterOSConnectOptions,
 } from '../routeros/index.js';
 import { decryptSecret, loadSecretKey } from '../secrets.js';
+import { loadHubSettings } from '../onboarding/hub.js';
+import { markRegistered, registeringAdviceFor } from '../onboarding/state.js';
 import { recordRouterHealth, routerNotFound, toRouter, type Router, type RouterStatus } from './service.js';
 
 export const DEFAULT_CHECK_TIMEOUT_MS = 5_000;
 
 export interface RouterCheckResult {
   router: string;
-  host: string;
+  /** Null while the router is pending. */
+  host: string | null;
   port: number;
   status: RouterStatus;
   /** True when ispctl logged in and read the router. */
@@ -40,6 +43,7 @@ export async function routerConnectOptions(ctx: ServiceContext, router: Router |
   const row = await ctx.db('routers').whereRaw('lower(name) = lower(?)', [typeof router === 'string' ? router : router.name]).first();
   if (!row) throw routerNotFound(typeof router === 'string' ? router : router.name);
   const r = toRouter(row);
+  if (r.host === null) throw routerPending(r.name);
   const password = decryptSecret(row.api_password_enc, loadSecretKey(ctx.env), 'API password');
   return {
     host: r.host,
@@ -78,9 +82,12 @@ export async function checkRouter(ctx: ServiceContext, name: string, opts: { tim
   const row = await ctx.db('routers').whereRaw('lower(name) = lower(?)', [String(name).trim()]).first();
   if (!row) throw routerNotFound(name);
   const router = toRouter(row);
+  const checkedAt = ctx.clock.now();
+  if (router.host === null) {
+    return { router: router.name, host: null, port: router.apiPort, status: router.status, ok: false, error: routerPending(router.name).message, elapsedMs: 0, checkedAt };
+  }
   const connect = await routerConnectOptions(ctx, router, opts);
   const started = Date.now();
-  const checkedAt = ctx.clock.now();
   let client: RouterOSClient | undefined;
   try {
     client = await RouterOSClient.connect(connect);
@@ -103,14 +110,25 @@ export async function checkRouter(ctx: ServiceContext, name: string, opts: { tim
       checkedAt,
     };
     await recordRouterHealth(ctx.db, router.id, { status: 'online', at: checkedAt, identity: result.identity, version: result.version, board: result.board });
+    if (router.status === 'registering') await markRegistered(ctx.db, router.id, checkedAt);
     return result;
   } catch (err) {
     if (err instanceof IspctlError) throw err;
-    const status = statusOf(err);
-    const error = describe(err);
+    // A router waiting for its tunnel stays registering; after a while the error says what to check.
+    const status = router.status === 'registering' ? 'registering' : statusOf(err);
+    let error = describe(err);
+    if (status === 'registering') error = (await registeringAdviceFor(ctx.db, router, checkedAt, error, await loadHubSettings(ctx.db))) ?? error;
     await recordRouterHealth(ctx.db, router.id, { status, at: checkedAt, error });
     return { router: router.name, host: router.host, port: router.apiPort, status, ok: false, error, elapsedMs: Date.now() - started, checkedAt };
   } finally {
     if (client) await client.close().catch(() => undefined);
   }
+}
+
+/** The error for work that needs a router's API while it is still pending (no address yet). */
+export function routerPending(name: string): IspctlError {
+  return new IspctlError('ROUTER_PENDING', `Router ${name} is pending: it has no address yet, so ispctl cannot reach it.`, {
+    kind: 'conflict',
+    suggestions: [`Bring it in over WireGuard: ispctl router onboard ${name}`, `Or give it an address ispctl can reach: ispctl router edit ${name} --host … --api-user … --api-password …`],
+  });
 }

@@ -14,6 +14,8 @@ import { decryptSecret, encryptSecret, generateSecret, loadSecretKey, maskSecret
 import { listSettings } from '../settings/service.js';
 import { recordAuditMany } from '../subscribers/audit-many.js';
 import { assertRouterAddressing, checkOwnAddressing, ROUTER_POOL_NAME, validateLocalAddress, validatePoolRanges } from './pools.js';
+import { createRouterOnboarding, loadHubSettings, ONBOARDING_API_USER } from '../onboarding/hub.js';
+import { onboardingOf, registeringAdviceFor } from '../onboarding/state.js';
 import { validateChoice, validateHost, validateIpAddress, validatePort, validateRouterName } from './validate.js';
 
 export const ROUTER_MODES = ['radius', 'api'] as const;
@@ -22,7 +24,11 @@ export const SHAPING_MODES = ['profile', 'queue'] as const;
 export type Shaping = (typeof SHAPING_MODES)[number];
 export const BLOCK_ACTIONS = ['disable', 'remove'] as const;
 export type BlockAction = (typeof BLOCK_ACTIONS)[number];
-export const ROUTER_STATUSES = ['unknown', 'online', 'degraded', 'offline'] as const;
+/**
+ * pending: added, not set up yet (no host); registering: its install script was printed and
+ * ispctl waits to reach it through the tunnel; then health from checks.
+ */
+export const ROUTER_STATUSES = ['pending', 'registering', 'unknown', 'online', 'degraded', 'offline'] as const;
 export type RouterStatus = (typeof ROUTER_STATUSES)[number];
 
 export const DEFAULT_API_PORT = 8728;
@@ -33,7 +39,8 @@ export const DEFAULT_COA_PORT = 3799;
 export interface Router {
   id: number;
   name: string;
-  host: string;
+  /** Null while pending (onboarding over WireGuard gives it its tunnel address). */
+  host: string | null;
   apiPort: number;
   apiUser: string;
   apiTls: boolean;
@@ -72,14 +79,25 @@ export interface RouterDetails extends RouterSummary {
   /** Masked (`ab••••••yz`), or a note when the key cannot decrypt it. */
   apiPassword: string;
   radiusSecret: string;
+  /** Onboarding over WireGuard, when the router was brought in (or is being brought in) that way. */
+  onboarding?: {
+    tunnelAddress: string | null;
+    publicKey: string;
+    reportedAt: Date | null;
+    installPrintedAt: Date | null;
+    registeredAt: Date | null;
+    /** While registering for longer than about 90 s: what to check. */
+    advice?: string;
+  };
 }
 
 export interface RouterInput {
   name: string;
-  host: string;
+  /** Omitted: the router is added pending, to be onboarded over WireGuard (API user and password generated). */
+  host?: string;
   apiPort?: number;
-  apiUser: string;
-  apiPassword: string;
+  apiUser?: string;
+  apiPassword?: string;
   apiTls?: boolean;
   apiTlsVerify?: boolean;
   mode?: string;
@@ -125,7 +143,7 @@ export function toRouter(r: RouterRow): Router {
   return {
     id: Number(r.id),
     name: r.name as string,
-    host: r.host as string,
+    host: (r.host as string | null) ?? null,
     apiPort: Number(r.api_port),
     apiUser: r.api_user as string,
     apiTls: Boolean(r.api_tls),
@@ -248,13 +266,19 @@ export async function showRouter(ctx: ServiceContext, name: string): Promise<Rou
     const why = err instanceof IspctlError ? err.code : 'error';
     apiPassword = radiusSecret = `(cannot decrypt: ${why})`;
   }
-  return { ...summarise(r, Number(n), fallback), apiPassword, radiusSecret };
+  const o = await onboardingOf(ctx.db, r.id);
+  let onboarding: RouterDetails['onboarding'];
+  if (o) {
+    const advice = r.status === 'registering' ? await registeringAdviceFor(ctx.db, r, ctx.clock.now(), r.lastError, await loadHubSettings(ctx.db)) : undefined;
+    onboarding = { tunnelAddress: o.tunnelAddress, publicKey: o.publicKey, reportedAt: o.reportedAt, installPrintedAt: o.installPrintedAt, registeredAt: o.registeredAt, ...(advice ? { advice } : {}) };
+  }
+  return { ...summarise(r, Number(n), fallback), apiPassword, radiusSecret, ...(onboarding ? { onboarding } : {}) };
 }
 
 /** Validated and normalised values of a whole router row (after defaults or changes). */
 interface RouterValues {
   name: string;
-  host: string;
+  host: string | null;
   apiPort: number;
   apiUser: string;
   apiTls: boolean;
@@ -270,8 +294,8 @@ interface RouterValues {
 
 const clears = (v: string | null | undefined) => v === null || (typeof v === 'string' && ['', 'none', 'default'].includes(v.trim().toLowerCase()));
 
-function checkModeNeeds(v: RouterValues): void {
-  if (v.mode === 'radius' && !v.nasAddress) {
+function checkModeNeeds(v: RouterValues, pending = false): void {
+  if (v.mode === 'radius' && !v.nasAddress && !pending) {
     throw invalid('MISSING_NAS_ADDRESS', `A router in radius mode needs the address FreeRADIUS sees it at, and the host ${JSON.stringify(v.host)} is not an IP address.`, [
       'Add --nas-address with the router\'s source address towards FreeRADIUS, e.g. --nas-address 10.8.0.2',
     ]);
@@ -308,7 +332,14 @@ function mapUnique(err: unknown): never {
  */
 export async function addRouter(ctx: ServiceContext, input: RouterInput): Promise<Router> {
   const name = validateRouterName(input.name);
-  const host = validateHost(input.host);
+  const pending = input.host === undefined || input.host === '';
+  if (pending && (input.apiUser !== undefined || input.apiPassword !== undefined || input.apiTls)) {
+    throw invalid('MISSING_HOST', 'An API user, password or TLS was given without --host.', [
+      `Give --host to register a router ispctl can already reach`,
+      `Or leave out the API flags to add it pending and onboard it over WireGuard: ispctl router onboard ${name}`,
+    ]);
+  }
+  const host = pending ? null : validateHost(input.host!);
   const apiTls = input.apiTls ?? false;
   const mode = input.mode === undefined ? 'api' : validateChoice(input.mode, ROUTER_MODES, 'mode', 'INVALID_ROUTER_MODE');
   const nasGiven = input.nasAddress !== undefined && input.nasAddress !== '';
@@ -316,11 +347,11 @@ export async function addRouter(ctx: ServiceContext, input: RouterInput): Promis
     name,
     host,
     apiPort: validatePort(input.apiPort ?? (apiTls ? DEFAULT_API_TLS_PORT : DEFAULT_API_PORT), 'API port'),
-    apiUser: validateApiUser(input.apiUser),
+    apiUser: pending ? ONBOARDING_API_USER : validateApiUser(input.apiUser ?? ''),
     apiTls,
     apiTlsVerify: input.apiTlsVerify ?? true,
     mode,
-    nasAddress: nasGiven ? validateIpAddress(input.nasAddress!, 'NAS address') : mode === 'radius' && isIpLiteral(host) ? host : null,
+    nasAddress: nasGiven ? validateIpAddress(input.nasAddress!, 'NAS address') : mode === 'radius' && host !== null && isIpLiteral(host) ? host : null,
     coaPort: validatePort(input.coaPort ?? DEFAULT_COA_PORT, 'CoA port'),
     shaping: input.shaping === undefined ? 'profile' : validateChoice(input.shaping, SHAPING_MODES, 'shaping', 'INVALID_SHAPING'),
     blockAction: input.blockAction === undefined || input.blockAction === '' || input.blockAction === 'default' ? null : validateChoice(input.blockAction, BLOCK_ACTIONS, 'block action', 'INVALID_BLOCK_ACTION'),
@@ -328,24 +359,31 @@ export async function addRouter(ctx: ServiceContext, input: RouterInput): Promis
     poolRanges: input.pool === undefined || clears(input.pool) ? null : validatePoolRanges(input.pool, 'pool'),
   };
   checkOwnAddressing(`router ${name}`, values.localAddress, values.poolRanges);
-  const apiPassword = validateApiPassword(input.apiPassword);
+  const apiPassword = pending ? undefined : validateApiPassword(input.apiPassword ?? '');
   const radiusSecret = input.radiusSecret === undefined ? generateSecret(24) : validateRadiusSecret(input.radiusSecret);
-  checkModeNeeds(values);
+  checkModeNeeds(values, pending);
   await assertNameFree(ctx.db, name);
   await assertNasFree(ctx.db, values.nasAddress);
   const key = loadSecretKey(ctx.env, { create: true });
   const now = ctx.clock.now();
   try {
     return await withTransaction(ctx.db, async (trx) => {
-      const [row] = await trx('routers')
+      const [inserted] = await trx('routers')
         .insert({
           ...toColumns(values),
-          api_password_enc: encryptSecret(apiPassword, key),
+          // A pending router gets the password its install script will set (below).
+          api_password_enc: encryptSecret(apiPassword ?? '', key),
           radius_secret_enc: encryptSecret(radiusSecret, key),
+          ...(pending ? { status: 'pending' } : {}),
           created_at: now,
           updated_at: now,
         })
         .returning('*');
+      let row = inserted;
+      if (pending) {
+        const onboarding = await createRouterOnboarding(trx, Number(inserted.id), key, now);
+        [row] = await trx('routers').where({ id: inserted.id }).update({ api_password_enc: encryptSecret(onboarding.apiPassword, key) }).returning('*');
+      }
       const router = toRouter(row);
       await publishNasSecret(trx, router.id, radiusSecret);
       await recordAudit(trx, ctx, { entityType: 'router', entityId: router.id, action: 'create', after: auditView(router) });
@@ -404,7 +442,7 @@ export async function editRouter(ctx: ServiceContext, name: string, changes: Rou
   if (changes.mode !== undefined) next.mode = validateChoice(changes.mode, ROUTER_MODES, 'mode', 'INVALID_ROUTER_MODE');
   const nasGiven = changes.nasAddress !== undefined;
   if (nasGiven) next.nasAddress = changes.nasAddress === null || changes.nasAddress === '' || changes.nasAddress === 'none' ? null : validateIpAddress(changes.nasAddress!, 'NAS address');
-  else if (next.mode === 'radius' && !next.nasAddress && isIpLiteral(next.host)) next.nasAddress = next.host;
+  else if (next.mode === 'radius' && !next.nasAddress && next.host !== null && isIpLiteral(next.host)) next.nasAddress = next.host;
   if (changes.coaPort !== undefined) next.coaPort = validatePort(changes.coaPort, 'CoA port');
   if (changes.localAddress !== undefined) next.localAddress = clears(changes.localAddress) ? null : validateLocalAddress(changes.localAddress!);
   if (changes.pool !== undefined) next.poolRanges = clears(changes.pool) ? null : validatePoolRanges(changes.pool!, 'pool');
@@ -413,7 +451,7 @@ export async function editRouter(ctx: ServiceContext, name: string, changes: Rou
   if (changes.blockAction !== undefined) {
     next.blockAction = changes.blockAction === null || changes.blockAction === '' || changes.blockAction === 'default' ? null : validateChoice(changes.blockAction, BLOCK_ACTIONS, 'block action', 'INVALID_BLOCK_ACTION');
   }
-  checkModeNeeds(next);
+  checkModeNeeds(next, current.status === 'pending' && next.host === null);
   if (changes.radiusSecret !== undefined && changes.rotateRadiusSecret) {
     throw invalid('CONFLICTING_FLAGS', 'Give a new RADIUS secret or ask for a generated one, not both.', ['--radius-secret … or --rotate-radius-secret']);
   }
@@ -432,6 +470,8 @@ export async function editRouter(ctx: ServiceContext, name: string, changes: Rou
   try {
     return await withTransaction(ctx.db, async (trx) => {
       const update: Record<string, unknown> = { ...toColumns(next), updated_at: ctx.clock.now(), revision: trx.raw('revision + 1') };
+      // A pending router given a host by hand is an ordinary router from now on.
+      if (current.status === 'pending' && next.host !== null) update.status = 'unknown';
       if (apiPassword !== undefined) update.api_password_enc = encryptSecret(apiPassword, key!);
       if (radiusSecret !== undefined) update.radius_secret_enc = encryptSecret(radiusSecret, key!);
       const [row] = await trx('routers').where({ id: current.id, revision: current.revision }).update(update).returning('*');

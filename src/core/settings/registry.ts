@@ -5,6 +5,7 @@ import { COLLECTION_SETTINGS } from '../collections/setting-defs.js';
 import { DAEMON_SETTINGS } from '../daemon/setting-defs.js';
 import { DOCUMENT_SETTINGS } from '../documents/setting-defs.js';
 import { NOTIFY_SETTINGS } from '../notify/setting-defs.js';
+import { WIREGUARD_SETTINGS } from '../onboarding/setting-defs.js';
 import { assertCurrency } from '../money.js';
 import { formatSpeed, parseSpeed } from '../speed.js';
 import { assertTimeZone } from '../time.js';
@@ -173,6 +174,8 @@ export const SETTINGS: readonly SettingDef[] = [
   ...DAEMON_SETTINGS,
   // Invoices, receipts, payment intake and the payment page (src/core/documents, src/core/intake).
   ...DOCUMENT_SETTINGS,
+  // The WireGuard hub (src/core/onboarding).
+  ...WIREGUARD_SETTINGS,
 ];
 
 const BY_KEY = new Map(SETTINGS.map((s) => [s.key, s]));

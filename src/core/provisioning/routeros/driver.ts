@@ -44,7 +44,7 @@ function formerNames(job: Job): string[] {
 export function connectionErrorText(router: Router, err: unknown): string {
   if (err instanceof RouterOSLoginError) return `${router.name} refused the API user or password (${err.message})`;
   const msg = err instanceof Error ? err.message : String(err);
-  return msg.includes(router.host) ? msg : `${router.name}: ${msg}`;
+  return router.host && msg.includes(router.host) ? msg : `${router.name}: ${msg}`;
 }
 
 /** Opens the API connection to `router`, recording the contact or the error (health checks own the status). */

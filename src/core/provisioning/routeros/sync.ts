@@ -57,7 +57,7 @@ export interface RouterSyncOutcome {
 }
 
 function info(r: Router): SyncRouterInfo {
-  return { id: r.id, name: r.name, host: r.host, port: r.apiPort, mode: r.mode, shaping: r.shaping };
+  return { id: r.id, name: r.name, host: r.host ?? '(pending)', port: r.apiPort, mode: r.mode, shaping: r.shaping };
 }
 
 async function routersFor(ctx: ServiceContext, name?: string): Promise<Router[]> {
