@@ -208,7 +208,7 @@ describeEachEngine('billing generate twice at once', (db) => {
     expect(new Set(lines.map((l) => `${l.service_id}|${l.period_key}`)).size).toBe(40);
     const numbers = (await db().knex('invoices').orderBy('number').pluck('number')) as string[];
     expect(numbers).toEqual(Array.from({ length: 40 }, (_, i) => `INV-2026-${String(i + 1).padStart(6, '0')}`));
-    const [{ last_value }] = (await db().knex.raw('select last_value from invoice_number_seq')).rows;
+    const [{ last_value }] = (await db().knex.raw(`select last_value from invoice_number_counters where series = 'invoice'`)).rows;
     expect(Number(last_value)).toBe(40);
   });
 });

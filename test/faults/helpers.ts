@@ -37,3 +37,47 @@ export function runNode(script: string, args: string[], opts: { env?: Record<str
     });
   });
 }
+
+/** A small seeded PRNG (mulberry32), so a failing run can be repeated with ISPCTL_FAULTS_SEED. */
+export function random(seed = Number(process.env.ISPCTL_FAULTS_SEED ?? Date.now() % 1_000_000)): { seed: number; next(): number; between(a: number, b: number): number } {
+  let s = seed >>> 0;
+  const next = () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return { seed, next, between: (a, b) => a + (b - a) * next() };
+}
+
+export interface Killed {
+  /** Exit code when it ended by itself before the kill. */
+  code: number | null;
+  killed: boolean;
+  elapsedMs: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the ispctl binary and kills it with SIGKILL after `afterMs` (if still running). */
+export function runCliKilledAfter(args: string[], afterMs: number, env: Record<string, string>): Promise<Killed> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn(process.execPath, [join(ROOT, 'bin', 'run.js'), ...args], { env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    let killed = false;
+    child.stdout.setEncoding('utf8').on('data', (d) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => {
+      killed = child.exitCode === null;
+      child.kill('SIGKILL');
+    }, afterMs);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, killed, elapsedMs: performance.now() - started, stdout, stderr });
+    });
+  });
+}

@@ -14,7 +14,7 @@ import { invalid } from '../errors.js';
 import { prorate, type Discount } from '../money.js';
 import { addDays, billingPeriodFor, formatLocalDate, periodFromKey, startOfDay, toLocalDate, type BillingPeriod } from '../time.js';
 import { rebalance } from '../ledger/rebalance.js';
-import { invoiceNumberFormatter, parseInvoiceNumberFormat } from './numbering.js';
+import { drawNumbers, invoiceNumberFormatter, parseInvoiceNumberFormat } from './numbering.js';
 import {
   addDaysIso,
   billedRange,
@@ -474,11 +474,9 @@ export async function generateInvoices(ctx: ServiceContext, opts: GenerateOption
       .filter((i) => !existing.has(`${i.subscriberId}|${i.periodKey}`))
       .sort((a, b) => (a.periodKey < b.periodKey ? -1 : a.periodKey > b.periodKey ? 1 : a.subscriberId - b.subscriberId));
 
-    // Invoice numbers: one round trip for all of them, in order; none is wasted because the
-    // advisory lock keeps other runs out and rows that exist were filtered above.
-    const numbers: bigint[] = toCreate.length
-      ? ((await trx.raw('select nextval(\'invoice_number_seq\') as n from generate_series(1, ?::int)', [toCreate.length])).rows as Array<{ n: unknown }>).map((r) => big(r.n)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
-      : [];
+    // Invoice numbers: drawn from the counter row in this transaction, so they commit with the
+    // invoices or not at all (no gap after a crash or rollback); rows that exist were filtered above.
+    const numbers = await drawNumbers(trx, toCreate.length);
     const ids = new Map<string, number>(existing);
     const createdIds: number[] = [];
     const createdNumbers: string[] = [];

@@ -1,6 +1,8 @@
-// Invoice numbers: a sequence value (invoice_number_seq, never max(id)+1) written in the format the
-// ISP chose, e.g. `INV-{YYYY}-{SEQ:6}` → `INV-2026-000123`. The sequence never resets, so numbers
-// stay unique across years and format changes keep them increasing.
+// Invoice numbers: the next values of a counter row (invoice_number_counters, never max(id)+1)
+// written in the format the ISP chose, e.g. `INV-{YYYY}-{SEQ:6}` → `INV-2026-000123`. The counter
+// never resets, so numbers stay unique across years and format changes keep them increasing, and
+// it advances inside the transaction that commits the invoices, so the series has no gaps.
+import type { Knex } from 'knex';
 import { invalid } from '../errors.js';
 
 export const DEFAULT_INVOICE_NUMBER_FORMAT = 'INV-{YYYY}-{SEQ:6}';
@@ -82,4 +84,21 @@ export function invoiceNumberFormatter(format: string | NumberPart[], issueDate:
     }
     return out;
   };
+}
+
+/**
+ * Draws `count` consecutive numbers of a series (`invoice` for invoices) inside the caller's
+ * transaction: the counter row stays locked until that transaction ends, so concurrent runs
+ * take turns, and a rollback or a crash gives the numbers back. Returns them in order.
+ */
+export async function drawNumbers(trx: Knex.Transaction, count: number, series = 'invoice'): Promise<bigint[]> {
+  if (count <= 0) return [];
+  const r = await trx.raw(
+    `insert into invoice_number_counters as c (series, last_value) values (?, ?::bigint)
+     on conflict (series) do update set last_value = c.last_value + excluded.last_value, updated_at = now()
+     returning last_value`,
+    [series, count],
+  );
+  const last = BigInt(String((r.rows as Array<{ last_value: unknown }>)[0]!.last_value));
+  return Array.from({ length: count }, (_, i) => last - BigInt(count - 1 - i));
 }
