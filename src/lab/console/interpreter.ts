@@ -98,7 +98,7 @@ const LIST_VERBS = ['add', 'set', 'remove', 'print', 'find', 'get', 'enable', 'd
 const PRINT_FLAGS = new Set(['count-only', 'as-value', 'detail', 'terse', 'brief', 'without-paging', 'value-list', 'show-ids']);
 const SCRIPTING = new Set([
   'put', 'local', 'global', 'set', 'if', 'foreach', 'for', 'while', 'do', 'error', 'len', 'tostr', 'tonum', 'tobool',
-  'toip', 'toarray', 'typeof', 'pick', 'find', 'nothing', 'delay', 'log', 'return',
+  'toip', 'toarray', 'typeof', 'pick', 'find', 'nothing', 'delay', 'log', 'return', 'parse',
 ]);
 
 function verbsOf(store: MenuStore): string[] {
@@ -412,6 +412,12 @@ export class Interpreter {
         return str(display(a) + display(b));
       case '~':
         return bool(this.regex(display(b), pos).test(display(a)));
+      case '->': {
+        if (a.t !== 'array') return NIL;
+        if (b.t === 'num') return a.items[b.v]?.[1] ?? NIL;
+        const key = display(b);
+        return a.items.find(([k]) => k === key)?.[1] ?? NIL;
+      }
       case 'in':
         return bool(contains(a, b));
       case '+':
@@ -749,9 +755,24 @@ export class Interpreter {
       case 'put':
         this.put(display(arg(0)));
         return NOTHING;
-      case 'nothing':
-        for (let i = 0; i < positional.length; i++) arg(i);
-        return NOTHING;
+      case 'nothing': {
+        // A value alone on a line; a code value (from :parse) alone is called.
+        const v = arg(0);
+        if (v.t === 'code') return block(v.body);
+        return v;
+      }
+      case 'parse': {
+        const text = display(arg(0));
+        try {
+          const body = parseScript(text, { strictQuestionMark: this.opts.strictQuestionMark });
+          this.check(body, ctx.path);
+          return { t: 'code', body };
+        } catch (e) {
+          if (e instanceof ScriptSyntaxError) throw new ScriptRuntimeError(e.message, pos);
+          if (e instanceof ScriptRuntimeError) throw new ScriptRuntimeError(`${e.message} (line ${e.pos.line} column ${e.pos.column})`, pos);
+          throw e;
+        }
+      }
       case 'delay':
         return NOTHING;
       case 'log': {

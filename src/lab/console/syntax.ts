@@ -490,6 +490,7 @@ class Parser {
         if (op === '<' && this.s[this.i + 1] === '=') continue;
         if (op === '>' && this.s[this.i + 1] === '=') continue;
         if (op === '=' && this.s[this.i + 1] === '=') continue;
+        if (op === '-' && this.s[this.i + 1] === '>') continue;
         return op;
       }
     }
@@ -507,6 +508,7 @@ class Parser {
     ['.'],
     ['+', '-'],
     ['*', '/', '%'],
+    ['->'],
   ];
 
   private binary(level: number): Expr {

@@ -185,6 +185,18 @@ describe('lab console: scripting commands', () => {
     expect(out).toBe('big\nx\n6\n123\n4\ncaught\nab1\ntrue\ntrue\ntrue\n');
   });
 
+  it('-> reads array items; :parse defers a command the version lacks to run time, where :do on-error catches it', () => {
+    const s = lab();
+    ok(s, '/ip pool add name=a ranges=10.0.0.1');
+    expect(ok(s, ':foreach p in=[/ip pool print as-value] do={ :put ($p->"name" . " " . $p->"ranges") }')).toBe('a 10.0.0.1\n');
+    expect(ok(s, ':local l [:toarray "x,y"]; :put ($l->1)')).toBe('y\n');
+    const v6 = lab('6.49.17');
+    const probe = ':local wg "none"; :do { :set wg [[:parse ":return [/interface wireguard print count-only]"]] } on-error={ :set wg "unsupported" }; :put $wg';
+    expect(ok(v6, probe)).toBe('unsupported\n');
+    expect(ok(s, probe.replace(':return ', ''))).toBe('0\n0\n');
+    expect(runScript(v6, '[:parse "/interface wireguard print"]').output).toBe('bad command name wireguard (line 1 column 12)\n');
+  });
+
   it(':len counts bytes, :pick, :tostr, :tonum, :typeof, :find', () => {
     const s = lab();
     expect(ok(s, ':put [:len "ñ"]; :put [:len [:toarray "a,b"]]')).toBe('2\n2\n');
