@@ -203,7 +203,7 @@ export default class LabStart extends BaseCommand<typeof LabStart> {
       pairs.push(['User', 'admin']);
       pairs.push([
         'Password',
-        shownPassword !== undefined ? `${shownPassword}  ${c.dim('(shown once; saved in the state file)')}` : c.dim('unchanged (set when the lab router was first started; change it with --admin-password)'),
+        shownPassword !== undefined ? `${shownPassword}  ${c.dim(stateFile ? '(shown once; saved in the state file)' : '(shown once; not saved: --ephemeral)')}` : c.dim('unchanged (set when the lab router was first started; change it with --admin-password)'),
       ]);
       pairs.push(['NAS address', `${f['nas-address']} (RADIUS requests come from it)`]);
       if (radiusServer) pairs.push(['RADIUS', `${radiusServer.host} auth ${radiusServer.port}, acct ${radiusServer.port + 1} (/ppp aaa use-radius=yes)`]);

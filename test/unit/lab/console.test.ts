@@ -321,5 +321,10 @@ describe('lab console: bytes', () => {
     const script = Buffer.concat([Buffer.from('/ip pool add name=p ranges=10.0.0.1 comment="Ni'), Buffer.from([0xf1]), Buffer.from('o"')]);
     ok(s, textFromBytes(script));
     expect([...bytesFromText(s.menu('/ip/pool').get('p')!.comment!)]).toEqual([0x4e, 0x69, 0xf1, 0x6f]);
+    // The state file keeps the bytes too.
+    const saved = JSON.stringify(s.toJSON());
+    expect(saved).toMatch(/^[\x20-\x7e\n]*$/);
+    const reloaded = RouterState.fromJSON(JSON.parse(saved));
+    expect([...bytesFromText(reloaded.menu('/ip/pool').get('p')!.comment!)]).toEqual([0x4e, 0x69, 0xf1, 0x6f]);
   });
 });
