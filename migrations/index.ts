@@ -10,6 +10,7 @@ import * as billingExtra from './20261124050000_billing_extra.js';
 import * as daemon from './20261124070000_daemon.js';
 import * as onboarding from './20261202010000_onboarding.js';
 import * as addressPools from './20261202020000_address_pools.js';
+import * as ledgerViews from './20261202030000_ledger_views.js';
 import * as gaplessInvoiceNumbers from './20261202050000_gapless_invoice_numbers.js';
 import * as documentsIntake from './20261202070000_documents_intake.js';
 
@@ -29,6 +30,7 @@ export const migrations: Migration[] = [
   { name: '20261124070000_daemon', ...daemon },
   { name: '20261202010000_onboarding', ...onboarding },
   { name: '20261202020000_address_pools', ...addressPools },
+  { name: '20261202030000_ledger_views', ...ledgerViews },
   { name: '20261202050000_gapless_invoice_numbers', ...gaplessInvoiceNumbers },
   { name: '20261202070000_documents_intake', ...documentsIntake },
 ];

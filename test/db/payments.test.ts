@@ -6,7 +6,9 @@ import type { ServiceContext } from '../../src/core/context.js';
 import { IspctlError } from '../../src/core/errors.js';
 import { generateInvoices } from '../../src/core/billing/generate.js';
 import { findInvoice, listInvoices, voidInvoice } from '../../src/core/billing/invoices.js';
-import { settle, subscriberBalance, subscriberBalances, subscriberStatement } from '../../src/core/billing/ledger.js';
+import { settle } from '../../src/core/ledger/allocate.js';
+import { subscriberBalance, subscriberBalances } from '../../src/core/ledger/read-model.js';
+import { subscriberStatement } from '../../src/core/ledger/statement.js';
 import { createPlan } from '../../src/core/plans/service.js';
 import { listPayments, recordPayment, showPayment, voidPayment } from '../../src/core/payments/service.js';
 import { addRouter } from '../../src/core/routers/service.js';
@@ -24,12 +26,15 @@ async function rejection(p: Promise<unknown>): Promise<IspctlError> {
   throw new Error('expected the promise to reject');
 }
 
+/** The clock's date in Manila, the ISP's time zone in these tests. */
+const ispDate = (c: FixedClock) => new Date(c.now().getTime() + 8 * 3600_000).toISOString().slice(0, 10);
+
 describeEachEngine('payments', (db) => {
   const clock = new FixedClock('2026-10-01T02:00:00Z');
   let ctx: ServiceContext;
   const ids: Record<string, { subscriberId: number; accountNo: string }> = {};
   const invoiceOf = async (name: string, period = '2026-11') =>
-    (await listInvoices(ctx.db, { subscriberId: ids[name]!.subscriberId, periodKey: period })).find((i) => i.status !== 'void')!;
+    (await listInvoices(ctx.db, { today: ispDate(clock), subscriberId: ids[name]!.subscriberId, periodKey: period })).find((i) => i.status !== 'void')!;
 
   beforeAll(async () => {
     ctx = { ...db().ctx(clock), env: { ISPCTL_SECRET_KEY: 'a7'.repeat(32) } };
@@ -217,6 +222,6 @@ describeEachEngine('payments at the same time', (db) => {
     const [{ s: allocated }] = (await db().knex.raw('select sum(amount_minor)::bigint as s from payment_allocations where reversed_at is null')).rows;
     expect(BigInt(allocated)).toBe(150000n);
     expect(await subscriberBalance(ctx.db, s.subscriber.id, '2026-11-01')).toMatchObject({ owedMinor: 0n, creditMinor: 50000n });
-    expect((await listInvoices(ctx.db, { subscriberId: s.subscriber.id }))[0]).toMatchObject({ status: 'paid', paidMinor: 150000n });
+    expect((await listInvoices(ctx.db, { today: '2026-11-01', subscriberId: s.subscriber.id }))[0]).toMatchObject({ status: 'paid', paidMinor: 150000n });
   });
 });

@@ -29,10 +29,11 @@ export default class InvoiceList extends BaseCommand<typeof InvoiceList> {
     const subscriberId = f.subscriber ? (await resolveSubscriberRef(ctx.db, f.subscriber)).id : undefined;
     const today = formatLocalDate(toLocalDate(ctx.clock.now(), settings.timezone));
     const invoices = await listInvoices(ctx.db, {
+      today,
       subscriberId,
       statuses: f.status as InvoiceStatus[] | undefined,
       periodKey: f.period?.trim(),
-      overdueOn: f.overdue ? today : undefined,
+      overdue: f.overdue,
       limit: f.limit,
     });
     const money = (m: bigint, c: string) => formatMoney(m, c);

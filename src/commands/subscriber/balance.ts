@@ -1,6 +1,6 @@
 import { Args } from '@oclif/core';
 import { BaseCommand } from '../../cli/base-command.js';
-import { subscriberBalance } from '../../core/billing/ledger.js';
+import { subscriberBalance } from '../../core/ledger/read-model.js';
 import { loadBillingSettings } from '../../core/billing/settings.js';
 import { resolveSubscriberRef } from '../../core/billing/subscribers.js';
 import { formatMoney } from '../../core/money.js';

@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../../cli/base-command.js';
-import { subscriberStatement } from '../../core/billing/ledger.js';
+import { subscriberStatement } from '../../core/ledger/statement.js';
 import { loadBillingSettings } from '../../core/billing/settings.js';
 import { resolveSubscriberRef } from '../../core/billing/subscribers.js';
 import { formatMoney } from '../../core/money.js';

@@ -27,7 +27,7 @@ import {
   type PlanChangeOnDate,
 } from './proration.js';
 import { loadBillingSettings, type BillingSettings } from './settings.js';
-import { big, chunks, idArray, numArray, rowsJson, textArray } from './sql.js';
+import { big, chunks, idArray, numArray, rowsJson, textArray } from '../db/sql.js';
 
 /** Namespace of billing's advisory locks (first key of pg_advisory_xact_lock(int, int)). */
 export const BILLING_LOCK_NAMESPACE = 7_401;
@@ -178,6 +178,63 @@ function describeLine(planNames: string[], range: DateRange, days: number, perio
   return `${what}${individual ? ' (individual price)' : ''}, ${range.start} to ${range.end}${part}`;
 }
 
+interface PlanDbRow {
+  id: number;
+  name: string;
+  price_minor: bigint;
+  currency: string;
+}
+
+/**
+ * The columns of a candidate service-period, by name. planRun's query packs each candidate as a
+ * JSON array in this order (100,000 arrays travel far faster than 100,000 objects or rows), and
+ * unpackCandidate reads it back by the same names: one list says what is where.
+ */
+const CANDIDATE_COLUMNS = {
+  serviceId: 'c.id',
+  subscriberId: 'c.subscriber_id',
+  username: 'c.username',
+  planId: 'c.plan_id',
+  startedOn: 'c.started_on',
+  endedOn: 'c.ended_on',
+  individualPriceMinor: 'c.individual_price_minor::text',
+  discountKind: 'c.discount_kind',
+  discountValue: 'c.discount_value::text',
+  discountUntil: 'c.discount_until',
+  accessState: 'c.access_state',
+  accessReason: 'c.access_reason',
+  kind: 'c.kind',
+  periodKey: 'c.period_key',
+} as const;
+
+type CandidateColumn = keyof typeof CANDIDATE_COLUMNS;
+const CANDIDATE_SQL = Object.values(CANDIDATE_COLUMNS).join(', ');
+const AT = Object.fromEntries(Object.keys(CANDIDATE_COLUMNS).map((k, i) => [k, i])) as Record<CandidateColumn, number>;
+type PackedCandidate = ReadonlyArray<string | number | null>;
+
+function unpackCandidate(r: PackedCandidate): Candidate {
+  const text = (c: CandidateColumn) => r[AT[c]] as string;
+  const maybe = (c: CandidateColumn) => r[AT[c]] as string | null;
+  const discountKind = maybe('discountKind');
+  const discountValue = maybe('discountValue');
+  const individual = maybe('individualPriceMinor');
+  return {
+    serviceId: r[AT.serviceId] as number,
+    subscriberId: r[AT.subscriberId] as number,
+    username: text('username'),
+    planId: r[AT.planId] as number,
+    startedOn: text('startedOn'),
+    endedOn: maybe('endedOn'),
+    individualPriceMinor: individual === null ? null : BigInt(individual),
+    discount: discountKind === 'fixed' ? { kind: 'fixed', minor: BigInt(discountValue!) } : discountKind === 'percent' ? { kind: 'percent', basisPoints: Number(discountValue) } : null,
+    discountUntil: maybe('discountUntil'),
+    accessState: text('accessState'),
+    accessReason: text('accessReason'),
+    kind: text('kind') as LineKind,
+    periodKey: text('periodKey'),
+  };
+}
+
 /**
  * Reads the candidate services and computes the lines and invoices a run would create.
  * Writes nothing.
@@ -189,10 +246,7 @@ async function planRun(db: Db, ctx: Pick<ServiceContext, 'clock'>, settings: Bil
   // hand over far faster than 100,000 rows of 14 columns, and the count already invoiced.
   const [agg] = (
     await db.raw(
-      `select coalesce(json_agg(json_build_array(c.id, c.subscriber_id, c.username, c.plan_id, c.started_on, c.ended_on,
-                                                 c.individual_price_minor::text, c.discount_kind, c.discount_value::text, c.discount_until,
-                                                 c.access_state, c.access_reason, c.kind, c.period_key))
-                       filter (where not c.invoiced), '[]')::text as todo,
+      `select coalesce(json_agg(json_build_array(${CANDIDATE_SQL})) filter (where not c.invoiced), '[]')::text as todo,
               count(*) filter (where c.invoiced) as invoiced
          from (select s.id, s.subscriber_id, s.username, s.plan_id, s.started_on, s.ended_on, s.individual_price_minor,
                       s.discount_kind, s.discount_value, s.discount_until, s.access_state, s.access_reason, t.kind, t.period_key,
@@ -209,33 +263,15 @@ async function planRun(db: Db, ctx: Pick<ServiceContext, 'clock'>, settings: Bil
                   ${scope}) c`,
       [target.key, target.start, target.end, next.key, next.start, next.end, target.key, target.start, target.end, ...(subscriberIds ? [idArray(subscriberIds)] : [])],
     )
-  ).rows as Array<{ todo: string; invoiced: unknown }>;
-  type Raw = [number, number, string, number, string, string | null, string | null, string | null, string | null, string | null, string, string, LineKind, string];
-  const todo: Candidate[] = (JSON.parse(agg!.todo) as Raw[]).map((r) => ({
-    serviceId: r[0],
-    subscriberId: r[1],
-    username: r[2],
-    planId: r[3],
-    startedOn: r[4],
-    endedOn: r[5],
-    individualPriceMinor: r[6] === null ? null : BigInt(r[6]),
-    discount: r[7] === 'fixed' ? { kind: 'fixed', minor: BigInt(r[8]!) } : r[7] === 'percent' ? { kind: 'percent', basisPoints: Number(r[8]) } : null,
-    discountUntil: r[9],
-    accessState: r[10],
-    accessReason: r[11],
-    kind: r[12],
-    periodKey: r[13],
-  }));
+  ).rows as Array<{ todo: string; invoiced: bigint }>;
+  const todo: Candidate[] = (JSON.parse(agg!.todo) as PackedCandidate[]).map(unpackCandidate);
   const alreadyInvoiced = Number(agg!.invoiced);
   // Subscriber, then service order (lines of an invoice in service order); usually so already.
   const ordered = (a: Candidate, b: Candidate) => a.subscriberId - b.subscriberId || a.serviceId - b.serviceId || (a.periodKey < b.periodKey ? -1 : a.periodKey > b.periodKey ? 1 : 0);
   if (todo.some((c, i) => i > 0 && ordered(todo[i - 1]!, c) > 0)) todo.sort(ordered);
 
   const plans = new Map<number, PlanRow>(
-    ((await db('plans').select('id', 'name', 'price_minor', 'currency')) as Array<Record<string, unknown>>).map((p) => [
-      Number(p.id),
-      { id: Number(p.id), name: String(p.name), priceMinor: big(p.price_minor), currency: String(p.currency) },
-    ]),
+    ((await db('plans').select('id', 'name', 'price_minor', 'currency')) as PlanDbRow[]).map((p) => [p.id, { id: p.id, name: p.name, priceMinor: p.price_minor, currency: p.currency }]),
   );
   const tz = settings.timezone;
   const now = ctx.clock.now();
@@ -246,7 +282,7 @@ async function planRun(db: Db, ctx: Pick<ServiceContext, 'clock'>, settings: Bil
   const changesBy = new Map<number, PlanChangeOnDate[]>();
   if (todo.length) {
     const since = startOfDay(toLocalDateIso(target.start), tz);
-    const changes: Array<Record<string, unknown>> = (
+    const changes = (
       await db.raw(
         `select c.service_id, c.old_plan_id, c.new_plan_id, c.changed_at
            from service_plan_changes c
@@ -254,11 +290,11 @@ async function planRun(db: Db, ctx: Pick<ServiceContext, 'clock'>, settings: Bil
           order by c.service_id, c.changed_at, c.id`,
         [since],
       )
-    ).rows;
+    ).rows as Array<{ service_id: number; old_plan_id: number; new_plan_id: number; changed_at: Date }>;
     for (const c of changes) {
-      const id = Number(c.service_id);
+      const id = c.service_id;
       const list = changesBy.get(id) ?? [];
-      list.push({ date: formatLocalDate(toLocalDate(c.changed_at as Date, tz)), oldPlanId: Number(c.old_plan_id), newPlanId: Number(c.new_plan_id) });
+      list.push({ date: formatLocalDate(toLocalDate(c.changed_at, tz)), oldPlanId: c.old_plan_id, newPlanId: c.new_plan_id });
       changesBy.set(id, list);
     }
   }
@@ -268,7 +304,7 @@ async function planRun(db: Db, ctx: Pick<ServiceContext, 'clock'>, settings: Bil
   if (!settings.billSuspendedServices) {
     const blocked = [...new Set(todo.filter((c) => c.accessState === 'blocked' && c.accessReason !== 'pending').map((c) => c.serviceId))];
     if (blocked.length) {
-      const hist: Array<Record<string, unknown>> = (
+      const hist = (
         await db.raw(
           `select c.service_id, c.new_state, c.reason, c.changed_at
              from service_access_changes c
@@ -276,11 +312,11 @@ async function planRun(db: Db, ctx: Pick<ServiceContext, 'clock'>, settings: Bil
             order by c.service_id, c.changed_at, c.id`,
           [idArray(blocked)],
         )
-      ).rows;
+      ).rows as Array<{ service_id: number; new_state: string; reason: string; changed_at: Date }>;
       for (const h of hist) {
-        const id = Number(h.service_id);
+        const id = h.service_id;
         const list = accessBy.get(id) ?? [];
-        list.push({ state: String(h.new_state), reason: String(h.reason), at: h.changed_at as Date });
+        list.push({ state: h.new_state, reason: h.reason, at: h.changed_at });
         accessBy.set(id, list);
       }
     }
@@ -574,7 +610,7 @@ export async function generateInvoices(ctx: ServiceContext, opts: GenerateOption
             textArray(batch.map((l) => (l.segments ? rowsJson(l.segments) : null))),
           ],
         )
-      ).rows as Array<Record<string, unknown>>;
+      ).rows as Array<{ n: bigint; total: string }>;
       lineCount += Number(res!.n);
       lineTotal += big(res!.total);
       done += batch.length;
@@ -644,12 +680,12 @@ function countBy(items: string[]): Record<string, number> {
 /** Non-void invoices of these subscribers and periods (the unique key's index): `subscriberId|periodKey` → id. */
 async function existingInvoices(db: Db | Knex, periodKeys: string[], subscriberIds: readonly number[]): Promise<Map<string, number>> {
   if (periodKeys.length === 0 || subscriberIds.length === 0) return new Map();
-  const rows: Array<Record<string, unknown>> = (
+  const rows = (
     await db.raw(
       `select id, subscriber_id, period_key from invoices
         where subscriber_id = any(?::int[]) and period_key = any(?::text[]) and status <> 'void'`,
-      [idArray(subscriberIds), `{${periodKeys.join(',')}}`],
+      [idArray(subscriberIds), textArray(periodKeys)],
     )
-  ).rows;
+  ).rows as Array<{ id: bigint; subscriber_id: number; period_key: string }>;
   return new Map(rows.map((r) => [`${r.subscriber_id}|${r.period_key}`, Number(r.id)]));
 }

@@ -5,12 +5,12 @@ import { withTransaction, type Db } from '../db/tx.js';
 import { conflict, invalid, notFound } from '../errors.js';
 import { formatLocalDate, toLocalDate } from '../time.js';
 import { collectionsOutcome, rebalance, type CollectionsOutcome } from '../ledger/rebalance.js';
-import { reverseAllocations, type NewAllocation, type ReversedAllocation } from './ledger.js';
+import { reverseAllocations, type NewAllocation, type ReversedAllocation } from '../ledger/allocate.js';
+import { invoiceStatusOn, invoiceStatusSql, outstandingOf, type InvoiceStatus } from '../ledger/read-model.js';
 import { loadBillingSettings } from './settings.js';
-import { big, dateString } from './sql.js';
+import { dateString } from '../db/sql.js';
 
-export const INVOICE_STATUSES = ['draft', 'sent', 'partially_paid', 'paid', 'overdue', 'void'] as const;
-export type InvoiceStatus = (typeof INVOICE_STATUSES)[number];
+export { INVOICE_STATUSES, type InvoiceStatus } from '../ledger/read-model.js';
 
 export interface Invoice {
   id: number;
@@ -83,6 +83,29 @@ export interface InvoiceDetails extends Invoice {
   payments: InvoicePayment[];
 }
 
+/** A row of invoices joined with its subscriber's account number and name. */
+interface InvoiceRow {
+  id: bigint;
+  number: string;
+  subscriber_id: number;
+  account_no: string;
+  full_name: string;
+  period_key: string;
+  period_start: string;
+  period_end: string;
+  issue_date: string;
+  due_date: string;
+  currency: string;
+  subtotal_minor: bigint;
+  discount_minor: bigint;
+  total_minor: bigint;
+  paid_minor: bigint;
+  status: InvoiceStatus;
+  voided_at: Date | null;
+  void_reason: string | null;
+  created_at: Date;
+}
+
 const INVOICE_COLUMNS = [
   'i.id',
   'i.number',
@@ -105,131 +128,180 @@ const INVOICE_COLUMNS = [
   'i.created_at',
 ];
 
-export function toInvoice(r: Record<string, unknown>): Invoice {
-  const total = big(r.total_minor);
-  const paid = big(r.paid_minor);
-  const status = r.status as InvoiceStatus;
+/** The one mapping of an invoice row. With `today`, the status is the read model's for that day (never a stale `sent`). */
+function toInvoice(r: InvoiceRow, today?: string): Invoice {
+  const stored = { status: r.status, totalMinor: r.total_minor, paidMinor: r.paid_minor, dueDate: dateString(r.due_date) };
   return {
     id: Number(r.id),
-    number: String(r.number),
+    number: r.number,
     subscriberId: Number(r.subscriber_id),
-    accountNo: String(r.account_no),
-    subscriberName: String(r.full_name),
-    periodKey: String(r.period_key),
+    accountNo: r.account_no,
+    subscriberName: r.full_name,
+    periodKey: r.period_key,
     periodStart: dateString(r.period_start),
     periodEnd: dateString(r.period_end),
     issueDate: dateString(r.issue_date),
-    dueDate: dateString(r.due_date),
-    currency: String(r.currency),
-    subtotalMinor: big(r.subtotal_minor),
-    discountMinor: big(r.discount_minor),
-    totalMinor: total,
-    paidMinor: paid,
-    balanceMinor: status === 'void' ? 0n : total - paid,
-    status,
-    voidedAt: (r.voided_at as Date | null) ?? null,
-    voidReason: (r.void_reason as string | null) ?? null,
-    createdAt: r.created_at as Date,
+    dueDate: stored.dueDate,
+    currency: r.currency,
+    subtotalMinor: r.subtotal_minor,
+    discountMinor: r.discount_minor,
+    totalMinor: r.total_minor,
+    paidMinor: r.paid_minor,
+    balanceMinor: outstandingOf(stored),
+    status: today === undefined ? r.status : invoiceStatusOn(stored, today),
+    voidedAt: r.voided_at,
+    voidReason: r.void_reason,
+    createdAt: r.created_at,
   };
 }
 
 export interface InvoiceFilter {
+  /** ISP date the statuses are for (an unpaid invoice past its due date is overdue). */
+  today: string;
   subscriberId?: number;
   statuses?: InvoiceStatus[];
   periodKey?: string;
-  /** Not fully paid and past the due date (whatever the stored status says yet). */
-  overdueOn?: string;
+  /** Only invoices not fully paid and past their due date. */
+  overdue?: boolean;
   limit?: number;
 }
 
-/** Invoices, newest first. */
-export async function listInvoices(db: Db, filter: InvoiceFilter = {}): Promise<Invoice[]> {
+const STATUS_ON = invoiceStatusSql({ status: 'i.status', total: 'i.total_minor', paid: 'i.paid_minor', due: 'i.due_date' });
+
+/** Invoices, newest first, with their status on `filter.today`. */
+export async function listInvoices(db: Db, filter: InvoiceFilter): Promise<Invoice[]> {
   const q = db('invoices as i')
     .join('subscribers as s', 's.id', 'i.subscriber_id')
     .select(INVOICE_COLUMNS)
     .orderBy([{ column: 'i.issue_date', order: 'desc' }, { column: 'i.id', order: 'desc' }])
     .limit(filter.limit ?? 100);
   if (filter.subscriberId !== undefined) q.where('i.subscriber_id', filter.subscriberId);
-  if (filter.statuses?.length) q.whereIn('i.status', filter.statuses);
+  if (filter.statuses?.length) q.whereRaw(`${STATUS_ON} = any(?::text[])`, [filter.today, `{${filter.statuses.join(',')}}`]);
   if (filter.periodKey) q.where('i.period_key', filter.periodKey);
-  if (filter.overdueOn) q.whereNotIn('i.status', ['void', 'draft', 'paid']).whereRaw('i.paid_minor < i.total_minor').where('i.due_date', '<', filter.overdueOn);
-  return ((await q) as Array<Record<string, unknown>>).map(toInvoice);
+  if (filter.overdue) q.whereRaw(`${STATUS_ON} = 'overdue'`, [filter.today]);
+  return ((await q) as InvoiceRow[]).map((r) => toInvoice(r, filter.today));
 }
 
 function invoiceNotFound(number: string) {
   return notFound('INVOICE_NOT_FOUND', `There is no invoice numbered ${JSON.stringify(number)}.`, ['ispctl invoice list shows recent invoices']);
 }
 
-/** Finds an invoice by its number (case-insensitive). */
-export async function findInvoice(db: Db, number: string, opts: { forUpdate?: boolean } = {}): Promise<Invoice> {
+/** Finds an invoice by its number (case-insensitive); with `today`, its status on that day, else the stored one. */
+export async function findInvoice(db: Db, number: string, opts: { forUpdate?: boolean; today?: string } = {}): Promise<Invoice> {
   const n = String(number ?? '').trim();
   if (n === '') throw invalid('MISSING_INVOICE', 'Name an invoice by its number, e.g. INV-2026-000123.');
   const q = db('invoices as i').join('subscribers as s', 's.id', 'i.subscriber_id').whereRaw('upper(i.number) = upper(?)', [n]).first(INVOICE_COLUMNS);
   if (opts.forUpdate) q.forUpdate('i');
-  const row = await q;
+  const row = (await q) as InvoiceRow | undefined;
   if (!row) throw invoiceNotFound(n);
-  return toInvoice(row);
+  return toInvoice(row, opts.today);
 }
 
-function toSegments(v: unknown): InvoiceSegment[] | null {
-  if (v === null || v === undefined) return null;
-  const list = (typeof v === 'string' ? JSON.parse(v) : v) as Array<Record<string, unknown>>;
-  return list.map((s) => ({
-    planId: Number(s.planId),
-    planName: String(s.planName),
-    from: String(s.from),
-    to: String(s.to),
-    days: Number(s.days),
-    unitPriceMinor: big(s.unitPriceMinor),
-    amountMinor: big(s.amountMinor),
-  }));
+interface SegmentJson {
+  planId: number;
+  planName: string;
+  from: string;
+  to: string;
+  days: number;
+  /** Decimal strings of minor units (bigints do not travel in JSON). */
+  unitPriceMinor: string;
+  amountMinor: string;
 }
 
-/** One invoice with its lines and the payments that paid it. */
-export async function showInvoice(ctx: Pick<ServiceContext, 'db'>, number: string): Promise<InvoiceDetails> {
-  const inv = await findInvoice(ctx.db, number);
+function toSegments(v: SegmentJson[] | string | null): InvoiceSegment[] | null {
+  if (v === null) return null;
+  const list = typeof v === 'string' ? (JSON.parse(v) as SegmentJson[]) : v;
+  return list.map((s) => ({ planId: s.planId, planName: s.planName, from: s.from, to: s.to, days: s.days, unitPriceMinor: BigInt(s.unitPriceMinor), amountMinor: BigInt(s.amountMinor) }));
+}
+
+interface LineRow {
+  id: bigint;
+  service_id: number;
+  username: string;
+  plan_id: number;
+  description: string;
+  price_source: 'plan' | 'individual';
+  unit_price_minor: bigint;
+  days: number;
+  period_days: number;
+  amount_minor: bigint;
+  discount_kind: 'fixed' | 'percent' | null;
+  discount_value: bigint | null;
+  discount_minor: bigint;
+  total_minor: bigint;
+  segments: SegmentJson[] | string | null;
+  voided: boolean;
+}
+
+/** The one mapping of an invoice line row (with its service's username). */
+function toLine(l: LineRow): InvoiceLine {
+  return {
+    id: Number(l.id),
+    serviceId: l.service_id,
+    username: l.username,
+    planId: l.plan_id,
+    description: l.description,
+    priceSource: l.price_source,
+    unitPriceMinor: l.unit_price_minor,
+    days: l.days,
+    periodDays: l.period_days,
+    amountMinor: l.amount_minor,
+    discountKind: l.discount_kind,
+    discountValue: l.discount_value,
+    discountMinor: l.discount_minor,
+    totalMinor: l.total_minor,
+    segments: toSegments(l.segments),
+    voided: l.voided,
+  };
+}
+
+interface InvoicePaymentRow {
+  id: bigint;
+  payment_id: bigint;
+  amount_minor: bigint;
+  reversed_at: Date | null;
+  method: string;
+  reference: string | null;
+  received_at: Date;
+}
+
+interface ContactRow {
+  account_no: string;
+  full_name: string;
+  email: string | null;
+  phone: string | null;
+  address: string | null;
+}
+
+/** One invoice with its lines and the payments that paid it; its status is the one on today's ISP date. */
+export async function showInvoice(ctx: Pick<ServiceContext, 'db' | 'clock'>, number: string): Promise<InvoiceDetails> {
   const settings = await loadBillingSettings(ctx.db);
-  const sub = await ctx.db('subscribers').where({ id: inv.subscriberId }).first('account_no', 'full_name', 'email', 'phone', 'address');
-  const lines: Array<Record<string, unknown>> = await ctx.db('invoice_lines as l')
+  const today = formatLocalDate(toLocalDate(ctx.clock.now(), settings.timezone));
+  const inv = await findInvoice(ctx.db, number, { today });
+  const sub = (await ctx.db('subscribers').where({ id: inv.subscriberId }).first('account_no', 'full_name', 'email', 'phone', 'address')) as ContactRow;
+  const lines = (await ctx.db('invoice_lines as l')
     .join('services as v', 'v.id', 'l.service_id')
     .where('l.invoice_id', inv.id)
     .orderBy('l.id')
-    .select('l.*', 'v.username');
-  const pays: Array<Record<string, unknown>> = await ctx.db('payment_allocations as a')
+    .select('l.*', 'v.username')) as LineRow[];
+  const pays = (await ctx.db('payment_allocations as a')
     .join('payments as p', 'p.id', 'a.payment_id')
     .where('a.invoice_id', inv.id)
     .orderBy('a.id')
-    .select('a.id', 'a.payment_id', 'a.amount_minor', 'a.reversed_at', 'p.method', 'p.reference', 'p.received_at');
+    .select('a.id', 'a.payment_id', 'a.amount_minor', 'a.reversed_at', 'p.method', 'p.reference', 'p.received_at')) as InvoicePaymentRow[];
   return {
     ...inv,
     ispName: settings.ispName,
-    subscriber: { accountNo: sub.account_no, fullName: sub.full_name, email: sub.email ?? null, phone: sub.phone ?? null, address: sub.address ?? null },
-    lines: lines.map((l) => ({
-      id: Number(l.id),
-      serviceId: Number(l.service_id),
-      username: String(l.username),
-      planId: Number(l.plan_id),
-      description: String(l.description),
-      priceSource: l.price_source as 'plan' | 'individual',
-      unitPriceMinor: big(l.unit_price_minor),
-      days: Number(l.days),
-      periodDays: Number(l.period_days),
-      amountMinor: big(l.amount_minor),
-      discountKind: (l.discount_kind as 'fixed' | 'percent' | null) ?? null,
-      discountValue: l.discount_value === null ? null : big(l.discount_value),
-      discountMinor: big(l.discount_minor),
-      totalMinor: big(l.total_minor),
-      segments: toSegments(l.segments),
-      voided: Boolean(l.voided),
-    })),
+    subscriber: { accountNo: sub.account_no, fullName: sub.full_name, email: sub.email, phone: sub.phone, address: sub.address },
+    lines: lines.map(toLine),
     payments: pays.map((p) => ({
       allocationId: Number(p.id),
       paymentId: Number(p.payment_id),
-      amountMinor: big(p.amount_minor),
-      method: String(p.method),
-      reference: (p.reference as string | null) ?? null,
-      receivedAt: p.received_at as Date,
-      reversedAt: (p.reversed_at as Date | null) ?? null,
+      amountMinor: p.amount_minor,
+      method: p.method,
+      reference: p.reference,
+      receivedAt: p.received_at,
+      reversedAt: p.reversed_at,
     })),
   };
 }

@@ -12,14 +12,16 @@ export interface SubscriberRef {
   phone: string | null;
 }
 
-function toRef(r: Record<string, unknown>): SubscriberRef {
-  return {
-    id: Number(r.id),
-    accountNo: String(r.account_no),
-    fullName: String(r.full_name),
-    email: (r.email as string | null) ?? null,
-    phone: (r.phone as string | null) ?? null,
-  };
+interface SubscriberRefRow {
+  id: number;
+  account_no: string;
+  full_name: string;
+  email: string | null;
+  phone: string | null;
+}
+
+function toRef(r: SubscriberRefRow): SubscriberRef {
+  return { id: r.id, accountNo: r.account_no, fullName: r.full_name, email: r.email, phone: r.phone };
 }
 
 /**
@@ -30,11 +32,11 @@ export async function resolveSubscriberRef(db: Db, ref: string, opts: { forUpdat
   const { subscriberId } = await findSubscriberByRef(db, ref);
   const q = db('subscribers').where({ id: subscriberId }).first('id', 'account_no', 'full_name', 'email', 'phone');
   if (opts.forUpdate) q.forUpdate();
-  return toRef(await q);
+  return toRef((await q) as SubscriberRefRow);
 }
 
 export async function subscriberById(db: Db, id: number): Promise<SubscriberRef> {
-  const row = await db('subscribers').where({ id }).first('id', 'account_no', 'full_name', 'email', 'phone');
+  const row = (await db('subscribers').where({ id }).first('id', 'account_no', 'full_name', 'email', 'phone')) as SubscriberRefRow | undefined;
   if (!row) throw notFound('SUBSCRIBER_NOT_FOUND', `There is no subscriber with id ${id}.`);
   return toRef(row);
 }

@@ -31,7 +31,7 @@ import { messageDate, messageMoney, type TemplateName } from '../notify/template
 import { provisionChanges } from '../provisioning/access.js';
 import { addDays, diffDays, formatLocalDate, parseLocalDate, toLocalDate } from '../time.js';
 import { loadCollectionSettings, type CollectionSettings } from './config.js';
-import { chunked, intArray, rowsJson, textArray, toBig } from './sql.js';
+import { big, chunks, idArray, rowsJson, textArray } from '../db/sql.js';
 
 export type CollectionEventKind = 'reminder' | 'warning' | 'suspension' | 'restoration' | 'current';
 
@@ -122,11 +122,33 @@ export function collectionsToday(ctx: Pick<ServiceContext, 'clock'>, settings: P
   return formatLocalDate(toLocalDate(ctx.clock.now(), settings.timezone));
 }
 
+interface CandidateRow {
+  id: number;
+  subscriber_id: number;
+  collection_status: CollectionStatus;
+  admin_status: AdminStatus;
+}
+
+/** A subscriber with one of their open invoices (or none), as subscriberFacts reads them. */
+interface FactRow {
+  sid: number;
+  full_name: string;
+  account_no: string;
+  email: string | null;
+  phone: string | null;
+  credit: string;
+  invoice_id: bigint | null;
+  number: string | null;
+  due: string | null;
+  prepaid: boolean;
+  balance: string | null;
+}
+
 /** Candidates: services not ended and not uncollectible that are off current or owe something in a window. */
 async function candidateServices(db: Db, today: string, horizon: string, subscriberIds: number[] | undefined) {
   const scope = subscriberIds ? 'and s.subscriber_id = any(?::int[])' : '';
   const bindings: unknown[] = [today];
-  if (subscriberIds) bindings.push(intArray(subscriberIds));
+  if (subscriberIds) bindings.push(idArray(subscriberIds));
   bindings.push(horizon);
   const r = await db.raw(
     `select s.id, s.subscriber_id, s.collection_status, s.admin_status
@@ -135,18 +157,12 @@ async function candidateServices(db: Db, today: string, horizon: string, subscri
         and s.collection_status <> 'uncollectible'
         ${scope}
         and (s.collection_status <> 'current'
-             or exists (select 1 from invoices i
-                         where i.subscriber_id = s.subscriber_id and i.status not in ('void', 'draft')
-                           and i.total_minor > i.paid_minor and i.due_date <= ?::date))
+             or exists (select 1 from ledger_invoices i
+                         where i.subscriber_id = s.subscriber_id and i.open_minor > 0 and i.due_date <= ?::date))
       order by s.id`,
     bindings as never,
   );
-  return (r.rows as Array<Record<string, unknown>>).map((x) => ({
-    id: Number(x.id),
-    subscriberId: Number(x.subscriber_id),
-    status: x.collection_status as CollectionStatus,
-    admin: x.admin_status as AdminStatus,
-  }));
+  return (r.rows as CandidateRow[]).map((x) => ({ id: x.id, subscriberId: x.subscriber_id, status: x.collection_status, admin: x.admin_status }));
 }
 
 /**
@@ -165,22 +181,21 @@ async function subscriberFacts(db: Db, ids: number[], today: string, s: Collecti
     if (d === undefined) deadlines.set(due, (d = plusDays(due, s.graceDays)));
     return d;
   };
-  for (const chunk of chunked(ids, 20_000)) {
+  for (const chunk of chunks(ids, 20_000)) {
     const r = await db.raw(
       `with ids as (select unnest(?::int[]) as id),
             o as (
-              select i.id, i.subscriber_id, i.number, i.due_date, i.total_minor - i.paid_minor as balance
-                from invoices i join ids on ids.id = i.subscriber_id
-               where i.status not in ('void', 'draft') and i.total_minor > i.paid_minor),
+              select i.id, i.subscriber_id, i.number, i.due_date, i.open_minor as balance
+                from ledger_invoices i join ids on ids.id = i.subscriber_id
+               where i.open_minor > 0),
             pp as (
               select distinct l.invoice_id
                 from invoice_lines l join o on o.id = l.invoice_id join plans p on p.id = l.plan_id
                where not l.voided and p.billing_type = 'prepaid'),
             cr as (
-              select p.subscriber_id, sum(p.amount_minor - coalesce(a.s, 0)) as credit
-                from payments p join ids on ids.id = p.subscriber_id
-                left join lateral (select sum(x.amount_minor) as s from payment_allocations x where x.payment_id = p.id and x.reversed_at is null) a on true
-               where p.voided_at is null
+              select p.subscriber_id, sum(p.unallocated_minor) as credit
+                from ledger_payments p join ids on ids.id = p.subscriber_id
+               where p.unallocated_minor > 0
                group by p.subscriber_id)
        select s.id as sid, s.full_name, s.account_no, s.email, s.phone, coalesce(cr.credit, 0)::text as credit,
               o.id as invoice_id, o.number, o.due_date::text as due, (pp.invoice_id is not null) as prepaid, o.balance::text as balance
@@ -188,19 +203,19 @@ async function subscriberFacts(db: Db, ids: number[], today: string, s: Collecti
          left join o on o.subscriber_id = s.id
          left join pp on pp.invoice_id = o.id
          left join cr on cr.subscriber_id = s.id`,
-      [intArray(chunk)],
+      [idArray(chunk)],
     );
-    for (const x of r.rows as Array<Record<string, unknown>>) {
-      const sid = Number(x.sid);
+    for (const x of r.rows as FactRow[]) {
+      const sid = x.sid;
       let f = out.get(sid);
       if (!f) {
         f = {
           subscriberId: sid,
-          fullName: x.full_name as string,
-          accountNo: x.account_no as string,
-          email: (x.email as string | null) ?? null,
-          phone: (x.phone as string | null) ?? null,
-          credit: toBig(x.credit),
+          fullName: x.full_name,
+          accountNo: x.account_no,
+          email: x.email,
+          phone: x.phone,
+          credit: big(x.credit),
           openBalance: 0n,
           overdueBalance: 0n,
           warnBalance: 0n,
@@ -211,9 +226,9 @@ async function subscriberFacts(db: Db, ids: number[], today: string, s: Collecti
         };
         out.set(sid, f);
       }
-      if (x.invoice_id === null || x.invoice_id === undefined) continue;
-      const due = x.due as string;
-      const inv: InvoiceFact = { id: Number(x.invoice_id), number: x.number as string, due, deadline: deadlineOf(due, x.prepaid === true), balance: toBig(x.balance) };
+      if (x.invoice_id === null || x.number === null || x.due === null) continue;
+      const due = x.due;
+      const inv: InvoiceFact = { id: Number(x.invoice_id), number: x.number, due, deadline: deadlineOf(due, x.prepaid === true), balance: big(x.balance) };
       f.openBalance += inv.balance;
       const overdue = inv.deadline < today;
       if (overdue) {
@@ -409,7 +424,7 @@ export async function evaluateCollections(db: Db, ctx: Pick<ServiceContext, 'clo
   // at once take turns, then read their services again: each decision below is made on what is
   // committed by then. The embedded database has one user at a time: nothing to lock there.
   if (!dryRun && ctx.engine !== 'pglite') {
-    for (const chunk of chunked(subscriberIds, 20_000)) await db.raw('select id from subscribers where id = any(?::int[]) order by id for update', [intArray(chunk)]);
+    for (const chunk of chunks(subscriberIds, 20_000)) await db.raw('select id from subscribers where id = any(?::int[]) order by id for update', [idArray(chunk)]);
     services = await candidateServices(db, today, horizon, subscriberIds);
     subscriberIds = [...new Set(services.map((x) => x.subscriberId))];
     if (!services.length) return result;
@@ -423,8 +438,8 @@ export async function evaluateCollections(db: Db, ctx: Pick<ServiceContext, 'clo
     return withSuspended.has(sid) || (f !== undefined && bandOf(f, settings).band === 'suspended');
   });
   const suspensionCounts = new Map<number, number>();
-  for (const chunk of chunked(needCounts, 20_000)) {
-    const r = await db.raw(`select subscriber_id, count(*)::int as n from collection_events where kind = 'suspension' and subscriber_id = any(?::int[]) group by subscriber_id`, [intArray(chunk)]);
+  for (const chunk of chunks(needCounts, 20_000)) {
+    const r = await db.raw(`select subscriber_id, count(*)::int as n from collection_events where kind = 'suspension' and subscriber_id = any(?::int[]) group by subscriber_id`, [idArray(chunk)]);
     for (const x of r.rows as Array<{ subscriber_id: number; n: number }>) suspensionCounts.set(Number(x.subscriber_id), Number(x.n));
   }
   const reminderKeys: string[] = [];
@@ -435,7 +450,7 @@ export async function evaluateCollections(db: Db, ctx: Pick<ServiceContext, 'clo
     if (k !== null) reminderKeys.push(`reminder:inv:${b.invoice.id}:${k}`);
   }
   const existingReminderKeys = new Set<string>();
-  for (const chunk of chunked(reminderKeys, 20_000)) {
+  for (const chunk of chunks(reminderKeys, 20_000)) {
     const r = await db.raw(`select event_key from collection_events where event_key = any(?::text[])`, [textArray(chunk)]);
     for (const x of r.rows as Array<{ event_key: string }>) existingReminderKeys.add(x.event_key);
   }
@@ -451,7 +466,7 @@ export async function evaluateCollections(db: Db, ctx: Pick<ServiceContext, 'clo
   const now = ctx.clock.now();
   const changes = planned.flatMap((t) => t.services.filter((x) => x.from !== x.to));
   const changed = new Set<number>();
-  for (const chunk of chunked(changes, 5000)) {
+  for (const chunk of chunks(changes, 5000)) {
     const r = await db.raw(
       `update services s
           set collection_status = v.to_status, updated_at = ?::timestamptz, revision = s.revision + 1
@@ -469,7 +484,7 @@ export async function evaluateCollections(db: Db, ctx: Pick<ServiceContext, 'clo
 
   // 2. Events, once per key.
   const recorded = new Set<string>();
-  for (const chunk of chunked(happened, 5000)) {
+  for (const chunk of chunks(happened, 5000)) {
     const r = await db.raw(
       `insert into collection_events (subscriber_id, invoice_id, kind, event_key, from_status, to_status, reason, occurred_at)
        select x.subscriber_id, x.invoice_id, x.kind, x.event_key, x.from_status, x.to_status, x.reason, ?::timestamptz

@@ -58,6 +58,21 @@ export interface CollectionEventFilter {
   limit?: number;
 }
 
+interface CollectionEventRow {
+  id: bigint;
+  subscriber_id: number;
+  account_no: string;
+  full_name: string;
+  invoice_id: bigint | null;
+  invoice_number: string | null;
+  kind: CollectionEvent['kind'];
+  event_key: string;
+  from_status: string | null;
+  to_status: string | null;
+  reason: string | null;
+  occurred_at: Date;
+}
+
 export async function listCollectionEvents(db: Db, filter: CollectionEventFilter = {}): Promise<CollectionEvent[]> {
   const q = db('collection_events as e')
     .join('subscribers as s', 's.id', 'e.subscriber_id')
@@ -68,19 +83,19 @@ export async function listCollectionEvents(db: Db, filter: CollectionEventFilter
   if (filter.subscriberId !== undefined) q.where('e.subscriber_id', filter.subscriberId);
   if (filter.kind) q.where('e.kind', filter.kind);
   if (filter.since) q.where('e.occurred_at', '>=', filter.since);
-  const rows: Array<Record<string, unknown>> = await q;
+  const rows = (await q) as CollectionEventRow[];
   return rows.map((r) => ({
     id: Number(r.id),
-    subscriberId: Number(r.subscriber_id),
-    accountNo: r.account_no as string,
-    fullName: r.full_name as string,
+    subscriberId: r.subscriber_id,
+    accountNo: r.account_no,
+    fullName: r.full_name,
     invoiceId: r.invoice_id === null ? null : Number(r.invoice_id),
-    invoiceNumber: (r.invoice_number as string | null) ?? null,
-    kind: r.kind as CollectionEvent['kind'],
-    eventKey: r.event_key as string,
-    fromStatus: (r.from_status as string | null) ?? null,
-    toStatus: (r.to_status as string | null) ?? null,
-    reason: (r.reason as string | null) ?? null,
-    occurredAt: r.occurred_at as Date,
+    invoiceNumber: r.invoice_number,
+    kind: r.kind,
+    eventKey: r.event_key,
+    fromStatus: r.from_status,
+    toStatus: r.to_status,
+    reason: r.reason,
+    occurredAt: r.occurred_at,
   }));
 }

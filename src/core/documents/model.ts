@@ -4,7 +4,7 @@
 import type { ServiceContext } from '../context.js';
 import type { Db } from '../db/tx.js';
 import { showInvoice, type InvoiceDetails } from '../billing/invoices.js';
-import { big } from '../billing/sql.js';
+import { subscriberBalance } from '../ledger/read-model.js';
 import { invalid } from '../errors.js';
 import { formatMoney } from '../money.js';
 import { showPayment } from '../payments/service.js';
@@ -176,35 +176,20 @@ function lineOf(l: InvoiceDetails['lines'][number], money: (m: bigint) => string
  * The invoice as a customer reads it. Balance brought forward is what earlier invoices still
  * owe (open, not void, issued before this one); credit is payment money not yet used.
  */
-export async function invoiceDocument(ctx: Pick<ServiceContext, 'db'>, number: string, opts: { payUrl?: string | null } = {}): Promise<InvoiceDocument> {
+export async function invoiceDocument(ctx: Pick<ServiceContext, 'db' | 'clock'>, number: string, opts: { payUrl?: string | null } = {}): Promise<InvoiceDocument> {
   const db = ctx.db;
   const inv = await showInvoice(ctx, number);
   if (inv.status === 'draft') throw invalid('INVOICE_DRAFT', `Invoice ${inv.number} is a draft; issue it before sending it to the customer.`);
   const s = await loadDocumentSettings(db);
   const money = (m: bigint) => formatMoney(m, inv.currency);
   const sub = await db('subscribers').where({ id: inv.subscriberId }).first('address');
-  const [fwd] = (
-    await db.raw(
-      `select coalesce(sum(i.total_minor - coalesce(a.s, 0)), 0) as owed
-         from invoices i
-         left join lateral (select sum(x.amount_minor) as s from payment_allocations x where x.invoice_id = i.id and x.reversed_at is null) a on true
-        where i.subscriber_id = ? and i.id <> ? and i.status not in ('void', 'draft')
-          and (i.issue_date, i.id) < (?::date, ?)`,
-      [inv.subscriberId, inv.id, inv.issueDate, inv.id],
-    )
-  ).rows as Array<Record<string, unknown>>;
-  const [cr] = (
-    await db.raw(
-      `select coalesce(sum(p.amount_minor - coalesce(a.s, 0)), 0) as credit
-         from payments p
-         left join lateral (select sum(x.amount_minor) as s from payment_allocations x where x.payment_id = p.id and x.reversed_at is null) a on true
-        where p.subscriber_id = ? and p.voided_at is null`,
-      [inv.subscriberId],
-    )
-  ).rows as Array<Record<string, unknown>>;
+  const today = formatLocalDate(toLocalDate(ctx.clock.now(), s.timezone));
+  const balance = await subscriberBalance(db, inv.subscriberId, today);
+  // Brought forward: what invoices issued before this one still owe.
+  const forward = balance.openInvoices.filter((o) => o.id !== inv.id && (o.issueDate < inv.issueDate || (o.issueDate === inv.issueDate && o.id < inv.id)));
   const isVoid = inv.status === 'void';
-  const balanceForwardMinor = isVoid ? 0n : big(fwd?.owed);
-  const creditMinor = isVoid ? 0n : big(cr?.credit);
+  const balanceForwardMinor = isVoid ? 0n : forward.reduce((sum, o) => sum + o.balanceMinor, 0n);
+  const creditMinor = isVoid ? 0n : balance.creditMinor;
   let due = inv.balanceMinor + balanceForwardMinor - creditMinor;
   if (due < 0n) due = 0n;
   const vatMinor = s.vatStatus === 'vat-registered' ? vatIncluded(inv.totalMinor) : null;
@@ -249,21 +234,14 @@ export async function invoiceDocument(ctx: Pick<ServiceContext, 'db'>, number: s
 }
 
 /** The receipt for a payment: what was received, what it paid, the balance after. */
-export async function receiptDocument(ctx: Pick<ServiceContext, 'db'>, paymentId: number | string): Promise<ReceiptDocument> {
+export async function receiptDocument(ctx: Pick<ServiceContext, 'db' | 'clock'>, paymentId: number | string): Promise<ReceiptDocument> {
   const db = ctx.db;
   const p = await showPayment(db, paymentId);
   const s = await loadDocumentSettings(db);
   const money = (m: bigint) => formatMoney(m, p.currency);
   const sub = await db('subscribers').where({ id: p.subscriberId }).first('address');
-  const [owed] = (
-    await db.raw(
-      `select coalesce((select sum(i.total_minor - i.paid_minor) from invoices i where i.subscriber_id = ? and i.status not in ('void', 'draft')), 0)
-            - coalesce((select sum(p.amount_minor - coalesce((select sum(x.amount_minor) from payment_allocations x where x.payment_id = p.id and x.reversed_at is null), 0))
-                          from payments p where p.subscriber_id = ? and p.voided_at is null), 0) as net`,
-      [p.subscriberId, p.subscriberId],
-    )
-  ).rows as Array<Record<string, unknown>>;
-  const net = big(owed?.net);
+  const today = formatLocalDate(toLocalDate(ctx.clock.now(), s.timezone));
+  const net = (await subscriberBalance(db, p.subscriberId, today)).netMinor;
   return {
     kind: 'receipt',
     title: 'OFFICIAL RECEIPT',

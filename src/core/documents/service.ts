@@ -20,7 +20,7 @@ export function safeFileName(number: string, format: DocumentFormat): string {
   return `${number.replace(/[^A-Za-z0-9._-]+/g, '_')}.${format}`;
 }
 
-export async function renderInvoice(ctx: Pick<ServiceContext, 'db'>, opts: { number: string; format?: string; payUrl?: string | null }): Promise<RenderedDocument> {
+export async function renderInvoice(ctx: Pick<ServiceContext, 'db' | 'clock'>, opts: { number: string; format?: string; payUrl?: string | null }): Promise<RenderedDocument> {
   const format = parseDocumentFormat(opts.format);
   const doc = await invoiceDocument(ctx, opts.number, { payUrl: opts.payUrl ?? null });
   const { templatesDir } = await loadDocumentSettings(ctx.db);
@@ -28,7 +28,7 @@ export async function renderInvoice(ctx: Pick<ServiceContext, 'db'>, opts: { num
   return { kind: 'invoice', number: doc.number, format, contentType: CONTENT_TYPES[format], fileName: safeFileName(doc.number, format), content, document: doc };
 }
 
-export async function renderReceipt(ctx: Pick<ServiceContext, 'db'>, opts: { payment: string | number; format?: string }): Promise<RenderedDocument> {
+export async function renderReceipt(ctx: Pick<ServiceContext, 'db' | 'clock'>, opts: { payment: string | number; format?: string }): Promise<RenderedDocument> {
   const format = parseDocumentFormat(opts.format);
   const doc = await receiptDocument(ctx, opts.payment);
   const { templatesDir } = await loadDocumentSettings(ctx.db);

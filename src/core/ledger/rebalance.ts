@@ -17,7 +17,7 @@ import type { ServiceContext } from '../context.js';
 import type { Db } from '../db/tx.js';
 import { evaluateCollections, type EvaluateResult } from '../collections/evaluate.js';
 import { ispToday } from '../settings/service.js';
-import { recomputeInvoices, recomputeTotals, settle, type NewAllocation, type RecomputedInvoice } from '../billing/ledger.js';
+import { recomputeInvoices, recomputeTotals, settle, type NewAllocation, type RecomputedInvoice } from './allocate.js';
 
 export interface RebalanceScope {
   /** The subscribers whose ledger changed. */

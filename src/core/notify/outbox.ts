@@ -8,7 +8,7 @@ import type { Knex } from 'knex';
 import type { ServiceContext } from '../context.js';
 import type { Db } from '../db/tx.js';
 import { invalid, isIspctlError, IspctlError } from '../errors.js';
-import { intArray } from '../collections/sql.js';
+import { amountDueBySubscriber } from '../ledger/read-model.js';
 import { loadNotifyConfig, type NotifyConfig } from './config.js';
 import { createEmailSender, smtpHost, type EmailMessage, type EmailSender } from './email.js';
 import type { Channel } from './setting-defs.js';
@@ -89,34 +89,6 @@ export interface QueueOptions {
 
 const INSERT_BATCH = 5000;
 
-/** Owed amount per subscriber: open invoices (not void, not draft) less unallocated payments. */
-export async function owedBySubscriber(db: Db, subscriberIds: number[]): Promise<Map<number, bigint>> {
-  const out = new Map<number, bigint>();
-  for (let i = 0; i < subscriberIds.length; i += 10_000) {
-    const ids = subscriberIds.slice(i, i + 10_000);
-    const r = await db.raw(
-      `with ids as (select unnest(?::int[]) as id),
-            inv as (select i.subscriber_id, sum(i.total_minor - i.paid_minor) as open
-                      from invoices i join ids on ids.id = i.subscriber_id
-                     where i.status not in ('void', 'draft') and i.total_minor > i.paid_minor
-                     group by i.subscriber_id),
-            cr as (select p.subscriber_id, sum(p.amount_minor - coalesce(a.allocated, 0)) as credit
-                     from payments p join ids on ids.id = p.subscriber_id
-                     left join (select payment_id, sum(amount_minor) as allocated from payment_allocations where reversed_at is null group by payment_id) a on a.payment_id = p.id
-                    where p.voided_at is null
-                    group by p.subscriber_id)
-       select ids.id, coalesce(inv.open, 0)::bigint - coalesce(cr.credit, 0)::bigint as owed
-         from ids left join inv on inv.subscriber_id = ids.id left join cr on cr.subscriber_id = ids.id`,
-      [intArray(ids)],
-    );
-    for (const row of r.rows as Array<{ id: number; owed: bigint | string }>) {
-      const owed = BigInt(row.owed);
-      out.set(Number(row.id), owed > 0n ? owed : 0n);
-    }
-  }
-  return out;
-}
-
 /**
  * Renders and queues messages, one row per enabled channel the subscriber has an address for
  * (email: an address and SMTP set up; sms: a phone and the gateway set up). Queuing the same
@@ -131,7 +103,7 @@ export async function queueNotifications(db: Db, ctx: Pick<ServiceContext, 'cloc
   const missing = [...new Set(requests.filter((r) => !r.recipient).map((r) => r.subscriberId))];
   const looked = new Map<number, Recipient>();
   if (missing.length) {
-    const owed = await owedBySubscriber(db, missing);
+    const owed = await amountDueBySubscriber(db, missing);
     for (let i = 0; i < missing.length; i += 10_000) {
       const rows: Array<Record<string, unknown>> = await db('subscribers').whereIn('id', missing.slice(i, i + 10_000)).select('id', 'full_name', 'account_no', 'email', 'phone');
       for (const r of rows) {

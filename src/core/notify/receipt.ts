@@ -4,7 +4,8 @@ import type { ServiceContext } from '../context.js';
 import type { Db } from '../db/tx.js';
 import { notFound } from '../errors.js';
 import { loadNotifyConfig } from './config.js';
-import { owedBySubscriber, queueNotification, type QueueResult } from './outbox.js';
+import { amountDueBySubscriber } from '../ledger/read-model.js';
+import { queueNotification, type QueueResult } from './outbox.js';
 import { messageDateOf, messageMoney } from './templates.js';
 
 const METHODS: Record<string, string> = { cash: 'Cash', gcash: 'GCash', bank: 'Bank transfer', card: 'Card', other: 'Other' };
@@ -29,7 +30,7 @@ export async function queueReceipt(db: Db, ctx: Pick<ServiceContext, 'clock'>, o
     .onConflict('event_key')
     .ignore();
   const sub = await db('subscribers').where({ id: subscriberId }).first('full_name', 'account_no', 'email', 'phone');
-  const owed = (await owedBySubscriber(db, [subscriberId])).get(subscriberId) ?? 0n;
+  const owed = (await amountDueBySubscriber(db, [subscriberId])).get(subscriberId) ?? 0n;
   const result = await queueNotification(
     db,
     ctx,

@@ -6,9 +6,10 @@
 import type { Knex } from 'knex';
 import { recordAudit } from '../audit.js';
 import { findInvoice, validateReason, type Invoice } from '../billing/invoices.js';
-import { paymentRef, reverseAllocations, subscriberBalance, type BalanceDetails, type NewAllocation, type ReversedAllocation } from '../billing/ledger.js';
+import { reverseAllocations, type NewAllocation, type ReversedAllocation } from '../ledger/allocate.js';
+import { invoiceStates, subscriberBalance, type BalanceDetails, type InvoiceStatus } from '../ledger/read-model.js';
+import { paymentRef } from '../ledger/statement.js';
 import { loadBillingSettings } from '../billing/settings.js';
-import { big } from '../billing/sql.js';
 import { resolveSubscriberRef, type SubscriberRef } from '../billing/subscribers.js';
 import { parseTimestamp } from '../clock.js';
 import type { ServiceContext } from '../context.js';
@@ -44,39 +45,56 @@ export interface Payment {
   unallocatedMinor: bigint;
 }
 
+/** A payment with its subscriber and what its allocations used (the ledger_payments view). */
 const PAYMENT_SELECT = `
   select p.id, p.subscriber_id, s.account_no, s.full_name, p.amount_minor, p.currency, p.method, p.reference,
-         p.received_at, p.recorded_at, p.notes, p.voided_at, p.void_reason, coalesce(pa.s, 0) as allocated
+         p.received_at, p.recorded_at, p.notes, p.voided_at, p.void_reason, lp.allocated_minor, lp.unallocated_minor
     from payments p
-    join subscribers s on s.id = p.subscriber_id
-    left join lateral (select sum(a.amount_minor) as s from payment_allocations a where a.payment_id = p.id and a.reversed_at is null) pa on true`;
+    join ledger_payments lp on lp.id = p.id
+    join subscribers s on s.id = p.subscriber_id`;
 
-function toPayment(r: Record<string, unknown>): Payment {
-  const amount = big(r.amount_minor);
-  const allocated = big(r.allocated);
-  const voided = (r.voided_at as Date | null) ?? null;
+interface PaymentRow {
+  id: bigint;
+  subscriber_id: number;
+  account_no: string;
+  full_name: string;
+  amount_minor: bigint;
+  currency: string;
+  method: PaymentMethod;
+  reference: string | null;
+  received_at: Date;
+  recorded_at: Date;
+  notes: string | null;
+  voided_at: Date | null;
+  void_reason: string | null;
+  allocated_minor: bigint;
+  unallocated_minor: bigint;
+}
+
+/** The one mapping of a payment row. */
+function toPayment(r: PaymentRow): Payment {
   return {
     id: Number(r.id),
     ref: paymentRef(Number(r.id)),
-    subscriberId: Number(r.subscriber_id),
-    accountNo: String(r.account_no),
-    subscriberName: String(r.full_name),
-    amountMinor: amount,
-    currency: String(r.currency),
-    method: r.method as PaymentMethod,
-    reference: (r.reference as string | null) ?? null,
-    receivedAt: r.received_at as Date,
-    recordedAt: r.recorded_at as Date,
-    notes: (r.notes as string | null) ?? null,
-    voidedAt: voided,
-    voidReason: (r.void_reason as string | null) ?? null,
-    allocatedMinor: allocated,
-    unallocatedMinor: voided ? 0n : amount - allocated,
+    subscriberId: r.subscriber_id,
+    accountNo: r.account_no,
+    subscriberName: r.full_name,
+    amountMinor: r.amount_minor,
+    currency: r.currency,
+    method: r.method,
+    reference: r.reference,
+    receivedAt: r.received_at,
+    recordedAt: r.recorded_at,
+    notes: r.notes,
+    voidedAt: r.voided_at,
+    voidReason: r.void_reason,
+    allocatedMinor: r.allocated_minor,
+    unallocatedMinor: r.unallocated_minor,
   };
 }
 
 async function paymentById(db: Db, id: number): Promise<Payment | undefined> {
-  const rows = (await db.raw(`${PAYMENT_SELECT} where p.id = ?`, [id])).rows as Array<Record<string, unknown>>;
+  const rows = (await db.raw(`${PAYMENT_SELECT} where p.id = ?`, [id])).rows as PaymentRow[];
   return rows[0] ? toPayment(rows[0]) : undefined;
 }
 
@@ -134,7 +152,7 @@ export interface AppliedAllocation {
   number: string;
   amountMinor: bigint;
   /** Status of the invoice after the payment. */
-  status: string;
+  status: InvoiceStatus;
   balanceMinor: bigint;
 }
 
@@ -201,7 +219,7 @@ export async function recordPayment(ctx: ServiceContext, input: RecordPaymentInp
     };
     // The usual duplicate is found first; the unique key catches one recorded at the same moment.
     if (reference !== null && (await trx('payments').where({ method }).whereRaw('lower(reference) = lower(?)', [reference]).first('id'))) await duplicate();
-    const inserted: Array<Record<string, unknown>> = (
+    const inserted = (
       await trx.raw(
         `insert into payments (subscriber_id, amount_minor, currency, method, reference, received_at, recorded_at, notes, recorded_by)
          values (?, ?, ?, ?, ?, ?::timestamptz, ?::timestamptz, ?, ?)
@@ -209,7 +227,7 @@ export async function recordPayment(ctx: ServiceContext, input: RecordPaymentInp
          returning id`,
         [subscriber.id, amount.toString(), settings.currency, method, reference, receivedAt, now, notes, ctx.actor.user],
       )
-    ).rows;
+    ).rows as Array<{ id: bigint }>;
     if (inserted.length === 0) await duplicate();
     const paymentId = Number(inserted[0]!.id);
 
@@ -220,17 +238,13 @@ export async function recordPayment(ctx: ServiceContext, input: RecordPaymentInp
     await trx.raw(`select pg_notify('ispctl_payments', ?)`, [String(paymentId)]);
 
     const mine = settled.allocations.filter((a) => a.paymentId === paymentId);
-    const invoices = new Map<number, Record<string, unknown>>(
-      mine.length
-        ? ((await trx('invoices').whereIn('id', mine.map((a) => a.invoiceId)).select('id', 'number', 'status', 'total_minor', 'paid_minor')) as Array<Record<string, unknown>>).map((r) => [Number(r.id), r])
-        : [],
-    );
+    const balance = await subscriberBalance(trx, subscriber.id, today);
+    const states = await invoiceStates(trx, mine.map((a) => a.invoiceId), today);
     const allocations: AppliedAllocation[] = mine.map((a) => {
-      const r = invoices.get(a.invoiceId)!;
-      return { invoiceId: a.invoiceId, number: String(r.number), amountMinor: a.amountMinor, status: String(r.status), balanceMinor: big(r.total_minor) - big(r.paid_minor) };
+      const st = states.get(a.invoiceId)!;
+      return { invoiceId: a.invoiceId, number: st.number, amountMinor: a.amountMinor, status: st.status, balanceMinor: st.balanceMinor };
     });
     const payment = (await paymentById(trx, paymentId))!;
-    const balance = await subscriberBalance(trx, subscriber.id, today);
     await recordAudit(trx, ctx, {
       entityType: 'payment',
       entityId: paymentId,
@@ -285,7 +299,7 @@ export async function listPayments(db: Db, filter: PaymentFilter = {}): Promise<
   }
   if (filter.includeVoided === false) where.push('p.voided_at is null');
   params.push(filter.limit ?? 100);
-  const rows = (await db.raw(`${PAYMENT_SELECT} ${where.length ? `where ${where.join(' and ')}` : ''} order by p.received_at desc, p.id desc limit ?`, params)).rows as Array<Record<string, unknown>>;
+  const rows = (await db.raw(`${PAYMENT_SELECT} ${where.length ? `where ${where.join(' and ')}` : ''} order by p.received_at desc, p.id desc limit ?`, params)).rows as PaymentRow[];
   return rows.map(toPayment);
 }
 
@@ -307,23 +321,33 @@ export async function showPayment(db: Db, id: number | string): Promise<PaymentD
   const pid = typeof id === 'number' ? id : parsePaymentId(id);
   const p = await paymentById(db, pid);
   if (!p) throw notFound('PAYMENT_NOT_FOUND', `There is no payment ${paymentRef(pid)}.`, ['ispctl payment list']);
-  const rows: Array<Record<string, unknown>> = await db('payment_allocations as a')
+  const rows = (await db('payment_allocations as a')
     .join('invoices as i', 'i.id', 'a.invoice_id')
     .where('a.payment_id', pid)
     .orderBy('a.id')
-    .select('a.id', 'a.invoice_id', 'i.number', 'i.period_key', 'a.amount_minor', 'a.created_at', 'a.reversed_at');
+    .select('a.id', 'a.invoice_id', 'i.number', 'i.period_key', 'a.amount_minor', 'a.created_at', 'a.reversed_at')) as AllocationRow[];
   return {
     ...p,
     allocations: rows.map((r) => ({
       id: Number(r.id),
       invoiceId: Number(r.invoice_id),
-      number: String(r.number),
-      periodKey: String(r.period_key),
-      amountMinor: big(r.amount_minor),
-      createdAt: r.created_at as Date,
-      reversedAt: (r.reversed_at as Date | null) ?? null,
+      number: r.number,
+      periodKey: r.period_key,
+      amountMinor: r.amount_minor,
+      createdAt: r.created_at,
+      reversedAt: r.reversed_at,
     })),
   };
+}
+
+interface AllocationRow {
+  id: bigint;
+  invoice_id: bigint;
+  number: string;
+  period_key: string;
+  amount_minor: bigint;
+  created_at: Date;
+  reversed_at: Date | null;
 }
 
 export interface VoidPaymentResult {
