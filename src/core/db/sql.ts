@@ -58,11 +58,11 @@ export function chunks<T>(items: readonly T[], size: number): T[][] {
 export type BigValue = bigint | string | number | null;
 
 /** A bigint from a driver value (int8 arrives as bigint, sums of int8 as numeric strings; null as 0). */
-export function big(v: BigValue | undefined): bigint {
+export function big(v: BigValue | undefined | unknown): bigint {
   if (typeof v === 'bigint') return v;
   if (v === null || v === undefined) return 0n;
-  if (typeof v === 'number') return BigInt(v);
-  return BigInt(v);
+  if (typeof v === 'number' || typeof v === 'string') return BigInt(v);
+  throw new TypeError(`not an integer amount: ${typeof v}`);
 }
 
 /** An id column (int or bigint) as a number. */
@@ -71,7 +71,7 @@ export function id(v: bigint | number | string): number {
 }
 
 /** A date column as `YYYY-MM-DD` (dates arrive as strings; be safe with Dates). */
-export function dateString(v: string | Date): string {
+export function dateString(v: string | Date | unknown): string {
   if (v instanceof Date) return v.toISOString().slice(0, 10);
-  return v;
+  return String(v);
 }

@@ -6,7 +6,8 @@ import type { Db } from '../db/tx.js';
 import { invalid } from '../errors.js';
 import { loadIspSettings } from '../settings/service.js';
 import { addDays, formatLocalDate, parseLocalDate, startOfDay, toLocalDate } from '../time.js';
-import { big } from '../billing/sql.js';
+import { big } from '../db/sql.js';
+import { totalCredit } from '../ledger/read-model.js';
 
 /** Statuses of issued invoices that may still be owed (paid, void and draft ones are not). */
 const OPEN_STATUS_LIST = `'issued', 'sent', 'partially_paid', 'overdue'`;
@@ -60,13 +61,13 @@ export async function agingReport(db: Db, opts: { asOf?: string; now: Date; deta
 async function agingReportIn(db: Db, opts: { asOf?: string; now: Date; detail?: boolean; limit?: number }): Promise<AgingReport> {
   const s = await loadIspSettings(db);
   const asOf = opts.asOf ? formatLocalDate(parseLocalDate(opts.asOf, 'as-of date')) : formatLocalDate(toLocalDate(opts.now, s.timezone));
-  // Open invoices read their stored paid amount (recomputed from allocations by every money
-  // writer) so the scan touches open invoices only, through invoices_status_due_date_idx.
+  // Open invoices from the ledger's read model (what is still owed is kept by the rebalance
+  // step), so the scan touches open invoices only, through invoices_status_due_date_idx.
   const open = `
     with open as materialized (
-      select i.subscriber_id, i.total_minor - i.paid_minor as bal, (?::date - i.due_date) as d, i.due_date
-        from invoices i
-       where i.status in (${OPEN_STATUS_LIST}) and i.total_minor > i.paid_minor and i.issue_date <= ?::date
+      select i.subscriber_id, i.open_minor as bal, (?::date - i.due_date) as d, i.due_date
+        from ledger_invoices i
+       where i.status in (${OPEN_STATUS_LIST}) and i.open_minor > 0 and i.issue_date <= ?::date
     )`;
   const rows = (
     await db.raw(`${open} select ${BUCKET_SQL} as bucket, count(*) as invoices, count(distinct subscriber_id) as subscribers, sum(bal) as amount from open group by 1`, [asOf, asOf])
@@ -80,13 +81,7 @@ async function agingReportIn(db: Db, opts: { asOf?: string; now: Date; detail?: 
   }));
   // Credit on account = money received − money allocated (voiding a payment reverses its
   // allocations, and allocations never exceed their payment): two scans, no join.
-  const [credit] = (
-    await db.raw(
-      `select (select coalesce(sum(amount_minor), 0) from payments where voided_at is null)
-            - (select coalesce(sum(amount_minor), 0) from payment_allocations where reversed_at is null) as credit`,
-    )
-  ).rows as Array<Record<string, unknown>>;
-  const report: AgingReport = { asOf, currency: s.currency, rows: out, totalMinor: out.reduce((t, r) => t + r.amountMinor, 0n), unappliedCreditMinor: big(credit?.credit) };
+  const report: AgingReport = { asOf, currency: s.currency, rows: out, totalMinor: out.reduce((t, r) => t + r.amountMinor, 0n), unappliedCreditMinor: await totalCredit(db) };
   if (opts.detail) {
     const detail = (
       await db.raw(
