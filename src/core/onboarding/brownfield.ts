@@ -171,6 +171,16 @@ export function buildReview(read: RouterRead, known: KnownState, opts: { readAt:
     if (suspension) warnings.push(`profile ${JSON.stringify(oneLine(p.name))} looks like a suspension profile and is left out; its ${users} secret${users === 1 ? '' : 's'} are under decide`);
   }
 
+  // Plan names are unique ignoring case in ispctl (profiles `10M` and `10m` can both exist).
+  const taken = new Set([...known.planIds.values()].map((n) => n.toLowerCase()));
+  for (const c of plans) {
+    let name = c.name;
+    for (let n = 2; taken.has(name.toLowerCase()); n++) name = `${c.name} (${n})`;
+    if (name !== c.name) c.note += `, renamed ${JSON.stringify(name)}: ${JSON.stringify(c.name)} is taken (names are unique ignoring case)`;
+    c.name = name;
+    taken.add(name.toLowerCase());
+  }
+
   // Pools several included plans share become the router's default pool (a pool belongs to one
   // plan in ispctl, and two plans with the same ranges would overlap).
   const uses = new Map<string, PlanCandidate[]>();
