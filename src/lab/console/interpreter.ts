@@ -12,7 +12,7 @@ import { compareValues } from '../query.js';
 import type { FieldDef } from '../schema.js';
 import type { RouterState } from '../state.js';
 import { RouterTrap, noSuchItem } from '../trap.js';
-import { ipv4InPrefix } from '../values.js';
+import { ipv4InPrefix, normalizeId } from '../values.js';
 import { bytesFromText, textFromBytes } from '../bytes.js';
 import type { Expr, Item, Pos, Stmt } from './syntax.js';
 import { ScriptSyntaxError, parseScript } from './syntax.js';
@@ -652,9 +652,16 @@ export class Interpreter {
     } else {
       const t = named.get('numbers') ?? positional[0];
       if (t === undefined) throw new ScriptRuntimeError('missing value(s) of argument(s) numbers', pos);
-      const rows = t.k === 'word' ? this.rowsOf(store, str(t.text)) : this.rowsOf(store, this.valueOf(t, ctx));
-      if (rows.length === 0) throw noSuchItem();
-      row = store.render(rows[0]!);
+      const target = t.k === 'word' ? str(t.text) : this.valueOf(t, ctx);
+      // `get` reads a row as print shows it: by id, name or number, rows other menus show
+      // here (WireGuard interfaces in /interface) included.
+      const first = target.t === 'array' ? target.items[0]?.[1] : target;
+      if (first === undefined || first.t === 'nil' || first.t === 'nothing') throw noSuchItem();
+      const key = display(first);
+      const shown = store.renderAll();
+      const found = /^\d+$/.test(key) ? shown[Number(key)] : shown.find((r) => r['.id'] === normalizeId(key)) ?? shown.find((r) => r['name'] === key);
+      if (!found) throw noSuchItem();
+      row = found;
       propItem = named.get('value-name') ?? positional[1];
     }
     if (propItem === undefined) {

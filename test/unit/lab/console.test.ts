@@ -259,6 +259,11 @@ describe('lab console: menus', () => {
     const b = s.menu('/interface/wireguard').get('wg-b')!;
     expect(b['public-key']).toBe(publicKeyOf(b['private-key']));
     expect(ok(s, ':put [/interface find where type=wg]')).toMatch(/^\*[0-9A-F]+;\*[0-9A-F]+\n$/);
+    // /interface shows them, and reads them by id and name like its own rows.
+    expect(ok(s, ':foreach i in=[/interface find] do={ :put ([/interface get $i name] . " " . [/interface get $i type]) }')).toBe(
+      'ether1 ether\nether2 ether\nether3 ether\nether4 ether\nether5 ether\nwg-a wg\nwg-b wg\n',
+    );
+    expect(ok(s, ':put [/interface get wg-b mtu]; :put [/interface get 0 name]')).toBe('1420\nether1\n');
   });
 
   it('firewall place-before, user groups with policies, /ip service address', () => {
