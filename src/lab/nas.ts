@@ -376,6 +376,7 @@ export class LabNas {
       auth,
       address,
       rateLimit: local.rateLimit,
+      addressList: local.profile['address-list'],
       radius: false,
       classes: [],
     });
@@ -445,6 +446,7 @@ export class LabNas {
       auth,
       address,
       rateLimit: getAttribute(reply, 'Mikrotik-Rate-Limit') ?? profile['rate-limit'],
+      addressList: (getAttribute(reply, 'Mikrotik-Address-List') as string | undefined) ?? profile['address-list'],
       radius: true,
       classes: getAttributes(reply, 'Class'),
       sessionId,
@@ -474,6 +476,7 @@ export class LabNas {
     auth: DialAuth;
     address: string | undefined;
     rateLimit: string | undefined;
+    addressList?: string | undefined;
     radius: boolean;
     classes: Buffer[];
     sessionId?: string;
@@ -497,6 +500,7 @@ export class LabNas {
         radius: input.radius,
         encoding: '',
         rateLimit: input.rateLimit,
+        ...(input.addressList ? { addressList: input.addressList } : {}),
       });
     } catch (e) {
       if (e instanceof RouterTrap) {

@@ -220,7 +220,7 @@ export async function applyBrownfieldPreset(state: RouterState, opts: Brownfield
     const remote = lookup?.remoteAddress;
     const address = remote === undefined ? undefined : /^\d/.test(remote) ? remote : state.allocatePoolAddress(remote);
     if (!address) continue;
-    state.addActiveSession({ name: s.name, address, ...(lookup?.rateLimit ? { rateLimit: lookup.rateLimit } : {}), callerId: `02:00:00:00:${(up >> 8).toString(16).padStart(2, '0')}:${(up & 255).toString(16).padStart(2, '0')}`.toUpperCase() });
+    state.addActiveSession({ name: s.name, address, ...(lookup?.rateLimit ? { rateLimit: lookup.rateLimit } : {}), ...(lookup?.profile['address-list'] ? { addressList: lookup.profile['address-list'] } : {}), callerId: `02:00:00:00:${(up >> 8).toString(16).padStart(2, '0')}:${(up & 255).toString(16).padStart(2, '0')}`.toUpperCase() });
     up++;
   }
 

@@ -86,6 +86,8 @@ export interface ActiveSession {
   rateLimit?: string;
   /** Id of the dynamic `/queue/simple` entry, if any. */
   queueId?: string;
+  /** Id of the dynamic `/ip firewall address-list` entry (profile `address-list`), if any. */
+  addressListId?: string;
 }
 
 export interface ActiveSessionInput {
@@ -104,6 +106,8 @@ export interface ActiveSessionInput {
   rateLimit?: string;
   /** Default: now. */
   startedAt?: number;
+  /** Put the session's address in this firewall address list while it lasts (profile `address-list`). */
+  addressList?: string;
 }
 
 export interface SessionDownEvent {
@@ -404,6 +408,12 @@ export class RouterState implements StoreHost {
       session.rateLimit = input.rateLimit!.trim();
       session.queueId = this.addDynamicQueue(session.interfaceName, limits);
     }
+    if (input.addressList && address) {
+      const lists = this.mustStore('/ip/firewall/address-list');
+      const entry = lists.insert(this.allocateId(), { list: input.addressList, address, disabled: 'false', dynamic: 'true' });
+      this.emitChange(lists, 'add', entry);
+      session.addressListId = entry.id;
+    }
     const values: Stored = {
       name: session.name,
       service,
@@ -492,6 +502,11 @@ export class RouterState implements StoreHost {
       const queues = this.mustStore('/queue/simple');
       const q = queues.getStored(session.queueId);
       if (q) queues.remove([q], { force: true });
+    }
+    if (session.addressListId) {
+      const lists = this.mustStore('/ip/firewall/address-list');
+      const entry = lists.getStored(session.addressListId);
+      if (entry) lists.remove([entry], { force: true });
     }
     this.sessions.delete(key);
     if (session.address) this.sessionAddresses.delete(session.address);

@@ -73,6 +73,16 @@ describe('lab NAS address pools', () => {
     ]);
   });
 
+  it("a profile's address-list holds the session's address while it lasts", async () => {
+    const { router } = await lab();
+    paste(router, SETUP + '\n/ppp profile add name=isolir remote-address=overflow address-list=isolir\n/ppp secret add name=late password=pw profile=isolir');
+    const s = await router.nas!.dial({ username: 'late', password: 'pw' });
+    const entries = () => router.state.menu('/ip/firewall/address-list').list().map((e) => [e.list, e.address, e.dynamic]);
+    expect(entries()).toEqual([['isolir', '10.61.0.2', 'true']]);
+    await router.nas!.hangup(s.id);
+    expect(entries()).toEqual([]);
+  });
+
   it('refuses a session with no address to give when the router requires one', async () => {
     const { router, log } = await lab({ requireAddress: true });
     paste(router, SETUP);
