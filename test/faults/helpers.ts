@@ -81,3 +81,54 @@ export function runCliKilledAfter(args: string[], afterMs: number, env: Record<s
     });
   });
 }
+
+export interface DaemonProcess {
+  child: import('node:child_process').ChildProcess;
+  output(): string;
+  /** Resolves when the daemon's output contains `text` (rejects after `ms`). */
+  waitFor(text: string | RegExp, ms?: number): Promise<void>;
+  /** SIGTERM, then SIGKILL if it has not stopped within 15 s. */
+  stop(): Promise<number | null>;
+}
+
+/** Starts `ispctl daemon` (text logs, verbose) as a real process. */
+export function startDaemon(env: Record<string, string>, args: string[] = []): DaemonProcess {
+  const child = spawn(process.execPath, [join(ROOT, 'bin', 'run.js'), 'daemon', '--verbose', ...args], { env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let text = '';
+  const waiters = new Set<() => void>();
+  const onData = (d: string) => {
+    text += d;
+    for (const w of waiters) w();
+  };
+  child.stdout!.setEncoding('utf8').on('data', onData);
+  child.stderr!.setEncoding('utf8').on('data', onData);
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  return {
+    child,
+    output: () => text,
+    waitFor(pattern, ms = 60_000) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          if (typeof pattern === 'string' ? text.includes(pattern) : pattern.test(text)) {
+            waiters.delete(check);
+            clearTimeout(timer);
+            resolve();
+          }
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          reject(new Error(`the daemon never printed ${String(pattern)}:\n${text.slice(-3000)}`));
+        }, ms);
+        waiters.add(check);
+        check();
+      });
+    },
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      const code = await exited;
+      clearTimeout(t);
+      return code;
+    },
+  };
+}

@@ -112,7 +112,8 @@ export async function applyNow(ctx: ServiceContext, work: QueuedWork, opts: Appl
   const outcome: ApplyOutcome = {
     status: left.count > 0 ? 'partial' : 'applied',
     jobs: ids.length,
-    applied: summary.done,
+    // Done by this process, or by another one (the daemon) that held the job meanwhile.
+    applied: summary.done + summary.doneElsewhere,
     failed: summary.failed,
     routers: summary.routers,
     remaining: left.count,

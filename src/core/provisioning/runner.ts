@@ -32,6 +32,11 @@ export interface RouterRunSummary {
 export interface RunSummary {
   claimed: number;
   done: number;
+  /**
+   * Jobs among `ids` that another process (a daemon, another command) held and completed while
+   * this run waited for them: the router was changed, just not by this process.
+   */
+  doneElsewhere: number;
   failed: number;
   routers: RouterRunSummary[];
   /** Jobs still open (of those asked about, when ids were given). */
@@ -40,9 +45,15 @@ export interface RunSummary {
 
 class DeadlineError extends Error {}
 
+/** After giving up on a router, how long its abandoned work may take to wind down (ms). */
+const ABANDON_GRACE_MS = 1_000;
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
 export async function runJobs(ctx: ServiceContext, drivers: Drivers, opts: RunOptions = {}): Promise<RunSummary> {
   const db = ctx.db as Knex;
   const timeoutMs = opts.timeoutMs ?? 5_000;
+  const started = Date.now();
   const jobs = await claimJobs(db, opts, ctx.clock.now());
   const byRouter = new Map<number, Job[]>();
   for (const j of jobs) {
@@ -69,9 +80,10 @@ export async function runJobs(ctx: ServiceContext, drivers: Drivers, opts: RunOp
         const controller = new AbortController();
         const deadline = Date.now() + timeoutMs;
         let timer: NodeJS.Timeout | undefined;
+        const work = drivers[router.mode].run(ctx, router, routerJobs, { deadline, signal: controller.signal });
         try {
           results = await Promise.race([
-            drivers[router.mode].run(ctx, router, routerJobs, { deadline, signal: controller.signal }),
+            work,
             new Promise<never>((_, reject) => {
               timer = setTimeout(() => reject(new DeadlineError(`no answer from ${router.name} within ${Math.round(timeoutMs / 100) / 10} s`)), timeoutMs);
             }),
@@ -80,6 +92,11 @@ export async function runJobs(ctx: ServiceContext, drivers: Drivers, opts: RunOp
           controller.abort();
           routerError = err instanceof Error ? err.message : String(err);
           results = routerJobs.map((j) => ({ id: j.id, ok: false, error: routerError! }));
+          // The abort destroys the driver's connection; wait for it to wind down so nothing it
+          // started (a connect, a write to the database) outlives this run.
+          let grace: NodeJS.Timeout | undefined;
+          await Promise.race([work.catch(() => undefined), new Promise<void>((r) => (grace = setTimeout(r, ABANDON_GRACE_MS)))]);
+          clearTimeout(grace);
         } finally {
           if (timer) clearTimeout(timer);
         }
@@ -97,6 +114,28 @@ export async function runJobs(ctx: ServiceContext, drivers: Drivers, opts: RunOp
     }
   });
   await Promise.all(workers);
+  const doneElsewhere = opts.ids ? await awaitOthers(db, opts.ids, new Set(jobs.map((j) => j.id)), started + timeoutMs) : 0;
   const remaining = await countOpenJobs(db, { ids: opts.ids, routerIds: opts.routerIds });
-  return { claimed: jobs.length, done, failed, routers: summaries.sort((a, b) => a.router.localeCompare(b.router)), remaining };
+  return { claimed: jobs.length, done, doneElsewhere, failed, routers: summaries.sort((a, b) => a.router.localeCompare(b.router)), remaining };
+}
+
+/**
+ * Jobs asked for by id that another process held (claimed before us: the daemon woken by the
+ * same change, another command) are not ours to run, but their outcome is the caller's outcome:
+ * wait for them until `deadlineMs`, and count those that were done.
+ */
+async function awaitOthers(db: Knex, ids: readonly number[], ours: ReadonlySet<number>, deadlineMs: number): Promise<number> {
+  const theirs = ids.filter((id) => !ours.has(id));
+  if (theirs.length === 0) return 0;
+  let pause = 50;
+  for (;;) {
+    const rows = (await db('provisioning_jobs').whereIn('id', theirs).select('id', 'status')) as Array<{ id: unknown; status: string }>;
+    const running = rows.filter((r) => r.status === 'running').length;
+    if (running === 0 || Date.now() + pause > deadlineMs) {
+      // Done by someone else while we looked: they were pending or running when we claimed.
+      return rows.filter((r) => r.status === 'done').length;
+    }
+    await sleep(pause);
+    pause = Math.min(250, pause * 2);
+  }
 }

@@ -59,6 +59,11 @@ export interface RouterOSConnectOptions {
   fallbackEncoding?: string;
   /** Largest reply word accepted. Default 64 MiB. */
   maxWordBytes?: number;
+  /**
+   * Aborting gives up the connect and the login at once: the socket is destroyed and connect()
+   * rejects with RouterOSCancelledError, so nothing is left running after whoever gave up.
+   */
+  signal?: AbortSignal;
 }
 
 export interface CommandOptions {
@@ -195,6 +200,18 @@ function openSocket(opts: RouterOSConnectOptions, port: number): Promise<net.Soc
     if (timeoutMs > 0) {
       timer = setTimeout(() => fail(new RouterOSConnectError(`timed out after ${timeoutMs} ms connecting to ${where}`)), timeoutMs);
     }
+    const signal = opts.signal;
+    if (signal) {
+      const onAbort = (): void => fail(new RouterOSCancelledError(`connecting to ${where} was aborted`));
+      if (signal.aborted) onAbort();
+      else {
+        signal.addEventListener('abort', onAbort, { once: true });
+        const off = (): void => signal.removeEventListener('abort', onAbort);
+        socket.once('close', off);
+        socket.once('connect', off);
+        socket.once('secureConnect', off);
+      }
+    }
   });
 }
 
@@ -224,14 +241,22 @@ export class RouterOSClient {
     const port = opts.port ?? (opts.tls ? DEFAULT_TLS_PORT : DEFAULT_PORT);
     // Fail fast on a bad code page, before any network traffic.
     const decoder = new SentenceDecoder({ fallbackEncoding: opts.fallbackEncoding, maxWordBytes: opts.maxWordBytes });
+    if (opts.signal?.aborted) throw new RouterOSCancelledError(`connecting to ${opts.host}:${port} was aborted`);
     const socket = await openSocket(opts, port);
     const client = new RouterOSClient(socket, decoder, opts, port);
+    const signal = opts.signal;
+    const onAbort = (): void => client.destroy(new RouterOSCancelledError(`logging in to ${opts.host}:${port} was aborted`));
+    signal?.addEventListener('abort', onAbort, { once: true });
     try {
+      if (signal?.aborted) onAbort();
       await client.login(opts.user, opts.password);
     } catch (err) {
       client.destroy(new RouterOSConnectionClosedError('login failed'));
       await client.closed;
+      if (signal?.aborted) throw new RouterOSCancelledError(`logging in to ${opts.host}:${port} was aborted`, { cause: err });
       throw err;
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
     }
     return client;
   }

@@ -259,7 +259,7 @@ class RouterRun {
       this.api = (async () => {
         const timeoutMs = Math.max(200, this.deadline - Date.now() - 100);
         const opts = await routerConnectOptions(this.ctx, this.router, { timeoutMs });
-        return RouterOSClient.connect(opts);
+        return RouterOSClient.connect({ ...opts, signal: this.signal });
       })();
       // Keep a failed connection attempt from being an unhandled rejection when nobody awaits it.
       this.api.catch(() => undefined);

@@ -48,16 +48,18 @@ export function connectionErrorText(router: Router, err: unknown): string {
 }
 
 /** Opens the API connection to `router`, recording the contact or the error (health checks own the status). */
-export async function connectRouter(ctx: ServiceContext, router: Router, timeoutMs: number): Promise<RouterOSClient> {
+export async function connectRouter(ctx: ServiceContext, router: Router, timeoutMs: number, signal?: AbortSignal): Promise<RouterOSClient> {
   const opts = await routerConnectOptions(ctx, router, { timeoutMs });
   opts.connectTimeoutMs = Math.min(timeoutMs, CONNECT_TIMEOUT_CAP_MS);
+  if (signal) opts.signal = signal;
   try {
     const client = await RouterOSClient.connect(opts);
     await recordRouterContact(ctx.db, router.id, { at: ctx.clock.now() }).catch(() => undefined);
     return client;
   } catch (err) {
     const error = connectionErrorText(router, err);
-    await recordRouterContact(ctx.db, router.id, { at: ctx.clock.now(), error }).catch(() => undefined);
+    // Given up by the runner: it records the failure itself, and may have closed the database.
+    if (!signal?.aborted) await recordRouterContact(ctx.db, router.id, { at: ctx.clock.now(), error }).catch(() => undefined);
     throw new RouterOSConnectError(error, { cause: err });
   }
 }
@@ -170,7 +172,7 @@ export async function runApiJobs(ctx: ServiceContext, router: Router, jobs: Job[
 
   const desired = await buildDesiredState(ctx.db, router, { serviceIds: [...work.serviceIds], planIds: [...work.planIds] });
   const remaining = () => Math.max(1000, opts.deadline - Date.now());
-  const client = await connectRouter(ctx, router, remaining());
+  const client = await connectRouter(ctx, router, remaining(), opts.signal);
   // One listener for the whole run (not one per command): when the runner gives up, the
   // connection goes, and every command still in flight fails with it.
   const onAbort = () => client.destroy();
