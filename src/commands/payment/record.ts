@@ -20,6 +20,7 @@ export default class PaymentRecord extends BaseCommand<typeof PaymentRecord> {
     reference: Flags.string({ summary: 'Receipt, transaction or GCash reference; unique per method.' }),
     'received-at': Flags.string({ summary: 'When the money came in: YYYY-MM-DD or an ISO timestamp (default now).' }),
     notes: Flags.string({ summary: 'Free text.' }),
+    'idempotency-key': Flags.string({ summary: 'A key unique to this payment (e.g. your script\'s row id): the same key again is refused as a duplicate (exit 5), so a retried script cannot pay twice.' }),
   };
 
   public async run() {
@@ -33,6 +34,7 @@ export default class PaymentRecord extends BaseCommand<typeof PaymentRecord> {
       reference: f.reference,
       receivedAt: f['received-at'],
       notes: f.notes,
+      idempotencyKey: f['idempotency-key'],
     });
     const p = r.payment;
     const money = (m: bigint) => formatMoney(m, p.currency);

@@ -45,6 +45,7 @@ import {
   type ScheduleName,
 } from './store.js';
 import { TASKS, type TaskDef, type TaskEnv } from './tasks.js';
+import { parseListenSetting, startIntakeServer, type IntakeServer } from '../intake/server.js';
 
 export interface DaemonOptions {
   target: DatabaseTarget;
@@ -146,6 +147,8 @@ export class Daemon {
   #drivers: Promise<Drivers> | undefined;
   /** Embedded, with once: the database opened at start, kept for the one tick and the stop. */
   #held: Session | undefined;
+  /** The HTTP listener for payment notifications and payment pages (intake-listen). */
+  #intake: IntakeServer | undefined;
 
   constructor(opts: DaemonOptions) {
     this.#opts = opts;
@@ -188,6 +191,7 @@ export class Daemon {
   async run(): Promise<DaemonRunResult> {
     await this.#start();
     try {
+      if (!this.#opts.once) await this.#startIntake();
       while (!this.#stopping) {
         await this.#tick();
         if (this.#opts.once) break;
@@ -269,7 +273,48 @@ export class Daemon {
     if (running.length) await Promise.allSettled(running);
   }
 
+  /** Serves payment notifications and payment pages when intake-listen is set. */
+  async #startIntake(): Promise<void> {
+    const s = await this.#session(true);
+    if (!s) return;
+    let listen: { host: string; port: number } | null;
+    try {
+      const row = await s.db('settings').where({ key: 'intake-listen' }).first('value');
+      listen = parseListenSetting(row?.value ?? 'off');
+    } finally {
+      await s.close();
+    }
+    if (!listen) return;
+    const log = taskLog(this.#opts.logger, 'intake');
+    this.#intake = await startIntakeServer({
+      ...listen,
+      // Each request takes the database as a tick does: the pool, or the embedded database opened for it.
+      withContext: async (fn) => {
+        const session = await this.#session(false, 10_000);
+        if (!session) throw new Error('the embedded database stayed busy');
+        try {
+          return await fn(this.#ctx(session.db));
+        } finally {
+          await session.close();
+        }
+      },
+      apply: {
+        timeoutMs: this.#opts.routerTimeoutMs ?? 5_000,
+        drivers: () => (this.#drivers ??= this.#opts.drivers ? this.#opts.drivers() : import('../provisioning/drivers.js').then((m) => m.defaultDrivers())),
+      },
+      log: (level, message) => (level === 'warn' ? log.warn(message) : log.info(message)),
+    }).catch((err: unknown) => {
+      throw new IspctlError('INTAKE_LISTEN_FAILED', `Cannot listen on ${listen.host}:${listen.port} for payment notifications: ${errorText(err)}.`, {
+        kind: 'failure',
+        cause: err,
+        suggestions: ['Pick a free port: ispctl settings set intake-listen 127.0.0.1:8470', 'Or turn the listener off: ispctl settings set intake-listen off'],
+      });
+    });
+  }
+
   async #shutdown(): Promise<void> {
+    await this.#intake?.close().catch(() => undefined);
+    this.#intake = undefined;
     try {
       const s = await this.#session(false, 10_000).catch(() => undefined);
       if (s) {

@@ -123,6 +123,16 @@ function parseReference(input: string | undefined): string | null {
   return r;
 }
 
+function parseIdempotencyKey(input: string | undefined): string | null {
+  if (input === undefined) return null;
+  const k = input.trim();
+  if (k === '') return null;
+  if (k.length > 200) throw invalid('INVALID_IDEMPOTENCY_KEY', `The idempotency key is ${k.length} characters long; the limit is 200.`);
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(k)) throw invalid('INVALID_IDEMPOTENCY_KEY', 'The idempotency key contains control characters.');
+  return k;
+}
+
 /** `YYYY-MM-DD` means the start of that day in the ISP time zone; otherwise an ISO timestamp with a zone. */
 export function parseReceivedAt(input: string, timezone: string, now: Date): Date {
   const s = input.trim();
@@ -145,6 +155,16 @@ export interface RecordPaymentInput {
   /** ISO timestamp or `YYYY-MM-DD` (default now). */
   receivedAt?: string;
   notes?: string;
+  /**
+   * A key a script chooses per payment (e.g. its own row id): recording the same key again is
+   * refused as a duplicate, so a retried script cannot pay twice even without a reference.
+   */
+  idempotencyKey?: string;
+  /** Where the payment came from (default manual: a person typed it). */
+  source?: 'manual' | 'webhook' | 'import';
+  /** A payment gateway's name and its transaction id: unique together (webhooks). */
+  gateway?: string;
+  externalId?: string;
 }
 
 export interface AppliedAllocation {
@@ -207,28 +227,41 @@ export async function recordPayment(ctx: ServiceContext, input: RecordPaymentInp
       subscriber = await resolveSubscriberRef(trx, invoice!.accountNo, { forUpdate: true });
     }
 
-    const duplicate = async (): Promise<never> => {
-      const existing = await trx('payments').where({ method }).whereRaw('lower(reference) = lower(?)', [reference!]).first('id');
-      const p = existing ? await paymentById(trx, Number(existing.id)) : undefined;
+    const idempotencyKey = parseIdempotencyKey(input.idempotencyKey);
+    const gateway = input.gateway && input.externalId ? { name: input.gateway, id: input.externalId } : null;
+    // The payment already recorded under one of the keys that make a retry harmless, if any.
+    const existingId = async (): Promise<number | undefined> => {
+      const q = trx('payments').first('id').where((w) => {
+        if (reference !== null) w.orWhere((x) => x.where({ method }).whereRaw('lower(reference) = lower(?)', [reference]));
+        if (idempotencyKey !== null) w.orWhere({ idempotency_key: idempotencyKey });
+        if (gateway) w.orWhere({ gateway: gateway.name, external_id: gateway.id });
+      });
+      const row = reference === null && idempotencyKey === null && !gateway ? undefined : await q;
+      return row ? Number(row.id) : undefined;
+    };
+    const duplicate = async (id: number | undefined): Promise<never> => {
+      const p = id ? await paymentById(trx, id) : undefined;
+      const what = gateway && p?.reference === gateway.id ? `${gateway.name} transaction ${JSON.stringify(gateway.id)}` : idempotencyKey !== null && reference === null ? `idempotency key ${JSON.stringify(idempotencyKey)}` : `${method} payment with reference ${JSON.stringify(reference)}`;
       throw conflict(
         'DUPLICATE_PAYMENT',
-        `A ${method} payment with reference ${JSON.stringify(reference)} was recorded already${p ? `: ${describeExisting(p)}` : ''}. Nothing was changed.`,
+        `A ${what} was recorded already${p ? `: ${describeExisting(p)}` : ''}. Nothing was changed.`,
         p ? [`ispctl payment show ${p.id}`] : [],
         p ? { existingPaymentId: p.id, existingSubscriber: p.accountNo, existingAmountMinor: p.amountMinor.toString() } : undefined,
       );
     };
-    // The usual duplicate is found first; the unique key catches one recorded at the same moment.
-    if (reference !== null && (await trx('payments').where({ method }).whereRaw('lower(reference) = lower(?)', [reference]).first('id'))) await duplicate();
+    // The usual duplicate is found first; the unique keys catch one recorded at the same moment.
+    const before = await existingId();
+    if (before !== undefined) await duplicate(before);
     const inserted = (
       await trx.raw(
-        `insert into payments (subscriber_id, amount_minor, currency, method, reference, received_at, recorded_at, notes, recorded_by)
-         values (?, ?, ?, ?, ?, ?::timestamptz, ?::timestamptz, ?, ?)
-         on conflict (method, lower(reference)) where reference is not null do nothing
+        `insert into payments (subscriber_id, amount_minor, currency, method, reference, received_at, recorded_at, notes, recorded_by, source, idempotency_key, gateway, external_id)
+         values (?, ?, ?, ?, ?, ?::timestamptz, ?::timestamptz, ?, ?, ?, ?, ?, ?)
+         on conflict do nothing
          returning id`,
-        [subscriber.id, amount.toString(), settings.currency, method, reference, receivedAt, now, notes, ctx.actor.user],
+        [subscriber.id, amount.toString(), settings.currency, method, reference, receivedAt, now, notes, ctx.actor.user, input.source ?? 'manual', idempotencyKey, gateway?.name ?? null, gateway?.id ?? null],
       )
     ).rows as Array<{ id: bigint }>;
-    if (inserted.length === 0) await duplicate();
+    if (inserted.length === 0) await duplicate(await existingId());
     const paymentId = Number(inserted[0]!.id);
 
     const settled = await rebalance(trx, ctx, { subscriberIds: [subscriber.id] }, { firstInvoiceId: invoice?.id, today });

@@ -1,0 +1,60 @@
+// Personal payment links: /pay/<account>.<expiry>.<signature>, an HMAC-SHA256 over the account
+// number and the expiry with a key derived from ispctl's secret key, so a link cannot be forged
+// or extended, and stops working at its expiry. Nothing is stored per link.
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { ServiceContext } from '../context.js';
+import type { Db } from '../db/tx.js';
+import { invalid } from '../errors.js';
+import { loadSecretKey } from '../secrets.js';
+import { listSettings } from '../settings/service.js';
+
+function linkKey(env: Record<string, string | undefined>): Buffer {
+  return createHmac('sha256', loadSecretKey(env, { create: true })).update('ispctl payment links v1').digest();
+}
+
+function sign(key: Buffer, account: string, expiry: number): string {
+  return createHmac('sha256', key).update(`${account}.${expiry}`).digest('base64url');
+}
+
+export function makeLinkToken(env: Record<string, string | undefined>, account: string, expiresAt: Date): string {
+  const expiry = Math.floor(expiresAt.getTime() / 1000);
+  return `${account}.${expiry}.${sign(linkKey(env), account, expiry)}`;
+}
+
+export type TokenCheck = { ok: true; account: string; expiresAt: Date } | { ok: false; reason: 'malformed' | 'bad-signature' | 'expired' };
+
+export function verifyLinkToken(env: Record<string, string | undefined>, token: string, now: Date): TokenCheck {
+  const m = /^(S-\d{1,12})\.(\d{9,11})\.([A-Za-z0-9_-]{43})$/.exec(token);
+  if (!m) return { ok: false, reason: 'malformed' };
+  const [, account, exp, sig] = m as unknown as [string, string, string, string];
+  const expected = Buffer.from(sign(linkKey(env), account, Number(exp)), 'base64url');
+  const given = Buffer.from(sig, 'base64url');
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { ok: false, reason: 'bad-signature' };
+  if (Number(exp) * 1000 <= now.getTime()) return { ok: false, reason: 'expired' };
+  return { ok: true, account, expiresAt: new Date(Number(exp) * 1000) };
+}
+
+export interface LinkSettings {
+  publicUrl: string | null;
+  days: number;
+}
+
+export async function loadLinkSettings(db: Db): Promise<LinkSettings> {
+  const v = new Map((await listSettings(db)).map((s) => [s.key, s.value]));
+  const url = v.get('public-url');
+  return { publicUrl: url ? String(url) : null, days: Number(v.get('payment-link-days') ?? 14) };
+}
+
+/** The subscriber's payment page link, valid for payment-link-days; null when public-url is not set. */
+export async function paymentLink(ctx: Pick<ServiceContext, 'db' | 'clock' | 'env'>, accountNo: string, opts: { settings?: LinkSettings } = {}): Promise<{ url: string; expiresAt: Date } | null> {
+  const s = opts.settings ?? (await loadLinkSettings(ctx.db));
+  if (!s.publicUrl) return null;
+  const expiresAt = new Date(ctx.clock.now().getTime() + s.days * 86_400_000);
+  return { url: `${s.publicUrl}/pay/${makeLinkToken(ctx.env, accountNo, expiresAt)}`, expiresAt };
+}
+
+export async function requirePaymentLink(ctx: Pick<ServiceContext, 'db' | 'clock' | 'env'>, accountNo: string): Promise<{ url: string; expiresAt: Date }> {
+  const link = await paymentLink(ctx, accountNo);
+  if (!link) throw invalid('PUBLIC_URL_NOT_SET', 'Payment links need the address customers reach the daemon at.', ['ispctl settings set public-url https://pay.example.net', 'ispctl settings set intake-listen 127.0.0.1:8470']);
+  return link;
+}
