@@ -31,7 +31,10 @@ const ESCAPED = /[\udc80-\udcff]/;
 
 /** The bytes a lab text stands for: UTF-8, with escaped bytes put back as themselves. */
 export function bytesFromText(text: string): Buffer {
-  if (!hasEscapedBytes(text)) return Buffer.from(text, 'utf8');
+  const utf8 = Buffer.from(text, 'utf8');
+  // An escaped byte is a lone surrogate, which UTF-8 encoding turns into EF BF BD: without an
+  // EF byte there is none (a fast check on large prints).
+  if (utf8.indexOf(0xef) < 0 || !hasEscapedBytes(text)) return utf8;
   const parts: Buffer[] = [];
   let run = '';
   for (let i = 0; i < text.length; i++) {
