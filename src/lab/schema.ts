@@ -444,7 +444,7 @@ export const MENUS: readonly MenuDef[] = [
     kind: 'list',
     noun: 'pool',
     keyedByName: true,
-    duplicateMessage: 'pool with the same name already exists',
+    duplicateMessage: 'already have such name',
     persist: true,
     fields: [
       { name: 'name', type: NAME, required: true },

@@ -103,7 +103,7 @@ describe('ispctl lab console', () => {
     expect(failing.code).toBe(1);
     expect(failing.json).toMatchObject({
       ok: false,
-      error: { code: 'LAB_SCRIPT_FAILED', details: { output: 'failure: pool with the same name already exists\nafter\n' } },
+      error: { code: 'LAB_SCRIPT_FAILED', details: { output: 'failure: already have such name\nafter\n' } },
     });
   });
 });

@@ -227,7 +227,7 @@ describe('lab console: menus', () => {
     const s = lab();
     const run = (script: string) => runScript(s, script).output;
     ok(s, '/ip pool add name=p ranges=10.0.0.1-10.0.0.9');
-    expect(run('/ip pool add name=p ranges=10.0.0.1')).toBe('failure: pool with the same name already exists\n');
+    expect(run('/ip pool add name=p ranges=10.0.0.1')).toBe('failure: already have such name\n');
     expect(run('/ppp secret add name=u profile=nope')).toBe('input does not match any value of profile\n');
     expect(run('/ip pool set nope ranges=10.0.0.1')).toBe('no such item\n');
     expect(run('/ip pool remove nope')).toBe('no such item\n');
@@ -236,7 +236,7 @@ describe('lab console: menus', () => {
     expect(run('/ppp active add name=x')).toBe('bad command name add (line 1 column 13)\n');
     // An error ends its line; the next line runs.
     expect(run('/ip pool add name=p ranges=10.0.0.1; :put "not reached"\n:put "next line"')).toBe(
-      'failure: pool with the same name already exists\nnext line\n',
+      'failure: already have such name\nnext line\n',
     );
     // An empty selection changes nothing and is no error.
     expect(run('/ip pool set [find where name="nope"] comment=x')).toBe('');
