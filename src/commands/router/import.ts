@@ -31,7 +31,7 @@ export default class RouterImport extends BaseCommand<typeof RouterImport> {
     }
     if (r.dryRun) this.say(this.chalk.dim('Dry run: nothing was changed.'));
     else if (r.applied) this.say(this.chalk.dim(`Check: ispctl sync --router ${r.router} --dry-run`));
-    if (r.failures.length) this.markPartial(`${r.failures.length} write${r.failures.length === 1 ? '' : 's'} failed on the router (${r.failures.slice(0, 3).join('; ')}); the database is imported: run ispctl sync --router ${r.router} to finish.`);
+    if (r.failures.length) this.markPartial(`${r.failures.length} write${r.failures.length === 1 ? '' : 's'} failed on the router (${r.failures.slice(0, 3).join('; ')}); the database is imported: run ispctl sync --router ${r.router} --adopt to finish.`);
     return r;
   }
 }

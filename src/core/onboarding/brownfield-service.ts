@@ -295,7 +295,7 @@ export interface ImportResult {
   routerDefaults: { localAddress: string | null; pool: string | null } | null;
   /** What was written on the router (undefined on a dry run or when nothing was imported). */
   applied?: ApplyCounts;
-  /** Writes that failed on the router; `ispctl sync NAME` finishes them. */
+  /** Writes that failed on the router; `ispctl sync --router NAME --adopt` finishes them. */
   failures: string[];
   /** Live sessions before and after taking the router over (never fewer: nothing is dropped). */
   sessions?: { before: number; after: number };
