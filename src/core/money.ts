@@ -87,11 +87,17 @@ function currencySymbolIn(locale: string, currency: string, display: 'symbol' | 
     .find((p) => p.type === 'currency')?.value;
 }
 
+/**
+ * Customary plain-text marks of a currency that Intl does not render but people type: `P1,500`
+ * for pesos. Accepted only for the ISP's own currency (a lone letter says nothing elsewhere).
+ */
+const CUSTOMARY_MARKERS: Readonly<Record<string, readonly string[]>> = { PHP: ['P'] };
+
 /** The code and the symbols of this currency that a person may type, longest first, upper case. */
 function ownMarkers(currency: string): readonly string[] {
   let markers = ownMarkerCache.get(currency);
   if (!markers) {
-    const set = new Set<string>([currency]);
+    const set = new Set<string>([currency, ...(CUSTOMARY_MARKERS[currency] ?? [])]);
     for (const locale of [...SYMBOL_LOCALES, `en-${currency.slice(0, 2)}`]) {
       for (const display of SYMBOL_DISPLAYS) {
         const symbol = currencySymbolIn(locale, currency, display);
@@ -175,8 +181,9 @@ export interface ParseMoneyOptions {
 /**
  * Parses an amount as people type it into minor units of `currency`.
  *
- * Accepted: `1500`, `1500.5`, `1,500.00`, `₱1,500.00`, `PHP 1500`, `1500 PHP`, `php 1,500.50`,
- * surrounding spaces, a symbol of this currency as Intl renders it, and a leading `-` when
+ * Accepted: `1500`, `1500.5`, `1,500.00`, `₱1,500.00`, `P1,500`, `PHP 1500`, `1500 PHP`,
+ * `php 1,500.50`, surrounding spaces, a symbol of this currency as Intl renders it or as people
+ * customarily write it (`P` for pesos, in PHP only), and a leading `-` when
  * `allowNegative` is set. A dot is the decimal point; commas may only separate groups of three
  * digits. Rejected with INVALID_AMOUNT: empty input, text, more decimals than the currency has,
  * another currency's code or symbol, misplaced commas, more than one decimal point, negatives or
