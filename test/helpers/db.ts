@@ -1,6 +1,9 @@
 // Database tests run on both engines: embedded PGlite and the run's PostgreSQL cluster. Each
-// test file gets fresh, migrated databases of its own.
+// test file gets fresh, migrated databases of its own: on PostgreSQL a clone of the run's
+// template database, on PGlite a copy of the migrated snapshot the global setup dumped, so no
+// test file runs the migrations itself.
 import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { describe, afterAll, beforeAll, inject } from 'vitest';
 import type { Knex } from 'knex';
 import knexFactory from 'knex';
@@ -8,7 +11,6 @@ import { FixedClock, type Clock } from '../../src/core/clock.js';
 import type { ServiceContext } from '../../src/core/context.js';
 import type { Engine } from '../../src/core/db/config.js';
 import { openDatabase, type Database } from '../../src/core/db/connection.js';
-import { migrateLatest } from '../../src/core/db/migrate.js';
 
 export const ENGINES: Engine[] = ['pglite', 'postgres'];
 
@@ -22,13 +24,19 @@ export interface TestDb {
   close(): Promise<void>;
 }
 
-/** Creates an empty database on the run's cluster and returns its URL. */
-export async function createPgDatabase(prefix = 't'): Promise<{ url: string; drop(): Promise<void> }> {
+/**
+ * Creates a database on the run's cluster and returns its URL: empty by default, or with
+ * `{ migrated: true }` a clone of the migrated template (what `ispctl init` would leave).
+ */
+export async function createPgDatabase(prefix = 't', opts: { migrated?: boolean } = {}): Promise<{ url: string; drop(): Promise<void> }> {
   const admin = inject('pgAdminUrl');
   const name = `${prefix}_${randomBytes(6).toString('hex')}`;
   const k = knexFactory({ client: 'pg', connection: admin, pool: { min: 0, max: 1 } });
-  await k.raw(`create database ${name}`);
-  await k.destroy();
+  try {
+    await k.raw(opts.migrated ? `create database ${name} template ${inject('pgTemplate')}` : `create database ${name}`);
+  } finally {
+    await k.destroy();
+  }
   const u = new URL(admin);
   u.pathname = `/${name}`;
   return {
@@ -41,12 +49,17 @@ export async function createPgDatabase(prefix = 't'): Promise<{ url: string; dro
   };
 }
 
+/**
+ * A fresh database on `engine`, migrated unless `{ migrate: false }` (then empty, for tests of
+ * the migrations themselves).
+ */
 export async function openTestDatabase(engine: Engine, opts: { migrate?: boolean } = {}): Promise<TestDb> {
+  const migrated = opts.migrate !== false;
   let db: Database;
   let drop: (() => Promise<void>) | undefined;
   let url: string | undefined;
   if (engine === 'postgres') {
-    const created = await createPgDatabase();
+    const created = await createPgDatabase('t', { migrated });
     url = created.url;
     drop = created.drop;
     db = await openDatabase({ engine: 'postgres', url });
@@ -54,12 +67,15 @@ export async function openTestDatabase(engine: Engine, opts: { migrate?: boolean
     // In-memory PGlite: same engine as the embedded default, without the file lock.
     const { PGlite } = await import('@electric-sql/pglite');
     const { default: ClientPgLite } = await import('knex-pglite');
-    const pglite = new PGlite({ parsers: { 20: (v: string) => BigInt(v), 1700: (v: string) => v, 1082: (v: string) => v } });
+    const loadDataDir = migrated ? new Blob([await readFile(inject('pgliteSnapshot'))]) : undefined;
+    const pglite = new PGlite({
+      parsers: { 20: (v: string) => BigInt(v), 1700: (v: string) => v, 1082: (v: string) => v },
+      ...(loadDataDir ? { loadDataDir } : {}),
+    });
     await pglite.waitReady;
     const knex = knexFactory({ client: ClientPgLite as never, dialect: 'postgres', connection: () => ({ pglite }) as never } as Knex.Config);
     db = { knex, engine: 'pglite', location: 'memory://', close: async () => { await knex.destroy(); if (!pglite.closed) await pglite.close(); } };
   }
-  if (opts.migrate !== false) await migrateLatest(db.knex);
   return {
     engine,
     knex: db.knex,
