@@ -45,6 +45,49 @@ export function report(name, samples, unit, target, { higherIsBetter = false } =
   return line;
 }
 
+/**
+ * Print one result line for work that should grow linearly with its size, with its baseline
+ * measured in the same run: the same work at a tenth of the size. `ratio` is
+ * median / baseline median (10 when linear); the target is on the ratio, so a busy or slow
+ * machine slows both alike and the figure still means something.
+ *   { name, runs, size, median, p99, unit, baseline: { size, median, p99 }, ratio, target, ok }
+ */
+export async function reportScaling(name, { size, baselineSize = Math.max(1, Math.round(size / 10)), runs = 7, unit = 'ms', maxRatio }, measure) {
+  await measure(baselineSize); // warm-up
+  const base = [];
+  const full = [];
+  for (let i = 0; i < runs; i++) {
+    // Interleaved, so a burst of load hits both series.
+    base.push(await measure(baselineSize));
+    full.push(await measure(size));
+  }
+  const median = quantile(full, 0.5);
+  const baseMedian = quantile(base, 0.5);
+  const ratio = round(median / Math.max(baseMedian, 1e-6));
+  const limit = maxRatio ?? (size / baselineSize) * 1.6;
+  const line = {
+    name,
+    runs,
+    size,
+    median: round(median),
+    p99: round(quantile(full, 0.99)),
+    unit,
+    baseline: { size: baselineSize, median: round(baseMedian), p99: round(quantile(base, 0.99)) },
+    ratio,
+    target: `ratio <= ${round(limit)} (linear: ${round(size / baselineSize)})`,
+    ok: ratio <= limit,
+  };
+  process.stdout.write(`${JSON.stringify(line)}\n`);
+  return line;
+}
+
+/** Milliseconds fn() takes (awaited). */
+export async function time(fn) {
+  const t0 = performance.now();
+  await fn();
+  return performance.now() - t0;
+}
+
 const WORKER = `
 import { parentPort, workerData } from 'node:worker_threads';
 const { startLabRouter } = await import(workerData.labModule);

@@ -287,7 +287,8 @@ describe('lab router API: fault switches', () => {
 });
 
 describe('lab router API: scale', () => {
-  it('prints 10,000 secrets in well under a second', async () => {
+  // How long the print takes is measured in bench/routeros.mjs and bench/scaling.mjs.
+  it('prints 10,000 secrets and finds one by a query', async () => {
     const router = await lab();
     const secrets = router.state.menu('/ppp/secret');
     router.state.menu('/ppp/profile').add({ name: 'gold', 'rate-limit': '10M/50M' });
@@ -295,16 +296,11 @@ describe('lab router API: scale', () => {
       secrets.add({ name: `sub${i}`, password: `pw-${i}`, profile: 'gold', service: 'pppoe', comment: `ispctl:svc=${i}` });
     }
     const c = await client(router, { timeoutMs: 10_000 });
-    const t0 = performance.now();
     const r = await c.write('/ppp/secret/print');
-    const elapsed = performance.now() - t0;
     expect(r.rows).toHaveLength(10_000);
     expect(r.rows[9_999]).toMatchObject({ name: 'sub9999', profile: 'gold' });
-    expect(elapsed).toBeLessThan(1000);
-    const t1 = performance.now();
     const one = await c.write('/ppp/secret/print', {}, { query: [q.eq('name', 'sub5000')] });
-    expect(one.rows).toHaveLength(1);
-    expect(performance.now() - t1).toBeLessThan(250);
+    expect(one.rows).toEqual([expect.objectContaining({ name: 'sub5000', password: 'pw-5000' })]);
   });
 });
 

@@ -126,12 +126,10 @@ describe('connection loss in the middle of commands', () => {
     );
     // A round trip on another connection: the stalled commands have all arrived by now.
     await new Promise((r) => setTimeout(r, 50));
-    const t0 = performance.now();
     router.dropConnections();
     const results = await Promise.allSettled(inflight);
-    const elapsed = performance.now() - t0;
+    // Rejected by the drop, not by the client's timeout (that would be a RouterOSTimeoutError).
     expect(results.every((r) => r.status === 'rejected' && r.reason instanceof RouterOSConnectionClosedError)).toBe(true);
-    expect(elapsed).toBeLessThan(1000);
     expect(await c.closed).toBeInstanceOf(RouterOSConnectionClosedError);
     // The lab router and this process are fine: a new connection works.
     router.faults.stallReplies = false;
@@ -144,9 +142,7 @@ describe('connection loss in the middle of commands', () => {
     const c = await client(router, 5000);
     const first = await Promise.all(Array.from({ length: 100 }, () => c.write('/system/identity/print')));
     expect(first).toHaveLength(100);
-    const t0 = performance.now();
     const rest = await Promise.allSettled(Array.from({ length: 200 }, () => c.write('/system/identity/print')));
-    expect(performance.now() - t0).toBeLessThan(1000);
     for (const r of rest) {
       expect(r.status).toBe('rejected');
       expect((r as PromiseRejectedResult).reason).toBeInstanceOf(RouterOSConnectionClosedError);
@@ -169,9 +165,7 @@ describe('connection loss in the middle of commands', () => {
     const router = await lab();
     const c = await client(router, 300);
     router.faults.stallReplies = true;
-    const t0 = performance.now();
     const results = await Promise.allSettled(Array.from({ length: 50 }, () => c.write('/ppp/secret/print')));
-    expect(performance.now() - t0).toBeLessThan(1500);
     expect(results.every((r) => r.status === 'rejected' && (r.reason as Error).name === 'RouterOSTimeoutError')).toBe(true);
     router.faults.stallReplies = false;
     expect((await c.write('/system/identity/print')).rows).toEqual([{ name: 'MikroTik' }]);

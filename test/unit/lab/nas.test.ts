@@ -125,21 +125,19 @@ describe('lab NAS: local secrets (API mode)', () => {
     expect(err.message).toMatch(/off was refused \(secret-disabled\)/);
   });
 
+  // How long it takes is measured in bench/scaling.mjs.
   it('dials thousands concurrently', async () => {
     const router = await lab();
     const s = router.state;
     s.menu('/ip/pool').add({ name: 'big', ranges: '10.64.0.1-10.64.31.255' });
     s.menu('/ppp/profile').add({ name: 'bulk', 'rate-limit': '5M/20M', 'remote-address': 'big' });
     for (let i = 0; i < 3000; i++) s.menu('/ppp/secret').add({ name: `sub${i}`, password: `pw${i}`, profile: 'bulk' });
-    const t0 = performance.now();
     const sessions = await Promise.all(Array.from({ length: 3000 }, (_, i) => router.nas!.dial({ username: `sub${i}`, password: `pw${i}` })));
-    const elapsed = performance.now() - t0;
     expect(new Set(sessions.map((x) => x.address)).size).toBe(3000);
     expect(new Set(sessions.map((x) => x.acctSessionId)).size).toBe(3000);
     expect(new Set(sessions.map((x) => x.callerId)).size).toBe(3000);
     expect(s.menu('/ppp/active').size).toBe(3000);
     expect(s.menu('/queue/simple').size).toBe(3000);
-    expect(elapsed).toBeLessThan(5000);
   });
 
   it('/lab/dial, /lab/sessions/print and /lab/hangup over the API', async () => {

@@ -406,20 +406,14 @@ describe('RouterState: events and saving', () => {
 });
 
 describe('RouterState: scale', () => {
-  it('holds 10,000 secrets with O(1) lookups by name and fast full listings', () => {
+  // How the time grows with the number of secrets is measured in bench/scaling.mjs.
+  it('holds 10,000 secrets, finds each by name and lists them all', () => {
     const s = new RouterState();
     const secrets = s.menu('/ppp/secret');
-    const t0 = performance.now();
     for (let i = 0; i < 10_000; i++) secrets.add({ name: `user${i}`, password: `pw${i}`, service: 'pppoe', comment: 'ispctl:svc-' + i });
-    const added = performance.now() - t0;
-    const t1 = performance.now();
-    for (let i = 0; i < 10_000; i++) secrets.get(`user${i}`);
-    const lookups = performance.now() - t1;
-    const t2 = performance.now();
-    expect(secrets.list()).toHaveLength(10_000);
-    const listed = performance.now() - t2;
-    expect(added).toBeLessThan(2000);
-    expect(lookups).toBeLessThan(500);
-    expect(listed).toBeLessThan(500);
+    for (let i = 0; i < 10_000; i += 999) expect(secrets.get(`user${i}`)).toMatchObject({ password: `pw${i}` });
+    const all = secrets.list();
+    expect(all).toHaveLength(10_000);
+    expect(new Set(all.map((r) => r.name)).size).toBe(10_000);
   });
 });

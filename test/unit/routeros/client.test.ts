@@ -217,13 +217,12 @@ describe('commands and replies', () => {
     expect(client.pendingCount).toBe(0);
   });
 
-  it('handles 5,000 sequential-batch commands quickly (no per-command quadratic cost)', async () => {
+  // Its speed (no per-command quadratic cost) is measured in bench/scaling.mjs.
+  it('answers 5,000 pipelined commands, each with its own reply', async () => {
     const { client } = await setup({ handler: (cmd, conn) => conn.done(cmd.tag, { ret: cmd.attrs.i! }) });
-    const t0 = performance.now();
     const res = await Promise.all(Array.from({ length: 5000 }, (_, i) => client.write('/x', { i })));
-    const ms = performance.now() - t0;
-    expect(res[4999]!.ret).toBe('4999');
-    expect(ms).toBeLessThan(3000);
+    res.forEach((r, i) => expect(r.ret).toBe(String(i)));
+    expect(client.pendingCount).toBe(0);
   });
 
   it('treats !empty as no rows, then !done', async () => {
@@ -329,10 +328,9 @@ describe('connection loss, timeouts and cancel', () => {
     });
     const closes: unknown[] = [];
     client.onClose((r) => closes.push(r));
-    const t0 = Date.now();
     const ps = Array.from({ length: 50 }, (_, i) => client.write('/slow', { i }));
     const errs = await Promise.all(ps.map((p) => p.catch((e: unknown) => e)));
-    expect(Date.now() - t0).toBeLessThan(1000);
+    // Rejected by the loss itself, not by a timeout (that would be a RouterOSTimeoutError).
     for (const e of errs) expect(e).toBeInstanceOf(RouterOSConnectionClosedError);
     expect(await client.closed).toBeInstanceOf(RouterOSConnectionClosedError);
     expect(closes).toHaveLength(1);
