@@ -145,6 +145,15 @@ function offsetAt(ms: number, tz: string): number {
   return wallToUtcMs(wallAt(ms, tz)) - wholeSeconds;
 }
 
+/** An instant as the wall clock in `tz` shows it, to the minute: `2026-12-02 09:05`. */
+export function formatLocalDateTime(instant: Date, tz: string): string {
+  const ms = instant.getTime();
+  if (!Number.isFinite(ms)) throw new RangeError('formatLocalDateTime: invalid Date');
+  const w = wallAt(ms, tz);
+  const two = (n: number) => String(n).padStart(2, '0');
+  return `${formatLocalDate(w)} ${two(w.hour)}:${two(w.minute)}`;
+}
+
 /** The calendar date of an instant in the time zone `tz`. */
 export function toLocalDate(instant: Date, tz: string): LocalDate {
   const ms = instant.getTime();

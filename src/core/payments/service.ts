@@ -18,7 +18,7 @@ import { collectionsOutcome, rebalance, type CollectionsOutcome } from '../ledge
 import { conflict, invalid, notFound } from '../errors.js';
 import { formatMoney, parseMoney } from '../money.js';
 import { queueReceipt } from '../notify/receipt.js';
-import { formatLocalDate, parseLocalDate, startOfDay, toLocalDate } from '../time.js';
+import { formatLocalDate, formatLocalDateTime, parseLocalDate, startOfDay, toLocalDate } from '../time.js';
 
 export const PAYMENT_METHODS = ['cash', 'gcash', 'bank', 'card', 'other'] as const;
 export type PaymentMethod = (typeof PAYMENT_METHODS)[number];
@@ -136,9 +136,17 @@ function parseIdempotencyKey(input: string | undefined): string | null {
 /** `YYYY-MM-DD` means the start of that day in the ISP time zone; otherwise an ISO timestamp with a zone. */
 export function parseReceivedAt(input: string, timezone: string, now: Date): Date {
   const s = input.trim();
-  const at = /^\d{4}-\d{2}-\d{2}$/.test(s) ? startOfDay(parseLocalDate(s, 'received date'), timezone) : parseTimestamp(s, 'received at');
+  const isDate = /^\d{4}-\d{2}-\d{2}$/.test(s);
+  const at = isDate ? startOfDay(parseLocalDate(s, 'received date'), timezone) : parseTimestamp(s, 'received at');
   if (at.getTime() > now.getTime() + 5 * 60_000) {
-    throw invalid('RECEIVED_IN_FUTURE', `The payment cannot have been received at ${at.toISOString()}, which is in the future.`, ['Leave out --received-at for now, or give the date the money came in']);
+    // Said as it was typed and in the ISP's time zone, never as a UTC instant the user never wrote.
+    const what = isDate
+      ? `on ${s}: that day has not begun yet in ${timezone} (today there is ${formatLocalDate(toLocalDate(now, timezone))})`
+      : `at ${s} (${formatLocalDateTime(at, timezone)} in ${timezone}): that is still to come (it is ${formatLocalDateTime(now, timezone)} there now)`;
+    throw invalid('RECEIVED_IN_FUTURE', `The payment cannot have been received ${what}.`, ['Leave out --received-at for now, or give the date the money came in'], {
+      input: s,
+      timezone,
+    });
   }
   return at;
 }
