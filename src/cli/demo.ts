@@ -3,10 +3,10 @@
 // an embedded database in a demo directory. The clock is moved with ISPCTL_NOW.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ChalkInstance } from 'chalk';
-import { IspctlError } from '../core/errors.js';
+import { conflict, IspctlError } from '../core/errors.js';
 
 export interface DemoStep {
   title: string;
@@ -27,8 +27,13 @@ export interface DemoResult {
 }
 
 export interface DemoOptions {
-  /** Directory for the demo's database, key and lab router state; emptied first. */
+  /**
+   * Directory for the demo's database, key and lab router state. Emptied first, but only when
+   * it is empty or an earlier demo made it (it holds {@link DEMO_MARKER}).
+   */
   dir: string;
+  /** Asked before emptying a directory that is neither (on a TTY); refused without it. */
+  confirmForeign?: (dir: string, entries: string[]) => Promise<boolean>;
   /** Path of bin/run.js. */
   bin: string;
   /** Where to print (people) — nothing when undefined (--json). */
@@ -54,12 +59,43 @@ function isoDate(d: Date): string {
   return d.toISOString().slice(0, 10).replaceAll('-', '');
 }
 
+/** The file that marks a directory as one the demo made, and so may empty again. */
+export const DEMO_MARKER = '.ispctl-demo';
+
+/**
+ * Makes `dir` an empty demo directory. An existing directory is emptied only when it is empty
+ * or holds the demo marker; anything else (a home directory, a project, a typo) is refused
+ * unless `confirmForeign` says yes.
+ */
+export async function prepareDemoDir(dir: string, confirmForeign?: DemoOptions['confirmForeign']): Promise<void> {
+  if (existsSync(dir)) {
+    if (!statSync(dir).isDirectory()) {
+      throw conflict('DEMO_DIR_NOT_A_DIRECTORY', `The demo directory ${dir} is a file, not a directory.`, ['Give --dir a new or empty directory']);
+    }
+    const entries = readdirSync(dir);
+    if (entries.length > 0 && !entries.includes(DEMO_MARKER)) {
+      const yes = confirmForeign ? await confirmForeign(dir, entries) : false;
+      if (!yes) {
+        const shown = entries.slice(0, 3).join(', ') + (entries.length > 3 ? `, … (${entries.length} entries)` : '');
+        throw conflict(
+          'DEMO_DIR_NOT_EMPTY',
+          `The demo directory ${dir} is not empty (${shown}) and was not made by ispctl demo; the demo empties its directory, so it will not use this one.`,
+          ['Give --dir a new or empty directory, e.g. --dir /tmp/ispctl-demo', 'Leave out --dir to use the default demo directory'],
+          { dir, entries: entries.length },
+        );
+      }
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  writeFileSync(join(dir, DEMO_MARKER), 'Made by `ispctl demo`, which empties this directory each time it runs.\n');
+}
+
 export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   const { chalk } = opts;
   const out = opts.out ?? (() => undefined);
   const dir = opts.dir;
-  if (existsSync(dir)) rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  await prepareDemoDir(dir, opts.confirmForeign);
   const dataDir = join(dir, 'data');
   const stateFile = join(dir, 'lab', 'router.json');
   const apiPassword = randomBytes(9).toString('base64url');

@@ -1,3 +1,4 @@
+import { confirm } from '@inquirer/prompts';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Flags } from '@oclif/core';
@@ -15,14 +16,27 @@ export default class Demo extends BaseCommand<typeof Demo> {
   static override examples = ['<%= config.bin %> demo', '<%= config.bin %> demo --dir /tmp/ispctl-demo'];
   static override aliases = ['tutorial'];
   static override flags = {
-    dir: Flags.string({ summary: 'Demo directory (default: ispctl-demo next to the data directory). Emptied first.' }),
+    dir: Flags.string({
+      summary: 'Demo directory (default: ispctl-demo next to the data directory). Emptied first: it must be new, empty or made by an earlier demo.',
+    }),
   };
 
   public async run() {
     const dir = this.flags.dir ?? join(dirname(dataDir(this.env)), 'ispctl-demo');
     const bin = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'bin', 'run.js');
     const quiet = this.jsonEnabled() || this.flags.quiet;
-    const result = await runDemo({ dir, bin, chalk: this.chalk, env: { ...this.env, ISPCTL_NOW: undefined }, out: quiet ? undefined : (line) => process.stdout.write(line + '\n') });
+    const confirmForeign = this.canPrompt()
+      ? (target: string, entries: string[]) =>
+          confirm({ message: `${target} holds ${entries.length} entries that ispctl demo did not make. Delete them all and use it for the demo?`, default: false })
+      : undefined;
+    const result = await runDemo({
+      dir,
+      bin,
+      chalk: this.chalk,
+      env: { ...this.env, ISPCTL_NOW: undefined },
+      out: quiet ? undefined : (line) => process.stdout.write(line + '\n'),
+      confirmForeign,
+    });
     return result;
   }
 }
