@@ -4,6 +4,8 @@ import type { ServiceContext } from '../../src/core/context.js';
 import { checkRoutersHealth } from '../../src/core/daemon/health.js';
 import { IspctlError } from '../../src/core/errors.js';
 import { hubWireguardConfig } from '../../src/core/onboarding/hub.js';
+import { formatReport, type InspectReport } from '../../src/core/onboarding/report.js';
+import { installScript, reviewRouter } from '../../src/core/onboarding/service.js';
 import { wireguardPublicKey } from '../../src/core/onboarding/wireguard-keys.js';
 import { checkRouter } from '../../src/core/routers/check.js';
 import { addRouter, decryptRouterSecrets, editRouter, showRouter } from '../../src/core/routers/service.js';
@@ -110,5 +112,47 @@ describeEachEngine('onboarding: pending routers and the WireGuard hub', (db) => 
     expect(h.errors.map((e) => e.router)).not.toContain('tower-2');
     const e = await editRouter(ctx, 'tower-2', { host: '127.0.0.5' });
     expect(e.router).toMatchObject({ host: '127.0.0.5', status: 'unknown' });
+  });
+
+  const report = (over: Partial<InspectReport> = {}): string =>
+    formatReport({
+      version: '7.16.2 (stable)', versionNumber: [7, 16, 2], board: 'hEX', identity: 'r', interfaces: [{ name: 'ether1', type: 'ether', running: true, disabled: false }],
+      addresses: [{ address: '192.168.88.1/24', interface: 'ether2', disabled: false }], pppoeServers: [{ interface: 'ether2', serviceName: 'isp', disabled: false }],
+      pools: [], profileCount: 1, secretCount: 0, radius: [], radiusIncoming: { accept: false, port: 3799 }, pppAaa: { useRadius: false, interimUpdate: '0s' },
+      services: [{ name: 'api', port: 8728, address: '', disabled: false }], apiUserExists: false, firewallInput: { rules: 0, drops: 0 }, ...over,
+    });
+
+  it('gives each router its own tunnel address; a clashing network is refused after the report is kept, and reviewed again once changed', async () => {
+    await addRouter(ctx, { name: 'tower-3' });
+    await addRouter(ctx, { name: 'tower-4' });
+    const a = await reviewRouter(ctx, 'tower-3', report());
+    const b = await reviewRouter(ctx, 'tower-4', report());
+    expect(a.tunnel?.address).toBe('10.233.0.3'); // .1 the hub, .2 tower-1
+    expect(b.tunnel?.address).toBe('10.233.0.4');
+    expect((await reviewRouter(ctx, 'tower-3')).tunnel?.address).toBe('10.233.0.3'); // stable
+    await addRouter(ctx, { name: 'tower-5' });
+    await expect(reviewRouter(ctx, 'tower-5', report({ addresses: [{ address: '10.233.0.9/16', interface: 'bridge-lan', disabled: false }] }))).rejects.toMatchObject({ code: 'TUNNEL_NETWORK_CLASH' });
+    await expect(reviewRouter(ctx, 'tower-5')).rejects.toMatchObject({ code: 'TUNNEL_NETWORK_CLASH' }); // the report was kept
+    await expect(reviewRouter(ctx, 'tower-5', 'ISPCTL-REPORT v1;ros=7;len=99')).rejects.toMatchObject({ code: 'INVALID_REPORT' });
+  });
+
+  it('RouterOS 6: no WireGuard install; a management address instead, limited to the ispctl host', async () => {
+    await addRouter(ctx, { name: 'old-ccr', mode: 'radius' });
+    await reviewRouter(ctx, 'old-ccr', report({ version: '6.49.17 (long-term)', versionNumber: [6, 49, 17] }));
+    await expect(installScript(ctx, 'old-ccr')).rejects.toMatchObject({ code: 'ROUTEROS_WITHOUT_WIREGUARD' });
+    await expect(installScript(ctx, 'old-ccr', { managementAddress: '203.0.113.9', allowFrom: '198.51.100.0/24' })).rejects.toMatchObject({ code: 'INVALID_ADDRESS' });
+    const r = await installScript(ctx, 'old-ccr', { managementAddress: '203.0.113.9', allowFrom: '198.51.100.4' });
+    expect(r).toMatchObject({ via: 'address', host: '203.0.113.9', status: 'registering' });
+    expect(r.script).not.toMatch(/wireguard|require-message-auth/);
+    expect(r.script).toContain('/radius add service=ppp address=198.51.100.4 ');
+    const shown = await showRouter(ctx, 'old-ccr');
+    expect(shown).toMatchObject({ host: '203.0.113.9', nasAddress: '203.0.113.9', status: 'registering', apiUser: 'ispctl' });
+    const { apiPassword, radiusSecret } = await decryptRouterSecrets(ctx, 'old-ccr');
+    expect(r.script).toContain(`password="${apiPassword}"`);
+    expect(r.script).toContain(`secret="${radiusSecret}"`);
+    const audit = json(await ctx.db('audit_log').where({ entity_type: 'router' }));
+    expect(audit).toContain('onboarding-install');
+    expect(audit).not.toContain(apiPassword);
+    expect(audit).not.toContain(radiusSecret);
   });
 });

@@ -65,18 +65,29 @@ describe.skipIf(skipReason)('onboarding over a real WireGuard tunnel (network na
   const tmp = tempDataDir();
   const procs: ChildProcess[] = [];
   let lab: NsLab;
-  /** ispctl run in the hub namespace. */
-  const cli = (args: string[], input?: string) => {
-    const r = spawnSync('ip', ['netns', 'exec', HUB_NS, process.execPath, BIN, ...args], { env: { ...process.env, NO_COLOR: '1', ...tmp.env, ISPCTL_NOW: '2026-12-01T09:00:00+08:00' }, input, timeout: 120_000 });
-    const stdout = r.stdout.toString();
-    let json: any; // eslint-disable-line @typescript-eslint/no-explicit-any
-    try {
-      json = JSON.parse(stdout);
-    } catch {
-      json = undefined;
-    }
-    return { code: r.status ?? -1, stdout, stderr: r.stderr.toString(), json };
-  };
+  /** ispctl run in the hub namespace (asynchronously: the test worker must stay responsive). */
+  const cli = (args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string; json: any }> => // eslint-disable-line @typescript-eslint/no-explicit-any
+    new Promise((resolve, reject) => {
+      const child = spawn('ip', ['netns', 'exec', HUB_NS, process.execPath, BIN, ...args], {
+        env: { ...process.env, NO_COLOR: '1', ...tmp.env, ISPCTL_NOW: '2026-12-01T09:00:00+08:00' },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+      child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+      child.on('error', reject);
+      child.on('close', (code) => {
+        let json: unknown;
+        try {
+          json = JSON.parse(stdout);
+        } catch {
+          json = undefined;
+        }
+        resolve({ code: code ?? -1, stdout, stderr, json });
+      });
+      child.stdin!.end(input ?? '');
+    });
 
   beforeAll(() => {
     sh(['ip', 'netns', 'add', HUB_NS]);
@@ -101,20 +112,20 @@ describe.skipIf(skipReason)('onboarding over a real WireGuard tunnel (network na
 
   it('pastes the printed scripts into the lab router, brings the tunnel up and the router online through it, then serves a subscriber', async () => {
     // ispctl side: a pending API-mode router with an address pool, and the hub's endpoint.
-    expect(cli(['init', '--isp-name', 'Juan Net', '--currency', 'PHP', '--timezone', 'Asia/Manila', '--yes']).code).toBe(0);
-    expect(cli(['router', 'add', 'tower-1', '--local-address', '10.50.0.1', '--pool', '10.50.0.10-10.50.0.20', '--json']).json).toMatchObject({ data: { status: 'pending', host: null } });
-    expect(cli(['settings', 'set', 'wireguard-endpoint', '192.0.2.1:51820']).code).toBe(0);
+    expect((await cli(['init', '--isp-name', 'Juan Net', '--currency', 'PHP', '--timezone', 'Asia/Manila', '--yes'])).code).toBe(0);
+    expect((await cli(['router', 'add', 'tower-1', '--local-address', '10.50.0.1', '--pool', '10.50.0.10-10.50.0.20', '--json'])).json).toMatchObject({ data: { status: 'pending', host: null } });
+    expect((await cli(['settings', 'set', 'wireguard-endpoint', '192.0.2.1:51820'])).code).toBe(0);
 
     // 1. The inspect script, pasted into the router; its report back into ispctl.
-    const inspect = cli(['router', 'inspect-script', 'tower-1']).stdout;
+    const inspect = (await cli(['router', 'inspect-script', 'tower-1'])).stdout;
     const report = await lab.call({ op: 'script', text: inspect });
     expect(report.errors).toEqual([]);
-    const review = cli(['router', 'review', 'tower-1', '--report', '-', '--json'], report.output);
+    const review = await cli(['router', 'review', 'tower-1', '--report', '-', '--json'], report.output);
     expect(review.json.data.tunnel).toMatchObject({ address: '10.233.0.2', hubAddress: '10.233.0.1' });
 
     // 2. The install script, pasted as printed (twice: the second run changes nothing).
     const hubFile = join(tmp.dir, 'hub.conf');
-    const install = cli(['router', 'install-script', 'tower-1', '--hub-config', hubFile, '--json']);
+    const install = await cli(['router', 'install-script', 'tower-1', '--hub-config', hubFile, '--json']);
     expect(install.json.data).toMatchObject({ status: 'registering', host: '10.233.0.2' });
     expect((await lab.call({ op: 'script', text: install.json.data.script })).errors).toEqual([]);
     expect((await lab.call({ op: 'script', text: install.json.data.script })).errors).toEqual([]);
@@ -148,25 +159,25 @@ describe.skipIf(skipReason)('onboarding over a real WireGuard tunnel (network na
     expect((await lab.call({ op: 'listen', host: address.split('/')[0] })).port).toBe(8728);
 
     // 5. ispctl, in the hub namespace, reaches it through the tunnel: registering → online.
-    let check = cli(['router', 'check', 'tower-1', '--json']);
+    let check = await cli(['router', 'check', 'tower-1', '--json']);
     for (let i = 0; i < 5 && !check.json?.ok; i++) {
       await new Promise((r) => setTimeout(r, 1000));
-      check = cli(['router', 'check', 'tower-1', '--json']);
+      check = await cli(['router', 'check', 'tower-1', '--json']);
     }
     expect(check.json, check.stderr).toMatchObject({ ok: true, data: [{ router: 'tower-1', status: 'online', identity: 'tower-1' }] });
     expect(inNs(HUB_NS, ['wg', 'show', HUB_WG, 'latest-handshakes'])).toMatch(new RegExp(`${escape(iface['public-key'])}\\s+[1-9]\\d*`));
 
     // 6. A subscriber provisioned over the tunnel dials in and gets an address from the pool.
-    expect(cli(['plan', 'create', 'Fiber 50', '--price', '1,500.00', '--download', '50M', '--upload', '10M']).code).toBe(0);
-    const sub = cli(['subscriber', 'add', '--name', 'Juan Dela Cruz', '--username', 'juan', '--password', 'pw-juan', '--plan', 'Fiber 50', '--router', 'tower-1', '--start-date', '2026-12-01', '--json']);
+    expect((await cli(['plan', 'create', 'Fiber 50', '--price', '1,500.00', '--download', '50M', '--upload', '10M'])).code).toBe(0);
+    const sub = await cli(['subscriber', 'add', '--name', 'Juan Dela Cruz', '--username', 'juan', '--password', 'pw-juan', '--plan', 'Fiber 50', '--router', 'tower-1', '--start-date', '2026-12-01', '--json']);
     expect(sub.code, sub.stderr).toBe(0);
     const dial = await lab.call({ op: 'dial', user: 'juan', password: 'pw-juan' });
     expect(dial.session.address).toMatch(/^10\.50\.0\.(1\d|20)$/);
 
     // 7. The first billing cycle on him: invoice, payment.
-    const bill = cli(['billing', 'generate', '--period', '2026-12', '--json']);
+    const bill = await cli(['billing', 'generate', '--period', '2026-12', '--json']);
     expect(bill.json.data).toMatchObject({ invoices: 1, totalMinor: 150000 });
-    const pay = cli(['payment', 'record', '--subscriber', 'juan', '--amount', '1,500.00', '--method', 'cash', '--reference', 'OR-1', '--json']);
+    const pay = await cli(['payment', 'record', '--subscriber', 'juan', '--amount', '1,500.00', '--method', 'cash', '--reference', 'OR-1', '--json']);
     expect(pay.code, pay.stderr).toBe(0);
     expect(JSON.stringify(pay.json.data)).toMatch(/"status":"paid"/);
   }, 600_000);
