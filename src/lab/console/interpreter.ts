@@ -728,8 +728,9 @@ export class Interpreter {
     const rows = store.isSingleton ? [store.renderSingleton()] : store.renderAll().filter((r) => r['dynamic'] !== 'true');
     for (const row of rows) {
       const props = Object.entries(row)
-        .filter(([k, v]) => k !== '.id' && writable(store.field(k)) && !(store.field(k)?.default === v))
-        .map(([k, v]) => `${k}=${printValue(v)}`);
+        .filter(([k, v]) => k !== '.id' && writable(store.field(k)) && (store.def.kind === 'fixed' || store.field(k)?.default !== v))
+        .map(([k, v]) => `${k}=${store.field(k)?.type.kind === 'bool' ? (v === 'true' ? 'yes' : 'no') : printValue(v)}`);
+      if (props.length === 0 && store.def.kind !== 'list') continue;
       if (store.isSingleton) this.put(`set ${props.join(' ')}`);
       else if (store.def.kind === 'list') this.put(`add ${props.join(' ')}`);
       else this.put(`set [ find ${store.def.keyedByName ? `name=${printValue(row['name'] ?? '')}` : `.id=${row['.id']}`} ] ${props.join(' ')}`);

@@ -223,6 +223,19 @@ describe('lab console: menus', () => {
     expect(ok(s, ':put [:typeof [/ip service get api disabled]]')).toBe('bool\n');
   });
 
+  it('export prints what would make the menu, and it runs back to the same items', () => {
+    const s = lab();
+    ok(s, '/ip pool add name=a ranges=10.0.0.1-10.0.0.9 comment="x \\"y\\""\n/ip service set www-ssl disabled=no\n/ppp aaa set use-radius=yes');
+    const exported = ok(s, '/ip pool export\n/ppp aaa export\n/ip service export');
+    expect(exported).toContain('/ip pool\nadd name=a ranges=10.0.0.1-10.0.0.9 comment="x \\"y\\""\n');
+    expect(exported).toContain('/ppp aaa\nset use-radius=yes\n');
+    const copy = lab();
+    ok(copy, exported);
+    expect(copy.menu('/ip/pool').list()).toEqual(s.menu('/ip/pool').list().map((r) => ({ ...r, '.id': copy.menu('/ip/pool').list()[0]!['.id'] })));
+    expect(copy.singleton('/ppp/aaa').get()).toEqual(s.singleton('/ppp/aaa').get());
+    expect(copy.menu('/ip/service').get('www-ssl')!.disabled).toBe('false');
+  });
+
   it('errors as RouterOS prints them', () => {
     const s = lab();
     const run = (script: string) => runScript(s, script).output;
