@@ -5,12 +5,50 @@ import { invalid } from './errors.js';
 export interface Clock {
   /** The current instant. Returns a fresh Date each call; callers may mutate it. */
   now(): Date;
+  /**
+   * How many milliseconds of this clock pass per real millisecond: 1 for the system clock (the
+   * default when absent), 0 for a frozen clock, 1440 for a simulation where a day lasts a
+   * minute. Schedules that sleep (the daemon) divide their waits by it.
+   */
+  readonly rate?: number;
 }
 
 /** The real clock. */
 export const systemClock: Clock = Object.freeze({
   now: (): Date => new Date(),
+  rate: 1,
 });
+
+/**
+ * A clock that starts at an instant and moves at `speed` times real time: for simulations
+ * (a month of billing days through one running daemon). `anchorMs` is the real instant at which
+ * it shows `start` (default: when it is made); processes given the same anchor agree on "now".
+ */
+export class MovingClock implements Clock {
+  readonly rate: number;
+  readonly #startMs: number;
+  readonly #anchorMs: number;
+  readonly #realNow: () => number;
+
+  constructor(start: Date | string, speed = 1, opts: { anchorMs?: number; realNow?: () => number } = {}) {
+    const ms = typeof start === 'string' ? parseTimestamp(start, 'clock start').getTime() : start.getTime();
+    if (!Number.isFinite(ms)) throw new RangeError('MovingClock needs a valid start');
+    if (!Number.isFinite(speed) || speed <= 0) throw new RangeError(`MovingClock speed must be a positive number, got ${String(speed)}`);
+    this.rate = speed;
+    this.#startMs = ms;
+    this.#realNow = opts.realNow ?? Date.now;
+    this.#anchorMs = opts.anchorMs ?? this.#realNow();
+  }
+
+  now(): Date {
+    return new Date(this.#startMs + Math.round((this.#realNow() - this.#anchorMs) * this.rate));
+  }
+}
+
+/** The clock's rate (see {@link Clock.rate}). */
+export function clockRate(clock: Clock): number {
+  return clock.rate ?? 1;
+}
 
 export interface ClockAdvance {
   days?: number;
@@ -80,6 +118,7 @@ function monthLength(year: number, month: number): number {
  * `ISPCTL_NOW` (see {@link clockFromEnv}).
  */
 export class FixedClock implements Clock {
+  readonly rate = 0;
   #ms: number;
 
   constructor(start: Date | string) {
@@ -122,16 +161,42 @@ export class FixedClock implements Clock {
 }
 
 /**
- * The clock to use for a process: a {@link FixedClock} at `ISPCTL_NOW` when that variable is set
- * (an ISO 8601 timestamp such as `2026-11-24T08:00:00+08:00`), the system clock otherwise.
+ * The clock to use for a process, from the environment:
  *
- * `ISPCTL_NOW` is meant for end-to-end tests and demos only: with it set, every command of the
- * process sees the same frozen "now". Do not set it in production.
+ * - `ISPCTL_NOW=2026-11-24T08:00:00+08:00`: a {@link FixedClock}; every command of the process
+ *   sees the same frozen "now" (end-to-end tests, the demo).
+ * - `ISPCTL_NOW=2026-11-01T00:00:00+08:00@x1440`, or `ISPCTL_CLOCK_START=…` with
+ *   `ISPCTL_CLOCK_SPEED=1440`: a {@link MovingClock} that starts there and runs 1440 times as fast
+ *   as real time (a day a minute). `ISPCTL_CLOCK_ANCHOR` (an ISO timestamp of real time) is the
+ *   real instant at which it showed the start, so several processes share one timeline; without
+ *   it each process starts the clock when it starts.
+ * - Otherwise the system clock.
  *
- * @throws IspctlError INVALID_TIMESTAMP when `ISPCTL_NOW` is set but is not a valid timestamp
+ * Meant for tests, demos and simulations only. Do not set these in production.
+ *
+ * @throws IspctlError INVALID_TIMESTAMP or INVALID_CLOCK_SPEED when a variable is malformed
  */
 export function clockFromEnv(env: Readonly<Record<string, string | undefined>> = process.env): Clock {
   const raw = env.ISPCTL_NOW?.trim();
-  if (!raw) return systemClock;
-  return new FixedClock(parseTimestamp(raw, 'ISPCTL_NOW'));
+  let start: string | undefined;
+  let speed: string | undefined;
+  if (raw) {
+    const at = raw.lastIndexOf('@');
+    if (at < 0) return new FixedClock(parseTimestamp(raw, 'ISPCTL_NOW'));
+    start = raw.slice(0, at);
+    speed = raw.slice(at + 1).replace(/^x/i, '');
+  } else if (env.ISPCTL_CLOCK_START?.trim()) {
+    start = env.ISPCTL_CLOCK_START.trim();
+    speed = env.ISPCTL_CLOCK_SPEED?.trim() || '1';
+  } else {
+    return systemClock;
+  }
+  const rate = Number(speed);
+  if (!/^\d+(\.\d+)?$/.test(speed) || !(rate > 0) || rate > 1e9) {
+    throw invalid('INVALID_CLOCK_SPEED', `Clock speed ${JSON.stringify(speed)} is not a positive number.`, [
+      'Use e.g. ISPCTL_NOW=2026-11-01T00:00:00+08:00@x1440 (a day a minute), or ISPCTL_CLOCK_SPEED=1440',
+    ]);
+  }
+  const anchor = env.ISPCTL_CLOCK_ANCHOR?.trim();
+  return new MovingClock(parseTimestamp(start, raw ? 'ISPCTL_NOW' : 'ISPCTL_CLOCK_START'), rate, anchor ? { anchorMs: parseTimestamp(anchor, 'ISPCTL_CLOCK_ANCHOR').getTime() } : {});
 }

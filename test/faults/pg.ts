@@ -22,7 +22,7 @@ export interface Seeded {
 }
 
 /** A migrated, initialised database (Asia/Manila, billing day 1, due in 15 days, grace 5). */
-export async function seededPg(prefix: string, opts: { router?: { host: string; port: number; user: string; password: string }; subscribers?: number; startDate?: string } = {}): Promise<Seeded> {
+export async function seededPg(prefix: string, opts: { router?: { host: string; port: number; user: string; password: string }; mode?: 'api' | 'radius'; subscribers?: number; startDate?: string } = {}): Promise<Seeded> {
   const { url, drop } = await createPgDatabase(prefix);
   const db = await openDatabase({ engine: 'postgres', url });
   await migrateLatest(db.knex);
@@ -30,7 +30,7 @@ export async function seededPg(prefix: string, opts: { router?: { host: string; 
   const ctx: ServiceContext = { db: db.knex, engine: 'postgres', clock, actor: { user: 'tester', command: 'ispctl test' }, env: { ISPCTL_SECRET_KEY: SECRET_KEY } };
   await initialise(ctx, { values: { 'isp-name': 'Juan Net', currency: 'PHP', timezone: 'Asia/Manila', 'billing-day': 1, 'due-days': 15 } });
   const r = opts.router ?? { host: '127.0.0.61', port: 8728, user: 'u', password: 'p' };
-  await addRouter(ctx, { name: 'core1', host: r.host, apiPort: r.port, apiUser: r.user, apiPassword: r.password, mode: 'api' });
+  await addRouter(ctx, { name: 'core1', host: r.host, apiPort: r.port, apiUser: r.user, apiPassword: r.password, mode: opts.mode ?? 'api' });
   await createPlan(ctx, { name: 'Fiber 50', price: '1,500.00', download: '50M', upload: '10M' });
   const n = opts.subscribers ?? 0;
   if (n > 0) {

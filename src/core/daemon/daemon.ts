@@ -17,7 +17,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import schedule from 'node-schedule';
 import type { Knex } from 'knex';
-import type { Clock } from '../clock.js';
+import { clockRate, type Clock } from '../clock.js';
 import type { Actor, ServiceContext } from '../context.js';
 import type { DatabaseTarget } from '../db/config.js';
 import { openDatabase, type Database } from '../db/connection.js';
@@ -483,7 +483,7 @@ export class Daemon {
         for (const t of this.#tasks) {
           if (!t.def.leaderOnly || t.lastStartedMs !== undefined || this.#opts.once) continue;
           const age = ages.get(t.def.name);
-          if (age !== undefined && t.def.intervalMs) t.lastStartedMs = Date.now() - age;
+          if (age !== undefined && t.def.intervalMs) t.lastStartedMs = this.#nowMs() - age;
         }
       } else {
         this.#log.info('Following: another instance leads; running router jobs only');
@@ -505,9 +505,24 @@ export class Daemon {
     return undefined;
   }
 
+  /**
+   * "Now" for the schedules, in ms: the clock's time when the clock moves (the system clock, or a
+   * simulation clock running faster), real time when it is frozen (ISPCTL_NOW), so intervals
+   * still elapse.
+   */
+  #nowMs(): number {
+    return clockRate(this.#opts.clock) > 0 ? this.#opts.clock.now().getTime() : Date.now();
+  }
+
+  /** Real milliseconds to sleep for `ms` of schedule time. */
+  #realMs(ms: number): number {
+    const rate = clockRate(this.#opts.clock);
+    return rate > 0 ? ms / rate : ms;
+  }
+
   async #dueTasks(db: Knex, config: DaemonConfig): Promise<Array<{ state: TaskState; slot?: string }>> {
     const due: Array<{ state: TaskState; slot?: string }> = [];
-    const now = Date.now();
+    const now = this.#nowMs();
     for (const state of this.#tasks) {
       const def = state.def;
       if (state.running) continue;
@@ -541,7 +556,7 @@ export class Daemon {
   async #runTask(state: TaskState, db: Knex, config: DaemonConfig, slot?: string): Promise<void> {
     const def = state.def;
     const log = taskLog(this.#opts.logger, def.name);
-    state.lastStartedMs = Date.now();
+    state.lastStartedMs = this.#nowMs();
     state.requested = false;
     const startedAt = new Date();
     const started = performance.now();
@@ -571,7 +586,7 @@ export class Daemon {
       state.failures++;
       const interval = def.intervalMs?.(config) ?? 0;
       const delay = retryDelayMs(state.failures, interval);
-      state.retryAtMs = Date.now() + delay;
+      state.retryAtMs = this.#nowMs() + delay;
       const error = errorText(err);
       log.error(`Failed: ${error}; trying again in ${Math.round(delay / 1000)} s`, { failures: state.failures });
       if (this.#opts.env.DEBUG && err instanceof Error && err.stack) log.debug(err.stack);
@@ -596,7 +611,11 @@ export class Daemon {
     this.#reports.push(r);
   }
 
-  /** Sleeps until the next schedule is due, the next control round, a NOTIFY, or stop(). */
+  /**
+   * Sleeps until the next schedule is due, the next control round, a NOTIFY, or stop(). Schedule
+   * times are on the daemon's clock (a simulation clock may run faster than real time); control
+   * rounds and heartbeats are real time.
+   */
   async #sleep(): Promise<void> {
     if (this.#stopping) return;
     const now = Date.now();
@@ -604,20 +623,23 @@ export class Daemon {
     let until = now + (this.#pool ? this.instance.heartbeatEveryMs : PGLITE_MAX_TICK_MS);
     if (this.#pool) until = Math.min(until, this.#lastControlMs + this.instance.heartbeatEveryMs);
     if (config) {
+      const clockNow = this.#nowMs();
+      /** Real instant for a schedule instant. */
+      const real = (at: number) => now + Math.max(0, this.#realMs(at - clockNow));
       for (const t of this.#tasks) {
         if (t.running || this.#blocked(t, config)) continue;
         if (t.requested) until = now;
         if (t.retryAtMs !== undefined) {
-          until = Math.min(until, Math.max(now, t.retryAtMs));
+          until = Math.min(until, real(t.retryAtMs));
           continue;
         }
         if (t.def.name === 'billing') {
-          const clockNow = this.#opts.clock.now().getTime();
-          const { last, next } = billingSlots(new Date(clockNow), config);
-          const at = t.doneSlot === last.periodKey ? next.at.getTime() : clockNow;
-          until = Math.min(until, now + Math.max(0, at - clockNow));
+          const billingNow = this.#opts.clock.now().getTime();
+          const { last, next } = billingSlots(new Date(billingNow), config);
+          const at = t.doneSlot === last.periodKey ? next.at.getTime() : billingNow;
+          until = Math.min(until, now + Math.max(0, this.#realMs(at - billingNow)));
         } else if (t.def.intervalMs) {
-          until = Math.min(until, Math.max(now, nextIntervalDue(t.lastStartedMs, t.def.intervalMs(config))));
+          until = Math.min(until, real(nextIntervalDue(t.lastStartedMs, t.def.intervalMs(config))));
         }
       }
     }
