@@ -7,6 +7,7 @@ import { hubWireguardConfig } from '../../src/core/onboarding/hub.js';
 import { formatReport, type InspectReport } from '../../src/core/onboarding/report.js';
 import { installScript, reviewRouter } from '../../src/core/onboarding/service.js';
 import { wireguardPublicKey } from '../../src/core/onboarding/wireguard-keys.js';
+import { planRouterSync } from '../../src/core/provisioning/routeros/sync.js';
 import { checkRouter } from '../../src/core/routers/check.js';
 import { addRouter, decryptRouterSecrets, editRouter, showRouter } from '../../src/core/routers/service.js';
 import { decryptSecret, parseSecretKey } from '../../src/core/secrets.js';
@@ -107,7 +108,8 @@ describeEachEngine('onboarding: pending routers and the WireGuard hub', (db) => 
   });
 
   it('skips pending routers in health checks; a pending router given a host by hand becomes an ordinary router', async () => {
-    await addRouter(ctx, { name: 'tower-2' });
+    const pending = await addRouter(ctx, { name: 'tower-2' });
+    expect(await planRouterSync(ctx, pending)).toMatchObject({ status: 'skipped', reason: expect.stringMatching(/^pending/) });
     const h = await checkRoutersHealth(ctx, { degradedAfter: 1, offlineAfter: 2, timeoutMs: 1000, probe: async (x) => { throw new Error(`probed ${x.name}`); } });
     expect(h.errors.map((e) => e.router)).not.toContain('tower-2');
     const e = await editRouter(ctx, 'tower-2', { host: '127.0.0.5' });

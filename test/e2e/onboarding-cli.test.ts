@@ -34,6 +34,11 @@ describe('ispctl router onboarding steps (CLI, lab router)', () => {
     expect(r.code).toBe(0);
     script = r.stdout;
     expect(script).toMatch(/^# ispctl inspect script/);
+    // The guided flow asks questions: from a script it names the steps instead of hanging.
+    const wizard = await cli(['router', 'onboard', 'tower-1', '--json']);
+    expect(wizard.code).toBe(2);
+    expect(wizard.json.error).toMatchObject({ code: 'NOT_A_TERMINAL' });
+    expect(wizard.json.error.suggestions[0]).toMatch(/router inspect-script tower-1/);
   });
 
   it('reviews the pasted report: tunnel address, PPPoE interface, changes', async () => {

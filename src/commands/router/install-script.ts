@@ -33,6 +33,8 @@ export default class RouterInstallScript extends BaseCommand<typeof RouterInstal
       hubConfig = writeSecretFile(this.flags['hub-config'], hub.config);
       this.note(`Wrote the hub configuration (${hub.peers.length} peer(s)) to ${hubConfig}; apply it: wg syncconf ${hub.interfaceName} <(wg-quick strip ${hubConfig})`);
     }
+    // FreeRADIUS knows routers by their NAS address, now the tunnel address.
+    if (r.review.mode === 'radius') await this.reloadRadius(r.router, `router install-script ${r.router}`);
     const { script, ...info } = r;
     if (this.flags.out) {
       const path = writeSecretFile(this.flags.out, script);

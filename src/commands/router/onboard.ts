@@ -81,6 +81,7 @@ export default class RouterOnboard extends BaseCommand<typeof RouterOnboard> {
       return { router: router.name, status: router.status, review };
     }
     const install = await installScript(ctx, router.name);
+    if (router.mode === 'radius') await this.reloadRadius(router.name, `router onboard ${router.name}`);
     this.say('');
     this.say(c.bold('Paste this into the router\'s terminal. It holds secrets: do not save it. Pasting it twice changes nothing.'));
     this.say('');

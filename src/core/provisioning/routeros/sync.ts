@@ -87,6 +87,9 @@ function describe(err: unknown): { status: 'unreachable' | 'failed'; reason: str
 
 /** Reads one API-mode router and computes its plan (a RADIUS-mode router is skipped). */
 export async function planRouterSync(ctx: ServiceContext, router: Router, opts: SyncOptions = {}): Promise<RouterSyncPlan> {
+  if (router.host === null) {
+    return { router: info(router), status: 'skipped', reason: `pending: not onboarded yet (ispctl router onboard ${router.name})` };
+  }
   if (router.mode !== 'api') {
     return {
       router: info(router),
