@@ -4,9 +4,10 @@
 // at once (a handful of set-based statements, however many subscribers):
 //
 //   1. totals   invoices whose lines changed get subtotal, discount and total from their lines
-//   2. allocate open payment money (credit) goes to open invoices, oldest due first
-//   3. status   each invoice's paid amount and status from its active allocations and today
+//   2. status   each invoice's paid amount and status from its active allocations and today
 //               (`overdue` once past its due date in the ISP's time zone and not paid)
+//   3. allocate open payment money (credit) goes to open invoices, oldest due first, and the
+//               invoices it paid get their paid amount and status again
 //   4. collections   the state machine re-evaluates the subscribers (restore, suspend, remind)
 //   5. access   what collections changed is queued for the routers (returned as job ids)
 //
@@ -62,8 +63,13 @@ export async function rebalance(db: Db, ctx: RebalanceContext, scope: RebalanceS
     return empty({ today, dryRun: false, reminded: [], warned: [], suspended: [], restored: [], cleared: [], jobIds: [], events: 0, notifications: 0, notificationErrors: [], transitions: [] });
   }
   if (opts.linesChanged?.length) await recomputeTotals(db, opts.linesChanged, ctx.clock.now());
+  // Paid amounts from the allocations first: the writer may have reversed some (a void), and
+  // settle reads what is still open from them. Then the invoices settle paid, again.
+  const recomputed = await recomputeInvoices(db, ids === undefined ? { all: true } : { subscriberIds: ids }, today);
   const settled = await settle(db, ctx, ids, { firstInvoiceId: opts.firstInvoiceId });
-  const invoices = await recomputeInvoices(db, ids === undefined ? { all: true } : { subscriberIds: ids }, today);
+  const paid = await recomputeInvoices(db, { invoiceIds: settled.invoiceIds }, today);
+  const changed = new Map([...recomputed, ...paid].map((i) => [i.id, i]));
+  const invoices = [...changed.values()];
   const collections = await evaluateCollections(db, ctx, { ...(ids === undefined ? {} : { subscriberIds: [...ids] }), today });
   return { today, allocations: settled.allocations, invoices, collections, jobIds: collections.jobIds };
 }
