@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../cli/base-command.js';
-import { listJobs, type Job } from '../../core/provisioning/jobs.js';
+import { listJobsWithRouter, type Job } from '../../core/provisioning/jobs.js';
 import { getRouter } from '../../core/routers/service.js';
 
 export const JOB_STATUS_FILTERS = ['open', 'pending', 'running', 'done', 'cancelled'] as const;
@@ -37,12 +37,8 @@ export default class JobsList extends BaseCommand<typeof JobsList> {
   public async run() {
     const ctx = await this.ctx();
     const router = this.flags.router !== undefined ? await getRouter(ctx.db, this.flags.router) : undefined;
-    const jobs = await listJobs(ctx.db, { status: this.flags.status as (typeof JOB_STATUS_FILTERS)[number], routerId: router?.id, limit: this.flags.limit });
-    const names = new Map<number, string>(
-      ((await ctx.db('routers').select('id', 'name')) as Array<{ id: number; name: string }>).map((r) => [Number(r.id), r.name]),
-    );
+    const views: JobView[] = await listJobsWithRouter(ctx.db, { status: this.flags.status as (typeof JOB_STATUS_FILTERS)[number], routerId: router?.id, limit: this.flags.limit });
     const now = ctx.clock.now();
-    const views: JobView[] = jobs.map((j) => ({ ...j, router: names.get(j.routerId) ?? `#${j.routerId}` }));
     this.table(views, [
       { header: 'ID', get: (j) => j.id, align: 'right' },
       { header: 'ROUTER', get: (j) => j.router },

@@ -11,22 +11,15 @@ import { recordAudit } from '../audit.js';
 import type { ServiceContext } from '../context.js';
 import { withTransaction, type Db } from '../db/tx.js';
 import { invalid } from '../errors.js';
-import { prorate, type Discount } from '../money.js';
+import type { Discount } from '../money.js';
 import { addDays, billingPeriodFor, formatLocalDate, periodFromKey, startOfDay, toLocalDate, type BillingPeriod } from '../time.js';
 import { rebalance } from '../ledger/rebalance.js';
 import { drawNumbers, invoiceNumberFormatter, parseInvoiceNumberFormat } from './numbering.js';
-import {
-  addDaysIso,
-  billedRange,
-  daysInRange,
-  discountApplies,
-  lineDiscount,
-  planSpans,
-  prorateSegments,
-  type DateRange,
-  type PlanChangeOnDate,
-} from './proration.js';
+import { addDaysIso, billedRange, daysInRange, type PlanChangeOnDate } from './proration.js';
+import { priceLine, type LineSegment, type PlanPrice, type PriceBook } from './pricing.js';
 import { loadBillingSettings, type BillingSettings } from './settings.js';
+
+export type { LineSegment } from './pricing.js';
 import { big, chunks, idArray, numArray, rowsJson, textArray } from '../db/sql.js';
 
 /** Namespace of billing's advisory locks (first key of pg_advisory_xact_lock(int, int)). */
@@ -134,29 +127,12 @@ export interface PlannedLine {
   segments: LineSegment[] | null;
 }
 
-export interface LineSegment {
-  planId: number;
-  planName: string;
-  from: string;
-  to: string;
-  days: number;
-  unitPriceMinor: bigint;
-  amountMinor: bigint;
-}
-
 interface PlannedInvoice {
   subscriberId: number;
   periodKey: string;
   period: PeriodInfo;
   dueDate: string;
   lines: PlannedLine[];
-}
-
-interface PlanRow {
-  id: number;
-  name: string;
-  priceMinor: bigint;
-  currency: string;
 }
 
 function periodInfo(p: BillingPeriod): PeriodInfo {
@@ -170,12 +146,6 @@ export function billingPeriods(settings: Pick<BillingSettings, 'billingDay' | 'i
   const target = period !== undefined ? periodFromKey(period, settings.billingDay) : billingPeriodFor(addDays({ year: y, month: m, day: d }, settings.invoiceLeadDays), settings.billingDay);
   const next = billingPeriodFor(addDays(target.end, 1), settings.billingDay);
   return { target: periodInfo(target), next: periodInfo(next) };
-}
-
-function describeLine(planNames: string[], range: DateRange, days: number, periodDays: number, individual: boolean): string {
-  const what = planNames.join(' → ');
-  const part = days < periodDays ? ` (${days} of ${periodDays} days)` : '';
-  return `${what}${individual ? ' (individual price)' : ''}, ${range.start} to ${range.end}${part}`;
 }
 
 interface PlanDbRow {
@@ -270,7 +240,7 @@ async function planRun(db: Db, ctx: Pick<ServiceContext, 'clock'>, settings: Bil
   const ordered = (a: Candidate, b: Candidate) => a.subscriberId - b.subscriberId || a.serviceId - b.serviceId || (a.periodKey < b.periodKey ? -1 : a.periodKey > b.periodKey ? 1 : 0);
   if (todo.some((c, i) => i > 0 && ordered(todo[i - 1]!, c) > 0)) todo.sort(ordered);
 
-  const plans = new Map<number, PlanRow>(
+  const plans = new Map<number, PlanPrice>(
     ((await db('plans').select('id', 'name', 'price_minor', 'currency')) as PlanDbRow[]).map((p) => [p.id, { id: p.id, name: p.name, priceMinor: p.price_minor, currency: p.currency }]),
   );
   const tz = settings.timezone;
@@ -325,7 +295,7 @@ async function planRun(db: Db, ctx: Pick<ServiceContext, 'clock'>, settings: Bil
   const skipped: SkippedService[] = [];
   const lines: PlannedLine[] = [];
   const skip = (c: Candidate, reason: SkipReason) => skipped.push({ serviceId: c.serviceId, username: c.username, periodKey: c.periodKey, reason });
-  const descriptions = new Map<string, string>();
+  const book: PriceBook = { plans, currency: settings.currency, descriptions: new Map() };
   for (const c of todo) {
     const period = periodOf(c.kind);
     const range = billedRange(period, c.startedOn, c.endedOn);
@@ -340,65 +310,15 @@ async function planRun(db: Db, ctx: Pick<ServiceContext, 'clock'>, settings: Bil
         continue;
       }
     }
-    const individual = c.individualPriceMinor;
-    const changes = changesBy.get(c.serviceId);
-    let planId = c.planId;
-    let days: number;
-    let amountMinor: bigint;
-    let description: string;
-    let segments: LineSegment[] | null = null;
-    if (!changes) {
-      // The usual case, one plan for the whole range: no arrays, and the description shared.
-      const plan = plans.get(c.planId);
-      if (!plan || plan.currency !== settings.currency) {
-        skip(c, 'currency_mismatch');
-        continue;
-      }
-      const full = range.start === period.start && range.end === period.end;
-      days = full ? period.days : daysInRange(range);
-      const unit = individual ?? plan.priceMinor;
-      amountMinor = days === period.days ? unit : prorate(unit, days, period.days);
-      const dkey = `${plan.id}|${range.start}|${range.end}|${individual !== null}`;
-      description = descriptions.get(dkey) ?? describeLine([plan.name], range, days, period.days, individual !== null);
-      descriptions.set(dkey, description);
-    } else {
-      const spans = planSpans(range, c.planId, changes);
-      const spanPlans = spans.map((sp) => plans.get(sp.planId));
-      if (spanPlans.some((p) => !p || p.currency !== settings.currency)) {
-        skip(c, 'currency_mismatch');
-        continue;
-      }
-      const priced = spans.map((sp, i) => ({ days: sp.days, unitPriceMinor: individual ?? spanPlans[i]!.priceMinor }));
-      const prorated = prorateSegments(priced, period.days);
-      amountMinor = prorated.amountMinor;
-      days = spans.reduce((n, sp) => n + sp.days, 0);
-      planId = spans[spans.length - 1]!.planId;
-      description = describeLine(spanPlans.map((p) => p!.name), range, days, period.days, individual !== null);
-      if (spans.length > 1) {
-        segments = spans.map((sp, i) => ({ planId: sp.planId, planName: spanPlans[i]!.name, from: sp.start, to: sp.end, days: sp.days, unitPriceMinor: priced[i]!.unitPriceMinor, amountMinor: prorated.amounts[i]! }));
-      }
+    const priced = priceLine(
+      { period, range, planId: c.planId, individualPriceMinor: c.individualPriceMinor, discount: c.discount, discountUntil: c.discountUntil, changes: changesBy.get(c.serviceId) },
+      book,
+    );
+    if (!priced.ok) {
+      skip(c, priced.reason);
+      continue;
     }
-    const discount = c.discount !== null && discountApplies(c.discount, c.discountUntil, period.start) ? c.discount : null;
-    const discountMinor = discount ? lineDiscount(amountMinor, discount, days, period.days) : 0n;
-    lines.push({
-      invoiceKey: `${c.subscriberId}|${c.periodKey}`,
-      subscriberId: c.subscriberId,
-      serviceId: c.serviceId,
-      periodKey: c.periodKey,
-      kind: c.kind,
-      planId,
-      description,
-      priceSource: individual !== null ? 'individual' : 'plan',
-      unitPriceMinor: individual ?? plans.get(planId)!.priceMinor,
-      days,
-      periodDays: period.days,
-      amountMinor,
-      discountKind: discount?.kind ?? null,
-      discountValue: discount ? (discount.kind === 'fixed' ? discount.minor : BigInt(discount.basisPoints)) : null,
-      discountMinor,
-      totalMinor: amountMinor - discountMinor,
-      segments,
-    });
+    lines.push({ invoiceKey: `${c.subscriberId}|${c.periodKey}`, subscriberId: c.subscriberId, serviceId: c.serviceId, periodKey: c.periodKey, kind: c.kind, ...priced.line });
   }
 
   // Group into invoices: one per subscriber and period.

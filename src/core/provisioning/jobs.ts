@@ -36,20 +36,37 @@ export interface Job {
 /** A running job older than this is assumed abandoned (its process died) and taken again. */
 export const CLAIM_TIMEOUT_MS = 5 * 60_000;
 
-export function toJob(r: Record<string, unknown>): Job {
+/** A raw row of provisioning_jobs. */
+export interface JobRow {
+  id: bigint | number;
+  router_id: number;
+  service_id: number | null;
+  kind: JobKind;
+  target: string;
+  payload: Record<string, unknown> | null;
+  status: JobStatus;
+  attempts: number;
+  last_error: string | null;
+  next_attempt_at: Date;
+  created_at: Date;
+  done_at: Date | null;
+}
+
+/** The one mapping of a job row. */
+export function toJob(r: JobRow): Job {
   return {
     id: Number(r.id),
-    routerId: Number(r.router_id),
-    serviceId: r.service_id === null || r.service_id === undefined ? null : Number(r.service_id),
-    kind: r.kind as JobKind,
-    target: r.target as string,
-    payload: (r.payload ?? {}) as Record<string, unknown>,
-    status: r.status as JobStatus,
-    attempts: Number(r.attempts),
-    lastError: (r.last_error as string | null) ?? null,
-    nextAttemptAt: r.next_attempt_at as Date,
-    createdAt: r.created_at as Date,
-    doneAt: (r.done_at as Date | null) ?? null,
+    routerId: r.router_id,
+    serviceId: r.service_id ?? null,
+    kind: r.kind,
+    target: r.target,
+    payload: r.payload ?? {},
+    status: r.status,
+    attempts: r.attempts,
+    lastError: r.last_error ?? null,
+    nextAttemptAt: r.next_attempt_at,
+    createdAt: r.created_at,
+    doneAt: r.done_at ?? null,
   };
 }
 
@@ -136,7 +153,7 @@ export async function claimJobs(db: Knex, filter: ClaimFilter, now: Date, worker
     .update({ status: 'running', claimed_at: now, claimed_by: worker, updated_at: now })
     .whereIn('id', sub)
     .returning('*');
-  return rows.map(toJob).sort((a, b) => a.id - b.id);
+  return (rows as JobRow[]).map(toJob).sort((a, b) => a.id - b.id);
 }
 
 export async function completeJobs(db: Db, ids: number[], now: Date): Promise<void> {
@@ -204,7 +221,7 @@ export async function listJobs(db: Db, filter: JobListFilter = {}): Promise<Job[
   else q.where('status', filter.status);
   if (filter.routerId !== undefined) q.where('router_id', filter.routerId);
   if (filter.serviceId !== undefined) q.where('service_id', filter.serviceId);
-  return (await q).map(toJob);
+  return ((await q) as JobRow[]).map(toJob);
 }
 
 export interface JobCounts {
@@ -222,4 +239,11 @@ export async function countOpenJobs(db: Db, filter: { ids?: number[]; routerIds?
   if (filter.routerIds) q.whereIn('router_id', filter.routerIds);
   const r = (await q.first()) as Record<string, bigint>;
   return { pending: Number(r.pending), running: Number(r.running), failing: Number(r.failing) };
+}
+
+/** listJobs with each job's router named (`#id` for a router that no longer exists). */
+export async function listJobsWithRouter(db: Db, filter: JobListFilter = {}): Promise<Array<Job & { router: string }>> {
+  const jobs = await listJobs(db, filter);
+  const names = new Map(((await db('routers').select('id', 'name')) as Array<{ id: number; name: string }>).map((r) => [Number(r.id), r.name]));
+  return jobs.map((j) => ({ ...j, router: names.get(j.routerId) ?? `#${j.routerId}` }));
 }

@@ -1,0 +1,70 @@
+// `ispctl jobs retry`: run queued router jobs now, including those waiting out a backoff after
+// a failure, and report each job's state afterwards.
+import type { ServiceContext } from '../context.js';
+import { idArray } from '../db/sql.js';
+import { invalid } from '../errors.js';
+import { getRouter } from '../routers/service.js';
+import { defaultDrivers } from './drivers.js';
+import { listJobs, toJob, type Job, type JobRow } from './jobs.js';
+import { runJobs, type Drivers, type RouterRunSummary } from './runner.js';
+
+export interface RetryOptions {
+  /** Only jobs of this router (name). */
+  router?: string;
+  /** Only these jobs. */
+  ids?: number[];
+  /** How long to wait for each router (ms). */
+  timeoutMs: number;
+  drivers?: Drivers;
+}
+
+export interface RetriedJob extends Job {
+  /** The router's name. */
+  router: string;
+}
+
+export interface RetryResult {
+  tried: number;
+  done: number;
+  failed: number;
+  /** Jobs still queued afterwards. */
+  remaining: number;
+  routers: RouterRunSummary[];
+  /** The jobs asked about, in their state afterwards. */
+  jobs: RetriedJob[];
+}
+
+/**
+ * Takes the pending jobs (of one router, or the ids given, or all), carries them to their
+ * routers now whatever their backoff says, and returns each job as it stands afterwards.
+ * @throws IspctlError JOB_NOT_FOUND when an id names no job; ROUTER_NOT_FOUND
+ */
+export async function retryJobs(ctx: ServiceContext, opts: RetryOptions): Promise<RetryResult> {
+  const router = opts.router !== undefined ? await getRouter(ctx.db, opts.router) : undefined;
+  const ids = opts.ids?.length ? [...new Set(opts.ids)] : undefined;
+  if (ids) {
+    const found = new Set(((await ctx.db.raw('select id from provisioning_jobs where id = any(?::bigint[])', [idArray(ids)])).rows as Array<{ id: bigint }>).map((r) => Number(r.id)));
+    const missing = ids.filter((id) => !found.has(id));
+    if (missing.length) throw invalid('JOB_NOT_FOUND', `There is no job ${missing.join(', ')}.`, ['ispctl jobs list --status open shows the queued jobs']);
+  }
+  const before = await listJobs(ctx.db, { status: 'pending', routerId: router?.id, limit: 1_000_000 });
+  const asked = ids ? before.filter((j) => ids.includes(j.id)) : before;
+  if (asked.length === 0) return { tried: 0, done: 0, failed: 0, remaining: 0, routers: [], jobs: [] };
+  const summary = await runJobs(ctx, opts.drivers ?? (await defaultDrivers()), {
+    ids: asked.map((j) => j.id),
+    routerIds: router ? [router.id] : undefined,
+    ignoreBackoff: true,
+    timeoutMs: opts.timeoutMs,
+  });
+  const rows = (
+    await ctx.db.raw(
+      `select j.*, coalesce(r.name, '#' || j.router_id) as router_name
+         from provisioning_jobs j left join routers r on r.id = j.router_id
+        where j.id = any(?::bigint[]) order by j.id`,
+      [idArray(asked.map((j) => j.id))],
+    )
+  ).rows as Array<JobRow & { router_name: string }>;
+  const jobs = rows.map((r) => ({ ...toJob(r), router: r.router_name }));
+  const remaining = jobs.filter((j) => j.status === 'pending' || j.status === 'running').length;
+  return { tried: summary.claimed, done: summary.done, failed: summary.failed, remaining, routers: summary.routers, jobs };
+}
