@@ -39,6 +39,15 @@ export function registeringAdvice(c: RegisteringContext): string | undefined {
   if (!c.since) return undefined;
   const waited = c.now.getTime() - c.since.getTime();
   if (waited < REGISTERING_ADVICE_AFTER_MS) return undefined;
+  if (!c.tunnelAddress) {
+    // Onboarded with a management address (no tunnel).
+    return [
+      `Router ${c.router} has not answered at its management address for ${duration(waited)} since its install script was printed${c.error ? ` (last error: ${c.error})` : ''}. Check:`,
+      `1. the install script ran on the router without an error (paste it again: a second run changes nothing);`,
+      `2. the router's address is reachable from this host (ping it), and port ${c.apiPort} is not filtered on the way;`,
+      `3. the router sees this host at the --allow-from address (NAT in between changes it): /ip service api address and the "ispctl:mgmt firewall" rule allow only that address.`,
+    ].join('\n');
+  }
   const endpoint = c.hubEndpoint ?? `this host's public address, UDP port ${c.hubListenPort}`;
   const parts = [
     `Router ${c.router} has not answered through the WireGuard tunnel for ${duration(waited)} since its install script was printed${c.error ? ` (last error: ${c.error})` : ''}. Check:`,
@@ -46,7 +55,7 @@ export function registeringAdvice(c: RegisteringContext): string | undefined {
     `2. the tunnel handshake: \`wg show ${c.hubInterface}\` here shows a recent "latest handshake" for the router's peer (run \`ispctl wireguard config --out …\` and \`wg syncconf\` after onboarding a router, or the hub does not know it); on the router, /interface wireguard peers print;`,
     `3. the router can reach ${endpoint}: the hub's UDP port is open in this host's firewall and forwarded by any NAT in front of it;`,
     `4. persistent-keepalive=25s on the router's peer (the hub cannot call a router behind NAT first);`,
-    `5. the router accepts the API from the tunnel: /ip service api address includes the tunnel network, port ${c.apiPort}, and the "ispctl: management tunnel" firewall rule sits before any drop rule${c.tunnelAddress ? ` (ping ${c.tunnelAddress} from here)` : ''}.`,
+    `5. the router accepts the API from the tunnel: /ip service api address includes the tunnel network, port ${c.apiPort}, and the "ispctl:mgmt firewall" rule sits before any drop rule${c.tunnelAddress ? ` (ping ${c.tunnelAddress} from here)` : ''}.`,
   ];
   return parts.join('\n');
 }
