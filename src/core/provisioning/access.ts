@@ -134,10 +134,54 @@ export interface ServiceEvents {
   resyncRouters?: number[];
 }
 
-interface RouterMode {
+export interface RouterMode {
   id: number;
   mode: 'api' | 'radius';
   shaping: 'profile' | 'queue';
+}
+
+/** What else happened to one service, beyond its access change. */
+export interface ServiceFlags {
+  created: boolean;
+  credentialsChanged: boolean;
+  addressChanged: boolean;
+  planChanged: boolean;
+  moved: boolean;
+}
+
+/**
+ * The job kind decision table for one service on its router (pure):
+ *
+ * API mode: converge the PPP secret (`service`), except when only the rate changed and the
+ * profile carries the rate (shaping `profile`): the profile job does it.
+ *
+ * RADIUS mode: nothing for a new or moved service (FreeRADIUS reads the views at the next
+ * login); `radius_disconnect` when access became blocked, the address or credentials changed,
+ * or the plan changed while blocked (with the old username after a rename); `radius_coa` when
+ * the rate changed, or access came back from blocked, on a live session.
+ */
+export function planServiceJob(
+  s: { id: number; username: string; accessState: AccessState },
+  router: RouterMode,
+  change: AccessChange | undefined,
+  f: ServiceFlags,
+  previousUsername?: string,
+): JobSpec | null {
+  const target = `service:${s.id}`;
+  if (router.mode === 'api') {
+    const onlyRate = change !== undefined && change.before.state === change.after.state && !f.created && !f.credentialsChanged && !f.addressChanged && !f.planChanged && !f.moved;
+    if (onlyRate && router.shaping === 'profile') return null;
+    return { routerId: router.id, kind: 'service', target, serviceId: s.id, ...(previousUsername ? { payload: { usernames: [previousUsername] } } : {}) };
+  }
+  if (f.created || f.moved) return null;
+  const blocked = s.accessState === 'blocked' && change !== undefined && change.before.state !== 'blocked';
+  if (blocked || f.addressChanged || f.credentialsChanged || (f.planChanged && s.accessState === 'blocked')) {
+    return { routerId: router.id, kind: 'radius_disconnect', target, serviceId: s.id, payload: { username: previousUsername ?? s.username } };
+  }
+  if (change && change.after.rateLimit !== null && (change.before.rateLimit !== change.after.rateLimit || change.before.state === 'blocked')) {
+    return { routerId: router.id, kind: 'radius_coa', target, serviceId: s.id, payload: { username: s.username } };
+  }
+  return null;
 }
 
 export interface ProvisionResult {
@@ -200,23 +244,14 @@ export async function provisionChanges(db: Db, ctx: Pick<ServiceContext, 'clock'
       const router = routers.get(s.router_id);
       if (!router) continue;
       const id = Number(s.id);
-      const change = byId.get(id);
-      const target = `service:${id}`;
-      if (router.mode === 'api') {
-        // Rate alone changes nothing on the secret when the profile carries the rate.
-        const onlyRate = change && change.before.state === change.after.state && !created.has(id) && !creds.has(id) && !address.has(id) && !planChanged.has(id) && !movedIds.has(id);
-        if (onlyRate && router.shaping === 'profile') continue;
-        const old = events.previousUsernames?.[id];
-        specs.push({ routerId: router.id, kind: 'service', target, serviceId: id, ...(old ? { payload: { usernames: [old] } } : {}) });
-      } else {
-        if (created.has(id) || movedIds.has(id)) continue; // FreeRADIUS reads the views at the next login
-        const blocked = s.access_state === 'blocked' && change !== undefined && change.before.state !== 'blocked';
-        if (blocked || address.has(id) || creds.has(id) || (planChanged.has(id) && s.access_state === 'blocked')) {
-          specs.push({ routerId: router.id, kind: 'radius_disconnect', target, serviceId: id, payload: { username: events.previousUsernames?.[id] ?? s.username } });
-        } else if (change && change.after.rateLimit !== null && (change.before.rateLimit !== change.after.rateLimit || change.before.state === 'blocked')) {
-          specs.push({ routerId: router.id, kind: 'radius_coa', target, serviceId: id, payload: { username: s.username } });
-        }
-      }
+      const spec = planServiceJob(
+        { id, username: s.username, accessState: s.access_state },
+        router,
+        byId.get(id),
+        { created: created.has(id), credentialsChanged: creds.has(id), addressChanged: address.has(id), planChanged: planChanged.has(id), moved: movedIds.has(id) },
+        events.previousUsernames?.[id],
+      );
+      if (spec) specs.push(spec);
     }
   }
   for (const m of events.moved ?? []) {
