@@ -33,7 +33,7 @@ export default class InvoiceShow extends BaseCommand<typeof InvoiceShow> {
     this.say('');
     const rows = inv.lines.flatMap((l) => [l, ...(l.segments ?? []).map((seg) => ({ segment: seg, line: l }))]);
     this.table(rows, [
-      { header: 'SERVICE', get: (r) => ('segment' in r ? '' : r.username + (r.voided ? ' (voided)' : '')) },
+      { header: 'SERVICE', get: (r) => ('segment' in r ? '' : (r.username ?? 'one-off') + (r.voided ? ' (voided)' : '')) },
       {
         header: 'DESCRIPTION',
         get: (r) => ('segment' in r ? this.chalk.dim(`  ${r.segment.planName}: ${r.segment.from} to ${r.segment.to}, ${r.segment.days} days at ${money(r.segment.unitPriceMinor)}`) : r.description),

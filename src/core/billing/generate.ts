@@ -14,6 +14,7 @@ import { invalid } from '../errors.js';
 import type { Discount } from '../money.js';
 import { addDays, billingPeriodFor, formatLocalDate, periodFromKey, startOfDay, toLocalDate, type BillingPeriod } from '../time.js';
 import { rebalance } from '../ledger/rebalance.js';
+import { attachPendingCharges } from '../adjustments/service.js';
 import { drawNumbers, invoiceNumberFormatter, parseInvoiceNumberFormat } from './numbering.js';
 import { addDaysIso, billedRange, daysInRange, type PlanChangeOnDate } from './proration.js';
 import { priceLine, type LineSegment, type PlanPrice, type PriceBook } from './pricing.js';
@@ -547,7 +548,9 @@ export async function generateInvoices(ctx: ServiceContext, opts: GenerateOption
     const linesChanged = lineCount === plan.lines.length ? touched.filter((id) => !createdSet.has(id)) : touched;
     progress({ phase: 'settling', done: 0, total: 1 });
     const subscribers = [...new Set(plan.invoices.map((i) => i.subscriberId))];
-    const balanced = await rebalance(trx, ctx, { subscriberIds: subscribers }, { linesChanged, today });
+    // One-off charges waiting for the next invoice (adjustments) go onto these invoices.
+    const charged = await attachPendingCharges(trx, touched, now);
+    const balanced = await rebalance(trx, ctx, { subscriberIds: subscribers }, { linesChanged: [...new Set([...linesChanged, ...charged])], today });
     const touchedSet = new Set(touched);
     const creditApplied = balanced.allocations.filter((a) => touchedSet.has(a.invoiceId)).reduce((s, a) => s + a.amountMinor, 0n);
 

@@ -48,11 +48,12 @@ export interface InvoiceSegment {
 
 export interface InvoiceLine {
   id: number;
-  serviceId: number;
-  username: string;
-  planId: number;
+  /** Null for a one-off charge (an adjustment line). */
+  serviceId: number | null;
+  username: string | null;
+  planId: number | null;
   description: string;
-  priceSource: 'plan' | 'individual';
+  priceSource: 'plan' | 'individual' | 'adjustment';
   unitPriceMinor: bigint;
   days: number;
   periodDays: number;
@@ -216,11 +217,11 @@ function toSegments(v: SegmentJson[] | string | null): InvoiceSegment[] | null {
 
 interface LineRow {
   id: bigint;
-  service_id: number;
-  username: string;
-  plan_id: number;
+  service_id: number | null;
+  username: string | null;
+  plan_id: number | null;
   description: string;
-  price_source: 'plan' | 'individual';
+  price_source: 'plan' | 'individual' | 'adjustment';
   unit_price_minor: bigint;
   days: number;
   period_days: number;
@@ -280,7 +281,7 @@ export async function showInvoice(ctx: Pick<ServiceContext, 'db' | 'clock'>, num
   const inv = await findInvoice(ctx.db, number, { today });
   const sub = (await ctx.db('subscribers').where({ id: inv.subscriberId }).first('account_no', 'full_name', 'email', 'phone', 'address')) as ContactRow;
   const lines = (await ctx.db('invoice_lines as l')
-    .join('services as v', 'v.id', 'l.service_id')
+    .leftJoin('services as v', 'v.id', 'l.service_id')
     .where('l.invoice_id', inv.id)
     .orderBy('l.id')
     .select('l.*', 'v.username')) as LineRow[];

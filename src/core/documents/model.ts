@@ -163,7 +163,7 @@ function lineOf(l: InvoiceDetails['lines'][number], money: (m: bigint) => string
   return {
     description: l.description,
     detail: l.username ? `Service ${l.username}` : null,
-    quantity: prorated ? `${l.days}/${l.periodDays} days` : '1 month',
+    quantity: l.priceSource === 'adjustment' ? '1' : prorated ? `${l.days}/${l.periodDays} days` : '1 month',
     unitPrice: money(l.unitPriceMinor),
     amount: money(l.amountMinor),
     discount,

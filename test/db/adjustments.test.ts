@@ -1,0 +1,97 @@
+// Adjustments on both engines, to the centavo: a charge on the next invoice, a charge invoiced at
+// once, a credit that pays the oldest invoice and restores a suspended subscriber, voids, the
+// revenue report counting charges and credits, and bad input changing nothing.
+import { beforeAll, expect, it } from 'vitest';
+import { FixedClock } from '../../src/core/clock.js';
+import type { ServiceContext } from '../../src/core/context.js';
+import { addAdjustment, listAdjustments, voidAdjustment } from '../../src/core/adjustments/service.js';
+import { generateInvoices } from '../../src/core/billing/generate.js';
+import { listInvoices, showInvoice } from '../../src/core/billing/invoices.js';
+import { runCollections } from '../../src/core/collections/run.js';
+import { createPlan } from '../../src/core/plans/service.js';
+import { revenueReport, collectionsReport } from '../../src/core/reports/service.js';
+import { addRouter } from '../../src/core/routers/service.js';
+import { initialise } from '../../src/core/settings/init.js';
+import { addSubscriber } from '../../src/core/subscribers/service.js';
+import { describeEachEngine } from '../helpers/db.js';
+
+describeEachEngine('adjustments', (db) => {
+  const clock = new FixedClock('2026-10-01T02:00:00Z');
+  let ctx: ServiceContext;
+  const acct: Record<string, string> = {};
+  const service = async (username: string) => db().knex('services').where({ username }).first('collection_status');
+
+  beforeAll(async () => {
+    ctx = { ...db().ctx(clock), env: { ISPCTL_SECRET_KEY: 'a7'.repeat(32) } };
+    await initialise(ctx, { values: { 'isp-name': 'Juan Net', currency: 'PHP', timezone: 'Asia/Manila', 'billing-day': 1, 'due-days': 15 } });
+    await addRouter(ctx, { name: 'core1', host: '127.0.0.62', apiUser: 'u', apiPassword: 'p' });
+    await createPlan(ctx, { name: 'Fiber 50', price: '1,500.00', download: '50M', upload: '10M' });
+    for (const name of ['ana', 'ben']) acct[name] = (await addSubscriber(ctx, { fullName: name, username: name, plan: 'Fiber 50', router: 'core1', startDate: '2026-10-01' })).subscriber.accountNo;
+  });
+
+  it('a charge waits for the next invoice and is billed on it as a line with its reason', async () => {
+    const r = await addAdjustment(ctx, { subscriber: 'ana', type: 'installation', amount: '1,200.50', reason: 'Fiber installation' });
+    expect(r.adjustment).toMatchObject({ direction: 'charge', status: 'pending', amountMinor: 120050n, createdBy: 'tester' });
+    clock.set('2026-11-01T08:00:00+08:00');
+    await generateInvoices(ctx);
+    const [inv] = await listInvoices(ctx.db, { subscriberId: r.adjustment.subscriberId, periodKey: '2026-11' });
+    expect(inv).toMatchObject({ totalMinor: 270050n, balanceMinor: 270050n });
+    const details = await showInvoice(ctx, inv!.number);
+    expect(details.lines.map((l) => [l.description, l.totalMinor])).toContainEqual(['Installation fee: Fiber installation', 120050n]);
+    expect((await listAdjustments(ctx.db, { subscriber: 'ana' }))[0]).toMatchObject({ status: 'invoiced', invoiceNumber: inv!.number });
+    // Generating again adds nothing.
+    await generateInvoices(ctx);
+    expect((await listInvoices(ctx.db, { subscriberId: r.adjustment.subscriberId, periodKey: '2026-11' }))[0]!.totalMinor).toBe(270050n);
+  });
+
+  it('a charge invoiced now gets an invoice of its own, outside the one-per-period key', async () => {
+    const r = await addAdjustment(ctx, { subscriber: 'ben', type: 'equipment', amount: '2500', reason: 'ONU replacement', invoiceNow: true });
+    expect(r.invoiceNumber).toMatch(/^INV-/);
+    const inv = await showInvoice(ctx, r.invoiceNumber!);
+    expect(inv).toMatchObject({ totalMinor: 250000n, balanceMinor: 250000n, dueDate: '2026-11-16' });
+    expect(inv.lines).toHaveLength(1);
+  });
+
+  it('a credit pays the oldest open invoice at once and restores a suspended subscriber', async () => {
+    clock.set('2026-11-25T08:00:00+08:00');
+    await runCollections(ctx);
+    expect((await service('ben'))!.collection_status).toBe('suspended');
+    // Ben owes 1,500.00 (November) + 2,500.00 (equipment); a 4,000.00 credit memo clears both.
+    const r = await addAdjustment(ctx, { subscriber: 'ben', type: 'credit_memo', amount: '4,000.00', reason: 'Billing dispute settled' });
+    expect(r.adjustment).toMatchObject({ direction: 'credit', status: 'applied', paymentId: expect.any(Number) });
+    expect(r.collections.restored).toHaveLength(1);
+    expect((await service('ben'))!.collection_status).not.toBe('suspended');
+    const open = (await listInvoices(ctx.db, { subscriberId: r.adjustment.subscriberId })).filter((i) => i.balanceMinor > 0n);
+    expect(open).toEqual([]);
+    // A credit is not money received: the cashier's report leaves it out.
+    expect((await collectionsReport(ctx.db, { from: '2026-11-25', now: clock.now() })).totalMinor).toBe(0n);
+  });
+
+  it('voiding a credit takes the money back; voiding an invoiced charge takes it off the invoice', async () => {
+    const credit = (await listAdjustments(ctx.db, { subscriber: 'ben' })).find((a) => a.type === 'credit_memo')!;
+    await voidAdjustment(ctx, credit.ref, { reason: 'entered for the wrong account' });
+    const benOpen = (await listInvoices(ctx.db, { subscriberId: credit.subscriberId })).reduce((t, i) => t + i.balanceMinor, 0n);
+    expect(benOpen).toBe(400000n);
+    const charge = (await listAdjustments(ctx.db, { subscriber: 'ana' })).find((a) => a.type === 'installation')!;
+    await voidAdjustment(ctx, charge.id, { reason: 'installation was free' });
+    const [inv] = await listInvoices(ctx.db, { subscriberId: charge.subscriberId, periodKey: '2026-11' });
+    expect(inv).toMatchObject({ totalMinor: 150000n });
+    await expect(voidAdjustment(ctx, charge.id, { reason: 'again' })).rejects.toMatchObject({ code: 'ADJUSTMENT_ALREADY_VOID', exitCode: 5 });
+  });
+
+  it('revenue counts charges as billed and credits apart', async () => {
+    await addAdjustment(ctx, { subscriber: 'ana', type: 'outage_rebate', amount: '100.25', reason: 'Outage Nov 20' });
+    const nov = (await revenueReport(ctx.db, { from: '2026-11', to: '2026-11', now: clock.now() })).months[0]!;
+    expect(nov).toMatchObject({ billedMinor: 150000n + 150000n + 250000n, creditsMinor: 10025n, netMinor: 550000n - 10025n });
+  });
+
+  it('bad input changes nothing', async () => {
+    const before = (await listAdjustments(ctx.db)).length;
+    await expect(addAdjustment(ctx, { subscriber: 'ana', type: 'bribe', amount: '1', reason: 'x' })).rejects.toMatchObject({ code: 'INVALID_ADJUSTMENT_TYPE' });
+    await expect(addAdjustment(ctx, { subscriber: 'ana', type: 'goodwill', amount: '-5', reason: 'x' })).rejects.toMatchObject({ exitCode: 2 });
+    await expect(addAdjustment(ctx, { subscriber: 'ana', type: 'goodwill', amount: '5', reason: ' ' })).rejects.toMatchObject({ code: 'MISSING_REASON' });
+    await expect(addAdjustment(ctx, { subscriber: 'ana', type: 'goodwill', amount: '5', reason: 'x', invoiceNow: true })).rejects.toMatchObject({ code: 'INVALID_USAGE' });
+    await expect(addAdjustment(ctx, { subscriber: 'nobody', type: 'goodwill', amount: '5', reason: 'x' })).rejects.toMatchObject({ exitCode: 4 });
+    expect((await listAdjustments(ctx.db)).length).toBe(before);
+  });
+});
