@@ -12,6 +12,7 @@ import { createPlan } from '../../src/core/plans/service.js';
 import { revenueReport, collectionsReport } from '../../src/core/reports/service.js';
 import { addRouter } from '../../src/core/routers/service.js';
 import { initialise } from '../../src/core/settings/init.js';
+import { setSettings } from '../../src/core/settings/service.js';
 import { addSubscriber } from '../../src/core/subscribers/service.js';
 import { describeEachEngine } from '../helpers/db.js';
 
@@ -93,5 +94,45 @@ describeEachEngine('adjustments', (db) => {
     await expect(addAdjustment(ctx, { subscriber: 'ana', type: 'goodwill', amount: '5', reason: 'x', invoiceNow: true })).rejects.toMatchObject({ code: 'INVALID_USAGE' });
     await expect(addAdjustment(ctx, { subscriber: 'nobody', type: 'goodwill', amount: '5', reason: 'x' })).rejects.toMatchObject({ exitCode: 4 });
     expect((await listAdjustments(ctx.db)).length).toBe(before);
+  });
+});
+
+describeEachEngine('late fees and write-offs', (db) => {
+  const clock = new FixedClock('2026-10-01T02:00:00Z');
+  let ctx: ServiceContext;
+
+  beforeAll(async () => {
+    ctx = { ...db().ctx(clock), env: { ISPCTL_SECRET_KEY: 'a7'.repeat(32) } };
+    await initialise(ctx, { values: { 'isp-name': 'Juan Net', currency: 'PHP', timezone: 'Asia/Manila', 'billing-day': 1, 'due-days': 15, 'grace-days': 5 } });
+    await setSettings(ctx, { 'late-fee': '2%', 'late-fee-days': 3, 'uncollectible-days': 30 });
+    await addRouter(ctx, { name: 'core1', host: '127.0.0.62', apiUser: 'u', apiPassword: 'p' });
+    await createPlan(ctx, { name: 'Fiber 50', price: '1,499.99', download: '50M', upload: '10M' });
+    await addSubscriber(ctx, { fullName: 'Cora', username: 'cora', plan: 'Fiber 50', router: 'core1', startDate: '2026-10-01' });
+    clock.set('2026-11-01T08:00:00+08:00');
+    await generateInvoices(ctx);
+  });
+
+  it('collections charges the late fee once, late-fee-days after the due date, on the next invoice', async () => {
+    clock.set('2026-11-18T08:00:00+08:00'); // due Nov 16: 2 days late, not yet
+    await runCollections(ctx);
+    expect(await listAdjustments(ctx.db)).toEqual([]);
+    clock.set('2026-11-19T08:00:00+08:00');
+    await runCollections(ctx);
+    await runCollections(ctx);
+    const fees = await listAdjustments(ctx.db);
+    // 2% of 1,499.99 = 29.9998 → 30.00, once.
+    expect(fees.map((a) => [a.type, a.amountMinor, a.status])).toEqual([['late_fee', 3000n, 'pending']]);
+    clock.set('2026-12-01T08:00:00+08:00');
+    await generateInvoices(ctx);
+    const [dec] = await listInvoices(ctx.db, { periodKey: '2026-12' });
+    expect(dec!.totalMinor).toBe(149999n + 3000n);
+  });
+
+  it('a suspended subscriber unpaid past uncollectible-days is written off', async () => {
+    expect((await db().knex('services').where({ username: 'cora' }).first('collection_status')).collection_status).toBe('suspended');
+    clock.set('2026-12-17T08:00:00+08:00'); // Nov 16 + 30 days = Dec 16
+    await runCollections(ctx);
+    expect((await db().knex('services').where({ username: 'cora' }).first('collection_status')).collection_status).toBe('uncollectible');
+    expect((await revenueReport(ctx.db, { from: '2026-12', to: '2026-12', now: clock.now() })).services.uncollectible).toBe(1);
   });
 });

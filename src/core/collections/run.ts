@@ -4,6 +4,7 @@ import type { ServiceContext } from '../context.js';
 import { findSubscriberByRef } from '../subscribers/ref.js';
 import { withTransaction, type Db } from '../db/tx.js';
 import { parseLocalDate } from '../time.js';
+import { chargeLateFeesAndWriteOffs } from './late.js';
 import { rebalance } from '../ledger/rebalance.js';
 import { evaluateCollections, type CollectionEventKind, type EvaluateResult } from './evaluate.js';
 
@@ -33,7 +34,12 @@ export async function runCollections(ctx: ServiceContext, opts: RunCollectionsOp
   if (opts.dryRun) return evaluateCollections(ctx.db, ctx, { subscriberIds, today: opts.today, dryRun: true });
   // The ledger step first (credit allocated, statuses such as overdue brought up to date), then
   // collections on the result: one rebalance of everyone (or the subscribers named).
-  return withTransaction(ctx.db, async (trx) => (await rebalance(trx, ctx, subscriberIds ? { subscriberIds } : { all: true }, opts.today ? { today: opts.today } : {})).collections);
+  // Then the late fees and write-offs of what is still unpaid (src/core/collections/late.ts).
+  return withTransaction(ctx.db, async (trx) => {
+    const r = await rebalance(trx, ctx, subscriberIds ? { subscriberIds } : { all: true }, opts.today ? { today: opts.today } : {});
+    const late = await chargeLateFeesAndWriteOffs(trx, ctx, { today: r.today, subscriberIds });
+    return late.jobIds.length ? { ...r.collections, jobIds: [...r.collections.jobIds, ...late.jobIds] } : r.collections;
+  });
 }
 
 export interface CollectionEvent {

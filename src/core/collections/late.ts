@@ -1,0 +1,85 @@
+// What collections does past the due date besides suspending: the late fee (late-fee setting,
+// charged once per invoice late-fee-days after its due date, as a pending charge that goes on
+// the next invoice) and writing off (a suspended service whose oldest unpaid invoice is more
+// than uncollectible-days past due becomes `uncollectible`: blocked, and no longer chased or
+// restored automatically). Both are set-based and idempotent (an event key per invoice, a
+// status condition per service).
+import { recordAudit } from '../audit.js';
+import type { ServiceContext } from '../context.js';
+import { idArray } from '../db/sql.js';
+import type { Db } from '../db/tx.js';
+import { provisionChanges } from '../provisioning/access.js';
+import { listSettings } from '../settings/service.js';
+
+export interface LateResult {
+  lateFees: Array<{ adjustmentId: number; subscriberId: number; invoiceId: number; amountMinor: bigint }>;
+  uncollectible: number[];
+  jobIds: number[];
+}
+
+/** Late fee setting → { fixed minor units } or { basis points of the overdue balance }; null when none. */
+export function lateFeeRule(value: string, currencyExponent = 2): { fixedMinor: bigint } | { basisPoints: bigint } | null {
+  if (!value || value === 'none') return null;
+  const pct = value.endsWith('%');
+  const [whole, frac = ''] = (pct ? value.slice(0, -1) : value).split('.');
+  const scaled = BigInt(whole!) * 100n + BigInt((frac + '00').slice(0, 2));
+  if (scaled <= 0n) return null;
+  if (pct) return { basisPoints: scaled };
+  return { fixedMinor: currencyExponent === 2 ? scaled : scaled / 100n };
+}
+
+export async function chargeLateFeesAndWriteOffs(db: Db, ctx: Pick<ServiceContext, 'clock' | 'actor'>, opts: { today: string; subscriberIds?: readonly number[] }): Promise<LateResult> {
+  const v = new Map((await listSettings(db)).map((s) => [s.key, s.value]));
+  const currency = String(v.get('currency') ?? 'PHP');
+  const rule = lateFeeRule(String(v.get('late-fee') ?? 'none'));
+  const feeDays = Number(v.get('late-fee-days') ?? 1);
+  const writeOffDays = Number(v.get('uncollectible-days') ?? 120);
+  const scope = opts.subscriberIds ? 'and i.subscriber_id = any(?::int[])' : '';
+  const ids = opts.subscriberIds ? [idArray(opts.subscriberIds)] : [];
+  const now = ctx.clock.now();
+  const out: LateResult = { lateFees: [], uncollectible: [], jobIds: [] };
+
+  if (rule) {
+    const amount = 'fixedMinor' in rule ? `?::bigint` : `((i.total_minor - i.paid_minor) * ?::bigint * 2 + 10000) / 20000`;
+    const rows = (
+      await db.raw(
+        `insert into adjustments (subscriber_id, direction, type, amount_minor, currency, reason, status, event_key, created_by, created_at)
+         select i.subscriber_id, 'charge', 'late_fee', ${amount}, ?, 'Late payment of ' || i.number, 'pending', 'late-fee:invoice:' || i.id, ?, ?::timestamptz
+           from invoices i
+          where i.status not in ('void', 'draft', 'paid') and i.kind = 'period' and i.total_minor > i.paid_minor
+            and i.due_date + ?::int <= ?::date and i.due_date < ?::date ${scope}
+         on conflict (event_key) where event_key is not null do nothing
+         returning id, subscriber_id, amount_minor, event_key`,
+        ['fixedMinor' in rule ? rule.fixedMinor.toString() : rule.basisPoints.toString(), currency, `collections (${ctx.actor.user})`, now, feeDays, opts.today, opts.today, ...ids],
+      )
+    ).rows as Array<Record<string, unknown>>;
+    out.lateFees = rows
+      .filter((r) => BigInt(String(r.amount_minor)) > 0n)
+      .map((r) => ({ adjustmentId: Number(r.id), subscriberId: Number(r.subscriber_id), invoiceId: Number(String(r.event_key).split(':')[2]), amountMinor: BigInt(String(r.amount_minor)) }));
+    for (const f of out.lateFees) {
+      await recordAudit(db, ctx, { entityType: 'adjustment', entityId: `ADJ-${f.adjustmentId}`, action: 'create', after: { type: 'late_fee', amountMinor: f.amountMinor, invoiceId: f.invoiceId, by: 'collections' } });
+    }
+  }
+
+  const written = (
+    await db.raw(
+      `update services s set collection_status = 'uncollectible', updated_at = ?::timestamptz
+        where s.collection_status = 'suspended' and s.ended_on is null
+          and exists (select 1 from invoices i where i.subscriber_id = s.subscriber_id and i.status not in ('void', 'draft', 'paid')
+                         and i.total_minor > i.paid_minor and i.due_date + ?::int < ?::date ${scope})
+        returning s.id, s.subscriber_id`,
+      [now, writeOffDays, opts.today, ...ids],
+    )
+  ).rows as Array<Record<string, unknown>>;
+  if (written.length) {
+    out.uncollectible = [...new Set(written.map((r) => Number(r.subscriber_id)))];
+    const prov = await provisionChanges(db, ctx, { serviceIds: written.map((r) => Number(r.id)) });
+    out.jobIds = prov.jobIds;
+    await db('collection_events')
+      .insert(written.map((r) => ({ subscriber_id: Number(r.subscriber_id), invoice_id: null, kind: 'suspension', event_key: `uncollectible:service:${Number(r.id)}:${opts.today}`, from_status: 'suspended', to_status: 'uncollectible', reason: `Unpaid more than ${writeOffDays} days past due`, occurred_at: now })))
+      .onConflict('event_key')
+      .ignore();
+    for (const sid of out.uncollectible) await recordAudit(db, ctx, { entityType: 'subscriber', entityId: sid, action: 'uncollectible', after: { collectionStatus: 'uncollectible', days: writeOffDays } });
+  }
+  return out;
+}
