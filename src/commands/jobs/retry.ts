@@ -8,17 +8,24 @@ export default class JobsRetry extends BaseCommand<typeof JobsRetry> {
     'Takes the pending jobs (of one router, or the ids given, or all), carries them to their routers now, and prints what was applied and ' +
     'what still fails. Jobs converge to the state in the database when they run, so retrying never applies anything twice. Exits 3 when ' +
     'some jobs are still queued afterwards.';
-  static override examples = ['<%= config.bin %> jobs retry', '<%= config.bin %> jobs retry --router core1', '<%= config.bin %> jobs retry --id 42 --id 43 --json'];
+  static override examples = ['<%= config.bin %> jobs retry', '<%= config.bin %> jobs retry --router core1', '<%= config.bin %> jobs retry --id 42 --id 43 --json', '<%= config.bin %> jobs retry --router core1 --wait 300'];
   static override flags = {
     router: Flags.string({ summary: 'Only jobs of this router.' }),
     id: Flags.integer({ summary: 'Only this job (repeat for more).', multiple: true, min: 1 }),
     timeout: Flags.integer({ summary: 'Seconds to wait for each router (retry is not bounded by --router-timeout).', default: 30, min: 1 }),
+    wait: Flags.integer({ summary: 'Seconds to keep watching routers that cannot be reached: each job goes the moment its router answers again.', default: 0, min: 0 }),
   };
 
   public async run() {
     const f = this.flags;
     const ctx = await this.ctx();
-    const r = await retryJobs(ctx, { router: f.router, ids: f.id, timeoutMs: f.timeout * 1000 });
+    const r = await retryJobs(ctx, {
+      router: f.router,
+      ids: f.id,
+      timeoutMs: f.timeout * 1000,
+      waitMs: f.wait * 1000,
+      onWait: () => this.note(`Watching the routers that could not be reached, for up to ${f.wait} s...`),
+    });
     if (r.jobs.length === 0) {
       this.say('No queued jobs to retry.');
       return r;

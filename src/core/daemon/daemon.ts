@@ -27,6 +27,7 @@ import { IspctlError, isIspctlError } from '../errors.js';
 import type { NotificationTransport } from '../notify/outbox.js';
 import type { Drivers } from '../provisioning/runner.js';
 import { workerId } from '../provisioning/jobs.js';
+import { ReturnWatcher } from '../provisioning/probe.js';
 import { loadDaemonConfig, type DaemonConfig } from './config.js';
 import { PgControl, type WakeChannel } from './leader.js';
 import { taskLog, type DaemonLogger, type TaskLog } from './logger.js';
@@ -116,6 +117,8 @@ const PGLITE_MAX_TICK_MS = 30_000;
 const HOUSEKEEPING_EVERY_MS = 3_600_000;
 const DEFAULT_CONTROL_INTERVAL_MS = 2_000;
 const TICK_FAILURE_PAUSE_MS = 1_000;
+/** How often due reachability probes of routers with failed work are sent. */
+const PROBE_TICK_MS = 1_000;
 
 export class Daemon {
   readonly instance: InstanceInfo;
@@ -145,6 +148,9 @@ export class Daemon {
   /** The last tick failed: wait a moment before the next rather than spin. */
   #tickFailed = false;
   #drivers: Promise<Drivers> | undefined;
+  /** Probes routers with failed work; #returned holds those that answer again until the jobs task takes them. */
+  readonly #watcher = new ReturnWatcher();
+  readonly #returned = new Set<number>();
   /** Embedded, with once: the database opened at start, kept for the one tick and the stop. */
   #held: Session | undefined;
   /** The HTTP listener for payment notifications and payment pages (intake-listen). */
@@ -190,8 +196,15 @@ export class Daemon {
   /** Runs until stop() (or one round with once). Rejects only when it cannot start at all. */
   async run(): Promise<DaemonRunResult> {
     await this.#start();
+    let probing: NodeJS.Timeout | undefined;
     try {
       if (!this.#opts.once) await this.#startIntake();
+      // Routers with failed work are probed every second or so (without the database): one
+      // that answers again gets its work at the next tick, whatever the backoff said.
+      if (!this.#opts.once) {
+        probing = setInterval(() => void this.#probe(), PROBE_TICK_MS);
+        probing.unref();
+      }
       while (!this.#stopping) {
         await this.#tick();
         if (this.#opts.once) break;
@@ -199,6 +212,7 @@ export class Daemon {
       }
       await this.#drain();
     } finally {
+      if (probing) clearInterval(probing);
       await this.#shutdown();
     }
     return {
@@ -404,6 +418,17 @@ export class Daemon {
     this.#wake?.();
   }
 
+  async #probe(): Promise<void> {
+    if (this.#stopping || this.#watcher.size === 0) return;
+    const back = await this.#watcher.tick().catch(() => [] as number[]);
+    if (back.length === 0 || this.#stopping) return;
+    for (const id of back) this.#returned.add(id);
+    this.#log.info(`${back.length} router(s) with queued work answer again: trying their work now`, { routers: back });
+    const jobs = this.#task('jobs');
+    if (jobs) jobs.requested = true;
+    this.#wake?.();
+  }
+
   #task(name: ScheduleName): TaskState | undefined {
     return this.#tasks.find((t) => t.def.name === name);
   }
@@ -571,6 +596,12 @@ export class Daemon {
       leader: this.#leader,
       instance: this.instance,
       notificationTransport: this.#opts.notificationTransport,
+      takeReturnedRouters: () => {
+        const ids = [...this.#returned];
+        this.#returned.clear();
+        return ids;
+      },
+      watchRouters: (targets) => this.#watcher.setTargets(targets),
     };
     let report: TaskReport;
     try {

@@ -6,6 +6,7 @@ import { toDecimalString } from '../money.js';
 import type { NotificationTransport } from '../notify/outbox.js';
 import type { ApplyOutcome } from '../provisioning/apply.js';
 import type { Drivers, RunSummary } from '../provisioning/runner.js';
+import { probeTargets, type ProbeTarget } from '../provisioning/probe.js';
 import type { DaemonConfig } from './config.js';
 import { checkRoutersHealth } from './health.js';
 import type { LogLevel, TaskLog } from './logger.js';
@@ -22,6 +23,10 @@ export interface TaskEnv {
   leader: boolean;
   instance: InstanceInfo;
   notificationTransport?: NotificationTransport;
+  /** Routers the reachability probe saw come back since the last jobs run (taken once). */
+  takeReturnedRouters?(): number[];
+  /** Tells the probe which routers have failed work to watch. */
+  watchRouters?(targets: ProbeTarget[]): void;
 }
 
 export interface TaskResult {
@@ -131,7 +136,14 @@ const jobs: TaskDef = {
     // The leader gives the work of dead runners back to the queue first (sooner than the claim timeout).
     const released = env.leader ? await releaseDeadClaims(env.ctx.db, env.ctx.clock.now()) : 0;
     if (released) env.log.warn(`Took back ${released} router job(s) a stopped process had left running`, { released });
+    // Routers that answer again: their work goes now, whatever its backoff said.
+    const back = env.takeReturnedRouters?.() ?? [];
+    if (back.length) {
+      const r = await runJobs(env.ctx, await env.drivers(), { routerIds: back, ignoreBackoff: true, timeoutMs: env.routerTimeoutMs });
+      if (r.claimed) env.log.info(`Queued work of returning router(s): ${jobsLine(r)}`, { claimed: r.claimed, done: r.done });
+    }
     const s = await runJobs(env.ctx, await env.drivers(), { timeoutMs: env.routerTimeoutMs });
+    if (env.watchRouters) env.watchRouters(await probeTargets(env.ctx.db));
     return {
       outcome: 'ok',
       level: s.claimed ? (s.failed ? 'warn' : 'info') : 'debug',

@@ -16,6 +16,10 @@ export interface RetryOptions {
   /** How long to wait for each router (ms). */
   timeoutMs: number;
   drivers?: Drivers;
+  /** Keep watching unreachable routers this long (ms): each one's jobs go the moment it answers again. */
+  waitMs?: number;
+  /** Called when the watching starts. */
+  onWait?: () => void;
 }
 
 export interface RetriedJob extends Job {
@@ -50,12 +54,19 @@ export async function retryJobs(ctx: ServiceContext, opts: RetryOptions): Promis
   const before = await listJobs(ctx.db, { status: 'pending', routerId: router?.id, limit: 1_000_000 });
   const asked = ids ? before.filter((j) => ids.includes(j.id)) : before;
   if (asked.length === 0) return { tried: 0, done: 0, failed: 0, remaining: 0, routers: [], jobs: [] };
-  const summary = await runJobs(ctx, opts.drivers ?? (await defaultDrivers()), {
+  const drivers = opts.drivers ?? (await defaultDrivers());
+  const summary = await runJobs(ctx, drivers, {
     ids: asked.map((j) => j.id),
     routerIds: router ? [router.id] : undefined,
     ignoreBackoff: true,
     timeoutMs: opts.timeoutMs,
   });
+  let doneLater = 0;
+  if (opts.waitMs && summary.remaining.pending + summary.remaining.running > 0) {
+    const { retryAsRoutersReturn } = await import('./probe.js');
+    opts.onWait?.();
+    doneLater = await retryAsRoutersReturn(ctx, drivers, { ids: asked.map((j) => j.id), waitMs: opts.waitMs, timeoutMs: opts.timeoutMs });
+  }
   const rows = (
     await ctx.db.raw(
       `select j.*, coalesce(r.name, '#' || j.router_id) as router_name
@@ -66,5 +77,5 @@ export async function retryJobs(ctx: ServiceContext, opts: RetryOptions): Promis
   ).rows as Array<JobRow & { router_name: string }>;
   const jobs = rows.map((r) => ({ ...toJob(r), router: r.router_name }));
   const remaining = jobs.filter((j) => j.status === 'pending' || j.status === 'running').length;
-  return { tried: summary.claimed, done: summary.done, failed: summary.failed, remaining, routers: summary.routers, jobs };
+  return { tried: summary.claimed, done: summary.done + doneLater, failed: summary.failed, remaining, routers: summary.routers, jobs };
 }
