@@ -1,8 +1,8 @@
 import { Args, Flags } from '@oclif/core';
+import { errors } from '../../core/error-catalogue.js';
 import { confirm } from '@inquirer/prompts';
 import { BaseCommand } from '../../cli/base-command.js';
 import { findInvoice, voidInvoice } from '../../core/billing/invoices.js';
-import { invalid } from '../../core/errors.js';
 import { formatMoney } from '../../core/money.js';
 
 export default class InvoiceVoid extends BaseCommand<typeof InvoiceVoid> {
@@ -19,7 +19,7 @@ export default class InvoiceVoid extends BaseCommand<typeof InvoiceVoid> {
   public async run() {
     const ctx = await this.ctx();
     if (!this.flags.yes) {
-      if (!this.canPrompt()) throw invalid('CONFIRMATION_REQUIRED', `Voiding invoice ${this.args.number} needs confirmation.`, ['Add --yes to confirm']);
+      if (!this.canPrompt()) throw errors.confirmationRequired(`Voiding invoice ${this.args.number}`);
       const inv = await findInvoice(ctx.db, this.args.number);
       const paid = inv.paidMinor > 0n ? `; ${formatMoney(inv.paidMinor, inv.currency)} paid on it becomes credit` : '';
       if (!(await confirm({ message: `Void ${inv.number} of ${formatMoney(inv.totalMinor, inv.currency)} for ${inv.accountNo} ${inv.subscriberName}${paid}?`, default: false }))) {

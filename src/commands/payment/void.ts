@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core';
+import { errors } from '../../core/error-catalogue.js';
 import { confirm } from '@inquirer/prompts';
 import { BaseCommand } from '../../cli/base-command.js';
-import { invalid } from '../../core/errors.js';
 import { formatMoney } from '../../core/money.js';
 import { showPayment, voidPayment } from '../../core/payments/service.js';
 
@@ -17,7 +17,7 @@ export default class PaymentVoid extends BaseCommand<typeof PaymentVoid> {
   public async run() {
     const ctx = await this.ctx();
     if (!this.flags.yes) {
-      if (!this.canPrompt()) throw invalid('CONFIRMATION_REQUIRED', `Voiding payment ${this.args.id} needs confirmation.`, ['Add --yes to confirm']);
+      if (!this.canPrompt()) throw errors.confirmationRequired(`Voiding payment ${this.args.id}`);
       const p = await showPayment(ctx.db, this.args.id);
       if (!(await confirm({ message: `Void ${p.ref} of ${formatMoney(p.amountMinor, p.currency)} from ${p.accountNo} ${p.subscriberName}?`, default: false }))) {
         this.say('Nothing changed.');

@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core';
+import { errors } from '../../core/error-catalogue.js';
 import { confirm } from '@inquirer/prompts';
 import { BaseCommand } from '../../cli/base-command.js';
-import { invalid } from '../../core/errors.js';
 import { archivePlan, getPlan } from '../../core/plans/service.js';
 
 export default class PlanArchive extends BaseCommand<typeof PlanArchive> {
@@ -18,7 +18,7 @@ export default class PlanArchive extends BaseCommand<typeof PlanArchive> {
     const ctx = await this.ctx();
     const plan = await getPlan(ctx.db, this.args.name);
     if (!plan.archivedAt && !this.flags.yes) {
-      if (!this.canPrompt()) throw invalid('CONFIRMATION_REQUIRED', `Archiving plan ${plan.name} needs confirmation.`, ['Add --yes to confirm']);
+      if (!this.canPrompt()) throw errors.confirmationRequired(`Archiving plan ${plan.name}`);
       if (!(await confirm({ message: `Archive plan ${plan.name}? It can no longer be chosen for subscribers.`, default: false }))) {
         this.say('Nothing changed.');
         return { plan, archived: false };

@@ -1,8 +1,8 @@
 import { Args, Flags } from '@oclif/core';
+import { errors } from '../../core/error-catalogue.js';
 import { confirm } from '@inquirer/prompts';
 import { routerChangeNeedsRadiusReload } from '../../core/provisioning/radius/reload.js';
 import { BaseCommand } from '../../cli/base-command.js';
-import { invalid } from '../../core/errors.js';
 import { BLOCK_ACTIONS, editRouter, getRouter, ROUTER_MODES, SHAPING_MODES } from '../../core/routers/service.js';
 
 export default class RouterEdit extends BaseCommand<typeof RouterEdit> {
@@ -39,7 +39,7 @@ export default class RouterEdit extends BaseCommand<typeof RouterEdit> {
     if ((f['rotate-radius-secret'] || f['radius-secret'] !== undefined) && !f.yes) {
       const router = await getRouter(ctx.db, this.args.name);
       if (!this.canPrompt()) {
-        throw invalid('CONFIRMATION_REQUIRED', `Changing the RADIUS secret of ${router.name} needs confirmation: until the router and FreeRADIUS both have the new one, logins through it fail.`, ['Add --yes to confirm']);
+        throw errors.confirmationRequired(`Changing the RADIUS secret of ${router.name}`, 'until the router and FreeRADIUS both have the new one, logins through it fail');
       }
       if (!(await confirm({ message: `Change the RADIUS secret of ${router.name}? Logins fail until the router has the new one.`, default: false }))) {
         this.say('Nothing changed.');

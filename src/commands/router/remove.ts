@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core';
+import { errors } from '../../core/error-catalogue.js';
 import { confirm } from '@inquirer/prompts';
 import { BaseCommand } from '../../cli/base-command.js';
-import { invalid } from '../../core/errors.js';
 import { getRouter, removeRouter } from '../../core/routers/service.js';
 
 export default class RouterRemove extends BaseCommand<typeof RouterRemove> {
@@ -21,7 +21,7 @@ export default class RouterRemove extends BaseCommand<typeof RouterRemove> {
     const ctx = await this.ctx();
     const router = await getRouter(ctx.db, this.args.name);
     if (!this.flags.yes) {
-      if (!this.canPrompt()) throw invalid('CONFIRMATION_REQUIRED', `Removing router ${router.name} needs confirmation.`, ['Add --yes to confirm']);
+      if (!this.canPrompt()) throw errors.confirmationRequired(`Removing router ${router.name}`);
       const what = this.flags['move-to'] ? ` and move its subscribers to ${this.flags['move-to']}` : '';
       if (!(await confirm({ message: `Remove router ${router.name}${what}?`, default: false }))) {
         this.say('Nothing changed.');

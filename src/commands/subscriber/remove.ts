@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core';
+import { errors } from '../../core/error-catalogue.js';
 import { confirm } from '@inquirer/prompts';
 import { BaseCommand } from '../../cli/base-command.js';
-import { invalid } from '../../core/errors.js';
 import { removeSubscriber } from '../../core/subscribers/service.js';
 
 export default class SubscriberRemove extends BaseCommand<typeof SubscriberRemove> {
@@ -17,7 +17,7 @@ export default class SubscriberRemove extends BaseCommand<typeof SubscriberRemov
   public async run() {
     const ctx = await this.ctx();
     if (!this.flags.yes) {
-      if (!this.canPrompt()) throw invalid('CONFIRMATION_REQUIRED', `Removing subscriber ${this.args.ref} needs confirmation.`, ['Add --yes to confirm']);
+      if (!this.canPrompt()) throw errors.confirmationRequired(`Removing subscriber ${this.args.ref}`);
       const what = this.flags.purge ? 'Delete subscriber' : 'End the service of subscriber';
       if (!(await confirm({ message: `${what} ${this.args.ref}? They lose access.`, default: false }))) {
         this.say('Nothing changed.');

@@ -1,8 +1,9 @@
 // Invoices as people and scripts see them: list, show (a readable invoice), void.
+import { errors } from '../error-catalogue.js';
 import { recordAudit } from '../audit.js';
 import type { ServiceContext } from '../context.js';
 import { withTransaction, type Db } from '../db/tx.js';
-import { conflict, invalid, notFound } from '../errors.js';
+import { conflict, invalid } from '../errors.js';
 import { formatLocalDate, toLocalDate } from '../time.js';
 import { collectionsOutcome, rebalance, type CollectionsOutcome } from '../ledger/rebalance.js';
 import { reverseAllocations, type NewAllocation, type ReversedAllocation } from '../ledger/allocate.js';
@@ -184,7 +185,7 @@ export async function listInvoices(db: Db, filter: InvoiceFilter): Promise<Invoi
 }
 
 function invoiceNotFound(number: string) {
-  return notFound('INVOICE_NOT_FOUND', `There is no invoice numbered ${JSON.stringify(number)}.`, ['ispctl invoice list shows recent invoices']);
+  return errors.invoiceNotFound(number);
 }
 
 /** Finds an invoice by its number (case-insensitive); with `today`, its status on that day, else the stored one. */

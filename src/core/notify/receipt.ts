@@ -1,8 +1,8 @@
 // The receipt for a payment: queued by the payments code inside the transaction that records the
 // payment, once per payment (event key receipt:payment:<id>).
+import { errors } from '../error-catalogue.js';
 import type { ServiceContext } from '../context.js';
 import type { Db } from '../db/tx.js';
-import { notFound } from '../errors.js';
 import { loadNotifyConfig } from './config.js';
 import { amountDueBySubscriber } from '../ledger/read-model.js';
 import { queueNotification, type QueueResult } from './outbox.js';
@@ -21,7 +21,7 @@ export function receiptEventKey(paymentId: number): string {
  */
 export async function queueReceipt(db: Db, ctx: Pick<ServiceContext, 'clock'>, opts: { paymentId: number }): Promise<QueueResult & { eventKey: string }> {
   const p = await db('payments').where({ id: opts.paymentId }).first('id', 'subscriber_id', 'amount_minor', 'currency', 'method', 'reference', 'received_at');
-  if (!p) throw notFound('PAYMENT_NOT_FOUND', `There is no payment ${opts.paymentId}.`);
+  if (!p) throw errors.paymentNotFound(opts.paymentId);
   const eventKey = receiptEventKey(Number(p.id));
   const subscriberId = Number(p.subscriber_id);
   const config = await loadNotifyConfig(db);

@@ -3,6 +3,7 @@
 // oldest open invoices (what is left is credit), recomputes the invoices from their allocations,
 // lets collections restore a subscriber whose past-due balance is cleared and queues the receipt:
 // all in one transaction.
+import { errors } from '../error-catalogue.js';
 import type { Knex } from 'knex';
 import { recordAudit } from '../audit.js';
 import { findInvoice, validateReason, type Invoice } from '../billing/invoices.js';
@@ -15,7 +16,7 @@ import { parseTimestamp } from '../clock.js';
 import type { ServiceContext } from '../context.js';
 import { withTransaction, type Db } from '../db/tx.js';
 import { collectionsOutcome, rebalance, type CollectionsOutcome } from '../ledger/rebalance.js';
-import { conflict, invalid, notFound } from '../errors.js';
+import { conflict, invalid } from '../errors.js';
 import { formatMoney, parseMoney } from '../money.js';
 import { queueReceipt } from '../notify/receipt.js';
 import { formatLocalDate, formatLocalDateTime, parseLocalDate, startOfDay, toLocalDate } from '../time.js';
@@ -361,7 +362,7 @@ export interface PaymentDetails extends Payment {
 export async function showPayment(db: Db, id: number | string): Promise<PaymentDetails> {
   const pid = typeof id === 'number' ? id : parsePaymentId(id);
   const p = await paymentById(db, pid);
-  if (!p) throw notFound('PAYMENT_NOT_FOUND', `There is no payment ${paymentRef(pid)}.`, ['ispctl payment list']);
+  if (!p) throw errors.paymentNotFound(pid);
   const rows = (await db('payment_allocations as a')
     .join('invoices as i', 'i.id', 'a.invoice_id')
     .where('a.payment_id', pid)
@@ -412,7 +413,7 @@ export async function voidPayment(ctx: ServiceContext, id: number | string, opts
   const settings = await loadBillingSettings(ctx.db);
   return withTransaction(ctx.db, async (trx) => {
     const row = await trx('payments').where({ id: pid }).first('id', 'subscriber_id');
-    if (!row) throw notFound('PAYMENT_NOT_FOUND', `There is no payment ${paymentRef(pid)}.`, ['ispctl payment list']);
+    if (!row) throw errors.paymentNotFound(pid);
     const subscriberId = Number(row.subscriber_id);
     await trx('subscribers').where({ id: subscriberId }).forUpdate().first('id');
     const before = (await paymentById(trx, pid))!;

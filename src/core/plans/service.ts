@@ -1,13 +1,14 @@
 // Plans: what subscribers buy. Prices in minor units of the ISP currency, speeds in kbit/s.
 // Plans are archived, never deleted, so invoices and past services keep their references.
 
+import { errors } from '../error-catalogue.js';
 import { recordAudit } from '../audit.js';
 import { SUSPENSION_ACTIONS, type SuspensionAction } from '../access/policy.js';
 import type { ServiceContext } from '../context.js';
 import { isUniqueViolation } from '../db/errors.js';
 import { withTransaction, type Db } from '../db/tx.js';
 import { provisionChanges } from '../provisioning/access.js';
-import { conflict, invalid, IspctlError, notFound } from '../errors.js';
+import { conflict, invalid, IspctlError } from '../errors.js';
 import { parseMoney, toDecimalString } from '../money.js';
 import { loadIspSettings } from '../settings/service.js';
 import { assertRouterAddressing, checkOwnAddressing, planPoolName, validateLocalAddress, validatePoolRanges } from '../routers/pools.js';
@@ -184,7 +185,7 @@ export function validatePlanName(input: string, field = 'plan name'): string {
 }
 
 export function planNotFound(name: string): IspctlError {
-  return notFound('PLAN_NOT_FOUND', `There is no plan called ${JSON.stringify(name)}.`, ['ispctl plan list shows the plans', 'ispctl plan create … to add one']);
+  return errors.planNotFound(name);
 }
 
 /** The plan with this name (ignoring case), archived or not, or PLAN_NOT_FOUND (exit 4). */

@@ -2,6 +2,7 @@
 // (password encrypted), how FreeRADIUS knows it (NAS address, generated shared secret, CoA port)
 // and how subscribers on it are provisioned (mode, shaping, block action).
 
+import { errors } from '../error-catalogue.js';
 import type { Knex } from 'knex';
 import { recordAudit } from '../audit.js';
 import type { ServiceContext } from '../context.js';
@@ -224,7 +225,7 @@ export async function getRouter(db: Db, name: string): Promise<Router> {
 }
 
 export function routerNotFound(name: string): IspctlError {
-  return notFound('ROUTER_NOT_FOUND', `There is no router called ${JSON.stringify(name)}.`, ['ispctl router list shows the routers', `ispctl router add ${/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name) ? name : 'NAME'} --host … to register it`]);
+  return errors.routerNotFound(name);
 }
 
 async function effectiveBlockActionSetting(db: Db): Promise<BlockAction> {

@@ -3,8 +3,9 @@
 // then the lookups (plans, routers, taken user names and addresses) are done once for the whole
 // batch, never once per row.
 
+import { errors } from '../error-catalogue.js';
 import type { Knex } from 'knex';
-import { conflict, invalid, IspctlError, notFound } from '../errors.js';
+import { conflict, invalid, IspctlError } from '../errors.js';
 import { parseMoney, parsePercent, type Discount } from '../money.js';
 import { generatePassword } from '../secrets.js';
 import { parseLocalDate, formatLocalDate } from '../time.js';
@@ -183,13 +184,13 @@ export async function prepareSubscribers(db: Knex | Knex.Transaction, inputs: Su
     const input = inputs[i]!;
     const plan = r.plan ? plans.get(r.plan.toLowerCase()) : undefined;
     if (r.plan && !plan) {
-      p.push({ field: 'plan', error: notFound('PLAN_NOT_FOUND', `There is no plan called ${JSON.stringify(r.plan)}.`, ['ispctl plan list shows the plans; ispctl never invents a price', 'Create it first with ispctl plan create']) });
+      p.push({ field: 'plan', error: errors.planNotFound(r.plan) });
     } else if (plan?.archived_at) {
       p.push({ field: 'plan', error: conflict('PLAN_ARCHIVED', `Plan ${JSON.stringify(plan.name)} is archived and cannot be chosen for new subscribers.`, ['ispctl plan list shows the plans on offer']) });
     }
     const router = r.router ? routers.get(r.router.toLowerCase()) : undefined;
     if (r.router && !router) {
-      p.push({ field: 'router', error: notFound('ROUTER_NOT_FOUND', `There is no router called ${JSON.stringify(r.router)}.`, ['ispctl router list shows the routers']) });
+      p.push({ field: 'router', error: errors.routerNotFound(r.router) });
     }
     const currency = plan?.currency ?? opts.currency;
     const price = blank(input.price) ? null : attempt(p, 'price', () => parseMoney(input.price!, currency, { field: 'price' }));

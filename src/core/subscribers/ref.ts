@@ -1,14 +1,13 @@
 // How people name a subscriber: by account number (S-000123) or by the PPPoE username of one of
 // their services. One rule for every command.
+import { errors } from '../error-catalogue.js';
 import type { Db } from '../db/tx.js';
-import { invalid, notFound, type IspctlError } from '../errors.js';
+import { invalid, type IspctlError } from '../errors.js';
 
 const ACCOUNT_NO = /^S-\d{1,12}$/i;
 
 export function subscriberNotFound(ref: string): IspctlError {
-  return notFound('SUBSCRIBER_NOT_FOUND', `There is no subscriber with account number or username ${JSON.stringify(ref)}.`, [
-    `ispctl subscriber list --search ${JSON.stringify(ref)}`,
-  ]);
+  return errors.subscriberNotFound(ref);
 }
 
 /**

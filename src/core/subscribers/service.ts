@@ -1,6 +1,7 @@
 // Subscribers and their services: add, list, show, edit, remove, and admin suspensions.
 // A subscriber is found by account number (`S-000123`) or by a PPPoE username.
 
+import { errors } from '../error-catalogue.js';
 import type { Knex } from 'knex';
 import { desiredAccess, type AccessState, type DesiredAccess } from '../access/policy.js';
 import { loadNetworkSettings, type NetworkSettings } from '../access/settings.js';
@@ -11,7 +12,7 @@ import { withTransaction, type Db } from '../db/tx.js';
 import { provisionChanges } from '../provisioning/access.js';
 import { assertRouterAddressing } from '../routers/pools.js';
 import { findSubscriberByRef, subscriberNotFound } from './ref.js';
-import { conflict, invalid, IspctlError, notFound } from '../errors.js';
+import { conflict, invalid, IspctlError } from '../errors.js';
 import { parseMoney, type Discount } from '../money.js';
 import { maskSecret, generatePassword } from '../secrets.js';
 import { ispToday as settingsToday, loadIspSettings } from '../settings/service.js';
@@ -218,12 +219,12 @@ export async function listSubscribers(db: Db, filter: SubscriberListFilter = {})
     .orderBy([{ column: 'u.id' }, { column: 's.id' }]);
   if (filter.plan !== undefined) {
     const plan = await db('plans').whereRaw('lower(name) = lower(?)', [filter.plan.trim()]).first('id');
-    if (!plan) throw notFound('PLAN_NOT_FOUND', `There is no plan called ${JSON.stringify(filter.plan)}.`, ['ispctl plan list --all shows the plans']);
+    if (!plan) throw errors.planNotFound(filter.plan);
     q.where('s.plan_id', plan.id);
   }
   if (filter.router !== undefined) {
     const router = await db('routers').whereRaw('lower(name) = lower(?)', [filter.router.trim()]).first('id');
-    if (!router) throw notFound('ROUTER_NOT_FOUND', `There is no router called ${JSON.stringify(filter.router)}.`, ['ispctl router list shows the routers']);
+    if (!router) throw errors.routerNotFound(filter.router);
     q.where('s.router_id', router.id);
   }
   if (state === 'ended') q.whereNotNull('s.ended_on');
@@ -419,7 +420,7 @@ export async function editSubscriber(ctx: ServiceContext, ref: string, changes: 
         }
         if (changes.plan !== undefined) {
           const row = await trx('plans').whereRaw('lower(name) = lower(?)', [changes.plan.trim()]).first();
-          if (!row) throw notFound('PLAN_NOT_FOUND', `There is no plan called ${JSON.stringify(changes.plan)}.`, ['ispctl plan list shows the plans']);
+          if (!row) throw errors.planNotFound(changes.plan);
           const next = toPlan(row);
           if (next.id !== plan.id && next.archivedAt) throw conflict('PLAN_ARCHIVED', `Plan ${JSON.stringify(next.name)} is archived and cannot be chosen.`, ['ispctl plan list shows the plans on offer']);
           set('plan', 'plan_id', plan.id, next.id, true);
@@ -427,7 +428,7 @@ export async function editSubscriber(ctx: ServiceContext, ref: string, changes: 
         }
         if (changes.router !== undefined) {
           const row = await trx('routers').whereRaw('lower(name) = lower(?)', [changes.router.trim()]).first('id');
-          if (!row) throw notFound('ROUTER_NOT_FOUND', `There is no router called ${JSON.stringify(changes.router)}.`, ['ispctl router list shows the routers']);
+          if (!row) throw errors.routerNotFound(changes.router);
           set('router', 'router_id', service.routerId, Number(row.id), true);
         }
         if (changes.staticIp !== undefined) {
