@@ -23,22 +23,6 @@ function multiline(key: string, description: string, maxLength: number): Setting
   };
 }
 
-function bool(key: string, description: string, def: boolean): SettingDef {
-  return {
-    key,
-    description,
-    type: 'boolean',
-    default: def,
-    parse(raw) {
-      if (typeof raw === 'boolean') return raw;
-      const s = String(raw).trim().toLowerCase();
-      if (['true', 'yes', 'on', '1'].includes(s)) return true;
-      if (['false', 'no', 'off', '0'].includes(s)) return false;
-      throw invalid('INVALID_SETTING_VALUE', `${key} must be true or false, got "${String(raw)}".`, [`ispctl settings set ${key} ${def}`]);
-    },
-  };
-}
-
 function intRange(key: string, description: string, min: number, max: number, def: number): SettingDef {
   return {
     key,
@@ -168,7 +152,6 @@ export const DOCUMENT_SETTINGS: readonly SettingDef[] = [
       return s;
     },
   },
-  bool('invoice-issued-notify', 'Send each subscriber an "invoice issued" message (email with the PDF, SMS with a link) when invoices are generated', true),
   {
     key: 'intake-listen',
     description: 'Address the daemon serves payment notifications and payment pages on, host:port (e.g. 127.0.0.1:8470 behind a TLS proxy), or off',
