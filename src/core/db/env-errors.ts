@@ -77,7 +77,11 @@ export function environmentError(err: unknown, ctx: EnvironmentContext = {}): Is
     /no space left on device|disk quota exceeded|could not extend file/i.test(texts) ||
     // PGlite (PostgreSQL compiled to WebAssembly) reports a failed write during start-up as a
     // failed initialisation or an abort; when the disk is (nearly) full, that is the cause.
-    (/failed to initialize|Aborted\(\)|RuntimeError: unreachable/i.test(texts) && ctx.dataDir !== undefined && (freeBytes(ctx.dataDir) ?? Infinity) < LOW_SPACE_BYTES);
+    // Emscripten's file system throws a bare ErrnoError object (errno 28 is its ENOSPC).
+    errs.some((e) => (e as { name?: unknown }).name === 'ErrnoError' && e.errno === 28) ||
+    ((/failed to initialize|Aborted\(\)|RuntimeError: unreachable/i.test(texts) || !(err instanceof Error)) &&
+      ctx.dataDir !== undefined &&
+      (freeBytes(ctx.dataDir) ?? Infinity) < LOW_SPACE_BYTES);
   if (diskFull) {
     const free = ctx.dataDir ? freeBytes(ctx.dataDir) : undefined;
     return new IspctlError('DISK_FULL', `The disk is full${where}${free !== undefined ? `: ${formatBytes(free)} free` : ''}; the database could not write.`, {
