@@ -11,7 +11,8 @@ import { UniqueViolationError, LostRaceError } from '../core/db/errors.js';
 import { environmentError, type EnvironmentContext } from '../core/db/env-errors.js';
 import { isUpToDate, migrateLatest } from '../core/db/migrate.js';
 import { applyNow, describeOutcome, jobIdsOf, type ApplyOutcome, type QueuedJob, type QueuedWork } from '../core/provisioning/apply.js';
-import { EXIT_CODES, IspctlError, isIspctlError } from '../core/errors.js';
+import { EXIT_CODES, IspctlError, invalid, isIspctlError } from '../core/errors.js';
+import { defaultAskKind, isPromptExit, listWords, missingLabel, type AskKind, type Missing } from './ask.js';
 import { colourEnabled, makeChalk, renderDetails, renderTable, toJson, type Column } from './output.js';
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>;
@@ -73,12 +74,67 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   /** Override to open the database without applying migrations (db status, db migrate). */
   protected autoMigrate = true;
 
+  /**
+   * How to ask for a required flag or argument when it is missing on a terminal, by name:
+   * `plan` and `router` choose from a list, `subscriber` searches, `password` is masked. Flags
+   * not named here get a text prompt (a list when the flag has options).
+   */
+  static ask: Record<string, AskKind> = {};
+
   public override async init(): Promise<void> {
     await super.init();
     this.chalk = makeChalk(!this.jsonEnabled() && colourEnabled());
-    const { args, flags } = await this.parse(this.ctor);
+    await this.parseOrAsk();
+  }
+
+  /**
+   * Parses with required flags and arguments relaxed, then deals with what is missing in one go:
+   * on a terminal it asks for each; in a script (--json, or stdin not a terminal) one error
+   * names every missing flag and argument.
+   */
+  private async parseOrAsk(): Promise<void> {
+    const ctor = this.ctor as unknown as typeof BaseCommand & { flags?: Record<string, any>; args?: Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
+    const relax = <V extends { required?: boolean }>(defs: Record<string, V> | undefined) =>
+      Object.fromEntries(Object.entries(defs ?? {}).map(([k, d]) => [k, d.required ? { ...d, required: false } : d]));
+    const parsed = await this.parse({ ...ctor, flags: relax(ctor.flags), baseFlags: ctor.baseFlags, enableJsonFlag: ctor.enableJsonFlag, args: relax(ctor.args), strict: ctor.strict });
+    const flags = parsed.flags as Record<string, unknown>;
+    const args = parsed.args as Record<string, unknown>;
     this.flags = flags as BaseFlags<T>;
     this.args = args as BaseArgs<T>;
+    const missing: Missing[] = [
+      ...Object.entries(ctor.args ?? {})
+        .filter(([k, d]) => d.required && args[k] === undefined)
+        .map(([k, d]) => ({ name: k, kind: 'arg' as const, label: String(d.description ?? k), options: d.options, ask: ctor.ask[k] ?? defaultAskKind(k, d.options) })),
+      ...Object.entries(ctor.flags ?? {})
+        .filter(([k, d]) => d.required && flags[k] === undefined)
+        .map(([k, d]) => ({ name: k, kind: 'flag' as const, label: String(d.summary ?? d.description ?? k), options: d.options, ask: ctor.ask[k] ?? defaultAskKind(k, d.options) })),
+    ];
+    if (missing.length === 0) return;
+    const names = missing.map(missingLabel);
+    if (!this.canPrompt()) {
+      const usage = [`ispctl ${(this.id ?? '').replaceAll(':', ' ')}`, ...missing.map((m) => (m.kind === 'arg' ? m.name.toUpperCase() : `--${m.name} <value>`))].join(' ');
+      throw invalid('MISSING_FLAGS', `Missing ${listWords(names)}${this.jsonEnabled() ? '' : ' (not running in a terminal, so ispctl cannot ask)'}.`, [usage, 'Add --help to see what each one means'], {
+        missing: missing.map((m) => (m.kind === 'flag' ? `--${m.name}` : m.name)),
+      });
+    }
+    const { askFor } = await import('./ask.js');
+    for (const m of missing) {
+      const value = await askFor(m, async () => (await this.db()).knex);
+      (m.kind === 'flag' ? flags : args)[m.name] = value;
+    }
+  }
+
+  /**
+   * Asks before a destructive or wide-reaching change unless --yes was given. A script (no
+   * terminal, or --json) must pass --yes: it gets an error and nothing changes.
+   */
+  protected async confirmOrAbort(question: string, what: string): Promise<void> {
+    if ((this.flags as Record<string, unknown>).yes) return;
+    if (!this.canPrompt()) {
+      throw invalid('CONFIRMATION_REQUIRED', `${what} Pass --yes to go ahead (ispctl does not ask in scripts); nothing was changed.`, [`Add --yes to the command`]);
+    }
+    const { askConfirm } = await import('./ask.js');
+    if (!(await askConfirm(question))) throw new IspctlError('CANCELLED', 'Cancelled; nothing was changed.', { kind: 'failure' });
   }
 
   protected get env(): Record<string, string | undefined> {
@@ -263,6 +319,11 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   public override async catch(err: Error & { exitCode?: number }): Promise<void> {
     if (err instanceof Errors.ExitError) throw err;
+    if (isPromptExit(err)) {
+      // Ctrl-C at a prompt: the shell's convention for SIGINT, no message, no stack.
+      process.exitCode = 130;
+      return;
+    }
     const e = toUserError(err, this.environment());
     process.exitCode = e.exitCode;
     if (this.jsonEnabled()) {

@@ -67,7 +67,7 @@ describe('API mode end to end: ispctl and the lab router', () => {
 
   it('admin-suspend disables the secret and drops the session; resume restores it', async () => {
     expect(await sessions('juan')).toHaveLength(1);
-    const s = await cli('subscriber', 'suspend', 'juan', '--reason', 'abuse report');
+    const s = await cli('subscriber', 'suspend', 'juan', '--reason', 'abuse report', '--yes');
     expect(s.code, s.stderr).toBe(0);
     expect((await secret('juan'))!.disabled).toBe('true');
     expect(await sessions('juan')).toEqual([]);
@@ -80,7 +80,7 @@ describe('API mode end to end: ispctl and the lab router', () => {
   });
 
   it('a plan speed change reaches every secret: the profile is rewritten and sessions reconnect at the new rate', async () => {
-    const e = await cli('plan', 'edit', 'Fiber 50', '--download', '100M');
+    const e = await cli('plan', 'edit', 'Fiber 50', '--download', '100M', '--yes');
     expect(e.code, e.stderr).toBe(0);
     const names = new Set((await secrets()).map((s) => s.profile));
     expect(names.size).toBe(1);

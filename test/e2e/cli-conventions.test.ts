@@ -49,7 +49,16 @@ describe('help, did-you-mean, version, completion', () => {
     expect(extra.code).toBe(2);
     expect(extra.json.error).toMatchObject({ code: 'INVALID_USAGE', message: 'Unexpected argument: extra' });
     const arg = await cli('plan', 'show', '--json');
-    expect(arg.json.error.message).toBe('Missing required argument: NAME');
+    expect(arg.json.error).toMatchObject({ code: 'MISSING_FLAGS', message: 'Missing NAME.' });
+  });
+
+  test('in a script, one error names every missing flag and argument; nothing is asked', async () => {
+    const add = await cli('subscriber', 'add', '--name', 'Ana', '--json');
+    expect(add.code).toBe(2);
+    expect(add.json.error).toMatchObject({ code: 'MISSING_FLAGS', message: 'Missing --username, --plan and --router.', details: { missing: ['--username', '--plan', '--router'] } });
+    const both = await cli('subscriber', 'suspend');
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain('Error: Missing REF and --reason (not running in a terminal, so ispctl cannot ask).');
   });
 
   test('version and completion scripts for bash and zsh', async () => {

@@ -106,7 +106,7 @@ describe('ispctl router, plan and subscriber commands', () => {
     const a = await cli('subscriber', 'add', '--name', 'Juan Dela Cruz', '--username', 'juan.dc', '--plan', 'Fiber 50', '--router', 'core1', '--phone', '0917 123 4567', '--json');
     expect(a.code).toBe(3);
     expect(a.json.ok).toBe(true);
-    expect(a.json.warnings[0]).toMatch(/stay queued \(core1: /);
+    expect(a.json.warnings[0]).toMatch(/stays? queued \(core1: /);
     const jobs = await cli('jobs', 'list', '--json');
     expect(jobs.json.data).toHaveLength(1);
     expect(jobs.json.data[0]).toMatchObject({ kind: 'service', attempts: 1 });
@@ -150,17 +150,21 @@ describe('ispctl router, plan and subscriber commands', () => {
   });
 
   it('suspends and resumes, with exit 5 for the wrong state', async () => {
-    const s = await cli('subscriber', 'suspend', 'juan.dc', '--reason', 'abuse report', '--json');
+    const ask = await cli('subscriber', 'suspend', 'juan.dc', '--reason', 'abuse report', '--json');
+    expect(ask.code).toBe(2); // a script must say --yes; nothing is suspended
+    expect(ask.json.error).toMatchObject({ code: 'CONFIRMATION_REQUIRED', message: expect.stringContaining('Pass --yes') });
+    expect((await cli('subscriber', 'list', '--state', 'blocked', '--json')).json.data).toEqual([]);
+    const s = await cli('subscriber', 'suspend', 'juan.dc', '--reason', 'abuse report', '--yes', '--json');
     expect(s.code).toBe(3); // saved; core1 is unreachable, so the block waits in the queue
     expect(s.json.data.services[0]).toMatchObject({ adminStatus: 'suspended', adminReason: 'abuse report' });
-    const again = await cli('subscriber', 'suspend', 'juan.dc', '--reason', 'again', '--json');
+    const again = await cli('subscriber', 'suspend', 'juan.dc', '--reason', 'again', '--yes', '--json');
     expect(again.code).toBe(5);
     expect(again.json.error.code).toBe('ALREADY_SUSPENDED');
     const blocked = await cli('subscriber', 'list', '--state', 'blocked', '--json');
     expect(blocked.json.data.map((r: { username: string }) => r.username)).toEqual(['juan.dc']);
     const noReason = await cli('subscriber', 'suspend', 'ana');
     expect(noReason.code).toBe(2);
-    expect(noReason.stderr).toContain('Missing required flag reason');
+    expect(noReason.stderr).toContain('Missing --reason (not running in a terminal, so ispctl cannot ask)');
 
     const r = await cli('subscriber', 'resume', 'S-000001');
     expect(r.code).toBe(3);
@@ -232,7 +236,10 @@ describe('ispctl router, plan and subscriber commands', () => {
   });
 
   it('edits a plan speed and reports the services that follow; destructive commands ask or take --yes', async () => {
-    const e = await cli('plan', 'edit', 'Fiber 50', '--download', '60M', '--upload', '12M', '--json');
+    const ask = await cli('plan', 'edit', 'Fiber 50', '--download', '60M', '--upload', '12M', '--json');
+    expect(ask.code).toBe(2); // the new rate drops live sessions on core1 (API mode): a script says --yes
+    expect(ask.json.error).toMatchObject({ code: 'CONFIRMATION_REQUIRED', message: expect.stringContaining('drops the live sessions of up to 3 subscribers on core1') });
+    const e = await cli('plan', 'edit', 'Fiber 50', '--download', '60M', '--upload', '12M', '--yes', '--json');
     expect(e.code).toBe(3); // the new profile rate waits for core1
     expect(e.json.data.affectedServiceIds).toHaveLength(3);
     expect(e.json.data.plan.rateLimit).toBe('12M/60M');

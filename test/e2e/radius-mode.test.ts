@@ -202,7 +202,7 @@ describe.skipIf(!sourceDir)('RADIUS mode end to end: ispctl, FreeRADIUS on its v
   });
 
   it('suspending bob drops his session by Disconnect-Request and FreeRADIUS rejects him', async () => {
-    const r = await cli('subscriber', 'suspend', 'bob', '--reason', 'abuse report');
+    const r = await cli('subscriber', 'suspend', 'bob', '--reason', 'abuse report', '--yes');
     expect(r.code, r.stderr).toBe(0);
     expect(live('bob')).toEqual([]);
     expect(nasLog.some((l) => l.startsWith('nas: Disconnect: bob ('))).toBe(true);

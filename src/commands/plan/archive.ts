@@ -8,6 +8,7 @@ export default class PlanArchive extends BaseCommand<typeof PlanArchive> {
   static override summary = 'Archive a plan: it stays on its invoices and subscribers but cannot be chosen any more. Plans are never deleted.';
   static override description = 'Refused while current subscribers are on the plan, unless --force: then they keep it, at its price and speed, until moved.';
   static override examples = ['<%= config.bin %> plan archive "Promo 2025" --yes', '<%= config.bin %> plan archive legacy-10 --force --yes'];
+  static override ask = { name: 'plan' as const };
   static override args = { name: Args.string({ required: true, description: 'Plan name.' }) };
   static override flags = {
     force: Flags.boolean({ summary: 'Archive it although current subscribers are on it (they keep it).' }),

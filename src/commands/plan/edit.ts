@@ -2,6 +2,8 @@ import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../../cli/base-command.js';
 import { BILLING_TYPES, editPlan } from '../../core/plans/service.js';
 import { burstFlags } from './create.js';
+import { yesFlag } from '../../cli/flags.js';
+import { speedChangeImpact } from '../../core/plans/impact.js';
 
 const FIELD_NAMES: Record<string, string> = {
   name: 'name',
@@ -24,6 +26,7 @@ export default class PlanEdit extends BaseCommand<typeof PlanEdit> {
     '<%= config.bin %> plan edit "Fiber 50" --price 1,650',
     '<%= config.bin %> plan edit "Fiber 50" --no-burst --throttle-download default',
   ];
+  static override ask = { name: 'plan' as const };
   static override args = { name: Args.string({ required: true, description: 'Plan name.' }) };
   static override flags = {
     'new-name': Flags.string({ summary: 'Rename the plan.' }),
@@ -38,11 +41,23 @@ export default class PlanEdit extends BaseCommand<typeof PlanEdit> {
     'suspension-action': Flags.string({ summary: 'block, throttle, or default (the setting).', options: ['block', 'throttle', 'default'] }),
     'local-address': Flags.string({ summary: 'PPP profile local-address ("default" for the router\'s).', helpGroup: 'ADDRESSING' }),
     pool: Flags.string({ summary: 'Remote address pool, e.g. 10.10.0.2-10.10.3.254 ("default" for the router\'s pool).', helpGroup: 'ADDRESSING' }),
+    yes: yesFlag,
   };
 
   public async run() {
     const f = this.flags;
     const ctx = await this.ctx();
+    if (!f.yes) {
+      const burstChanges = f['no-burst'] || [f['burst-download'], f['burst-upload'], f['burst-threshold-download'], f['burst-threshold-upload'], f['burst-time']].some((x) => x !== undefined);
+      const impact = await speedChangeImpact(ctx.db, this.args.name, { download: f.download, upload: f.upload, burstChanges });
+      if (impact.servicesDropped > 0) {
+        const who = `${impact.servicesDropped} subscriber${impact.servicesDropped === 1 ? '' : 's'} on ${impact.routers.join(', ')}`;
+        await this.confirmOrAbort(
+          `Changing the speed of ${this.args.name} drops the live sessions of up to ${who}; they reconnect at the new speed within seconds. Go ahead?`,
+          `Changing the speed of ${this.args.name} drops the live sessions of up to ${who}.`,
+        );
+      }
+    }
     const result = await editPlan(ctx, this.args.name, {
       name: f['new-name'],
       price: f.price,

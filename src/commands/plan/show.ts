@@ -8,6 +8,7 @@ import { formatSpeed } from '../../core/speed.js';
 export default class PlanShow extends BaseCommand<typeof PlanShow> {
   static override summary = 'Show one plan, with what throttling and suspension do on it.';
   static override examples = ['<%= config.bin %> plan show "Fiber 50"'];
+  static override ask = { name: 'plan' as const };
   static override args = { name: Args.string({ required: true, description: 'Plan name.' }) };
 
   public async run() {

@@ -12,6 +12,7 @@ export default class RouterEdit extends BaseCommand<typeof RouterEdit> {
     '<%= config.bin %> router edit core1 --mode radius --nas-address 10.8.0.12',
     '<%= config.bin %> router edit core1 --rotate-radius-secret --yes',
   ];
+  static override ask = { name: 'router' as const };
   static override args = { name: Args.string({ required: true, description: 'Router name.' }) };
   static override flags = {
     'new-name': Flags.string({ summary: 'Rename the router.' }),

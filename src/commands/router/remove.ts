@@ -10,6 +10,7 @@ export default class RouterRemove extends BaseCommand<typeof RouterRemove> {
     'A router with current services is never removed from under them: move them with --move-to. When only ended services (history) ' +
     'still refer to it, --force removes it and keeps their history without a router.';
   static override examples = ['<%= config.bin %> router remove old-core --move-to core2 --yes', '<%= config.bin %> router remove lab1 --yes'];
+  static override ask = { name: 'router' as const };
   static override args = { name: Args.string({ required: true, description: 'Router name.' }) };
   static override flags = {
     'move-to': Flags.string({ summary: 'Move every service on this router to that router first.' }),

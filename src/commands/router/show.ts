@@ -5,6 +5,7 @@ import { showRouter } from '../../core/routers/service.js';
 export default class RouterShow extends BaseCommand<typeof RouterShow> {
   static override summary = 'Show one router; its API password and RADIUS secret are masked.';
   static override examples = ['<%= config.bin %> router show core1', '<%= config.bin %> router secret show core1 --which radius   # to reveal one'];
+  static override ask = { name: 'router' as const };
   static override args = { name: Args.string({ required: true, description: 'Router name.' }) };
 
   public async run() {

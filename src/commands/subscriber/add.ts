@@ -11,6 +11,7 @@ export default class SubscriberAdd extends BaseCommand<typeof SubscriberAdd> {
     '<%= config.bin %> subscriber add --name "Juan Dela Cruz" --username juan.dc --plan "Fiber 50" --router core1',
     '<%= config.bin %> subscriber add --name "Ana Reyes" --phone "0917 123 4567" --username ana --plan "Fiber 50" --router core1 --static-ip 10.20.0.15 --discount 10% --discount-until 2027-01-31',
   ];
+  static override ask = { plan: 'plan' as const, router: 'router' as const };
   static override flags = {
     name: Flags.string({ required: true, summary: 'Full name of the person or company.' }),
     email: Flags.string({ summary: 'Email address.' }),

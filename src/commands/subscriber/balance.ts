@@ -9,6 +9,7 @@ import { formatLocalDate, toLocalDate } from '../../core/time.js';
 export default class SubscriberBalance extends BaseCommand<typeof SubscriberBalance> {
   static override summary = 'What a subscriber owes, how much is overdue, their credit and what is due next.';
   static override examples = ['<%= config.bin %> subscriber balance S-000123', '<%= config.bin %> subscriber balance juan.dc --json'];
+  static override ask = { ref: 'subscriber' as const };
   static override args = { ref: Args.string({ required: true, description: 'Account number (S-000123) or PPPoE username.' }) };
 
   public async run() {

@@ -10,6 +10,7 @@ export default class SubscriberEdit extends BaseCommand<typeof SubscriberEdit> {
     '<%= config.bin %> subscriber edit juan.dc --static-ip 10.20.0.16 --phone "+63 917 000 1111"',
     '<%= config.bin %> subscriber edit juan.dc --generate-password',
   ];
+  static override ask = { ref: 'subscriber' as const };
   static override args = { ref: Args.string({ required: true, description: 'Account number (S-000123) or PPPoE username.' }) };
   static override flags = {
     name: Flags.string({ summary: 'Full name.' }),

@@ -8,6 +8,7 @@ export default class SubscriberRemove extends BaseCommand<typeof SubscriberRemov
   static override summary = 'Remove a subscriber: their services end today and are blocked; the record stays for invoices and history.';
   static override description = '--purge deletes the subscriber and their services outright, for mistakes; the database refuses it once invoices or payments refer to them.';
   static override examples = ['<%= config.bin %> subscriber remove S-000123 --yes', '<%= config.bin %> subscriber remove typo.user --purge --yes'];
+  static override ask = { ref: 'subscriber' as const };
   static override args = { ref: Args.string({ required: true, description: 'Account number (S-000123) or PPPoE username.' }) };
   static override flags = {
     purge: Flags.boolean({ summary: 'Delete the records instead of ending the service.' }),

@@ -5,6 +5,7 @@ import { resumeSubscriber } from '../../core/subscribers/service.js';
 export default class SubscriberResume extends BaseCommand<typeof SubscriberResume> {
   static override summary = 'Lift an administrative suspension. Access then follows billing again.';
   static override examples = ['<%= config.bin %> subscriber resume juan.dc'];
+  static override ask = { ref: 'subscriber' as const };
   static override args = { ref: Args.string({ required: true, description: 'Account number (all their services) or PPPoE username (that service).' }) };
 
   public async run() {

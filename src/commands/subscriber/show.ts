@@ -6,6 +6,7 @@ import { showSubscriber } from '../../core/subscribers/service.js';
 export default class SubscriberShow extends BaseCommand<typeof SubscriberShow> {
   static override summary = 'Show a subscriber and their services: plan, router, price today, access. The PPPoE password is masked.';
   static override examples = ['<%= config.bin %> subscriber show S-000123', '<%= config.bin %> subscriber show juan.dc --show-password'];
+  static override ask = { ref: 'subscriber' as const };
   static override args = { ref: Args.string({ required: true, description: 'Account number (S-000123) or PPPoE username.' }) };
   static override flags = { 'show-password': Flags.boolean({ summary: 'Print the PPPoE password in clear.' }) };
 

@@ -19,6 +19,7 @@ export default class SubscriberStatement extends BaseCommand<typeof SubscriberSt
   static override summary = 'A subscriber\'s account history: invoices, payments, what paid what, voids, with a running balance.';
   static override description = 'The balance is what the subscriber owes (negative: credit). "applied" rows show which invoice a payment paid; they do not change the balance.';
   static override examples = ['<%= config.bin %> subscriber statement S-000123', '<%= config.bin %> subscriber statement juan.dc --since 2026-10-01 --json'];
+  static override ask = { ref: 'subscriber' as const };
   static override args = { ref: Args.string({ required: true, description: 'Account number (S-000123) or PPPoE username.' }) };
   static override flags = { since: Flags.string({ summary: 'Start from this date (YYYY-MM-DD); earlier entries make the opening balance.' }) };
 
