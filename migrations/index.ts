@@ -12,6 +12,7 @@ import * as onboarding from './20261202010000_onboarding.js';
 import * as addressPools from './20261202020000_address_pools.js';
 import * as ledgerViews from './20261202030000_ledger_views.js';
 import * as gaplessInvoiceNumbers from './20261202050000_gapless_invoice_numbers.js';
+import * as dashboardNotify from './20261202060000_dashboard_notify.js';
 import * as documentsIntake from './20261202070000_documents_intake.js';
 
 export interface Migration {
@@ -32,5 +33,6 @@ export const migrations: Migration[] = [
   { name: '20261202020000_address_pools', ...addressPools },
   { name: '20261202030000_ledger_views', ...ledgerViews },
   { name: '20261202050000_gapless_invoice_numbers', ...gaplessInvoiceNumbers },
+  { name: '20261202060000_dashboard_notify', ...dashboardNotify },
   { name: '20261202070000_documents_intake', ...documentsIntake },
 ];

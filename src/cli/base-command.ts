@@ -170,6 +170,24 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     return db;
   }
 
+  /** Closes the database this command opened, so others can use the embedded one meanwhile. */
+  protected async releaseDatabase(): Promise<void> {
+    const db = this.database;
+    this.database = undefined;
+    this.serviceContext = undefined;
+    await db?.close();
+  }
+
+  /**
+   * A separate, short-lived connection and context (the dashboard opens one per refresh, so it
+   * never holds the embedded database between refreshes). Waits at most `lockTimeoutMs`.
+   */
+  protected async openSession(lockTimeoutMs: number): Promise<{ ctx: ServiceContext; close(): Promise<void> }> {
+    const db = await openDatabase(this.target, { lockTimeoutMs, command: this.commandLine });
+    const ctx: ServiceContext = { db: db.knex, engine: db.engine, clock: clockFromEnv(this.env), actor: { user: osUser(this.env), command: this.commandLine }, env: this.env };
+    return { ctx, close: () => db.close() };
+  }
+
   /** The context every core service takes. */
   protected async ctx(): Promise<ServiceContext> {
     if (this.serviceContext) return this.serviceContext;

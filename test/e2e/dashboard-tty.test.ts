@@ -1,0 +1,72 @@
+// The real dashboard in a pseudo-terminal (tmux, 80x24) against real data, read off the screen;
+// and its one-shot summary when stdout is not a terminal.
+import { execFileSync } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { BIN, runCli, tempDataDir } from '../helpers/cli.js';
+
+const hasTmux = (() => {
+  try {
+    execFileSync('tmux', ['-V']);
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+describe.skipIf(!hasTmux)('ispctl dashboard', () => {
+  const data = tempDataDir();
+  const session = `ispctl-dash-${process.pid}`;
+  const env = { ...data.env, ISPCTL_NOW: '2027-01-22T01:00:00Z', ISPCTL_ROUTER_API_PASSWORD: 'pw-unused-1' };
+  const cli = (...args: string[]) => runCli(args, { env });
+  const screen = () => execFileSync('tmux', ['capture-pane', '-p', '-t', session], { encoding: 'utf8' });
+  async function waitFor(text: string, ms = 90_000): Promise<string> {
+    const until = Date.now() + ms;
+    let s = '';
+    while (Date.now() < until) {
+      s = screen();
+      if (s.includes(text)) return s;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    throw new Error(`"${text}" never appeared; the screen was:\n${s}`);
+  }
+
+  beforeAll(async () => {
+    expect((await cli('init', '--isp-name', 'Juan Net', '--currency', 'PHP', '--timezone', 'Asia/Manila', '--yes')).code).toBe(0);
+    expect((await cli('router', 'add', 'core1', '--host', '127.0.0.1', '--api-port', '1', '--api-user', 'ispctl')).code).toBe(0);
+    expect((await cli('plan', 'create', 'Fiber 50', '--price', '1500', '--download', '50M', '--upload', '10M')).code).toBe(0);
+    expect((await cli('subscriber', 'add', '--name', 'Juan Dela Cruz', '--username', 'juan', '--plan', 'Fiber 50', '--router', 'core1', '--router-timeout', '1')).code).toBe(3);
+    expect((await cli('payment', 'record', '--subscriber', 'juan', '--amount', '1,170', '--method', 'gcash', '--reference', 'G-1')).code).toBe(0);
+  }, 300_000);
+  afterAll(() => {
+    try {
+      execFileSync('tmux', ['kill-session', '-t', session]);
+    } catch {
+      // already gone
+    }
+    data.remove();
+  });
+
+  test('not a terminal: one summary; --json: the data', async () => {
+    const r = await cli('dashboard');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('ispctl · Juan Net · 2027-01-22 09:00');
+    expect(r.stdout).toMatch(/gcash +1 +₱1,170\.00/);
+    const j = await cli('dashboard', '--json');
+    expect(j.json.data.access.total).toEqual({ active: 1, throttled: 0, blocked: 0 });
+    expect(j.json.data.routers[0]).toMatchObject({ name: 'core1', queued: 1 });
+  });
+
+  test('80x24 in a pseudo-terminal: every pane, keys, q quits', async () => {
+    const envs = Object.entries({ ...env, NO_COLOR: '1' }).map(([k, v]) => `${k}='${v}'`).join(' ');
+    execFileSync('tmux', ['new-session', '-d', '-s', session, '-x', '80', '-y', '24', `env ${envs} ${process.execPath} ${BIN} dashboard; echo EXIT=$?; sleep 60`]);
+    const s = await waitFor('Daemon');
+    for (const t of ['Access', 'Collections', 'Money', 'Routers', 'Events', 'Daemon', 'Juan Net', '(Asia/Manila)']) expect(s).toContain(t);
+    expect(s).toContain('Today ₱1,170.00 in 1 payment');
+    for (const line of s.split('\n')) expect([...line].length).toBeLessThanOrEqual(80);
+    execFileSync('tmux', ['send-keys', '-t', session, '?']);
+    await waitFor('Keys (any key closes)');
+    execFileSync('tmux', ['send-keys', '-t', session, 'x']);
+    execFileSync('tmux', ['send-keys', '-t', session, 'q']);
+    await waitFor('EXIT=0');
+  }, 240_000);
+});
