@@ -66,6 +66,8 @@ describe.skipIf(!hasTmux)('ispctl dashboard', () => {
     execFileSync('tmux', ['send-keys', '-t', session, '?']);
     await waitFor('Keys (any key closes)');
     execFileSync('tmux', ['send-keys', '-t', session, 'x']);
+    await waitFor('Access'); // the grid again
+    for (let i = 0; i < 200 && screen().includes('Keys (any key closes)'); i++) await new Promise((r) => setTimeout(r, 250));
     execFileSync('tmux', ['send-keys', '-t', session, 'q']);
     await waitFor('EXIT=0');
   }, 240_000);

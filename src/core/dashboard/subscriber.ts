@@ -1,7 +1,7 @@
 // One subscriber on the dashboard: profile and services, balance, recent invoices, live
 // sessions and recent events. Read functions only; the actions are in actions.ts.
 import type { ServiceContext } from '../context.js';
-import { subscriberBalance, type BalanceDetails } from '../billing/ledger.js';
+import { subscriberBalance, type BalanceDetails } from '../ledger/read-model.js';
 import { listInvoices, type Invoice } from '../billing/invoices.js';
 import { listCollectionEvents, type CollectionEvent } from '../collections/run.js';
 import { listPayments, type Payment } from '../payments/service.js';
@@ -32,7 +32,7 @@ export async function subscriberCard(ctx: ServiceContext, ref: string, opts: { r
   const today = await ispToday(ctx);
   const [balance, invoices, payments, events] = await Promise.all([
     subscriberBalance(ctx.db, id, today),
-    listInvoices(ctx.db, { subscriberId: id, limit: 6 }),
+    listInvoices(ctx.db, { today, subscriberId: id, limit: 6 }),
     listPayments(ctx.db, { subscriberId: id, limit: 6 }),
     listCollectionEvents(ctx.db, { subscriberId: id, limit: 8 }),
   ]);
