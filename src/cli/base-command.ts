@@ -9,7 +9,8 @@ import { describeTarget, resolveTarget, type DatabaseTarget } from '../core/db/c
 import { openDatabase, type Database } from '../core/db/connection.js';
 import { UniqueViolationError, LostRaceError } from '../core/db/errors.js';
 import { environmentError, type EnvironmentContext } from '../core/db/env-errors.js';
-import { isUpToDate, migrateLatest } from '../core/db/migrate.js';
+import { inspectSchema, isUpToDate, migrateLatest } from '../core/db/migrate.js';
+import { existsSync } from 'node:fs';
 import { applyNow, describeOutcome, jobIdsOf, type ApplyOutcome, type QueuedJob, type QueuedWork } from '../core/provisioning/apply.js';
 import { EXIT_CODES, IspctlError, invalid, isIspctlError } from '../core/errors.js';
 import { defaultAskKind, isPromptExit, listWords, missingLabel, type AskKind, type Missing } from './ask.js';
@@ -38,8 +39,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   static override baseFlags = {
     'database-url': Flags.string({
-      summary: 'PostgreSQL URL (postgres://user:pass@host/db). Unset: the embedded database.',
-      env: 'DATABASE_URL',
+      summary: 'PostgreSQL URL (postgres://user:pass@host/db). Default: ISPCTL_DATABASE_URL, else DATABASE_URL; unset, the embedded database.',
       helpGroup: 'GLOBAL',
     }),
     'lock-timeout': Flags.integer({
@@ -73,6 +73,11 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   /** Override to open the database without applying migrations (db status, db migrate). */
   protected autoMigrate = true;
+  /**
+   * A command that only reads (list, show, status): on a database never initialised it says so
+   * and points to `ispctl init` instead of creating an empty schema and printing nothing.
+   */
+  protected readsOnly = false;
 
   /**
    * How to ask for a required flag or argument when it is missing on a terminal, by name:
@@ -154,6 +159,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   protected async db(): Promise<Database> {
     if (this.database) return this.database;
     const target = this.target;
+    // Reading an embedded database that does not exist would create one just to print nothing.
+    if (this.readsOnly && target.engine === 'pglite' && !existsSync(target.path)) throw notInitialised(describeTarget(target));
     const db = await openDatabase(target, {
       lockTimeoutMs: (this.flags['lock-timeout'] ?? 30) * 1000,
       command: this.commandLine,
@@ -164,6 +171,9 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     });
     this.database = db;
     if (this.autoMigrate && !(await isUpToDate(db.knex))) {
+      const schema = await inspectSchema(db.knex);
+      if (schema.kind === 'foreign') throw foreignDatabase(db.location, schema.tables);
+      if (schema.kind === 'empty' && this.readsOnly) throw notInitialised(db.location);
       const applied = await migrateLatest(db.knex);
       if (applied.length) this.debugLine(`applied migrations: ${applied.join(', ')}`);
     }
@@ -419,4 +429,32 @@ function usageError(err: InstanceType<typeof Errors.CLIError>): IspctlError {
     cause: err,
     suggestions: kind === 'invalid' ? ["Add --help to see the command's flags"] : [],
   });
+}
+
+/** Exit 1: nothing to read yet, and the fix. */
+export function notInitialised(location: string): IspctlError {
+  return new IspctlError('NOT_INITIALISED', `The database at ${location} has not been initialised: there is nothing to show yet.`, {
+    kind: 'failure',
+    suggestions: [
+      'Run `ispctl init` first (it asks for the ISP name, currency and time zone)',
+      'Or point ISPCTL_DATABASE_URL (or --database-url) at the database you initialised',
+    ],
+  });
+}
+
+/** Exit 1: the database holds another application's tables; ispctl adds none unless told to. */
+export function foreignDatabase(location: string, tables: string[]): IspctlError {
+  const shown = tables.slice(0, 5).join(', ') + (tables.length > 5 ? `, … (${tables.length} tables)` : '');
+  return new IspctlError(
+    'FOREIGN_DATABASE',
+    `The database at ${location} holds tables that are not ispctl's (${shown}); ispctl will not create its schema beside them.`,
+    {
+      kind: 'failure',
+      suggestions: [
+        'Point ispctl at a database of its own: set ISPCTL_DATABASE_URL (it wins over DATABASE_URL) or pass --database-url',
+        'If sharing this database is intended, run `ispctl db migrate --allow-foreign-tables` once',
+      ],
+      details: { tables: tables.length },
+    },
+  );
 }

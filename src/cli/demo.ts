@@ -112,6 +112,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     ...opts.env,
     ISPCTL_DATA_DIR: dataDir,
     ISPCTL_CONFIG_DIR: join(dir, 'config'),
+    ISPCTL_DATABASE_URL: '',
     DATABASE_URL: '',
     ISPCTL_LAB_API_PASSWORD: apiPassword,
   };

@@ -52,7 +52,7 @@ export function tempDataDir(): { dir: string; env: Record<string, string>; remov
   const dir = mkdtempSync(join(tmpdir(), 'ispctl-e2e-'));
   return {
     dir,
-    env: { ISPCTL_DATA_DIR: join(dir, 'data'), ISPCTL_CONFIG_DIR: join(dir, 'config'), DATABASE_URL: '' },
+    env: { ISPCTL_DATA_DIR: join(dir, 'data'), ISPCTL_CONFIG_DIR: join(dir, 'config'), ISPCTL_DATABASE_URL: '', DATABASE_URL: '' },
     remove: () => rmSync(dir, { recursive: true, force: true }),
   };
 }

@@ -30,3 +30,13 @@ describe('resolveTarget', () => {
     expect(redactUrl('postgres://isp:topsecret@db:5432/isp')).toBe('postgres://isp:***@db:5432/isp');
   });
 });
+
+describe('ISPCTL_DATABASE_URL', () => {
+  test('wins over DATABASE_URL; set but empty, it means the embedded database', () => {
+    const env = { ISPCTL_DATA_DIR: '/srv/ispctl', DATABASE_URL: 'postgres://shop@db/shop' };
+    expect(resolveTarget({ env })).toEqual({ engine: 'postgres', url: 'postgres://shop@db/shop' });
+    expect(resolveTarget({ env: { ...env, ISPCTL_DATABASE_URL: 'postgres://isp@db/isp' } })).toEqual({ engine: 'postgres', url: 'postgres://isp@db/isp' });
+    expect(resolveTarget({ env: { ...env, ISPCTL_DATABASE_URL: '' } })).toMatchObject({ engine: 'pglite', dataDir: '/srv/ispctl' });
+    expect(resolveTarget({ databaseUrl: 'postgres://flag@db/x', env: { ...env, ISPCTL_DATABASE_URL: 'postgres://isp@db/isp' } })).toMatchObject({ url: 'postgres://flag@db/x' });
+  });
+});

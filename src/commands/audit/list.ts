@@ -11,6 +11,7 @@ function parseInstant(flag: string, value: string | undefined): Date | undefined
 }
 
 export default class AuditList extends BaseCommand<typeof AuditList> {
+  protected override readsOnly = true;
   static override summary = 'Show the audit log: who changed what, when, with which command.';
   static override examples = ['<%= config.bin %> audit list', '<%= config.bin %> audit list --entity settings --since 2026-11-01', '<%= config.bin %> audit list --user maria --json'];
   static override flags = {

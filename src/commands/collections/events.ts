@@ -4,6 +4,7 @@ import { listCollectionEvents, resolveSubscriberRefs } from '../../core/collecti
 import { parseTimestamp } from '../../core/clock.js';
 
 export default class CollectionsEvents extends BaseCommand<typeof CollectionsEvents> {
+  protected override readsOnly = true;
   static override summary = 'What collections did and why: reminders, warnings, suspensions, restorations and receipts, newest first.';
   static override examples = ['<%= config.bin %> collections events', '<%= config.bin %> collections events --subscriber S-000123 --json'];
   static override flags = {

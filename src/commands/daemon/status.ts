@@ -12,6 +12,7 @@ function ago(d: Date | null, now: number): string {
 }
 
 export default class DaemonStatusCommand extends BaseCommand<typeof DaemonStatusCommand> {
+  protected override readsOnly = true;
   static override summary = 'Show whether a daemon is running, which instance leads, how each schedule last ended, and the router work waiting.';
   static override description =
     'An instance is running while its heartbeat is recent; gone when it stopped without saying so (crash, kill -9, lost host). ' +

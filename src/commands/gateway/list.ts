@@ -2,6 +2,7 @@ import { BaseCommand } from '../../cli/base-command.js';
 import { listGateways } from '../../core/intake/gateways.js';
 
 export default class GatewayList extends BaseCommand<typeof GatewayList> {
+  protected override readsOnly = true;
   static override summary = 'List the payment gateways that may notify ispctl (secrets are never shown).';
   static override examples = ['<%= config.bin %> gateway list --json'];
 

@@ -7,6 +7,7 @@ import { formatMoney } from '../../core/money.js';
 import { formatLocalDate, periodFromKey, toLocalDate } from '../../core/time.js';
 
 export default class InvoiceList extends BaseCommand<typeof InvoiceList> {
+  protected override readsOnly = true;
   static override summary = 'List invoices, newest first: number, subscriber, period, due date, total, paid, balance, status.';
   static override examples = [
     '<%= config.bin %> invoice list --period 2026-11',

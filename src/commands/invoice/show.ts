@@ -6,6 +6,7 @@ import { formatMoney } from '../../core/money.js';
 import { formatLocalDate, toLocalDate } from '../../core/time.js';
 
 export default class InvoiceShow extends BaseCommand<typeof InvoiceShow> {
+  protected override readsOnly = true;
   static override summary = 'Print an invoice: who, which period, each service with its price and discount, total, paid, balance, due date.';
   static override examples = ['<%= config.bin %> invoice show INV-2026-000123', '<%= config.bin %> invoice show INV-2026-000123 --json'];
   static override args = { number: Args.string({ required: true, description: 'Invoice number, e.g. INV-2026-000123.' }) };

@@ -18,6 +18,7 @@ export interface JobView extends Job {
 }
 
 export default class JobsList extends BaseCommand<typeof JobsList> {
+  protected override readsOnly = true;
   static override summary = 'List provisioning jobs: router work that is queued, running, done or cancelled.';
   static override description =
     'A job says which target a router must converge (a service, a plan\'s profiles, a removal, a RADIUS CoA or disconnect). A change is ' +

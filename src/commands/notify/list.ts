@@ -5,6 +5,7 @@ import { countNotifications, listNotifications } from '../../core/notify/outbox.
 import { TEMPLATE_NAMES } from '../../core/notify/templates.js';
 
 export default class NotifyList extends BaseCommand<typeof NotifyList> {
+  protected override readsOnly = true;
   static override summary = 'List messages in the outbox: pending, sent and failed, newest first.';
   static override examples = ['<%= config.bin %> notify list', '<%= config.bin %> notify list --status failed', '<%= config.bin %> notify list --subscriber S-000123 --json'];
   static override flags = {

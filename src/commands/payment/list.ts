@@ -7,6 +7,7 @@ import { listPayments, parseMethod, parseReceivedAt, PAYMENT_METHODS } from '../
 import { formatLocalDate, toLocalDate } from '../../core/time.js';
 
 export default class PaymentList extends BaseCommand<typeof PaymentList> {
+  protected override readsOnly = true;
   static override summary = 'List payments, newest first: when, who, method, reference, amount and what is left as credit.';
   static override examples = ['<%= config.bin %> payment list --since 2026-11-01', '<%= config.bin %> payment list --subscriber S-000123 --json'];
   static override flags = {

@@ -6,6 +6,7 @@ import { showPayment } from '../../core/payments/service.js';
 import { formatLocalDate, toLocalDate } from '../../core/time.js';
 
 export default class PaymentShow extends BaseCommand<typeof PaymentShow> {
+  protected override readsOnly = true;
   static override summary = 'Show a payment and the invoices it paid.';
   static override examples = ['<%= config.bin %> payment show 12', '<%= config.bin %> payment show P-12 --json'];
   static override args = { id: Args.string({ required: true, description: 'Payment id: 12 or P-12.' }) };

@@ -4,6 +4,7 @@ import { formatMoney } from '../../core/money.js';
 import { listPlans } from '../../core/plans/service.js';
 
 export default class PlanList extends BaseCommand<typeof PlanList> {
+  protected override readsOnly = true;
   static override summary = 'List plans with price, speeds and number of subscribers.';
   static override examples = ['<%= config.bin %> plan list', '<%= config.bin %> plan list --all --json'];
   static override flags = { all: Flags.boolean({ summary: 'Include archived plans.' }) };

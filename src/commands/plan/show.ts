@@ -6,6 +6,7 @@ import { showPlan } from '../../core/plans/service.js';
 import { formatSpeed } from '../../core/speed.js';
 
 export default class PlanShow extends BaseCommand<typeof PlanShow> {
+  protected override readsOnly = true;
   static override summary = 'Show one plan, with what throttling and suspension do on it.';
   static override examples = ['<%= config.bin %> plan show "Fiber 50"'];
   static override ask = { name: 'plan' as const };

@@ -2,6 +2,7 @@ import { BaseCommand } from '../../cli/base-command.js';
 import { listRouters } from '../../core/routers/service.js';
 
 export default class RouterList extends BaseCommand<typeof RouterList> {
+  protected override readsOnly = true;
   static override summary = 'List routers with their mode, health and number of subscribers.';
   static override examples = ['<%= config.bin %> router list', '<%= config.bin %> router list --json'];
 

@@ -3,6 +3,7 @@ import { BaseCommand } from '../../cli/base-command.js';
 import { showRouter } from '../../core/routers/service.js';
 
 export default class RouterShow extends BaseCommand<typeof RouterShow> {
+  protected override readsOnly = true;
   static override summary = 'Show one router; its API password and RADIUS secret are masked.';
   static override examples = ['<%= config.bin %> router show core1', '<%= config.bin %> router secret show core1 --which radius   # to reveal one'];
   static override ask = { name: 'router' as const };

@@ -2,6 +2,7 @@ import { BaseCommand } from '../../cli/base-command.js';
 import { listSettings } from '../../core/settings/service.js';
 
 export default class SettingsList extends BaseCommand<typeof SettingsList> {
+  protected override readsOnly = true;
   static override summary = 'List every setting with its value.';
   static override examples = ['<%= config.bin %> settings list', '<%= config.bin %> settings list --json'];
 

@@ -7,6 +7,7 @@ import { formatMoney } from '../../core/money.js';
 import { formatLocalDate, toLocalDate } from '../../core/time.js';
 
 export default class SubscriberBalance extends BaseCommand<typeof SubscriberBalance> {
+  protected override readsOnly = true;
   static override summary = 'What a subscriber owes, how much is overdue, their credit and what is due next.';
   static override examples = ['<%= config.bin %> subscriber balance S-000123', '<%= config.bin %> subscriber balance juan.dc --json'];
   static override ask = { ref: 'subscriber' as const };

@@ -4,6 +4,7 @@ import { formatSpeed } from '../../core/speed.js';
 import { LIST_STATES, listSubscribers, type SubscriberListRow } from '../../core/subscribers/service.js';
 
 export default class SubscriberList extends BaseCommand<typeof SubscriberList> {
+  protected override readsOnly = true;
   static override summary = 'List subscribers (one line per service), filtered by plan, router, access state or text.';
   static override description =
     'States: active, throttled and blocked are the access the policy decides (admin suspension and billing together); suspended means ' +

@@ -4,6 +4,7 @@ import { formatSpeed } from '../../core/speed.js';
 import { showSubscriber } from '../../core/subscribers/service.js';
 
 export default class SubscriberShow extends BaseCommand<typeof SubscriberShow> {
+  protected override readsOnly = true;
   static override summary = 'Show a subscriber and their services: plan, router, price today, access. The PPPoE password is masked.';
   static override examples = ['<%= config.bin %> subscriber show S-000123', '<%= config.bin %> subscriber show juan.dc --show-password'];
   static override ask = { ref: 'subscriber' as const };

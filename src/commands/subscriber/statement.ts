@@ -16,6 +16,7 @@ const KIND: Record<string, string> = {
 };
 
 export default class SubscriberStatement extends BaseCommand<typeof SubscriberStatement> {
+  protected override readsOnly = true;
   static override summary = 'A subscriber\'s account history: invoices, payments, what paid what, voids, with a running balance.';
   static override description = 'The balance is what the subscriber owes (negative: credit). "applied" rows show which invoice a payment paid; they do not change the balance.';
   static override examples = ['<%= config.bin %> subscriber statement S-000123', '<%= config.bin %> subscriber statement juan.dc --since 2026-10-01 --json'];

@@ -28,7 +28,9 @@ export function configDir(env: Env = process.env): string {
 
 export function resolveTarget(opts: { databaseUrl?: string; env?: Env } = {}): DatabaseTarget {
   const env = opts.env ?? process.env;
-  const url = opts.databaseUrl ?? env.DATABASE_URL;
+  // ISPCTL_DATABASE_URL first (a DATABASE_URL is often another application's), then DATABASE_URL.
+  // Set but empty, either one means the embedded database.
+  const url = opts.databaseUrl ?? (env.ISPCTL_DATABASE_URL !== undefined ? env.ISPCTL_DATABASE_URL : env.DATABASE_URL);
   if (url !== undefined && url.trim() !== '') {
     validatePostgresUrl(url);
     return { engine: 'postgres', url };
@@ -49,7 +51,7 @@ export function validatePostgresUrl(url: string): void {
   if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
     throw invalid('INVALID_DATABASE_URL', `The database URL must start with postgres:// or postgresql://, got ${parsed.protocol}//.`, [
       'Use the form postgres://user:password@host:5432/database',
-      'Unset DATABASE_URL to use the embedded database',
+      'Unset ISPCTL_DATABASE_URL and DATABASE_URL to use the embedded database',
     ]);
   }
 }

@@ -38,3 +38,20 @@ export async function isUpToDate(knex: Knex): Promise<boolean> {
   const row = await knex('knex_migrations').max<{ max: string | null }[]>('name as max').first();
   return row?.max === latestMigrationName();
 }
+
+/**
+ * What a database holds before ispctl migrates it: its own schema (`ispctl`, migrated or not
+ * quite), nothing at all (`empty`), or tables of something else and none of ours (`foreign`).
+ */
+export type SchemaState = { kind: 'ispctl' } | { kind: 'empty' } | { kind: 'foreign'; tables: string[] };
+
+export async function inspectSchema(knex: Knex): Promise<SchemaState> {
+  if (await knex.schema.hasTable('knex_migrations')) return { kind: 'ispctl' };
+  const rows = (await knex.raw(
+    `select table_name as name from information_schema.tables
+      where table_schema = current_schema() and table_type in ('BASE TABLE', 'VIEW')
+      order by table_name`,
+  )) as { rows: Array<{ name: string }> };
+  const tables = rows.rows.map((r) => r.name);
+  return tables.length === 0 ? { kind: 'empty' } : { kind: 'foreign', tables };
+}

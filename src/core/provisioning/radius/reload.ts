@@ -55,6 +55,7 @@ export async function runRadiusReload(ctx: Pick<ServiceContext, 'db' | 'env'>, o
   for (const [k, v] of Object.entries(ctx.env)) if (v !== undefined) env[k] = v;
   // Never hand the database password or the secret key to the reload command.
   delete env.DATABASE_URL;
+  delete env.ISPCTL_DATABASE_URL;
   delete env.ISPCTL_SECRET_KEY;
   if (opts.reason) env.ISPCTL_RELOAD_REASON = opts.reason;
   if (opts.router) env.ISPCTL_ROUTER = opts.router;
