@@ -13,7 +13,7 @@ import { revenueReport, collectionsReport } from '../../src/core/reports/service
 import { addRouter } from '../../src/core/routers/service.js';
 import { initialise } from '../../src/core/settings/init.js';
 import { setSettings } from '../../src/core/settings/service.js';
-import { addSubscriber } from '../../src/core/subscribers/service.js';
+import { addSubscriber, ispToday } from '../../src/core/subscribers/service.js';
 import { describeEachEngine } from '../helpers/db.js';
 
 describeEachEngine('adjustments', (db) => {
@@ -35,14 +35,14 @@ describeEachEngine('adjustments', (db) => {
     expect(r.adjustment).toMatchObject({ direction: 'charge', status: 'pending', amountMinor: 120050n, createdBy: 'tester' });
     clock.set('2026-11-01T08:00:00+08:00');
     await generateInvoices(ctx);
-    const [inv] = await listInvoices(ctx.db, { subscriberId: r.adjustment.subscriberId, periodKey: '2026-11' });
+    const [inv] = await listInvoices(ctx.db, { today: await ispToday(ctx), subscriberId: r.adjustment.subscriberId, periodKey: '2026-11' });
     expect(inv).toMatchObject({ totalMinor: 270050n, balanceMinor: 270050n });
     const details = await showInvoice(ctx, inv!.number);
     expect(details.lines.map((l) => [l.description, l.totalMinor])).toContainEqual(['Installation fee: Fiber installation', 120050n]);
     expect((await listAdjustments(ctx.db, { subscriber: 'ana' }))[0]).toMatchObject({ status: 'invoiced', invoiceNumber: inv!.number });
     // Generating again adds nothing.
     await generateInvoices(ctx);
-    expect((await listInvoices(ctx.db, { subscriberId: r.adjustment.subscriberId, periodKey: '2026-11' }))[0]!.totalMinor).toBe(270050n);
+    expect((await listInvoices(ctx.db, { today: await ispToday(ctx), subscriberId: r.adjustment.subscriberId, periodKey: '2026-11' }))[0]!.totalMinor).toBe(270050n);
   });
 
   it('a charge invoiced now gets an invoice of its own, outside the one-per-period key', async () => {
@@ -62,7 +62,7 @@ describeEachEngine('adjustments', (db) => {
     expect(r.adjustment).toMatchObject({ direction: 'credit', status: 'applied', paymentId: expect.any(Number) });
     expect(r.collections.restored).toHaveLength(1);
     expect((await service('ben'))!.collection_status).not.toBe('suspended');
-    const open = (await listInvoices(ctx.db, { subscriberId: r.adjustment.subscriberId })).filter((i) => i.balanceMinor > 0n);
+    const open = (await listInvoices(ctx.db, { today: await ispToday(ctx), subscriberId: r.adjustment.subscriberId })).filter((i) => i.balanceMinor > 0n);
     expect(open).toEqual([]);
     // A credit is not money received: the cashier's report leaves it out.
     expect((await collectionsReport(ctx.db, { from: '2026-11-25', now: clock.now() })).totalMinor).toBe(0n);
@@ -71,11 +71,11 @@ describeEachEngine('adjustments', (db) => {
   it('voiding a credit takes the money back; voiding an invoiced charge takes it off the invoice', async () => {
     const credit = (await listAdjustments(ctx.db, { subscriber: 'ben' })).find((a) => a.type === 'credit_memo')!;
     await voidAdjustment(ctx, credit.ref, { reason: 'entered for the wrong account' });
-    const benOpen = (await listInvoices(ctx.db, { subscriberId: credit.subscriberId })).reduce((t, i) => t + i.balanceMinor, 0n);
+    const benOpen = (await listInvoices(ctx.db, { today: await ispToday(ctx), subscriberId: credit.subscriberId })).reduce((t, i) => t + i.balanceMinor, 0n);
     expect(benOpen).toBe(400000n);
     const charge = (await listAdjustments(ctx.db, { subscriber: 'ana' })).find((a) => a.type === 'installation')!;
     await voidAdjustment(ctx, charge.id, { reason: 'installation was free' });
-    const [inv] = await listInvoices(ctx.db, { subscriberId: charge.subscriberId, periodKey: '2026-11' });
+    const [inv] = await listInvoices(ctx.db, { today: await ispToday(ctx), subscriberId: charge.subscriberId, periodKey: '2026-11' });
     expect(inv).toMatchObject({ totalMinor: 150000n });
     await expect(voidAdjustment(ctx, charge.id, { reason: 'again' })).rejects.toMatchObject({ code: 'ADJUSTMENT_ALREADY_VOID', exitCode: 5 });
   });
@@ -124,7 +124,7 @@ describeEachEngine('late fees and write-offs', (db) => {
     expect(fees.map((a) => [a.type, a.amountMinor, a.status])).toEqual([['late_fee', 3000n, 'pending']]);
     clock.set('2026-12-01T08:00:00+08:00');
     await generateInvoices(ctx);
-    const [dec] = await listInvoices(ctx.db, { periodKey: '2026-12' });
+    const [dec] = await listInvoices(ctx.db, { today: await ispToday(ctx), periodKey: '2026-12' });
     expect(dec!.totalMinor).toBe(149999n + 3000n);
   });
 
