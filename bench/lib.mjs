@@ -50,16 +50,32 @@ export function report(name, samples, unit, target, { higherIsBetter = false } =
  * measured in the same run: the same work at a tenth of the size. `ratio` is
  * median / baseline median (10 when linear); the target is on the ratio, so a busy or slow
  * machine slows both alike and the figure still means something.
- *   { name, runs, size, median, p99, unit, baseline: { size, median, p99 }, ratio, target, ok }
+ *   { name, runs, size, median, p99, unit, baseline: { size, median, p99 }, repeats, ratio, target, ok }
+ * (each sample is the mean of `repeats` runs, enough for a baseline sample to last 50 ms).
  */
 export async function reportScaling(name, { size, baselineSize = Math.max(1, Math.round(size / 10)), runs = 7, unit = 'ms', maxRatio }, measure) {
-  await measure(baselineSize); // warm-up
+  // Warm up, then repeat each measurement enough times that a baseline sample lasts at least
+  // 50 ms: a 1 ms sample is mostly timer and JIT noise, and the ratio would mean nothing.
+  for (let i = 0; i < 3; i++) await measure(baselineSize);
+  await measure(size);
+  let reps = 1;
+  for (;;) {
+    let t = 0;
+    for (let r = 0; r < reps; r++) t += await measure(baselineSize);
+    if (t >= 50 || reps >= 1024) break;
+    reps *= 2;
+  }
+  const sample = async (n) => {
+    let t = 0;
+    for (let r = 0; r < reps; r++) t += await measure(n);
+    return t / reps;
+  };
   const base = [];
   const full = [];
   for (let i = 0; i < runs; i++) {
     // Interleaved, so a burst of load hits both series.
-    base.push(await measure(baselineSize));
-    full.push(await measure(size));
+    base.push(await sample(baselineSize));
+    full.push(await sample(size));
   }
   const median = quantile(full, 0.5);
   const baseMedian = quantile(base, 0.5);
@@ -73,6 +89,7 @@ export async function reportScaling(name, { size, baselineSize = Math.max(1, Mat
     p99: round(quantile(full, 0.99)),
     unit,
     baseline: { size: baselineSize, median: round(baseMedian), p99: round(quantile(base, 0.99)) },
+    repeats: reps,
     ratio,
     target: `ratio <= ${round(limit)} (linear: ${round(size / baselineSize)})`,
     ok: ratio <= limit,
