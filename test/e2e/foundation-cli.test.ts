@@ -53,7 +53,7 @@ describe('ispctl on the embedded database', () => {
     [['settings', 'set', 'timezone', 'Asia/Manilla'], 'INVALID_TIME_ZONE'],
     [['settings', 'set', 'currency', 'PESO'], 'INVALID_CURRENCY'],
     [['settings', 'set', 'colour', 'blue'], 'UNKNOWN_SETTING'],
-    [['settings', 'set', 'billing-day'], 'INVALID_USAGE'],
+    [['settings', 'set', 'billing-day'], 'MISSING_FLAGS'],
     [['settings', 'list', '--no-such-flag'], 'INVALID_USAGE'],
   ])('%j is refused with exit 2 (%s) and changes nothing', async (args, code) => {
     const before = await runCli(['settings', 'list', '--json'], { env: data.env });
