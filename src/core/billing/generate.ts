@@ -17,7 +17,7 @@ import { rebalance } from '../ledger/rebalance.js';
 import { attachPendingCharges } from '../adjustments/service.js';
 import { drawNumbers, invoiceNumberFormatter, parseInvoiceNumberFormat } from './numbering.js';
 import { addDaysIso, billedRange, daysInRange, type PlanChangeOnDate } from './proration.js';
-import { priceLine, type LineSegment, type PlanPrice, type PriceBook } from './pricing.js';
+import { priceLine, type LineSegment, type PlanPrice, type PricedLine, type PriceBook } from './pricing.js';
 import { loadBillingSettings, type BillingSettings } from './settings.js';
 
 export type { LineSegment } from './pricing.js';
@@ -107,25 +107,14 @@ interface Candidate {
   periodKey: string;
 }
 
-export interface PlannedLine {
+/** A priced line (pricing.ts) and where it goes. */
+export interface PlannedLine extends PricedLine {
   /** `subscriberId|periodKey`: the invoice it goes on. */
   invoiceKey: string;
   subscriberId: number;
   serviceId: number;
   periodKey: string;
   kind: LineKind;
-  planId: number;
-  description: string;
-  priceSource: 'plan' | 'individual';
-  unitPriceMinor: bigint;
-  days: number;
-  periodDays: number;
-  amountMinor: bigint;
-  discountKind: 'fixed' | 'percent' | null;
-  discountValue: bigint | null;
-  discountMinor: bigint;
-  totalMinor: bigint;
-  segments: LineSegment[] | null;
 }
 
 interface PlannedInvoice {
