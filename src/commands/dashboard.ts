@@ -29,6 +29,9 @@ export default class Dashboard extends BaseCommand<typeof Dashboard> {
     const engine = ctx.engine;
     // Migrated and readable: let go of the database; each refresh opens its own session.
     await this.releaseDatabase();
+    // Ink draws only the last frame when it thinks it runs in CI (CI or CONTINUOUS_INTEGRATION set),
+    // which leaves a live screen blank. Stdin and stdout are a terminal here, so a person is watching.
+    for (const k of ['CI', 'CONTINUOUS_INTEGRATION']) delete process.env[k];
     const [{ render }, { createElement }, { App }, { coreSource }] = await Promise.all([import('ink'), import('react'), import('../tui/app.js'), import('../tui/source.js')]);
     const source = await coreSource({
       engine: engine === 'postgres' ? 'postgres' : 'pglite',

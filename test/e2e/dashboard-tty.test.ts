@@ -57,7 +57,8 @@ describe.skipIf(!hasTmux)('ispctl dashboard', () => {
   });
 
   test('80x24 in a pseudo-terminal: every pane, keys, q quits', async () => {
-    const envs = Object.entries({ ...env, NO_COLOR: '1' }).map(([k, v]) => `${k}='${v}'`).join(' ');
+    // CI set, as on a build server: the dashboard must still draw live (Ink alone would draw nothing until exit).
+    const envs = Object.entries({ ...env, NO_COLOR: '1', CI: 'true' }).map(([k, v]) => `${k}='${v}'`).join(' ');
     execFileSync('tmux', ['new-session', '-d', '-s', session, '-x', '80', '-y', '24', `env ${envs} ${process.execPath} ${BIN} dashboard; echo EXIT=$?; sleep 60`]);
     const s = await waitFor('Daemon');
     for (const t of ['Access', 'Collections', 'Money', 'Routers', 'Events', 'Daemon', 'Juan Net', '(Asia/Manila)']) expect(s).toContain(t);
