@@ -5,6 +5,8 @@ import { getSetting, setSettings } from '../../core/settings/service.js';
 
 export default class SettingsSet extends BaseCommand<typeof SettingsSet> {
   static override summary = 'Change a setting; the value is checked before anything is written.';
+  static override description =
+    'Every value is checked first: a bad value changes nothing (exit 2). The currency is fixed once any invoice, payment or adjustment is recorded (CURRENCY_FIXED, exit 1).';
   static override examples = ['<%= config.bin %> settings set billing-day 5', '<%= config.bin %> settings set timezone Asia/Manila'];
   static override args = {
     key: Args.string({ required: true, description: 'Setting name (see settings list).' }),

@@ -293,3 +293,19 @@ export async function invoiceStates(db: Db, invoiceIds: readonly number[], today
   }
   return out;
 }
+
+// ---- money recorded ---------------------------------------------------------------------------
+
+/**
+ * Whether any money is on the books: an invoice, a payment or an adjustment, in any state (a
+ * void one too: its amount was recorded in the currency of its day). Once there is, the
+ * currency is fixed.
+ */
+export async function moneyRecorded(db: Db): Promise<boolean> {
+  const [row] = (
+    await db.raw(
+      `select exists (select 1 from invoices) or exists (select 1 from payments) or exists (select 1 from adjustments) as recorded`,
+    )
+  ).rows as Array<{ recorded: boolean }>;
+  return Boolean(row?.recorded);
+}

@@ -2,6 +2,7 @@ import type { ServiceContext } from '../context.js';
 import { recordAudit } from '../audit.js';
 import { withTransaction, type Db } from '../db/tx.js';
 import { IspctlError } from '../errors.js';
+import { moneyRecorded } from '../ledger/read-model.js';
 import { formatLocalDate, toLocalDate } from '../time.js';
 import { displayValue, SETTINGS, settingDef, type SettingValue } from './registry.js';
 
@@ -69,11 +70,38 @@ export async function loadIspSettings(db: Db): Promise<IspSettings> {
   };
 }
 
+/**
+ * The rules a change of setting must keep beyond its own value. The currency is fixed once any
+ * money is recorded: every amount on the books is in it, and a payment in another currency
+ * would pay an invoice in the first.
+ */
+async function assertChangesAllowed(db: Db, stored: Map<string, SettingValue>, parsed: Array<{ key: string; value: SettingValue }>): Promise<void> {
+  const currency = parsed.find((p) => p.key === 'currency');
+  if (currency) {
+    const before = String(stored.get('currency') ?? settingDef('currency').default);
+    if (before !== currency.value && (await moneyRecorded(db))) {
+      throw new IspctlError(
+        'CURRENCY_FIXED',
+        `The currency cannot change from ${before} to ${String(currency.value)}: invoices, payments or adjustments are already recorded in ${before}, and amounts in two currencies would be added up as one.`,
+        {
+          kind: 'failure',
+          suggestions: [
+            `Keep ${before}: nothing was changed`,
+            `To bill in ${String(currency.value)}, set up a new database (a new ISPCTL_DATA_DIR or ISPCTL_DATABASE_URL) with ispctl init --currency ${String(currency.value)}`,
+          ],
+          details: { setting: 'currency', current: before, requested: currency.value },
+        },
+      );
+    }
+  }
+}
+
 /** Parses every value first, then writes them in one transaction: a bad value changes nothing. */
 export async function setSettings(ctx: ServiceContext, values: Record<string, unknown>): Promise<Array<{ key: string; before: SettingValue | null; after: SettingValue }>> {
   const parsed = Object.entries(values).map(([key, raw]) => ({ key, value: settingDef(key).parse(raw) }));
   return withTransaction(ctx.db, async (trx) => {
     const stored = await storedValues(trx);
+    await assertChangesAllowed(trx, stored, parsed);
     const changes: Array<{ key: string; before: SettingValue | null; after: SettingValue }> = [];
     for (const { key, value } of parsed) {
       const before = stored.has(key) ? stored.get(key)! : null;
