@@ -14,6 +14,7 @@ import * as ledgerViews from './20261202030000_ledger_views.js';
 import * as gaplessInvoiceNumbers from './20261202050000_gapless_invoice_numbers.js';
 import * as dashboardNotify from './20261202060000_dashboard_notify.js';
 import * as documentsIntake from './20261202070000_documents_intake.js';
+import * as invoiceSending from './20261202080000_invoice_sending.js';
 
 export interface Migration {
   name: string;
@@ -35,4 +36,5 @@ export const migrations: Migration[] = [
   { name: '20261202050000_gapless_invoice_numbers', ...gaplessInvoiceNumbers },
   { name: '20261202060000_dashboard_notify', ...dashboardNotify },
   { name: '20261202070000_documents_intake', ...documentsIntake },
+  { name: '20261202080000_invoice_sending', ...invoiceSending },
 ];

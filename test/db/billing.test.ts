@@ -50,9 +50,9 @@ describeEachEngine('billing generate', (db) => {
     expect(r.lastNumber).toBe('INV-2026-000003');
     const invoices = await db().knex('invoices').orderBy('id');
     expect(invoices.map((i) => [i.number, i.total_minor, i.subtotal_minor, i.discount_minor, i.paid_minor, i.due_date, i.issue_date, i.status, i.currency])).toEqual([
-      ['INV-2026-000001', 150000n, 150000n, 0n, 0n, '2026-11-16', '2026-11-01', 'sent', 'PHP'],
-      ['INV-2026-000002', 150000n, 150000n, 0n, 0n, '2026-11-16', '2026-11-01', 'sent', 'PHP'],
-      ['INV-2026-000003', 150000n, 150000n, 0n, 0n, '2026-11-16', '2026-11-01', 'sent', 'PHP'],
+      ['INV-2026-000001', 150000n, 150000n, 0n, 0n, '2026-11-16', '2026-11-01', 'issued', 'PHP'],
+      ['INV-2026-000002', 150000n, 150000n, 0n, 0n, '2026-11-16', '2026-11-01', 'issued', 'PHP'],
+      ['INV-2026-000003', 150000n, 150000n, 0n, 0n, '2026-11-16', '2026-11-01', 'issued', 'PHP'],
     ]);
     const [line] = await linesOf(db(), subs.ana!.serviceId);
     expect(line).toMatchObject({ period_key: '2026-11', price_source: 'plan', unit_price_minor: 150000n, days: 30, period_days: 30, amount_minor: 150000n, discount_minor: 0n, total_minor: 150000n, segments: null });

@@ -50,7 +50,7 @@ function expectedStatus(i: { status: string; total: bigint; paid: bigint; due: s
   if (i.status === 'void' || i.status === 'draft') return i.status;
   if (i.paid >= i.total) return 'paid';
   if (i.due < today) return 'overdue';
-  return i.paid > 0n ? 'partially_paid' : 'sent';
+  return i.paid > 0n ? 'partially_paid' : 'issued';
 }
 
 describeEachEngine('ledger property', (db) => {

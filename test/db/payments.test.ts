@@ -68,7 +68,7 @@ describeEachEngine('payments', (db) => {
     expect(err.message).toContain(ids.full!.accountNo);
     expect(err.details).toMatchObject({ existingSubscriber: ids.full!.accountNo, existingAmountMinor: '150000' });
     expect(await listPayments(ctx.db, {})).toHaveLength(1);
-    expect(await invoiceOf('half')).toMatchObject({ status: 'sent', paidMinor: 0n });
+    expect(await invoiceOf('half')).toMatchObject({ status: 'issued', paidMinor: 0n });
     // Another method may carry the same reference number.
     const cash = await recordPayment(ctx, { subscriber: 'half', amount: '750', method: 'cash', reference: 'GC-7012345' });
     expect(cash.payment.method).toBe('cash');
@@ -111,7 +111,7 @@ describeEachEngine('payments', (db) => {
     const v = await voidPayment(ctx, p.payment.id, { reason: 'card chargeback' });
     expect(v.reversedMinor).toBe(150000n);
     expect(v.payment).toMatchObject({ unallocatedMinor: 0n, voidReason: 'card chargeback' });
-    expect(await invoiceOf('bounce')).toMatchObject({ status: 'sent', paidMinor: 0n, balanceMinor: 150000n });
+    expect(await invoiceOf('bounce')).toMatchObject({ status: 'issued', paidMinor: 0n, balanceMinor: 150000n });
     const shown = await showPayment(ctx.db, `P-${p.payment.id}`);
     expect(shown.allocations).toHaveLength(1);
     expect(shown.allocations[0]!.reversedAt).not.toBeNull();

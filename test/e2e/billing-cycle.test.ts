@@ -153,7 +153,7 @@ function scenario(v: Variant) {
       const list = await cli('invoice', 'list', '--json');
       const invoices = list.json.data as Array<{ accountNo: string; totalMinor: number; dueDate: string; issueDate: string; status: string }>;
       expect(invoices).toHaveLength(3);
-      for (const inv of invoices) expect(inv).toMatchObject({ totalMinor: 150000, issueDate: '2026-11-01', dueDate: '2026-11-16', status: 'sent' });
+      for (const inv of invoices) expect(inv).toMatchObject({ totalMinor: 150000, issueDate: '2026-11-01', dueDate: '2026-11-16', status: 'issued' });
     });
 
     it('Ana pays in full by GCash; Ben pays half in cash', async () => {

@@ -120,6 +120,8 @@ describe('notifications: outbox, SMTP and SMS gateway', () => {
       ['sms-url', `http://127.0.0.1:${gwPort}/api/sms`],
       ['sms-headers', '{"Authorization":"Bearer gw-t0ken"}'],
       ['sms-body-template', '{"recipient":"{{to}}","message":{"text":"{{text}}"},"sender":"BAYANNET"}'],
+      // This file is about reminders; the "invoice issued" message has its own test.
+      ['invoice-issued-notify', 'off'],
     ]) {
       const r = await cli('settings', 'set', key!, value!);
       expect(r.code, r.stderr).toBe(0);
@@ -132,6 +134,7 @@ describe('notifications: outbox, SMTP and SMS gateway', () => {
     expect(add.code, add.stderr).toBe(0);
     const gen = await cli('billing', 'generate', '--json');
     expect(gen.code, gen.stderr).toBe(0);
+    expect(gen.json.data.notifications).toBe(0);
     const inv = await cli('invoice', 'list', '--json');
     expect(inv.json.data).toHaveLength(1);
     dueDate = inv.json.data[0].dueDate;

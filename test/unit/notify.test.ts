@@ -90,7 +90,14 @@ describe('message templates', () => {
     expect(msg.body).toContain('Dear Juan dela Cruz,');
     expect(msg.body).toContain('Due date: Nov 16, 2026');
     const sms = renderMessage(loadTemplateSync('reminder', 'sms'), data);
-    expect(sms.body).toBe('Bayan Net: Hi Juan dela Cruz, invoice INV-2026-000001 for ₱1,500.00 is due on Nov 16, 2026. Acct S-000123. Ignore if paid. Thank you!');
+    expect(sms.body.trim()).toBe('Bayan Net: Hi Juan dela Cruz, invoice INV-2026-000001 for ₱1,500.00 is due on Nov 16, 2026. Acct S-000123. Ignore if paid. Thank you!');
+    // With public-url set, the messages carry the subscriber's payment page link.
+    const link = 'https://pay.bayan.example/p/000123.kq4.AbCdEfGhIjKlMnOp';
+    const linked = { ...data, ...commonData(fmt, juan, 150000n, link) };
+    expect(renderMessage(loadTemplateSync('reminder', 'sms'), linked).body).toBe(
+      `Bayan Net: Hi Juan dela Cruz, invoice INV-2026-000001 for ₱1,500.00 is due on Nov 16, 2026. Acct S-000123. Ignore if paid. Thank you! Pay online: ${link}`,
+    );
+    expect(renderMessage(loadTemplateSync('reminder', 'email'), linked).body).toContain(`\nPay online: ${link}\n`);
   });
 
   it('an email template needs a Subject line; CRLF files work', () => {

@@ -208,7 +208,7 @@ export async function addAdjustment(ctx: ServiceContext, input: AddAdjustmentInp
       const [inv] = (
         await trx.raw(
           `insert into invoices (number, subscriber_id, period_key, period_start, period_end, issue_date, due_date, currency, subtotal_minor, discount_minor, total_minor, status, kind, created_at, updated_at)
-           values (?, ?, ?, ?::date, ?::date, ?::date, ?::date, ?, 0, 0, 0, 'sent', 'adjustment', ?::timestamptz, ?::timestamptz) returning id`,
+           values (?, ?, ?, ?::date, ?::date, ?::date, ?::date, ?, 0, 0, 0, 'issued', 'adjustment', ?::timestamptz, ?::timestamptz) returning id`,
           [invoiceNumber, sub.id, today.slice(0, 7), today, today, today, due, settings.currency, now, now],
         )
       ).rows as Array<{ id: unknown }>;

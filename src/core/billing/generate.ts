@@ -14,6 +14,7 @@ import { invalid } from '../errors.js';
 import type { Discount } from '../money.js';
 import { addDays, billingPeriodFor, formatLocalDate, periodFromKey, startOfDay, toLocalDate, type BillingPeriod } from '../time.js';
 import { rebalance } from '../ledger/rebalance.js';
+import { queueIssuedInvoices } from '../notify/invoice.js';
 import { attachPendingCharges } from '../adjustments/service.js';
 import { drawNumbers, invoiceNumberFormatter, parseInvoiceNumberFormat } from './numbering.js';
 import { addDaysIso, billedRange, daysInRange, type PlanChangeOnDate } from './proration.js';
@@ -89,6 +90,8 @@ export interface GenerateResult {
   creditAppliedMinor: bigint;
   /** Router work queued by collections re-evaluating the billed subscribers: apply it after commit. */
   jobIds: number[];
+  /** "Invoice issued" messages queued (0 when invoice-issued-notify is off or no channel is set up). */
+  notifications: number;
 }
 
 interface Candidate {
@@ -403,6 +406,7 @@ export async function generateInvoices(ctx: ServiceContext, opts: GenerateOption
       lastNumber: null,
       creditAppliedMinor: 0n,
       jobIds: [],
+      notifications: 0,
     };
   }
 
@@ -465,7 +469,7 @@ export async function generateInvoices(ctx: ServiceContext, opts: GenerateOption
             numArray(batch.map((b) => b.subtotal)),
             numArray(batch.map((b) => b.discount)),
             numArray(batch.map((b) => b.total)),
-            textArray(batch.map((b) => (b.total === 0n ? 'paid' : b.inv.dueDate < today ? 'overdue' : 'sent'))),
+            textArray(batch.map((b) => (b.total === 0n ? 'paid' : b.inv.dueDate < today ? 'overdue' : 'issued'))),
           ],
         )
       ).rows as Array<{ created: string }>;
@@ -540,6 +544,8 @@ export async function generateInvoices(ctx: ServiceContext, opts: GenerateOption
     // One-off charges waiting for the next invoice (adjustments) go onto these invoices.
     const charged = await attachPendingCharges(trx, touched, now);
     const balanced = await rebalance(trx, ctx, { subscriberIds: subscribers }, { linesChanged: [...new Set([...linesChanged, ...charged])], today });
+    // The "invoice issued" message of each new invoice (email with the PDF), unless turned off.
+    const issued = await queueIssuedInvoices(trx, ctx, createdIds);
     const touchedSet = new Set(touched);
     const creditApplied = balanced.allocations.filter((a) => touchedSet.has(a.invoiceId)).reduce((s, a) => s + a.amountMinor, 0n);
 
@@ -557,6 +563,7 @@ export async function generateInvoices(ctx: ServiceContext, opts: GenerateOption
       lastNumber: createdNumbers[createdNumbers.length - 1] ?? null,
       creditAppliedMinor: creditApplied,
       jobIds: balanced.jobIds,
+      notifications: issued?.queued ?? 0,
     };
     await recordAudit(trx, ctx, {
       entityType: 'billing',

@@ -35,6 +35,8 @@ export interface Invoice {
   voidedAt: Date | null;
   voidReason: string | null;
   createdAt: Date;
+  /** When a message carrying the invoice was delivered (null: not yet, the status says issued). */
+  sentAt: Date | null;
 }
 
 export interface InvoiceSegment {
@@ -106,6 +108,7 @@ interface InvoiceRow {
   voided_at: Date | null;
   void_reason: string | null;
   created_at: Date;
+  sent_at: Date | null;
 }
 
 const INVOICE_COLUMNS = [
@@ -128,11 +131,12 @@ const INVOICE_COLUMNS = [
   'i.voided_at',
   'i.void_reason',
   'i.created_at',
+  'i.sent_at',
 ];
 
-/** The one mapping of an invoice row. With `today`, the status is the read model's for that day (never a stale `sent`). */
+/** The one mapping of an invoice row. With `today`, the status is the read model's for that day (never a stale `issued`). */
 function toInvoice(r: InvoiceRow, today?: string): Invoice {
-  const stored = { status: r.status, totalMinor: r.total_minor, paidMinor: r.paid_minor, dueDate: dateString(r.due_date) };
+  const stored = { status: r.status, totalMinor: r.total_minor, paidMinor: r.paid_minor, dueDate: dateString(r.due_date), sentAt: r.sent_at };
   return {
     id: Number(r.id),
     number: r.number,
@@ -154,6 +158,7 @@ function toInvoice(r: InvoiceRow, today?: string): Invoice {
     voidedAt: r.voided_at,
     voidReason: r.void_reason,
     createdAt: r.created_at,
+    sentAt: r.sent_at ?? null,
   };
 }
 
@@ -168,7 +173,7 @@ export interface InvoiceFilter {
   limit?: number;
 }
 
-const STATUS_ON = invoiceStatusSql({ status: 'i.status', total: 'i.total_minor', paid: 'i.paid_minor', due: 'i.due_date' });
+const STATUS_ON = invoiceStatusSql({ status: 'i.status', total: 'i.total_minor', paid: 'i.paid_minor', due: 'i.due_date', sent: 'i.sent_at' });
 
 /** Invoices, newest first, with their status on `filter.today`. */
 export async function listInvoices(db: Db, filter: InvoiceFilter): Promise<Invoice[]> {

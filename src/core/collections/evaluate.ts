@@ -406,7 +406,7 @@ function messageFields(t: CollectionTransition, f: Facts, s: CollectionSettings)
  * `ispctl collections run` in its own. Returns what happened and the provisioning jobs that
  * carry suspensions and restorations to routers (run them after commit).
  */
-export async function evaluateCollections(db: Db, ctx: Pick<ServiceContext, 'clock' | 'actor'> & Partial<Pick<ServiceContext, 'engine'>>, opts: EvaluateOptions = {}): Promise<EvaluateResult> {
+export async function evaluateCollections(db: Db, ctx: Pick<ServiceContext, 'clock' | 'actor' | 'env'> & Partial<Pick<ServiceContext, 'engine'>>, opts: EvaluateOptions = {}): Promise<EvaluateResult> {
   const settings = await loadCollectionSettings(db);
   const today = opts.today ?? collectionsToday(ctx, settings);
   parseLocalDate(today, 'today');

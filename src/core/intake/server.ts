@@ -2,6 +2,7 @@
 // notifications from gateways and the subscribers' payment pages. Put it behind a TLS proxy.
 //
 //   POST /webhooks/<gateway>                   a signed payment notification
+//   GET  /p/<short token>                      a short link (SMS): redirects to /pay/<token>
 //   GET  /pay/<token>                          the subscriber's payment page
 //   GET  /pay/<token>/invoices/<number>.pdf    one of their open invoices as a PDF
 //   GET  /healthz                              200 ok
@@ -11,7 +12,7 @@ import type { ServiceContext } from '../context.js';
 import { loadDocumentSettings } from '../documents/model.js';
 import { renderInvoice } from '../documents/service.js';
 import type { ApplyOptions } from '../provisioning/apply.js';
-import { verifyLinkToken } from './links.js';
+import { verifyLinkToken, verifyShortToken } from './links.js';
 import { linkProblemPage, payPage, renderPayPage } from './page.js';
 import { handleWebhook } from './webhook.js';
 
@@ -68,7 +69,7 @@ export async function startIntakeServer(opts: IntakeServerOptions): Promise<Inta
   const log = opts.log ?? (() => undefined);
   const server = createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
-      log('warn', `${req.method} ${String(req.url).split('?')[0]!.replace(/\/pay\/[^/]+/, '/pay/…')} failed: ${err instanceof Error ? err.message : String(err)}`);
+      log('warn', `${req.method} ${String(req.url).split('?')[0]!.replace(/\/pay\/[^/]+/, '/pay/…').replace(/^\/p\/[^/]+/, '/p/…')} failed: ${err instanceof Error ? err.message : String(err)}`);
       if (!res.headersSent) json(res, 500, { ok: false, message: 'internal error; the notification was not recorded, send it again' });
       else res.destroy();
     });
@@ -90,6 +91,18 @@ export async function startIntakeServer(opts: IntakeServerOptions): Promise<Inta
       );
       log(r.outcome === 'rejected' ? 'warn' : 'info', `webhook ${hook[1]}: ${r.status} ${r.outcome}: ${r.message}`);
       return json(res, r.status, { ok: r.status < 300, outcome: r.outcome, message: r.message, ...(r.paymentId ? { payment: `P-${r.paymentId}` } : {}) });
+    }
+    const short = /^\/p\/([^/]{1,60})$/.exec(path);
+    if (short) {
+      if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'use GET\n', 'text/plain; charset=utf-8');
+      return opts.withContext(async (ctx) => {
+        const check = verifyShortToken(ctx.env, short[1]!, ctx.clock.now());
+        if (!check.ok) {
+          const doc = await loadDocumentSettings(ctx.db);
+          return send(res, check.reason === 'expired' ? 410 : 404, linkProblemPage(doc.ispName, check.reason === 'expired' ? 'expired' : 'invalid'), 'text/html; charset=utf-8', PAGE_HEADERS);
+        }
+        return send(res, 303, '', 'text/plain; charset=utf-8', { ...PAGE_HEADERS, location: `/pay/${check.payToken}` });
+      });
     }
     const pay = /^\/pay\/([^/]{1,120})(?:\/invoices\/([^/]{1,80})\.pdf)?$/.exec(path);
     if (pay) {

@@ -195,7 +195,7 @@ interface RecomputedRow {
 /**
  * The invoice state machine's one writer: sets each invoice's paid_minor to the sum of its
  * active allocations and its status from that and `today` (see invoiceStatusSql: void and draft
- * stay; paid, overdue, partially_paid or sent). One UPDATE … FROM an aggregate, conditioned on
+ * stay; paid, overdue, partially_paid, sent or issued). One UPDATE … FROM an aggregate, conditioned on
  * the row still not being void; rows already right are not written. Returns the invoices that
  * changed.
  */
@@ -223,7 +223,7 @@ export async function recomputeInvoices(db: Db, scope: RecomputeScope, today: st
       `update invoices t
           set paid_minor = x.paid, status = x.status, updated_at = now()
          from (
-           select i.id, x.paid, ${invoiceStatusSql({ status: 'i.status', total: 'i.total_minor', paid: 'x.paid', due: 'i.due_date' })} as status
+           select i.id, x.paid, ${invoiceStatusSql({ status: 'i.status', total: 'i.total_minor', paid: 'x.paid', due: 'i.due_date', sent: 'i.sent_at' })} as status
              from invoices i
              cross join lateral (select coalesce(sum(a.amount_minor), 0)::bigint as paid from payment_allocations a
                                   where a.invoice_id = i.id and a.reversed_at is null) x

@@ -8,33 +8,35 @@ import type { Knex } from 'knex';
 import type { Db } from '../db/tx.js';
 import { big, chunks, dateString, idArray, type BigValue } from '../db/sql.js';
 
-export const INVOICE_STATUSES = ['draft', 'sent', 'partially_paid', 'paid', 'overdue', 'void'] as const;
+export const INVOICE_STATUSES = ['draft', 'issued', 'sent', 'partially_paid', 'paid', 'overdue', 'void'] as const;
 export type InvoiceStatus = (typeof INVOICE_STATUSES)[number];
 
 /**
  * An invoice's status on `today` (ISP date), from what is stored: void and draft stay; `paid`
  * when paid ≥ total; `overdue` when not fully paid and the due date is before today;
- * `partially_paid` when something but not all was paid; `sent` otherwise. The rebalance step
- * stores this; readers apply it again so a status is never stale between two rebalances.
+ * `partially_paid` when something but not all was paid; otherwise `sent` once a message carrying
+ * it was delivered (sentAt), `issued` until then. The rebalance step stores this; readers apply
+ * it again so a status is never stale between two rebalances.
  */
-export function invoiceStatusOn(inv: { status: InvoiceStatus; totalMinor: bigint; paidMinor: bigint; dueDate: string }, today: string): InvoiceStatus {
+export function invoiceStatusOn(inv: { status: InvoiceStatus; totalMinor: bigint; paidMinor: bigint; dueDate: string; sentAt: Date | null }, today: string): InvoiceStatus {
   if (inv.status === 'void' || inv.status === 'draft') return inv.status;
   if (inv.paidMinor >= inv.totalMinor) return 'paid';
   if (inv.dueDate < today) return 'overdue';
   if (inv.paidMinor > 0n) return 'partially_paid';
-  return 'sent';
+  return inv.sentAt ? 'sent' : 'issued';
 }
 
 /**
  * invoiceStatusOn as a SQL expression over the given column expressions, with one `?::date`
  * placeholder for today.
  */
-export function invoiceStatusSql(c: { status: string; total: string; paid: string; due: string }): string {
+export function invoiceStatusSql(c: { status: string; total: string; paid: string; due: string; sent: string }): string {
   return `(case when ${c.status} in ('void', 'draft') then ${c.status}
                when ${c.paid} >= ${c.total} then 'paid'
                when ${c.due} < ?::date then 'overdue'
                when ${c.paid} > 0 then 'partially_paid'
-               else 'sent' end)`;
+               when ${c.sent} is not null then 'sent'
+               else 'issued' end)`;
 }
 
 /** What is still owed on an invoice (0 for void and draft ones). */
@@ -87,10 +89,11 @@ interface OpenInvoiceRow {
   status: InvoiceStatus;
   total_minor: bigint;
   paid_minor: bigint;
+  sent_at: Date | null;
 }
 
 function toOpenInvoice(r: OpenInvoiceRow, today: string): OpenInvoice {
-  const stored = { status: r.status, totalMinor: r.total_minor, paidMinor: r.paid_minor, dueDate: dateString(r.due_date) };
+  const stored = { status: r.status, totalMinor: r.total_minor, paidMinor: r.paid_minor, dueDate: dateString(r.due_date), sentAt: r.sent_at };
   return {
     id: Number(r.id),
     number: r.number,
@@ -111,7 +114,7 @@ export async function openInvoices(db: Db, subscriberIds: readonly number[], tod
   if (subscriberIds.length === 0) return out;
   const rows = (
     await db.raw(
-      `select i.id, i.subscriber_id, i.number, i.period_key, i.issue_date::text as issue_date, i.due_date::text as due_date, i.status, i.total_minor, i.paid_minor
+      `select i.id, i.subscriber_id, i.number, i.period_key, i.issue_date::text as issue_date, i.due_date::text as due_date, i.status, i.total_minor, i.paid_minor, i.sent_at
          from ledger_invoices i
         where i.subscriber_id = any(?::int[]) and i.open_minor > 0
         order by i.subscriber_id, i.due_date, i.id`,
@@ -274,6 +277,7 @@ interface InvoiceStateRow {
   due_date: string;
   total_minor: bigint;
   paid_minor: bigint;
+  sent_at: Date | null;
 }
 
 /** Paid, outstanding and status on `today` of these invoices. */
@@ -282,13 +286,13 @@ export async function invoiceStates(db: Db, invoiceIds: readonly number[], today
   if (invoiceIds.length === 0) return out;
   const rows = (
     await db.raw(
-      `select i.id, i.number, i.subscriber_id, i.status, i.due_date::text as due_date, i.total_minor, i.paid_minor
+      `select i.id, i.number, i.subscriber_id, i.status, i.due_date::text as due_date, i.total_minor, i.paid_minor, i.sent_at
          from ledger_invoices i where i.id = any(?::bigint[])`,
       [idArray(invoiceIds)],
     )
   ).rows as InvoiceStateRow[];
   for (const r of rows) {
-    const stored = { status: r.status, totalMinor: r.total_minor, paidMinor: r.paid_minor, dueDate: r.due_date };
+    const stored = { status: r.status, totalMinor: r.total_minor, paidMinor: r.paid_minor, dueDate: r.due_date, sentAt: r.sent_at };
     out.set(Number(r.id), { id: Number(r.id), number: r.number, subscriberId: r.subscriber_id, status: invoiceStatusOn(stored, today), totalMinor: r.total_minor, paidMinor: r.paid_minor, balanceMinor: outstandingOf(stored) });
   }
   return out;

@@ -48,7 +48,7 @@ export interface RebalanceResult {
   jobIds: number[];
 }
 
-type RebalanceContext = Pick<ServiceContext, 'clock' | 'actor'> & Partial<Pick<ServiceContext, 'engine'>>;
+type RebalanceContext = Pick<ServiceContext, 'clock' | 'actor' | 'env'> & Partial<Pick<ServiceContext, 'engine'>>;
 
 /**
  * Brings the ledger of a set of subscribers (or everyone) in line with their invoices, payments

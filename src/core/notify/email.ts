@@ -2,10 +2,18 @@
 // silent server fails the message (to be retried) instead of hanging the run.
 import { createTransport } from 'nodemailer';
 
+/** A file an email carries: a multipart/mixed part, base64, with its file name. */
+export interface EmailAttachment {
+  fileName: string;
+  contentType: string;
+  content: Buffer;
+}
+
 export interface EmailMessage {
   to: string;
   subject: string;
   text: string;
+  attachments?: EmailAttachment[];
 }
 
 export interface EmailSender {
@@ -46,7 +54,13 @@ export function createEmailSender(opts: EmailSenderOptions): EmailSender {
   return {
     async send(message) {
       try {
-        const info = await transport.sendMail({ from: opts.from, to: message.to, subject: message.subject, text: message.text });
+        const info = await transport.sendMail({
+          from: opts.from,
+          to: message.to,
+          subject: message.subject,
+          text: message.text,
+          attachments: message.attachments?.map((a) => ({ filename: a.fileName, contentType: a.contentType, content: a.content, contentDisposition: 'attachment' as const })),
+        });
         return { messageId: String(info.messageId ?? '') };
       } catch (err) {
         const e = err as Error & { code?: string; responseCode?: number };

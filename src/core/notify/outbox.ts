@@ -4,13 +4,21 @@
 // SKIP LOCKED, so several senders can share the queue), hands them to SMTP or the SMS gateway
 // and records the outcome: sent, or back in the queue with a later next attempt, or failed
 // after the last attempt.
+//
+// Attachments: an email may carry documents (the invoice PDF, the receipt PDF). They are queued
+// as references (notification_attachments: kind and number), rendered on the first attempt to
+// send and stored there, so a retry sends the very same bytes. Sending works through the claimed
+// rows a batch at a time, so at most one batch of documents is in memory. A message that
+// delivers an invoice (notifications.invoice_id) marks that invoice sent when it is delivered.
 import type { Knex } from 'knex';
 import type { ServiceContext } from '../context.js';
 import type { Db } from '../db/tx.js';
 import { invalid, isIspctlError, IspctlError } from '../errors.js';
 import { amountDueBySubscriber } from '../ledger/read-model.js';
+import { renderInvoice, renderReceipt } from '../documents/service.js';
+import { shortLinkMaker } from '../intake/links.js';
 import { loadNotifyConfig, type NotifyConfig } from './config.js';
-import { createEmailSender, smtpHost, type EmailMessage, type EmailSender } from './email.js';
+import { createEmailSender, smtpHost, type EmailAttachment, type EmailMessage, type EmailSender } from './email.js';
 import type { Channel } from './setting-defs.js';
 import { sendSms, type SmsMessage } from './sms.js';
 import { commonData, createTemplateLoader, messageMoney, renderMessage, TEMPLATE_NAMES, type MessageData, type TemplateName } from './templates.js';
@@ -32,6 +40,8 @@ export interface Notification {
   nextAttemptAt: Date;
   sentAt: Date | null;
   createdAt: Date;
+  /** The invoice this message delivers, if any. */
+  invoiceId: number | null;
 }
 
 export function toNotification(r: Record<string, unknown>): Notification {
@@ -50,6 +60,7 @@ export function toNotification(r: Record<string, unknown>): Notification {
     nextAttemptAt: r.next_attempt_at as Date,
     sentAt: (r.sent_at as Date | null) ?? null,
     createdAt: r.created_at as Date,
+    invoiceId: r.invoice_id === null || r.invoice_id === undefined ? null : Number(r.invoice_id),
   };
 }
 
@@ -63,6 +74,12 @@ export interface Recipient {
   balanceMinor: bigint;
 }
 
+/** A document an email carries: an invoice by its number, a receipt by its payment id. */
+export interface AttachmentRef {
+  kind: 'invoice' | 'receipt';
+  ref: string;
+}
+
 export interface QueueRequest {
   subscriberId: number;
   /** The event this message tells about, e.g. `reminder:inv:34:-3`; with the channel, unique. */
@@ -71,11 +88,19 @@ export interface QueueRequest {
   /** The template's own placeholders, already formatted (see TEMPLATE_FIELDS). */
   data: MessageData;
   recipient?: Recipient;
+  /** Documents the email carries (SMS carries none). */
+  attachments?: AttachmentRef[];
+  /** The invoice this message delivers: marked sent when the message is delivered. */
+  invoiceId?: number;
+  /** Only these channels (each must be set up); default the enabled ones. */
+  channels?: Channel[];
 }
 
 export interface QueueResult {
   /** Rows inserted (one per channel). */
   queued: number;
+  /** Their ids. */
+  ids: number[];
   /** Rows that already existed: the event was queued before. */
   duplicates: number;
   /** Messages that could not be rendered (stored as failed, with the reason). */
@@ -95,11 +120,14 @@ const INSERT_BATCH = 5000;
  * event again does nothing. Call inside the transaction that made the event happen. A template
  * that does not render does not fail the caller: the row is stored as failed, with the reason.
  */
-export async function queueNotifications(db: Db, ctx: Pick<ServiceContext, 'clock'>, requests: QueueRequest[], opts: QueueOptions = {}): Promise<QueueResult> {
-  const result: QueueResult = { queued: 0, duplicates: 0, renderErrors: [] };
+export async function queueNotifications(db: Db, ctx: Pick<ServiceContext, 'clock' | 'env'>, requests: QueueRequest[], opts: QueueOptions = {}): Promise<QueueResult> {
+  const result: QueueResult = { queued: 0, ids: [], duplicates: 0, renderErrors: [] };
   if (!requests.length) return result;
   const config = opts.config ?? (await loadNotifyConfig(db));
-  if (!config.channels.length) return result;
+  const setUp = (c: Channel) => (c === 'email' ? Boolean(config.smtpUrl && config.mailFrom) : Boolean(config.sms));
+  const channelsOf = (req: QueueRequest) => (req.channels ? req.channels.filter(setUp) : config.channels);
+  if (!requests.some((r) => channelsOf(r).length)) return result;
+  const payLink = await shortLinkMaker({ db, clock: ctx.clock, env: ctx.env });
   const missing = [...new Set(requests.filter((r) => !r.recipient).map((r) => r.subscriberId))];
   const looked = new Map<number, Recipient>();
   if (missing.length) {
@@ -123,14 +151,22 @@ export async function queueNotifications(db: Db, ctx: Pick<ServiceContext, 'cloc
   for (const req of requests) {
     const who = req.recipient ?? looked.get(req.subscriberId);
     if (!who) continue;
-    const data = { ...commonData(config, who, who.balanceMinor), ...req.data };
-    for (const channel of config.channels) {
+    const data = { ...commonData(config, who, who.balanceMinor, payLink ? payLink(who.accountNo) : null), ...req.data };
+    for (const channel of channelsOf(req)) {
       const to = channel === 'email' ? who.email : who.phone;
       if (!to) continue;
-      const base = { subscriber_id: req.subscriberId, event_key: req.eventKey, channel, template: req.template, recipient: to };
+      const base = {
+        subscriber_id: req.subscriberId,
+        event_key: req.eventKey,
+        channel,
+        template: req.template,
+        recipient: to,
+        invoice_id: req.invoiceId ?? null,
+        attachments: channel === 'email' ? (req.attachments ?? []) : [],
+      };
       try {
         const msg = renderMessage(await loader.get(req.template, channel), data);
-        rows.push({ ...base, subject: msg.subject, body: msg.body, status: 'pending', last_error: null });
+        rows.push({ ...base, subject: msg.subject, body: channel === 'sms' ? msg.body.trim() : msg.body, status: 'pending', last_error: null });
       } catch (err) {
         if (!isIspctlError(err)) throw err;
         result.renderErrors.push({ eventKey: req.eventKey, channel, error: err.message });
@@ -140,23 +176,38 @@ export async function queueNotifications(db: Db, ctx: Pick<ServiceContext, 'cloc
   }
   for (let i = 0; i < rows.length; i += INSERT_BATCH) {
     const chunk = rows.slice(i, i + INSERT_BATCH);
+    // One statement: the messages, then the attachments of those actually inserted.
     const r = await db.raw(
-      `insert into notifications (subscriber_id, event_key, channel, template, recipient, subject, body, status, attempts, last_error, next_attempt_at, created_at)
-       select x.subscriber_id, x.event_key, x.channel, x.template, x.recipient, x.subject, x.body, x.status, 0, x.last_error, ?::timestamptz, ?::timestamptz
-         from json_to_recordset(?::json)
-           as x(subscriber_id int, event_key text, channel text, template text, recipient text, subject text, body text, status text, last_error text)
-       on conflict (event_key, channel) do nothing
-       returning id`,
-      [now, now, JSON.stringify(chunk)],
+      `with x as (
+         select * from json_to_recordset(?::json)
+           as x(subscriber_id int, event_key text, channel text, template text, recipient text, subject text, body text, status text, last_error text,
+                invoice_id bigint, attachments json)),
+       ins as (
+         insert into notifications (subscriber_id, event_key, channel, template, recipient, subject, body, status, attempts, last_error, next_attempt_at, created_at, invoice_id)
+         select x.subscriber_id, x.event_key, x.channel, x.template, x.recipient, x.subject, x.body, x.status, 0, x.last_error, ?::timestamptz, ?::timestamptz, x.invoice_id
+           from x
+         on conflict (event_key, channel) do nothing
+         returning id, event_key, channel),
+       att as (
+         insert into notification_attachments (notification_id, kind, ref)
+         select ins.id, a.kind, a.ref
+           from ins join x on x.event_key = ins.event_key and x.channel = ins.channel
+           cross join lateral json_to_recordset(x.attachments) as a(kind text, ref text)
+         on conflict do nothing
+         returning 1)
+       select ins.id, (select count(*) from att) as attachments from ins order by ins.id`,
+      [JSON.stringify(chunk), now, now],
     );
-    result.queued += r.rows.length;
-    result.duplicates += chunk.length - r.rows.length;
+    const ids = (r.rows as Array<{ id: bigint | number }>).map((x) => Number(x.id));
+    result.queued += ids.length;
+    result.ids.push(...ids);
+    result.duplicates += chunk.length - ids.length;
   }
   return result;
 }
 
 /** Queues one message (see queueNotifications). */
-export async function queueNotification(db: Db, ctx: Pick<ServiceContext, 'clock'>, request: QueueRequest, opts: QueueOptions = {}): Promise<QueueResult> {
+export async function queueNotification(db: Db, ctx: Pick<ServiceContext, 'clock' | 'env'>, request: QueueRequest, opts: QueueOptions = {}): Promise<QueueResult> {
   return queueNotifications(db, ctx, [request], opts);
 }
 
@@ -233,11 +284,66 @@ async function claim(db: Knex, now: Date, opts: SendOptions): Promise<Notificati
   return rows.map(toNotification).sort((a, b) => a.id - b.id);
 }
 
+/** Claimed rows are sent this many at a time: their documents are loaded (or rendered) per batch. */
+export const SEND_BATCH = 20;
+
+interface AttachmentRow {
+  id: bigint | number;
+  notification_id: bigint | number;
+  kind: 'invoice' | 'receipt';
+  ref: string;
+  file_name: string | null;
+  content_type: string | null;
+  content: Buffer | Uint8Array | null;
+}
+
+/**
+ * The documents of a batch of emails, by notification id. Documents not rendered yet are
+ * rendered now and stored (only if still empty: two senders never store two versions), so a
+ * retry sends the same bytes. A document that does not render fails its message for this
+ * attempt (returned in `errors`).
+ */
+async function batchAttachments(ctx: ServiceContext, ids: number[]): Promise<{ files: Map<number, EmailAttachment[]>; errors: Map<number, string> }> {
+  const files = new Map<number, EmailAttachment[]>();
+  const errors = new Map<number, string>();
+  if (!ids.length) return { files, errors };
+  const missing = (await ctx.db('notification_attachments').whereIn('notification_id', ids).whereNull('content').orderBy('id').select('id', 'notification_id', 'kind', 'ref')) as AttachmentRow[];
+  const rendered: Array<{ id: number; b64: string; file_name: string; content_type: string }> = [];
+  for (const r of missing) {
+    const nid = Number(r.notification_id);
+    if (errors.has(nid)) continue;
+    try {
+      const doc = r.kind === 'invoice' ? await renderInvoice(ctx, { number: r.ref, format: 'pdf' }) : await renderReceipt(ctx, { payment: r.ref, format: 'pdf' });
+      rendered.push({ id: Number(r.id), b64: doc.content.toString('base64'), file_name: doc.fileName, content_type: doc.contentType });
+    } catch (err) {
+      errors.set(nid, `the ${r.kind} ${r.ref} could not be rendered: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  if (rendered.length) {
+    // Stored only where still empty: a sender that rendered first wins, and every send uses what is stored.
+    await ctx.db.raw(
+      `update notification_attachments t
+          set content = decode(x.b64, 'base64'), file_name = x.file_name, content_type = x.content_type, rendered_at = ?::timestamptz
+         from json_to_recordset(?::json) as x(id bigint, b64 text, file_name text, content_type text)
+        where t.id = x.id and t.content is null`,
+      [ctx.clock.now(), JSON.stringify(rendered)],
+    );
+  }
+  const stored = (await ctx.db('notification_attachments').whereIn('notification_id', ids).whereNotNull('content').orderBy('id').select('notification_id', 'file_name', 'content_type', 'content')) as AttachmentRow[];
+  for (const r of stored) {
+    const nid = Number(r.notification_id);
+    const list = files.get(nid) ?? [];
+    list.push({ fileName: r.file_name ?? 'document.pdf', contentType: r.content_type ?? 'application/pdf', content: Buffer.from(r.content!) });
+    files.set(nid, list);
+  }
+  return { files, errors };
+}
+
 /**
  * Sends due messages from the outbox. Each row is claimed before it is sent and marked after,
  * so two senders never take the same row; a sender that dies between the SMTP server's "250
  * OK" and the mark leaves the row claimed, and it is sent again after SENDING_TIMEOUT_MS (at
- * least once, never lost).
+ * least once, never lost). Rows go out SEND_BATCH at a time, each batch marked before the next.
  */
 export async function sendNotifications(ctx: ServiceContext, opts: SendOptions = {}): Promise<SendSummary> {
   const db = ctx.db;
@@ -246,34 +352,58 @@ export async function sendNotifications(ctx: ServiceContext, opts: SendOptions =
   const summary: SendSummary = { claimed: rows.length, sent: 0, retrying: 0, failed: 0, errors: [] };
   if (!rows.length) return summary;
   const transport = opts.transport ?? defaultTransport(config);
-  const sent: number[] = [];
-  const failures: Array<{ row: Notification; error: string }> = [];
-  const queue = [...rows];
   try {
-    await Promise.all(
-      Array.from({ length: Math.min(opts.concurrency ?? 4, queue.length) }, async () => {
-        for (let row = queue.shift(); row; row = queue.shift()) {
-          try {
-            if (row.channel === 'email') await transport.sendEmail({ to: row.recipient, subject: row.subject ?? config.ispName, text: row.body });
-            else await transport.sendSms({ to: row.recipient, text: row.body });
-            sent.push(row.id);
-          } catch (err) {
-            failures.push({ row, error: err instanceof Error ? err.message : String(err) });
+    for (let b = 0; b < rows.length; b += SEND_BATCH) {
+      const batch = rows.slice(b, b + SEND_BATCH);
+      const { files, errors } = await batchAttachments(
+        ctx,
+        batch.filter((r) => r.channel === 'email').map((r) => r.id),
+      );
+      const sent: Notification[] = [];
+      const failures: Array<{ row: Notification; error: string }> = [];
+      const queue = batch.filter((r) => {
+        const why = errors.get(r.id);
+        if (why) failures.push({ row: r, error: why });
+        return !why;
+      });
+      await Promise.all(
+        Array.from({ length: Math.min(opts.concurrency ?? 4, queue.length) }, async () => {
+          for (let row = queue.shift(); row; row = queue.shift()) {
+            try {
+              if (row.channel === 'email') await transport.sendEmail({ to: row.recipient, subject: row.subject ?? config.ispName, text: row.body, attachments: files.get(row.id) });
+              else await transport.sendSms({ to: row.recipient, text: row.body });
+              sent.push(row);
+            } catch (err) {
+              failures.push({ row, error: err instanceof Error ? err.message : String(err) });
+            }
           }
-        }
-      }),
-    );
+        }),
+      );
+      await markOutcome(ctx, config, sent, failures, summary);
+    }
   } finally {
     await transport.close?.();
   }
+  return summary;
+}
+
+async function markOutcome(ctx: ServiceContext, config: NotifyConfig, sent: Notification[], failures: Array<{ row: Notification; error: string }>, summary: SendSummary): Promise<void> {
+  const db = ctx.db;
   const now = ctx.clock.now();
-  for (let i = 0; i < sent.length; i += 10_000) {
-    await db('notifications')
-      .whereIn('id', sent.slice(i, i + 10_000))
-      .where('status', 'sending')
-      .update({ status: 'sent', sent_at: now, attempts: db.raw('attempts + 1'), last_error: null, claimed_at: null });
+  if (sent.length) {
+    const ids = sent.map((r) => r.id);
+    await db('notifications').whereIn('id', ids).where('status', 'sending').update({ status: 'sent', sent_at: now, attempts: db.raw('attempts + 1'), last_error: null, claimed_at: null });
+    // `sent` means sent: the invoices these messages delivered.
+    const invoiceIds = [...new Set(sent.map((r) => r.invoiceId).filter((x): x is number => x !== null))];
+    if (invoiceIds.length) {
+      await db.raw(
+        `update invoices set sent_at = ?::timestamptz, status = case when status = 'issued' then 'sent' else status end, updated_at = ?::timestamptz
+          where id = any(?::bigint[]) and sent_at is null`,
+        [now, now, `{${invoiceIds.join(',')}}`],
+      );
+    }
   }
-  summary.sent = sent.length;
+  summary.sent += sent.length;
   for (const f of failures) {
     const attempts = f.row.attempts + 1;
     const giveUp = attempts >= config.maxAttempts;
@@ -290,7 +420,6 @@ export async function sendNotifications(ctx: ServiceContext, opts: SendOptions =
     else summary.retrying++;
     summary.errors.push({ id: f.row.id, channel: f.row.channel, recipient: f.row.recipient, error: f.error });
   }
-  return summary;
 }
 
 // ---- listing and retrying -------------------------------------------------------------------
@@ -350,6 +479,7 @@ export function sampleData(template: TemplateName, config: Pick<NotifyConfig, 'c
     suspension: { invoice_number: 'INV-2026-000123', amount: money(150000n), due_date: 'Nov 16, 2026' },
     restoration: {},
     receipt: { amount: money(150000n), method: 'GCash', reference: '1234567890', received_on: 'Nov 20, 2026' },
+    invoice: { invoice_number: 'INV-2026-000123', amount: money(150000n), due_date: 'Nov 16, 2026', period: 'Nov 1, 2026 – Nov 30, 2026' },
   };
   return data[template];
 }

@@ -1,5 +1,5 @@
 // The receipt for a payment: queued by the payments code inside the transaction that records the
-// payment, once per payment (event key receipt:payment:<id>).
+// payment, once per payment (event key receipt:payment:<id>). The email carries the receipt PDF.
 import { errors } from '../error-catalogue.js';
 import type { ServiceContext } from '../context.js';
 import type { Db } from '../db/tx.js';
@@ -19,7 +19,7 @@ export function receiptEventKey(paymentId: number): string {
  * payment and the balance after it, so call it after the payment's allocations are written.
  * Calling it again for the same payment does nothing.
  */
-export async function queueReceipt(db: Db, ctx: Pick<ServiceContext, 'clock'>, opts: { paymentId: number }): Promise<QueueResult & { eventKey: string }> {
+export async function queueReceipt(db: Db, ctx: Pick<ServiceContext, 'clock' | 'env'>, opts: { paymentId: number }): Promise<QueueResult & { eventKey: string }> {
   const p = await db('payments').where({ id: opts.paymentId }).first('id', 'subscriber_id', 'amount_minor', 'currency', 'method', 'reference', 'received_at');
   if (!p) throw errors.paymentNotFound(opts.paymentId);
   const eventKey = receiptEventKey(Number(p.id));
@@ -45,6 +45,7 @@ export async function queueReceipt(db: Db, ctx: Pick<ServiceContext, 'clock'>, o
         received_on: messageDateOf(p.received_at as Date, config.timezone),
       },
       recipient: { fullName: sub.full_name, accountNo: sub.account_no, email: sub.email ?? null, phone: sub.phone ?? null, balanceMinor: owed },
+      attachments: [{ kind: 'receipt', ref: String(p.id) }],
     },
     { config },
   );

@@ -181,6 +181,19 @@ export const NOTIFY_SETTINGS: readonly SettingDef[] = [
     },
   },
   {
+    key: 'invoice-issued-notify',
+    description: 'Send each subscriber an "invoice issued" message (email with the invoice PDF, SMS with a payment link) when billing creates their invoice; false turns it off',
+    type: 'boolean',
+    default: true,
+    parse(raw) {
+      if (typeof raw === 'boolean') return raw;
+      const s = String(raw).trim().toLowerCase();
+      if (['true', 'yes', 'on', '1'].includes(s)) return true;
+      if (['false', 'no', 'off', '0'].includes(s)) return false;
+      throw invalid('INVALID_SETTING_VALUE', `invoice-issued-notify must be true or false, got "${String(raw)}".`, ['ispctl settings set invoice-issued-notify false']);
+    },
+  },
+  {
     key: 'notify-max-attempts',
     description: 'Attempts to deliver one message before it is marked failed (retries back off from 1 minute to 6 hours)',
     type: 'integer',

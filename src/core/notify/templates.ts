@@ -11,11 +11,14 @@ import { formatMoney } from '../money.js';
 import { parseLocalDate, toLocalDate, type LocalDate } from '../time.js';
 import type { Channel } from './setting-defs.js';
 
-export const TEMPLATE_NAMES = ['reminder', 'warning', 'suspension', 'restoration', 'receipt'] as const;
+export const TEMPLATE_NAMES = ['reminder', 'warning', 'suspension', 'restoration', 'receipt', 'invoice'] as const;
 export type TemplateName = (typeof TEMPLATE_NAMES)[number];
 
-/** Placeholders every message has. */
-export const COMMON_FIELDS = ['isp_name', 'subscriber_name', 'account_no', 'balance'] as const;
+/**
+ * Placeholders every message has. pay_link is the subscriber's short payment page link and
+ * pay_line "Pay online: <link>"; both are empty when public-url is not set.
+ */
+export const COMMON_FIELDS = ['isp_name', 'subscriber_name', 'account_no', 'balance', 'pay_link', 'pay_line'] as const;
 
 /** Placeholders of each message, beyond the common ones. */
 export const TEMPLATE_FIELDS: Record<TemplateName, readonly string[]> = {
@@ -24,6 +27,7 @@ export const TEMPLATE_FIELDS: Record<TemplateName, readonly string[]> = {
   suspension: ['invoice_number', 'amount', 'due_date'],
   restoration: [],
   receipt: ['amount', 'method', 'reference', 'received_on'],
+  invoice: ['invoice_number', 'amount', 'due_date', 'period'],
 };
 
 export interface MessageTemplate {
@@ -202,11 +206,13 @@ export interface MessageFormat {
 }
 
 /** The placeholders every message has, ready for a template. */
-export function commonData(fmt: MessageFormat, subscriber: { fullName: string; accountNo: string }, balanceMinor: bigint): MessageData {
+export function commonData(fmt: MessageFormat, subscriber: { fullName: string; accountNo: string }, balanceMinor: bigint, payLink: string | null = null): MessageData {
   return {
     isp_name: fmt.ispName,
     subscriber_name: subscriber.fullName,
     account_no: subscriber.accountNo,
     balance: messageMoney(balanceMinor, fmt.currency),
+    pay_link: payLink ?? '',
+    pay_line: payLink ? `Pay online: ${payLink}` : '',
   };
 }
