@@ -1,7 +1,22 @@
 // Small helpers shared by the benchmarks: statistics, the JSON line every benchmark prints, and
-// a lab router in a worker thread (its own event loop, as a real router is its own machine).
+// a lab router in a worker thread (its own event loop, as a real router is its own machine) or
+// in its own process (when the client's CPU must be told from the router's).
 // Benchmarks import the compiled code from dist/: run `npm run build` first.
+//
+// The line every benchmark prints on stdout, one per figure (bench/run.mjs collects them):
+//   { name, runs, median, p99, unit, target, ok?, higherIsBetter?,
+//     baseline?: { name, median, unit? }, ratio?, pairs?, note? }
+// - target: '< 1000', '<= 2000', '>= 5000', 'ratio >= 0.95', 'ratio <= 16' or 'info' (no verdict).
+//   Without `ok`, run.mjs judges the median (or, for 'ratio ...', the ratio) against it.
+// - baseline: what the figure is compared with, measured in the same run (the other library,
+//   the stock tables, the hand-written SQL, the same work at a tenth of the size); ratio is
+//   median / baseline median unless the benchmark computed it otherwise (e.g. the median of
+//   paired ratios) and says so in `note`.
+// Logs go to stderr. `--quick` (or BENCH_QUICK=1, which run.mjs sets) asks for small sizes.
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { createInterface } from 'node:readline';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -15,6 +30,25 @@ export function dist(path) {
   return pathToFileURL(file).href;
 }
 
+/** True when the run asked for small sizes (`--quick` or BENCH_QUICK=1). */
+export const QUICK = process.argv.includes('--quick') || process.env.BENCH_QUICK === '1';
+
+/** `full`, or `quick` in a quick run. */
+export function sized(full, quick) {
+  return QUICK ? quick : full;
+}
+
+/** The machine's load: 1-minute load average and the number of cores. */
+export function loadSnapshot() {
+  return { loadavg1: Math.round(loadavg()[0] * 100) / 100, cores: cpus().length };
+}
+
+/** Print one result line in the shape above (fields left undefined are dropped). */
+export function emit(row) {
+  process.stdout.write(`${JSON.stringify(row)}\n`);
+  return row;
+}
+
 /** The q-quantile (0..1) of numbers, nearest-rank. */
 export function quantile(values, q) {
   const sorted = [...values].sort((a, b) => a - b);
@@ -23,7 +57,7 @@ export function quantile(values, q) {
   return sorted[rank];
 }
 
-function round(n) {
+export function round(n) {
   return Math.round(n * 100) / 100;
 }
 
@@ -32,7 +66,7 @@ function round(n) {
  * better) p99 is the rate 99% of runs reach (the 1st percentile); for a time it is the 99th
  * percentile.
  */
-export function report(name, samples, unit, target, { higherIsBetter = false } = {}) {
+export function report(name, samples, unit, target, { higherIsBetter = false, baseline, ratio, ok, note, pairs } = {}) {
   const line = {
     name,
     runs: samples.length,
@@ -41,8 +75,18 @@ export function report(name, samples, unit, target, { higherIsBetter = false } =
     unit,
     target,
   };
-  process.stdout.write(`${JSON.stringify(line)}\n`);
-  return line;
+  if (higherIsBetter) line.higherIsBetter = true;
+  if (baseline) {
+    // { name, samples } or { name, median }
+    const median = baseline.samples ? quantile(baseline.samples, 0.5) : baseline.median;
+    line.baseline = { name: baseline.name, median: round(median) };
+    if (baseline.unit && baseline.unit !== unit) line.baseline.unit = baseline.unit;
+    line.ratio = ratio ?? round(line.median / median);
+  } else if (ratio !== undefined) line.ratio = ratio;
+  if (ok !== undefined) line.ok = ok;
+  if (note) line.note = note;
+  if (pairs) line.pairs = pairs;
+  return emit(line);
 }
 
 /**
@@ -88,7 +132,7 @@ export async function reportScaling(name, { size, baselineSize = Math.max(1, Mat
     median: round(median),
     p99: round(quantile(full, 0.99)),
     unit,
-    baseline: { size: baselineSize, median: round(baseMedian), p99: round(quantile(base, 0.99)) },
+    baseline: { name: `size ${baselineSize}`, size: baselineSize, median: round(baseMedian), p99: round(quantile(base, 0.99)) },
     repeats: reps,
     ratio,
     target: `ratio <= ${round(limit)} (linear: ${round(size / baselineSize)})`,
@@ -158,6 +202,97 @@ export async function startLabWorker(options = {}) {
       worker.postMessage({ type: 'close' });
       await done;
       await worker.terminate();
+    },
+  };
+}
+
+/**
+ * A lab router in its own process (bench/clients/lab-router.mjs). Resolves with
+ * { port, password, pid, cpuMs(), seedSecrets(n), close() }; cpuMs() is the CPU the router
+ * process has used so far, so a benchmark can say whether the router was the bottleneck.
+ */
+export async function startLabProcess() {
+  const password = 'bench-pw';
+  const child = spawn(process.execPath, [join(ROOT, 'bench/clients/lab-router.mjs'), dist('src/lab/index.js'), password], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const next = (type) =>
+    new Promise((resolve, reject) => {
+      const onMessage = (msg) => {
+        if (msg.type !== type) return;
+        child.off('message', onMessage);
+        child.off('exit', onExit);
+        resolve(msg);
+      };
+      const onExit = (code) => reject(new Error(`lab router process exited with ${code}`));
+      child.on('message', onMessage);
+      child.once('exit', onExit);
+    });
+  const ready = await next('ready');
+  return {
+    port: ready.port,
+    password,
+    pid: child.pid,
+    async cpuMs() {
+      const got = next('cpu');
+      child.send({ type: 'cpu' });
+      return (await got).ms;
+    },
+    async seedSecrets(count) {
+      const done = next('seeded');
+      child.send({ type: 'seed-secrets', count });
+      return (await done).count;
+    },
+    async close() {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.send({ type: 'close' });
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/**
+ * A process driven one line at a time: it prints a JSON line once ready, then answers each line
+ * written to its stdin with one JSON line. Resolves with { ask(line), close() }.
+ */
+export async function startDriver(command, args, { label = command } = {}) {
+  const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout });
+  const waiting = [];
+  let failure;
+  const fail = (err) => {
+    failure = err;
+    while (waiting.length) waiting.shift().reject(err);
+  };
+  lines.on('line', (line) => {
+    const w = waiting.shift();
+    if (!w) return;
+    try {
+      w.resolve(JSON.parse(line));
+    } catch {
+      w.reject(new Error(`${label} printed ${JSON.stringify(line)}`));
+    }
+  });
+  child.once('error', (err) => fail(new Error(`${label} failed to start: ${err.message}`)));
+  child.once('exit', (code) => fail(new Error(`${label} exited with ${code}`)));
+  const reply = () => new Promise((resolve, reject) => (failure ? reject(failure) : waiting.push({ resolve, reject })));
+  await reply();
+  return {
+    ask(line) {
+      const r = reply();
+      child.stdin.write(`${line}\n`);
+      return r;
+    },
+    async close() {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.stdin.end('quit\n');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(timer);
     },
   };
 }

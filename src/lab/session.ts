@@ -99,7 +99,7 @@ export class ApiSession {
   receive(words: string[]): void {
     if (this.closed || words.length === 0) return;
     const p = parseSentence(words);
-    this.log(`> ${redactWords(words)}`);
+    if (this.opts.log) this.log(`> ${redactWords(words)}`); // formatted only when someone reads the log
     const faults = this.opts.faults;
     if (p.command !== '/login') {
       this.commands++;

@@ -19,7 +19,7 @@ import {
   RouterOSTimeoutError,
   RouterOSTrapError,
 } from './errors.js';
-import { SentenceDecoder, encodeSentence, parseSentence } from './protocol.js';
+import { SentenceDecoder, encodeSentence, encodeTaggedSentence } from './protocol.js';
 import { COMMAND_PATTERN, type Params, type Query, assertCommand, attributeWords, proplistWord, queryWords } from './query.js';
 
 export const DEFAULT_PORT = 8728;
@@ -27,6 +27,8 @@ export const DEFAULT_TLS_PORT = 8729;
 export const DEFAULT_TIMEOUT_MS = 10_000;
 /** How long `close()` waits for the router to hang up after `/quit` before dropping the socket. */
 const CLOSE_GRACE_MS = 2_000;
+/** Size of the buffer a plain connection reads into. */
+const READ_BUFFER_BYTES = 64 * 1024;
 /** Largest delay a Node timer honours (a longer one fires at once). */
 const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 
@@ -114,7 +116,9 @@ interface Pending {
   empty: boolean;
   trap: Row | undefined;
   onRow: ((row: Row) => void) | undefined;
-  timer: NodeJS.Timeout | undefined;
+  /** performance.now() by which the reply must be complete; 0 when it has no timeout. */
+  deadline: number;
+  timeoutMs: number;
   abort: { signal: AbortSignal; listener: () => void } | undefined;
   resolve(result: CommandResult): void;
   reject(err: Error): void;
@@ -158,7 +162,34 @@ function validateConnectOptions(opts: RouterOSConnectOptions): void {
   checkTimeout(opts.connectTimeoutMs, 'connectTimeoutMs');
 }
 
-function openSocket(opts: RouterOSConnectOptions, port: number): Promise<net.Socket> {
+/**
+ * Where a plain TCP socket's reads go. A plain socket reads into one buffer of its own
+ * (`onread`), which spares a Buffer and a trip through the stream machinery per read; the
+ * decoder copies whatever it keeps across reads. The client attaches itself when constructed;
+ * anything read before that (a router says nothing before a command) waits here.
+ */
+class ReadSink {
+  target: ((chunk: Buffer) => void) | undefined;
+  early: Buffer[] = [];
+  readonly buffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
+  readonly onread = {
+    buffer: this.buffer,
+    callback: (n: number, buf: Uint8Array): boolean => {
+      const chunk = Buffer.from(buf.buffer, buf.byteOffset, n);
+      if (this.target) this.target(chunk);
+      else this.early.push(Buffer.from(chunk));
+      return true; // keep reading
+    },
+  };
+  attach(target: (chunk: Buffer) => void): void {
+    this.target = target;
+    const early = this.early;
+    this.early = [];
+    for (const c of early) target(c);
+  }
+}
+
+function openSocket(opts: RouterOSConnectOptions, port: number, sink: ReadSink): Promise<net.Socket> {
   const where = `${opts.host}:${port}`;
   const timeoutMs = opts.connectTimeoutMs ?? opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   return new Promise((resolve, reject) => {
@@ -193,7 +224,7 @@ function openSocket(opts: RouterOSConnectOptions, port: number): Promise<net.Soc
       if (t.maxVersion !== undefined) tlsOpts.maxVersion = t.maxVersion;
       socket = tls.connect(tlsOpts, onReady);
     } else {
-      socket = net.connect({ host: opts.host, port }, onReady);
+      socket = net.connect({ host: opts.host, port, onread: sink.onread }, onReady);
     }
     socket.on('error', onError);
     socket.on('close', onClose);
@@ -232,6 +263,13 @@ export class RouterOSClient {
   private closeReason: RouterOSError | undefined;
   private closedByClient = false;
   private corked = false;
+  /** One timer for every command's deadline, armed for the earliest (see `sweep`). */
+  private deadlineTimer: NodeJS.Timeout | undefined;
+  private deadlineAt = Infinity;
+  private readonly uncork = (): void => {
+    this.corked = false;
+    this.socket.uncork();
+  };
   private listenersFired = false;
   private resolveClosed!: (reason: RouterOSError | undefined) => void;
 
@@ -240,10 +278,11 @@ export class RouterOSClient {
     validateConnectOptions(opts);
     const port = opts.port ?? (opts.tls ? DEFAULT_TLS_PORT : DEFAULT_PORT);
     // Fail fast on a bad code page, before any network traffic.
-    const decoder = new SentenceDecoder({ fallbackEncoding: opts.fallbackEncoding, maxWordBytes: opts.maxWordBytes });
+    const decoder = new SentenceDecoder({ fallbackEncoding: opts.fallbackEncoding, maxWordBytes: opts.maxWordBytes, reusedChunks: !opts.tls });
     if (opts.signal?.aborted) throw new RouterOSCancelledError(`connecting to ${opts.host}:${port} was aborted`);
-    const socket = await openSocket(opts, port);
-    const client = new RouterOSClient(socket, decoder, opts, port);
+    const sink = new ReadSink();
+    const socket = await openSocket(opts, port, sink);
+    const client = new RouterOSClient(socket, decoder, opts, port, sink);
     const signal = opts.signal;
     const onAbort = (): void => client.destroy(new RouterOSCancelledError(`logging in to ${opts.host}:${port} was aborted`));
     signal?.addEventListener('abort', onAbort, { once: true });
@@ -261,7 +300,7 @@ export class RouterOSClient {
     return client;
   }
 
-  private constructor(socket: net.Socket, decoder: SentenceDecoder, opts: RouterOSConnectOptions, port: number) {
+  private constructor(socket: net.Socket, decoder: SentenceDecoder, opts: RouterOSConnectOptions, port: number, sink: ReadSink) {
     this.host = opts.host;
     this.port = port;
     this.tls = Boolean(opts.tls);
@@ -273,12 +312,14 @@ export class RouterOSClient {
     });
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 30_000);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    // TLS sockets deliver 'data'; plain ones read into the sink's buffer.
+    if (this.tls) socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err: Error) => {
       this.destroy(new RouterOSConnectionClosedError(`connection to ${this.where} failed: ${err.message}`, { cause: err }));
     });
     socket.on('close', () => this.onSocketClose());
     if (socket.destroyed) queueMicrotask(() => this.onSocketClose());
+    if (!this.tls) sink.attach((chunk) => this.onData(chunk));
   }
 
   private get where(): string {
@@ -322,7 +363,7 @@ export class RouterOSClient {
         tag = String(this.nextTag++);
         if (opts.signal?.aborted) throw new RouterOSCancelledError(`${words[0]} was aborted before it was sent`);
         this.track(tag, words[0]!, resolve, reject, opts);
-        this.send([...words, `.tag=${tag}`]);
+        this.send(words, tag);
       }),
     );
     return { tag, result };
@@ -434,7 +475,7 @@ export class RouterOSClient {
         if (this.state !== 'open') throw this.closedError(words[0]!);
         if (this.pending.has(UNTAGGED)) throw new RouterOSArgumentError('an untagged command is already running');
         this.track(UNTAGGED, words[0]!, resolve, reject, {});
-        this.send(words);
+        this.send(words, UNTAGGED);
       }),
     );
   }
@@ -453,13 +494,18 @@ export class RouterOSClient {
       empty: false,
       trap: undefined,
       onRow: opts.onRow,
-      timer: undefined,
+      deadline: 0,
+      timeoutMs: 0,
       abort: undefined,
       resolve,
       reject,
     };
     const timeoutMs = opts.timeoutMs ?? this.defaultTimeoutMs;
-    if (timeoutMs > 0) p.timer = setTimeout(() => this.expire(p, timeoutMs), timeoutMs);
+    if (timeoutMs > 0) {
+      p.timeoutMs = timeoutMs;
+      p.deadline = performance.now() + timeoutMs;
+      if (p.deadline < this.deadlineAt) this.armDeadline(p.deadline);
+    }
     if (opts.signal) {
       const listener = (): void => void this.cancel(tag);
       opts.signal.addEventListener('abort', listener, { once: true });
@@ -468,17 +514,52 @@ export class RouterOSClient {
     this.pending.set(tag, p);
   }
 
-  /** Remove a pending command and its timer/abort hooks; the caller settles its promise. */
+  /** Remove a pending command and its abort hook; the caller settles its promise. */
   private settle(p: Pending): void {
     this.pending.delete(p.tag);
-    if (p.timer) clearTimeout(p.timer);
     if (p.abort) p.abort.signal.removeEventListener('abort', p.abort.listener);
-    p.timer = undefined;
+    p.deadline = 0;
     p.abort = undefined;
   }
 
-  private expire(p: Pending, timeoutMs: number): void {
+  /**
+   * Deadlines: rather than a timer per command (set and cleared for every reply), one timer is
+   * armed for the earliest deadline. When it fires it expires what is due and re-arms for the
+   * next; a command that settled meanwhile is simply no longer pending. The timer does not keep
+   * the process alive by itself: the open socket does.
+   */
+  private armDeadline(at: number): void {
+    if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
+    this.deadlineAt = at;
+    this.deadlineTimer = setTimeout(() => this.sweep(), Math.max(0, Math.ceil(at - performance.now())));
+    this.deadlineTimer.unref();
+  }
+
+  private disarmDeadline(): void {
+    if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
+    this.deadlineTimer = undefined;
+    this.deadlineAt = Infinity;
+  }
+
+  private sweep(): void {
+    this.deadlineTimer = undefined;
+    this.deadlineAt = Infinity;
+    if (this.state !== 'open') return;
+    const now = performance.now();
+    const due: Pending[] = [];
+    let next = Infinity;
+    for (const p of this.pending.values()) {
+      if (p.deadline === 0) continue;
+      if (p.deadline <= now) due.push(p);
+      else if (p.deadline < next) next = p.deadline;
+    }
+    for (const p of due) this.expire(p);
+    if (next !== Infinity && this.state === 'open' && next < this.deadlineAt) this.armDeadline(next);
+  }
+
+  private expire(p: Pending): void {
     if (this.pending.get(p.tag) !== p) return;
+    const timeoutMs = p.timeoutMs;
     this.settle(p);
     p.reject(new RouterOSTimeoutError(`${p.command} got no reply from ${this.where} within ${timeoutMs} ms`, timeoutMs));
     this.sendCancel(p.tag);
@@ -486,22 +567,20 @@ export class RouterOSClient {
 
   /** Best-effort `/cancel`; its reply carries a tag nobody waits for and is dropped. */
   private sendCancel(tag: string): void {
-    if (tag !== UNTAGGED && this.state === 'open') this.send(['/cancel', `=tag=${tag}`, `.tag=${this.nextTag++}`]);
+    if (tag !== UNTAGGED && this.state === 'open') this.send(['/cancel', `=tag=${tag}`], String(this.nextTag++));
   }
 
-  private send(words: readonly string[]): void {
+  /** Write one sentence, with `.tag=tag` as its last word unless `tag` is UNTAGGED. */
+  private send(words: readonly string[], tag: string): void {
     const socket = this.socket;
     if (socket.destroyed) return;
     // Batch all sentences written in one tick into one write.
     if (!this.corked) {
       this.corked = true;
       socket.cork();
-      process.nextTick(() => {
-        this.corked = false;
-        socket.uncork();
-      });
+      process.nextTick(this.uncork);
     }
-    socket.write(encodeSentence(words as string[]));
+    socket.write(tag === UNTAGGED ? encodeSentence(words) : encodeTaggedSentence(words, tag));
   }
 
   private onData(chunk: Buffer): void {
@@ -530,13 +609,27 @@ export class RouterOSClient {
   }
 
   private dispatch(words: string[]): void {
-    const { head: type, tag, attributes: attrs, other } = parseSentence(words);
+    // What parseSentence would give, without the parts a reply never needs (one pass, and the
+    // attributes object only for a reply someone waits for).
+    let type: string | undefined;
+    let tag: string | undefined;
+    let reason: string | undefined;
+    let hasAttrs = false;
+    for (let i = 0; i < words.length; i++) {
+      const w = words[i]!;
+      const c = w.charCodeAt(0);
+      if (c === 0x3d /* = */) hasAttrs = true;
+      else if (tag === undefined && w.startsWith('.tag=')) tag = w.slice(5);
+      else if (type === undefined && (c === 0x21 /* ! */ || c === 0x2f) /* / */) type = w;
+      else if (reason === undefined && c !== 0x3f /* ? */) reason = w;
+    }
     if (type === '!fatal') {
-      this.destroy(new RouterOSFatalError(other[0] ?? attrs.message ?? 'no reason given'));
+      this.destroy(new RouterOSFatalError(reason ?? (hasAttrs ? attributesOf(words).message : undefined) ?? 'no reason given'));
       return;
     }
     const p = this.pending.get(tag ?? UNTAGGED);
     if (!p) return; // a reply to a cancelled or timed-out command, or to a best-effort /cancel
+    const attrs = hasAttrs ? attributesOf(words) : {};
     switch (type) {
       case '!re':
         if (!p.onRow) p.rows.push(attrs);
@@ -577,6 +670,7 @@ export class RouterOSClient {
   }
 
   private failAll(reason: RouterOSError): void {
+    this.disarmDeadline();
     const all = [...this.pending.values()];
     for (const p of all) {
       this.settle(p);
@@ -604,6 +698,21 @@ export class RouterOSClient {
       // A listener's failure is its own; it must not break the client or the process.
     }
   }
+}
+
+/** The `=name=value` words of a sentence as an object (a later duplicate wins), as parseSentence does. */
+function attributesOf(words: readonly string[]): Row {
+  const out: Row = {};
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i]!;
+    if (w.charCodeAt(0) !== 0x3d) continue;
+    const eq = w.indexOf('=', 1);
+    const key = eq === -1 ? w.slice(1) : w.slice(1, eq);
+    const value = eq === -1 ? '' : w.slice(eq + 1);
+    if (key === '__proto__') Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
+    else out[key] = value;
+  }
+  return out;
 }
 
 function checkWords(words: readonly string[]): void {

@@ -9,6 +9,7 @@ export {
   decodeText,
   encodeLength,
   encodeSentence,
+  encodeTaggedSentence,
   encodeWord,
   lengthPrefixSize,
   makeFallbackDecoder,

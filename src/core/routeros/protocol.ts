@@ -59,31 +59,45 @@ export function encodeLength(n: number): Buffer {
   return out;
 }
 
-function wordBytes(word: string | Buffer): Buffer {
-  return typeof word === 'string' ? Buffer.from(word, 'utf8') : word;
-}
-
 /** One word: prefix (length in bytes, not characters) and the UTF-8 bytes. */
 export function encodeWord(word: string | Buffer): Buffer {
-  return encodeSentenceParts([wordBytes(word)], false);
+  return encodeWords([word], undefined, false);
 }
 
 /** A whole sentence: every word, then the zero-length terminator. */
-export function encodeSentence(words: Array<string | Buffer>): Buffer {
-  return encodeSentenceParts(words.map(wordBytes), true);
+export function encodeSentence(words: ReadonlyArray<string | Buffer>): Buffer {
+  return encodeWords(words, undefined, true);
 }
 
-function encodeSentenceParts(parts: Buffer[], terminate: boolean): Buffer {
+/** A whole sentence with `.tag=tag` as its last word (the client's commands). */
+export function encodeTaggedSentence(words: ReadonlyArray<string | Buffer>, tag: string): Buffer {
+  return encodeWords(words, `.tag=${tag}`, true);
+}
+
+/** Byte lengths of the words being encoded (reused: encoding is synchronous). */
+let scratch = new Float64Array(16);
+
+/** Encode straight into one buffer: no intermediate Buffer per word. */
+function encodeWords(words: ReadonlyArray<string | Buffer>, extra: string | undefined, terminate: boolean): Buffer {
+  const count = words.length + (extra === undefined ? 0 : 1);
+  if (scratch.length < count) scratch = new Float64Array(Math.max(count, scratch.length * 2));
+  const lengths = scratch;
   let size = terminate ? 1 : 0;
-  for (const p of parts) {
-    checkLength(p.length);
-    size += lengthPrefixSize(p.length) + p.length;
+  for (let i = 0; i < count; i++) {
+    const w = i < words.length ? words[i]! : extra!;
+    const n = typeof w === 'string' ? Buffer.byteLength(w, 'utf8') : w.length;
+    checkLength(n);
+    lengths[i] = n;
+    size += lengthPrefixSize(n) + n;
   }
   const out = Buffer.allocUnsafe(size);
   let at = 0;
-  for (const p of parts) {
-    at = writeLength(p.length, out, at);
-    at += p.copy(out, at);
+  for (let i = 0; i < count; i++) {
+    const w = i < words.length ? words[i]! : extra!;
+    const n = lengths[i]!;
+    at = writeLength(n, out, at);
+    if (typeof w === 'string') at += out.write(w, at, n, 'utf8');
+    else at += w.copy(out, at);
   }
   if (terminate) out[at] = 0;
   return out;
@@ -135,6 +149,11 @@ export interface DecoderOptions {
    * give back exactly the bytes it was sent uses this).
    */
   decodeWord?: (bytes: Buffer) => string;
+  /**
+   * The caller reuses each chunk's memory once `push` returns (a socket reading into one
+   * buffer): the part of a word that must wait for the next chunk is copied.
+   */
+  reusedChunks?: boolean;
 }
 
 /**
@@ -146,6 +165,7 @@ export class SentenceDecoder {
   private readonly fallback: (bytes: Buffer) => string;
   private readonly decodeWord: ((bytes: Buffer) => string) | undefined;
   private readonly maxWordBytes: number;
+  private readonly reusedChunks: boolean;
   /** Words of the sentence being read. */
   private words: string[] = [];
   /** Prefix bytes read so far and how many the prefix has (0 = waiting for a first byte). */
@@ -162,6 +182,7 @@ export class SentenceDecoder {
     this.fallback = makeFallbackDecoder(opts.fallbackEncoding ?? DEFAULT_FALLBACK_ENCODING);
     this.maxWordBytes = opts.maxWordBytes ?? DEFAULT_MAX_WORD_BYTES;
     this.decodeWord = opts.decodeWord;
+    this.reusedChunks = opts.reusedChunks ?? false;
   }
 
   /** True when the decoder holds no partial word or sentence. */
@@ -222,7 +243,8 @@ export class SentenceDecoder {
         continue;
       }
       const take = Math.min(want, avail);
-      this.wordParts.push(chunk.subarray(i, i + take));
+      const part = chunk.subarray(i, i + take);
+      this.wordParts.push(this.reusedChunks ? Buffer.from(part) : part);
       this.wordGot += take;
       i += take;
       if (this.wordGot === this.wordLen) {

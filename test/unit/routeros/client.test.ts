@@ -398,6 +398,31 @@ describe('connection loss, timeouts and cancel', () => {
     expect(client.pendingCount).toBe(0);
   });
 
+  it('times out each command at its own deadline, whatever order they were sent in', async () => {
+    const { client } = await setup({ handler: () => {} }, { timeoutMs: 5_000 });
+    const t0 = Date.now();
+    const long = client.write('/long', {}, { timeoutMs: 400 });
+    const none = client.write('/listen', {}, { timeoutMs: 0 });
+    const byDefault = client.write('/default');
+    const short = client.write('/short', {}, { timeoutMs: 60 });
+    const w = { long: watch(long), none: watch(none), byDefault: watch(byDefault) };
+    const err = await short.catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RouterOSTimeoutError);
+    expect((err as RouterOSTimeoutError).message).toContain('/short got no reply');
+    expect((err as RouterOSTimeoutError).message).toContain('within 60 ms');
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(55);
+    expect(w).toEqual({ long: { settled: false }, none: { settled: false }, byDefault: { settled: false } });
+    const err2 = await long.catch((e: unknown) => e);
+    expect(err2).toBeInstanceOf(RouterOSTimeoutError);
+    expect((err2 as RouterOSTimeoutError).message).toContain('within 400 ms');
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(395);
+    expect(client.pendingCount).toBe(2);
+    expect(w.byDefault.settled).toBe(false);
+    await client.close();
+    await expect(none).rejects.toBeInstanceOf(RouterOSConnectionClosedError);
+    await expect(byDefault).rejects.toBeInstanceOf(RouterOSConnectionClosedError);
+  });
+
   it('uses the connection default timeout, and 0 disables it', async () => {
     const { client } = await setup({ handler: () => {} }, { timeoutMs: 80 });
     await expect(client.write('/x')).rejects.toBeInstanceOf(RouterOSTimeoutError);

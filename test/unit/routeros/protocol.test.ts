@@ -6,6 +6,7 @@ import {
   decodeText,
   encodeLength,
   encodeSentence,
+  encodeTaggedSentence,
   encodeWord,
   parseSentence,
 } from '../../../src/core/routeros/protocol.js';
@@ -84,6 +85,12 @@ describe('encodeWord / encodeSentence', () => {
     expect(hex(enc)).toBe('062f6c6f67696e' + '02ff00' + '00');
   });
 
+  it('appends the tag word to a tagged sentence, byte for byte as if it were in the list', () => {
+    const words = ['/ppp/secret/add', '=name=Ñoño', Buffer.from([0xe9]), '=comment=' + 'x'.repeat(200)];
+    expect(encodeTaggedSentence(words, '42').equals(encodeSentence([...words, '.tag=42']))).toBe(true);
+    expect(hex(encodeTaggedSentence(['/cancel'], '7'))).toBe('072f63616e63656c' + '062e7461673d37' + '00');
+  });
+
   it('encodes a sentence with a 5-byte-class boundary word header', () => {
     const w = Buffer.alloc(128, 0x62);
     const enc = encodeSentence([w]);
@@ -146,6 +153,29 @@ describe('SentenceDecoder', () => {
         },
       ),
       { numRuns: 300 },
+    );
+  });
+
+  it('keeps partial words intact when the caller reuses the chunk memory (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.array(fc.string({ minLength: 1, maxLength: 300, unit: 'grapheme' }), { minLength: 1, maxLength: 6 }), { minLength: 1, maxLength: 8 }),
+        fc.integer({ min: 1, max: 97 }),
+        (sentences, size) => {
+          const buf = Buffer.concat(sentences.map((s) => encodeSentence(s)));
+          // One read buffer, overwritten by every read, as a socket with `onread` does.
+          const shared = Buffer.alloc(size);
+          const dec = new SentenceDecoder({ reusedChunks: true });
+          const out: string[][] = [];
+          for (let at = 0; at < buf.length; at += size) {
+            const n = buf.copy(shared, 0, at, at + size);
+            out.push(...dec.push(shared.subarray(0, n)));
+            shared.fill(0xff);
+          }
+          expect(out).toEqual(sentences);
+        },
+      ),
+      { numRuns: 200 },
     );
   });
 
