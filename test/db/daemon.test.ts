@@ -17,7 +17,7 @@ import { checkRoutersHealth } from '../../src/core/daemon/health.js';
 import { taskLog, type LogEntry } from '../../src/core/daemon/logger.js';
 import { closeStaleSessions } from '../../src/core/daemon/radius-stale.js';
 import { daemonStatus } from '../../src/core/daemon/status.js';
-import { releaseDeadClaims } from '../../src/core/daemon/store.js';
+import { releaseDeadClaims, workerId } from '../../src/core/provisioning/claims.js';
 import { TASKS } from '../../src/core/daemon/tasks.js';
 import { openDatabase, type Database } from '../../src/core/db/connection.js';
 import { migrateLatest } from '../../src/core/db/migrate.js';
@@ -181,6 +181,12 @@ describeEachEngine('daemon: router health, stale sessions, dead claims', (db) =>
     await ctx.db('provisioning_jobs').insert([
       { ...base, target: 'service:9001', claimed_by: deadHere },
       { ...base, target: 'service:9002', claimed_by: `${hostname()}:${process.pid}` },
+      // A process of this host that had this process's pid before (a restarted container's PID 1).
+      { ...base, target: 'service:9005', claimed_by: `${hostname()}:${process.pid}:${Math.round(performance.timeOrigin) - 3_600_000}` },
+      // This very process, under its own identity: alive.
+      { ...base, target: 'service:9006', claimed_by: workerId() },
+      // pid 1 lives, but started long before this claim: the claimer's pid was reused.
+      { ...base, target: 'service:9007', claimed_by: `${hostname()}:1:${Date.now()}` },
       { ...base, target: 'service:9003', claimed_by: 'elsewhere:1234' },
       // The same target already has a newer pending job: the abandoned one is cancelled.
       { ...base, target: 'service:9004', claimed_by: deadHere },
@@ -191,13 +197,16 @@ describeEachEngine('daemon: router health, stale sessions, dead claims', (db) =>
       id: 'gone-1', name: 'gone', host: 'elsewhere', pid: 1234, worker_id: 'elsewhere:1234', engine: db().engine,
       started_at: ctx.db.raw(`now() - interval '1 hour'`), heartbeat_at: ctx.db.raw(`now() - interval '1 minute'`), heartbeat_every_ms: 2000,
     });
-    expect(await releaseDeadClaims(ctx.db, now)).toBe(3);
+    expect(await releaseDeadClaims(ctx.db, now)).toBe(process.platform === 'linux' ? 5 : 4);
     const status = async (t: string) => (await ctx.db('provisioning_jobs').where({ target: t }).orderBy('id').select('status')).map((r) => r.status);
     expect(await status('service:9001')).toEqual(['pending']);
     expect(await status('service:9002')).toEqual(['running']); // this process: alive
     expect(await status('service:9003')).toEqual(['pending']);
     expect(await status('service:9004')).toEqual(['cancelled', 'pending']);
-    await ctx.db('provisioning_jobs').whereIn('target', ['service:9001', 'service:9002', 'service:9003', 'service:9004']).delete();
+    expect(await status('service:9005')).toEqual(['pending']);
+    expect(await status('service:9006')).toEqual(['running']);
+    if (process.platform === 'linux') expect(await status('service:9007')).toEqual(['pending']);
+    await ctx.db('provisioning_jobs').whereIn('target', ['service:9001', 'service:9002', 'service:9003', 'service:9004', 'service:9005', 'service:9006', 'service:9007']).delete();
   });
 });
 

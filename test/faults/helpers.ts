@@ -82,6 +82,38 @@ export function runCliKilledAfter(args: string[], afterMs: number, env: Record<s
   });
 }
 
+/**
+ * Runs the ispctl binary and kills it with SIGKILL `thenMs` after `when()` first holds (polled
+ * every 20 ms), so the kill lands in the part of the run that matters (e.g. once its router work
+ * was claimed), not in the start-up.
+ */
+export function runCliKilledWhen(args: string[], env: Record<string, string>, opts: { when: () => Promise<boolean>; thenMs: number }): Promise<Killed> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn(process.execPath, [join(ROOT, 'bin', 'run.js'), ...args], { env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    let killed = false;
+    let ended = false;
+    child.stdout.setEncoding('utf8').on('data', (d) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d));
+    const poll = async () => {
+      while (!ended && !(await opts.when().catch(() => false))) await new Promise((r) => setTimeout(r, 20));
+      if (ended) return;
+      setTimeout(() => {
+        killed = child.exitCode === null && child.signalCode === null;
+        child.kill('SIGKILL');
+      }, opts.thenMs);
+    };
+    void poll();
+    child.on('error', reject);
+    child.on('close', (code) => {
+      ended = true;
+      resolve({ code, killed, elapsedMs: performance.now() - started, stdout, stderr });
+    });
+  });
+}
+
 export interface DaemonProcess {
   child: import('node:child_process').ChildProcess;
   output(): string;

@@ -1,11 +1,9 @@
 // What the daemon writes about itself: its instances and their heartbeats, and what each
 // schedule did last. Times here are the database's (now()), not the injected clock: they say
 // when things really happened, so a frozen ISPCTL_NOW never makes a dead daemon look alive.
-import { hostname } from 'node:os';
 import type { Knex } from 'knex';
 import type { Engine } from '../db/config.js';
 import type { Db } from '../db/tx.js';
-import { isUniqueViolation } from '../db/errors.js';
 
 export const SCHEDULE_NAMES = ['billing', 'collections', 'jobs', 'health', 'radius-stale', 'notifications'] as const;
 export type ScheduleName = (typeof SCHEDULE_NAMES)[number];
@@ -163,84 +161,6 @@ export async function scheduleAges(db: Db): Promise<Map<string, number>> {
     .whereNotNull('last_started_at')
     .select('schedule', db.raw('(extract(epoch from (now() - last_started_at)) * 1000)::float8 as age_ms'));
   return new Map(rows.filter((r) => r.age_ms !== null).map((r) => [r.schedule, Number(r.age_ms)]));
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/**
- * Provisioning jobs a dead runner left `running` go back to the queue now, instead of after the
- * claim timeout: jobs claimed by a process of this host that no longer exists, and jobs claimed
- * by a daemon instance on another host whose heartbeat stopped. A job whose target meanwhile got
- * a newer pending job is cancelled (the newer one covers it). Returns how many were released.
- */
-export async function releaseDeadClaims(db: Knex, now: Date, host = hostname()): Promise<number> {
-  const running: Array<{ claimed_by: string }> = await db('provisioning_jobs').where({ status: 'running' }).whereNotNull('claimed_by').distinct('claimed_by');
-  if (!running.length) return 0;
-  const dead = new Set<string>();
-  for (const { claimed_by: w } of running) {
-    const cut = w.lastIndexOf(':');
-    const pid = Number(w.slice(cut + 1));
-    if (w.slice(0, cut) === host && Number.isInteger(pid) && pid > 0 && pid !== process.pid && !pidAlive(pid)) dead.add(w);
-  }
-  const stale: Array<{ worker_id: string }> = await db('daemon_instances')
-    .whereIn('worker_id', running.map((r) => r.claimed_by))
-    .whereNot('host', host)
-    .where((q) =>
-      q.whereNotNull('stopped_at').orWhereRaw('heartbeat_at < now() - make_interval(secs => greatest(heartbeat_every_ms * ?, ?) / 1000.0)', [HEARTBEAT_MISSES, MIN_STALE_MS]),
-    )
-    .select('worker_id');
-  for (const s of stale) dead.add(s.worker_id);
-  if (!dead.size) return 0;
-  const release = async (workers: string[]): Promise<number> => {
-    const r = await db.raw(
-      `update provisioning_jobs j
-          set status = case when exists (select 1 from provisioning_jobs p
-                                          where p.router_id = j.router_id and p.kind = j.kind and p.target = j.target and p.status = 'pending')
-                            then 'cancelled' else 'pending' end,
-              done_at = case when exists (select 1 from provisioning_jobs p
-                                           where p.router_id = j.router_id and p.kind = j.kind and p.target = j.target and p.status = 'pending')
-                             then ?::timestamptz else null end,
-              claimed_at = null,
-              claimed_by = null,
-              next_attempt_at = ?::timestamptz,
-              updated_at = ?::timestamptz
-        where j.status = 'running' and j.claimed_by = any(?::text[])`,
-      [now, now, now, `{${workers.map((w) => `"${w.replace(/["\\]/g, '\\$&')}"`).join(',')}}`],
-    );
-    return Number(r.rowCount ?? r.affectedRows ?? 0);
-  };
-  try {
-    return await release([...dead]);
-  } catch (err) {
-    // Two abandoned jobs for one target cannot both become pending in one statement; settle
-    // them one at a time so the second sees the first.
-    if (!isUniqueViolation(err)) throw err;
-    const ids: Array<{ id: bigint | number }> = await db('provisioning_jobs').where({ status: 'running' }).whereIn('claimed_by', [...dead]).select('id').orderBy('id');
-    let n = 0;
-    for (const { id } of ids) {
-      const r = await db.raw(
-        `update provisioning_jobs j
-            set status = case when exists (select 1 from provisioning_jobs p
-                                            where p.router_id = j.router_id and p.kind = j.kind and p.target = j.target and p.status = 'pending')
-                              then 'cancelled' else 'pending' end,
-                done_at = case when exists (select 1 from provisioning_jobs p
-                                             where p.router_id = j.router_id and p.kind = j.kind and p.target = j.target and p.status = 'pending')
-                               then ?::timestamptz else null end,
-                claimed_at = null, claimed_by = null, next_attempt_at = ?::timestamptz, updated_at = ?::timestamptz
-          where j.id = ? and j.status = 'running'`,
-        [now, now, now, Number(id)],
-      );
-      n += Number(r.rowCount ?? 0);
-    }
-    return n;
-  }
 }
 
 /** Rows a knex write touched: a number on pg, a result object from the PGlite client's delete. */

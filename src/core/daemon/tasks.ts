@@ -11,7 +11,8 @@ import type { DaemonConfig } from './config.js';
 import { checkRoutersHealth } from './health.js';
 import type { LogLevel, TaskLog } from './logger.js';
 import { closeStaleSessions } from './radius-stale.js';
-import { releaseDeadClaims, type InstanceInfo, type ScheduleName } from './store.js';
+import { releaseDeadClaims } from '../provisioning/claims.js';
+import type { InstanceInfo, ScheduleName } from './store.js';
 
 export interface TaskEnv {
   ctx: ServiceContext;

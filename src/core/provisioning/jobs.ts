@@ -1,9 +1,9 @@
 // The durable outbox. A job says "converge this target on this router"; whoever runs it reads
 // the desired state at that moment, so a job run twice, or after newer changes, does no harm.
-import { hostname } from 'node:os';
 import type { Knex } from 'knex';
 import type { Db } from '../db/tx.js';
 import { isUniqueViolation, mapDbError } from '../db/errors.js';
+import { workerId as ownWorkerId } from './claims.js';
 
 export const JOB_KINDS = ['service', 'profile', 'remove', 'radius_coa', 'radius_disconnect'] as const;
 export type JobKind = (typeof JOB_KINDS)[number];
@@ -124,15 +124,13 @@ export interface ClaimFilter {
   limit?: number;
 }
 
-export function workerId(): string {
-  return `${hostname()}:${process.pid}`;
-}
+export { workerId } from './claims.js';
 
 /**
  * Takes due jobs for this runner: pending ones whose time has come, and running ones abandoned
  * by a dead runner. FOR UPDATE SKIP LOCKED lets several runners share the queue on PostgreSQL.
  */
-export async function claimJobs(db: Knex, filter: ClaimFilter, now: Date, worker = workerId()): Promise<Job[]> {
+export async function claimJobs(db: Knex, filter: ClaimFilter, now: Date, worker = ownWorkerId()): Promise<Job[]> {
   const stale = new Date(now.getTime() - CLAIM_TIMEOUT_MS);
   const sub = db('provisioning_jobs')
     .select('id')

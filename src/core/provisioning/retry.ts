@@ -51,7 +51,9 @@ export async function retryJobs(ctx: ServiceContext, opts: RetryOptions): Promis
     const missing = ids.filter((id) => !found.has(id));
     if (missing.length) throw invalid('JOB_NOT_FOUND', `There is no job ${missing.join(', ')}.`, ['ispctl jobs list --status open shows the queued jobs']);
   }
-  const before = await listJobs(ctx.db, { status: 'pending', routerId: router?.id, limit: 1_000_000 });
+  // Open jobs: pending ones, and running ones (a killed run's are taken back by runJobs; another
+  // live process's are waited for).
+  const before = await listJobs(ctx.db, { status: 'open', routerId: router?.id, limit: 1_000_000 });
   const asked = ids ? before.filter((j) => ids.includes(j.id)) : before;
   if (asked.length === 0) return { tried: 0, done: 0, failed: 0, remaining: 0, routers: [], jobs: [] };
   const drivers = opts.drivers ?? (await defaultDrivers());

@@ -4,6 +4,7 @@
 import type { Knex } from 'knex';
 import type { ServiceContext } from '../context.js';
 import { toRouter, type Router } from '../routers/service.js';
+import { releaseDeadClaims } from './claims.js';
 import { claimJobs, completeJobs, countOpenJobs, failJobs, type ClaimFilter, type Job, type JobCounts } from './jobs.js';
 
 export type JobResult = { id: number; ok: true; detail?: string } | { id: number; ok: false; error: string };
@@ -54,6 +55,9 @@ export async function runJobs(ctx: ServiceContext, drivers: Drivers, opts: RunOp
   const db = ctx.db as Knex;
   const timeoutMs = opts.timeoutMs ?? 5_000;
   const started = Date.now();
+  // Work a killed runner left `running` goes back to the queue first, so it is not stuck until
+  // the claim timeout (src/core/provisioning/claims.ts).
+  await releaseDeadClaims(db, ctx.clock.now());
   const jobs = await claimJobs(db, opts, ctx.clock.now());
   const byRouter = new Map<number, Job[]>();
   for (const j of jobs) {

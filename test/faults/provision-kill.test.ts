@@ -1,0 +1,164 @@
+// kill -9 at random points of the runs that change routers: `collections run` (suspensions),
+// `jobs retry` (restorations a payment queued), the daemon applying work, and `sync`. After each
+// kill and a re-run: one suspension and one restoration per subscriber, every job ends done, and
+// the router holds each subscriber once, exactly as the database wants it.
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { generateInvoices } from '../../src/core/billing/generate.js';
+import { runCollections } from '../../src/core/collections/run.js';
+import { recordPayment } from '../../src/core/payments/service.js';
+import { apiDriver } from '../../src/core/provisioning/routeros/driver.js';
+import { planSync } from '../../src/core/provisioning/routeros/sync.js';
+import { runJobs } from '../../src/core/provisioning/runner.js';
+import { setSettings } from '../../src/core/settings/service.js';
+import { startLabRouter, type LabRouter } from '../../src/lab/index.js';
+import { runCli } from '../helpers/cli.js';
+import { count, random, runCliKilledWhen, startDaemon } from './helpers.js';
+import { seededPg, type Seeded } from './pg.js';
+
+const SUBSCRIBERS = count(60, 300);
+const ROUNDS = count(1, 4);
+let lab: LabRouter;
+let pg: Seeded;
+const rnd = random();
+
+beforeAll(async () => {
+  lab = await startLabRouter({ adminPassword: 'lab-pw' });
+  pg = await seededPg('provkill', { router: { host: '127.0.0.1', port: lab.port, user: 'admin', password: 'lab-pw' }, subscribers: SUBSCRIBERS, startDate: '2026-01-01' });
+  // The daemon here only applies router work: no billing or collections of its own.
+  await setSettings(pg.ctx, { 'grace-days': 5, 'billing-hour': 23, 'collections-interval-minutes': 1440, 'health-interval-seconds': 86_400, 'jobs-interval-seconds': 3600, 'notify-interval-seconds': 86_400 });
+  await runJobs(pg.ctx, { api: apiDriver, radius: apiDriver }, { timeoutMs: 20_000, ignoreBackoff: true });
+});
+afterAll(async () => {
+  await lab?.close();
+  await pg?.close();
+});
+
+const knex = () => pg.db.knex;
+const secrets = () => lab.state.menu('/ppp/secret').list();
+/** What the router holds and what the database says of it. */
+async function check(label: string, want: { disabled: number }): Promise<void> {
+  const list = secrets();
+  expect(list, label).toHaveLength(SUBSCRIBERS);
+  expect(new Set(list.map((s) => s.name)).size, label).toBe(SUBSCRIBERS);
+  expect(list.filter((s) => s.disabled === 'yes' || s.disabled === 'true').length, label).toBe(want.disabled);
+  const [plan] = await planSync(pg.ctx, { router: 'core1' });
+  expect(plan!.status, label).toBe('planned');
+  expect(plan!.changes, `${label}: ${JSON.stringify(plan!.counts)}`).toBe(false);
+  const open = await knex()('provisioning_jobs').whereIn('status', ['pending', 'running']).count({ n: '*' }).first();
+  expect(Number(open!.n), label).toBe(0);
+}
+async function jobStates(): Promise<string> {
+  const rows = (await knex().raw(`select status, count(*)::int as n from provisioning_jobs group by status order by status`)).rows as Array<{ status: string; n: number }>;
+  return rows.map((r) => `${r.status} ${r.n}`).join(', ');
+}
+async function events(kind: string): Promise<{ total: number; subscribers: number }> {
+  const [r] = (await knex().raw(`select count(*)::int as total, count(distinct subscriber_id)::int as subscribers from collection_events where kind = ?`, [kind])).rows;
+  return r;
+}
+const jobCounts = async () => (await knex().raw(`select count(*) filter (where status = 'running')::int as running, count(*) filter (where status = 'done')::int as done from provisioning_jobs`)).rows[0] as { running: number; done: number };
+/** From now on: some job is claimed, or more are done than now (the router part of a run has begun). */
+async function claimedFromNow(): Promise<() => Promise<boolean>> {
+  const before = (await jobCounts()).done;
+  return async () => {
+    const c = await jobCounts();
+    return c.running > 0 || c.done > before;
+  };
+}
+/**
+ * Kills `args` at a random point: mostly while its router work runs (the lab router answers each
+ * command 300 ms late, so that part lasts a few seconds), sometimes before its changes commit.
+ */
+async function killRandomly(args: string[], env: Record<string, string>, committed: () => Promise<boolean>): Promise<string> {
+  const early = rnd.next() < 0.25;
+  const claimed = await claimedFromNow();
+  const k = early
+    ? await runCliKilledWhen(args, env, { when: async () => true, thenMs: rnd.between(500, 2_000) })
+    : await runCliKilledWhen(args, env, { when: async () => (await committed()) && (await claimed()), thenMs: rnd.between(0, 1_500) });
+  return `${args[0]} ${args[1]} ${k.killed ? `killed at ${Math.round(k.elapsedMs)} ms` : `ended (${k.code})`}${early ? ' (early)' : ''}, jobs ${await jobStates()}`;
+}
+
+const month = (i: number) => `2026-${String(i + 2).padStart(2, '0')}`;
+
+test(`collections run and jobs retry killed at random points (${ROUNDS} round(s), ${SUBSCRIBERS} subscribers)`, async () => {
+  const kills: string[] = [];
+  lab.faults.delayMs = 300;
+  for (let i = 0; i < ROUNDS; i++) {
+    // A month's invoices, unpaid past due (15 days) and grace (5 days): everyone is to be suspended.
+    pg.clock.set(`${month(i)}-01T08:00:00+08:00`);
+    await generateInvoices(pg.ctx);
+    const env = { ...pg.env, ISPCTL_NOW: `${month(i)}-25T09:00:00+08:00`, ISPCTL_ROUTER_TIMEOUT: '20' };
+    const suspended = async () => (await events('suspension')).total > SUBSCRIBERS * i;
+    kills.push(await killRandomly(['collections', 'run', '--json'], env, suspended));
+    const again = await runCli(['collections', 'run', '--json'], { env });
+    expect([0, 3], again.stderr).toContain(again.code);
+    const retry = await runCli(['jobs', 'retry', '--json'], { env });
+    expect(retry.code, `${kills.join("; ")}\n${retry.stderr}\n${JSON.stringify(retry.json?.data?.routers)} ${retry.json?.data?.remaining}`).toBe(0);
+    expect(await events('suspension'), `seed ${rnd.seed}`).toEqual({ total: SUBSCRIBERS * (i + 1), subscribers: SUBSCRIBERS });
+    await check(`round ${i}: suspended (seed ${rnd.seed})`, { disabled: SUBSCRIBERS });
+
+    // Everyone pays; the restorations are queued and carried by `jobs retry`, killed at a random point.
+    pg.clock.set(`${month(i)}-25T10:00:00+08:00`);
+    const accounts = (await knex()('subscribers').select('id', 'account_no').orderBy('id')) as Array<{ account_no: string }>;
+    for (const a of accounts) await recordPayment(pg.ctx, { subscriber: a.account_no, amount: '1500', method: 'cash', reference: `OR-${month(i)}-${a.account_no}` });
+    kills.push(await killRandomly(['jobs', 'retry', '--json'], env, async () => true));
+    const retried = await runCli(['jobs', 'retry', '--json'], { env });
+    expect(retried.code, retried.stderr).toBe(0);
+    expect(await events('restoration'), `seed ${rnd.seed}`).toEqual({ total: SUBSCRIBERS * (i + 1), subscribers: SUBSCRIBERS });
+    await check(`round ${i}: restored (seed ${rnd.seed})`, { disabled: 0 });
+  }
+  console.info(`provisioning kill (seed ${rnd.seed}): ${kills.join('; ')}`);
+});
+
+test('the daemon killed while it applies work: the next daemon takes the work over and applies it once', async () => {
+  const env = { ...pg.env, ISPCTL_NOW: '2026-12-25T09:00:00+08:00', ISPCTL_ROUTER_TIMEOUT: '20' };
+  // Each command answered 600 ms late: the daemon's run lasts a few seconds.
+  lab.faults.delayMs = 600;
+  const first = startDaemon(env, ['--instance-name', 'doomed']);
+  await first.waitFor('Now the leader');
+  // December's invoices unpaid: one collections run suspends everyone in one transaction, and
+  // the daemon, woken by the new jobs, applies them.
+  pg.clock.set('2026-12-01T08:00:00+08:00');
+  await generateInvoices(pg.ctx);
+  pg.clock.set('2026-12-25T09:00:00+08:00');
+  const claimed = await claimedFromNow();
+  const doneBefore = (await jobCounts()).done;
+  await runCollections(pg.ctx);
+  while (!(await claimed())) await new Promise((r) => setTimeout(r, 20));
+  await new Promise((r) => setTimeout(r, rnd.between(0, 1_500)));
+  first.child.kill('SIGKILL');
+  await first.stop();
+  const left = await jobStates();
+  lab.faults.delayMs = 0;
+  const second = startDaemon(env, ['--instance-name', 'heir']);
+  try {
+    await second.waitFor('Now the leader');
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const open = await knex()('provisioning_jobs').whereIn('status', ['pending', 'running']).count({ n: '*' }).first();
+      if (Number(open!.n) === 0) break;
+      if (Date.now() > deadline) throw new Error(`work still open:\n${second.output().slice(-3000)}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  } finally {
+    expect(await second.stop()).toBe(0);
+  }
+  console.info(`daemon kill: jobs when killed: ${left}; the heir: ${second.output().match(/Took back \d+[^\n]*/)?.[0] ?? 'took nothing back'}`);
+  expect((await jobCounts()).done - doneBefore).toBeGreaterThanOrEqual(SUBSCRIBERS);
+  await check('after the daemon kill', { disabled: SUBSCRIBERS });
+});
+
+test('sync killed at a random point, then run again: the router ends as the database wants it', async () => {
+  const env = { ...pg.env, ISPCTL_NOW: '2026-12-25T09:00:00+08:00' };
+  // Damage the router: a third of the secrets gone, a third enabled that should be disabled.
+  const menu = lab.state.menu('/ppp/secret');
+  const all = menu.list();
+  for (const [i, s] of all.entries()) {
+    if (i % 3 === 0) menu.remove(s['.id'] as string);
+    else if (i % 3 === 1) menu.set(s['.id'] as string, { disabled: 'no' });
+  }
+  const k = await runCliKilledWhen(['sync', '--yes', '--json'], env, { when: async () => lab.connectionCount() > 0, thenMs: rnd.between(0, 800) });
+  const again = await runCli(['sync', '--yes', '--json'], { env });
+  expect(again.code, again.stderr).toBe(0);
+  console.info(`sync kill: ${k.killed ? `killed at ${Math.round(k.elapsedMs)} ms` : 'ended before the kill'}`);
+  await check('after the sync kill', { disabled: SUBSCRIBERS });
+});
