@@ -40,7 +40,7 @@ async function check(label: string, want: { disabled: number }): Promise<void> {
   const list = secrets();
   expect(list, label).toHaveLength(SUBSCRIBERS);
   expect(new Set(list.map((s) => s.name)).size, label).toBe(SUBSCRIBERS);
-  expect(list.filter((s) => s.disabled === 'yes' || s.disabled === 'true').length, label).toBe(want.disabled);
+  expect(list.filter((s) => s.disabled === 'true').length, label).toBe(want.disabled);
   const [plan] = await planSync(pg.ctx, { router: 'core1' });
   expect(plan!.status, label).toBe('planned');
   expect(plan!.changes, `${label}: ${JSON.stringify(plan!.counts)}`).toBe(false);
