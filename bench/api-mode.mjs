@@ -17,11 +17,11 @@
 import knexFactory from 'knex';
 import { PGlite } from '@electric-sql/pglite';
 import ClientPgLite from 'knex-pglite';
-import { dist, report, startLabWorker } from './lib.mjs';
+import { dist, report, sized, startLabWorker } from './lib.mjs';
 
-const SERVICES = Number(process.env.BENCH_SERVICES ?? 10_000);
-const PLAN_RUNS = Number(process.env.BENCH_RUNS ?? 5);
-const CHANGE_RUNS = Number(process.env.BENCH_RUNS ?? 5);
+const SERVICES = Number(process.env.BENCH_SERVICES ?? sized(10_000, 2_000));
+const PLAN_RUNS = Number(process.env.BENCH_RUNS ?? sized(5, 2));
+const CHANGE_RUNS = Number(process.env.BENCH_RUNS ?? sized(5, 2));
 
 const { migrateLatest } = await import(dist('src/core/db/migrate.js'));
 const { initialise } = await import(dist('src/core/settings/init.js'));
@@ -119,7 +119,7 @@ try {
     if (p.status !== 'planned' || p.changes) throw new Error(`expected a clean plan, got ${JSON.stringify(p.counts)}`);
     if (run > 0) planTimes.push(ms); // the first run warms up
   }
-  report(`api-mode.sync-dry-run-10k-secrets.${engine}`, planTimes, 'ms', '< 2000');
+  report(`api-mode.sync-dry-run-${SERVICES / 1000}k-secrets.${engine}`, planTimes, 'ms', '< 2000');
 
   // (b) a plan speed change with queue shaping: 10,000 queue sets.
   await editRouter(ctx(), 'bench1', { shaping: 'queue' });
@@ -150,8 +150,8 @@ try {
     changeTimes.push(ms);
   }
   await client.close();
-  report(`api-mode.plan-speed-change-10k-queues.${engine}`, changeTimes, 'ms', '< 5000');
-  report(`api-mode.plan-speed-change-10k-queues.router-part.${engine}`, driverTimes, 'ms', 'info');
+  report(`api-mode.plan-speed-change-${SERVICES / 1000}k-queues.${engine}`, changeTimes, 'ms', '< 5000');
+  report(`api-mode.plan-speed-change-${SERVICES / 1000}k-queues.router-part.${engine}`, driverTimes, 'ms', 'info');
 } finally {
   await lab.close();
   await database.close();

@@ -20,11 +20,11 @@ import { performance } from 'node:perf_hooks';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { dist, report, ROOT } from './lib.mjs';
+import { dist, report, ROOT, sized } from './lib.mjs';
 
-const SUBSCRIBERS = Number(process.env.BENCH_SUBSCRIBERS ?? 10_000);
-const RUNS = Number(process.env.BENCH_RUNS ?? 3);
-const PAYMENTS = Number(process.env.BENCH_PAYMENTS ?? 50);
+const SUBSCRIBERS = Number(process.env.BENCH_SUBSCRIBERS ?? sized(10_000, 2_000));
+const RUNS = Number(process.env.BENCH_RUNS ?? sized(3, 1));
+const PAYMENTS = Number(process.env.BENCH_PAYMENTS ?? sized(50, 10));
 const FULL = '20M/50M';
 
 const { migrateLatest } = await import(dist('src/core/db/migrate.js'));
@@ -207,7 +207,7 @@ try {
       await runJobs(ctx(), drivers, { ids: back.jobIds, timeoutMs: 60_000 });
     }
   }
-  report(`collections.suspend-10k-api (${engine})`, times, 'ms', '< 5000');
+  report(`collections.suspend-${SUBSCRIBERS / 1000}k-api (${engine})`, times, 'ms', '< 5000');
 
   // The same through the real command, process start included (PostgreSQL only: the CLI needs a
   // database it can open from another process).
@@ -229,7 +229,7 @@ try {
     if (cli.status !== 0 || out.data?.suspended?.length !== SUBSCRIBERS || out.data?.routers?.done !== SUBSCRIBERS) {
       throw new Error(`ispctl collections run: exit ${cli.status}, ${out.data?.suspended?.length} suspended: ${cli.stderr.slice(0, 500)}`);
     }
-    report(`collections.cli-suspend-10k-api (${engine}, process start included)`, [ms], 'ms', '< 5000');
+    report(`collections.cli-suspend-${SUBSCRIBERS / 1000}k-api (${engine}, process start included)`, [ms], 'ms', '< 5000');
   }
 
   // (b) payment to full speed, one subscriber at a time; everyone is suspended now.

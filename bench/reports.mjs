@@ -10,14 +10,14 @@ import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } fr
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { dist, report } from './lib.mjs';
+import { dist, report, sized } from './lib.mjs';
 
 const arg = (name, def) => {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? Number(process.argv[i + 1]) : def;
 };
-const N = arg('subscribers', 100_000);
-const RUNS = arg('runs', 5);
+const N = arg('subscribers', sized(100_000, 10_000));
+const RUNS = arg('runs', sized(5, 2));
 
 const { openDatabase } = await import(dist('src/core/db/connection.js'));
 const { migrateLatest } = await import(dist('src/core/db/migrate.js'));
