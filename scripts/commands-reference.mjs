@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const manifest = JSON.parse(readFileSync(join(root, 'oclif.manifest.json'), 'utf8'));
 const global = new Set(['json', 'database-url', 'lock-timeout', 'router-timeout', 'quiet', 'verbose']);
+const list = new Set(['columns', 'sort', 'desc', 'csv', 'truncate']);
 
 const lines = [];
 for (const id of Object.keys(manifest.commands).sort()) {
@@ -15,12 +16,14 @@ for (const id of Object.keys(manifest.commands).sort()) {
   const name = id.replaceAll(':', ' ');
   const args = Object.values(c.args ?? {}).map((a) => (a.required ? a.name.toUpperCase() : `[${a.name.toUpperCase()}]`));
   lines.push(`### \`ispctl ${[name, ...args].join(' ')}\``, '', c.summary ?? c.description ?? '', '');
-  const flags = Object.values(c.flags ?? {}).filter((f) => !global.has(f.name));
-  if (flags.length) {
+  const isList = ['columns', 'sort', 'desc', 'csv', 'truncate'].every((n) => c.flags?.[n]);
+  const flags = Object.values(c.flags ?? {}).filter((f) => !global.has(f.name) && !(isList && list.has(f.name)));
+  if (flags.length || isList) {
     for (const f of flags) {
       const value = f.type === 'option' ? ` <${f.options ? f.options.join('|') : 'value'}>` : '';
       lines.push(`- \`--${f.name}${value}\`${f.summary ? `: ${f.summary}` : ''}`);
     }
+    if (isList) lines.push('- `--columns`, `--sort`, `--desc`, `--csv`, `--no-truncate`: the list flags (see Lists above).');
     lines.push('');
   }
   const examples = (c.examples ?? []).map((ex) => (typeof ex === 'string' ? ex : ex.command).replaceAll('<%= config.bin %>', 'ispctl'));

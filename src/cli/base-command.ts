@@ -14,7 +14,9 @@ import { existsSync } from 'node:fs';
 import { applyNow, describeOutcome, jobIdsOf, type ApplyOutcome, type QueuedJob, type QueuedWork } from '../core/provisioning/apply.js';
 import { EXIT_CODES, IspctlError, invalid, isIspctlError } from '../core/errors.js';
 import { defaultAskKind, isPromptExit, listWords, missingLabel, type AskKind, type Missing } from './ask.js';
-import { colourEnabled, makeChalk, renderDetails, renderTable, toJson, type Column } from './output.js';
+import { colourEnabled, makeChalk, renderDetails, toJson } from './output.js';
+import type { Formats } from './format.js';
+import { renderCsv, renderTable, selectColumns, sortRows, tableWidth, type Column } from './table.js';
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>;
 export type BaseArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>;
@@ -212,6 +214,13 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     return this.serviceContext;
   }
 
+  /** The ISP's currency and time zone, for formatting money and times (src/cli/format.ts). */
+  protected async formats(): Promise<Formats> {
+    const { listSettings } = await import('../core/settings/service.js');
+    const values = new Map((await listSettings((await this.ctx()).db)).map((s) => [s.key, s.value]));
+    return { currency: String(values.get('currency') ?? 'PHP'), timezone: String(values.get('timezone') ?? 'UTC') };
+  }
+
   public override async finally(err: Error | undefined): Promise<void> {
     try {
       await this.database?.close();
@@ -265,13 +274,13 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   /** A line for people on stdout; silent with --json or --quiet. */
   protected say(message = ''): void {
-    if (this.jsonEnabled() || this.flags?.quiet) return;
+    if (this.jsonEnabled() || this.flags?.quiet || this.csvEnabled()) return;
     process.stdout.write(message + '\n');
   }
 
   /** Output that --quiet keeps (e.g. an id a script reads); silent with --json. */
   protected essential(message: string): void {
-    if (this.jsonEnabled()) return;
+    if (this.jsonEnabled() || this.csvEnabled()) return;
     process.stdout.write(message + '\n');
   }
 
@@ -295,13 +304,43 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     this.warnLine(reason);
   }
 
-  protected table<R>(rows: R[], columns: Column<R>[]): void {
-    if (this.jsonEnabled()) return;
+  /**
+   * A list as a table that fits the terminal. The command's main list (the default) follows the
+   * list flags when the command takes them (--columns, --sort, --csv, --no-truncate); a
+   * secondary table (`secondary: true`) only fits the width and is left out of CSV. `footer`
+   * rows (totals) stay last whatever the sort.
+   */
+  protected table<R>(rows: R[], columns: Column<R>[], opts: { secondary?: boolean; footer?: R[] } = {}): void {
+    const f = this.flags as Record<string, unknown>;
+    const primary = !opts.secondary;
+    if (this.jsonEnabled()) {
+      // The JSON is the data as it is; a wrong column name is still an error.
+      if (primary) {
+        selectColumns(columns, f.columns as string | undefined);
+        sortRows([], columns, f.sort as string | undefined);
+      }
+      return;
+    }
+    if (this.csvEnabled()) {
+      if (!primary) return;
+      const cols = selectColumns(columns, f.columns as string | undefined);
+      process.stdout.write(renderCsv([...sortRows(rows, columns, f.sort as string | undefined, Boolean(f.desc)), ...(opts.footer ?? [])], cols));
+      return;
+    }
     if (rows.length === 0) {
       this.say(this.chalk.dim('(none)'));
       return;
     }
-    process.stdout.write(renderTable(rows, columns, this.chalk) + '\n');
+    const cols = primary ? selectColumns(columns, f.columns as string | undefined) : columns;
+    const sorted = primary ? sortRows(rows, columns, f.sort as string | undefined, Boolean(f.desc)) : rows;
+    const width = tableWidth(f.truncate !== false);
+    const explicit = primary && typeof f.columns === 'string' && f.columns.trim() !== '';
+    process.stdout.write(renderTable([...sorted, ...(opts.footer ?? [])], cols, { width, chalk: this.chalk, explicit }) + '\n');
+  }
+
+  /** --csv given: the main list prints as CSV and the lines around it are left out. */
+  protected csvEnabled(): boolean {
+    return Boolean((this.flags as Record<string, unknown> | undefined)?.csv) && !this.jsonEnabled();
   }
 
   protected details(pairs: Array<[string, unknown]>): void {

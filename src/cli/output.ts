@@ -1,7 +1,6 @@
-// Output helpers: colour that respects NO_COLOR and non-TTY stdout, tables, key/value details,
+// Output helpers: colour that respects NO_COLOR and non-TTY stdout, key/value details (tables: table.ts),
 // and JSON that survives bigint.
 import { Chalk, supportsColor, type ChalkInstance } from 'chalk';
-import { getBorderCharacters, table } from 'table';
 
 export function colourEnabled(stream: NodeJS.WriteStream = process.stdout, env = process.env): boolean {
   if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false;
@@ -28,31 +27,10 @@ export function toJson(value: unknown, pretty = true): string {
   );
 }
 
-export interface Column<T> {
-  header: string;
-  get: (row: T) => unknown;
-  align?: 'left' | 'right';
-}
-
 function cell(v: unknown): string {
   if (v === null || v === undefined) return '';
   if (v instanceof Date) return v.toISOString();
   return String(v);
-}
-
-/** A borderless table with a header row, for list commands. */
-export function renderTable<T>(rows: T[], columns: Column<T>[], chalk: ChalkInstance): string {
-  const data = [columns.map((c) => chalk.bold(c.header)), ...rows.map((r) => columns.map((c) => cell(c.get(r))))];
-  return table(data, {
-    border: getBorderCharacters('void'),
-    columnDefault: { paddingLeft: 0, paddingRight: 2 },
-    columns: columns.map((c) => ({ alignment: c.align ?? 'left' })),
-    drawHorizontalLine: () => false,
-  })
-    .split("\n")
-    .map((l) => l.trimEnd())
-    .join("\n")
-    .trimEnd();
 }
 
 /** Key/value lines for show commands. */

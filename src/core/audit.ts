@@ -119,3 +119,36 @@ export async function listAudit(db: Db, filter: AuditFilter = {}): Promise<Audit
     after: r.after ?? null,
   }));
 }
+
+/** One field an audit entry changed: its path (`plan`, `address.city`) and the values before and after. */
+export interface AuditChange {
+  field: string;
+  before: unknown;
+  after: unknown;
+}
+
+/**
+ * What an audit entry changed, field by field: nested objects are followed (`burst.download`),
+ * fields equal before and after are left out. A creation has only `after` values, a removal only
+ * `before` values (the other side is undefined).
+ */
+export function auditChanges(before: unknown, after: unknown): AuditChange[] {
+  const out: AuditChange[] = [];
+  const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Date);
+  const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+  const walk = (path: string, b: unknown, a: unknown) => {
+    if (isObject(b) || isObject(a)) {
+      const bo = isObject(b) ? b : undefined;
+      const ao = isObject(a) ? a : undefined;
+      if ((b !== undefined && b !== null && !bo) || (a !== undefined && a !== null && !ao)) {
+        if (!same(b, a)) out.push({ field: path || 'value', before: b, after: a });
+        return;
+      }
+      for (const k of [...new Set([...Object.keys(bo ?? {}), ...Object.keys(ao ?? {})])]) walk(path ? `${path}.${k}` : k, bo?.[k], ao?.[k]);
+      return;
+    }
+    if (!same(b, a)) out.push({ field: path || 'value', before: b, after: a });
+  };
+  walk('', before ?? undefined, after ?? undefined);
+  return out;
+}

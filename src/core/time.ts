@@ -154,6 +154,23 @@ export function formatLocalDateTime(instant: Date, tz: string): string {
   return `${formatLocalDate(w)} ${two(w.hour)}:${two(w.minute)}`;
 }
 
+/** The offset of `tz` at an instant as ISO 8601 writes it: `+08:00`, `-05:00`, `+00:00`. */
+export function formatOffset(instant: Date, tz: string): string {
+  const minutes = Math.round(offsetAt(instant.getTime(), tz) / 60_000);
+  const sign = minutes < 0 ? '-' : '+';
+  const abs = Math.abs(minutes);
+  return `${sign}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
+}
+
+/** An instant as ISO 8601 on the wall clock of `tz`, with its offset: `2026-12-02T09:05:00+08:00` (for CSV). */
+export function formatLocalIso(instant: Date, tz: string): string {
+  const ms = instant.getTime();
+  if (!Number.isFinite(ms)) throw new RangeError('formatLocalIso: invalid Date');
+  const w = wallAt(ms, tz);
+  const two = (n: number) => String(n).padStart(2, '0');
+  return `${formatLocalDate(w)}T${two(w.hour)}:${two(w.minute)}:${two(w.second)}${formatOffset(instant, tz)}`;
+}
+
 /** The calendar date of an instant in the time zone `tz`. */
 export function toLocalDate(instant: Date, tz: string): LocalDate {
   const ms = instant.getTime();

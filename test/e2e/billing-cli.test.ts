@@ -56,7 +56,7 @@ describe('ispctl billing, invoice, payment, balance and statement', () => {
     expect(list.code).toBe(0);
     expect(list.json.data).toHaveLength(3);
     for (const inv of list.json.data) expect(inv).toMatchObject({ totalMinor: 150000, paidMinor: 0, dueDate: '2026-11-16', status: 'issued', periodKey: '2026-11' });
-    const human = await cli('invoice', 'list', '--period', '2026-11');
+    const human = await cli('invoice', 'list', '--period', '2026-11', '--no-truncate');
     expect(human.stdout).toMatch(/INV-2026-000001\s+S-000001\s+Juan Dela Cruz\s+2026-11\s+2026-11-01\s+2026-11-16\s+₱1,500\.00\s+₱0\.00\s+₱1,500\.00\s+sent/);
 
     const show = await cli('invoice', 'show', 'INV-2026-000001');
@@ -104,7 +104,7 @@ describe('ispctl billing, invoice, payment, balance and statement', () => {
     expect(human.stdout).toMatch(/owed\s+₱750\.00/);
     expect(human.stdout).toMatch(/next due\s+₱750\.00 on 2026-11-16 \(INV-2026-000002\)/);
 
-    const st = await cli('subscriber', 'statement', 'ana');
+    const st = await cli('subscriber', 'statement', 'ana', '--no-truncate');
     expect(st.code).toBe(0);
     expect(st.stdout).toMatch(/2026-11-01\s+invoice\s+INV-2026-000002\s+Invoice for 2026-11, due 2026-11-16\s+₱1,500\.00\s+₱1,500\.00/);
     expect(st.stdout).toMatch(/2026-11-05\s+payment\s+P-2\s+Payment, cash\s+₱750\.00\s+₱750\.00/);

@@ -1,5 +1,7 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../cli/base-command.js';
+import { listFlags } from '../../cli/table.js';
+import { timeColumn } from '../../cli/format.js';
 import { listCollectionEvents, resolveSubscriberRefs } from '../../core/collections/run.js';
 import { parseTimestamp } from '../../core/clock.js';
 
@@ -12,6 +14,7 @@ export default class CollectionsEvents extends BaseCommand<typeof CollectionsEve
     kind: Flags.string({ summary: 'Only this kind of event.', options: ['reminder', 'warning', 'suspension', 'restoration', 'current', 'receipt'] }),
     since: Flags.string({ summary: 'Only events from this time (ISO timestamp or YYYY-MM-DD).' }),
     limit: Flags.integer({ summary: 'At most this many.', default: 50, min: 1, max: 100_000 }),
+    ...listFlags,
   };
 
   public async run() {
@@ -19,13 +22,14 @@ export default class CollectionsEvents extends BaseCommand<typeof CollectionsEve
     const f = this.flags;
     const subscriberId = f.subscriber ? (await resolveSubscriberRefs(ctx.db, [f.subscriber]))[0] : undefined;
     const events = await listCollectionEvents(ctx.db, { subscriberId, kind: f.kind, since: f.since ? parseTimestamp(f.since, '--since') : undefined, limit: f.limit });
+    const { timezone } = await this.formats();
     this.table(events, [
-      { header: 'WHEN', get: (e) => e.occurredAt.toISOString().replace('T', ' ').slice(0, 16) },
+      timeColumn('WHEN', (e) => e.occurredAt, timezone),
       { header: 'ACCOUNT', get: (e) => e.accountNo },
       { header: 'NAME', get: (e) => e.fullName },
       { header: 'EVENT', get: (e) => e.kind },
       { header: 'STATUS', get: (e) => (e.fromStatus && e.toStatus && e.fromStatus !== e.toStatus ? `${e.fromStatus} → ${e.toStatus}` : (e.toStatus ?? '')) },
-      { header: 'INVOICE', get: (e) => e.invoiceNumber ?? '' },
+      { header: 'INVOICE', get: (e) => e.invoiceNumber ?? '', optional: true },
       { header: 'REASON', get: (e) => e.reason ?? '' },
     ]);
     return events;

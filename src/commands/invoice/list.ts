@@ -1,9 +1,10 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../cli/base-command.js';
+import { listFlags } from '../../cli/table.js';
+import { moneyColumn } from '../../cli/format.js';
 import { INVOICE_STATUSES, listInvoices, type InvoiceStatus } from '../../core/billing/invoices.js';
 import { loadBillingSettings } from '../../core/billing/settings.js';
 import { resolveSubscriberRef } from '../../core/billing/subscribers.js';
-import { formatMoney } from '../../core/money.js';
 import { formatLocalDate, periodFromKey, toLocalDate } from '../../core/time.js';
 
 export default class InvoiceList extends BaseCommand<typeof InvoiceList> {
@@ -20,6 +21,7 @@ export default class InvoiceList extends BaseCommand<typeof InvoiceList> {
     period: Flags.string({ summary: 'Only this billing period, YYYY-MM.' }),
     overdue: Flags.boolean({ summary: 'Only invoices past their due date and not fully paid.' }),
     limit: Flags.integer({ summary: 'At most this many.', default: 100, min: 1, max: 100_000 }),
+    ...listFlags,
   };
 
   public async run() {
@@ -37,17 +39,16 @@ export default class InvoiceList extends BaseCommand<typeof InvoiceList> {
       overdue: f.overdue,
       limit: f.limit,
     });
-    const money = (m: bigint, c: string) => formatMoney(m, c);
     this.table(invoices, [
-      { header: 'NUMBER', get: (i) => i.number },
+      { header: 'NUMBER', get: (i) => i.number, shrink: false },
       { header: 'ACCOUNT', get: (i) => i.accountNo },
       { header: 'NAME', get: (i) => i.subscriberName },
-      { header: 'PERIOD', get: (i) => i.periodKey },
-      { header: 'ISSUED', get: (i) => i.issueDate },
+      { header: 'PERIOD', get: (i) => i.periodKey, optional: true },
+      { header: 'ISSUED', get: (i) => i.issueDate, optional: true },
       { header: 'DUE', get: (i) => i.dueDate },
-      { header: 'TOTAL', get: (i) => money(i.totalMinor, i.currency), align: 'right' },
-      { header: 'PAID', get: (i) => money(i.paidMinor, i.currency), align: 'right' },
-      { header: 'BALANCE', get: (i) => money(i.balanceMinor, i.currency), align: 'right' },
+      moneyColumn('TOTAL', (i) => i.totalMinor, (i) => i.currency),
+      moneyColumn('PAID', (i) => i.paidMinor, (i) => i.currency, { optional: true }),
+      moneyColumn('BALANCE', (i) => i.balanceMinor, (i) => i.currency),
       { header: 'STATUS', get: (i) => this.status(i.status) },
     ]);
     return invoices;

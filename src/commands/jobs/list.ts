@@ -1,5 +1,7 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../cli/base-command.js';
+import { listFlags } from '../../cli/table.js';
+import { formatLocalIso } from '../../core/time.js';
 import { listJobsWithRouter, type Job } from '../../core/provisioning/jobs.js';
 import { getRouter } from '../../core/routers/service.js';
 
@@ -33,6 +35,7 @@ export default class JobsList extends BaseCommand<typeof JobsList> {
     router: Flags.string({ summary: 'Only jobs of this router.' }),
     status: Flags.string({ summary: 'open (pending and running), pending, running, done or cancelled.', options: [...JOB_STATUS_FILTERS], default: 'open' }),
     limit: Flags.integer({ summary: 'At most this many jobs, newest first.', default: 100, min: 1, max: 100_000 }),
+    ...listFlags,
   };
 
   public async run() {
@@ -40,6 +43,7 @@ export default class JobsList extends BaseCommand<typeof JobsList> {
     const router = this.flags.router !== undefined ? await getRouter(ctx.db, this.flags.router) : undefined;
     const views: JobView[] = await listJobsWithRouter(ctx.db, { status: this.flags.status as (typeof JOB_STATUS_FILTERS)[number], routerId: router?.id, limit: this.flags.limit });
     const now = ctx.clock.now();
+    const { timezone } = await this.formats();
     this.table(views, [
       { header: 'ID', get: (j) => j.id, align: 'right' },
       { header: 'ROUTER', get: (j) => j.router },
@@ -47,8 +51,8 @@ export default class JobsList extends BaseCommand<typeof JobsList> {
       { header: 'TARGET', get: (j) => j.target + (typeof j.payload.username === 'string' ? ` (${j.payload.username})` : '') },
       { header: 'STATUS', get: (j) => (j.status === 'pending' && j.attempts > 0 ? this.chalk.yellow('retrying') : j.status) },
       { header: 'ATTEMPTS', get: (j) => j.attempts, align: 'right' },
-      { header: 'NEXT TRY', get: (j) => (j.status === 'pending' ? relativeTime(j.nextAttemptAt, now) : j.doneAt ? `done ${relativeTime(j.doneAt, now)}` : '') },
-      { header: 'LAST ERROR', get: (j) => (j.lastError ? (j.lastError.length > 80 ? `${j.lastError.slice(0, 79)}…` : j.lastError) : '') },
+      { header: 'NEXT TRY', sortBy: (j) => (j.status === 'pending' ? j.nextAttemptAt : j.doneAt), raw: (j) => (j.status === 'pending' ? formatLocalIso(j.nextAttemptAt, timezone) : j.doneAt ? formatLocalIso(j.doneAt, timezone) : ''), get: (j) => (j.status === 'pending' ? relativeTime(j.nextAttemptAt, now) : j.doneAt ? `done ${relativeTime(j.doneAt, now)}` : '') },
+      { header: 'LAST ERROR', get: (j) => j.lastError ?? '' },
     ]);
     if (views.length === this.flags.limit) this.say(this.chalk.dim(`(showing the newest ${this.flags.limit}; --limit shows more)`));
     return views;

@@ -1,5 +1,6 @@
 import { labConnectionFlags } from '../../cli/lab-flags.js';
 import { BaseCommand } from '../../cli/base-command.js';
+import { listFlags } from '../../cli/table.js';
 import { dataDir } from '../../core/db/config.js';
 import { connectToLab, labTrapError } from '../../lab/lab-client.js';
 
@@ -9,6 +10,7 @@ export default class LabSessions extends BaseCommand<typeof LabSessions> {
 
   static override flags = {
     ...labConnectionFlags,
+    ...listFlags,
   };
 
   public async run() {

@@ -1,5 +1,8 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../cli/base-command.js';
+import { listFlags } from '../../cli/table.js';
+import { timeColumn } from '../../cli/format.js';
+import { formatLocalDateTime } from '../../core/time.js';
 import { resolveSubscriberRefs } from '../../core/collections/run.js';
 import { countNotifications, listNotifications } from '../../core/notify/outbox.js';
 import { TEMPLATE_NAMES } from '../../core/notify/templates.js';
@@ -13,6 +16,7 @@ export default class NotifyList extends BaseCommand<typeof NotifyList> {
     subscriber: Flags.string({ summary: 'Only this subscriber (account number or username).' }),
     template: Flags.string({ summary: 'Only this message.', options: [...TEMPLATE_NAMES] }),
     limit: Flags.integer({ summary: 'At most this many.', default: 50, min: 1, max: 100_000 }),
+    ...listFlags,
   };
 
   public async run() {
@@ -20,15 +24,16 @@ export default class NotifyList extends BaseCommand<typeof NotifyList> {
     const f = this.flags;
     const subscriberId = f.subscriber ? (await resolveSubscriberRefs(ctx.db, [f.subscriber]))[0] : undefined;
     const rows = await listNotifications(ctx.db, { status: f.status as never, subscriberId, template: f.template as never, limit: f.limit });
+    const { timezone } = await this.formats();
     this.table(rows, [
       { header: 'ID', get: (n) => n.id },
-      { header: 'CREATED', get: (n) => n.createdAt.toISOString().replace('T', ' ').slice(0, 16) },
+      timeColumn('CREATED', (n) => n.createdAt, timezone),
       { header: 'MESSAGE', get: (n) => n.template },
       { header: 'CHANNEL', get: (n) => n.channel },
       { header: 'TO', get: (n) => n.recipient },
       { header: 'STATUS', get: (n) => (n.status === 'failed' ? this.chalk.red(n.status) : n.status === 'sent' ? this.chalk.green(n.status) : n.status) },
       { header: 'TRIES', get: (n) => n.attempts },
-      { header: 'LAST ERROR / NEXT TRY', get: (n) => (n.status === 'sent' ? '' : `${n.lastError ?? ''}${n.status === 'pending' && n.attempts ? ` (next ${n.nextAttemptAt.toISOString().slice(11, 16)} UTC)` : ''}`) },
+      { header: 'LAST ERROR / NEXT TRY', get: (n) => (n.status === 'sent' ? '' : `${n.lastError ?? ''}${n.status === 'pending' && n.attempts ? ` (next ${formatLocalDateTime(n.nextAttemptAt, timezone).slice(11)})` : ''}`) },
     ]);
     const counts = await countNotifications(ctx.db);
     this.note(this.chalk.dim(`Outbox: ${counts.pending} pending, ${counts.sending} sending, ${counts.sent} sent, ${counts.failed} failed.`));

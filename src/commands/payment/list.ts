@@ -1,10 +1,10 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../cli/base-command.js';
+import { listFlags } from '../../cli/table.js';
+import { moneyColumn, timeColumn } from '../../cli/format.js';
 import { loadBillingSettings } from '../../core/billing/settings.js';
 import { resolveSubscriberRef } from '../../core/billing/subscribers.js';
-import { formatMoney } from '../../core/money.js';
 import { listPayments, parseMethod, parseReceivedAt, PAYMENT_METHODS } from '../../core/payments/service.js';
-import { formatLocalDate, toLocalDate } from '../../core/time.js';
 
 export default class PaymentList extends BaseCommand<typeof PaymentList> {
   protected override readsOnly = true;
@@ -15,6 +15,7 @@ export default class PaymentList extends BaseCommand<typeof PaymentList> {
     since: Flags.string({ summary: 'Received on or after: YYYY-MM-DD (ISP time zone) or an ISO timestamp.' }),
     method: Flags.string({ summary: 'Only this method.', options: [...PAYMENT_METHODS] }),
     limit: Flags.integer({ summary: 'At most this many.', default: 100, min: 1, max: 100_000 }),
+    ...listFlags,
   };
 
   public async run() {
@@ -24,16 +25,15 @@ export default class PaymentList extends BaseCommand<typeof PaymentList> {
     const subscriberId = f.subscriber ? (await resolveSubscriberRef(ctx.db, f.subscriber)).id : undefined;
     const since = f.since ? parseReceivedAt(f.since, settings.timezone, new Date(8.64e15)) : undefined;
     const payments = await listPayments(ctx.db, { subscriberId, since, method: f.method ? parseMethod(f.method) : undefined, limit: f.limit });
-    const date = (d: Date) => formatLocalDate(toLocalDate(d, settings.timezone));
     this.table(payments, [
       { header: 'ID', get: (p) => p.ref },
-      { header: 'RECEIVED', get: (p) => date(p.receivedAt) },
+      timeColumn('RECEIVED', (p) => p.receivedAt, settings.timezone, { dateOnly: true }),
       { header: 'ACCOUNT', get: (p) => p.accountNo },
       { header: 'NAME', get: (p) => p.subscriberName },
       { header: 'METHOD', get: (p) => p.method },
-      { header: 'REFERENCE', get: (p) => p.reference ?? '' },
-      { header: 'AMOUNT', get: (p) => formatMoney(p.amountMinor, p.currency), align: 'right' },
-      { header: 'CREDIT LEFT', get: (p) => (p.unallocatedMinor > 0n ? formatMoney(p.unallocatedMinor, p.currency) : ''), align: 'right' },
+      { header: 'REFERENCE', get: (p) => p.reference ?? '', shrink: true },
+      moneyColumn('AMOUNT', (p) => p.amountMinor, (p) => p.currency),
+      moneyColumn('CREDIT LEFT', (p) => (p.unallocatedMinor > 0n ? p.unallocatedMinor : null), (p) => p.currency, { optional: true }),
       { header: 'STATUS', get: (p) => (p.voidedAt ? this.chalk.dim('void') : '') },
     ]);
     return payments;

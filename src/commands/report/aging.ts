@@ -1,7 +1,9 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../cli/base-command.js';
-import { formatMoney, toDecimalString } from '../../core/money.js';
-import { AGING_BUCKETS, agingReport, toCsv } from '../../core/reports/service.js';
+import { moneyColumn } from '../../cli/format.js';
+import { listFlags } from '../../cli/table.js';
+import { formatMoney } from '../../core/money.js';
+import { AGING_BUCKETS, agingReport } from '../../core/reports/service.js';
 
 export default class ReportAging extends BaseCommand<typeof ReportAging> {
   static override summary = 'What is owed on open invoices by days past due: current, 1-30, 31-60, 61-90, 90+.';
@@ -10,37 +12,37 @@ export default class ReportAging extends BaseCommand<typeof ReportAging> {
     'as-of': Flags.string({ summary: 'The day to age invoices on, YYYY-MM-DD (default today).' }),
     detail: Flags.boolean({ summary: 'Also list the subscribers who owe most, with their buckets.' }),
     limit: Flags.integer({ summary: 'Subscribers listed with --detail.', default: 50, min: 1, max: 100000 }),
-    csv: Flags.boolean({ summary: 'Print CSV (amounts as decimals) instead of a table.', exclusive: ['json'] }),
+    ...listFlags,
   };
 
   public async run() {
     const ctx = await this.ctx();
     const r = await agingReport(ctx.db, { asOf: this.flags['as-of'], now: ctx.clock.now(), detail: this.flags.detail, limit: this.flags.limit });
     const money = (m: bigint) => formatMoney(m, r.currency);
-    const dec = (m: bigint) => toDecimalString(m, r.currency);
-    if (this.flags.csv) {
-      if (r.subscribers) {
-        process.stdout.write(toCsv(['account_no', 'name', ...AGING_BUCKETS, 'total', 'oldest_due'], r.subscribers.map((s) => [s.accountNo, s.name, ...AGING_BUCKETS.map((b) => dec(s.buckets[b])), dec(s.totalMinor), s.oldestDueDate])));
-      } else {
-        process.stdout.write(toCsv(['bucket', 'invoices', 'subscribers', 'amount'], [...r.rows.map((x) => [x.bucket, x.invoices, x.subscribers, dec(x.amountMinor)]), ['total', '', '', dec(r.totalMinor)]]));
-      }
-      return r;
-    }
+    const cur = r.currency;
+    type Bucket = { bucket: string; invoices: number; subscribers: number | null; amountMinor: bigint };
+    const total: Bucket = { bucket: 'total', invoices: r.rows.reduce((t, x) => t + x.invoices, 0), subscribers: null, amountMinor: r.totalMinor };
     this.say(this.chalk.bold(`Aging as of ${r.asOf}`));
-    this.table([...r.rows, { bucket: 'total', invoices: r.rows.reduce((t, x) => t + x.invoices, 0), subscribers: NaN, amountMinor: r.totalMinor }], [
-      { header: 'DAYS PAST DUE', get: (x) => x.bucket },
-      { header: 'INVOICES', get: (x) => x.invoices, align: 'right' },
-      { header: 'SUBSCRIBERS', get: (x) => (Number.isNaN(x.subscribers) ? '' : x.subscribers), align: 'right' },
-      { header: 'AMOUNT', get: (x) => money(x.amountMinor), align: 'right' },
-    ]);
+    this.table<Bucket>(
+      r.rows,
+      [
+        { header: 'DAYS PAST DUE', key: 'bucket', get: (x) => x.bucket },
+        { header: 'INVOICES', get: (x) => x.invoices, align: 'right' },
+        { header: 'SUBSCRIBERS', get: (x) => x.subscribers ?? '', align: 'right' },
+        moneyColumn('AMOUNT', (x) => x.amountMinor, cur),
+      ],
+      { footer: [total], secondary: Boolean(r.subscribers) },
+    );
     if (r.unappliedCreditMinor > 0n) this.say(this.chalk.dim(`Credit on account not yet applied: ${money(r.unappliedCreditMinor)}`));
     if (r.subscribers) {
+      type Owing = (typeof r.subscribers)[number];
       this.say('');
-      this.table(r.subscribers, [
-        { header: 'ACCOUNT', get: (s) => s.accountNo },
+      this.table<Owing>(r.subscribers, [
+        { header: 'ACCOUNT', key: 'account_no', get: (s) => s.accountNo },
         { header: 'NAME', get: (s) => s.name },
-        ...AGING_BUCKETS.map((b) => ({ header: b.toUpperCase(), get: (s: (typeof r.subscribers)[number]) => (s.buckets[b] ? money(s.buckets[b]) : ''), align: 'right' as const })),
-        { header: 'TOTAL', get: (s) => money(s.totalMinor), align: 'right' },
+        ...AGING_BUCKETS.map((b) => moneyColumn<Owing>(b.toUpperCase(), (s) => s.buckets[b], cur, { key: b, blankZero: true })),
+        moneyColumn('TOTAL', (s) => s.totalMinor, cur),
+        { header: 'OLDEST DUE', get: (s) => s.oldestDueDate },
       ]);
     }
     return r;

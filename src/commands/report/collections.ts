@@ -1,7 +1,9 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../cli/base-command.js';
-import { formatMoney, toDecimalString } from '../../core/money.js';
-import { collectionsReport, toCsv } from '../../core/reports/service.js';
+import { moneyColumn } from '../../cli/format.js';
+import { listFlags } from '../../cli/table.js';
+import { formatMoney } from '../../core/money.js';
+import { collectionsReport } from '../../core/reports/service.js';
 
 export default class ReportCollections extends BaseCommand<typeof ReportCollections> {
   static override summary = "Money received by day, method and who recorded it (the OS user, a gateway or an import): the cashier's end-of-day count.";
@@ -10,24 +12,20 @@ export default class ReportCollections extends BaseCommand<typeof ReportCollecti
   static override flags = {
     from: Flags.string({ summary: 'First day, YYYY-MM-DD (default today).' }),
     to: Flags.string({ summary: 'Last day, YYYY-MM-DD (default: --from, or today).' }),
-    csv: Flags.boolean({ summary: 'Print CSV (amounts as decimals) instead of a table.', exclusive: ['json'] }),
+    ...listFlags,
   };
 
   public async run() {
     const ctx = await this.ctx();
     const r = await collectionsReport(ctx.db, { from: this.flags.from, to: this.flags.to, now: ctx.clock.now() });
     const money = (m: bigint) => formatMoney(m, r.currency);
-    if (this.flags.csv) {
-      process.stdout.write(toCsv(['day', 'method', 'recorded_by', 'payments', 'amount'], r.rows.map((x) => [x.day, x.method, x.recordedBy, x.payments, toDecimalString(x.amountMinor, r.currency)])));
-      return r;
-    }
     this.say(this.chalk.bold(`Collections ${r.from === r.to ? `on ${r.from}` : `from ${r.from} to ${r.to}`}`));
     this.table(r.rows, [
       { header: 'DAY', get: (x) => x.day },
       { header: 'METHOD', get: (x) => x.method },
       { header: 'RECORDED BY', get: (x) => x.recordedBy },
       { header: 'PAYMENTS', get: (x) => x.payments, align: 'right' },
-      { header: 'AMOUNT', get: (x) => money(x.amountMinor), align: 'right' },
+      moneyColumn('AMOUNT', (x) => x.amountMinor, r.currency),
     ]);
     if (r.rows.length) {
       this.say('');

@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../cli/base-command.js';
-import { formatSpeed } from '../../core/speed.js';
+import { listFlags } from '../../cli/table.js';
+import { formatSpeeds } from '../../cli/format.js';
 import { LIST_STATES, listSubscribers, type SubscriberListRow } from '../../core/subscribers/service.js';
 
 export default class SubscriberList extends BaseCommand<typeof SubscriberList> {
@@ -21,6 +22,7 @@ export default class SubscriberList extends BaseCommand<typeof SubscriberList> {
     search: Flags.string({ char: 's', summary: 'Text in the name, username, email, phone or account number.' }),
     all: Flags.boolean({ summary: 'Include ended services.' }),
     limit: Flags.integer({ summary: 'At most this many lines.', default: 100, min: 1, max: 1_000_000 }),
+    ...listFlags,
   };
 
   public async run() {
@@ -39,8 +41,8 @@ export default class SubscriberList extends BaseCommand<typeof SubscriberList> {
       { header: 'USERNAME', get: (r) => r.username },
       { header: 'PLAN', get: (r) => r.plan },
       { header: 'ROUTER', get: (r) => r.router ?? '' },
-      { header: 'STATIC IP', get: (r) => r.staticIp ?? '' },
-      { header: 'ACCESS', get: (r) => this.access(r) },
+      { header: 'STATIC IP', get: (r) => r.staticIp ?? '', shrink: false, optional: true },
+      { header: 'ACCESS', get: (r) => this.access(r), shrink: false },
     ]);
     if (rows.length === this.flags.limit) this.note(this.chalk.dim(`Showing the first ${rows.length}; use --limit for more.`));
     return rows;
@@ -50,7 +52,7 @@ export default class SubscriberList extends BaseCommand<typeof SubscriberList> {
     const a = r.access;
     if (a.reason === 'ended') return this.chalk.dim(`ended ${r.endedOn ?? ''}`);
     if (a.state === 'blocked') return this.chalk.red(a.reason === 'admin_suspended' ? `blocked (suspended: ${r.adminReason ?? ''})` : `blocked (${a.reason.replace('_', ' ')})`);
-    const speed = `${formatSpeed(a.downloadKbps!)}/${formatSpeed(a.uploadKbps!)}`;
+    const speed = formatSpeeds(a.downloadKbps!, a.uploadKbps!);
     return a.state === 'throttled' ? this.chalk.yellow(`throttled ${speed}`) : `active ${speed}`;
   }
 }

@@ -1,5 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../../cli/base-command.js';
+import { listFlags } from '../../cli/table.js';
+import { moneyColumn } from '../../cli/format.js';
 import { subscriberStatement } from '../../core/ledger/statement.js';
 import { loadBillingSettings } from '../../core/billing/settings.js';
 import { resolveSubscriberRef } from '../../core/billing/subscribers.js';
@@ -22,7 +24,7 @@ export default class SubscriberStatement extends BaseCommand<typeof SubscriberSt
   static override examples = ['<%= config.bin %> subscriber statement S-000123', '<%= config.bin %> subscriber statement juan.dc --since 2026-10-01 --json'];
   static override ask = { ref: 'subscriber' as const };
   static override args = { ref: Args.string({ required: true, description: 'Account number (S-000123) or PPPoE username.' }) };
-  static override flags = { since: Flags.string({ summary: 'Start from this date (YYYY-MM-DD); earlier entries make the opening balance.' }) };
+  static override flags = { since: Flags.string({ summary: 'Start from this date (YYYY-MM-DD); earlier entries make the opening balance.' }), ...listFlags };
 
   public async run() {
     const ctx = await this.ctx();
@@ -34,14 +36,15 @@ export default class SubscriberStatement extends BaseCommand<typeof SubscriberSt
     const signed = (m: bigint) => (m < 0n ? `${money(-m)} CR` : money(m));
     this.say(`${sub.accountNo} ${sub.fullName}`);
     if (since) this.say(`Opening balance on ${since}: ${signed(st.openingBalanceMinor)}`);
-    this.table(st.entries, [
+    type Entry = (typeof st.entries)[number];
+    this.table<Entry>(st.entries, [
       { header: 'DATE', get: (e) => e.date },
       { header: 'ENTRY', get: (e) => (e.kind.startsWith('allocation') ? this.chalk.dim(KIND[e.kind]) : KIND[e.kind]) },
       { header: 'REF', get: (e) => e.reference },
       { header: 'DESCRIPTION', get: (e) => (e.amountMinor !== undefined ? this.chalk.dim(`${money(e.amountMinor)} ${e.description.charAt(0).toLowerCase()}${e.description.slice(1)}`) : e.description) },
-      { header: 'CHARGED', get: (e) => (e.debitMinor > 0n ? money(e.debitMinor) : ''), align: 'right' },
-      { header: 'PAID', get: (e) => (e.creditMinor > 0n ? money(e.creditMinor) : ''), align: 'right' },
-      { header: 'BALANCE', get: (e) => (e.kind.startsWith('allocation') ? '' : signed(e.balanceMinor)), align: 'right' },
+      moneyColumn('CHARGED', (e) => e.debitMinor, settings.currency, { blankZero: true }),
+      moneyColumn('PAID', (e) => e.creditMinor, settings.currency, { blankZero: true }),
+      { ...moneyColumn<Entry>('BALANCE', (e) => (e.kind.startsWith('allocation') ? null : e.balanceMinor), settings.currency), get: (e) => (e.kind.startsWith('allocation') ? '' : signed(e.balanceMinor)) },
     ]);
     this.say(`Balance: ${signed(st.closingBalanceMinor)}`);
     return { subscriber: sub, currency: settings.currency, ...st };

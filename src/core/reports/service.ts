@@ -326,12 +326,5 @@ async function revenueReportIn(db: Db, opts: { from?: string; to?: string; now: 
   };
 }
 
-/** RFC 4180 CSV: fields with a comma, quote or line break are quoted; formula-looking text is prefixed with ' so spreadsheets do not run it. */
-export function toCsv(header: string[], rows: Array<Array<string | number | bigint>>): string {
-  const field = (v: string | number | bigint) => {
-    let s = String(v);
-    if (typeof v === 'string' && /^[=+\-@\t\r]/.test(s) && !/^-?\d+(\.\d+)?$/.test(s)) s = `'${s}`;
-    return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-  };
-  return [header, ...rows].map((r) => r.map(field).join(',')).join('\r\n') + '\r\n';
-}
+/** RFC 4180 CSV (the one encoder, in core/csv.ts). */
+export { toCsv } from '../csv.js';
