@@ -77,6 +77,6 @@ describe('help, did-you-mean, version, completion', () => {
     const complete = (words: string[]) =>
       execFileSync('bash', ['-c', `source "${fn}"; COMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}; _ispctl_autocomplete; echo "\${COMPREPLY[@]}"`], { encoding: 'utf8' }).trim();
     expect(complete(['ispctl', 'subscriber', 'l'])).toBe('list');
-    expect(complete(['ispctl', 'subscriber', 'list', '--s']).split(' ').sort()).toEqual(['--search', '--state']);
+    expect(complete(['ispctl', 'subscriber', 'list', '--s']).split(' ').sort()).toEqual(['--search', '--sort', '--state']);
   });
 });
