@@ -8,7 +8,23 @@ import { createPlan } from '../../src/core/plans/service.js';
 import { addRouter } from '../../src/core/routers/service.js';
 import { initialise } from '../../src/core/settings/init.js';
 import { importSubscribers } from '../../src/core/subscribers/import.js';
+import { randomBytes } from 'node:crypto';
+import knexFactory from 'knex';
 import { createPgDatabase } from '../helpers/db.js';
+
+/** A new empty database on the server at `adminUrl` (a private cluster of one test file). */
+async function databaseOn(adminUrl: string, prefix: string): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `${prefix}_${randomBytes(4).toString('hex')}`;
+  const admin = knexFactory({ client: 'pg', connection: adminUrl, pool: { min: 0, max: 1 } });
+  try {
+    await admin.raw(`create database ${name}`);
+  } finally {
+    await admin.destroy();
+  }
+  const u = new URL(adminUrl);
+  u.pathname = `/${name}`;
+  return { url: u.toString(), drop: async () => undefined };
+}
 
 export const SECRET_KEY = 'c3'.repeat(32);
 
@@ -22,8 +38,11 @@ export interface Seeded {
 }
 
 /** A migrated, initialised database (Asia/Manila, billing day 1, due in 15 days, grace 5). */
-export async function seededPg(prefix: string, opts: { router?: { host: string; port: number; user: string; password: string }; mode?: 'api' | 'radius'; subscribers?: number; startDate?: string } = {}): Promise<Seeded> {
-  const { url, drop } = await createPgDatabase(prefix);
+export async function seededPg(
+  prefix: string,
+  opts: { router?: { host: string; port: number; user: string; password: string }; mode?: 'api' | 'radius'; subscribers?: number; startDate?: string; adminUrl?: string } = {},
+): Promise<Seeded> {
+  const { url, drop } = opts.adminUrl ? await databaseOn(opts.adminUrl, prefix) : await createPgDatabase(prefix);
   const db = await openDatabase({ engine: 'postgres', url });
   await migrateLatest(db.knex);
   const clock = new FixedClock(`${opts.startDate ?? '2026-01-01'}T02:00:00Z`);

@@ -9,6 +9,8 @@ import { join } from 'node:path';
 export interface PgCluster {
   url: string;
   port: number;
+  /** Restarts the server: `fast` ends every connection (as a restart by an operator does). */
+  restart(mode?: 'fast' | 'immediate'): void;
   stop(): void;
 }
 
@@ -74,6 +76,9 @@ export async function startPgCluster(): Promise<PgCluster> {
   return {
     url,
     port,
+    restart(mode = 'fast') {
+      run('pg_ctl', ['-D', dataDir, '-o', opts, '-l', join(dir, 'server.log'), '-m', mode, '-w', '-t', '60', 'restart']);
+    },
     stop() {
       try {
         run('pg_ctl', ['-D', dataDir, '-m', 'immediate', '-w', 'stop']);
