@@ -28,6 +28,7 @@ export default class InvoiceShow extends BaseCommand<typeof InvoiceShow> {
       ...(s.address ? [['address', s.address] as [string, unknown]] : []),
       ...(s.email || s.phone ? [['contact', [s.email, s.phone].filter(Boolean).join(', ')] as [string, unknown]] : []),
       ['period', `${inv.periodStart} to ${inv.periodEnd} (${inv.periodKey})`],
+      ['delivered', inv.sentAt ? date(inv.sentAt) : inv.status === 'void' ? '-' : `not yet (ispctl invoice send ${inv.number})`],
       ['issued', inv.issueDate],
       ['due', inv.dueDate],
     ]);
