@@ -543,7 +543,14 @@ export async function generateInvoices(ctx: ServiceContext, opts: GenerateOption
     const subscribers = [...new Set(plan.invoices.map((i) => i.subscriberId))];
     // One-off charges waiting for the next invoice (adjustments) go onto these invoices.
     const charged = await attachPendingCharges(trx, touched, now);
-    const balanced = await rebalance(trx, ctx, { subscriberIds: subscribers }, { linesChanged: [...new Set([...linesChanged, ...charged])], today });
+    // Subscribers with an invoice whose lines changed are rebalanced whole; those who only got
+    // new invoices are handed over as such (rebalance allocates only where there is credit).
+    const changedInvoices = [...new Set([...linesChanged, ...charged])];
+    const ownerOf = new Map(plan.invoices.map((i) => [ids.get(`${i.subscriberId}|${i.periodKey}`)!, i.subscriberId]));
+    const changedOwners = new Set(changedInvoices.map((id) => ownerOf.get(id)));
+    const whole = changedOwners.has(undefined) ? subscribers : subscribers.filter((sid) => changedOwners.has(sid));
+    const newInvoicesOf = subscribers.filter((sid) => !changedOwners.has(sid));
+    const balanced = await rebalance(trx, ctx, { subscriberIds: whole, newInvoicesOf }, { linesChanged: changedInvoices, today });
     // The "invoice issued" message of each new invoice (email with the PDF), unless turned off.
     const issued = await queueIssuedInvoices(trx, ctx, createdIds);
     const touchedSet = new Set(touched);

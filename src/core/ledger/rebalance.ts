@@ -23,6 +23,12 @@ import { recomputeInvoices, recomputeTotals, settle, type NewAllocation, type Re
 export interface RebalanceScope {
   /** The subscribers whose ledger changed. */
   subscriberIds?: readonly number[];
+  /**
+   * Subscribers whose only change is new invoices (billing generate): inserted with the status
+   * of their totals and nothing allocated, so their invoices need no recompute, and only those
+   * with credit (unallocated payments) are allocated. Collections evaluates them all.
+   */
+  newInvoicesOf?: readonly number[];
   /** Everyone (the daemon's daily pass). */
   all?: boolean;
 }
@@ -58,19 +64,24 @@ type RebalanceContext = Pick<ServiceContext, 'clock' | 'actor' | 'env'> & Partia
 export async function rebalance(db: Db, ctx: RebalanceContext, scope: RebalanceScope, opts: RebalanceOptions = {}): Promise<RebalanceResult> {
   const today = opts.today ?? (await ispToday(db, ctx.clock.now()));
   const ids = scope.all ? undefined : [...new Set(scope.subscriberIds ?? [])].sort((a, b) => a - b);
+  const full = new Set(ids ?? []);
+  const freshIds = ids === undefined ? [] : [...new Set(scope.newInvoicesOf ?? [])].filter((sid) => !full.has(sid));
   const empty = (collections: EvaluateResult): RebalanceResult => ({ today, allocations: [], invoices: [], collections, jobIds: [] });
-  if (ids !== undefined && ids.length === 0) {
+  if (ids !== undefined && ids.length === 0 && freshIds.length === 0) {
     return empty({ today, dryRun: false, reminded: [], warned: [], suspended: [], restored: [], cleared: [], jobIds: [], events: 0, notifications: 0, notificationErrors: [], transitions: [] });
   }
   if (opts.linesChanged?.length) await recomputeTotals(db, opts.linesChanged, ctx.clock.now());
   // Paid amounts from the allocations first: the writer may have reversed some (a void), and
   // settle reads what is still open from them. Then the invoices settle paid, again.
-  const recomputed = await recomputeInvoices(db, ids === undefined ? { all: true } : { subscriberIds: ids }, today);
-  const settled = await settle(db, ctx, ids, { firstInvoiceId: opts.firstInvoiceId });
+  const recomputed = await recomputeInvoices(db, ids === undefined ? { all: true } : { subscriberIds: ids, invoiceIds: opts.linesChanged ?? [] }, today);
+  const settled = await settle(db, ctx, ids === undefined ? undefined : [...ids, ...freshIds], { firstInvoiceId: opts.firstInvoiceId });
   const paid = await recomputeInvoices(db, { invoiceIds: settled.invoiceIds }, today);
   const changed = new Map([...recomputed, ...paid].map((i) => [i.id, i]));
   const invoices = [...changed.values()];
-  const collections = await evaluateCollections(db, ctx, { ...(ids === undefined ? {} : { subscriberIds: [...ids] }), today });
+  // Collections looks at every subscriber in scope: a new invoice may be due within a window
+  // already, and an older one may have passed its deadline since the last run.
+  const evaluate = ids === undefined ? undefined : freshIds.length ? [...new Set([...ids, ...freshIds])].sort((a, b) => a - b) : ids;
+  const collections = await evaluateCollections(db, ctx, { ...(evaluate === undefined ? {} : { subscriberIds: evaluate }), today });
   return { today, allocations: settled.allocations, invoices, collections, jobIds: collections.jobIds };
 }
 
