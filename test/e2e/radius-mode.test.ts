@@ -264,4 +264,29 @@ describe.skipIf(!sourceDir)('RADIUS mode end to end: ispctl, FreeRADIUS on its v
     for (const user of ['alice', 'bob', 'carol']) expect(coaLines(user)).toHaveLength(2);
     expect(await sql(`SELECT count(*)::int AS n FROM provisioning_jobs WHERE status IN ('pending', 'running')`)).toEqual([{ n: 0 }]);
   });
+
+  it('changing suspension-action reaches billing-suspended subscribers at once: FreeRADIUS accepts them throttled, live sessions get CoA', async () => {
+    // Nobody pays this period: well past due and grace, collections suspends all three (blocked).
+    expect((await cli('billing', 'generate')).code).toBe(0);
+    const run = await cli('collections', 'run', '--today', '2027-03-01', '--json');
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.json.data.suspended).toHaveLength(3);
+    expect(live('carol')).toEqual([]);
+    expect((await refused(lab.nas!.dial({ username: 'carol', password: 'carol-pa55' }))).reason).toBe('radius-reject');
+
+    const set = await cli('settings', 'set', 'suspension-action', 'throttle', '--json');
+    expect(set.code, set.stderr).toBe(0);
+    expect(set.json.data).toMatchObject({ value: 'throttle', accessChanged: 3 });
+    // The views answer differently at once: FreeRADIUS accepts carol at the throttle rate.
+    expect(await sql(`SELECT value FROM radreply WHERE username = 'carol' AND attribute = 'Mikrotik-Rate-Limit'`)).toEqual([{ value: '1M/1M' }]);
+    sessions.carol = await lab.nas!.dial({ username: 'carol', password: 'carol-pa55' });
+    expect(sessions.carol).toMatchObject({ radius: true, rateLimit: '1M/1M' });
+    const show = await cli('subscriber', 'show', 'carol', '--json');
+    expect(show.json.data.services[0].access).toMatchObject({ state: 'throttled', rateLimit: '1M/1M' });
+
+    // A new throttle speed reaches the live session by CoA, without a re-dial.
+    const speed = await cli('settings', 'set', 'throttle-download', '2M', '--json');
+    expect(speed.code, speed.stderr).toBe(0);
+    expect(live('carol')).toEqual([expect.objectContaining({ id: sessions.carol.id, rateLimit: '1M/2M' })]);
+  });
 });

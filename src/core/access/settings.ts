@@ -9,6 +9,12 @@ export interface NetworkSettings extends AccessSettings {
   apiBlockAction: 'disable' | 'remove';
 }
 
+/**
+ * The settings the access policy and the API-mode drivers read. A change of one of them
+ * re-materialises access in the same transaction (provisioning/access.ts, provisionSettingsChange).
+ */
+export const ACCESS_SETTING_KEYS: readonly string[] = ['suspension-action', 'throttle-download', 'throttle-upload', 'api-block-action'];
+
 export async function loadNetworkSettings(db: Db): Promise<NetworkSettings> {
   const values = new Map((await listSettings(db)).map((s) => [s.key, s.value]));
   return {

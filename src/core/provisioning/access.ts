@@ -3,7 +3,7 @@
 // answer, set-based, so RADIUS views and API drivers read a column instead of re-deciding.
 import type { ServiceContext } from '../context.js';
 import { desiredAccess, hasEnded, type AccessState, type AdminStatus, type CollectionStatus, type SuspensionAction } from '../access/policy.js';
-import { loadNetworkSettings } from '../access/settings.js';
+import { ACCESS_SETTING_KEYS, loadNetworkSettings } from '../access/settings.js';
 import type { Db } from '../db/tx.js';
 import { ispToday } from '../settings/service.js';
 import { enqueueJobs, type JobSpec } from './jobs.js';
@@ -132,6 +132,8 @@ export interface ServiceEvents {
   addressingChanged?: number[];
   /** Routers whose provisioning settings changed: converge every service and profile on them. */
   resyncRouters?: number[];
+  /** API mode: services whose router objects must be converged again though their access did not change. */
+  reconverge?: number[];
 }
 
 export interface RouterMode {
@@ -204,6 +206,7 @@ export async function provisionChanges(db: Db, ctx: Pick<ServiceContext, 'clock'
     ...(events.addressChanged ?? []),
     ...(events.planChanged ?? []),
     ...(events.moved ?? []).map((m) => m.serviceId),
+    ...(events.reconverge ?? []),
   ]);
   const routers = new Map<number, RouterMode>(
     ((await db('routers').select('id', 'mode', 'shaping')) as Array<Record<string, unknown>>).map((r) => [
@@ -287,4 +290,32 @@ export async function provisionChanges(db: Db, ctx: Pick<ServiceContext, 'clock'
   }
   const jobIds = await enqueueJobs(db, specs, now);
   return { changes, jobIds };
+}
+
+/**
+ * After a change of settings the access policy reads (ACCESS_SETTING_KEYS), in the same
+ * transaction: access is computed afresh for every service (the policy decides who changes:
+ * billing-suspended services on the ISP-wide suspension action and throttle speeds), and the
+ * routers are told like for any other change. API mode: the secrets of services whose access
+ * changed, the throttled profiles of plans on the ISP-wide throttle speeds, and the secrets of
+ * blocked services when the block action changed; RADIUS mode: the views answer differently at
+ * once, and live sessions get CoA or Disconnect-Request.
+ */
+export async function provisionSettingsChange(db: Db, ctx: Pick<ServiceContext, 'clock'>, keys: readonly string[]): Promise<ProvisionResult> {
+  const changed = new Set(keys.filter((k) => ACCESS_SETTING_KEYS.includes(k)));
+  if (changed.size === 0) return { changes: [], jobIds: [] };
+  const events: ServiceEvents = {};
+  if (changed.has('throttle-download') || changed.has('throttle-upload')) {
+    events.plansChanged = ((await db('plans').whereNull('throttle_download_kbps').orWhereNull('throttle_upload_kbps').pluck('id')) as Array<number | string>).map(Number);
+  }
+  if (changed.has('api-block-action')) {
+    events.reconverge = (
+      (await db('services as s')
+        .join('routers as r', 'r.id', 's.router_id')
+        .where({ 'r.mode': 'api', 's.access_state': 'blocked' })
+        .whereNull('r.block_action')
+        .pluck('s.id')) as Array<number | string>
+    ).map(Number);
+  }
+  return provisionChanges(db, ctx, { all: true }, events);
 }

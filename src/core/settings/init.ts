@@ -36,6 +36,6 @@ export async function initialise(ctx: ServiceContext, opts: InitOptions): Promis
     if (given !== undefined) values[def.key] = given;
     else if (!already && def.default !== undefined) values[def.key] = def.default;
   }
-  const changes = await setSettings(ctx, values);
+  const { changes } = await setSettings(ctx, values);
   return { alreadyInitialised: already, changed: changes.map((c) => c.key), settings: await listSettings(ctx.db) };
 }

@@ -3,6 +3,7 @@ import { recordAudit } from '../audit.js';
 import { withTransaction, type Db } from '../db/tx.js';
 import { IspctlError } from '../errors.js';
 import { moneyRecorded } from '../ledger/read-model.js';
+import { provisionSettingsChange } from '../provisioning/access.js';
 import { formatLocalDate, toLocalDate } from '../time.js';
 import { displayValue, SETTINGS, settingDef, type SettingValue } from './registry.js';
 
@@ -96,13 +97,31 @@ async function assertChangesAllowed(db: Db, stored: Map<string, SettingValue>, p
   }
 }
 
-/** Parses every value first, then writes them in one transaction: a bad value changes nothing. */
-export async function setSettings(ctx: ServiceContext, values: Record<string, unknown>): Promise<Array<{ key: string; before: SettingValue | null; after: SettingValue }>> {
+export interface SettingChange {
+  key: string;
+  before: SettingValue | null;
+  after: SettingValue;
+}
+
+export interface SetSettingsResult {
+  changes: SettingChange[];
+  /** Services whose access changed (a setting the access policy reads was changed). */
+  accessChanged: number;
+  /** Router work queued for them: apply it after commit (provisioning/apply.ts). */
+  jobIds: number[];
+}
+
+/**
+ * Parses every value first, then writes them in one transaction: a bad value changes nothing.
+ * A change of a setting the access policy reads re-materialises access in the same
+ * transaction and queues the router work (provisionSettingsChange).
+ */
+export async function setSettings(ctx: ServiceContext, values: Record<string, unknown>): Promise<SetSettingsResult> {
   const parsed = Object.entries(values).map(([key, raw]) => ({ key, value: settingDef(key).parse(raw) }));
   return withTransaction(ctx.db, async (trx) => {
     const stored = await storedValues(trx);
     await assertChangesAllowed(trx, stored, parsed);
-    const changes: Array<{ key: string; before: SettingValue | null; after: SettingValue }> = [];
+    const changes: SettingChange[] = [];
     for (const { key, value } of parsed) {
       const before = stored.has(key) ? stored.get(key)! : null;
       if (before === value) continue;
@@ -117,7 +136,16 @@ export async function setSettings(ctx: ServiceContext, values: Record<string, un
       await recordAudit(trx, ctx, { entityType: 'settings', entityId: key, action: before === null ? 'create' : 'update', before: before === null ? undefined : { [key]: shownBefore }, after: { [key]: shownAfter } });
       changes.push({ key, before: shownBefore, after: shownAfter });
     }
-    return changes;
+    const access = await provisionSettingsChange(trx, ctx, changes.map((c) => c.key));
+    if (access.changes.length) {
+      await recordAudit(trx, ctx, {
+        entityType: 'services',
+        entityId: 'access',
+        action: 'update',
+        after: { settings: changes.map((c) => c.key), services: access.changes.map((c) => [c.serviceId, c.before.state, c.after.state, c.after.rateLimit]) },
+      });
+    }
+    return { changes, accessChanged: access.changes.length, jobIds: access.jobIds };
   });
 }
 
