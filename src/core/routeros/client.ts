@@ -262,13 +262,16 @@ export class RouterOSClient {
   private state: State = 'open';
   private closeReason: RouterOSError | undefined;
   private closedByClient = false;
-  private corked = false;
+  /** Sentences written in this tick, sent together in one write on the next (see `send`). */
+  private outgoing: Buffer[] = [];
   /** One timer for every command's deadline, armed for the earliest (see `sweep`). */
   private deadlineTimer: NodeJS.Timeout | undefined;
   private deadlineAt = Infinity;
-  private readonly uncork = (): void => {
-    this.corked = false;
-    this.socket.uncork();
+  private readonly flush = (): void => {
+    const out = this.outgoing;
+    this.outgoing = [];
+    if (this.socket.destroyed || out.length === 0) return;
+    this.socket.write(out.length === 1 ? out[0]! : Buffer.concat(out));
   };
   private listenersFired = false;
   private resolveClosed!: (reason: RouterOSError | undefined) => void;
@@ -419,6 +422,7 @@ export class RouterOSClient {
       this.state = 'closing';
       try {
         if (!this.socket.destroyed) {
+          this.flush(); // what was written in this tick goes before /quit
           this.socket.end(encodeSentence(['/quit']));
         }
       } catch {
@@ -574,13 +578,10 @@ export class RouterOSClient {
   private send(words: readonly string[], tag: string): void {
     const socket = this.socket;
     if (socket.destroyed) return;
-    // Batch all sentences written in one tick into one write.
-    if (!this.corked) {
-      this.corked = true;
-      socket.cork();
-      process.nextTick(this.uncork);
-    }
-    socket.write(tag === UNTAGGED ? encodeSentence(words) : encodeTaggedSentence(words, tag));
+    // Every sentence written in one tick goes out in one write (one system call, one segment
+    // for many pipelined commands).
+    if (this.outgoing.length === 0) process.nextTick(this.flush);
+    this.outgoing.push(tag === UNTAGGED ? encodeSentence(words) : encodeTaggedSentence(words, tag));
   }
 
   private onData(chunk: Buffer): void {
