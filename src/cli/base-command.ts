@@ -10,7 +10,7 @@ import { openDatabase, type Database } from '../core/db/connection.js';
 import { UniqueViolationError, LostRaceError } from '../core/db/errors.js';
 import { environmentError, type EnvironmentContext } from '../core/db/env-errors.js';
 import { inspectSchema, isUpToDate, migrateLatest } from '../core/db/migrate.js';
-import { existsSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { applyNow, describeOutcome, jobIdsOf, type ApplyOutcome, type QueuedJob, type QueuedWork } from '../core/provisioning/apply.js';
 import { EXIT_CODES, IspctlError, invalid, isIspctlError } from '../core/errors.js';
 import { defaultAskKind, isPromptExit, listWords, missingLabel, type AskKind, type Missing } from './ask.js';
@@ -162,7 +162,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     if (this.database) return this.database;
     const target = this.target;
     // Reading an embedded database that does not exist would create one just to print nothing.
-    if (this.readsOnly && target.engine === 'pglite' && !existsSync(target.path)) throw notInitialised(describeTarget(target));
+    if (this.readsOnly && target.engine === 'pglite' && !embeddedExists(target)) throw notInitialised(describeTarget(target));
     const db = await openDatabase(target, {
       lockTimeoutMs: (this.flags['lock-timeout'] ?? 30) * 1000,
       command: this.commandLine,
@@ -468,6 +468,18 @@ function usageError(err: InstanceType<typeof Errors.CLIError>): IspctlError {
     cause: err,
     suggestions: kind === 'invalid' ? ["Add --help to see the command's flags"] : [],
   });
+}
+
+/** Whether the embedded database exists; a data directory this user cannot read is said so, not taken for none. */
+function embeddedExists(target: { path: string; dataDir: string }): boolean {
+  try {
+    statSync(target.path);
+    return true;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return false;
+    throw environmentError(err, { engine: 'pglite', dataDir: target.dataDir }) ?? err;
+  }
 }
 
 /** Exit 1: nothing to read yet, and the fix. */

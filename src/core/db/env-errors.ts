@@ -3,7 +3,8 @@
 // code, a message that names the cause, what to do, and the reassurance that matters most: ispctl
 // writes in transactions, so a run that failed this way changed nothing half way and is safe to
 // run again.
-import { statfsSync } from 'node:fs';
+import { accessSync, constants, statfsSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { IspctlError } from '../errors.js';
 
 const SAFE_TO_REPEAT = 'Nothing was half-done: what did not commit was rolled back, so run the same command again once this is fixed';
@@ -45,6 +46,27 @@ export function freeBytes(dir: string): number | undefined {
   }
 }
 
+/**
+ * EROFS or EACCES when this process cannot write in `dir` (or, if it does not exist yet, in the
+ * nearest directory above it that does); undefined when it can.
+ */
+export function writeDenied(dir: string): 'EROFS' | 'EACCES' | undefined {
+  let d = dir;
+  for (let i = 0; i < 64; i++) {
+    try {
+      accessSync(d, constants.W_OK | constants.X_OK);
+      return undefined;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EROFS') return 'EROFS';
+      if (code === 'EACCES' || code === 'EPERM') return 'EACCES';
+      if (code !== 'ENOENT' || dirname(d) === d) return undefined;
+      d = dirname(d);
+    }
+  }
+  return undefined;
+}
+
 /** Below this, a PGlite failure without a clearer cause is put down to the disk. */
 const LOW_SPACE_BYTES = 32 * 1024 * 1024;
 
@@ -72,16 +94,18 @@ export function environmentError(err: unknown, ctx: EnvironmentContext = {}): Is
   const codes = errs.map(codeOf);
   const texts = errs.map(text).join(' | ');
 
+  // PGlite (PostgreSQL compiled to WebAssembly) reports a failed write as a failed
+  // initialisation or an abort, whatever the cause: a data directory that cannot be written
+  // (read-only file system, another owner) or, when the disk is (nearly) full, the disk.
+  const opaque = ctx.dataDir !== undefined && (/failed to initialize|Aborted\(\)|RuntimeError: unreachable/i.test(texts) || !(err instanceof Error));
+  const unwritable = opaque ? writeDenied(ctx.dataDir!) : undefined;
+  if (unwritable) codes.push(unwritable);
   const diskFull =
     codes.some((c) => c === 'ENOSPC' || c === 'EDQUOT' || c === '53100') ||
     /no space left on device|disk quota exceeded|could not extend file/i.test(texts) ||
-    // PGlite (PostgreSQL compiled to WebAssembly) reports a failed write during start-up as a
-    // failed initialisation or an abort; when the disk is (nearly) full, that is the cause.
     // Emscripten's file system throws a bare ErrnoError object (errno 28 is its ENOSPC).
     errs.some((e) => (e as { name?: unknown }).name === 'ErrnoError' && e.errno === 28) ||
-    ((/failed to initialize|Aborted\(\)|RuntimeError: unreachable/i.test(texts) || !(err instanceof Error)) &&
-      ctx.dataDir !== undefined &&
-      (freeBytes(ctx.dataDir) ?? Infinity) < LOW_SPACE_BYTES);
+    (opaque && !unwritable && (freeBytes(ctx.dataDir!) ?? Infinity) < LOW_SPACE_BYTES);
   if (diskFull) {
     const free = ctx.dataDir ? freeBytes(ctx.dataDir) : undefined;
     return new IspctlError('DISK_FULL', `The disk is full${where}${free !== undefined ? `: ${formatBytes(free)} free` : ''}; the database could not write.`, {
