@@ -16,6 +16,7 @@ import { EXIT_CODES, IspctlError, invalid, isIspctlError } from '../core/errors.
 import { defaultAskKind, isPromptExit, listWords, missingLabel, type AskKind, type Missing } from './ask.js';
 import { colourEnabled, makeChalk, renderDetails, toJson } from './output.js';
 import type { Formats } from './format.js';
+import { ProgressLine } from './progress.js';
 import { renderCsv, renderTable, selectColumns, sortRows, tableWidth, type Column } from './table.js';
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>;
@@ -119,7 +120,9 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     if (missing.length === 0) return;
     const names = missing.map(missingLabel);
     if (!this.canPrompt()) {
-      const usage = [`ispctl ${(this.id ?? '').replaceAll(':', ' ')}`, ...missing.map((m) => (m.kind === 'arg' ? m.name.toUpperCase() : `--${m.name} <value>`))].join(' ');
+      // The command as typed so far, with what is missing in its place: `ispctl settings set billing-day VALUE`.
+      const given = Object.keys(ctor.args ?? {}).map((k) => (args[k] !== undefined ? shellWord(String(args[k])) : missing.some((m) => m.kind === 'arg' && m.name === k) ? k.toUpperCase() : undefined));
+      const usage = [`ispctl ${(this.id ?? '').replaceAll(':', ' ')}`, ...given.filter((w): w is string => w !== undefined), ...missing.filter((m) => m.kind === 'flag').map((m) => `--${m.name} <value>`)].join(' ');
       throw invalid('MISSING_FLAGS', `Missing ${listWords(names)}${this.jsonEnabled() ? '' : ' (not running in a terminal, so ispctl cannot ask)'}.`, [usage, 'Add --help to see what each one means'], {
         missing: missing.map((m) => (m.kind === 'flag' ? `--${m.name}` : m.name)),
       });
@@ -163,6 +166,17 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     const target = this.target;
     // Reading an embedded database that does not exist would create one just to print nothing.
     if (this.readsOnly && target.engine === 'pglite' && !embeddedExists(target)) throw notInitialised(describeTarget(target));
+    // The first start of the embedded database creates it (several seconds on a slow disk).
+    const progress = target.engine === 'pglite' && !embeddedExists(target) ? this.progress() : undefined;
+    progress?.update({ phase: 'Creating the embedded database' });
+    try {
+      return await this.openAndMigrate(target, progress);
+    } finally {
+      progress?.stop();
+    }
+  }
+
+  private async openAndMigrate(target: DatabaseTarget, progress: ProgressLine | undefined): Promise<Database> {
     const db = await openDatabase(target, {
       lockTimeoutMs: (this.flags['lock-timeout'] ?? 30) * 1000,
       command: this.commandLine,
@@ -176,6 +190,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       const schema = await inspectSchema(db.knex);
       if (schema.kind === 'foreign') throw foreignDatabase(db.location, schema.tables);
       if (schema.kind === 'empty' && this.readsOnly) throw notInitialised(db.location);
+      progress?.update({ phase: 'Creating the tables' });
       const applied = await migrateLatest(db.knex);
       if (applied.length) this.debugLine(`applied migrations: ${applied.join(', ')}`);
     }
@@ -240,7 +255,9 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   protected async applyNow(work: QueuedWork): Promise<ApplyOutcome> {
     if (jobIdsOf(work).length === 0) return this.recordApply({ status: 'none', jobs: 0, applied: 0, failed: 0, routers: [], remaining: 0, queued: [], message: null });
     const ctx = await this.ctx();
-    const outcome = await applyNow(ctx, work, { timeoutMs: (this.flags['router-timeout'] ?? 5) * 1000 });
+    const progress = this.progress();
+    progress.update({ phase: 'Sending the changes to the routers' });
+    const outcome = await applyNow(ctx, work, { timeoutMs: (this.flags['router-timeout'] ?? 5) * 1000 }).finally(() => progress.stop());
     return this.recordApply(outcome);
   }
 
@@ -288,6 +305,25 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   protected note(message: string): void {
     if (this.flags?.quiet) return;
     process.stderr.write(message + '\n');
+  }
+
+  /**
+   * The progress line on stderr for work that can take more than a second (src/cli/progress.ts):
+   * pass `.update` as the core's onProgress and call `.stop()` when it returns. Silent with
+   * --json or --quiet, or when stderr is not a terminal.
+   */
+  protected progress(): ProgressLine {
+    return new ProgressLine(process.stderr, Boolean(process.stderr.isTTY) && !this.jsonEnabled() && !this.flags?.quiet);
+  }
+
+  /** Runs `work` with the progress line, and clears it whatever happens. */
+  protected async withProgress<R>(work: (onProgress: ProgressLine['update']) => Promise<R>): Promise<R> {
+    const p = this.progress();
+    try {
+      return await work(p.update);
+    } finally {
+      p.stop();
+    }
   }
 
   protected debugLine(message: string): void {
@@ -403,6 +439,11 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     }
     if (this.env.DEBUG) process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
   }
+}
+
+/** A word as a shell reads it back: quoted when it holds anything but plain characters. */
+function shellWord(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
 function mergeOutcomes(a: ApplyOutcome, b: ApplyOutcome): ApplyOutcome {

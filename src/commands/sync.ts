@@ -63,7 +63,7 @@ export default class Sync extends BaseCommand<typeof Sync> {
     const f = this.flags;
     const ctx = await this.ctx();
     const opts = { router: f.router, prune: f.prune, adopt: f.adopt, timeoutMs: f.timeout * 1000 };
-    const plans = await planSync(ctx, opts);
+    const plans = await this.withProgress((onProgress) => planSync(ctx, { ...opts, onProgress }));
     for (const p of plans) this.renderPlan(p);
 
     const planned = plans.filter((p) => p.status === 'planned');
@@ -104,7 +104,7 @@ export default class Sync extends BaseCommand<typeof Sync> {
         return result;
       }
     }
-    const outcomes = await applySync(ctx, planned, opts);
+    const outcomes = await this.withProgress((onProgress) => applySync(ctx, planned, { ...opts, onProgress }));
     for (const o of outcomes) this.renderOutcome(o);
     const bad = outcomes.filter((o) => o.status === 'failed' || o.status === 'unreachable');
     if (bad.length) this.markPartial(`Some changes could not be applied on ${bad.map((o) => o.router).join(', ')}; run ispctl sync again.`);

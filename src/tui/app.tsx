@@ -48,9 +48,14 @@ export function App({ source, colour = true, size: fixedSize }: AppProps) {
   const [status, setStatus] = useState<string>('');
   const [focus, setFocus] = useState(0);
   const [selected, setSelected] = useState<Record<PaneId, number>>({ access: 0, collections: 0, money: 0, routers: 0, events: 0, daemon: 0 });
-  const [mode, setMode] = useState<Mode>({ kind: 'grid' });
+  const [mode, setModeState] = useState<Mode>({ kind: 'grid' });
   const modeRef = useRef(mode);
   modeRef.current = mode;
+  // Several keys can arrive in one read; each must see the mode the key before it left.
+  const setMode = useCallback((next: Mode | ((cur: Mode) => Mode)) => {
+    if (typeof next !== 'function') modeRef.current = next;
+    setModeState(next);
+  }, []);
   const busy = useRef(false);
   const again = useRef(false);
 
@@ -135,6 +140,20 @@ export function App({ source, colour = true, size: fixedSize }: AppProps) {
   const selectedLine = focusedLines[selected[focusedId]];
 
   useInput((input, key) => {
+    // Several keys in one read (a fast typist, a paste, tmux send-keys "ab"): one at a time,
+    // except where text is being typed, which takes them all.
+    const special = key.ctrl || key.meta || key.escape || key.return || key.tab || key.backspace || key.delete || key.upArrow || key.downArrow || key.leftArrow || key.rightArrow;
+    const typing = modeRef.current.kind === 'input' || modeRef.current.kind === 'search';
+    if (input.length > 1 && !special && !typing) {
+      for (const ch of [...input]) {
+        onKey(ch, key);
+      }
+      return;
+    }
+    onKey(input, key);
+  });
+
+  function onKey(input: string, key: Parameters<Parameters<typeof useInput>[0]>[1]): void {
     const m = modeRef.current;
     if (m.kind === 'help') {
       setMode({ kind: 'grid' });
@@ -221,7 +240,7 @@ export function App({ source, colour = true, size: fixedSize }: AppProps) {
       const action: DashboardAction = { kind: 'retry', router: selectedLine.target.router };
       return setMode({ kind: 'confirm', question: describe(action), action, back: { kind: 'grid' } });
     }
-  });
+  }
 
   const col = (c?: string) => (colour ? c : undefined);
   const now = data?.takenAt ?? new Date();

@@ -14,6 +14,8 @@ import { createPlan } from '../../src/core/plans/service.js';
 import { addRouter } from '../../src/core/routers/service.js';
 import { initialise } from '../../src/core/settings/init.js';
 import { addSubscriber } from '../../src/core/subscribers/service.js';
+import { importSubscribers } from '../../src/core/subscribers/import.js';
+import type { ProgressEvent } from '../../src/core/progress.js';
 import { visibleWidth } from '../../src/cli/table.js';
 import { resolveTarget } from '../../src/core/db/config.js';
 import { openDatabase } from '../../src/core/db/connection.js';
@@ -51,6 +53,7 @@ describe('list commands', () => {
   let url = '';
   let drop: () => Promise<void> = async () => undefined;
   const saved = { now: process.env.ISPCTL_NOW, colour: process.env.NO_COLOR };
+  const progress: ProgressEvent[] = [];
 
   beforeAll(async () => {
     const pg = await createPgDatabase('lists', { migrated: true });
@@ -74,6 +77,8 @@ describe('list commands', () => {
       await recordPayment(ctx, { subscriber: 'ana', amount: '12,345.67', method: 'gcash', reference: 'GCASH-REFERENCE-0000000000000012345' });
       await addAdjustment(ctx, { subscriber: 'ana', type: 'outage_rebate', amount: '100', reason: 'Outage credit for the typhoon week in barangay San Isidro, towers north and east' });
       await addGateway(ctx, { name: 'paymongo-main-account-production', kind: 'paymongo' });
+      // The core tells its caller how far an import is, and never prints.
+      await importSubscribers(ctx, 'full_name,username,plan,router\nCarlo Santos,carlo,Fiber 50 Residential Unlimited Promo,tower-north-barangay-san-isidro\n', { onProgress: (p) => progress.push(p) });
     } finally {
       await db.close();
     }
@@ -117,9 +122,14 @@ describe('list commands', () => {
     // The long names are cut, not wrapped onto a second line.
     expect(cut).toEqual(expect.arrayContaining(['subscriber list', 'router list', 'audit list', 'adjustment list', 'settings list']));
     const subs = await run('subscriber list', [], url);
-    expect(subs.stdout.trimEnd().split('\n')).toHaveLength(3);
+    expect(subs.stdout.trimEnd().split('\n')).toHaveLength(4);
     expect(subs.stdout).toMatch(/Maria Cl\S*…/);
     expect(subs.stdout).toContain('active 50M down / 10M up');
+  });
+
+  test('subscriber import reports its phases through onProgress', () => {
+    expect(progress.map((p) => p.phase)).toEqual(['Reading the file', 'Checking rows', 'Writing subscribers', 'Queueing router work']);
+    expect(progress[1]).toEqual({ phase: 'Checking rows', done: 0, total: 1 });
   });
 
   test('--no-truncate prints values whole; --columns chooses and orders; --sort and -col', async () => {

@@ -59,6 +59,9 @@ describe('help, did-you-mean, version, completion', () => {
     const both = await cli('subscriber', 'suspend');
     expect(both.code).toBe(2);
     expect(both.stderr).toContain('Error: Missing REF and --reason (not running in a terminal, so ispctl cannot ask).');
+    // The suggested command keeps what was typed: the KEY given, the VALUE missing.
+    const value = await cli('settings', 'set', 'billing-day', '--json');
+    expect(value.json.error).toMatchObject({ code: 'MISSING_FLAGS', message: 'Missing VALUE.', suggestions: ['ispctl settings set billing-day VALUE', 'Add --help to see what each one means'] });
   });
 
   test('version and completion scripts for bash and zsh', async () => {

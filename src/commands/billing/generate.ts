@@ -39,13 +39,9 @@ export default class BillingGenerate extends BaseCommand<typeof BillingGenerate>
       subscriberIds = [];
       for (const ref of f.subscriber) subscriberIds.push((await resolveSubscriberRef(ctx.db, ref)).id);
     }
-    const bar = this.progressBar();
-    let result;
-    try {
-      result = await generateInvoices(ctx, { period: f.period, subscriberIds, dryRun: f['dry-run'], onProgress: bar.update });
-    } finally {
-      bar.stop();
-    }
+    const result = await this.withProgress((update) =>
+      generateInvoices(ctx, { period: f.period, subscriberIds, dryRun: f['dry-run'], onProgress: (p) => update({ phase: PHASES[p.phase], done: p.done, total: p.total }) }),
+    );
     const money = (m: bigint) => formatMoney(m, result.currency);
     const r = result;
     const head = r.dryRun ? 'Dry run, nothing written.' : 'Billing done.';
@@ -68,28 +64,5 @@ export default class BillingGenerate extends BaseCommand<typeof BillingGenerate>
     if (this.flags.quiet) this.essential(`${r.invoices} ${toDecimalString(r.totalMinor, r.currency)}`);
     await this.applyNow(r.jobIds);
     return r;
-  }
-
-  /** A progress bar on stderr for people (TTY, not --json or --quiet); silent otherwise. */
-  private progressBar(): { update: (p: GenerateProgress) => void; stop: () => void } {
-    const on = Boolean(process.stderr.isTTY) && !this.jsonEnabled() && !this.flags.quiet;
-    let last = '';
-    let drawn = false;
-    return {
-      update: (p) => {
-        if (!on) return;
-        const width = 30;
-        const frac = p.total > 0 ? Math.min(1, p.done / p.total) : 0;
-        const filled = Math.round(frac * width);
-        const line = `${PHASES[p.phase].padEnd(18)} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${p.total > 1 ? `${p.done}/${p.total}` : ''}`;
-        if (line === last) return;
-        last = line;
-        drawn = true;
-        process.stderr.write(`\r${line}\x1b[K`);
-      },
-      stop: () => {
-        if (on && drawn) process.stderr.write('\r\x1b[K');
-      },
-    };
   }
 }

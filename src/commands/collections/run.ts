@@ -28,7 +28,7 @@ export default class CollectionsRun extends BaseCommand<typeof CollectionsRun> {
   public async run() {
     const ctx = await this.ctx();
     const f = this.flags;
-    const r = await runCollections(ctx, { dryRun: f['dry-run'], today: f.today, subscribers: f.subscriber });
+    const r = await this.withProgress((onProgress) => runCollections(ctx, { dryRun: f['dry-run'], today: f.today, subscribers: f.subscriber, onProgress }));
     const currency = String((await getSetting(ctx.db, 'currency')).value ?? 'PHP');
     const verb = r.dryRun ? 'Would' : '';
     if (r.transitions.length && (r.dryRun || this.flags.verbose)) {

@@ -42,7 +42,8 @@ export default class PaymentImport extends BaseCommand<typeof PaymentImport> {
     const text = await this.readInput(file);
     const ctx = await this.ctx();
     const f = this.flags;
-    const r = await importStatement(ctx, {
+    const r = await this.withProgress((onProgress) => importStatement(ctx, {
+      onProgress,
       text,
       fileName: file === '-' ? 'standard input' : basename(file),
       preset: f.preset,
@@ -54,7 +55,7 @@ export default class PaymentImport extends BaseCommand<typeof PaymentImport> {
       descriptionColumn: f['description-column'],
       dateFormat: f['date-format'],
       dryRun: f['dry-run'],
-    });
+    }));
     const money = (m: bigint | null) => (m === null ? '' : formatMoney(m, r.currency));
     const verb = r.dryRun ? 'Would import' : 'Imported';
     this.say(`${verb} ${r.imported.length} of ${r.rows} row${r.rows === 1 ? '' : 's'} as ${r.method} payments: ${money(r.importedMinor)}.${r.dryRun ? ' Nothing was recorded (dry run).' : ''}`);

@@ -21,7 +21,7 @@ export default class SubscriberImport extends BaseCommand<typeof SubscriberImpor
     const text = await this.readInput(this.flags.file);
     const ctx = await this.ctx();
     try {
-      const report = await importSubscribers(ctx, text, { dryRun: this.flags['dry-run'] });
+      const report = await this.withProgress((onProgress) => importSubscribers(ctx, text, { dryRun: this.flags['dry-run'], onProgress }));
       if (report.dryRun) {
         this.say(`All ${report.rows} row${report.rows === 1 ? '' : 's'} are valid; nothing was written (dry run).`);
         this.table(report.planned, [

@@ -1,5 +1,6 @@
 // `ispctl collections run` and `collections events`: the state machine in its own transaction,
 // and the record of what it did.
+import { reporter, type OnProgress } from '../progress.js';
 import type { ServiceContext } from '../context.js';
 import { findSubscriberByRef } from '../subscribers/ref.js';
 import { withTransaction, type Db } from '../db/tx.js';
@@ -15,6 +16,8 @@ export interface RunCollectionsOptions {
   today?: string;
   /** Account numbers (S-000123) or PPPoE usernames; default everyone. */
   subscribers?: string[];
+  /** Which step the run is in (the core never prints). */
+  onProgress?: OnProgress;
 }
 
 /** Subscriber ids from account numbers or PPPoE usernames. */
@@ -31,12 +34,15 @@ export async function resolveSubscriberRefs(db: Db, refs: string[]): Promise<num
 export async function runCollections(ctx: ServiceContext, opts: RunCollectionsOptions = {}): Promise<EvaluateResult> {
   if (opts.today !== undefined) parseLocalDate(opts.today, '--today');
   const subscriberIds = opts.subscribers?.length ? await resolveSubscriberRefs(ctx.db, opts.subscribers) : undefined;
+  const progress = reporter(opts.onProgress);
+  progress({ phase: 'Settling balances and collections' });
   if (opts.dryRun) return evaluateCollections(ctx.db, ctx, { subscriberIds, today: opts.today, dryRun: true });
   // The ledger step first (credit allocated, statuses such as overdue brought up to date), then
   // collections on the result: one rebalance of everyone (or the subscribers named).
   // Then the late fees and write-offs of what is still unpaid (src/core/collections/late.ts).
   return withTransaction(ctx.db, async (trx) => {
     const r = await rebalance(trx, ctx, subscriberIds ? { subscriberIds } : { all: true }, opts.today ? { today: opts.today } : {});
+    progress({ phase: 'Late fees and write-offs' });
     const late = await chargeLateFeesAndWriteOffs(trx, ctx, { today: r.today, subscriberIds });
     return late.jobIds.length ? { ...r.collections, jobIds: [...r.collections.jobIds, ...late.jobIds] } : r.collections;
   });

@@ -8,6 +8,7 @@
 //
 // The CSV itself is read by csv-parse (quoting, embedded line breaks, byte order marks and line
 // numbers of real exports are its job); what the columns mean is decided here.
+import { reporter, type OnProgress } from '../progress.js';
 import { createHash } from 'node:crypto';
 import { parse } from 'csv-parse/sync';
 import { recordAuditMany } from '../subscribers/audit-many.js';
@@ -64,6 +65,8 @@ export const STATEMENT_PRESETS: Record<string, StatementPreset> = {
 export interface ImportStatementInput {
   /** The file's text. */
   text: string;
+  /** Which step the import is in (the core never prints). */
+  onProgress?: OnProgress;
   /** For messages and the audit log. */
   fileName?: string;
   /** gcash or bank (default bank). */
@@ -432,10 +435,13 @@ export async function importStatement(ctx: ServiceContext, input: ImportStatemen
   const now = ctx.clock.now();
   const fileName = input.fileName ?? 'The statement';
   const sha256 = createHash('sha256').update(input.text).digest('hex');
+  const progress = reporter(input.onProgress);
+  progress({ phase: 'Reading the statement' });
   const { rows } = readRows(input, preset, settings.currency, settings.timezone, now, fileName);
   const today = formatLocalDate(toLocalDate(now, settings.timezone));
 
   const run = async (db: Db): Promise<ImportStatementResult> => {
+    progress({ phase: 'Matching rows to subscribers', done: 0, total: rows.length });
     const l = await lookUp(db, rows, method);
     const imported: ImportedRow[] = [];
     const skipped: SkippedRow[] = [];
@@ -500,6 +506,7 @@ export async function importStatement(ctx: ServiceContext, input: ImportStatemen
     const source = `import ${input.fileName ?? 'statement'} (sha256 ${sha256.slice(0, 12)})`.slice(0, 2000);
     const ids = new Map<string, number>();
     for (let i = 0; i < imported.length; i += 5000) {
+      progress({ phase: 'Recording payments', done: i, total: imported.length });
       const chunk = imported.slice(i, i + 5000);
       const inserted = (
         await db.raw(
@@ -528,6 +535,7 @@ export async function importStatement(ctx: ServiceContext, input: ImportStatemen
     if (result.imported.length === 0) return result;
 
     const subscriberIds = [...new Set(result.imported.map((r) => r.subscriberId))];
+    progress({ phase: 'Settling balances' });
     const settled = await rebalance(db, ctx, { subscriberIds }, { today });
     const outcome = collectionsOutcome(settled);
     result.restored = outcome.restored;

@@ -3,6 +3,7 @@
 // is reported with its row, column and reason. If any row is bad nothing is written; otherwise
 // all rows are inserted in one transaction with batch inserts.
 
+import { reporter, type OnProgress } from '../progress.js';
 import type { Knex } from 'knex';
 import type { ServiceContext } from '../context.js';
 import { withTransaction } from '../db/tx.js';
@@ -67,7 +68,9 @@ export interface ImportReport {
  * @throws IspctlError IMPORT_INVALID (exit 2) with `details.errors` listing every bad row, or
  *   INVALID_CSV for a file that is not CSV or lacks required columns. Nothing is written then.
  */
-export async function importSubscribers(ctx: ServiceContext, csvText: string, opts: { dryRun?: boolean } = {}): Promise<ImportReport> {
+export async function importSubscribers(ctx: ServiceContext, csvText: string, opts: { dryRun?: boolean; onProgress?: OnProgress } = {}): Promise<ImportReport> {
+  const progress = reporter(opts.onProgress);
+  progress({ phase: 'Reading the file' });
   const records = parseCsv(csvText);
   if (records.length === 0) throw invalid('INVALID_CSV', 'The CSV file is empty.', [`The first line names the columns: ${IMPORT_COLUMNS.filter((c) => c.required).map((c) => c.column).join(',')},…`]);
   const [header, ...data] = records;
@@ -100,6 +103,7 @@ export async function importSubscribers(ctx: ServiceContext, csvText: string, op
   const settings = await loadIspSettings(ctx.db);
   const today = formatLocalDate(toLocalDate(ctx.clock.now(), settings.timezone));
   const run = async (trx: Knex.Transaction): Promise<ImportReport> => {
+    progress({ phase: 'Checking rows', done: 0, total: inputs.length });
     const { prepared, problems } = await prepareSubscribers(trx, inputs, { today, currency: settings.currency, label: (i) => `row ${rowNo(i)}` });
     problems.forEach((list, i) => {
       for (const p of list) {
@@ -118,7 +122,9 @@ export async function importSubscribers(ctx: ServiceContext, csvText: string, op
     const ok = prepared as NonNullable<(typeof prepared)[number]>[];
     const planned = ok.map((p, i) => ({ row: rowNo(i), username: p.service.username, fullName: p.subscriber.full_name, plan: p.planName, router: p.routerName }));
     if (opts.dryRun) return { dryRun: true, rows: data.length, created: [], planned, jobIds: [] };
+    progress({ phase: 'Writing subscribers', done: 0, total: ok.length });
     const created = await insertPrepared(trx, ctx, ok);
+    progress({ phase: 'Queueing router work', done: ok.length, total: ok.length });
     await assertRouterAddressing(trx, ok.map((p) => p.service.router_id));
     const serviceIds = created.map((c) => c.serviceId);
     const { jobIds } = await provisionChanges(trx, ctx, { serviceIds }, { created: serviceIds });

@@ -149,6 +149,20 @@ describe('the app', () => {
     app.unmount();
   });
 
+  test('two keys in one read are two keys (tmux send-keys "/ped"; "ky" on a subscriber)', async () => {
+    const { source, acted } = fixedSource();
+    const app = render(<App source={source} colour={false} size={{ columns: 100, rows: 30 }} />);
+    await until(() => app.lastFrame()!.includes('Juan Net'), 'the snapshot');
+    app.stdin.write('/ped');
+    await until(() => app.lastFrame()!.includes('S-000003  Pedro Reyes'), 'the search hit');
+    app.stdin.write('\r');
+    await until(() => app.lastFrame()!.includes('Balance: ₱1,500.00 owed'), 'the subscriber');
+    app.stdin.write('ky');
+    await until(() => acted.length === 1, 'the kick, confirmed by the second key of the same read');
+    expect(acted).toEqual([{ kind: 'kick', subscriber: 'S-000003' }]);
+    app.unmount();
+  });
+
   test('Tab moves the focus; r on a router row retries its jobs after y', async () => {
     const { source, acted } = fixedSource();
     const app = render(<App source={source} colour={false} size={{ columns: 100, rows: 40 }} />);

@@ -1,6 +1,7 @@
 // `ispctl sync`: read each API-mode router whole, diff it against the desired state, show the
 // plan, then apply it. Planning and applying are separate calls so the command can show the plan
 // and ask before anything is removed.
+import { reporter, type OnProgress } from '../../progress.js';
 import type { ServiceContext } from '../../context.js';
 import { RouterOSError } from '../../routeros/index.js';
 import { getRouter, toRouter, type Router } from '../../routers/service.js';
@@ -22,6 +23,8 @@ export interface SyncOptions {
   timeoutMs?: number;
   /** Routers read at once. */
   concurrency?: number;
+  /** How many routers are done (the core never prints). */
+  onProgress?: OnProgress;
 }
 
 export interface SyncRouterInfo {
@@ -116,7 +119,14 @@ export async function planRouterSync(ctx: ServiceContext, router: Router, opts: 
 /** Plans every router (or the one named), reading several at once. */
 export async function planSync(ctx: ServiceContext, opts: SyncOptions = {}): Promise<RouterSyncPlan[]> {
   const routers = await routersFor(ctx, opts.router);
-  return eachLimited(routers, opts.concurrency ?? 8, (r) => planRouterSync(ctx, r, opts));
+  const progress = reporter(opts.onProgress);
+  let done = 0;
+  progress({ phase: 'Reading routers', done, total: routers.length });
+  return eachLimited(routers, opts.concurrency ?? 8, async (r) => {
+    const plan = await planRouterSync(ctx, r, opts);
+    progress({ phase: 'Reading routers', done: ++done, total: routers.length });
+    return plan;
+  });
 }
 
 /** Drivers for the jobs a sync lets run: only API-mode routers' jobs are run here. */
@@ -164,5 +174,12 @@ export async function applyRouterSync(ctx: ServiceContext, planned: RouterSyncPl
 
 /** Applies the plans (routers one after the other's connection, several at once). */
 export async function applySync(ctx: ServiceContext, plans: readonly RouterSyncPlan[], opts: SyncOptions = {}): Promise<RouterSyncOutcome[]> {
-  return eachLimited(plans, opts.concurrency ?? 8, (p) => applyRouterSync(ctx, p, opts));
+  const progress = reporter(opts.onProgress);
+  let done = 0;
+  progress({ phase: 'Applying to routers', done, total: plans.length });
+  return eachLimited(plans, opts.concurrency ?? 8, async (p) => {
+    const outcome = await applyRouterSync(ctx, p, opts);
+    progress({ phase: 'Applying to routers', done: ++done, total: plans.length });
+    return outcome;
+  });
 }
