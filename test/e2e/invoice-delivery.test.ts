@@ -206,6 +206,10 @@ describe('invoices reach the customer: email with the PDF, SMS with the payment 
     // Only the invoice messages (December's unpaid invoices also brought suspension notices).
     const ids = (await listNotifications(db.knex, { template: 'invoice', status: 'pending' })).map((n) => n.id);
     expect(ids).toHaveLength(3);
+    // Those notices carry the subscriber's payment link, as reminders and warnings do.
+    const notices = await listNotifications(db.knex, { template: 'suspension' });
+    expect(notices.map((n) => n.channel).sort()).toEqual(['email', 'email', 'sms']);
+    for (const n of notices) expect(n.body).toContain(`Pay online: http://127.0.0.1:${intake.port}/p/`);
     const first = await sendNotifications(ctx, { transport, ids });
     expect(first).toMatchObject({ claimed: 3, sent: 2, retrying: 1 });
     const statusOf = async (name: string, today = '2027-01-01') => (await listInvoices(db.knex, { today, periodKey: '2027-01' })).find((i) => i.subscriberName === name)!.status;

@@ -2,7 +2,7 @@
 // "<timestamp>.<body>", timestamp tolerance, PayMongo's te/li by livemode, strict amounts.
 import { describe, expect, it } from 'vitest';
 import { MalformedNotification, parseGeneric, parsePaymongo } from '../../src/core/intake/formats.js';
-import { makeLinkToken, verifyLinkToken } from '../../src/core/intake/links.js';
+import { makeLinkToken, shortTokenSigner, verifyLinkToken, verifyShortToken } from '../../src/core/intake/links.js';
 import { checkoutUrl } from '../../src/core/intake/page.js';
 import { hexEqual, hmacHex, verifyGeneric, verifyPaymongo } from '../../src/core/intake/signature.js';
 
@@ -71,6 +71,27 @@ describe('payment links', () => {
     expect(verifyLinkToken(env, token, new Date(now.getTime() + 2 * 86_400_000))).toEqual({ ok: false, reason: 'expired' });
     expect(verifyLinkToken({ ISPCTL_SECRET_KEY: 'c5'.repeat(32) }, token, now)).toEqual({ ok: false, reason: 'bad-signature' });
     expect(verifyLinkToken(env, '../../etc/passwd', now)).toEqual({ ok: false, reason: 'malformed' });
+  });
+  it('short links (SMS): about 30 characters, verified until their expiry day, then redirected to a full link of the same expiry', () => {
+    const expires = new Date(now.getTime() + 14 * 86_400_000);
+    const token = shortTokenSigner(env)('S-000123', expires);
+    expect(token).toMatch(/^000123\.[0-9a-z]+\.[A-Za-z0-9_-]{16}$/);
+    expect(token.length).toBeLessThan(32);
+    const ok = verifyShortToken(env, token, now);
+    expect(ok).toMatchObject({ ok: true, account: 'S-000123' });
+    if (!ok.ok) throw new Error('not ok');
+    // The expiry is rounded up to a whole day, never earlier than asked.
+    expect(ok.expiresAt.getTime()).toBeGreaterThanOrEqual(expires.getTime());
+    expect(ok.expiresAt.getTime() - expires.getTime()).toBeLessThan(86_400_000);
+    expect(verifyLinkToken(env, ok.payToken, now)).toMatchObject({ ok: true, account: 'S-000123', expiresAt: ok.expiresAt });
+    const [d, day, sig] = token.split('.');
+    expect(verifyShortToken(env, `000124.${day}.${sig}`, now)).toEqual({ ok: false, reason: 'bad-signature' });
+    expect(verifyShortToken(env, `${d}.${(parseInt(day!, 36) + 1).toString(36)}.${sig}`, now)).toEqual({ ok: false, reason: 'bad-signature' });
+    expect(verifyShortToken({ ISPCTL_SECRET_KEY: 'c5'.repeat(32) }, token, now)).toEqual({ ok: false, reason: 'bad-signature' });
+    expect(verifyShortToken(env, token, ok.expiresAt)).toEqual({ ok: false, reason: 'expired' });
+    expect(verifyShortToken(env, '..%2f..%2fetc', now)).toEqual({ ok: false, reason: 'malformed' });
+    // A full link's token does not pass as a short one.
+    expect(verifyShortToken(env, makeLinkToken(env, 'S-000123', expires), now)).toEqual({ ok: false, reason: 'malformed' });
   });
   it('fill the checkout template with URL-encoded values', () => {
     expect(checkoutUrl('https://x/pay?r={{account}}&n={{name}}', { account: 'S-1', name: 'A&B "C"' })).toBe('https://x/pay?r=S-1&n=A%26B%20%22C%22');

@@ -108,7 +108,10 @@ export async function invoiceIssuedNotify(db: Db): Promise<boolean> {
 /** The "invoice issued" messages of invoices billing just created, unless turned off by setting. */
 export async function queueIssuedInvoices(db: Db, ctx: Pick<ServiceContext, 'clock' | 'env'>, invoiceIds: readonly number[]): Promise<QueueResult | null> {
   if (!invoiceIds.length || !(await invoiceIssuedNotify(db))) return null;
-  return queueInvoiceMessages(db, ctx, { invoiceIds, eventKey: invoiceIssuedEventKey });
+  // No channel set up: nothing to read for thousands of invoices.
+  const config = await loadNotifyConfig(db);
+  if (!config.channels.length) return null;
+  return queueInvoiceMessages(db, ctx, { invoiceIds, eventKey: invoiceIssuedEventKey, config });
 }
 
 // ---- invoice send -----------------------------------------------------------------------------
