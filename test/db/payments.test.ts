@@ -190,10 +190,23 @@ describeEachEngine('payments', (db) => {
     expect((await rejection(recordPayment(ctx, { subscriber: 'full', amount: '0', method: 'cash' }))).code).toBe('INVALID_AMOUNT');
     expect((await rejection(recordPayment(ctx, { subscriber: 'full', amount: '$10', method: 'cash' }))).code).toBe('INVALID_AMOUNT');
     expect((await rejection(recordPayment(ctx, { subscriber: 'full', amount: '10', method: 'cheque' }))).code).toBe('INVALID_PAYMENT_METHOD');
+    // Money by GCash, bank or card without a reference or an idempotency key could be recorded twice by a retried script.
+    const missing = await rejection(recordPayment(ctx, { subscriber: 'full', amount: '10', method: 'gcash' }));
+    expect(missing.code).toBe('MISSING_REFERENCE');
+    expect(missing.message).toContain('--reference');
+    expect((await rejection(recordPayment(ctx, { subscriber: 'full', amount: '10', method: 'bank', reference: '  ' }))).code).toBe('MISSING_REFERENCE');
     expect((await rejection(recordPayment(ctx, { subscriber: 'nobody', amount: '10', method: 'cash' }))).code).toBe('SUBSCRIBER_NOT_FOUND');
     expect((await rejection(recordPayment(ctx, { amount: '10', method: 'cash' }))).code).toBe('MISSING_FLAGS');
     expect((await rejection(recordPayment(ctx, { subscriber: 'full', amount: '10', method: 'cash', receivedAt: '2027-01-01' }))).code).toBe('RECEIVED_IN_FUTURE');
     expect((await rejection(findInvoice(ctx.db, 'INV-1999-000001'))).code).toBe('INVOICE_NOT_FOUND');
+  });
+
+  it('a GCash payment without a reference is recorded with an idempotency key, and the same key again pays nothing', async () => {
+    const r = await recordPayment(ctx, { subscriber: 'full', amount: '10', method: 'gcash', idempotencyKey: 'row-17' });
+    expect(r.payment).toMatchObject({ method: 'gcash', reference: null, amountMinor: 1000n });
+    const again = await rejection(recordPayment(ctx, { subscriber: 'full', amount: '10', method: 'gcash', idempotencyKey: 'row-17' }));
+    expect(again.code).toBe('DUPLICATE_PAYMENT');
+    expect(Number((await ctx.db('payments').where({ idempotency_key: 'row-17' }).count('* as n'))[0]!.n)).toBe(1);
   });
 });
 

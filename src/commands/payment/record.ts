@@ -7,7 +7,8 @@ export default class PaymentRecord extends BaseCommand<typeof PaymentRecord> {
   static override summary = 'Record money received: it pays the oldest open invoices first, the rest is credit; a suspended subscriber is reconnected at once.';
   static override description =
     'The same --method and --reference twice is refused as a duplicate (exit 5) and changes nothing, so a retried script or payment ' +
-    'notification cannot pay twice. --invoice names the subscriber through an invoice and pays that invoice first.';
+    'notification cannot pay twice. A method other than cash needs --reference or --idempotency-key (MISSING_REFERENCE, exit 2). ' +
+    '--invoice names the subscriber through an invoice and pays that invoice first.';
   static override examples = [
     '<%= config.bin %> payment record --subscriber S-000123 --amount 1500 --method gcash --reference 7012345678901',
     '<%= config.bin %> payment record --invoice INV-2026-000123 --amount "₱750.00" --method cash --received-at 2026-11-20',
@@ -17,7 +18,7 @@ export default class PaymentRecord extends BaseCommand<typeof PaymentRecord> {
     invoice: Flags.string({ summary: 'The invoice being paid (names the subscriber; paid first).' }),
     amount: Flags.string({ required: true, summary: 'Amount in the ISP currency, e.g. 1500, 1,500.00, ₱1,500.00.' }),
     method: Flags.string({ required: true, summary: 'How it was paid.', options: [...PAYMENT_METHODS] }),
-    reference: Flags.string({ summary: 'Receipt, transaction or GCash reference; unique per method.' }),
+    reference: Flags.string({ summary: 'Receipt, transaction or GCash reference; unique per method. Required for methods other than cash unless --idempotency-key is given.' }),
     'received-at': Flags.string({ summary: 'When the money came in: YYYY-MM-DD or an ISO timestamp (default now).' }),
     notes: Flags.string({ summary: 'Free text.' }),
     'idempotency-key': Flags.string({ summary: 'A key unique to this payment (e.g. your script\'s row id): the same key again is refused as a duplicate (exit 5), so a retried script cannot pay twice.' }),

@@ -215,6 +215,14 @@ export async function recordPayment(ctx: ServiceContext, input: RecordPaymentInp
   const amount = parseMoney(input.amount, settings.currency, { allowZero: false, field: 'amount' });
   const method = parseMethod(input.method);
   const reference = parseReference(input.reference);
+  // Money that arrives by GCash, bank or card has a transaction reference; without it (or a key
+  // of the script's own) a retried script would record it twice. Cash may go without.
+  if (method !== 'cash' && reference === null && !input.idempotencyKey?.trim() && !(input.gateway && input.externalId)) {
+    throw invalid('MISSING_REFERENCE', `A ${method} payment needs --reference (the ${method === 'gcash' ? 'GCash reference number' : 'transaction reference'}) or --idempotency-key, so that recording it again by mistake or from a retried script is refused instead of paying twice.`, [
+      `--reference 7012345678901`,
+      '--idempotency-key <a key unique to this payment, e.g. your script\'s row id>',
+    ]);
+  }
   const now = ctx.clock.now();
   const receivedAt = input.receivedAt ? parseReceivedAt(input.receivedAt, settings.timezone, now) : now;
   const notes = input.notes?.trim() ? input.notes.trim().slice(0, 2000) : null;
