@@ -21,6 +21,7 @@ import { startIntakeServer, type IntakeServer } from '../../src/core/intake/serv
 import type { EmailMessage } from '../../src/core/notify/email.js';
 import { sendInvoices } from '../../src/core/notify/invoice.js';
 import { listNotifications, sendNotifications, type NotificationTransport } from '../../src/core/notify/outbox.js';
+import { recordPayment } from '../../src/core/payments/service.js';
 import { createPlan } from '../../src/core/plans/service.js';
 import { addRouter } from '../../src/core/routers/service.js';
 import { initialise } from '../../src/core/settings/init.js';
@@ -223,6 +224,20 @@ describe('invoices reach the customer: email with the PDF, SMS with the payment 
     expect(await statusOf('Ben Santos')).toBe('sent');
     // Overdue still wins on read once the due date has passed.
     expect(await statusOf('Ben Santos', '2027-01-17')).toBe('overdue');
+
+    // A payment's receipt email carries the receipt PDF.
+    const paid = await recordPayment(ctx, { subscriber: 'ben', amount: '1,500.00', method: 'gcash', reference: 'GC-778899' });
+    const receiptIds = (await listNotifications(db.knex, { template: 'receipt', status: 'pending' })).map((n) => n.id);
+    expect(receiptIds).toHaveLength(1);
+    emails.length = 0;
+    expect(await sendNotifications(ctx, { transport, ids: receiptIds })).toMatchObject({ sent: 1 });
+    const receipt = emails[0]!.attachments![0]!;
+    expect(receipt).toMatchObject({ fileName: `receipt-${paid.payment.ref}.pdf`, contentType: 'application/pdf' });
+    const receiptText = pdfText(receipt.content, 'receipt');
+    expect(receiptText).toContain('OFFICIAL RECEIPT');
+    expect(receiptText).toContain('Ben Santos');
+    expect(receiptText).toContain('₱1,500.00');
+    expect(receiptText).toContain('GC-778899');
 
     // --unsent finds nothing now; a period resend goes out again and leaves them sent.
     expect(await sendInvoices(ctx, { period: '2027-01', unsent: true, via: 'email', transport })).toMatchObject({ invoices: [], queued: 0 });

@@ -198,6 +198,10 @@ describe('notification and collection settings', () => {
     expect(thrown(() => settingDef('sms-headers').parse('["x"]')).code).toBe('INVALID_SETTING_VALUE');
     expect(settingDef('mail-from').parse('Bayan Net <billing@bayan.example>')).toBe('Bayan Net <billing@bayan.example>');
     expect(thrown(() => settingDef('mail-from').parse('not an address')).code).toBe('INVALID_SETTING_VALUE');
+    expect(settingDef('invoice-issued-notify').default).toBe(true);
+    expect(settingDef('invoice-issued-notify').parse('off')).toBe(false);
+    expect(settingDef('invoice-issued-notify').parse('yes')).toBe(true);
+    expect(thrown(() => settingDef('invoice-issued-notify').parse('sometimes')).message).toBe('invoice-issued-notify must be true or false, got "sometimes".');
   });
 
   it('retries back off from a minute to six hours', () => {
