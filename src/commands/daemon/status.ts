@@ -1,10 +1,11 @@
 import { BaseCommand } from '../../cli/base-command.js';
+import { formatTime } from '../../cli/format.js';
 import { daemonStatus, type DaemonStatus, type InstanceView, type ScheduleView } from '../../core/daemon/status.js';
 
-function ago(d: Date | null, now: number): string {
+function ago(d: Date | null, now: number, tz: string): string {
   if (!d) return '';
   const s = Math.round((now - d.getTime()) / 1000);
-  if (s < 0) return d.toISOString().replace(/\.\d+Z$/, 'Z');
+  if (s < 0) return formatTime(d, tz);
   if (s < 90) return `${s} s ago`;
   if (s < 5400) return `${Math.round(s / 60)} min ago`;
   if (s < 172_800) return `${Math.round(s / 3600)} h ago`;
@@ -21,12 +22,13 @@ export default class DaemonStatusCommand extends BaseCommand<typeof DaemonStatus
 
   public async run(): Promise<DaemonStatus> {
     const ctx = await this.ctx();
+    const { timezone: tz } = await this.formats();
     const s = await daemonStatus(ctx);
     const now = Date.now();
     const c = this.chalk;
     const running = s.instances.filter((i) => i.state === 'running');
     if (s.running) {
-      this.say(`${c.green('●')} Daemon running: ${running.length} instance(s)${s.leader ? `, leader ${c.bold(s.leader.name)} (${s.leader.host}, pid ${s.leader.pid})${s.leader.leaderSince ? ` since ${ago(s.leader.leaderSince, now)}` : ''}` : ', no leader at the moment'}.`);
+      this.say(`${c.green('●')} Daemon running: ${running.length} instance(s)${s.leader ? `, leader ${c.bold(s.leader.name)} (${s.leader.host}, pid ${s.leader.pid})${s.leader.leaderSince ? ` since ${ago(s.leader.leaderSince, now, tz)}` : ''}` : ', no leader at the moment'}.`);
     } else {
       this.say(`${c.red('●')} No daemon is running. Start one with ispctl daemon (or systemctl start ispctl).`);
     }
@@ -43,8 +45,8 @@ export default class DaemonStatusCommand extends BaseCommand<typeof DaemonStatus
         { header: 'PID', get: (i) => i.pid, align: 'right' },
         { header: 'STATE', get: (i) => (i.state === 'running' ? c.green(i.state) : i.state === 'gone' ? c.red(i.state) : c.dim(i.state)) },
         { header: 'ROLE', get: (i) => (i.leader ? c.bold('leader') : i.state === 'running' ? 'follower' : '') },
-        { header: 'STARTED', get: (i) => ago(i.startedAt, now) },
-        { header: 'HEARTBEAT', get: (i) => ago(i.heartbeatAt, now) },
+        { header: 'STARTED', get: (i) => ago(i.startedAt, now, tz) },
+        { header: 'HEARTBEAT', get: (i) => ago(i.heartbeatAt, now, tz) },
       ]);
     }
     const hidden = older + Math.max(0, shown.length - 10);
@@ -53,7 +55,7 @@ export default class DaemonStatusCommand extends BaseCommand<typeof DaemonStatus
     this.table<ScheduleView>(s.schedules, [
       { header: 'SCHEDULE', get: (r) => r.schedule },
       { header: 'WHEN', get: (r) => r.when },
-      { header: 'LAST RUN', get: (r) => ago(r.lastStartedAt, now) },
+      { header: 'LAST RUN', get: (r) => ago(r.lastStartedAt, now, tz) },
       {
         header: 'OUTCOME',
         get: (r) => {
@@ -64,7 +66,7 @@ export default class DaemonStatusCommand extends BaseCommand<typeof DaemonStatus
       { header: 'BY', get: (r) => r.instance ?? '' },
       { header: 'ERROR', get: (r) => (r.error ? r.error.slice(0, 80) : '') },
     ]);
-    if (s.billing) this.say(`\nNext billing run: ${s.billing.nextPeriod} at ${s.billing.nextRunAt.toISOString().replace(/\.\d+Z$/, 'Z')}.`);
+    if (s.billing) this.say(`\nNext billing run: ${s.billing.nextPeriod} at ${formatTime(s.billing.nextRunAt, tz)}.`);
     const j = s.jobs;
     this.say(`Router work: ${j.pending} queued${j.failing ? `, ${c.yellow(`${j.failing} failing`)}` : ''}${j.running ? `, ${j.running} running` : ''}.`);
     const r = s.routers;
@@ -72,7 +74,7 @@ export default class DaemonStatusCommand extends BaseCommand<typeof DaemonStatus
       `Routers: ${r.total} (${r.online} online${r.degraded ? `, ${c.yellow(`${r.degraded} degraded`)}` : ''}${r.offline ? `, ${c.red(`${r.offline} offline`)}` : ''}${r.unknown ? `, ${r.unknown} not checked yet` : ''}).`,
     );
     for (const a of r.attention.filter((x) => x.status !== 'unknown').slice(0, 10)) {
-      this.say(`  ${a.name}: ${a.status}${a.failures ? ` after ${a.failures} failed check(s)` : ''}${a.lastContactAt ? `, last contact ${ago(a.lastContactAt, now)}` : ''}${a.lastError ? ` — ${a.lastError}` : ''}`);
+      this.say(`  ${a.name}: ${a.status}${a.failures ? ` after ${a.failures} failed check(s)` : ''}${a.lastContactAt ? `, last contact ${ago(a.lastContactAt, now, tz)}` : ''}${a.lastError ? ` — ${a.lastError}` : ''}`);
     }
     return s;
   }

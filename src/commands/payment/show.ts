@@ -1,5 +1,6 @@
 import { Args } from '@oclif/core';
 import { BaseCommand } from '../../cli/base-command.js';
+import { formatTime } from '../../cli/format.js';
 import { loadBillingSettings } from '../../core/billing/settings.js';
 import { formatMoney } from '../../core/money.js';
 import { showPayment } from '../../core/payments/service.js';
@@ -16,7 +17,7 @@ export default class PaymentShow extends BaseCommand<typeof PaymentShow> {
     const p = await showPayment(ctx.db, this.args.id);
     const settings = await loadBillingSettings(ctx.db);
     const money = (m: bigint) => formatMoney(m, p.currency);
-    const at = (d: Date) => `${formatLocalDate(toLocalDate(d, settings.timezone))} (${d.toISOString()})`;
+    const at = (d: Date) => formatTime(d, settings.timezone);
     this.details([
       ['payment', p.ref],
       ['subscriber', `${p.accountNo} ${p.subscriberName}`],

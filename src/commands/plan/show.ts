@@ -1,5 +1,6 @@
 import { Args } from '@oclif/core';
 import { BaseCommand } from '../../cli/base-command.js';
+import { formatDate } from '../../cli/format.js';
 import { loadNetworkSettings } from '../../core/access/settings.js';
 import { formatMoney } from '../../core/money.js';
 import { showPlan } from '../../core/plans/service.js';
@@ -14,11 +15,12 @@ export default class PlanShow extends BaseCommand<typeof PlanShow> {
 
   public async run() {
     const ctx = await this.ctx();
+    const { timezone: tz } = await this.formats();
     const p = await showPlan(ctx.db, this.args.name);
     const s = await loadNetworkSettings(ctx.db);
     const dflt = (v: string) => `${v} ${this.chalk.dim('(setting)')}`;
     this.details([
-      ['name', p.archivedAt ? `${p.name} (archived ${p.archivedAt.toISOString().slice(0, 10)})` : p.name],
+      ['name', p.archivedAt ? `${p.name} (archived ${formatDate(p.archivedAt, tz)})` : p.name],
       ['price', `${formatMoney(p.priceMinor, p.currency)} a month`],
       ['billing type', p.billingType],
       ['download', p.download],

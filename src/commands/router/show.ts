@@ -1,5 +1,6 @@
 import { Args } from '@oclif/core';
 import { BaseCommand } from '../../cli/base-command.js';
+import { formatTime } from '../../cli/format.js';
 import { showRouter } from '../../core/routers/service.js';
 
 export default class RouterShow extends BaseCommand<typeof RouterShow> {
@@ -12,7 +13,8 @@ export default class RouterShow extends BaseCommand<typeof RouterShow> {
   public async run() {
     const ctx = await this.ctx();
     const r = await showRouter(ctx, this.args.name);
-    const iso = (d: Date | null) => d?.toISOString().replace(/\.\d+Z$/, 'Z') ?? '';
+    const { timezone: tz } = await this.formats();
+    const iso = (d: Date | null) => (d ? formatTime(d, tz) : '');
     const o = r.onboarding;
     this.details([
       ['name', r.name],

@@ -1,5 +1,6 @@
 import { Args } from '@oclif/core';
 import { BaseCommand } from '../../cli/base-command.js';
+import { formatTime } from '../../cli/format.js';
 import { resolveSubscriberRef } from '../../core/billing/subscribers.js';
 import { requirePaymentLink } from '../../core/intake/links.js';
 
@@ -10,10 +11,11 @@ export default class SubscriberPayLink extends BaseCommand<typeof SubscriberPayL
 
   public async run() {
     const ctx = await this.ctx();
+    const { timezone: tz } = await this.formats();
     const sub = await resolveSubscriberRef(ctx.db, this.args.subscriber);
     const link = await requirePaymentLink(ctx, sub.accountNo);
     this.essential(link.url);
-    this.say(this.chalk.dim(`Valid until ${link.expiresAt.toISOString()}.`));
+    this.say(this.chalk.dim(`Valid until ${formatTime(link.expiresAt, tz)}.`));
     return { subscriber: sub.accountNo, url: link.url, expiresAt: link.expiresAt };
   }
 }

@@ -1,5 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../../cli/base-command.js';
+import { formatDate } from '../../cli/format.js';
 import { formatSpeed } from '../../core/speed.js';
 import { showSubscriber } from '../../core/subscribers/service.js';
 
@@ -13,6 +14,7 @@ export default class SubscriberShow extends BaseCommand<typeof SubscriberShow> {
 
   public async run() {
     const ctx = await this.ctx();
+    const { timezone: tz } = await this.formats();
     const d = await showSubscriber(ctx, this.args.ref, { showPassword: this.flags['show-password'] });
     const s = d.subscriber;
     this.details([
@@ -34,7 +36,7 @@ export default class SubscriberShow extends BaseCommand<typeof SubscriberShow> {
         ['router', svc.router ?? '(removed)'],
         ['static ip', svc.staticIp ?? ''],
         ['price', `${p.amount} ${p.currency} a month${p.individual ? ' (individual price)' : ''}${p.discount ? `, ${p.base} less ${p.discount}${p.discountUntil ? ` until ${p.discountUntil}` : ''}${p.discountActive ? '' : ' (expired)'}` : ''}`],
-        ['admin status', svc.adminStatus === 'suspended' ? `suspended since ${svc.adminSuspendedAt?.toISOString().slice(0, 10)}: ${svc.adminReason}` : 'active'],
+        ['admin status', svc.adminStatus === 'suspended' ? `suspended since ${svc.adminSuspendedAt ? formatDate(svc.adminSuspendedAt, tz) : '?'}: ${svc.adminReason}` : 'active'],
         ['collection', svc.collectionStatus],
         ['access', a.state === 'blocked' ? `blocked: ${a.detail}` : `${a.state} at ${formatSpeed(a.downloadKbps!)} down / ${formatSpeed(a.uploadKbps!)} up (rate limit ${a.rateLimit})`],
         ['started', svc.startedOn],
