@@ -1,6 +1,8 @@
 // A router that refuses, stalls, drops connections or answers slowly: router work ends with its
 // timeout (no connect or database write outlives the run), what failed stays queued, and the
 // router ends up holding each subscriber exactly once.
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { FixedClock } from '../../src/core/clock.js';
 import type { ServiceContext } from '../../src/core/context.js';
@@ -12,7 +14,9 @@ import { addRouter } from '../../src/core/routers/service.js';
 import { initialise } from '../../src/core/settings/init.js';
 import { addSubscriber } from '../../src/core/subscribers/service.js';
 import { startLabRouter, resetFaults, type LabRouter } from '../../src/lab/index.js';
+import { BIN } from '../helpers/cli.js';
 import { openTestDatabase, type TestDb } from '../helpers/db.js';
+import { WORKERS } from './helpers.js';
 
 const drivers: Drivers = { api: apiDriver, radius: apiDriver };
 let db: TestDb;
@@ -78,4 +82,28 @@ test('refusing, then dropping connections mid-run, then slow: every subscriber l
   await queue();
   await runJobs(ctx, drivers, { timeoutMs: 5_000, ignoreBackoff: true });
   expect(secrets()).toEqual(['ana', 'ben', 'cora', 'dan']);
+});
+
+test('the real binary with --router-timeout 2 and a stalled router: exits soon after its result, not when an abandoned connect gives up', async () => {
+  lab.faults.stallReplies = true;
+  const env = { ...process.env, NO_COLOR: '1', DATABASE_URL: db.url!, ISPCTL_SECRET_KEY: 'd4'.repeat(32) };
+  const child = spawn(process.execPath, ['-r', join(WORKERS, 'exit-time.cjs'), BIN, 'subscriber', 'suspend', 'ana', '--reason', 'stall test', '--yes', '--router-timeout', '2', '--json'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  let printedAt = 0;
+  child.stdout.setEncoding('utf8').on('data', (d: string) => {
+    out += d;
+    printedAt ||= performance.now();
+  });
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+  const code = await new Promise<number | null>((r) => child.on('close', r));
+  const closedAt = performance.now();
+  resetFaults(lab.faults);
+  expect(code, err).toBe(3);
+  expect(JSON.parse(out).data).toBeDefined();
+  const lived = Number(/exit-at-ms=(\d+)/.exec(err)?.[1]);
+  // The shape only (a busy machine stretches everything): it ends within seconds of its result,
+  // never ~15 s later as when an abandoned connect waited for a closed pool. Figures: bench/router-stall.mjs.
+  expect(closedAt - printedAt).toBeLessThan(8_000);
+  console.info(`stalled router, --router-timeout 2: the process lived ${lived} ms; it closed ${Math.round(closedAt - printedAt)} ms after printing its result`);
 });
