@@ -57,7 +57,7 @@ describe('ispctl billing, invoice, payment, balance and statement', () => {
     expect(list.json.data).toHaveLength(3);
     for (const inv of list.json.data) expect(inv).toMatchObject({ totalMinor: 150000, paidMinor: 0, dueDate: '2026-11-16', status: 'issued', periodKey: '2026-11' });
     const human = await cli('invoice', 'list', '--period', '2026-11', '--no-truncate');
-    expect(human.stdout).toMatch(/INV-2026-000001\s+S-000001\s+Juan Dela Cruz\s+2026-11\s+2026-11-01\s+2026-11-16\s+₱1,500\.00\s+₱0\.00\s+₱1,500\.00\s+sent/);
+    expect(human.stdout).toMatch(/INV-2026-000001\s+S-000001\s+Juan Dela Cruz\s+2026-11\s+2026-11-01\s+2026-11-16\s+₱1,500\.00\s+₱0\.00\s+₱1,500\.00\s+issued/);
 
     const show = await cli('invoice', 'show', 'INV-2026-000001');
     expect(show.code).toBe(0);
