@@ -23,15 +23,13 @@ const monthStart = (i: number) => `${2026 + Math.floor(i / 12)}-${String((i % 12
 test(`billing generate killed at ${ROUNDS} random points leaves gapless numbers and one invoice per service and period`, async () => {
   const rnd = random();
   // Round 0 runs whole: how long a run takes here bounds the random kill points.
-  const first = await runCli(['billing', 'generate', '--json'], { env: { ...pg.env, ISPCTL_NOW: monthStart(0) } });
+  const full = await runCliKilledAfter(['billing', 'generate', '--json'], 600_000, { ...pg.env, ISPCTL_NOW: monthStart(0) });
   // 3: invoices made, and router work (suspensions of unpaid months) left queued for an absent router.
-  expect([0, 3], first.stderr).toContain(first.code);
-  expect(first.json.data.invoices).toBe(SUBSCRIBERS);
-  const full = await runCliKilledAfter(['billing', 'generate', '--json'], 600_000, { ...pg.env, ISPCTL_NOW: monthStart(1) });
   expect([0, 3], full.stderr).toContain(full.code);
+  expect(JSON.parse(full.stdout).data.invoices).toBe(SUBSCRIBERS);
   const runMs = full.elapsedMs;
   let killedBeforeCommit = 0;
-  for (let i = 2; i < ROUNDS + 2; i++) {
+  for (let i = 1; i < ROUNDS + 1; i++) {
     const env = { ...pg.env, ISPCTL_NOW: monthStart(i) };
     const k = await runCliKilledAfter(['billing', 'generate', '--json'], rnd.between(0.3 * runMs, 1.05 * runMs), env);
     const month = monthStart(i).slice(0, 7);
@@ -42,7 +40,7 @@ test(`billing generate killed at ${ROUNDS} random points leaves gapless numbers 
     const again = await runCli(['billing', 'generate', '--json'], { env });
     expect([0, 3], again.stderr).toContain(again.code);
   }
-  const months = ROUNDS + 2;
+  const months = ROUNDS + 1;
   const rows = (await pg.db.knex.raw(`select number, subscriber_id, period_key from invoices order by number`)).rows as Array<{ number: string; subscriber_id: bigint; period_key: string }>;
   expect(rows).toHaveLength(SUBSCRIBERS * months);
   const seqs = rows.map((r) => Number(r.number.slice(-6)));

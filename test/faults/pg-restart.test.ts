@@ -13,7 +13,7 @@ import { spawn } from 'node:child_process';
 import { startDaemon, type DaemonProcess } from './helpers.js';
 import { seededPg, type Seeded } from './pg.js';
 
-const SUBSCRIBERS = 200;
+const SUBSCRIBERS = 150;
 let cluster: PgCluster;
 let lab: LabRouter;
 let pg: Seeded;

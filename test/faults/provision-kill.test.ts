@@ -15,7 +15,7 @@ import { runCli } from '../helpers/cli.js';
 import { count, random, runCliKilledWhen, startDaemon } from './helpers.js';
 import { seededPg, type Seeded } from './pg.js';
 
-const SUBSCRIBERS = count(60, 300);
+const SUBSCRIBERS = count(40, 300);
 const ROUNDS = count(1, 4);
 let lab: LabRouter;
 let pg: Seeded;
