@@ -1,4 +1,4 @@
-// The real dashboard in a pseudo-terminal (tmux, 80x24) against real data, read off the screen;
+// The real dashboard in a pseudo-terminal (tmux, 80x24, then resized to 160x48) against real data, read off the screen;
 // and its one-shot summary when stdout is not a terminal.
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -56,7 +56,7 @@ describe.skipIf(!hasTmux)('ispctl dashboard', () => {
     expect(j.json.data.routers[0]).toMatchObject({ name: 'core1', queued: 1 });
   });
 
-  test('80x24 in a pseudo-terminal: every pane, keys, q quits', async () => {
+  test('80x24 in a pseudo-terminal: every pane, keys; resized to 160x48: every pane in three columns; q quits', async () => {
     // CI set, as on a build server: the dashboard must still draw live (Ink alone would draw nothing until exit).
     const envs = Object.entries({ ...env, NO_COLOR: '1', CI: 'true' }).map(([k, v]) => `${k}='${v}'`).join(' ');
     execFileSync('tmux', ['new-session', '-d', '-s', session, '-x', '80', '-y', '24', `env ${envs} ${process.execPath} ${BIN} dashboard; echo EXIT=$?; sleep 60`]);
@@ -69,6 +69,17 @@ describe.skipIf(!hasTmux)('ispctl dashboard', () => {
     execFileSync('tmux', ['send-keys', '-t', session, 'x']);
     await waitFor('Access'); // the grid again
     for (let i = 0; i < 200 && screen().includes('Keys (any key closes)'); i++) await new Promise((r) => setTimeout(r, 250));
+    // The NOC screen: the same dashboard redrawn at 160x48, every pane in three columns.
+    execFileSync('tmux', ['resize-window', '-t', session, '-x', '160', '-y', '48']);
+    let wide = '';
+    for (let i = 0; i < 200; i++) {
+      wide = screen();
+      if (wide.split('\n').some((l) => [...l].length > 100) && wide.includes('Daemon')) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    for (const t of ['Access', 'Collections', 'Money', 'Routers', 'Events', 'Daemon', 'Today ₱1,170.00 in 1 payment']) expect(wide).toContain(t);
+    expect(wide.split('\n').find((l) => l.includes('Access'))).toMatch(/Access.*Collections.*Money/);
+    for (const line of wide.split('\n')) expect([...line].length).toBeLessThanOrEqual(160);
     execFileSync('tmux', ['send-keys', '-t', session, 'q']);
     await waitFor('EXIT=0');
   }, 240_000);
