@@ -186,7 +186,7 @@ try {
   for (let run = 0; run < RUNS; run++) {
     clock = new FixedClock(new Date(clock.now().getTime() + 60_000));
     const t0 = performance.now();
-    const r = await runCollections(ctx(), {});
+    const r = await runCollections(ctx(), { force: true });
     const t1 = performance.now();
     const s = await runJobs(ctx(), drivers, { ids: r.jobIds, timeoutMs: 60_000 });
     if (process.env.BENCH_VERBOSE) process.stderr.write(`run ${run}: collections ${(t1 - t0).toFixed(0)} ms, router jobs ${(performance.now() - t1).toFixed(0)} ms\n`);

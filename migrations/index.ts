@@ -15,6 +15,7 @@ import * as gaplessInvoiceNumbers from './20261202050000_gapless_invoice_numbers
 import * as dashboardNotify from './20261202060000_dashboard_notify.js';
 import * as documentsIntake from './20261202070000_documents_intake.js';
 import * as invoiceSending from './20261202080000_invoice_sending.js';
+import * as collectionsControls from './20261202120000_collections_controls.js';
 
 export interface Migration {
   name: string;
@@ -37,4 +38,5 @@ export const migrations: Migration[] = [
   { name: '20261202060000_dashboard_notify', ...dashboardNotify },
   { name: '20261202070000_documents_intake', ...documentsIntake },
   { name: '20261202080000_invoice_sending', ...invoiceSending },
+  { name: '20261202120000_collections_controls', ...collectionsControls },
 ];

@@ -23,7 +23,7 @@ beforeAll(async () => {
   cluster = await startPgCluster();
   lab = await startLabRouter({ adminPassword: 'lab-pw' });
   pg = await seededPg('pgrestart', { adminUrl: cluster.url, router: { host: '127.0.0.1', port: lab.port, user: 'admin', password: 'lab-pw' }, subscribers: SUBSCRIBERS, startDate: '2026-01-01' });
-  await setSettings(pg.ctx, { 'bill-suspended-services': true, 'billing-hour': 23, 'collections-interval-minutes': 1440, 'health-interval-seconds': 86_400, 'jobs-interval-seconds': 2, 'notify-interval-seconds': 86_400 });
+  await setSettings(pg.ctx, { 'bill-suspended-services': true, 'collections-max-suspensions': 'none', 'billing-hour': 23, 'collections-interval-minutes': 1440, 'health-interval-seconds': 86_400, 'jobs-interval-seconds': 2, 'notify-interval-seconds': 86_400 });
   await runJobs(pg.ctx, { api: apiDriver, radius: apiDriver }, { timeoutMs: 20_000, ignoreBackoff: true });
 }, 120_000);
 afterAll(async () => {

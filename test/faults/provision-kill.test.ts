@@ -25,7 +25,7 @@ beforeAll(async () => {
   lab = await startLabRouter({ adminPassword: 'lab-pw' });
   pg = await seededPg('provkill', { router: { host: '127.0.0.1', port: lab.port, user: 'admin', password: 'lab-pw' }, subscribers: SUBSCRIBERS, startDate: '2026-01-01' });
   // The daemon here only applies router work: no billing or collections of its own.
-  await setSettings(pg.ctx, { 'grace-days': 5, 'billing-hour': 23, 'collections-interval-minutes': 1440, 'health-interval-seconds': 86_400, 'jobs-interval-seconds': 3600, 'notify-interval-seconds': 86_400 });
+  await setSettings(pg.ctx, { 'grace-days': 5, 'collections-max-suspensions': 'none', 'billing-hour': 23, 'collections-interval-minutes': 1440, 'health-interval-seconds': 86_400, 'jobs-interval-seconds': 3600, 'notify-interval-seconds': 86_400 });
   await runJobs(pg.ctx, { api: apiDriver, radius: apiDriver }, { timeoutMs: 20_000, ignoreBackoff: true });
 });
 afterAll(async () => {

@@ -1,5 +1,6 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../cli/base-command.js';
+import { IspctlError } from '../../core/errors.js';
 import { runCollections } from '../../core/collections/run.js';
 import type { CollectionTransition } from '../../core/collections/evaluate.js';
 import { formatMoney } from '../../core/money.js';
@@ -12,9 +13,12 @@ export default class CollectionsRun extends BaseCommand<typeof CollectionsRun> {
     'From the invoices and the settings reminder-days, warning-days and grace-days. Suspension blocks or throttles through the access ' +
     'policy (suspension-action, per plan); admin-suspended services keep their block. Router changes are applied before the command ' +
     'returns when the routers answer; otherwise they stay queued (exit 3). Safe to run as often as you like: every event happens once. ' +
-    'Messages go to the outbox; add --send to deliver them now (or run ispctl notify send).';
+    'Messages go to the outbox; add --send to deliver them now (or run ispctl notify send). A run that would suspend more services than ' +
+    'collections-max-suspensions allows suspends no one, records an alert and exits 1; --force goes ahead. While collections is paused ' +
+    '(ispctl collections pause) no one is suspended. Subscribers on an extension (ispctl subscriber extend) are not suspended until its date.';
   static override examples = [
     '<%= config.bin %> collections run',
+    '<%= config.bin %> collections run --force',
     '<%= config.bin %> collections run --dry-run',
     '<%= config.bin %> collections run --subscriber S-000123 --send',
   ];
@@ -23,12 +27,16 @@ export default class CollectionsRun extends BaseCommand<typeof CollectionsRun> {
     today: Flags.string({ summary: 'Evaluate as of this ISP date (YYYY-MM-DD) instead of today.' }),
     subscriber: Flags.string({ summary: 'Only this subscriber (account number or username); repeatable.', multiple: true }),
     send: Flags.boolean({ summary: 'Deliver the messages queued by this run now.' }),
+    force: Flags.boolean({ summary: 'Suspend however many are due, over the collections-max-suspensions cap (never while paused).' }),
   };
 
   public async run() {
     const ctx = await this.ctx();
     const f = this.flags;
-    const r = await this.withProgress((onProgress) => runCollections(ctx, { dryRun: f['dry-run'], today: f.today, subscribers: f.subscriber, onProgress }));
+    const r = await this.withProgress((onProgress) => runCollections(ctx, { dryRun: f['dry-run'], today: f.today, subscribers: f.subscriber, force: f.force, onProgress }));
+    if (r.paused) {
+      this.warnLine(`Collections is paused since ${r.paused.pausedAt.toISOString()} by ${r.paused.pausedBy}${r.paused.reason ? ` (${r.paused.reason})` : ''}: no one is suspended, nothing is charged late or written off; ispctl collections resume lifts the pause.`);
+    }
     const currency = String((await getSetting(ctx.db, 'currency')).value ?? 'PHP');
     const verb = r.dryRun ? 'Would' : '';
     if (r.transitions.length && (r.dryRun || this.flags.verbose)) {
@@ -41,6 +49,8 @@ export default class CollectionsRun extends BaseCommand<typeof CollectionsRun> {
         { header: 'REASON', get: (t) => t.reason },
       ]);
     }
+    const held = r.suspensionsHeld;
+    if (held?.reason === 'paused') this.say(`${held.services} service(s) of ${held.subscribers} subscriber(s) past due beyond grace are not suspended while paused.`);
     const counts = `${r.reminded.length} reminded, ${r.warned.length} warned, ${r.suspended.length} suspended, ${r.restored.length} restored, ${r.cleared.length} back to current`;
     this.say(`${verb ? `${verb} do on ${r.today}: ` : `Collections for ${r.today}: `}${counts}.`);
     if (!r.dryRun) {
@@ -54,8 +64,26 @@ export default class CollectionsRun extends BaseCommand<typeof CollectionsRun> {
       sent = await sendNotifications(ctx, {});
       this.say(`Messages: ${sent.sent} sent${sent.retrying ? `, ${sent.retrying} to retry` : ''}${sent.failed ? `, ${sent.failed} failed` : ''}.`);
     }
+    if (held?.reason === 'cap') {
+      throw new IspctlError(
+        'SUSPENSION_CAP_EXCEEDED',
+        `${r.dryRun ? 'This run would stop' : 'Stopped'}: it would suspend ${held.services} service(s) of ${held.subscribers} subscriber(s), more than the ${held.limit} allowed in one run (collections-max-suspensions). No one was suspended${r.dryRun ? '' : '; reminders, warnings and restorations went ahead, and an alert is in the audit log'}.`,
+        {
+          kind: 'failure',
+          suggestions: [
+            'Check that payments are recorded (ispctl payment list, ispctl payment import) and that the date is right',
+            'ispctl collections run --dry-run lists who would be suspended',
+            'ispctl collections run --force suspends them all once you are sure',
+            'ispctl settings set collections-max-suspensions 5% (or a number, or none) changes the cap',
+          ],
+          details: { suspensionsHeld: held, today: r.today, reminded: r.reminded.length, warned: r.warned.length, restored: r.restored.length },
+        },
+      );
+    }
     return {
       today: r.today,
+      paused: r.paused,
+      suspensionsHeld: held,
       dryRun: r.dryRun,
       reminded: r.reminded,
       warned: r.warned,

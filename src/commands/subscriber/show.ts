@@ -24,6 +24,7 @@ export default class SubscriberShow extends BaseCommand<typeof SubscriberShow> {
       ['phone', s.phone ?? ''],
       ['address', s.address ?? ''],
       ['notes', s.notes ?? ''],
+      ...(d.collectionsHold ? [['extension', `not suspended by collections until ${d.collectionsHold.until}${d.collectionsHold.reason ? `: ${d.collectionsHold.reason}` : ''}`] as [string, string]] : []),
     ]);
     for (const svc of d.services) {
       const a = svc.access;

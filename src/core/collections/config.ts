@@ -1,7 +1,7 @@
 // The settings collections reads, typed, in one query.
 import type { Db } from '../db/tx.js';
 import { settingDef, type SettingValue } from '../settings/registry.js';
-import { parseReminderDays } from './setting-defs.js';
+import { parseReminderDays, parseSuspensionCap, type SuspensionCap } from './setting-defs.js';
 
 export interface CollectionSettings {
   ispName: string;
@@ -13,9 +13,11 @@ export interface CollectionSettings {
   reminderDays: number[];
   /** Days before the suspension date that the warning goes out; 0 = none. */
   warningDays: number;
+  /** Per-run cap on suspensions (collections run, the daemon). */
+  maxSuspensions: SuspensionCap;
 }
 
-const KEYS = ['isp-name', 'currency', 'timezone', 'grace-days', 'reminder-days', 'warning-days'] as const;
+const KEYS = ['isp-name', 'currency', 'timezone', 'grace-days', 'reminder-days', 'warning-days', 'collections-max-suspensions'] as const;
 
 export async function loadCollectionSettings(db: Db): Promise<CollectionSettings> {
   const rows: Array<{ key: string; value: SettingValue }> = await db('settings').whereIn('key', KEYS as unknown as string[]).select('key', 'value');
@@ -28,5 +30,6 @@ export async function loadCollectionSettings(db: Db): Promise<CollectionSettings
     graceDays: Number(get('grace-days') ?? 5),
     reminderDays: parseReminderDays(get('reminder-days') ?? '-3,0,3'),
     warningDays: Number(get('warning-days') ?? 1),
+    maxSuspensions: parseSuspensionCap(get('collections-max-suspensions')),
   };
 }

@@ -31,6 +31,7 @@ import { messageDate, messageMoney, type TemplateName } from '../notify/template
 import { provisionChanges } from '../provisioning/access.js';
 import { addDays, diffDays, formatLocalDate, parseLocalDate, toLocalDate } from '../time.js';
 import { loadCollectionSettings, type CollectionSettings } from './config.js';
+import { loadPause } from './pause-state.js';
 import { big, chunks, idArray, rowsJson, textArray } from '../db/sql.js';
 
 export type CollectionEventKind = 'reminder' | 'warning' | 'suspension' | 'restoration' | 'current';
@@ -64,6 +65,22 @@ export interface EvaluateOptions {
   today?: string;
   /** Work out what would happen and change nothing. */
   dryRun?: boolean;
+  /**
+   * The most services this evaluation may suspend (collections run, the daemon: the setting
+   * collections-max-suspensions). Over it, no one is suspended (suspensionsHeld says why).
+   * Undefined or null: no cap (a payment, a void).
+   */
+  maxSuspensions?: number | null;
+}
+
+/** Suspensions that were due and held back: collections is paused, or the run was over its cap. */
+export interface SuspensionsHeld {
+  reason: 'paused' | 'cap';
+  /** Subscribers and services that would have been suspended. */
+  subscribers: number;
+  services: number;
+  /** The cap (reason cap). */
+  limit: number | null;
 }
 
 export interface EvaluateResult {
@@ -85,6 +102,8 @@ export interface EvaluateResult {
   /** Messages that did not render (stored as failed, with the reason). */
   notificationErrors: Array<{ eventKey: string; channel: string; error: string }>;
   transitions: CollectionTransition[];
+  /** Suspensions held back by a pause or the per-run cap (null: none were). */
+  suspensionsHeld: SuspensionsHeld | null;
 }
 
 interface Facts {
@@ -93,6 +112,8 @@ interface Facts {
   accountNo: string;
   email: string | null;
   phone: string | null;
+  /** Extension (promise to pay): not suspended up to and including this ISP date. */
+  holdUntil: string | null;
   credit: bigint;
   openBalance: bigint;
   overdueBalance: bigint;
@@ -112,6 +133,11 @@ interface InvoiceFact {
 }
 
 type Band = 'suspended' | 'warned' | 'reminded' | 'current';
+
+/** Past due beyond grace, but with an extension (promise to pay) running today. */
+function onExtension(f: Facts, today: string): boolean {
+  return f.holdUntil !== null && f.holdUntil >= today;
+}
 
 function plusDays(date: string, days: number): string {
   return formatLocalDate(addDays(parseLocalDate(date), days));
@@ -136,6 +162,7 @@ interface FactRow {
   account_no: string;
   email: string | null;
   phone: string | null;
+  hold_until: string | null;
   credit: string;
   invoice_id: bigint | null;
   number: string | null;
@@ -197,7 +224,7 @@ async function subscriberFacts(db: Db, ids: number[], today: string, s: Collecti
                 from ledger_payments p join ids on ids.id = p.subscriber_id
                where p.unallocated_minor > 0
                group by p.subscriber_id)
-       select s.id as sid, s.full_name, s.account_no, s.email, s.phone, coalesce(cr.credit, 0)::text as credit,
+       select s.id as sid, s.full_name, s.account_no, s.email, s.phone, s.collections_hold_until::text as hold_until, coalesce(cr.credit, 0)::text as credit,
               o.id as invoice_id, o.number, o.due_date::text as due, (pp.invoice_id is not null) as prepaid, o.balance::text as balance
          from ids join subscribers s on s.id = ids.id
          left join o on o.subscriber_id = s.id
@@ -215,6 +242,7 @@ async function subscriberFacts(db: Db, ids: number[], today: string, s: Collecti
           accountNo: x.account_no,
           email: x.email,
           phone: x.phone,
+          holdUntil: x.hold_until,
           credit: big(x.credit),
           openBalance: 0n,
           overdueBalance: 0n,
@@ -318,6 +346,7 @@ function planTransitions(
     const f = facts.get(sid);
     if (!f) continue;
     const { band, invoice, amount } = bandOf(f, s);
+    const extended = band === 'suspended' && onExtension(f, today);
     const groups = new Map<CollectionEventKind, { services: ServiceTransition[]; reason: string }>();
     const add = (kind: CollectionEventKind, t: ServiceTransition, reason: string) => {
       const g = groups.get(kind);
@@ -336,7 +365,13 @@ function planTransitions(
     }
     for (const svc of svcs) {
       const t = (to: CollectionStatus): ServiceTransition => ({ serviceId: svc.id, from: svc.status, to, adminStatus: svc.admin });
-      if (band === 'suspended') {
+      if (extended) {
+        // Promise to pay: no suspension up to the date, and a billing suspension is lifted now.
+        if (svc.status === 'suspended') {
+          if (svc.admin === 'active') add('restoration', t('restored'), `Extension (promise to pay) until ${f.holdUntil}: access restored`);
+          else add('current', t('current'), `Extension (promise to pay) until ${f.holdUntil}; the service stays blocked: it is suspended by an administrator, which an extension never lifts`);
+        }
+      } else if (band === 'suspended') {
         if (svc.status !== 'suspended') {
           add('suspension', t('suspended'), `Invoice ${invoice!.number} (due ${invoice!.due}) unpaid ${graceOf(invoice!)}; overdue balance ${money(amount)}`);
         }
@@ -411,7 +446,7 @@ export async function evaluateCollections(db: Db, ctx: Pick<ServiceContext, 'clo
   const today = opts.today ?? collectionsToday(ctx, settings);
   parseLocalDate(today, 'today');
   const dryRun = opts.dryRun === true;
-  const result: EvaluateResult = { today, dryRun, reminded: [], warned: [], suspended: [], restored: [], cleared: [], jobIds: [], events: 0, notifications: 0, notificationErrors: [], transitions: [] };
+  const result: EvaluateResult = { today, dryRun, reminded: [], warned: [], suspended: [], restored: [], cleared: [], jobIds: [], events: 0, notifications: 0, notificationErrors: [], transitions: [], suspensionsHeld: null };
   if (opts.subscriberIds && opts.subscriberIds.length === 0) return result;
 
   // The earliest any invoice can matter: a reminder offset before the due date, or the warning.
@@ -455,7 +490,32 @@ export async function evaluateCollections(db: Db, ctx: Pick<ServiceContext, 'clo
     for (const x of r.rows as Array<{ event_key: string }>) existingReminderKeys.add(x.event_key);
   }
 
-  const planned = planTransitions(services, facts, settings, today, suspensionCounts, existingReminderKeys);
+  let planned = planTransitions(services, facts, settings, today, suspensionCounts, existingReminderKeys);
+  // Suspensions held back: while collections is paused, or when there are more than the cap
+  // allows (then no one is suspended: a run that wants to suspend that many is more likely a
+  // missing payment import or a wrong date than real non-payment).
+  const suspensions = planned.filter((t) => t.kind === 'suspension');
+  if (suspensions.length) {
+    const services = suspensions.reduce((n, t) => n + t.services.length, 0);
+    const limit = opts.maxSuspensions ?? null;
+    const reason = (await loadPause(db)) ? 'paused' : limit !== null && services > limit ? 'cap' : null;
+    if (reason) {
+      result.suspensionsHeld = { reason, subscribers: suspensions.length, services, limit: reason === 'cap' ? limit : null };
+      planned = planned.filter((t) => t.kind !== 'suspension');
+      if (reason === 'cap' && !dryRun) {
+        await db('audit_log').insert({
+          at: ctx.clock.now(),
+          actor: ctx.actor.user,
+          command: ctx.actor.command,
+          entity_type: 'collections',
+          entity_id: today,
+          action: 'cap-exceeded',
+          before: null,
+          after: JSON.stringify({ today, wouldSuspend: services, subscribers: suspensions.length, limit }),
+        });
+      }
+    }
+  }
   if (dryRun) {
     result.transitions = planned;
     tally(result, planned);

@@ -7,7 +7,11 @@ import { withTransaction, type Db } from '../db/tx.js';
 import { parseLocalDate } from '../time.js';
 import { chargeLateFeesAndWriteOffs } from './late.js';
 import { rebalance } from '../ledger/rebalance.js';
+import { loadCollectionSettings } from './config.js';
+import { activeServiceCount } from './controls.js';
 import { evaluateCollections, type CollectionEventKind, type EvaluateResult } from './evaluate.js';
+import { loadPause, type CollectionsPause } from './pause-state.js';
+import { suspensionLimit } from './setting-defs.js';
 
 export interface RunCollectionsOptions {
   /** Work out what would happen and change nothing. */
@@ -18,6 +22,13 @@ export interface RunCollectionsOptions {
   subscribers?: string[];
   /** Which step the run is in (the core never prints). */
   onProgress?: OnProgress;
+  /** Suspend however many are due, over the collections-max-suspensions cap (never while paused). */
+  force?: boolean;
+}
+
+export interface RunCollectionsResult extends EvaluateResult {
+  /** The pause in force during the run (nothing suspended or written off), or null. */
+  paused: CollectionsPause | null;
 }
 
 /** Subscriber ids from account numbers or PPPoE usernames. */
@@ -31,20 +42,26 @@ export async function resolveSubscriberRefs(db: Db, refs: string[]): Promise<num
  * One collections run: reminders, warnings, suspensions and restorations due today, in one
  * transaction (nothing half done), returning the provisioning jobs to run after it.
  */
-export async function runCollections(ctx: ServiceContext, opts: RunCollectionsOptions = {}): Promise<EvaluateResult> {
+export async function runCollections(ctx: ServiceContext, opts: RunCollectionsOptions = {}): Promise<RunCollectionsResult> {
   if (opts.today !== undefined) parseLocalDate(opts.today, '--today');
   const subscriberIds = opts.subscribers?.length ? await resolveSubscriberRefs(ctx.db, opts.subscribers) : undefined;
   const progress = reporter(opts.onProgress);
   progress({ phase: 'Settling balances and collections' });
-  if (opts.dryRun) return evaluateCollections(ctx.db, ctx, { subscriberIds, today: opts.today, dryRun: true });
+  // The per-run cap, from the setting and the services active now (--force: none).
+  const settings = await loadCollectionSettings(ctx.db);
+  const maxSuspensions = opts.force ? null : suspensionLimit(settings.maxSuspensions, await activeServiceCount(ctx.db));
+  const paused = await loadPause(ctx.db);
+  if (opts.dryRun) return { ...(await evaluateCollections(ctx.db, ctx, { subscriberIds, today: opts.today, dryRun: true, maxSuspensions })), paused };
   // The ledger step first (credit allocated, statuses such as overdue brought up to date), then
   // collections on the result: one rebalance of everyone (or the subscribers named).
-  // Then the late fees and write-offs of what is still unpaid (src/core/collections/late.ts).
+  // Then the late fees and write-offs of what is still unpaid (src/core/collections/late.ts),
+  // unless collections is paused.
   return withTransaction(ctx.db, async (trx) => {
-    const r = await rebalance(trx, ctx, subscriberIds ? { subscriberIds } : { all: true }, opts.today ? { today: opts.today } : {});
+    const r = await rebalance(trx, ctx, subscriberIds ? { subscriberIds } : { all: true }, { ...(opts.today ? { today: opts.today } : {}), maxSuspensions });
+    if (paused) return { ...r.collections, paused };
     progress({ phase: 'Late fees and write-offs' });
     const late = await chargeLateFeesAndWriteOffs(trx, ctx, { today: r.today, subscriberIds });
-    return late.jobIds.length ? { ...r.collections, jobIds: [...r.collections.jobIds, ...late.jobIds] } : r.collections;
+    return late.jobIds.length ? { ...r.collections, jobIds: [...r.collections.jobIds, ...late.jobIds], paused } : { ...r.collections, paused };
   });
 }
 

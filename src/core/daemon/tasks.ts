@@ -118,11 +118,20 @@ const collections: TaskDef = {
     const jobs = applied.status === 'none' ? undefined : applied;
     const counts = { reminded: r.reminded.length, warned: r.warned.length, suspended: r.suspended.length, restored: r.restored.length, cleared: r.cleared.length };
     const anything = r.events > 0 || r.jobIds.length > 0;
+    // The daemon never forces past the per-run cap: it holds the suspensions and raises the alert
+    // (a warning in the log and the run's summary; the audit log has the cap-exceeded row).
+    const held = r.suspensionsHeld;
+    const alert =
+      held?.reason === 'cap'
+        ? ` ALERT: ${held.services} service(s) due for suspension, more than the ${held.limit} allowed in one run (collections-max-suspensions): no one suspended; check payments, then run ispctl collections run --force`
+        : held?.reason === 'paused'
+          ? ` Collections is paused: ${held.services} service(s) due for suspension are not suspended.`
+          : '';
     return {
       outcome: 'ok',
-      level: anything ? 'info' : 'debug',
-      message: `Collections for ${r.today}: ${counts.reminded} reminded, ${counts.warned} warned, ${counts.suspended} suspended, ${counts.restored} restored, ${counts.cleared} back to current; ${r.notifications} message(s) queued${jobs ? `; ${applyLine(jobs)}` : ''}`,
-      summary: { today: r.today, ...counts, events: r.events, notifications: r.notifications, jobs: jobs ? applySummary(jobs) : null },
+      level: held?.reason === 'cap' ? 'warn' : anything ? 'info' : 'debug',
+      message: `Collections for ${r.today}: ${counts.reminded} reminded, ${counts.warned} warned, ${counts.suspended} suspended, ${counts.restored} restored, ${counts.cleared} back to current; ${r.notifications} message(s) queued${jobs ? `; ${applyLine(jobs)}` : ''}.${alert}`,
+      summary: { today: r.today, ...counts, events: r.events, notifications: r.notifications, jobs: jobs ? applySummary(jobs) : null, paused: r.paused !== null, suspensionsHeld: held },
     };
   },
 };

@@ -40,6 +40,8 @@ export interface RebalanceOptions {
   linesChanged?: readonly number[];
   /** ISP date to evaluate on, YYYY-MM-DD (default: today in the ISP's time zone). */
   today?: string;
+  /** The most services collections may suspend in this step (collections run); default no cap. */
+  maxSuspensions?: number | null;
 }
 
 export interface RebalanceResult {
@@ -68,7 +70,7 @@ export async function rebalance(db: Db, ctx: RebalanceContext, scope: RebalanceS
   const freshIds = ids === undefined ? [] : [...new Set(scope.newInvoicesOf ?? [])].filter((sid) => !full.has(sid));
   const empty = (collections: EvaluateResult): RebalanceResult => ({ today, allocations: [], invoices: [], collections, jobIds: [] });
   if (ids !== undefined && ids.length === 0 && freshIds.length === 0) {
-    return empty({ today, dryRun: false, reminded: [], warned: [], suspended: [], restored: [], cleared: [], jobIds: [], events: 0, notifications: 0, notificationErrors: [], transitions: [] });
+    return empty({ today, dryRun: false, reminded: [], warned: [], suspended: [], restored: [], cleared: [], jobIds: [], events: 0, notifications: 0, notificationErrors: [], transitions: [], suspensionsHeld: null });
   }
   if (opts.linesChanged?.length) await recomputeTotals(db, opts.linesChanged, ctx.clock.now());
   // Paid amounts from the allocations first: the writer may have reversed some (a void), and
@@ -81,7 +83,7 @@ export async function rebalance(db: Db, ctx: RebalanceContext, scope: RebalanceS
   // Collections looks at every subscriber in scope: a new invoice may be due within a window
   // already, and an older one may have passed its deadline since the last run.
   const evaluate = ids === undefined ? undefined : freshIds.length ? [...new Set([...ids, ...freshIds])].sort((a, b) => a - b) : ids;
-  const collections = await evaluateCollections(db, ctx, { ...(evaluate === undefined ? {} : { subscriberIds: evaluate }), today });
+  const collections = await evaluateCollections(db, ctx, { ...(evaluate === undefined ? {} : { subscriberIds: evaluate }), today, maxSuspensions: opts.maxSuspensions ?? null });
   return { today, allocations: settled.allocations, invoices, collections, jobIds: collections.jobIds };
 }
 

@@ -289,6 +289,8 @@ export interface ServiceDetails extends Service {
 export interface SubscriberDetails {
   subscriber: Subscriber;
   services: ServiceDetails[];
+  /** Extension (promise to pay, `subscriber extend`): collections does not suspend up to `until`; null when none runs today or later. */
+  collectionsHold: { until: string; reason: string | null } | null;
 }
 
 /** A subscriber with every service, its plan, router, price today and desired access. */
@@ -303,8 +305,13 @@ export async function showSubscriber(ctx: Pick<ServiceContext, 'db' | 'clock'>, 
   const extra = new Map(rows.map((r) => [Number(r.id), r]));
   const planIds = [...new Set(res.services.map((s) => s.planId))];
   const plans = new Map((planIds.length ? await ctx.db('plans').whereIn('id', planIds) : []).map((p: Record<string, unknown>) => [Number(p.id), toPlan(p)]));
+  const hold = (await ctx.db('subscribers')
+    .where({ id: res.subscriber.id })
+    .where('collections_hold_until', '>=', today)
+    .first(ctx.db.raw('collections_hold_until::text as until'), 'collections_hold_reason as reason')) as { until: string; reason: string | null } | undefined;
   return {
     subscriber: res.subscriber,
+    collectionsHold: hold ? { until: hold.until, reason: hold.reason } : null,
     services: res.services.map((s) => {
       const plan = plans.get(s.planId)!;
       const x = extra.get(s.id)!;
