@@ -34,6 +34,9 @@ export default class InvoiceShow extends BaseCommand<typeof InvoiceShow> {
     ]);
     this.say('');
     const rows = inv.lines.flatMap((l) => [l, ...(l.segments ?? []).map((seg) => ({ segment: seg, line: l }))]);
+    // AMOUNT and DISCOUNT only say something when a line has a discount; without one they would
+    // repeat TOTAL and take the width the description needs.
+    const discounted = inv.lines.some((l) => l.discountMinor > 0n);
     this.table(rows, [
       { header: 'SERVICE', get: (r) => ('segment' in r ? '' : (r.username ?? 'one-off') + (r.voided ? ' (voided)' : '')) },
       {
@@ -41,9 +44,13 @@ export default class InvoiceShow extends BaseCommand<typeof InvoiceShow> {
         get: (r) => ('segment' in r ? this.chalk.dim(`  ${r.segment.planName}: ${r.segment.from} to ${r.segment.to}, ${r.segment.days} days at ${money(r.segment.unitPriceMinor)}`) : r.description),
       },
       { header: 'PRICE', get: (r) => ('segment' in r ? '' : money(r.unitPriceMinor)), align: 'right' },
-      { header: 'AMOUNT', get: (r) => ('segment' in r ? this.chalk.dim(money(r.segment.amountMinor)) : money(r.amountMinor)), align: 'right' },
-      { header: 'DISCOUNT', get: (r) => ('segment' in r ? '' : this.discount(r, money)), align: 'right' },
-      { header: 'TOTAL', get: (r) => ('segment' in r ? '' : money(r.totalMinor)), align: 'right' },
+      ...(discounted
+        ? [
+            { header: 'AMOUNT', get: (r: (typeof rows)[number]) => ('segment' in r ? this.chalk.dim(money(r.segment.amountMinor)) : money(r.amountMinor)), align: 'right' as const },
+            { header: 'DISCOUNT', get: (r: (typeof rows)[number]) => ('segment' in r ? '' : this.discount(r, money)), align: 'right' as const },
+          ]
+        : []),
+      { header: 'TOTAL', get: (r) => ('segment' in r ? (discounted ? '' : this.chalk.dim(money(r.segment.amountMinor))) : money(r.totalMinor)), align: 'right' },
     ]);
     this.say('');
     const totals: Array<[string, unknown]> = [['subtotal', money(inv.subtotalMinor)]];
