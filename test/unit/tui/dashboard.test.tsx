@@ -65,8 +65,10 @@ function fixedSource() {
 }
 
 const tick = (ms = 30) => new Promise((r) => setTimeout(r, ms));
+// Waits on what the screen shows, not on time: a busy machine only makes it wait longer.
 async function until(check: () => boolean, what: string) {
-  for (let i = 0; i < 100; i++) {
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
     if (check()) return;
     await tick(20);
   }
