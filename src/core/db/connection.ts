@@ -6,6 +6,7 @@ import knexFactory, { type Knex } from 'knex';
 import { IspctlError } from '../errors.js';
 import { describeTarget, type DatabaseTarget, type Engine } from './config.js';
 import { environmentError } from './env-errors.js';
+import { EMBEDDED_SOCKET_PORT, findServer, lockedError, useEmbeddedServer } from './embedded-client.js';
 import { acquireFileLock, type FileLock, type LockHolder } from './lock.js';
 
 export interface Database {
@@ -46,16 +47,20 @@ export async function openDatabase(target: DatabaseTarget, opts: OpenOptions = {
   return openPglite(target, opts);
 }
 
-async function openPostgres(url: string, opts: OpenOptions): Promise<Database> {
+async function pgTypes() {
   const pg = await import('pg');
   const builtins = pg.default.types;
-  const types = {
+  return {
     getTypeParser(oid: number, format?: 'text' | 'binary') {
       const p = parsers[oid];
       if (p && format !== 'binary') return p;
       return builtins.getTypeParser(oid, format as 'text');
     },
   };
+}
+
+async function openPostgres(url: string, opts: OpenOptions): Promise<Database> {
+  const types = await pgTypes();
   const knex = knexFactory({
     client: 'pg',
     connection: { connectionString: url, types, application_name: 'ispctl' } as Knex.PgConnectionConfig,
@@ -83,9 +88,73 @@ async function openPostgres(url: string, opts: OpenOptions): Promise<Database> {
 
 async function openPglite(target: Extract<DatabaseTarget, { engine: 'pglite' }>, opts: OpenOptions): Promise<Database> {
   try {
+    if (useEmbeddedServer(target.dataDir)) {
+      const served = await openServed(target, opts);
+      if (served) return served;
+    }
     return await startPglite(target, opts);
   } catch (err) {
     throw environmentError(err, { engine: 'pglite', dataDir: target.dataDir }) ?? err;
+  }
+}
+
+/**
+ * The embedded database through its server (embedded-server.ts): one connection, held until
+ * close, so this process has the database to itself meanwhile, as with the lock. Undefined when
+ * this process should open PGlite itself (the server could not start).
+ */
+async function openServed(target: Extract<DatabaseTarget, { engine: 'pglite' }>, opts: OpenOptions): Promise<Database | undefined> {
+  mkdirSync(target.dataDir, { recursive: true, mode: 0o700 });
+  const lockTimeoutMs = opts.lockTimeoutMs ?? 30_000;
+  const lockPath = join(target.dataDir, 'db.lock');
+  const types = await pgTypes();
+  const started = Date.now();
+  for (let attempt = 0; ; attempt++) {
+    const remaining = Math.max(0, lockTimeoutMs - (Date.now() - started));
+    const found = await findServer(target.dataDir, { lockTimeoutMs: remaining, onWait: opts.onLockWait });
+    if (found === 'in-process') return undefined;
+    if (found.busy) {
+      if (remaining === 0) throw lockedError(lockPath, found.busy, lockTimeoutMs);
+      opts.onLockWait?.(found.busy);
+    }
+    const knex = knexFactory({
+      client: 'pg',
+      connection: {
+        host: join(found.socket, '..'),
+        port: EMBEDDED_SOCKET_PORT,
+        user: 'postgres',
+        database: 'postgres',
+        types,
+        application_name: `ispctl[${process.pid}] ${opts.command ?? 'ispctl'}`,
+        // Waiting for our turn: the server answers a connection when the previous one is done.
+        connectionTimeoutMillis: Math.max(1, remaining),
+      } as Knex.PgConnectionConfig,
+      // PGlite has one session: one connection, kept until close (our turn).
+      pool: { min: 0, max: 1, idleTimeoutMillis: 24 * 3600_000 },
+      acquireConnectionTimeout: remaining + 60_000,
+      log: quietLog,
+    });
+    try {
+      await knex.raw('select 1');
+    } catch (err) {
+      await knex.destroy().catch(() => undefined);
+      const text = String((err as Error).message ?? err);
+      if (/timeout/i.test(text)) throw lockedError(lockPath, found.busy ?? undefined, lockTimeoutMs);
+      // The server went away between its hello and our connection (idle exit, killed): again.
+      if (attempt < 5) continue;
+      throw err;
+    }
+    let closed = false;
+    return {
+      knex,
+      engine: 'pglite',
+      location: target.path,
+      async close() {
+        if (closed) return;
+        closed = true;
+        await knex.destroy();
+      },
+    };
   }
 }
 

@@ -15,8 +15,9 @@
 // The holder answers whoever connects with one JSON line saying who it is (process id, command,
 // since when). Waiters use it for "waiting for process N (command)"; it is also written to the
 // info file at `path` for people (`cat db.lock`), but neither is used to decide who holds the lock.
-// This socket is where a later design that keeps the embedded database open in one long-lived
-// process would serve the others: the hello line carries `serves`, null today (docs/operations.md).
+// A holder that serves the embedded database to other processes (embedded-server.ts) says so in
+// its hello (`serves`: where its PostgreSQL socket is, whether it is ready, whose turn it is);
+// a command that finds the lock held by it connects there instead of waiting (docs/operations.md).
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, rmdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
@@ -40,6 +41,18 @@ export interface LockOptions {
   /** Longest pause between tries (ms). Default 100. */
   pollMs?: number;
   now?: () => Date;
+  /** What this holder serves, read at each hello (the embedded database server). */
+  serves?: () => Serves;
+}
+
+/** What a serving holder announces: its PostgreSQL unix socket and whose turn it is. */
+export interface Serves {
+  /** The socket file (pg connects to the directory and port 5432). */
+  socket: string;
+  /** False while the database is still opening. */
+  ready: boolean;
+  /** The client whose turn it is, if any. */
+  busy: LockHolder | null;
 }
 
 export interface FileLock {
@@ -54,10 +67,10 @@ export interface FileLock {
 export type LockMechanism = 'abstract-socket' | 'named-pipe' | 'socket-file';
 
 /** The hello line the holder sends to whoever connects. */
-interface Hello extends LockHolder {
+export interface Hello extends LockHolder {
   ispctl: 'lock/1';
-  /** What the holder serves on this socket besides the hello: null (nothing yet). */
-  serves: null;
+  /** What the holder serves besides the hello: null for a process that uses the database itself. */
+  serves: Serves | null;
 }
 
 /** How locks are taken on this system. `ISPCTL_LOCK_MECHANISM=socket-file` forces the fallback (tests). */
@@ -111,11 +124,16 @@ function listen(address: string, hello: () => Hello): Promise<net.Server | 'busy
 }
 
 /** Asks the holder who it is. `refused`: nobody listens (a stale socket file). */
-function askHolder(address: string, timeoutMs = 500): Promise<LockHolder | 'refused' | undefined> {
+async function askHolder(address: string, timeoutMs = 500): Promise<LockHolder | 'refused' | undefined> {
+  const h = await askHello(address, timeoutMs);
+  return h === 'refused' || h === undefined ? h : { pid: h.pid, command: h.command, since: h.since };
+}
+
+function askHello(address: string, timeoutMs = 500): Promise<Hello | 'refused' | undefined> {
   return new Promise((resolve) => {
     let buf = '';
     let done = false;
-    const finish = (v: LockHolder | 'refused' | undefined) => {
+    const finish = (v: Hello | 'refused' | undefined) => {
       if (done) return;
       done = true;
       clearTimeout(timer);
@@ -131,7 +149,7 @@ function askHolder(address: string, timeoutMs = 500): Promise<LockHolder | 'refu
       if (nl < 0) return;
       try {
         const h = JSON.parse(buf.slice(0, nl)) as Hello;
-        finish(typeof h.pid === 'number' ? { pid: h.pid, command: String(h.command), since: String(h.since) } : undefined);
+        finish(typeof h.pid === 'number' ? { ...h, command: String(h.command), since: String(h.since), serves: validServes(h.serves) } : undefined);
       } catch {
         finish(undefined);
       }
@@ -139,6 +157,27 @@ function askHolder(address: string, timeoutMs = 500): Promise<LockHolder | 'refu
     sock.on('error', (err: NodeJS.ErrnoException) => finish(err.code === 'ECONNREFUSED' || err.code === 'ENOENT' ? 'refused' : undefined));
     sock.on('close', () => finish(undefined));
   });
+}
+
+function validServes(s: unknown): Serves | null {
+  if (!s || typeof s !== 'object') return null;
+  const v = s as Partial<Serves>;
+  if (typeof v.socket !== 'string') return null;
+  const b = v.busy;
+  const busy = b && typeof b === 'object' && typeof b.pid === 'number' ? { pid: b.pid, command: String(b.command), since: String(b.since) } : null;
+  return { socket: v.socket, ready: v.ready === true, busy };
+}
+
+/**
+ * What the lock at `path` says of its holder right now: its hello (with what it serves), or
+ * 'free' when nobody holds it. A holder that does not answer in time is reported as `undefined`.
+ */
+export async function lockHello(path: string, mechanism = lockMechanism()): Promise<Hello | 'free' | undefined> {
+  const address = lockAddress(path, mechanism);
+  const h = await askHello(address);
+  if (h !== 'refused') return h;
+  if (mechanism === 'socket-file') await removeStaleSocket(address);
+  return 'free';
 }
 
 function readInfo(path: string): LockHolder | undefined {
@@ -203,7 +242,7 @@ export async function acquireFileLock(path: string, opts: LockOptions): Promise<
   const address = lockAddress(path, mechanism);
   const token = randomBytes(8).toString('hex');
   const me: LockHolder = { pid: process.pid, command: opts.command, since: now().toISOString() };
-  const hello = (): Hello => ({ ispctl: 'lock/1', ...me, serves: null });
+  const hello = (): Hello => ({ ispctl: 'lock/1', ...me, serves: opts.serves ? opts.serves() : null });
   const started = Date.now();
   const maxPoll = opts.pollMs ?? 100;
   let pause = Math.min(5, maxPoll);

@@ -1,0 +1,141 @@
+// Reaching the embedded database through its server (embedded-server.ts): find the server in the
+// lock's hello, start one (detached) when the database is free, and connect with the pg driver.
+// Falls back to opening PGlite in this process when the server cannot be used (turned off, a data
+// directory path too long for a unix socket, running from sources, or a server that could not start:
+// then opening it here reports the real cause, a full disk for example).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { IspctlError } from '../errors.js';
+import { lockHello, lockAddress, lockMechanism, printableAddress, staleSocketHint, type LockHolder } from './lock.js';
+import { EMBEDDED_SOCKET_PORT, MAX_SOCKET_PATH, SERVER_COMMAND, embeddedSocketPath } from './embedded-server.js';
+
+/** The command named in the lock's info file (for a holder too busy to answer its hello). */
+function infoCommand(lockPath: string): string | undefined {
+  try {
+    return String((JSON.parse(readFileSync(lockPath, 'utf8')) as { command?: unknown }).command);
+  } catch {
+    return undefined;
+  }
+}
+
+export type Env = Record<string, string | undefined>;
+
+/** Off with ISPCTL_EMBEDDED_SERVER=0 (or off/false/no): every process opens PGlite itself. */
+export function embeddedServerEnabled(env: Env = process.env): boolean {
+  const v = (env.ISPCTL_EMBEDDED_SERVER ?? '').trim().toLowerCase();
+  return !['0', 'off', 'false', 'no'].includes(v);
+}
+
+/** How long the server stays without clients before it exits: ISPCTL_EMBEDDED_IDLE seconds, default 300. */
+export function embeddedIdleMs(env: Env = process.env): number {
+  const raw = env.ISPCTL_EMBEDDED_IDLE;
+  const n = raw === undefined || raw.trim() === '' ? NaN : Number(raw);
+  return Number.isFinite(n) && n >= 0 ? Math.round(n * 1000) : 300_000;
+}
+
+/** The server's entry point next to this module, when running built code. */
+export function serverEntry(): string | undefined {
+  const here = fileURLToPath(import.meta.url);
+  if (!here.endsWith('.js')) return undefined;
+  const p = join(here, '..', 'embedded-server-main.js');
+  return existsSync(p) ? p : undefined;
+}
+
+/** Whether commands on this data directory go through a server. */
+export function useEmbeddedServer(dataDir: string, env: Env = process.env): boolean {
+  return embeddedServerEnabled(env) && serverEntry() !== undefined && Buffer.byteLength(embeddedSocketPath(dataDir)) <= MAX_SOCKET_PATH;
+}
+
+export interface ServedConnection {
+  /** pg connection settings (host is the socket's directory). */
+  host: string;
+  port: number;
+  /** Who held the turn when we started waiting, if anyone. */
+  waitedFor?: LockHolder;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The server may take this long to open PGlite (a first start creates the database). */
+const START_MS = 120_000;
+
+/**
+ * Finds (or starts) the server for `dataDir` and returns where to connect, or 'in-process' when
+ * this process should open PGlite itself. Waits for a holder that does not serve (a process
+ * using the database in-process) up to `lockTimeoutMs`, as the lock does.
+ */
+export async function findServer(
+  dataDir: string,
+  opts: { lockTimeoutMs: number; onWait?: (holder: LockHolder | undefined) => void; env?: Env },
+): Promise<{ socket: string; busy: LockHolder | null } | 'in-process'> {
+  const lockPath = join(dataDir, 'db.lock');
+  const started = Date.now();
+  let child: ChildProcess | undefined;
+  let childExited = false;
+  let announced = false;
+  let pause = 5;
+  const detach = () => {
+    if (!child) return;
+    child.removeAllListeners('exit');
+    child.unref();
+  };
+  try {
+    for (;;) {
+      const h = await lockHello(lockPath);
+      if (h === 'free') {
+        if (childExited) return 'in-process';
+        if (!child) {
+          child = spawn(process.execPath, [serverEntry()!, dataDir], {
+            detached: true,
+            stdio: 'ignore',
+            cwd: '/',
+            env: { ...(opts.env ?? process.env) },
+          });
+          child.once('exit', () => (childExited = true));
+          child.once('error', () => (childExited = true));
+        }
+      } else if (h?.serves) {
+        if (h.serves.ready) return { socket: h.serves.socket, busy: h.serves.busy };
+        // Opening (or closing): not another command's turn, so not bounded by the lock timeout.
+        if (Date.now() - started > START_MS + opts.lockTimeoutMs) throw lockedError(lockPath, h, opts.lockTimeoutMs);
+      } else if (h === undefined && (infoCommand(lockPath) === SERVER_COMMAND || (child && !childExited))) {
+        // A server too busy opening PGlite to answer the hello in time.
+        if (Date.now() - started > START_MS + opts.lockTimeoutMs) throw lockedError(lockPath, undefined, opts.lockTimeoutMs);
+      } else {
+        // A process that uses the database itself (ISPCTL_EMBEDDED_SERVER=0, or an older ispctl).
+        const holder = h ? { pid: h.pid, command: h.command, since: h.since } : undefined;
+        if (Date.now() - started >= opts.lockTimeoutMs) throw lockedError(lockPath, holder, opts.lockTimeoutMs);
+        if (!announced) {
+          announced = true;
+          opts.onWait?.(holder);
+        }
+      }
+      if (child && !childExited && Date.now() - started > START_MS + opts.lockTimeoutMs) throw lockedError(lockPath, undefined, opts.lockTimeoutMs);
+      await sleep(pause * (0.5 + Math.random()));
+      const serverSide = h === 'free' || h === undefined || Boolean(h?.serves);
+      pause = Math.min(serverSide ? 20 : 100, pause * 2);
+    }
+  } finally {
+    detach();
+  }
+}
+
+export function lockedError(lockPath: string, holder: LockHolder | undefined, timeoutMs: number): IspctlError {
+  const mechanism = lockMechanism();
+  const address = printableAddress(lockAddress(lockPath, mechanism));
+  const who = holder ? `process ${holder.pid} (${holder.command}, since ${holder.since})` : 'another process';
+  return new IspctlError('DATABASE_LOCKED', `The embedded database is in use by ${who}; gave up after ${Math.round(timeoutMs / 1000)} s.`, {
+    kind: 'failure',
+    suggestions: [
+      'Wait for that command to finish and try again',
+      'Raise the wait with --lock-timeout <seconds> or ISPCTL_LOCK_TIMEOUT',
+      staleSocketHint(address, mechanism),
+      'Use PostgreSQL (DATABASE_URL) to run several processes at once',
+    ],
+    details: { ...(holder ? { holder } : {}), lock: address, mechanism },
+  });
+}
+
+export { EMBEDDED_SOCKET_PORT };

@@ -1,0 +1,105 @@
+// The embedded database server: the first process that needs the embedded database starts one
+// server that keeps it open and serves the others over a unix socket in the data directory.
+// Real processes here: clients killed inside a transaction, the server killed -9, several
+// processes racing to start it, its data directory removed under it.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, test } from 'vitest';
+import { DIST, runNode, WORKERS } from './helpers.js';
+
+const root = mkdtempSync(join(tmpdir(), 'ispctl-served-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+const CONN = join(DIST, 'core/db/connection.js');
+const CLIENT = join(WORKERS, 'embedded-client.mjs');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function hello(dataDir: string) {
+  const { lockHello } = (await import(join(DIST, 'core/db/lock.js'))) as typeof import('../../src/core/db/lock.js');
+  return lockHello(join(dataDir, 'db.lock'));
+}
+
+async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, ms = 30_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+async function client(dataDir: string, mode: string, args: string[] = [], env: Record<string, string> = {}) {
+  const r = await runNode(CLIENT, [CONN, dataDir, mode, ...args], { env, timeoutMs: 120_000 });
+  expect(r.code, r.stderr).toBe(0);
+  return JSON.parse(r.stdout) as Record<string, unknown>;
+}
+
+describe('the embedded database server', () => {
+  const dataDir = join(root, 'a');
+
+  test('racing processes start one server; it serves all of them, one at a time, losing nothing', async () => {
+    const results = await Promise.all(['a', 'b', 'c', 'd'].map((t) => client(dataDir, 'write', ['25', t])));
+    expect(results.every((r) => r.committed === 25)).toBe(true);
+    const h = await hello(dataDir);
+    if (h === 'free' || h === undefined) throw new Error('no server');
+    expect(h.serves).toMatchObject({ ready: true, socket: join(dataDir, '.s.PGSQL.5432') });
+    expect(statSync(h.serves!.socket).mode & 0o777).toBe(0o600);
+    const state = await client(dataDir, 'state');
+    expect(state.total).toBe(100);
+    // Still the same server: the racers found it rather than starting their own.
+    const again = await hello(dataDir);
+    expect(again !== 'free' && again?.pid).toBe(h.pid);
+  });
+
+  test('a client killed inside a transaction leaves nothing behind for the next one', async () => {
+    const holder = spawn(process.execPath, [CLIENT, CONN, dataDir, 'hold'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    holder.stdout.setEncoding('utf8').on('data', (d) => (out += d));
+    await until('the holder inside its transaction', () => out.includes('inside'));
+    // Its turn: the server says whose.
+    const h = await hello(dataDir);
+    expect(h !== 'free' && h?.serves?.busy?.pid).toBe(holder.pid);
+    holder.kill('SIGKILL');
+    const state = await client(dataDir, 'state');
+    expect(state).toMatchObject({ rows: 0, temp: 0, total: 100 });
+    expect(state.tz).not.toBe('Pacific/Kiritimati');
+  });
+
+  test('the server killed -9: the next process starts another, nothing committed is lost; idle, it exits', async () => {
+    const h = await hello(dataDir);
+    if (h === 'free' || h === undefined) throw new Error('no server');
+    process.kill(h.pid, 'SIGKILL');
+    await until('the lock freed', () => !alive(h.pid));
+    // This one starts a server that leaves after 1 s without clients (ISPCTL_EMBEDDED_IDLE).
+    await client(dataDir, 'write', ['10', 'after'], { ISPCTL_EMBEDDED_IDLE: '1' });
+    const h2 = await hello(dataDir);
+    if (h2 === 'free' || h2 === undefined) throw new Error('no server');
+    expect(h2.pid).not.toBe(h.pid);
+    await until('the idle server gone', () => !alive(h2.pid), 20_000);
+    expect(existsSync(join(dataDir, '.s.PGSQL.5432'))).toBe(false);
+    // ISPCTL_EMBEDDED_SERVER=0: opened in the process itself, no server left behind.
+    const state = await client(dataDir, 'state', [], { ISPCTL_EMBEDDED_SERVER: '0' });
+    expect(state.total).toBe(110);
+    expect(await hello(dataDir)).toBe('free');
+  });
+
+  test('removing the data directory stops the server at once', async () => {
+    await client(dataDir, 'state');
+    const h = await hello(dataDir);
+    if (h === 'free' || h === undefined) throw new Error('no server');
+    rmSync(dataDir, { recursive: true, force: true });
+    await until('the server gone', () => !alive(h.pid), 10_000);
+  });
+});
