@@ -6,7 +6,7 @@ import knexFactory, { type Knex } from 'knex';
 import { IspctlError } from '../errors.js';
 import { describeTarget, type DatabaseTarget, type Engine } from './config.js';
 import { environmentError } from './env-errors.js';
-import { EMBEDDED_SOCKET_PORT, findServer, lockedError, useEmbeddedServer } from './embedded-client.js';
+import { EMBEDDED_SOCKET_PORT, findServer, lockedError, mayStartServer, socketPathFits } from './embedded-client.js';
 import { acquireFileLock, type FileLock, type LockHolder } from './lock.js';
 
 export interface Database {
@@ -88,7 +88,8 @@ async function openPostgres(url: string, opts: OpenOptions): Promise<Database> {
 
 async function openPglite(target: Extract<DatabaseTarget, { engine: 'pglite' }>, opts: OpenOptions): Promise<Database> {
   try {
-    if (useEmbeddedServer(target.dataDir)) {
+    // Through the server when one runs (or this process may start one); else PGlite in-process.
+    if (socketPathFits(target.dataDir)) {
       const served = await openServed(target, opts);
       if (served) return served;
     }
@@ -111,7 +112,7 @@ async function openServed(target: Extract<DatabaseTarget, { engine: 'pglite' }>,
   const started = Date.now();
   for (let attempt = 0; ; attempt++) {
     const remaining = Math.max(0, lockTimeoutMs - (Date.now() - started));
-    const found = await findServer(target.dataDir, { lockTimeoutMs: remaining, onWait: opts.onLockWait });
+    const found = await findServer(target.dataDir, { lockTimeoutMs: remaining, onWait: opts.onLockWait, spawn: mayStartServer(target.dataDir) });
     if (found === 'in-process') return undefined;
     if (found.busy) {
       if (remaining === 0) throw lockedError(lockPath, found.busy, lockTimeoutMs);

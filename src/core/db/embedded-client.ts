@@ -4,7 +4,7 @@
 // directory path too long for a unix socket, running from sources, or a server that could not start:
 // then opening it here reports the real cause, a full disk for example).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { IspctlError } from '../errors.js';
@@ -43,9 +43,14 @@ export function serverEntry(): string | undefined {
   return existsSync(p) ? p : undefined;
 }
 
-/** Whether commands on this data directory go through a server. */
-export function useEmbeddedServer(dataDir: string, env: Env = process.env): boolean {
-  return embeddedServerEnabled(env) && serverEntry() !== undefined && Buffer.byteLength(embeddedSocketPath(dataDir)) <= MAX_SOCKET_PATH;
+/** Whether this process may start a server for this data directory (else it opens PGlite itself when nobody serves). */
+export function mayStartServer(dataDir: string, env: Env = process.env): boolean {
+  return embeddedServerEnabled(env) && serverEntry() !== undefined && socketPathFits(dataDir);
+}
+
+/** A unix socket path has a short length limit; a longer data directory is never served. */
+export function socketPathFits(dataDir: string): boolean {
+  return Buffer.byteLength(embeddedSocketPath(dataDir)) <= MAX_SOCKET_PATH;
 }
 
 export interface ServedConnection {
@@ -68,7 +73,7 @@ const START_MS = 120_000;
  */
 export async function findServer(
   dataDir: string,
-  opts: { lockTimeoutMs: number; onWait?: (holder: LockHolder | undefined) => void; env?: Env },
+  opts: { lockTimeoutMs: number; onWait?: (holder: LockHolder | undefined) => void; env?: Env; spawn: boolean },
 ): Promise<{ socket: string; busy: LockHolder | null } | 'in-process'> {
   const lockPath = join(dataDir, 'db.lock');
   const started = Date.now();
@@ -85,14 +90,22 @@ export async function findServer(
     for (;;) {
       const h = await lockHello(lockPath);
       if (h === 'free') {
-        if (childExited) return 'in-process';
+        if (childExited || !opts.spawn) return 'in-process';
         if (!child) {
+          // Its errors (why it could not start, say) go to a log in the data directory.
+          let log: number | 'ignore' = 'ignore';
+          try {
+            log = openSync(join(dataDir, 'embedded-server.log'), 'a', 0o600);
+          } catch {
+            // no log then
+          }
           child = spawn(process.execPath, [serverEntry()!, dataDir], {
             detached: true,
-            stdio: 'ignore',
+            stdio: ['ignore', 'ignore', log],
             cwd: '/',
             env: { ...(opts.env ?? process.env) },
           });
+          if (typeof log === 'number') closeSync(log);
           child.once('exit', () => (childExited = true));
           child.once('error', () => (childExited = true));
         }
