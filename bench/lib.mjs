@@ -13,9 +13,10 @@
 //   median / baseline median unless the benchmark computed it otherwise (e.g. the median of
 //   paired ratios) and says so in `note`.
 // Logs go to stderr. `--quick` (or BENCH_QUICK=1, which run.mjs sets) asks for small sizes.
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { cpus, loadavg, tmpdir, userInfo } from 'node:os';
 import { createInterface } from 'node:readline';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -293,6 +294,59 @@ export async function startDriver(command, args, { label = command } = {}) {
       const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
       await exited;
       clearTimeout(timer);
+    },
+  };
+}
+
+function pgBin(name) {
+  const root = '/usr/lib/postgresql';
+  if (existsSync(root)) {
+    for (const v of readdirSync(root).sort((a, b) => Number(b) - Number(a))) {
+      const p = join(root, v, 'bin', name);
+      if (existsSync(p)) return p;
+    }
+  }
+  return name;
+}
+
+async function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** A throwaway PostgreSQL cluster (initdb + pg_ctl on a free loopback port): { url, stop() }. */
+export async function startPostgres() {
+  const root = userInfo().uid === 0;
+  const dir = mkdtempSync(join(tmpdir(), 'ispctl-bench-pg-'));
+  const data = join(dir, 'data');
+  if (root) {
+    chownSync(dir, Number(execFileSync('id', ['-u', 'postgres']).toString()), Number(execFileSync('id', ['-g', 'postgres']).toString()));
+    chmodSync(dir, 0o700);
+  }
+  const run = (bin, args) => {
+    const r = root
+      ? spawnSync('runuser', ['-u', 'postgres', '--', pgBin(bin), ...args], { encoding: 'utf8', cwd: dir })
+      : spawnSync(pgBin(bin), args, { encoding: 'utf8', cwd: dir });
+    if (r.status !== 0) throw new Error(`${bin} failed: ${r.stderr || r.stdout || r.error?.message}`);
+  };
+  run('initdb', ['-D', data, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--no-sync', '--locale=C.UTF-8']);
+  const port = await freePort();
+  const opts = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off`;
+  run('pg_ctl', ['-D', data, '-o', opts, '-l', join(dir, 'server.log'), '-w', '-t', '60', 'start']);
+  return {
+    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    stop() {
+      try {
+        run('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     },
   };
 }

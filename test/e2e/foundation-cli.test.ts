@@ -86,18 +86,20 @@ describe('ispctl on the embedded database', () => {
   });
 
   test('a second process waits for the embedded database, then proceeds or times out', async () => {
-    // A real process holds the lock, as a long command would, until the test lets it go.
+    // A real process holds the embedded database, as a long command would, until the test lets
+    // it go (its turn on the embedded database server, or the lock itself when served in-process).
+    const target = { engine: 'pglite', dataDir: data.env.ISPCTL_DATA_DIR, path: join(data.env.ISPCTL_DATA_DIR, 'pgdata') };
     const holder = spawn(
       process.execPath,
       [
         '--input-type=module',
         '-e',
-        `const { acquireFileLock } = await import(${JSON.stringify(join(ROOT, 'dist/src/core/db/lock.js'))});
-         const l = await acquireFileLock(${JSON.stringify(join(data.env.ISPCTL_DATA_DIR, 'db.lock'))}, { timeoutMs: 5000, command: 'ispctl billing generate' });
+        `const { openDatabase } = await import(${JSON.stringify(join(ROOT, 'dist/src/core/db/connection.js'))});
+         const db = await openDatabase(${JSON.stringify(target)}, { lockTimeoutMs: 5000, command: 'ispctl billing generate' });
          process.stdout.write('held\\n');
-         process.stdin.once('data', () => { l.release(); process.exit(0); });`,
+         process.stdin.once('data', async () => { await db.close(); process.exit(0); });`,
       ],
-      { stdio: ['pipe', 'pipe', 'inherit'] },
+      { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, ...data.env } },
     );
     const exited = new Promise((r) => holder.on('exit', r));
     await new Promise<void>((resolve) => holder.stdout!.once('data', () => resolve()));
