@@ -24,7 +24,9 @@ export interface CliOptions {
 
 export function runCli(args: string[], opts: CliOptions = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const env: Record<string, string | undefined> = { ...process.env, NO_COLOR: '1', ...opts.env };
+    // The embedded database server a command starts leaves 30 s after its last client (and at once
+    // when the test removes its data directory), so none outlives the suite for long.
+    const env: Record<string, string | undefined> = { ISPCTL_EMBEDDED_IDLE: '30', ...process.env, NO_COLOR: '1', ...opts.env };
     for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k];
     const child = spawn(process.execPath, [BIN, ...args], { env: env as NodeJS.ProcessEnv, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
