@@ -6,7 +6,7 @@ import knexFactory, { type Knex } from 'knex';
 import { IspctlError } from '../errors.js';
 import { describeTarget, type DatabaseTarget, type Engine } from './config.js';
 import { environmentError } from './env-errors.js';
-import { EMBEDDED_SOCKET_PORT, findServer, lockedError, mayStartServer, socketPathFits } from './embedded-client.js';
+import { EMBEDDED_SOCKET_PORT, SERVER_START_MS, findServer, lockedError, mayStartServer, socketPathFits } from './embedded-client.js';
 import { acquireFileLock, type FileLock, type LockHolder } from './lock.js';
 
 export interface Database {
@@ -110,10 +110,10 @@ async function openServed(target: Extract<DatabaseTarget, { engine: 'pglite' }>,
   const lockPath = join(target.dataDir, 'db.lock');
   const types = await pgTypes();
   const started = Date.now();
-  for (let attempt = 0; ; attempt++) {
-    const remaining = Math.max(0, lockTimeoutMs - (Date.now() - started));
-    const found = await findServer(target.dataDir, { lockTimeoutMs: remaining, onWait: opts.onLockWait, spawn: mayStartServer(target.dataDir) });
+  for (;;) {
+    const found = await findServer(target.dataDir, { lockTimeoutMs: Math.max(0, lockTimeoutMs - (Date.now() - started)), onWait: opts.onLockWait, spawn: mayStartServer(target.dataDir) });
     if (found === 'in-process') return undefined;
+    const remaining = Math.max(0, lockTimeoutMs - (Date.now() - started));
     if (found.busy) {
       if (remaining === 0) throw lockedError(lockPath, found.busy, lockTimeoutMs);
       opts.onLockWait?.(found.busy);
@@ -127,12 +127,13 @@ async function openServed(target: Extract<DatabaseTarget, { engine: 'pglite' }>,
         database: 'postgres',
         types,
         application_name: `ispctl[${process.pid}] ${opts.command ?? 'ispctl'}`,
-        // Waiting for our turn: the server answers a connection when the previous one is done.
-        connectionTimeoutMillis: Math.max(1, remaining),
+        // Waiting for our turn: the server answers a connection when the previous one is done
+        // (at least 2 s, for a turn that was free when we looked but taken by the time we connect).
+        connectionTimeoutMillis: Math.max(2_000, remaining),
       } as Knex.PgConnectionConfig,
       // PGlite has one session: one connection, kept until close (our turn).
       pool: { min: 0, max: 1, idleTimeoutMillis: 24 * 3600_000 },
-      acquireConnectionTimeout: remaining + 60_000,
+      acquireConnectionTimeout: Math.max(2_000, remaining) + 60_000,
       log: quietLog,
     });
     try {
@@ -141,9 +142,11 @@ async function openServed(target: Extract<DatabaseTarget, { engine: 'pglite' }>,
       await knex.destroy().catch(() => undefined);
       const text = String((err as Error).message ?? err);
       if (/timeout/i.test(text)) throw lockedError(lockPath, found.busy ?? undefined, lockTimeoutMs);
-      // The server went away between its hello and our connection (idle exit, killed): again.
-      if (attempt < 5) continue;
-      throw err;
+      // The server went away between its hello and our connection (idle exit, killed), or is
+      // still opening: look again.
+      if (Date.now() - started > SERVER_START_MS + lockTimeoutMs) throw err;
+      await new Promise((r) => setTimeout(r, 50));
+      continue;
     }
     let closed = false;
     return {

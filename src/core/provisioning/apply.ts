@@ -6,7 +6,9 @@
 import type { ServiceContext } from '../context.js';
 import type { Db } from '../db/tx.js';
 import type { JobKind } from './jobs.js';
-import { runJobs, type Drivers, type RouterRunSummary } from './runner.js';
+// The runner (and the router clients behind it) loads only when there is work: every command
+// imports this module, most never apply anything.
+import type { Drivers, RouterRunSummary } from './runner.js';
 
 /** What a change queued for the routers: the ids of its pending jobs. */
 export type QueuedWork = readonly number[] | { readonly jobIds: readonly number[] };
@@ -107,6 +109,7 @@ export async function applyNow(ctx: ServiceContext, work: QueuedWork, opts: Appl
   const ids = jobIdsOf(work);
   if (ids.length === 0) return { ...NOTHING, routers: [], queued: [] };
   const drivers = typeof opts.drivers === 'function' ? await opts.drivers() : (opts.drivers ?? (await (await import('./drivers.js')).defaultDrivers()));
+  const { runJobs } = await import('./runner.js');
   const summary = await runJobs(ctx, drivers, { ids, timeoutMs: opts.timeoutMs ?? 5_000, ...(opts.ignoreBackoff ? { ignoreBackoff: true } : {}) });
   const left = await stillQueued(ctx.db, ids);
   const outcome: ApplyOutcome = {
