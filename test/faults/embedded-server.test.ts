@@ -3,7 +3,7 @@
 // Real processes here: clients killed inside a transaction, the server killed -9, several
 // processes racing to start it, its data directory removed under it.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
@@ -84,13 +84,15 @@ describe('the embedded database server', () => {
     await until('the lock freed', () => !alive(h.pid));
     // This one starts a server that leaves after 1 s without clients (ISPCTL_EMBEDDED_IDLE).
     const w = await client(dataDir, 'write', ['10', 'after'], { ISPCTL_EMBEDDED_IDLE: '1' });
+    const serverLog = () => (existsSync(join(dataDir, 'embedded-server.log')) ? readFileSync(join(dataDir, 'embedded-server.log'), 'utf8') : '');
+    expect(w.served, serverLog()).toBe(true);
     expect(typeof w.server).toBe('number');
     expect(w.server).not.toBe(h.pid);
     await until('the idle server gone', () => !alive(w.server as number), 20_000);
     expect(existsSync(join(dataDir, '.s.PGSQL.5432'))).toBe(false);
     // ISPCTL_EMBEDDED_SERVER=0: opened in the process itself, no server left behind.
     const state = await client(dataDir, 'state', [], { ISPCTL_EMBEDDED_SERVER: '0' });
-    expect(state).toMatchObject({ total: 110, server: null });
+    expect(state).toMatchObject({ total: 110, server: null, served: false });
     expect(await hello(dataDir)).toBe('free');
   });
 

@@ -14,6 +14,8 @@ export interface Database {
   engine: Engine;
   /** Where it lives, password hidden. */
   location: string;
+  /** Embedded: reached through the embedded database server rather than opened in this process. */
+  served?: boolean;
   close(): Promise<void>;
 }
 
@@ -153,6 +155,7 @@ async function openServed(target: Extract<DatabaseTarget, { engine: 'pglite' }>,
       knex,
       engine: 'pglite',
       location: target.path,
+      served: true,
       async close() {
         if (closed) return;
         closed = true;

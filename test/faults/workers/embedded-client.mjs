@@ -10,7 +10,7 @@ const k = db.knex;
 // Which server serves us (its pid), read while we hold our turn.
 const { lockHello } = await import(new URL('lock.js', `file://${connJs}`).href);
 let h;
-for (let i = 0; i < 5 && h === undefined; i++) h = await lockHello(`${dataDir}/db.lock`); // undefined: no answer in time (a busy machine)
+for (let i = 0; i < 20 && h === undefined; i++) h = await lockHello(`${dataDir}/db.lock`); // undefined: no answer in time (a busy machine)
 const server = h && h !== 'free' && h.serves ? h.pid : null;
 await k.raw('create table if not exists marks (id serial primary key, tag text not null)');
 if (mode === 'write') {
@@ -19,7 +19,7 @@ if (mode === 'write') {
     for (let i = 0; i < Number(n); i++) await trx.raw('insert into marks (tag) values (?)', [tag]);
   });
   await db.close();
-  process.stdout.write(JSON.stringify({ committed: Number(n), server }) + '\n');
+  process.stdout.write(JSON.stringify({ committed: Number(n), server, served: db.served === true }) + '\n');
 } else if (mode === 'hold') {
   await k.raw("set timezone = 'Pacific/Kiritimati'");
   await k.raw('create temp table scratch (x int)');
@@ -33,5 +33,5 @@ if (mode === 'write') {
   const temp = (await k.raw("select count(*)::int as n from pg_class where relname = 'scratch'")).rows[0].n;
   const total = (await k.raw('select count(*)::int as n from marks')).rows[0].n;
   await db.close();
-  process.stdout.write(JSON.stringify({ rows, tz, temp, total, server }) + '\n');
+  process.stdout.write(JSON.stringify({ rows, tz, temp, total, server, served: db.served === true }) + '\n');
 }
