@@ -36,9 +36,11 @@ function tmpfs(size: string): string | undefined {
 }
 const small = tmpfs('6m');
 const roomy = tmpfs('96m');
-afterAll(() => {
+afterAll(async () => {
   for (const dir of mounts) {
-    spawnSync('umount', [dir], { stdio: 'ignore' });
+    // An embedded database server still running there ends when its socket goes.
+    spawnSync('sh', ['-c', `rm -f "$1"/*/.s.PGSQL.5432`, 'sh', dir], { stdio: 'ignore' });
+    for (let i = 0; i < 120 && spawnSync('umount', [dir], { stdio: 'ignore' }).status !== 0; i++) await new Promise((r) => setTimeout(r, 250));
     rmSync(dir, { recursive: true, force: true });
   }
 });
@@ -95,8 +97,15 @@ test.skipIf(!roomy)('a disk that fills up mid-run, then a read-only and an unwri
   // Nothing of the failed run was kept: the whole run, numbered from the first number.
   expect(again.json.data).toMatchObject({ invoices: SUBSCRIBERS, firstNumber: 'INV-2026-000001', lastNumber: `INV-2026-000${SUBSCRIBERS}` });
 
-  // Read-only: the file system remounted read-only under the data directory.
-  execFileSync('mount', ['-o', 'remount,ro', roomy!]);
+  // Read-only: the file system remounted read-only under the data directory. The embedded
+  // database server the runs above started keeps files open there (a remount would be refused
+  // as busy): removing its socket ends it at once.
+  rmSync(join(dataDir, '.s.PGSQL.5432'), { force: true });
+  for (let i = 0; ; i++) {
+    if (spawnSync('mount', ['-o', 'remount,ro', roomy!], { stdio: 'ignore' }).status === 0) break;
+    if (i === 120) throw new Error(`could not remount ${roomy} read-only: still busy after 30 s`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
   let ro;
   try {
     ro = await runCli(['billing', 'generate', '--json'], { env: { ...env, ISPCTL_NOW: '2026-02-01T08:00:00+08:00' } });

@@ -63,8 +63,9 @@ export default class DaemonStatusCommand extends BaseCommand<typeof DaemonStatus
           return r.outcome === 'ok' ? c.green(text) : r.outcome === 'failed' || r.outcome === 'interrupted' ? c.red(text) : r.outcome === 'never' ? c.dim(text) : text;
         },
       },
-      { header: 'BY', get: (r) => r.instance ?? '' },
-      { header: 'ERROR', get: (r) => (r.error ? r.error.slice(0, 80) : '') },
+      { header: 'BY', get: (r) => r.instance ?? '', optional: true },
+      // Only when a run failed: an empty column would take the width WHEN needs.
+      ...(s.schedules.some((r) => r.error) ? [{ header: 'ERROR', get: (r: ScheduleView) => (r.error ? r.error.slice(0, 80) : '') }] : []),
     ]);
     if (s.billing) this.say(`\nNext billing run: ${s.billing.nextPeriod} at ${formatTime(s.billing.nextRunAt, tz)}.`);
     const j = s.jobs;
