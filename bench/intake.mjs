@@ -111,7 +111,7 @@ try {
   clock.set('2026-11-01T08:00:00+08:00');
   await generateInvoices(ctx());
   clock.set('2026-11-22T08:00:00+08:00');
-  const suspended = await runCollections(ctx());
+  const suspended = await runCollections(ctx(), { force: true }); // everyone is past due: over the per-run cap on purpose
   // Only the payers' router work is applied (the background subscribers have no secrets on the lab router).
   const payerJobs = (await db('provisioning_jobs as j').join('services as s', 's.id', 'j.service_id').whereIn('j.id', suspended.jobIds).where('s.username', 'like', 'payer%').select('j.id')).map((r) => Number(r.id));
   await applyNow(ctx(), payerJobs, { timeoutMs: 60_000 });

@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } f
 import { join } from 'node:path';
 import type { ChalkInstance } from 'chalk';
 import { conflict, IspctlError } from '../core/errors.js';
+import { formatTime } from './format.js';
 
 export interface DemoStep {
   title: string;
@@ -61,6 +62,8 @@ function isoDate(d: Date): string {
 
 /** The file that marks a directory as one the demo made, and so may empty again. */
 export const DEMO_MARKER = '.ispctl-demo';
+/** The demo ISP's zone: its clock is shown on it. */
+const DEMO_TIMEZONE = 'Asia/Manila';
 
 /**
  * Makes `dir` an empty demo directory. An existing directory is emptied only when it is empty
@@ -150,7 +153,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     }
     return r;
   };
-  const heading = (n: number, text: string) => out(`\n${chalk.cyan(`Step ${n}.`)} ${chalk.bold(text)}${chalk.dim(`   (clock: ${now.toISOString().slice(0, 16).replace('T', ' ')} UTC)`)}`);
+  const heading = (n: number, text: string) => out(`\n${chalk.cyan(`Step ${n}.`)} ${chalk.bold(text)}${chalk.dim(`   (clock: ${formatTime(now, DEMO_TIMEZONE)})`)}`);
   const say = (text: string) => out(`  ${text}`);
 
   try {
@@ -158,8 +161,8 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     out(chalk.dim(`Demo data: ${dir}. A lab router (a simulated MikroTik) runs at 127.0.0.1:${lab.port} while the demo runs.`));
 
     heading(1, 'Set up ispctl');
-    await step(['init', '--isp-name', 'Demo ISP', '--currency', 'PHP', '--timezone', 'Asia/Manila', '--billing-day', '1', '--due-days', '15', '--grace-days', '5', '--yes']);
-    say('Embedded database created; currency PHP, time zone Asia/Manila, invoices due in 15 days, 5 days of grace.');
+    await step(['init', '--isp-name', 'Demo ISP', '--currency', 'PHP', '--timezone', DEMO_TIMEZONE, '--billing-day', '1', '--due-days', '15', '--grace-days', '5', '--yes']);
+    say(`Embedded database created; currency PHP, time zone ${DEMO_TIMEZONE}, invoices due in 15 days, 5 days of grace.`);
 
     heading(2, 'Register the router (API mode: ispctl writes PPP secrets and profiles over the RouterOS API)');
     await step(['router', 'add', 'demo-router', '--host', '127.0.0.1', '--api-port', String(lab.port), '--api-user', 'admin', '--api-password', apiPassword, '--mode', 'api'], {
