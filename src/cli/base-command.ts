@@ -11,6 +11,7 @@ import { UniqueViolationError, LostRaceError } from '../core/db/errors.js';
 import { environmentError, type EnvironmentContext } from '../core/db/env-errors.js';
 import { inspectSchema, isUpToDate, migrateLatest } from '../core/db/migrate.js';
 import { statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { applyNow, describeOutcome, jobIdsOf, type ApplyOutcome, type QueuedJob, type QueuedWork } from '../core/provisioning/apply.js';
 import { EXIT_CODES, IspctlError, invalid, isIspctlError } from '../core/errors.js';
 import { defaultAskKind, isPromptExit, listWords, missingLabel, type AskKind, type Missing } from './ask.js';
@@ -372,6 +373,20 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     const width = tableWidth(f.truncate !== false);
     const explicit = primary && typeof f.columns === 'string' && f.columns.trim() !== '';
     process.stdout.write(renderTable([...sorted, ...(opts.footer ?? [])], cols, { width, chalk: this.chalk, explicit }) + '\n');
+  }
+
+  /** A file's text, or standard input for `-`; an unreadable file is FILE_UNREADABLE. `stdin` says how to pass `-`. */
+  protected async readInputFile(file: string, stdin = 'use - to read standard input'): Promise<string> {
+    try {
+      if (file === '-') {
+        const chunks: Buffer[] = [];
+        for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+        return Buffer.concat(chunks).toString('utf8');
+      }
+      return await readFile(file, 'utf8');
+    } catch (err) {
+      throw invalid('FILE_UNREADABLE', `Cannot read ${JSON.stringify(file)}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}.`, [`Check the path, or ${stdin}`]);
+    }
   }
 
   /** --csv given: the main list prints as CSV and the lines around it are left out. */

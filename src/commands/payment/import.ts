@@ -1,8 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../../cli/base-command.js';
-import { invalid } from '../../core/errors.js';
 import { importStatement, STATEMENT_PRESETS } from '../../core/intake/statement.js';
 import { formatMoney } from '../../core/money.js';
 import { PAYMENT_METHODS } from '../../core/payments/service.js';
@@ -39,7 +37,7 @@ export default class PaymentImport extends BaseCommand<typeof PaymentImport> {
 
   public async run() {
     const file = this.args.file;
-    const text = await this.readInput(file);
+    const text = await this.readInputFile(file);
     const ctx = await this.ctx();
     const f = this.flags;
     const r = await this.withProgress((onProgress) => importStatement(ctx, {
@@ -91,18 +89,5 @@ export default class PaymentImport extends BaseCommand<typeof PaymentImport> {
     if (r.restored.length) this.say(`Access restored for ${r.restored.length} subscriber${r.restored.length === 1 ? '' : 's'}.`);
     await this.applyNow(r.jobIds);
     return r;
-  }
-
-  private async readInput(file: string): Promise<string> {
-    try {
-      if (file === '-') {
-        const chunks: Buffer[] = [];
-        for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-        return Buffer.concat(chunks).toString('utf8');
-      }
-      return await readFile(file, 'utf8');
-    } catch (err) {
-      throw invalid('FILE_UNREADABLE', `Cannot read ${JSON.stringify(file)}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}.`, ['Check the path, or use - to read standard input']);
-    }
   }
 }

@@ -1,7 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../cli/base-command.js';
-import { invalid, IspctlError } from '../../core/errors.js';
+import { IspctlError } from '../../core/errors.js';
 import { IMPORT_COLUMNS, importSubscribers, type ImportRowError } from '../../core/subscribers/import.js';
 
 export default class SubscriberImport extends BaseCommand<typeof SubscriberImport> {
@@ -18,7 +17,7 @@ export default class SubscriberImport extends BaseCommand<typeof SubscriberImpor
   };
 
   public async run() {
-    const text = await this.readInput(this.flags.file);
+    const text = await this.readInputFile(this.flags.file, 'use --file - to read standard input');
     const ctx = await this.ctx();
     try {
       const report = await this.withProgress((onProgress) => importSubscribers(ctx, text, { dryRun: this.flags['dry-run'], onProgress }));
@@ -48,19 +47,6 @@ export default class SubscriberImport extends BaseCommand<typeof SubscriberImpor
         for (const e of errors) process.stderr.write(`row ${e.row} (line ${e.line}), ${e.column}: ${e.message}\n`);
       }
       throw err;
-    }
-  }
-
-  private async readInput(file: string): Promise<string> {
-    try {
-      if (file === '-') {
-        const chunks: Buffer[] = [];
-        for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-        return Buffer.concat(chunks).toString('utf8');
-      }
-      return await readFile(file, 'utf8');
-    } catch (err) {
-      throw invalid('FILE_UNREADABLE', `Cannot read ${JSON.stringify(file)}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}.`, ['Check the path, or use --file - to read standard input']);
     }
   }
 }
