@@ -9,7 +9,7 @@ import { describeTarget, resolveTarget, type DatabaseTarget } from '../core/db/c
 import { openDatabase, type Database } from '../core/db/connection.js';
 import { UniqueViolationError, LostRaceError } from '../core/db/errors.js';
 import { environmentError, type EnvironmentContext } from '../core/db/env-errors.js';
-import { inspectSchema, isUpToDate, migrateLatest } from '../core/db/migrate.js';
+import { foreignDatabase, inspectSchema, isUpToDate, migrateLatest } from '../core/db/migrate.js';
 import { statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { applyNow, describeOutcome, jobIdsOf, type ApplyOutcome, type QueuedJob, type QueuedWork } from '../core/provisioning/apply.js';
@@ -550,18 +550,4 @@ export function notInitialised(location: string): IspctlError {
 }
 
 /** Exit 1: the database holds another application's tables; ispctl adds none unless told to. */
-export function foreignDatabase(location: string, tables: string[]): IspctlError {
-  const shown = tables.slice(0, 5).join(', ') + (tables.length > 5 ? `, … (${tables.length} tables)` : '');
-  return new IspctlError(
-    'FOREIGN_DATABASE',
-    `The database at ${location} holds tables that are not ispctl's (${shown}); ispctl will not create its schema beside them.`,
-    {
-      kind: 'failure',
-      suggestions: [
-        'Point ispctl at a database of its own: set ISPCTL_DATABASE_URL (it wins over DATABASE_URL) or pass --database-url',
-        'If sharing this database is intended, run `ispctl db migrate --allow-foreign-tables` once',
-      ],
-      details: { tables: tables.length },
-    },
-  );
-}
+export { foreignDatabase };

@@ -27,6 +27,17 @@ function maskPlan(plan: RouterPlan): RouterPlan {
   };
 }
 
+/** One router in the --json result. */
+interface RouterSyncResult {
+  router: string;
+  mode: RouterSyncPlan['router']['mode'];
+  status: RouterSyncPlan['status'];
+  reason?: string;
+  counts?: RouterSyncPlan['counts'];
+  plan?: RouterPlan;
+  outcome?: RouterSyncOutcome;
+}
+
 function quote(v: string): string {
   return /^[^\s"=]+$/.test(v) ? v : JSON.stringify(v);
 }
@@ -74,14 +85,14 @@ export default class Sync extends BaseCommand<typeof Sync> {
     );
     const result = {
       dryRun: f['dry-run'],
-      routers: plans.map((p) => ({
+      routers: plans.map((p): RouterSyncResult => ({
         router: p.router.name,
         mode: p.router.mode,
         status: p.status,
         ...(p.reason ? { reason: p.reason } : {}),
         ...(p.counts ? { counts: p.counts } : {}),
         ...(p.plan ? { plan: maskPlan(p.plan) } : {}),
-      })) as Array<Record<string, unknown>>,
+      })),
     };
     if (unreachable.length) {
       this.markPartial(`${plural(unreachable.length, 'router')} could not be read: ${unreachable.map((p) => `${p.router.name} (${p.reason})`).join('; ')}`);
@@ -110,7 +121,7 @@ export default class Sync extends BaseCommand<typeof Sync> {
     if (bad.length) this.markPartial(`Some changes could not be applied on ${bad.map((o) => o.router).join(', ')}; run ispctl sync again.`);
     const byRouter = new Map(outcomes.map((o) => [o.router, o]));
     for (const r of result.routers) {
-      const o = byRouter.get(r.router as string);
+      const o = byRouter.get(r.router);
       if (o) r.outcome = o;
     }
     return result;

@@ -1,5 +1,5 @@
 import { BaseCommand } from '../../cli/base-command.js';
-import { migrationStatus } from '../../core/db/migrate.js';
+import { databaseStatus } from '../../core/db/migrate.js';
 
 export default class DbStatus extends BaseCommand<typeof DbStatus> {
   static override summary = 'Show the database engine, where it is, the schema version and pending migrations.';
@@ -7,12 +7,11 @@ export default class DbStatus extends BaseCommand<typeof DbStatus> {
   protected override autoMigrate = false;
 
   public async run() {
-    const db = await this.db();
-    const status = await migrationStatus(db.knex);
-    const result = { engine: db.engine, location: db.location, version: status.version, applied: status.applied.length, pending: status.pending };
+    const status = await databaseStatus(await this.db());
+    const result = { engine: status.engine, location: status.location, version: status.version, applied: status.applied.length, pending: status.pending };
     this.details([
-      ['engine', db.engine === 'pglite' ? 'pglite (embedded)' : 'postgres'],
-      ['location', db.location],
+      ['engine', status.engine === 'pglite' ? 'pglite (embedded)' : 'postgres'],
+      ['location', status.location],
       ['schema version', status.version ?? '(empty database)'],
       ['applied', status.applied.length],
       ['pending', status.pending.length ? status.pending.join(', ') : 'none'],

@@ -1,5 +1,7 @@
 import type { Knex } from 'knex';
 import { migrations, type Migration } from '../../../migrations/index.js';
+import { IspctlError } from '../errors.js';
+import type { Database } from './connection.js';
 
 const source: Knex.MigrationSource<Migration> = {
   getMigrations: async () => migrations,
@@ -54,4 +56,51 @@ export async function inspectSchema(knex: Knex): Promise<SchemaState> {
   )) as { rows: Array<{ name: string }> };
   const tables = rows.rows.map((r) => r.name);
   return tables.length === 0 ? { kind: 'empty' } : { kind: 'foreign', tables };
+}
+
+/** Refusal to create ispctl's schema in a database that holds another application's tables. */
+export function foreignDatabase(location: string, tables: string[]): IspctlError {
+  const shown = tables.slice(0, 5).join(', ') + (tables.length > 5 ? `, … (${tables.length} tables)` : '');
+  return new IspctlError(
+    'FOREIGN_DATABASE',
+    `The database at ${location} holds tables that are not ispctl's (${shown}); ispctl will not create its schema beside them.`,
+    {
+      kind: 'failure',
+      suggestions: [
+        'Point ispctl at a database of its own: set ISPCTL_DATABASE_URL (it wins over DATABASE_URL) or pass --database-url',
+        'If sharing this database is intended, run `ispctl db migrate --allow-foreign-tables` once',
+      ],
+      details: { tables: tables.length },
+    },
+  );
+}
+
+/** What `db status` shows: the engine, where the database is, and its migrations. */
+export interface DatabaseStatus extends MigrationStatus {
+  engine: Database['engine'];
+  location: string;
+}
+
+export async function databaseStatus(db: Database): Promise<DatabaseStatus> {
+  return { engine: db.engine, location: db.location, ...(await migrationStatus(db.knex)) };
+}
+
+export interface MigrateDatabaseResult {
+  engine: Database['engine'];
+  location: string;
+  /** Migrations applied now (empty when the database was up to date). */
+  applied: string[];
+  version: string | null;
+}
+
+/**
+ * `db migrate`: applies pending migrations, refusing (FOREIGN_DATABASE) to create the schema
+ * beside another application's tables unless `allowForeignTables`.
+ */
+export async function migrateDatabase(db: Database, opts: { allowForeignTables?: boolean } = {}): Promise<MigrateDatabaseResult> {
+  const schema = await inspectSchema(db.knex);
+  if (schema.kind === 'foreign' && !opts.allowForeignTables) throw foreignDatabase(db.location, schema.tables);
+  const applied = await migrateLatest(db.knex);
+  const status = await migrationStatus(db.knex);
+  return { engine: db.engine, location: db.location, applied, version: status.version };
 }
