@@ -47,14 +47,9 @@ const TO_TYPE = new Set([
   'src/core/dashboard/subscriber.ts',
   'src/core/intake/gateways.ts',
   'src/core/intake/statement.ts',
-  'src/core/plans/service.ts',
   'src/core/provisioning/access.ts',
   'src/core/provisioning/radius/driver.ts',
-  'src/core/provisioning/routeros/sync.ts',
   'src/core/reports/service.ts',
-  'src/core/routers/service.ts',
-  'src/core/subscribers/service.ts',
-  'src/core/subscribers/types.ts',
 ]);
 
 // What a row cast looks like: arrays of records, `.rows` read as records, a row parameter or a

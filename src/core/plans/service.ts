@@ -6,6 +6,8 @@ import { recordAudit } from '../audit.js';
 import { SUSPENSION_ACTIONS, type SuspensionAction } from '../access/policy.js';
 import type { ServiceContext } from '../context.js';
 import { isUniqueViolation } from '../db/errors.js';
+import type { PlanRow, PrefixedPlanRow } from '../db/rows.js';
+import { big as toBig } from '../db/sql.js';
 import { withTransaction, type Db } from '../db/tx.js';
 import { provisionChanges } from '../provisioning/access.js';
 import { conflict, invalid, IspctlError } from '../errors.js';
@@ -92,9 +94,7 @@ export interface PlanChanges extends Partial<Omit<PlanInput, 'throttleDownload' 
   clearBurst?: boolean;
 }
 
-type PlanRow = Record<string, unknown>;
-
-function n(v: unknown): number | null {
+function n(v: number | null | undefined): number | null {
   return v === null || v === undefined ? null : Number(v);
 }
 
@@ -111,11 +111,11 @@ export function toPlan(r: PlanRow): Plan {
         };
   const downloadKbps = Number(r.download_kbps);
   const uploadKbps = Number(r.upload_kbps);
-  const priceMinor = BigInt(r.price_minor as bigint | string | number);
-  const currency = r.currency as string;
+  const priceMinor = toBig(r.price_minor);
+  const currency = r.currency;
   return {
     id: Number(r.id),
-    name: r.name as string,
+    name: r.name,
     priceMinor,
     currency,
     price: toDecimalString(priceMinor, currency),
@@ -123,36 +123,59 @@ export function toPlan(r: PlanRow): Plan {
     uploadKbps,
     download: formatSpeed(downloadKbps),
     upload: formatSpeed(uploadKbps),
-    billingType: r.billing_type as BillingType,
+    billingType: r.billing_type,
     burst,
     throttleDownloadKbps: n(r.throttle_download_kbps),
     throttleUploadKbps: n(r.throttle_upload_kbps),
-    suspensionAction: (r.suspension_action as SuspensionAction | null) ?? null,
+    suspensionAction: r.suspension_action ?? null,
     rateLimit: mikrotikRateLimit({ downloadKbps, uploadKbps, burst }),
-    localAddress: (r.local_address as string | null) ?? null,
-    poolRanges: (r.pool_ranges as string | null) ?? null,
+    localAddress: r.local_address ?? null,
+    poolRanges: r.pool_ranges ?? null,
     poolName: r.pool_ranges ? planPoolName(Number(r.id)) : null,
-    archivedAt: (r.archived_at as Date | null) ?? null,
+    archivedAt: r.archived_at ?? null,
     revision: Number(r.revision),
-    createdAt: r.created_at as Date,
-    updatedAt: r.updated_at as Date,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
   };
 }
 
 /** Every column of `plans`, for selecting a plan next to other tables' columns. */
-export const PLAN_COLUMNS = [
+export const PLAN_COLUMNS: ReadonlyArray<keyof PlanRow> = [
   'id', 'name', 'price_minor', 'currency', 'download_kbps', 'upload_kbps', 'billing_type',
   'burst_download_kbps', 'burst_upload_kbps', 'burst_threshold_download_kbps', 'burst_threshold_upload_kbps', 'burst_time_seconds',
   'throttle_download_kbps', 'throttle_upload_kbps', 'suspension_action', 'local_address', 'pool_ranges', 'archived_at', 'revision', 'created_at', 'updated_at',
-] as const;
+];
 
 /** `p.name as plan_name`, …: select a plan joined as `alias` with prefixed names, read back with {@link toPlanPrefixed}. */
-export function planSelect(alias = 'p', prefix = 'plan_'): string[] {
-  return PLAN_COLUMNS.map((c) => `${alias}.${c} as ${prefix}${c}`);
+export function planSelect(alias = 'p'): string[] {
+  return PLAN_COLUMNS.map((c) => `${alias}.${c} as plan_${c}`);
 }
 
-export function toPlanPrefixed(row: Record<string, unknown>, prefix = 'plan_'): Plan {
-  return toPlan(Object.fromEntries(PLAN_COLUMNS.map((c) => [c, row[prefix + c]])));
+/** A plan selected with {@link planSelect} beside another table's columns. */
+export function toPlanPrefixed(row: PrefixedPlanRow): Plan {
+  return toPlan({
+    id: row.plan_id,
+    name: row.plan_name,
+    price_minor: row.plan_price_minor,
+    currency: row.plan_currency,
+    download_kbps: row.plan_download_kbps,
+    upload_kbps: row.plan_upload_kbps,
+    billing_type: row.plan_billing_type,
+    burst_download_kbps: row.plan_burst_download_kbps,
+    burst_upload_kbps: row.plan_burst_upload_kbps,
+    burst_threshold_download_kbps: row.plan_burst_threshold_download_kbps,
+    burst_threshold_upload_kbps: row.plan_burst_threshold_upload_kbps,
+    burst_time_seconds: row.plan_burst_time_seconds,
+    throttle_download_kbps: row.plan_throttle_download_kbps,
+    throttle_upload_kbps: row.plan_throttle_upload_kbps,
+    suspension_action: row.plan_suspension_action,
+    archived_at: row.plan_archived_at,
+    revision: row.plan_revision,
+    created_at: row.plan_created_at,
+    updated_at: row.plan_updated_at,
+    local_address: row.plan_local_address,
+    pool_ranges: row.plan_pool_ranges,
+  });
 }
 
 /** The fields of a plan the audit log records. */
@@ -206,7 +229,7 @@ export async function listPlans(db: Db, opts: { includeArchived?: boolean } = {}
     .select('p.*', db.raw('count(s.id)::int as service_count'));
   if (!opts.includeArchived) q.whereNull('p.archived_at');
   const rows = await q;
-  return rows.map((r: PlanRow) => ({ ...toPlan(r), serviceCount: Number(r.service_count) }));
+  return rows.map((r: PlanRow & { service_count: number }) => ({ ...toPlan(r), serviceCount: Number(r.service_count) }));
 }
 
 export async function showPlan(db: Db, name: string): Promise<PlanSummary> {

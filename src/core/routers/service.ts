@@ -7,6 +7,7 @@ import type { Knex } from 'knex';
 import { recordAudit } from '../audit.js';
 import type { ServiceContext } from '../context.js';
 import { isUniqueViolation } from '../db/errors.js';
+import type { RouterRow } from '../db/rows.js';
 import { withTransaction, type Db } from '../db/tx.js';
 import { provisionChanges } from '../provisioning/access.js';
 import { publishNasSecret } from '../provisioning/radius/nas-secret.js';
@@ -138,39 +139,37 @@ export interface RouterChanges {
   pool?: string | null;
 }
 
-type RouterRow = Record<string, unknown>;
-
 export function toRouter(r: RouterRow): Router {
   return {
     id: Number(r.id),
-    name: r.name as string,
-    host: (r.host as string | null) ?? null,
+    name: r.name,
+    host: r.host ?? null,
     apiPort: Number(r.api_port),
-    apiUser: r.api_user as string,
+    apiUser: r.api_user,
     apiTls: Boolean(r.api_tls),
     apiTlsVerify: Boolean(r.api_tls_verify),
-    mode: r.mode as RouterMode,
-    nasAddress: (r.nas_address as string | null) ?? null,
+    mode: r.mode,
+    nasAddress: r.nas_address ?? null,
     coaPort: Number(r.coa_port),
-    shaping: r.shaping as Shaping,
-    blockAction: (r.block_action as BlockAction | null) ?? null,
-    status: r.status as RouterStatus,
-    lastContactAt: (r.last_contact_at as Date | null) ?? null,
-    lastError: (r.last_error as string | null) ?? null,
-    identity: (r.identity as string | null) ?? null,
-    version: (r.version as string | null) ?? null,
-    board: (r.board as string | null) ?? null,
-    localAddress: (r.local_address as string | null) ?? null,
-    poolRanges: (r.pool_ranges as string | null) ?? null,
+    shaping: r.shaping,
+    blockAction: r.block_action ?? null,
+    status: r.status,
+    lastContactAt: r.last_contact_at ?? null,
+    lastError: r.last_error ?? null,
+    identity: r.identity ?? null,
+    version: r.version ?? null,
+    board: r.board ?? null,
+    localAddress: r.local_address ?? null,
+    poolRanges: r.pool_ranges ?? null,
     poolName: r.pool_ranges ? ROUTER_POOL_NAME : null,
     revision: Number(r.revision),
-    createdAt: r.created_at as Date,
-    updatedAt: r.updated_at as Date,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
   };
 }
 
 /** What the audit log records of a router: its configuration, never its secrets. */
-function auditView(r: Router): Record<string, unknown> {
+function auditView(r: RouterValues): RouterValues {
   return {
     name: r.name,
     host: r.host,
@@ -247,7 +246,7 @@ export async function listRouters(db: Db): Promise<RouterSummary[]> {
     .groupBy('r.id')
     .orderByRaw('lower(r.name)')
     .select('r.*', db.raw('count(s.id)::int as service_count'));
-  return rows.map((row: RouterRow) => summarise(toRouter(row), Number(row.service_count), fallback));
+  return rows.map((row: RouterRow & { service_count: number }) => summarise(toRouter(row), Number(row.service_count), fallback));
 }
 
 /** One router with its secrets masked. Decrypting needs the key; without it the secrets show as unavailable. */
@@ -277,7 +276,7 @@ export async function showRouter(ctx: ServiceContext, name: string): Promise<Rou
 }
 
 /** Validated and normalised values of a whole router row (after defaults or changes). */
-interface RouterValues {
+type RouterValues = {
   name: string;
   host: string | null;
   apiPort: number;
@@ -291,7 +290,7 @@ interface RouterValues {
   blockAction: BlockAction | null;
   localAddress: string | null;
   poolRanges: string | null;
-}
+};
 
 const clears = (v: string | null | undefined) => v === null || (typeof v === 'string' && ['', 'none', 'default'].includes(v.trim().toLowerCase()));
 
@@ -430,7 +429,7 @@ export interface RouterEditResult {
 /** Changes a router; validates the whole resulting row; a conditioned update (no lost writes). */
 export async function editRouter(ctx: ServiceContext, name: string, changes: RouterChanges): Promise<RouterEditResult> {
   const current = await getRouter(ctx.db, name);
-  const next: RouterValues = auditView(current) as unknown as RouterValues;
+  const next: RouterValues = auditView(current);
   if (changes.name !== undefined) next.name = validateRouterName(changes.name, 'new name');
   if (changes.host !== undefined) next.host = validateHost(changes.host);
   if (changes.apiTls !== undefined) next.apiTls = changes.apiTls;
@@ -460,7 +459,7 @@ export async function editRouter(ctx: ServiceContext, name: string, changes: Rou
   const radiusSecret = changes.rotateRadiusSecret ? generateSecret(24) : changes.radiusSecret === undefined ? undefined : validateRadiusSecret(changes.radiusSecret);
 
   const before = auditView(current);
-  const changed = Object.keys(before).filter((k) => JSON.stringify(before[k]) !== JSON.stringify((next as unknown as Record<string, unknown>)[k]));
+  const changed: string[] = (Object.keys(before) as Array<keyof RouterValues>).filter((k) => JSON.stringify(before[k]) !== JSON.stringify(next[k]));
   if (apiPassword !== undefined) changed.push('apiPassword');
   if (radiusSecret !== undefined) changed.push('radiusSecret');
   if (changed.length === 0) return { router: current, changed: [], affectedServiceIds: [], jobIds: [] };

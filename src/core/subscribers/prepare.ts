@@ -9,6 +9,8 @@ import { conflict, invalid, IspctlError } from '../errors.js';
 import { parseMoney, parsePercent, type Discount } from '../money.js';
 import { generatePassword } from '../secrets.js';
 import { parseLocalDate, formatLocalDate } from '../time.js';
+import type { PlanRow, RouterRow, ServiceRow, SubscriberRow } from '../db/rows.js';
+import { big } from '../db/sql.js';
 import { recordAuditMany } from './audit-many.js';
 import type { Actor } from '../context.js';
 import type { Clock } from '../clock.js';
@@ -108,6 +110,107 @@ export function parseDiscount(input: string, currency: string): Discount | null 
   return minor === 0n ? null : { kind: 'fixed', minor };
 }
 
+/** How each field people type is read: for new subscribers (add, import) and edits alike. */
+export const FIELD_PARSERS = {
+  fullName: (v: string) => validateFullName(v),
+  email: (v: string) => validateEmail(v),
+  phone: (v: string) => normalisePhone(v),
+  address: (v: string) => validateText(v, 'address', 500),
+  notes: (v: string) => validateText(v, 'notes', 2000),
+  username: (v: string) => validateUsername(v),
+  password: (v: string) => validatePppPassword(v),
+  staticIp: (v: string) => validateStaticIp(v),
+  discountUntil: (v: string) => formatLocalDate(parseLocalDate(v, 'discount end date')),
+  startDate: (v: string) => formatLocalDate(parseLocalDate(v, 'start date')),
+} satisfies Partial<Record<InputField, (v: string) => string>>;
+
+export function usernameTaken(username: string, accountNo: string): IspctlError {
+  return conflict('USERNAME_TAKEN', `The username ${JSON.stringify(username)} is already used by subscriber ${accountNo}.`, [`ispctl subscriber show ${accountNo}`, 'Choose another username']);
+}
+
+export function staticIpTaken(ip: string, owner: { username: string; account_no: string }): IspctlError {
+  return conflict('STATIC_IP_TAKEN', `The static IP ${ip} is already assigned to ${owner.username} (${owner.account_no}).`, ['Choose a free address', `ispctl subscriber show ${owner.account_no}`]);
+}
+
+export function planArchived(name: string): IspctlError {
+  return conflict('PLAN_ARCHIVED', `Plan ${JSON.stringify(name)} is archived and cannot be chosen for new subscribers.`, ['ispctl plan list shows the plans on offer']);
+}
+
+/**
+ * The rules of a discount: a fixed one no more than the monthly price it applies to (`baseMinor`,
+ * when known), an end date only with a discount and never before today. `discount` undefined
+ * means it could not be read (its own problem is reported already).
+ */
+export function discountProblems(d: { discount: Discount | null | undefined; until: string | null; baseMinor: bigint | undefined; currency: string; today: string }): FieldProblem[] {
+  const out: FieldProblem[] = [];
+  if (d.discount && d.discount.kind === 'fixed' && d.baseMinor !== undefined && d.discount.minor > d.baseMinor) {
+    out.push({
+      field: 'discount',
+      error: invalid('DISCOUNT_TOO_LARGE', `The discount ${describeDiscount(d.discount, d.currency)} is more than the monthly price ${describeDiscount({ kind: 'fixed', minor: d.baseMinor }, d.currency)} ${d.currency}.`, [
+        'Give a smaller amount, or a percentage such as 10%',
+      ]),
+    });
+  }
+  if (d.until) {
+    if (d.discount === null) {
+      out.push({ field: 'discountUntil', error: invalid('DISCOUNT_UNTIL_WITHOUT_DISCOUNT', 'A discount end date was given without a discount.', ['Add the discount, e.g. 10% or 100']) });
+    } else if (d.discount !== undefined && d.until < d.today) {
+      out.push({ field: 'discountUntil', error: invalid('DISCOUNT_UNTIL_PAST', `The discount end date ${d.until} is in the past (today is ${d.today}).`, ['Give a date from today on, or leave it out for a discount without end']) });
+    }
+  }
+  return out;
+}
+
+/** Plans by lower-case name (archived ones too). */
+export async function lookupPlans(db: Knex | Knex.Transaction, names: readonly string[]): Promise<Map<string, PlanRow>> {
+  const out = new Map<string, PlanRow>();
+  const lower = [...new Set(names.map((n) => n.trim().toLowerCase()).filter(Boolean))];
+  for (const chunk of chunks(lower, 1000)) {
+    const rows: PlanRow[] = await db('plans').whereRaw(`lower(name) in (${marks(chunk)})`, chunk);
+    for (const row of rows) out.set(row.name.toLowerCase(), row);
+  }
+  return out;
+}
+
+/** Routers by lower-case name. */
+export async function lookupRouters(db: Knex | Knex.Transaction, names: readonly string[]): Promise<Map<string, Pick<RouterRow, 'id' | 'name'>>> {
+  const out = new Map<string, Pick<RouterRow, 'id' | 'name'>>();
+  const lower = [...new Set(names.map((n) => n.trim().toLowerCase()).filter(Boolean))];
+  for (const chunk of chunks(lower, 1000)) {
+    const rows: Array<Pick<RouterRow, 'id' | 'name'>> = await db('routers').whereRaw(`lower(name) in (${marks(chunk)})`, chunk).select('id', 'name');
+    for (const row of rows) out.set(row.name.toLowerCase(), row);
+  }
+  return out;
+}
+
+/** Who holds these PPPoE usernames (any service, ended or not): lower-case username → account number. */
+export async function takenUsernames(db: Knex | Knex.Transaction, usernames: readonly string[]): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  const lower = [...new Set(usernames.map((u) => u.toLowerCase()))];
+  for (const chunk of chunks(lower, 1000)) {
+    const rows: Array<Pick<ServiceRow, 'username'> & Pick<SubscriberRow, 'account_no'>> = await db('services as s')
+      .join('subscribers as u', 'u.id', 's.subscriber_id')
+      .whereRaw(`lower(s.username) in (${marks(chunk)})`, chunk)
+      .select('s.username', 'u.account_no');
+    for (const row of rows) out.set(row.username.toLowerCase(), row.account_no);
+  }
+  return out;
+}
+
+/** Which current services hold these static IPs. */
+export async function takenStaticIps(db: Knex | Knex.Transaction, ips: readonly string[]): Promise<Map<string, { username: string; account_no: string }>> {
+  const out = new Map<string, { username: string; account_no: string }>();
+  for (const chunk of chunks([...new Set(ips)], 1000)) {
+    const rows: Array<{ ip: string; username: string; account_no: string }> = await db('services as s')
+      .join('subscribers as u', 'u.id', 's.subscriber_id')
+      .whereIn('s.static_ip', chunk)
+      .whereNull('s.ended_on')
+      .select(db.raw('host(s.static_ip) as ip'), 's.username', 'u.account_no');
+    for (const row of rows) out.set(row.ip, row);
+  }
+  return out;
+}
+
 function attempt<T>(problems: FieldProblem[], field: InputField, fn: () => T): T | undefined {
   try {
     return fn();
@@ -129,16 +232,16 @@ export async function prepareSubscribers(db: Knex | Knex.Transaction, inputs: Su
   const parsed = inputs.map((input, i) => {
     const p = problems[i]!;
     return {
-      fullName: attempt(p, 'fullName', () => validateFullName(input.fullName)),
-      email: blank(input.email) ? null : attempt(p, 'email', () => validateEmail(input.email!)),
-      phone: blank(input.phone) ? null : attempt(p, 'phone', () => normalisePhone(input.phone!)),
-      address: blank(input.address) ? null : attempt(p, 'address', () => validateText(input.address!, 'address', 500)),
-      notes: blank(input.notes) ? null : attempt(p, 'notes', () => validateText(input.notes!, 'notes', 2000)),
-      username: attempt(p, 'username', () => validateUsername(input.username)),
-      password: input.password === undefined || input.password === '' ? undefined : attempt(p, 'password', () => validatePppPassword(input.password!)),
-      staticIp: blank(input.staticIp) ? null : attempt(p, 'staticIp', () => validateStaticIp(input.staticIp!)),
-      discountUntil: blank(input.discountUntil) ? null : attempt(p, 'discountUntil', () => formatLocalDate(parseLocalDate(input.discountUntil!, 'discount end date'))),
-      startDate: blank(input.startDate) ? opts.today : attempt(p, 'startDate', () => formatLocalDate(parseLocalDate(input.startDate!, 'start date'))),
+      fullName: attempt(p, 'fullName', () => FIELD_PARSERS.fullName(input.fullName)),
+      email: blank(input.email) ? null : attempt(p, 'email', () => FIELD_PARSERS.email(input.email!)),
+      phone: blank(input.phone) ? null : attempt(p, 'phone', () => FIELD_PARSERS.phone(input.phone!)),
+      address: blank(input.address) ? null : attempt(p, 'address', () => FIELD_PARSERS.address(input.address!)),
+      notes: blank(input.notes) ? null : attempt(p, 'notes', () => FIELD_PARSERS.notes(input.notes!)),
+      username: attempt(p, 'username', () => FIELD_PARSERS.username(input.username)),
+      password: input.password === undefined || input.password === '' ? undefined : attempt(p, 'password', () => FIELD_PARSERS.password(input.password!)),
+      staticIp: blank(input.staticIp) ? null : attempt(p, 'staticIp', () => FIELD_PARSERS.staticIp(input.staticIp!)),
+      discountUntil: blank(input.discountUntil) ? null : attempt(p, 'discountUntil', () => FIELD_PARSERS.discountUntil(input.discountUntil!)),
+      startDate: blank(input.startDate) ? opts.today : attempt(p, 'startDate', () => FIELD_PARSERS.startDate(input.startDate!)),
       plan: String(input.plan ?? '').trim(),
       router: String(input.router ?? '').trim(),
     };
@@ -149,32 +252,10 @@ export async function prepareSubscribers(db: Knex | Knex.Transaction, inputs: Su
   });
 
   // 2. Lookups, once for the whole batch.
-  const planNames = [...new Set(parsed.map((r) => r.plan.toLowerCase()).filter(Boolean))];
-  const routerNames = [...new Set(parsed.map((r) => r.router.toLowerCase()).filter(Boolean))];
-  const usernames = [...new Set(parsed.map((r) => r.username?.toLowerCase()).filter((u): u is string => Boolean(u)))];
-  const ips = [...new Set(parsed.map((r) => r.staticIp).filter((x): x is string => Boolean(x)))];
-  const plans = new Map<string, { id: number; name: string; currency: string; price_minor: bigint; archived_at: Date | null }>();
-  for (const chunk of chunks(planNames, 1000)) {
-    for (const row of await db('plans').whereRaw(`lower(name) in (${marks(chunk)})`, chunk).select('id', 'name', 'currency', 'price_minor', 'archived_at')) plans.set(row.name.toLowerCase(), row);
-  }
-  const routers = new Map<string, { id: number; name: string }>();
-  for (const chunk of chunks(routerNames, 1000)) {
-    for (const row of await db('routers').whereRaw(`lower(name) in (${marks(chunk)})`, chunk).select('id', 'name')) routers.set(row.name.toLowerCase(), row);
-  }
-  const takenUsers = new Map<string, string>();
-  for (const chunk of chunks(usernames, 1000)) {
-    const rows = await db('services as s').join('subscribers as u', 'u.id', 's.subscriber_id').whereRaw(`lower(s.username) in (${marks(chunk)})`, chunk).select('s.username', 'u.account_no');
-    for (const row of rows) takenUsers.set(row.username.toLowerCase(), row.account_no);
-  }
-  const takenIps = new Map<string, { username: string; account_no: string }>();
-  for (const chunk of chunks(ips, 1000)) {
-    const rows = await db('services as s')
-      .join('subscribers as u', 'u.id', 's.subscriber_id')
-      .whereIn('s.static_ip', chunk)
-      .whereNull('s.ended_on')
-      .select(db.raw('host(s.static_ip) as ip'), 's.username', 'u.account_no');
-    for (const row of rows) takenIps.set(row.ip, row);
-  }
+  const plans = await lookupPlans(db, parsed.map((r) => r.plan));
+  const routers = await lookupRouters(db, parsed.map((r) => r.router));
+  const takenUsers = await takenUsernames(db, parsed.map((r) => r.username).filter((u): u is string => Boolean(u)));
+  const takenIps = await takenStaticIps(db, parsed.map((r) => r.staticIp).filter((x): x is string => Boolean(x)));
 
   // 3. Row by row, against the lookups and the rows before it.
   const seenUsers = new Map<string, number>();
@@ -186,7 +267,7 @@ export async function prepareSubscribers(db: Knex | Knex.Transaction, inputs: Su
     if (r.plan && !plan) {
       p.push({ field: 'plan', error: errors.planNotFound(r.plan) });
     } else if (plan?.archived_at) {
-      p.push({ field: 'plan', error: conflict('PLAN_ARCHIVED', `Plan ${JSON.stringify(plan.name)} is archived and cannot be chosen for new subscribers.`, ['ispctl plan list shows the plans on offer']) });
+      p.push({ field: 'plan', error: planArchived(plan.name) });
     }
     const router = r.router ? routers.get(r.router.toLowerCase()) : undefined;
     if (r.router && !router) {
@@ -195,24 +276,7 @@ export async function prepareSubscribers(db: Knex | Knex.Transaction, inputs: Su
     const currency = plan?.currency ?? opts.currency;
     const price = blank(input.price) ? null : attempt(p, 'price', () => parseMoney(input.price!, currency, { field: 'price' }));
     const discount = blank(input.discount) ? null : attempt(p, 'discount', () => parseDiscount(input.discount!, currency));
-    if (discount && plan && price !== undefined && discount.kind === 'fixed') {
-      const base = price ?? BigInt(plan.price_minor);
-      if (discount.minor > base) {
-        p.push({
-          field: 'discount',
-          error: invalid('DISCOUNT_TOO_LARGE', `The discount ${describeDiscount(discount, currency)} is more than the monthly price ${describeDiscount({ kind: 'fixed', minor: base }, currency)} ${currency}.`, [
-            'Give a smaller amount, or a percentage such as 10%',
-          ]),
-        });
-      }
-    }
-    if (r.discountUntil) {
-      if (discount === null) {
-        p.push({ field: 'discountUntil', error: invalid('DISCOUNT_UNTIL_WITHOUT_DISCOUNT', 'A discount end date was given without a discount.', ['Add the discount, e.g. 10% or 100']) });
-      } else if (discount !== undefined && r.discountUntil < opts.today) {
-        p.push({ field: 'discountUntil', error: invalid('DISCOUNT_UNTIL_PAST', `The discount end date ${r.discountUntil} is in the past (today is ${opts.today}).`, ['Give a date from today on, or leave it out for a discount without end']) });
-      }
-    }
+    p.push(...discountProblems({ discount, until: r.discountUntil ?? null, baseMinor: plan && price !== undefined ? (price ?? big(plan.price_minor)) : undefined, currency, today: opts.today }));
     if (r.username) {
       const key = r.username.toLowerCase();
       const before = seenUsers.get(key);
@@ -221,7 +285,7 @@ export async function prepareSubscribers(db: Knex | Knex.Transaction, inputs: Su
       } else {
         seenUsers.set(key, i);
         const owner = takenUsers.get(key);
-        if (owner) p.push({ field: 'username', error: conflict('USERNAME_TAKEN', `The username ${JSON.stringify(r.username)} is already used by subscriber ${owner}.`, [`ispctl subscriber show ${owner}`, 'Choose another username']) });
+        if (owner) p.push({ field: 'username', error: usernameTaken(r.username, owner) });
       }
     }
     if (r.staticIp) {
@@ -231,7 +295,7 @@ export async function prepareSubscribers(db: Knex | Knex.Transaction, inputs: Su
       } else {
         seenIps.set(r.staticIp, i);
         const owner = takenIps.get(r.staticIp);
-        if (owner) p.push({ field: 'staticIp', error: conflict('STATIC_IP_TAKEN', `The static IP ${r.staticIp} is already assigned to ${owner.username} (${owner.account_no}).`, ['Choose a free address', `ispctl subscriber show ${owner.account_no}`]) });
+        if (owner) p.push({ field: 'staticIp', error: staticIpTaken(r.staticIp, owner) });
       }
     }
     if (p.length > 0 || !plan || !router || r.fullName === undefined || r.username === undefined || r.startDate === undefined) return undefined;

@@ -1,5 +1,7 @@
 // Subscribers and their services as the rest of ispctl sees them, and the row mapping.
 import type { AdminStatus, CollectionStatus } from '../access/policy.js';
+import { big } from '../db/sql.js';
+import type { ServiceRow, SubscriberRow } from '../db/rows.js';
 import { applyDiscount, toDecimalString, type Discount } from '../money.js';
 
 export interface Subscriber {
@@ -40,49 +42,52 @@ export interface Service {
   updatedAt: Date;
 }
 
-type Row = Record<string, unknown>;
+/** The columns of `subscribers` a Subscriber is read from. */
+export type SubscriberFields = Pick<SubscriberRow, 'id' | 'account_no' | 'full_name' | 'email' | 'phone' | 'address' | 'notes' | 'created_at' | 'updated_at'>;
 
-export function toSubscriber(r: Row, prefix = ''): Subscriber {
-  const g = (k: string) => r[prefix + k];
+export function toSubscriber(r: SubscriberFields): Subscriber {
   return {
-    id: Number(g('id')),
-    accountNo: g('account_no') as string,
-    fullName: g('full_name') as string,
-    email: (g('email') as string | null) ?? null,
-    phone: (g('phone') as string | null) ?? null,
-    address: (g('address') as string | null) ?? null,
-    notes: (g('notes') as string | null) ?? null,
-    createdAt: g('created_at') as Date,
-    updatedAt: g('updated_at') as Date,
+    id: Number(r.id),
+    accountNo: r.account_no,
+    fullName: r.full_name,
+    email: r.email ?? null,
+    phone: r.phone ?? null,
+    address: r.address ?? null,
+    notes: r.notes ?? null,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
   };
 }
 
-export function toDiscount(kind: unknown, value: unknown): Discount | null {
-  if (kind === 'fixed') return { kind: 'fixed', minor: BigInt(value as bigint) };
+export function toDiscount(kind: ServiceRow['discount_kind'], value: ServiceRow['discount_value'] | number): Discount | null {
+  if (kind === 'fixed') return { kind: 'fixed', minor: big(value) };
   if (kind === 'percent') return { kind: 'percent', basisPoints: Number(value) };
   return null;
 }
 
-export function toService(r: Row): Service {
+/** The columns of `services` a Service is read from (everything but the password and the materialised access). */
+export type ServiceFields = Omit<ServiceRow, 'password' | 'access_state' | 'access_reason' | 'rate_limit' | 'access_changed_at'>;
+
+export function toService(r: ServiceFields): Service {
   return {
     id: Number(r.id),
     subscriberId: Number(r.subscriber_id),
     planId: Number(r.plan_id),
     routerId: r.router_id === null || r.router_id === undefined ? null : Number(r.router_id),
-    username: r.username as string,
+    username: r.username,
     staticIp: r.static_ip === null || r.static_ip === undefined ? null : String(r.static_ip).replace(/\/32$/, ''),
-    individualPriceMinor: r.individual_price_minor === null || r.individual_price_minor === undefined ? null : BigInt(r.individual_price_minor as bigint),
+    individualPriceMinor: r.individual_price_minor === null || r.individual_price_minor === undefined ? null : big(r.individual_price_minor),
     discount: toDiscount(r.discount_kind, r.discount_value),
-    discountUntil: (r.discount_until as string | null) ?? null,
-    adminStatus: r.admin_status as AdminStatus,
-    adminReason: (r.admin_reason as string | null) ?? null,
-    adminSuspendedAt: (r.admin_suspended_at as Date | null) ?? null,
-    collectionStatus: r.collection_status as CollectionStatus,
-    startedOn: r.started_on as string,
-    endedOn: (r.ended_on as string | null) ?? null,
+    discountUntil: r.discount_until ?? null,
+    adminStatus: r.admin_status,
+    adminReason: r.admin_reason ?? null,
+    adminSuspendedAt: r.admin_suspended_at ?? null,
+    collectionStatus: r.collection_status,
+    startedOn: r.started_on,
+    endedOn: r.ended_on ?? null,
     revision: Number(r.revision),
-    createdAt: r.created_at as Date,
-    updatedAt: r.updated_at as Date,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
   };
 }
 

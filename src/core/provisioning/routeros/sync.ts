@@ -11,6 +11,7 @@ import { diffState, planCounts, planHasChanges, type PlanCounts, type RouterPlan
 import { apiDriver, connectRouter } from './driver.js';
 import { applyPlan, type ApplyCounts, type OpOutcome } from './execute.js';
 import { readFullState } from './read.js';
+import type { RouterRow } from '../../db/rows.js';
 
 export const DEFAULT_SYNC_TIMEOUT_MS = 30_000;
 
@@ -65,8 +66,8 @@ function info(r: Router): SyncRouterInfo {
 
 async function routersFor(ctx: ServiceContext, name?: string): Promise<Router[]> {
   if (name !== undefined) return [await getRouter(ctx.db, name)];
-  const rows: Array<Record<string, unknown>> = await ctx.db('routers').orderByRaw('lower(name)');
-  return rows.map((r) => toRouter(r));
+  const rows: RouterRow[] = await ctx.db('routers').orderByRaw('lower(name)');
+  return rows.map(toRouter);
 }
 
 async function eachLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {

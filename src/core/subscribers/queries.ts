@@ -1,0 +1,207 @@
+// Reading subscribers: the list (filtered by the access policy itself), one subscriber with its
+// services, prices and access, and the desired access of services for provisioning.
+import { errors } from '../error-catalogue.js';
+import type { AccessState, DesiredAccess } from '../access/policy.js';
+import { loadNetworkSettings } from '../access/settings.js';
+import type { ServiceContext } from '../context.js';
+import type { PlanRow, PrefixedPlanRow, RouterRow, ServiceRow, SubscriberRow } from '../db/rows.js';
+import type { Db } from '../db/tx.js';
+import { invalid } from '../errors.js';
+import { planSelect, toPlan, toPlanPrefixed, type Plan } from '../plans/service.js';
+import { maskSecret } from '../secrets.js';
+import { collectionsHold, serviceSecrets, type ServiceWithPlanRow } from './repository.js';
+import { accessOf, ispToday, resolve } from './resolve.js';
+import { monthlyPrice, toService, type MonthlyPrice, type Service, type Subscriber } from './types.js';
+
+/** A row of the list query: the service, its plan (`plan_…`), the subscriber's contact and the router's name. */
+type ListRow = ServiceRow & PrefixedPlanRow & Pick<SubscriberRow, 'account_no' | 'full_name' | 'email' | 'phone'> & { router_name: RouterRow['name'] | null };
+
+export const LIST_STATES = ['active', 'throttled', 'blocked', 'suspended', 'ended'] as const;
+export type ListState = (typeof LIST_STATES)[number];
+
+export interface SubscriberListFilter {
+  /** Plan name. */
+  plan?: string;
+  /** Router name. */
+  router?: string;
+  /**
+   * Desired access (`active`, `throttled`, `blocked`, as the access policy decides), `suspended`
+   * (by an administrator) or `ended`.
+   */
+  state?: string;
+  /** Text in the name, username, email, phone or account number (case-insensitive). */
+  search?: string;
+  /** Include ended services (default: only current ones). */
+  includeEnded?: boolean;
+  limit?: number;
+}
+
+export interface SubscriberListRow {
+  accountNo: string;
+  fullName: string;
+  email: string | null;
+  phone: string | null;
+  subscriberId: number;
+  serviceId: number;
+  username: string;
+  plan: string;
+  router: string | null;
+  staticIp: string | null;
+  adminStatus: Service['adminStatus'];
+  adminReason: string | null;
+  collectionStatus: Service['collectionStatus'];
+  endedOn: string | null;
+  access: DesiredAccess;
+}
+
+function escapeLike(s: string): string {
+  return s.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+/**
+ * One row per service matching the filters, in one query. The state filter is applied with the
+ * access policy itself (never a second copy of its rules in SQL), then the limit.
+ */
+export async function listSubscribers(db: Db, filter: SubscriberListFilter = {}): Promise<SubscriberListRow[]> {
+  const state = filter.state === undefined ? undefined : (String(filter.state).trim().toLowerCase() as ListState);
+  if (state !== undefined && !(LIST_STATES as readonly string[]).includes(state)) {
+    throw invalid('INVALID_STATE', `The state ${JSON.stringify(filter.state)} is not one of ${LIST_STATES.join(', ')}.`, [`Use one of: ${LIST_STATES.join(', ')}`]);
+  }
+  const limit = filter.limit ?? 100;
+  if (!Number.isInteger(limit) || limit < 1) throw invalid('INVALID_LIMIT', `The limit ${JSON.stringify(filter.limit)} must be a whole number of at least 1.`);
+  const settings = await loadNetworkSettings(db);
+  const q = db('services as s')
+    .join('subscribers as u', 'u.id', 's.subscriber_id')
+    .join('plans as p', 'p.id', 's.plan_id')
+    .leftJoin('routers as r', 'r.id', 's.router_id')
+    .select(
+      's.*',
+      db.raw('host(s.static_ip) as static_ip'),
+      'u.account_no',
+      'u.full_name',
+      'u.email',
+      'u.phone',
+      'r.name as router_name',
+      ...planSelect('p'),
+    )
+    .orderBy([{ column: 'u.id' }, { column: 's.id' }]);
+  if (filter.plan !== undefined) {
+    const plan: Pick<PlanRow, 'id'> | undefined = await db('plans').whereRaw('lower(name) = lower(?)', [filter.plan.trim()]).first('id');
+    if (!plan) throw errors.planNotFound(filter.plan);
+    q.where('s.plan_id', plan.id);
+  }
+  if (filter.router !== undefined) {
+    const router: Pick<RouterRow, 'id'> | undefined = await db('routers').whereRaw('lower(name) = lower(?)', [filter.router.trim()]).first('id');
+    if (!router) throw errors.routerNotFound(filter.router);
+    q.where('s.router_id', router.id);
+  }
+  if (state === 'ended') q.whereNotNull('s.ended_on');
+  else if (!filter.includeEnded) q.whereNull('s.ended_on');
+  if (state === 'suspended') q.where('s.admin_status', 'suspended');
+  const search = filter.search?.trim();
+  if (search) {
+    const like = `%${escapeLike(search)}%`;
+    const digits = search.replace(/[\s\-.()]/g, '');
+    q.where((w) => {
+      w.where('u.full_name', 'ilike', like)
+        .orWhere('u.email', 'ilike', like)
+        .orWhere('u.account_no', 'ilike', like)
+        .orWhere('s.username', 'ilike', like)
+        .orWhere('u.phone', 'ilike', like);
+      if (/^\+?[0-9]{3,}$/.test(digits) && digits !== search) w.orWhere('u.phone', 'like', `%${escapeLike(digits)}%`);
+    });
+  }
+  const computeState = state === 'active' || state === 'throttled' || state === 'blocked';
+  if (!computeState) q.limit(limit);
+  const rows: ListRow[] = await q;
+  const out: SubscriberListRow[] = [];
+  for (const row of rows) {
+    const plan = toPlanPrefixed(row);
+    const service = toService(row);
+    const access = accessOf(service, plan, settings);
+    if (computeState && access.state !== (state as AccessState)) continue;
+    out.push({
+      accountNo: row.account_no,
+      fullName: row.full_name,
+      email: row.email ?? null,
+      phone: row.phone ?? null,
+      subscriberId: service.subscriberId,
+      serviceId: service.id,
+      username: service.username,
+      plan: plan.name,
+      router: row.router_name ?? null,
+      staticIp: service.staticIp,
+      adminStatus: service.adminStatus,
+      adminReason: service.adminReason,
+      collectionStatus: service.collectionStatus,
+      endedOn: service.endedOn,
+      access,
+    });
+    if (out.length >= limit) break;
+  }
+  return out;
+}
+
+// ---- show ---------------------------------------------------------------------------------
+
+export interface ServiceDetails extends Service {
+  plan: string;
+  router: string | null;
+  /** Masked unless asked for. */
+  password: string;
+  passwordShown: boolean;
+  price: MonthlyPrice;
+  access: DesiredAccess;
+}
+
+export interface SubscriberDetails {
+  subscriber: Subscriber;
+  services: ServiceDetails[];
+  /** Extension (promise to pay, `subscriber extend`): collections does not suspend up to `until`; null when none runs today or later. */
+  collectionsHold: { until: string; reason: string | null } | null;
+}
+
+/** A subscriber with every service, its plan, router, price today and desired access. */
+export async function showSubscriber(ctx: Pick<ServiceContext, 'db' | 'clock'>, ref: string, opts: { showPassword?: boolean } = {}): Promise<SubscriberDetails> {
+  const res = await resolve(ctx.db, ref);
+  const settings = await loadNetworkSettings(ctx.db);
+  const today = await ispToday(ctx);
+  const secrets = await serviceSecrets(ctx.db, res.services.map((s) => s.id));
+  const planIds = [...new Set(res.services.map((s) => s.planId))];
+  const planRows: PlanRow[] = planIds.length ? await ctx.db('plans').whereIn('id', planIds) : [];
+  const plans = new Map(planRows.map((p) => [Number(p.id), toPlan(p)]));
+  const hold = await collectionsHold(ctx.db, res.subscriber.id, today);
+  return {
+    subscriber: res.subscriber,
+    collectionsHold: hold,
+    services: res.services.map((s) => {
+      const plan = plans.get(s.planId)!;
+      const x = secrets.get(s.id)!;
+      return {
+        ...s,
+        plan: plan.name,
+        router: x.routerName,
+        password: opts.showPassword ? x.password : maskSecret(x.password),
+        passwordShown: Boolean(opts.showPassword),
+        price: monthlyPrice(s, plan, today),
+        access: accessOf(s, plan, settings),
+      };
+    }),
+  };
+}
+
+/** For provisioning: services by id with their plan and desired access, in one query (plus the settings). */
+export async function desiredAccessForServices(db: Db, ids: number[]): Promise<Array<{ service: Service; plan: Plan; routerId: number | null; access: DesiredAccess }>> {
+  if (ids.length === 0) return [];
+  const settings = await loadNetworkSettings(db);
+  const rows: ServiceWithPlanRow[] = await db('services as s')
+    .join('plans as p', 'p.id', 's.plan_id')
+    .whereIn('s.id', ids)
+    .orderBy('s.id')
+    .select('s.*', db.raw('host(s.static_ip) as static_ip'), ...planSelect('p'));
+  return rows.map((row) => {
+    const service = toService(row);
+    const plan = toPlanPrefixed(row);
+    return { service, plan, routerId: service.routerId, access: accessOf(service, plan, settings) };
+  });
+}
