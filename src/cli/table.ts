@@ -9,7 +9,6 @@
 // YYYY-MM-DD; speeds, states and other text in the human units the table shows (`50M`).
 import { Flags } from '@oclif/core';
 import type { ChalkInstance } from 'chalk';
-import cliTruncate from 'cli-truncate';
 import { stripVTControlCharacters } from 'node:util';
 import { toCsv } from '../core/csv.js';
 import { invalid } from '../core/errors.js';
@@ -156,16 +155,47 @@ function oneLine(s: string): string {
   return s.replace(/\r\n|[\r\n\t\v\f]/g, ' ');
 }
 
-const segmenter = new Intl.Segmenter('en', { granularity: 'grapheme' });
+// Width without Intl.Segmenter for the usual text: creating a grapheme segmenter loads ICU's
+// break rules (about 50 ms of a command's start-up), so it is made only for text that needs it.
+let segmenter: Intl.Segmenter | undefined;
+const graphemes = (s: string) => (segmenter ??= new Intl.Segmenter('en', { granularity: 'grapheme' })).segment(s);
+/** Escape sequences (colour and other CSI codes): no width, kept whole when a value is cut. */
+const ESCAPES = /\u001b\[[0-?]*[ -/]*[@-~]/g;
+
+/**
+ * A UTF-16 unit that is one column wide and one grapheme by itself, whatever is around it:
+ * printable ASCII, Latin-1 and Latin Extended (not © and ®, which are emoji), dashes, quotes,
+ * bullets and …, currency signs (₱) and the plain arrows.
+ */
+function simpleUnit(c: number): boolean {
+  return (
+    (c >= 0x20 && c < 0x7f) ||
+    (c >= 0xa0 && c < 0x300 && c !== 0xa9 && c !== 0xae) ||
+    (c >= 0x2010 && c <= 0x2027) ||
+    (c >= 0x2030 && c <= 0x203b) ||
+    (c >= 0x20a0 && c <= 0x20bf) ||
+    (c >= 0x2190 && c <= 0x2193)
+  );
+}
+
+function allSimple(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (!simpleUnit(s.charCodeAt(i))) return false;
+  return true;
+}
+
+/** Columns one grapheme takes: none for controls and combining marks, two for wide (CJK, emoji) ones. */
+function graphemeWidth(segment: string): number {
+  const cp = segment.codePointAt(0)!;
+  if (cp < 0x20 || (cp >= 0x7f && cp < 0xa0) || (cp >= 0x300 && cp < 0x370) || cp === 0x200b) return 0;
+  return isWide(cp) || /\p{Extended_Pictographic}/u.test(segment) ? 2 : 1;
+}
 
 /** Columns a string takes on a terminal: colour codes take none, wide (CJK, emoji) characters two. */
 export function visibleWidth(s: string): number {
+  const text = s.includes('\u001b') ? stripVTControlCharacters(s) : s;
+  if (allSimple(text)) return text.length;
   let w = 0;
-  for (const { segment } of segmenter.segment(stripVTControlCharacters(s))) {
-    const cp = segment.codePointAt(0)!;
-    if (cp < 0x20 || (cp >= 0x7f && cp < 0xa0) || (cp >= 0x300 && cp < 0x370) || cp === 0x200b) continue;
-    w += isWide(cp) || /\p{Extended_Pictographic}/u.test(segment) ? 2 : 1;
-  }
+  for (const { segment } of graphemes(text)) w += graphemeWidth(segment);
   return w;
 }
 
@@ -215,10 +245,38 @@ export function fitWidths(natural: number[], shrinkable: boolean[], width: numbe
   return widths;
 }
 
-function truncateTo(s: string, w: number): string {
+/**
+ * `s` cut to `w` columns with … at the end. Escape sequences are all kept (those after the cut
+ * too), so a colour opened before the cut is closed after it.
+ */
+export function truncateTo(s: string, w: number): string {
   if (visibleWidth(s) <= w) return s;
   if (w <= 0) return '';
-  return cliTruncate(s, w);
+  let out = '';
+  let room = w - 1; // … takes the last column
+  let cut = false;
+  let last = 0;
+  const text = (t: string) => {
+    if (cut) return;
+    const parts = allSimple(t) ? t : Array.from(graphemes(t), (g) => g.segment);
+    for (const g of parts) {
+      const gw = g.length === 1 && simpleUnit(g.charCodeAt(0)) ? 1 : graphemeWidth(g);
+      if (gw > room) {
+        out += '…';
+        cut = true;
+        return;
+      }
+      out += g;
+      room -= gw;
+    }
+  };
+  for (const m of s.matchAll(ESCAPES)) {
+    text(s.slice(last, m.index));
+    out += m[0];
+    last = m.index + m[0].length;
+  }
+  text(s.slice(last));
+  return cut ? out : out + '…';
 }
 
 function pad(s: string, w: number, align: 'left' | 'right'): string {

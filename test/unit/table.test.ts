@@ -3,7 +3,7 @@
 import { Chalk } from 'chalk';
 import { describe, expect, test } from 'vitest';
 import { describeAuditChange, moneyColumn, timeColumn } from '../../src/cli/format.js';
-import { fitWidths, renderCsv, renderTable, selectColumns, sortRows, visibleWidth, type Column } from '../../src/cli/table.js';
+import { fitWidths, renderCsv, renderTable, selectColumns, sortRows, truncateTo, visibleWidth, type Column } from '../../src/cli/table.js';
 import { auditChanges } from '../../src/core/audit.js';
 
 type Row = { name: string; amount: bigint; at: Date | null; note: string };
@@ -44,6 +44,21 @@ describe('renderTable', () => {
     expect(visibleWidth(line)).toBe(20);
     expect(line).toContain('\u001b[31m');
     expect(line).toContain('…');
+  });
+
+  test('widths and cuts of text beyond ASCII: wide characters count two, combining marks none, © and emoji two', () => {
+    expect(visibleWidth('₱1,500.00 — “paid” • café')).toBe(25);
+    expect(visibleWidth('日本語')).toBe(6);
+    expect(visibleWidth('José'.normalize('NFD'))).toBe(4);
+    expect(visibleWidth('ok 👍🏽 ©')).toBe(8);
+    expect(visibleWidth('\u001b[1mbold\u001b[22m')).toBe(4);
+    expect(truncateTo('日本語のテキスト', 7)).toBe('日本語…');
+    expect(truncateTo('José María Dela Cruz'.normalize('NFD'), 6)).toBe('José '.normalize('NFD') + '…');
+    expect(truncateTo('plain text here', 6)).toBe('plain…');
+    expect(truncateTo('short', 6)).toBe('short');
+    const red = truncateTo('\u001b[31mred text\u001b[39m and more', 5);
+    expect(red).toBe('\u001b[31mred …\u001b[39m');
+    expect(visibleWidth(red)).toBe(5);
   });
 
   test('fitWidths cuts the widest free text first, then the rest; never below what fits', () => {

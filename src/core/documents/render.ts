@@ -5,8 +5,6 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Eta } from 'eta';
-import PDFDocument from 'pdfkit';
-import QRCode from 'qrcode';
 import { IspctlError, invalid } from '../errors.js';
 import type { Document, InvoiceDocument, ReceiptDocument } from './model.js';
 
@@ -66,7 +64,7 @@ export function documentTexts(doc: Document, templatesDir: string | null): { ins
 
 export async function renderHtml(doc: Document, templatesDir: string | null = null): Promise<string> {
   const texts = documentTexts(doc, templatesDir);
-  const qrSvg = doc.kind === 'invoice' && doc.pay.qrText ? await QRCode.toString(doc.pay.qrText, { type: 'svg', errorCorrectionLevel: 'M', margin: 1 }) : null;
+  const qrSvg = doc.kind === 'invoice' && doc.pay.qrText ? await (await import('qrcode')).default.toString(doc.pay.qrText, { type: 'svg', errorCorrectionLevel: 'M', margin: 1 }) : null;
   return render(doc.kind === 'invoice' ? 'invoice.html.eta' : 'receipt.html.eta', { doc, ...texts, qrSvg }, { templatesDir, html: true });
 }
 
@@ -87,8 +85,10 @@ function fontPaths(templatesDir: string | null): { regular: string; bold: string
 
 type Pdf = PDFKit.PDFDocument;
 
-function drawQr(pdf: Pdf, text: string, x: number, y: number, size: number): void {
-  const qr = QRCode.create(text, { errorCorrectionLevel: 'M' });
+/** A QR code's modules (qrcode's create()). */
+type QrCode = { modules: { size: number; get(r: number, c: number): number | boolean } };
+
+function drawQr(pdf: Pdf, qr: QrCode, x: number, y: number, size: number): void {
   const n = qr.modules.size;
   const cell = size / (n + 2);
   pdf.save().fillColor('#000');
@@ -165,7 +165,7 @@ function footer(pdf: Pdf, text: string, y: number): void {
   pdf.font('regular').fontSize(8).fillColor('#555555').text(text, MARGIN, Math.max(y, A4.height - MARGIN - 40), { width: A4.width - 2 * MARGIN }).fillColor('#000');
 }
 
-function drawInvoice(pdf: Pdf, d: InvoiceDocument, texts: { instructions: string | null; footer: string }): void {
+function drawInvoice(pdf: Pdf, d: InvoiceDocument, texts: { instructions: string | null; footer: string }, qr: QrCode | null): void {
   let y = header(pdf, d, [`No. ${d.number}`, `Issued ${d.issueDate}`, `Due ${d.dueDate}`]);
   pdf.font('regular').fontSize(9).fillColor('#555555').text('Bill to', MARGIN, y).fillColor('#000');
   pdf.font('bold').fontSize(10).text(`${d.customer.name} (account ${d.customer.accountNo})`);
@@ -197,10 +197,10 @@ function drawInvoice(pdf: Pdf, d: InvoiceDocument, texts: { instructions: string
     y = MARGIN;
   }
   const boxTop = y;
-  const qrSize = d.pay.qrText ? 110 : 0;
+  const qrSize = qr ? 110 : 0;
   pdf.font('bold').fontSize(10).text('How to pay', MARGIN + 10, boxTop + 10, { width: width - qrSize - 30 });
   pdf.font('regular').fontSize(9).text(texts.instructions ?? '', { width: width - qrSize - 30 });
-  if (d.pay.qrText) drawQr(pdf, d.pay.qrText, MARGIN + width - qrSize - 10, boxTop + 10, qrSize);
+  if (qr) drawQr(pdf, qr, MARGIN + width - qrSize - 10, boxTop + 10, qrSize);
   const boxBottom = Math.max(pdf.y + 10, boxTop + qrSize + 20);
   pdf.roundedRect(MARGIN, boxTop, width, boxBottom - boxTop, 4).lineWidth(0.8).strokeColor('#999999').stroke().strokeColor('#000');
   footer(pdf, texts.footer, boxBottom + 20);
@@ -231,6 +231,10 @@ function drawReceipt(pdf: Pdf, d: ReceiptDocument, texts: { footer: string }): v
 export async function renderPdf(doc: Document, templatesDir: string | null = null): Promise<Buffer> {
   const texts = documentTexts(doc, templatesDir);
   const fonts = fontPaths(templatesDir);
+  // pdfkit and qrcode are loaded here, not at start-up: pdfkit alone costs a command that never
+  // renders a PDF a few hundred milliseconds (it inflates its font and line-break data on load).
+  const { default: PDFDocument } = await import('pdfkit');
+  const qr = doc.kind === 'invoice' && doc.pay.qrText ? (await import('qrcode')).default.create(doc.pay.qrText, { errorCorrectionLevel: 'M' }) : null;
   const pdf = new PDFDocument({ size: 'A4', margin: MARGIN, info: { Title: `${doc.title} ${doc.number}`, Author: doc.isp.name, CreationDate: new Date(0) }, compress: true });
   pdf.registerFont('regular', fonts.regular);
   pdf.registerFont('bold', fonts.bold);
@@ -240,7 +244,7 @@ export async function renderPdf(doc: Document, templatesDir: string | null = nul
     pdf.on('end', () => res(Buffer.concat(chunks)));
     pdf.on('error', rej);
   });
-  if (doc.kind === 'invoice') drawInvoice(pdf, doc, texts);
+  if (doc.kind === 'invoice') drawInvoice(pdf, doc, texts, qr);
   else drawReceipt(pdf, doc, texts);
   pdf.end();
   return done;

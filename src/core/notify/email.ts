@@ -1,6 +1,6 @@
 // Email over SMTP through nodemailer: one pooled connection set per outbox run, with timeouts so a
 // silent server fails the message (to be retried) instead of hanging the run.
-import { createTransport } from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 
 /** A file an email carries: a multipart/mixed part, base64, with its file name. */
 export interface EmailAttachment {
@@ -41,7 +41,9 @@ export function smtpHost(smtpUrl: string): string {
 }
 
 export function createEmailSender(opts: EmailSenderOptions): EmailSender {
-  const transport = createTransport({
+  // nodemailer is loaded on the first message, not when a command that might queue one starts.
+  let transport: Promise<Transporter> | undefined;
+  const open = async () => (await import('nodemailer')).createTransport({
     url: opts.smtpUrl,
     pool: true,
     maxConnections: 3,
@@ -54,7 +56,7 @@ export function createEmailSender(opts: EmailSenderOptions): EmailSender {
   return {
     async send(message) {
       try {
-        const info = await transport.sendMail({
+        const info = await (await (transport ??= open())).sendMail({
           from: opts.from,
           to: message.to,
           subject: message.subject,
@@ -69,7 +71,7 @@ export function createEmailSender(opts: EmailSenderOptions): EmailSender {
       }
     },
     close() {
-      transport.close();
+      void transport?.then((t) => t.close()).catch(() => undefined);
     },
   };
 }
