@@ -83,6 +83,12 @@ export interface LabRouter {
   connectionCount(): number;
   /** Drop every open connection at once (like a router reboot, without losing state). */
   dropConnections(): void;
+  /** False while {@link offline}: nothing listens on the port (connections are refused). */
+  readonly reachable: boolean;
+  /** Stop listening and drop every connection, keeping the state (a router that went away). */
+  offline(): Promise<void>;
+  /** Listen again on the same port(s) after {@link offline}. */
+  online(): Promise<void>;
   /** Write the state file now (no-op without one). */
   save(): Promise<void>;
   /** Stop listening, drop connections, close the NAS (ending its sessions), save. */
@@ -256,6 +262,7 @@ export async function startLabRouter(opts: LabRouterOptions = {}): Promise<LabRo
   log?.(`lab router ${state.version.text} listening on ${host}:${port}${tlsPort ? `, API-SSL on ${tlsPort}` : ''}`);
 
   let closing: Promise<void> | undefined;
+  let reachable = true;
   return {
     host,
     port,
@@ -268,6 +275,24 @@ export async function startLabRouter(opts: LabRouterOptions = {}): Promise<LabRo
     connectionCount: () => sockets.size,
     dropConnections() {
       for (const s of sockets) s.destroy();
+    },
+    get reachable() {
+      return reachable;
+    },
+    async offline() {
+      if (!reachable || closing) return;
+      reachable = false;
+      const closed = [closeServer(plain), tlsServer ? closeServer(tlsServer) : Promise.resolve()];
+      for (const s of sockets) s.destroy();
+      await Promise.all(closed);
+      log?.('lab router offline');
+    },
+    async online() {
+      if (reachable || closing) return;
+      await listen(plain, port, host);
+      if (tlsServer) await listen(tlsServer, tlsPort!, host);
+      reachable = true;
+      log?.('lab router back online');
     },
     save: () => saver?.flush() ?? Promise.resolve(),
     close() {

@@ -372,6 +372,7 @@ function faultsCommand(verb: string, p: ParsedSentence, faults: Faults): Command
           `=stall-replies=${faults.stallReplies}`,
           `=delay-ms=${faults.delayMs}`,
           `=drop-after-commands=${faults.dropAfterCommands ?? ''}`,
+          `=stall-after-commands=${faults.stallAfterCommands ?? ''}`,
         ],
         ['!done'],
       ],
@@ -396,6 +397,10 @@ function faultsCommand(verb: string, p: ParsedSentence, faults: Faults): Command
       case 'drop-after-commands':
         if (value !== '' && !/^\d+$/.test(value)) throw badArgument(`invalid value for argument ${name}`);
         next.dropAfterCommands = value === '' ? null : Number(value);
+        break;
+      case 'stall-after-commands':
+        if (value !== '' && !/^\d+$/.test(value)) throw badArgument(`invalid value for argument ${name}`);
+        next.stallAfterCommands = value === '' ? null : Number(value);
         break;
       default:
         throw badArgument(`unknown parameter ${name}`);

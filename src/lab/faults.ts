@@ -13,10 +13,15 @@ export interface Faults {
    * (`/login` not counted); null = never. 0 drops on the first command after login.
    */
   dropAfterCommands: number | null;
+  /**
+   * Answer this many commands on a connection (`/login` not counted), then accept the rest and
+   * never answer them (a router that hangs part-way through a batch); null = never.
+   */
+  stallAfterCommands: number | null;
 }
 
 export function createFaults(initial: Partial<Faults> = {}): Faults {
-  return { refuseConnections: false, stallReplies: false, delayMs: 0, dropAfterCommands: null, ...initial };
+  return { refuseConnections: false, stallReplies: false, delayMs: 0, dropAfterCommands: null, stallAfterCommands: null, ...initial };
 }
 
 /** Back to a healthy router. */

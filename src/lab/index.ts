@@ -6,6 +6,8 @@ export type { LabRouter, LabRouterOptions, LabRouterTlsOptions } from './api-ser
 export { defaultEmptyReply, defaultLoginMode, handleSentence, parseSentence, runCommand } from './commands.js';
 export type { CommandResult, CommandSession, LabCommandHandler, LoginMode, ParsedSentence } from './commands.js';
 export { createFaults, resetFaults } from './faults.js';
+export { startLabFleet } from './fleet.js';
+export type { LabFleet, LabFleetOptions } from './fleet.js';
 export type { Faults } from './faults.js';
 export { DialRejectedError, LabNas, terminateCause } from './nas.js';
 export type { DialAuth, DialRejectReason, DialRequest, LabNasOptions, LabSession } from './nas.js';

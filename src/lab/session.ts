@@ -110,7 +110,7 @@ export class ApiSession {
       }
     }
     const entry: InFlight = { tag: p.tag, command: p.command };
-    if (faults.stallReplies) {
+    if (faults.stallReplies || (faults.stallAfterCommands !== null && p.command !== '/login' && this.commands > faults.stallAfterCommands)) {
       // Accepted, never answered (a /cancel can still end it once the stall is lifted).
       this.inFlight.add(entry);
       return;

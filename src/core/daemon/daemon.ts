@@ -602,6 +602,7 @@ export class Daemon {
         return ids;
       },
       watchRouters: (targets) => this.#watcher.setTargets(targets),
+      routersFailedAgain: (ids) => this.#watcher.failedAgain(ids),
     };
     let report: TaskReport;
     try {

@@ -28,6 +28,8 @@ export interface TaskEnv {
   takeReturnedRouters?(): number[];
   /** Tells the probe which routers have failed work to watch. */
   watchRouters?(targets: ProbeTarget[]): void;
+  /** Routers the probe reported back whose work failed again: watched as unreachable again. */
+  routersFailedAgain?(routerIds: number[]): void;
 }
 
 export interface TaskResult {
@@ -151,9 +153,13 @@ const jobs: TaskDef = {
     if (back.length) {
       const r = await runJobs(env.ctx, await env.drivers(), { routerIds: back, ignoreBackoff: true, timeoutMs: env.routerTimeoutMs });
       if (r.claimed) env.log.info(`Queued work of returning router(s): ${jobsLine(r)}`, { claimed: r.claimed, done: r.done });
+      env.routersFailedAgain?.(r.failedRouterIds.filter((id) => back.includes(id)));
     }
-    const s = await runJobs(env.ctx, await env.drivers(), { timeoutMs: env.routerTimeoutMs });
-    if (env.watchRouters) env.watchRouters(await probeTargets(env.ctx.db));
+    // A long run (a mass suspension across hundreds of routers) still takes routers that answer
+    // again between turns.
+    const s = await runJobs(env.ctx, await env.drivers(), { timeoutMs: env.routerTimeoutMs, ...(env.takeReturnedRouters ? { returnedRouters: env.takeReturnedRouters } : {}) });
+    env.routersFailedAgain?.(s.failedRouterIds);
+    if (env.watchRouters) env.watchRouters(await probeTargets(env.ctx));
     return {
       outcome: 'ok',
       level: s.claimed ? (s.failed ? 'warn' : 'info') : 'debug',

@@ -44,7 +44,7 @@ export interface ApplyOutcome {
 }
 
 export interface ApplyOptions {
-  /** Give up on routers that have not answered by then (ms). Default 5 s. */
+  /** How long to wait for the routers (ms): the longest a command waits for a reply, and for the whole attempt. Default 5 s. */
   timeoutMs?: number;
   /** The drivers (default: the real ones, loaded on first use). */
   drivers?: Drivers | (() => Promise<Drivers>);
@@ -110,7 +110,10 @@ export async function applyNow(ctx: ServiceContext, work: QueuedWork, opts: Appl
   if (ids.length === 0) return { ...NOTHING, routers: [], queued: [] };
   const drivers = typeof opts.drivers === 'function' ? await opts.drivers() : (opts.drivers ?? (await (await import('./drivers.js')).defaultDrivers()));
   const { runJobs } = await import('./runner.js');
-  const summary = await runJobs(ctx, drivers, { ids, timeoutMs: opts.timeoutMs ?? 5_000, ...(opts.ignoreBackoff ? { ignoreBackoff: true } : {}) });
+  const timeoutMs = opts.timeoutMs ?? 5_000;
+  // The command waits `timeoutMs` at most, whatever the size of the work: what a router had not
+  // acknowledged by then stays queued for the daemon (what it had stays done).
+  const summary = await runJobs(ctx, drivers, { ids, timeoutMs, budgetMs: timeoutMs, ...(opts.ignoreBackoff ? { ignoreBackoff: true } : {}) });
   const left = await stillQueued(ctx.db, ids);
   const outcome: ApplyOutcome = {
     status: left.count > 0 ? 'partial' : 'applied',

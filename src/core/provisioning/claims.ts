@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { Knex } from 'knex';
-import { isUniqueViolation } from '../db/errors.js';
+import { releaseWorkersJobs } from './jobs.js';
 
 /** Heartbeat rule shared with the daemon's status: gone after this many missed heartbeats… */
 const HEARTBEAT_MISSES = 3;
@@ -98,35 +98,6 @@ export async function releaseDeadClaims(db: Knex, now: Date, host = hostname()):
     )
     .select('worker_id');
   for (const s of stale) dead.add(s.worker_id);
-  if (!dead.size) return 0;
-  const release = async (where: string, binding: string | number): Promise<number> => {
-    const r = await db.raw(
-      `update provisioning_jobs j
-          set status = case when exists (select 1 from provisioning_jobs p
-                                          where p.router_id = j.router_id and p.kind = j.kind and p.target = j.target and p.status = 'pending')
-                            then 'cancelled' else 'pending' end,
-              done_at = case when exists (select 1 from provisioning_jobs p
-                                           where p.router_id = j.router_id and p.kind = j.kind and p.target = j.target and p.status = 'pending')
-                             then ?::timestamptz else null end,
-              claimed_at = null,
-              claimed_by = null,
-              next_attempt_at = ?::timestamptz,
-              updated_at = ?::timestamptz
-        where j.status = 'running' and ${where}`,
-      [now, now, now, binding],
-    );
-    return Number(r.rowCount ?? r.affectedRows ?? 0);
-  };
-  const workers = `{${[...dead].map((w) => `"${w.replace(/["\\]/g, '\\$&')}"`).join(',')}}`;
-  try {
-    return await release('j.claimed_by = any(?::text[])', workers);
-  } catch (err) {
-    // Two abandoned jobs for one target cannot both become pending in one statement; settle
-    // them one at a time so the second sees the first.
-    if (!isUniqueViolation(err)) throw err;
-    const ids: Array<{ id: bigint | number }> = await db('provisioning_jobs').where({ status: 'running' }).whereIn('claimed_by', [...dead]).select('id').orderBy('id');
-    let n = 0;
-    for (const { id } of ids) n += await release('j.id = ?', Number(id));
-    return n;
-  }
+  // The state change itself lives with the others in jobs.ts.
+  return releaseWorkersJobs(db, [...dead], now);
 }

@@ -115,6 +115,17 @@ export async function notifyJobs(db: Db): Promise<void> {
   await db.raw(`select pg_notify('ispctl_jobs', '')`);
 }
 
+// ---- State changes ---------------------------------------------------------------------------
+// Every change of a job's status is made here, each conditioned on the state it leaves:
+//
+//   pending ──claim──► running ──complete──► done
+//      ▲                 │
+//      └──fail/release───┘  (cancelled instead when a newer pending job covers the same target)
+//
+// complete, fail and release also require the claim to be the caller's (`claimed_by`), so a
+// runner whose claim was taken back (its process looked dead, the claim timed out) never
+// overwrites what the new holder did.
+
 export interface ClaimFilter {
   ids?: number[];
   routerIds?: number[];
@@ -126,27 +137,32 @@ export interface ClaimFilter {
 
 export { workerId } from './claims.js';
 
+/** The jobs `filter` asks for that are due: pending ones whose time has come, and abandoned running ones. */
+function dueJobs(db: Knex, filter: ClaimFilter, now: Date): Knex.QueryBuilder {
+  const stale = new Date(now.getTime() - CLAIM_TIMEOUT_MS);
+  const q = db('provisioning_jobs').where((w) => {
+    w.where((p) => {
+      p.where('status', 'pending');
+      if (!filter.ignoreBackoff) p.where('next_attempt_at', '<=', now);
+    }).orWhere((r) => r.where('status', 'running').where('claimed_at', '<', stale));
+  });
+  if (filter.ids) q.whereIn('id', filter.ids);
+  if (filter.routerIds) q.whereIn('router_id', filter.routerIds);
+  if (filter.serviceIds) q.whereIn('service_id', filter.serviceIds);
+  return q;
+}
+
 /**
  * Takes due jobs for this runner: pending ones whose time has come, and running ones abandoned
  * by a dead runner. FOR UPDATE SKIP LOCKED lets several runners share the queue on PostgreSQL.
  */
 export async function claimJobs(db: Knex, filter: ClaimFilter, now: Date, worker = ownWorkerId()): Promise<Job[]> {
-  const stale = new Date(now.getTime() - CLAIM_TIMEOUT_MS);
-  const sub = db('provisioning_jobs')
+  const sub = dueJobs(db, filter, now)
     .select('id')
-    .where((q) => {
-      q.where((p) => {
-        p.where('status', 'pending');
-        if (!filter.ignoreBackoff) p.where('next_attempt_at', '<=', now);
-      }).orWhere((r) => r.where('status', 'running').where('claimed_at', '<', stale));
-    })
     .orderBy('id')
     .limit(filter.limit ?? 50_000)
     .forUpdate()
     .skipLocked();
-  if (filter.ids) sub.whereIn('id', filter.ids);
-  if (filter.routerIds) sub.whereIn('router_id', filter.routerIds);
-  if (filter.serviceIds) sub.whereIn('service_id', filter.serviceIds);
   const rows = await db('provisioning_jobs')
     .update({ status: 'running', claimed_at: now, claimed_by: worker, updated_at: now })
     .whereIn('id', sub)
@@ -154,56 +170,131 @@ export async function claimJobs(db: Knex, filter: ClaimFilter, now: Date, worker
   return (rows as JobRow[]).map(toJob).sort((a, b) => a.id - b.id);
 }
 
-export async function completeJobs(db: Db, ids: number[], now: Date): Promise<void> {
+/** A router with due work, as the runner schedules it. */
+export interface DueRouter {
+  routerId: number;
+  /** Due jobs (pending or abandoned). */
+  jobs: number;
+  /** Every due job has failed before: the router was unreachable or failing last time. */
+  failing: boolean;
+}
+
+/**
+ * Routers with due work: routers whose work is new first (their work has never failed), then
+ * those whose work failed before, each group oldest work first. One statement.
+ */
+export async function dueRouters(db: Knex, filter: ClaimFilter, now: Date): Promise<DueRouter[]> {
+  const rows = (await dueJobs(db, filter, now)
+    .select('router_id')
+    .count({ n: '*' })
+    .min({ first: 'id' })
+    .select(db.raw('bool_and(attempts > 0) as failing'))
+    .groupBy('router_id')
+    .orderByRaw('bool_and(attempts > 0), min(id)')) as Array<{ router_id: number; n: bigint | number | string; first: unknown; failing: boolean }>;
+  return rows.map((r) => ({ routerId: Number(r.router_id), jobs: Number(r.n), failing: r.failing }));
+}
+
+/** running → done, for jobs this worker holds. */
+export async function completeJobs(db: Db, ids: number[], now: Date, worker = ownWorkerId()): Promise<void> {
   for (let i = 0; i < ids.length; i += 10_000) {
     await db('provisioning_jobs')
       .whereIn('id', ids.slice(i, i + 10_000))
-      .where('status', 'running')
+      .where({ status: 'running', claimed_by: worker })
       .update({ status: 'done', done_at: now, updated_at: now, last_error: null, claimed_at: null, claimed_by: null });
   }
 }
 
 /**
- * Puts failed jobs back in the queue with their error and next try (backoff 5 s, 10 s, 20 s …
- * capped at 10 minutes, ±20 % jitter). If a newer pending job for the same target arrived
- * meanwhile, the failed one is cancelled: the newer one covers it. Set-based.
+ * The one statement that puts running jobs back in the queue: pending again, or cancelled when a
+ * newer pending job for the same router, kind and target arrived meanwhile (it covers them).
+ * `failed`: the attempt counts (attempts + 1, the error kept, backoff 5 s, 10 s, 20 s … capped
+ * at 10 minutes, ±20 % jitter); otherwise the job is due again at once, its attempts unchanged.
+ * `from` and `where` narrow the rows (`j` is the job); their bindings follow `now`.
  */
-export async function failJobs(db: Db, failures: Array<{ id: number; error: string }>, now: Date): Promise<void> {
-  for (let i = 0; i < failures.length; i += 5000) {
-    const chunk = failures.slice(i, i + 5000);
-    try {
-      await failChunk(db, chunk, now);
-    } catch (err) {
-      // Two running jobs for one target failed together: the second cannot become pending in
-      // the same statement. Rare; settle them one at a time so each sees the other.
-      if (!isUniqueViolation(err) || chunk.length === 1) throw mapDbError(err);
-      for (const f of chunk) await failChunk(db, [f], now);
-    }
+function requeueStatement(opts: { with?: string; from?: string; where: string; failed: boolean }): string {
+  const covered = `exists (select 1 from provisioning_jobs p
+                            where p.router_id = j.router_id and p.kind = j.kind and p.target = j.target and p.status = 'pending')`;
+  return `${opts.with ?? ''}
+    update provisioning_jobs j
+       set status = case when ${covered} then 'cancelled' else 'pending' end,
+           done_at = case when ${covered} then ?::timestamptz else null end,
+           claimed_at = null,
+           claimed_by = null,
+           updated_at = ?::timestamptz,
+           ${
+             opts.failed
+               ? `attempts = j.attempts + 1,
+           last_error = f.err,
+           next_attempt_at = ?::timestamptz + make_interval(secs => least(5 * power(2, j.attempts), 600) * (0.8 + 0.4 * random()))`
+               : `next_attempt_at = ?::timestamptz`
+           }
+      ${opts.from ?? ''}
+     where j.status = 'running' and ${opts.where}`;
+}
+
+/** Runs a requeue; two jobs of one target cannot both become pending in one statement, so on that conflict each goes alone. */
+async function requeue(db: Db, ids: number[], run: (ids: number[]) => Promise<number>): Promise<number> {
+  try {
+    return await run(ids);
+  } catch (err) {
+    if (!isUniqueViolation(err) || ids.length <= 1) throw mapDbError(err);
+    let n = 0;
+    for (const id of ids) n += await run([id]);
+    return n;
   }
 }
 
-async function failChunk(db: Db, chunk: Array<{ id: number; error: string }>, now: Date): Promise<void> {
-  const values = chunk.map(() => '(?::bigint, ?::text)').join(', ');
-  const bindings = chunk.flatMap((f) => [f.id, f.error.slice(0, 2000)]);
-  await db.raw(
-    `with f(id, err) as (values ${values})
-     update provisioning_jobs j
-        set attempts = j.attempts + 1,
-            last_error = f.err,
-            updated_at = ?::timestamptz,
-            claimed_at = null,
-            claimed_by = null,
-            status = case when exists (select 1 from provisioning_jobs p
-                                        where p.router_id = j.router_id and p.kind = j.kind and p.target = j.target and p.status = 'pending')
-                          then 'cancelled' else 'pending' end,
-            done_at = case when exists (select 1 from provisioning_jobs p
-                                        where p.router_id = j.router_id and p.kind = j.kind and p.target = j.target and p.status = 'pending')
-                           then ?::timestamptz else null end,
-            next_attempt_at = ?::timestamptz + make_interval(secs => least(5 * power(2, j.attempts), 600) * (0.8 + 0.4 * random()))
-       from f
-      where j.id = f.id and j.status = 'running'`,
-    [...bindings, now, now, now],
-  );
+const affected = (r: { rowCount?: number | null; affectedRows?: number }) => Number(r.rowCount ?? r.affectedRows ?? 0);
+
+/**
+ * running → pending with the error and a backoff (or cancelled, see requeueStatement), for jobs
+ * this worker holds. Set-based.
+ */
+export async function failJobs(db: Db, failures: Array<{ id: number; error: string }>, now: Date, worker = ownWorkerId()): Promise<void> {
+  for (let i = 0; i < failures.length; i += 5000) {
+    const chunk = failures.slice(i, i + 5000);
+    const errors = new Map(chunk.map((f) => [f.id, f.error]));
+    await requeue(db, [...errors.keys()], async (ids) => {
+      const values = ids.map(() => '(?::bigint, ?::text)').join(', ');
+      const bindings = ids.flatMap((id) => [id, errors.get(id)!.slice(0, 2000)]);
+      const sql = requeueStatement({ with: `with f(id, err) as (values ${values})`, from: 'from f', where: 'j.id = f.id and j.claimed_by = ?', failed: true });
+      return affected(await db.raw(sql, [...bindings, now, now, now, worker]));
+    });
+  }
+}
+
+/**
+ * running → pending, due at once, attempts unchanged (or cancelled, see requeueStatement), for
+ * jobs this worker holds that it did not get to: the run ran out of time while the router was
+ * answering. Not a failure, so no backoff. Returns how many went back.
+ */
+export async function releaseJobs(db: Db, ids: number[], now: Date, worker = ownWorkerId()): Promise<number> {
+  let n = 0;
+  for (let i = 0; i < ids.length; i += 10_000) {
+    n += await requeue(db, ids.slice(i, i + 10_000), async (chunk) =>
+      affected(await db.raw(requeueStatement({ where: 'j.id = any(?::bigint[]) and j.claimed_by = ?', failed: false }), [now, now, now, `{${chunk.join(',')}}`, worker])),
+    );
+  }
+  return n;
+}
+
+/**
+ * running → pending, due at once (or cancelled, see requeueStatement), for every job held by
+ * one of `workers` (runners known to be dead). Returns how many went back.
+ */
+export async function releaseWorkersJobs(db: Db, workers: readonly string[], now: Date): Promise<number> {
+  if (workers.length === 0) return 0;
+  const run = async (where: string, binding: string | number) => affected(await db.raw(requeueStatement({ where, failed: false }), [now, now, now, binding]));
+  const list = `{${workers.map((w) => `"${w.replace(/["\\]/g, '\\$&')}"`).join(',')}}`;
+  try {
+    return await run('j.claimed_by = any(?::text[])', list);
+  } catch (err) {
+    if (!isUniqueViolation(err)) throw mapDbError(err);
+    const ids: Array<{ id: bigint | number }> = await db('provisioning_jobs').where({ status: 'running' }).whereIn('claimed_by', [...workers]).select('id').orderBy('id');
+    let n = 0;
+    for (const { id } of ids) n += await run('j.id = ?', Number(id));
+    return n;
+  }
 }
 
 export interface JobListFilter {

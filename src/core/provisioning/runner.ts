@@ -1,26 +1,65 @@
-// Runs queued provisioning jobs: claims them, hands each router's jobs to the driver for its
-// mode, and records what was done and what failed (to be retried with backoff). A router that
-// cannot be reached fails only its own jobs; nothing is lost.
+// Runs queued provisioning jobs: a queue per router, worked by a bounded number of lanes.
+//
+// - Fair: a lane takes one router's due jobs (a turn of at most `turnJobs`), and a router with
+//   more work goes to the back of the line after its turn. Routers with new work go before
+//   routers whose work failed last time, so one slow or unreachable router never holds up or
+//   starves the others; returning routers (`returnedRouters`) go first.
+// - Bounded: every command has its own timeout (`timeoutMs`), and a router that answers nothing
+//   for that long is given up (its lane moves on). Only the lanes in use hold connections.
+// - Progress: a driver reports results as the router acknowledges them (the API driver after
+//   each chunk); they are recorded at once, so what went through stays done and only the rest
+//   is retried when the router stalls part-way.
+// Nothing is lost: what fails stays queued with its error and a backoff; what a run did not get
+// to (its `budgetMs` ran out while the router was answering) goes back due at once.
 import type { Knex } from 'knex';
 import type { ServiceContext } from '../context.js';
 import { toRouter, type Router } from '../routers/service.js';
-import { releaseDeadClaims } from './claims.js';
-import { claimJobs, completeJobs, countOpenJobs, failJobs, type ClaimFilter, type Job, type JobCounts } from './jobs.js';
+import { releaseDeadClaims, workerId } from './claims.js';
+import { claimJobs, completeJobs, countOpenJobs, dueRouters, failJobs, releaseJobs, type ClaimFilter, type Job, type JobCounts } from './jobs.js';
 
 export type JobResult = { id: number; ok: true; detail?: string } | { id: number; ok: false; error: string };
 
-/** Carries one router's jobs to it. Per-job failures are results; a throw fails every job. */
+export interface DriverRunOptions {
+  /** When this turn must be over (ms since the epoch); drivers without per-command timeouts bound their work by it. */
+  deadline: number;
+  /** Aborted when the runner gives up on the router: stop, and let nothing outlive the run. */
+  signal: AbortSignal;
+  /** How long one command (and the connect) may go unanswered (ms). */
+  commandTimeoutMs?: number;
+  /** Hands over results as they are known; the runner records them before it resolves. */
+  report?(results: JobResult[]): Promise<void>;
+  /** The router answered something (the runner's watchdog starts again). */
+  progress?(): void;
+  /** Jobs in the first chunk of a driver that works in chunks. */
+  firstChunk?: number;
+}
+
+/**
+ * Carries one router's jobs to it. Per-job failures are results, reported through `report` or
+ * returned; a throw fails every job not reported yet.
+ */
 export interface ProvisioningDriver {
-  run(ctx: ServiceContext, router: Router, jobs: Job[], opts: { deadline: number; signal: AbortSignal }): Promise<JobResult[]>;
+  run(ctx: ServiceContext, router: Router, jobs: Job[], opts: DriverRunOptions): Promise<JobResult[]>;
 }
 
 export type Drivers = Record<Router['mode'], ProvisioningDriver>;
 
 export interface RunOptions extends ClaimFilter {
-  /** Give up on routers that have not answered by then (ms). Default 5 s. */
+  /**
+   * How long a router may leave a command (or the connect) unanswered before it is given up
+   * (ms). Default 5 s. A router that keeps answering is never cut off by it.
+   */
   timeoutMs?: number;
-  /** Routers worked on at once. */
+  /** Routers worked on at once (lanes). Default {@link DEFAULT_CONCURRENCY}. */
   concurrency?: number;
+  /** End the whole run by then (ms): routers still at work are stopped, what they did stays done. Default: none. */
+  budgetMs?: number;
+  /** Jobs a router gets per turn before the next router's turn. Default {@link TURN_JOBS}. */
+  turnJobs?: number;
+  /** Jobs in a driver's first chunk (tests use small ones). */
+  firstChunk?: number;
+  /** Polled between turns: routers that answer again; their work goes next, whatever its backoff. */
+  returnedRouters?: () => number[];
 }
 
 export interface RouterRunSummary {
@@ -39,88 +78,262 @@ export interface RunSummary {
    */
   doneElsewhere: number;
   failed: number;
+  /** Jobs claimed but not tried before the budget ran out: queued again, due at once. */
+  released: number;
   routers: RouterRunSummary[];
+  /** Routers whose turn failed (unreachable, stalled, or a job failed): the probe watches them. */
+  failedRouterIds: number[];
   /** Jobs still open (of those asked about, when ids were given). */
   remaining: JobCounts;
 }
 
-class DeadlineError extends Error {}
+export const DEFAULT_CONCURRENCY = 32;
+export const TURN_JOBS = 2_000;
 
 /** After giving up on a router, how long its abandoned work may take to wind down (ms). */
 const ABANDON_GRACE_MS = 1_000;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+interface RouterTally {
+  name: string;
+  done: number;
+  failed: number;
+  error?: string;
+}
+
 export async function runJobs(ctx: ServiceContext, drivers: Drivers, opts: RunOptions = {}): Promise<RunSummary> {
   const db = ctx.db as Knex;
   const timeoutMs = opts.timeoutMs ?? 5_000;
   const started = Date.now();
+  const budgetEnd = opts.budgetMs !== undefined ? started + opts.budgetMs : Infinity;
+  const turnJobs = opts.turnJobs ?? TURN_JOBS;
+  const worker = workerId();
   // Work a killed runner left `running` goes back to the queue first, so it is not stuck until
   // the claim timeout (src/core/provisioning/claims.ts).
   await releaseDeadClaims(db, ctx.clock.now());
-  const jobs = await claimJobs(db, opts, ctx.clock.now());
-  const byRouter = new Map<number, Job[]>();
-  for (const j of jobs) {
-    const list = byRouter.get(j.routerId) ?? [];
-    list.push(j);
-    byRouter.set(j.routerId, list);
-  }
-  const routerRows: Array<Record<string, unknown>> = byRouter.size ? await db('routers').whereIn('id', [...byRouter.keys()]) : [];
-  const routers = new Map(routerRows.map((r) => [Number(r.id), toRouter(r as never)]));
 
-  const summaries: RouterRunSummary[] = [];
+  const filter: ClaimFilter = { ...(opts.ids ? { ids: opts.ids } : {}), ...(opts.routerIds ? { routerIds: opts.routerIds } : {}), ...(opts.serviceIds ? { serviceIds: opts.serviceIds } : {}), ...(opts.ignoreBackoff ? { ignoreBackoff: true } : {}) };
+  const tallies = new Map<number, RouterTally>();
+  const claimedIds = new Set<number>();
   let done = 0;
   let failed = 0;
-  const queue = [...byRouter.entries()];
-  const workers = Array.from({ length: Math.min(opts.concurrency ?? 8, queue.length) }, async () => {
-    for (let next = queue.shift(); next; next = queue.shift()) {
-      const [routerId, routerJobs] = next;
-      const router = routers.get(routerId);
-      let results: JobResult[];
-      let routerError: string | undefined;
-      if (!router) {
-        results = routerJobs.map((j) => ({ id: j.id, ok: false, error: 'router no longer exists' }));
-      } else {
-        const controller = new AbortController();
-        const deadline = Date.now() + timeoutMs;
-        let timer: NodeJS.Timeout | undefined;
-        const work = drivers[router.mode].run(ctx, router, routerJobs, { deadline, signal: controller.signal });
-        try {
-          results = await Promise.race([
-            work,
-            new Promise<never>((_, reject) => {
-              timer = setTimeout(() => reject(new DeadlineError(`no answer from ${router.name} within ${Math.round(timeoutMs / 100) / 10} s`)), timeoutMs);
-            }),
-          ]);
-        } catch (err) {
-          controller.abort();
-          routerError = err instanceof Error ? err.message : String(err);
-          results = routerJobs.map((j) => ({ id: j.id, ok: false, error: routerError! }));
-          // The abort destroys the driver's connection; wait for it to wind down so nothing it
-          // started (a connect, a write to the database) outlives this run.
-          let grace: NodeJS.Timeout | undefined;
-          await Promise.race([work.catch(() => undefined), new Promise<void>((r) => (grace = setTimeout(r, ABANDON_GRACE_MS)))]);
-          clearTimeout(grace);
-        } finally {
-          if (timer) clearTimeout(timer);
+  let released = 0;
+  let claimedTotal = 0;
+  const claimLimit = opts.limit;
+
+  // The line of routers waiting for a turn; those at work; those done for this run (their turn
+  // failed: trying again now would only fail again, and their backoff or the probe decides).
+  const line: Array<{ routerId: number; ignoreBackoff: boolean }> = [];
+  const atWork = new Set<number>();
+  const finished = new Set<number>();
+  const failedRouters = new Set<number>();
+  const routerCache = new Map<number, Router | null>();
+  let refilling: Promise<boolean> | undefined;
+
+  const tally = (routerId: number, name: string): RouterTally => {
+    let t = tallies.get(routerId);
+    if (!t) tallies.set(routerId, (t = { name, done: 0, failed: 0 }));
+    return t;
+  };
+  const queued = (routerId: number) => line.some((l) => l.routerId === routerId);
+
+  /** Refills the line from the database; false when no router has due work for us. */
+  const refill = (): Promise<boolean> =>
+    (refilling ??= (async () => {
+      try {
+        const due = await dueRouters(db, filter, ctx.clock.now());
+        let added = 0;
+        for (const r of due) {
+          if (atWork.has(r.routerId) || finished.has(r.routerId) || queued(r.routerId)) continue;
+          line.push({ routerId: r.routerId, ignoreBackoff: false });
+          added++;
         }
+        return added > 0;
+      } finally {
+        refilling = undefined;
       }
-      const seen = new Set(results.map((r) => r.id));
-      for (const j of routerJobs) if (!seen.has(j.id)) results.push({ id: j.id, ok: false, error: 'the driver did not report on this job' });
-      const ok = results.filter((r) => r.ok).map((r) => r.id);
-      const bad = results.filter((r): r is Extract<JobResult, { ok: false }> => !r.ok).map((r) => ({ id: r.id, error: r.error }));
+    })());
+
+  const routerOf = async (routerId: number): Promise<Router | null> => {
+    if (!routerCache.has(routerId)) {
+      const row = (await db('routers').where({ id: routerId }).first()) as Parameters<typeof toRouter>[0] | undefined;
+      routerCache.set(routerId, row ? toRouter(row) : null);
+    }
+    return routerCache.get(routerId)!;
+  };
+
+  /** The next router for a free lane: one that answers again, else the head of the line. */
+  const next = async (): Promise<{ routerId: number; ignoreBackoff: boolean } | undefined> => {
+    for (;;) {
+      if (Date.now() >= budgetEnd) return undefined;
+      for (const id of opts.returnedRouters?.() ?? []) {
+        if (opts.routerIds && !opts.routerIds.includes(id)) continue;
+        finished.delete(id);
+        const at = line.findIndex((l) => l.routerId === id);
+        if (at >= 0) line.splice(at, 1);
+        if (!atWork.has(id)) line.unshift({ routerId: id, ignoreBackoff: true });
+      }
+      const head = line.shift();
+      if (head) {
+        if (atWork.has(head.routerId) || finished.has(head.routerId)) continue;
+        return head;
+      }
+      if (!(await refill())) return undefined;
+    }
+  };
+
+  /** One router's turn: claim its due jobs, hand them to its driver, record what comes back. Returns whether it may have more. */
+  const turn = async (routerId: number, ignoreBackoff: boolean): Promise<'more' | 'done' | 'failed'> => {
+    const limit = claimLimit !== undefined ? Math.min(turnJobs, claimLimit - claimedTotal) : turnJobs;
+    if (limit <= 0) return 'done';
+    const jobs = await claimJobs(db, { ...filter, routerIds: [routerId], limit, ...(ignoreBackoff ? { ignoreBackoff: true } : {}) }, ctx.clock.now(), worker);
+    if (jobs.length === 0) return 'done';
+    claimedTotal += jobs.length;
+    for (const j of jobs) claimedIds.add(j.id);
+    const router = await routerOf(routerId);
+    const t = tally(routerId, router?.name ?? `#${routerId}`);
+    if (!router) {
+      const error = 'router no longer exists';
+      await failJobs(db, jobs.map((j) => ({ id: j.id, error })), ctx.clock.now(), worker);
+      failed += jobs.length;
+      t.failed += jobs.length;
+      t.error = error;
+      return 'failed';
+    }
+
+    const open = new Set(jobs.map((j) => j.id));
+    let gaveUp = false;
+    let answered = false;
+    let anyFailed = false;
+    const record = async (results: JobResult[]) => {
+      if (gaveUp) return; // too late: what it says is recorded as failed or released below
+      progress();
+      const ok: number[] = [];
+      const bad: Array<{ id: number; error: string }> = [];
+      for (const r of results) {
+        if (!open.delete(r.id)) continue;
+        if (r.ok) ok.push(r.id);
+        else bad.push({ id: r.id, error: r.error });
+      }
+      if (ok.length || bad.length) answered = true;
       const now = ctx.clock.now();
-      await completeJobs(db, ok, now);
-      await failJobs(db, bad, now);
+      if (ok.length) await completeJobs(db, ok, now, worker);
+      if (bad.length) await failJobs(db, bad, now, worker);
       done += ok.length;
       failed += bad.length;
-      summaries.push({ router: router?.name ?? `#${routerId}`, done: ok.length, failed: bad.length, ...(routerError || bad[0] ? { error: routerError ?? bad[0]!.error } : {}) });
+      t.done += ok.length;
+      t.failed += bad.length;
+      if (bad.length) {
+        anyFailed = true;
+        t.error ??= bad[0]!.error;
+      }
+    };
+
+    const controller = new AbortController();
+    let watchdog: NodeJS.Timeout | undefined;
+    let budgetTimer: NodeJS.Timeout | undefined;
+    let reason: { kind: 'silent' | 'budget'; text: string } | undefined;
+    let stop!: () => void;
+    const stopped = new Promise<void>((r) => (stop = r));
+    const giveUp = (kind: 'silent' | 'budget', text: string) => {
+      if (reason) return;
+      reason = { kind, text };
+      stop();
+    };
+    const silence = () => giveUp('silent', `no answer from ${router.name} within ${Math.round(timeoutMs / 100) / 10} s`);
+    // Until a driver first says the router answered, the runner watches for silence; a driver
+    // that says so bounds every wait of its own with commandTimeoutMs (the API driver does), so
+    // a router that keeps answering is never cut off, however long its turn.
+    let selfBounded = false;
+    const progress = () => {
+      answered = true;
+      if (!selfBounded) {
+        selfBounded = true;
+        clearTimeout(watchdog);
+      }
+    };
+    watchdog = setTimeout(silence, timeoutMs + 1_000);
+    if (budgetEnd !== Infinity) {
+      const seconds = Math.round((budgetEnd - started) / 100) / 10;
+      budgetTimer = setTimeout(() => giveUp('budget', answered ? `not finished within ${seconds} s` : `no answer from ${router.name} within ${seconds} s`), Math.max(0, budgetEnd - Date.now()));
     }
-  });
-  await Promise.all(workers);
-  const doneElsewhere = opts.ids ? await awaitOthers(db, opts.ids, new Set(jobs.map((j) => j.id)), started + timeoutMs) : 0;
+    const work = drivers[router.mode].run(ctx, router, jobs, {
+      deadline: Math.min(budgetEnd, Date.now() + timeoutMs),
+      signal: controller.signal,
+      commandTimeoutMs: timeoutMs,
+      report: record,
+      progress,
+      ...(opts.firstChunk ? { firstChunk: opts.firstChunk } : {}),
+    });
+    let error: string | undefined;
+    try {
+      const outcome = await Promise.race([work.then((rest) => ({ rest }), (err: unknown) => ({ err })), stopped.then(() => undefined)]);
+      if (outcome && 'rest' in outcome) {
+        await record(outcome.rest);
+        if (open.size) await record([...open].map((id) => ({ id, ok: false as const, error: 'the driver did not report on this job' })));
+      } else if (outcome) {
+        error = outcome.err instanceof Error ? outcome.err.message : String(outcome.err);
+      }
+    } finally {
+      clearTimeout(watchdog);
+      clearTimeout(budgetTimer);
+    }
+    if (reason || error !== undefined) {
+      gaveUp = true;
+      controller.abort();
+      // The abort destroys the driver's connection; wait for it to wind down so nothing it
+      // started (a connect, a write to the database) outlives this run.
+      let grace: NodeJS.Timeout | undefined;
+      await Promise.race([work.catch(() => undefined), new Promise<void>((r) => (grace = setTimeout(r, ABANDON_GRACE_MS)))]);
+      clearTimeout(grace);
+      const left = [...open];
+      open.clear();
+      const now = ctx.clock.now();
+      if (reason?.kind === 'budget' && answered && error === undefined) {
+        // It was answering when time ran out: not a failure, due again at once.
+        released += await releaseJobs(db, left, now, worker);
+        return 'done';
+      }
+      const text = error ?? reason!.text;
+      if (left.length) {
+        await failJobs(db, left.map((id) => ({ id, error: text })), now, worker);
+        failed += left.length;
+        t.failed += left.length;
+      }
+      t.error = text;
+      return 'failed';
+    }
+    if (anyFailed) return 'failed';
+    return jobs.length >= limit ? 'more' : 'done';
+  };
+
+  const lanes = Math.max(1, opts.concurrency ?? DEFAULT_CONCURRENCY);
+  await Promise.all(
+    Array.from({ length: lanes }, async () => {
+      for (let n = await next(); n; n = await next()) {
+        atWork.add(n.routerId);
+        let result: 'more' | 'done' | 'failed';
+        try {
+          result = await turn(n.routerId, n.ignoreBackoff);
+        } finally {
+          atWork.delete(n.routerId);
+        }
+        if (result === 'failed') {
+          finished.add(n.routerId);
+          failedRouters.add(n.routerId);
+        }
+        else if (result === 'more') line.push({ routerId: n.routerId, ignoreBackoff: n.ignoreBackoff });
+        else if (opts.ids || opts.routerIds) finished.add(n.routerId);
+        if (claimLimit !== undefined && claimedTotal >= claimLimit) break;
+      }
+    }),
+  );
+
+  const doneElsewhere = opts.ids ? await awaitOthers(db, opts.ids, claimedIds, Math.min(budgetEnd, started + timeoutMs)) : 0;
   const remaining = await countOpenJobs(db, { ids: opts.ids, routerIds: opts.routerIds });
-  return { claimed: jobs.length, done, doneElsewhere, failed, routers: summaries.sort((a, b) => a.router.localeCompare(b.router)), remaining };
+  const routers = [...tallies.values()].map((t) => ({ router: t.name, done: t.done, failed: t.failed, ...(t.error ? { error: t.error } : {}) }));
+  return { claimed: claimedTotal, done, doneElsewhere, failed, released, routers: routers.sort((a, b) => a.router.localeCompare(b.router)), failedRouterIds: [...failedRouters], remaining };
 }
 
 /**

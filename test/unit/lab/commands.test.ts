@@ -167,7 +167,7 @@ describe('handleSentence: writes and traps', () => {
     const s = session();
     expect(run(s, '/lab/faults/set', '=delay-ms=50', '=drop-after-commands=3')).toEqual([['!done']]);
     expect(s.faults).toMatchObject({ delayMs: 50, dropAfterCommands: 3 });
-    expect(run(s, '/lab/faults/print')[0]).toEqual(['!re', '=refuse-connections=false', '=stall-replies=false', '=delay-ms=50', '=drop-after-commands=3']);
+    expect(run(s, '/lab/faults/print')[0]).toEqual(['!re', '=refuse-connections=false', '=stall-replies=false', '=delay-ms=50', '=drop-after-commands=3', '=stall-after-commands=']);
     expect(run(s, '/lab/faults/set', '=drop-after-commands=')).toEqual([['!done']]);
     expect(s.faults!.dropAfterCommands).toBeNull();
   });

@@ -9,18 +9,19 @@
 //   remove   the service left this router (moved or deleted): its managed objects go
 //
 // Few jobs: only the rows they touch are read (by name or exact comment). Many jobs: whole menus,
-// once. A connection failure throws: the runner fails every job of the router, to be retried.
+// once. Jobs go in growing chunks whose results are reported as each chunk is acknowledged; a
+// connection failure throws, and the runner fails the jobs not reported yet, to be retried.
 import type { ServiceContext } from '../../context.js';
-import { RouterOSClient, RouterOSConnectError, RouterOSLoginError } from '../../routeros/index.js';
+import { RouterOSClient, RouterOSConnectError, RouterOSLoginError, RouterOSTimeoutError } from '../../routeros/index.js';
 import { routerConnectOptions } from '../../routers/check.js';
 import { recordRouterContact, type Router } from '../../routers/service.js';
 import type { Job } from '../jobs.js';
-import type { JobResult, ProvisioningDriver } from '../runner.js';
+import type { DriverRunOptions, JobResult, ProvisioningDriver } from '../runner.js';
 import { buildDesiredState } from './desired.js';
 import { diffState, type RouterPlan } from './diff.js';
-import { applyPlan, FULL_READ_THRESHOLD, type OpOutcome } from './execute.js';
+import { applyPlan, FULL_READ_THRESHOLD, isConnectionFailure, type OpOutcome } from './execute.js';
 import { planKey, poolKey, queueName, serviceKey, type MarkerKey } from './naming.js';
-import { readFullState, readScopedState } from './read.js';
+import { readFullState, readMenu, readScopedState } from './read.js';
 import type { ActualState, DesiredState } from './types.js';
 
 /** Longest wait to open the connection, whatever the deadline. */
@@ -165,28 +166,104 @@ function jobResults(router: Router, jobs: readonly Job[], work: Work, plan: Rout
   return results;
 }
 
-/** Runs one router's jobs. Exported for tests and sync; the runner calls it through apiDriver. */
-export async function runApiJobs(ctx: ServiceContext, router: Router, jobs: Job[], opts: { deadline: number; signal: AbortSignal }): Promise<JobResult[]> {
-  const work = classify(jobs);
-  if (work.serviceIds.size === 0 && work.planIds.size === 0 && work.disconnects.size === 0) return work.results;
+/** Jobs in a router's first chunk: small, so a router that fails early has little in flight. */
+export const FIRST_CHUNK = 50;
+/** Chunks double after each one that went through, up to this many jobs. */
+export const MAX_CHUNK = 1000;
+/** Commands in flight on one router's connection during a run (each within its own timeout). */
+export const RUN_IN_FLIGHT = 100;
 
-  const desired = await buildDesiredState(ctx.db, router, { serviceIds: [...work.serviceIds], planIds: [...work.planIds] });
-  const remaining = () => Math.max(1000, opts.deadline - Date.now());
-  const client = await connectRouter(ctx, router, remaining(), opts.signal);
+/** Thrown when a router stops answering part-way: the jobs not yet reported fail with its text. */
+export class RouterGaveUpError extends Error {}
+
+/**
+ * The text for a router that stopped answering: "no answer from NAME within N s" for a timeout
+ * (a stalled router), otherwise what the connection said.
+ */
+export function routerFailureText(router: Router, err: unknown, timeoutMs: number): string {
+  const cause = err instanceof Error && err.cause !== undefined ? err.cause : undefined;
+  if (err instanceof RouterOSTimeoutError || cause instanceof RouterOSTimeoutError || (err instanceof Error && /\btimed out\b/.test(err.message))) {
+    return `no answer from ${router.name} within ${Math.round(timeoutMs / 100) / 10} s`;
+  }
+  return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * Runs one router's jobs on one connection, in chunks that grow (50, 100, 200 … 1000 jobs): each
+ * chunk is read, diffed and applied, and its jobs' results are handed to `report` (the runner
+ * records them at once), so what went through stays done when the router stalls part-way.
+ * Every command has its own timeout (`commandTimeoutMs`); a command that gets no reply (or a
+ * connection that closes) ends the run with a {@link RouterGaveUpError}, and the jobs not yet
+ * reported are the runner's to fail. Returns the results not handed to `report`.
+ * Exported for tests and sync; the runner calls it through apiDriver.
+ */
+export async function runApiJobs(ctx: ServiceContext, router: Router, jobs: Job[], opts: DriverRunOptions): Promise<JobResult[]> {
+  const timeoutMs = opts.commandTimeoutMs ?? Math.max(1000, opts.deadline - Date.now());
+  const kept: JobResult[] = [];
+  const report = opts.report ?? (async (r: JobResult[]) => void kept.push(...r));
+  // Profiles first: a secret can only name a profile that exists.
+  const ordered = [...jobs.filter((j) => j.kind === 'profile'), ...jobs.filter((j) => j.kind !== 'profile')];
+  const first = classify(ordered);
+  if (first.serviceIds.size === 0 && first.planIds.size === 0 && first.disconnects.size === 0) {
+    await report(first.results);
+    return kept;
+  }
+
+  let client: RouterOSClient;
+  try {
+    client = await connectRouter(ctx, router, timeoutMs, opts.signal);
+  } catch (err) {
+    throw new RouterGaveUpError(routerFailureText(router, err, timeoutMs), { cause: err });
+  }
+  opts.progress?.();
   // One listener for the whole run (not one per command): when the runner gives up, the
   // connection goes, and every command still in flight fails with it.
   const onAbort = () => client.destroy();
   opts.signal.addEventListener('abort', onAbort, { once: true });
   if (opts.signal.aborted) onAbort();
   try {
-    const read = { timeoutMs: remaining() };
-    const actual: ActualState =
-      jobs.length > FULL_READ_THRESHOLD ? await readFullState(client, { ...read, sessions: false }) : await readScopedState(client, lookupFor(desired, work.extraNames), read);
-    const plan = diffState(desired, actual);
-    const dropping = new Set(plan.sessions.map((s) => s.name));
-    for (const name of new Set(work.disconnects.values())) if (!dropping.has(name)) plan.sessions.push({ name, reason: 'disconnect' });
-    const applied = await applyPlan(client, plan, { timeoutMs: remaining() });
-    return jobResults(router, jobs, work, plan, applied.outcomes);
+    const read = { timeoutMs };
+    const full = ordered.length > FULL_READ_THRESHOLD;
+    let base: ActualState | undefined;
+    let size = Math.max(1, opts.firstChunk ?? FIRST_CHUNK);
+    for (let i = 0; i < ordered.length; ) {
+      if (opts.signal.aborted) throw new RouterGaveUpError(`stopped before ${router.name} was done`);
+      const chunk = ordered.slice(i, i + size);
+      i += chunk.length;
+      size = Math.min(MAX_CHUNK, size * 2);
+      const work = classify(chunk);
+      if (work.serviceIds.size === 0 && work.planIds.size === 0 && work.disconnects.size === 0) {
+        await report(work.results);
+        continue;
+      }
+      const desired = await buildDesiredState(ctx.db, router, { serviceIds: [...work.serviceIds], planIds: [...work.planIds] });
+      let actual: ActualState;
+      try {
+        if (full) {
+          // Secrets and queues read whole once; pools and profiles (few, and shared by every
+          // chunk) again for each chunk, so one chunk sees what the one before created.
+          if (!base) base = await readFullState(client, { ...read, sessions: false });
+          else {
+            const [pools, profiles] = await Promise.all([readMenu(client, 'pool', read), readMenu(client, 'profile', read)]);
+            base = { ...base, pools, profiles };
+          }
+          actual = base;
+        } else {
+          actual = await readScopedState(client, lookupFor(desired, work.extraNames), read);
+        }
+      } catch (err) {
+        throw isConnectionFailure(err) ? new RouterGaveUpError(routerFailureText(router, err, timeoutMs), { cause: err }) : err;
+      }
+      opts.progress?.();
+      const plan = diffState(desired, actual);
+      const dropping = new Set(plan.sessions.map((s) => s.name));
+      for (const name of new Set(work.disconnects.values())) if (!dropping.has(name)) plan.sessions.push({ name, reason: 'disconnect' });
+      const applied = await applyPlan(client, plan, { timeoutMs, inFlight: RUN_IN_FLIGHT, ...(opts.progress ? { onOutcome: opts.progress } : {}) });
+      await report(jobResults(router, chunk, work, plan, applied.outcomes));
+      const broken = applied.outcomes.find((o) => !o.ok && o.fatal);
+      if (broken) throw new RouterGaveUpError(/no reply/.test(broken.error ?? '') ? `no answer from ${router.name} within ${Math.round(timeoutMs / 100) / 10} s` : `${router.name}: ${broken.error}`);
+    }
+    return kept;
   } finally {
     opts.signal.removeEventListener('abort', onAbort);
     await client.close().catch(() => undefined);

@@ -9,7 +9,7 @@
 //   3. create and update secrets and queues
 //   4. drop live sessions that must reconnect (blocked, new address, new speed, …)
 //   5. remove profiles (after no managed secret uses them), then pools (after no profile does)
-import { menu, RouterOSTrapError, type Row, type RouterOSWriter } from '../../routeros/index.js';
+import { menu, RouterOSCancelledError, RouterOSConnectionClosedError, RouterOSFatalError, RouterOSProtocolError, RouterOSTimeoutError, RouterOSTrapError, type Row, type RouterOSWriter } from '../../routeros/index.js';
 import { finalName, rowKey, type RouterPlan, type SessionDrop } from './diff.js';
 import type { MarkerKey } from './naming.js';
 import { printWhereAny, readSessions } from './read.js';
@@ -25,6 +25,8 @@ export interface ApplyOptions {
   timeoutMs?: number;
   /** Commands in flight at once. Default 500. */
   inFlight?: number;
+  /** Called as each object's outcome is known (the router is answering). */
+  onOutcome?: (outcome: OpOutcome) => void;
 }
 
 export type OpKind = 'create' | 'update' | 'remove' | 'drop';
@@ -38,6 +40,8 @@ export interface OpOutcome {
   error?: string;
   /** drop: how many sessions were dropped. */
   count?: number;
+  /** The connection failed (no reply in time, closed, cancelled): nothing more will get through it. */
+  fatal?: boolean;
 }
 
 export interface ApplyCounts {
@@ -66,6 +70,17 @@ async function pool<T>(items: readonly T[], limit: number, fn: (item: T) => Prom
   await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, lane));
 }
 
+/** True for errors that end what a connection can do (as opposed to a trap about one object). */
+export function isConnectionFailure(err: unknown): boolean {
+  return (
+    err instanceof RouterOSTimeoutError ||
+    err instanceof RouterOSConnectionClosedError ||
+    err instanceof RouterOSCancelledError ||
+    err instanceof RouterOSFatalError ||
+    err instanceof RouterOSProtocolError
+  );
+}
+
 export function errorText(err: unknown): string {
   if (err instanceof RouterOSTrapError) return err.message;
   return err instanceof Error ? err.message : String(err);
@@ -83,12 +98,16 @@ export async function applyPlan(client: RouterOSWriter, plan: RouterPlan, opts: 
   const outcomes: OpOutcome[] = [];
   const limit = opts.inFlight ?? DEFAULT_IN_FLIGHT;
   const co = commandOptions(opts);
+  const record = (o: OpOutcome) => {
+    outcomes.push(o);
+    opts.onOutcome?.(o);
+  };
   const attempt = async (base: Omit<OpOutcome, 'ok' | 'error'>, fn: () => Promise<void>) => {
     try {
       await fn();
-      outcomes.push({ ...base, ok: true });
+      record({ ...base, ok: true });
     } catch (err) {
-      outcomes.push({ ...base, ok: false, error: `${base.kind} ${base.name}: ${errorText(err)}` });
+      record({ ...base, ok: false, error: `${base.kind} ${base.name}: ${errorText(err)}`, ...(isConnectionFailure(err) ? { fatal: true } : {}) });
     }
   };
 
@@ -145,10 +164,10 @@ export async function applyPlan(client: RouterOSWriter, plan: RouterPlan, opts: 
         }
       }
     } catch (err) {
-      for (const p of plan.sessionProfiles) outcomes.push({ op: 'drop', kind: 'session', name: `on ${p}`, ok: false, error: `sessions on profile ${p}: ${errorText(err)}` });
+      for (const p of plan.sessionProfiles) record({ op: 'drop', kind: 'session', name: `on ${p}`, ok: false, error: `sessions on profile ${p}: ${errorText(err)}`, ...(isConnectionFailure(err) ? { fatal: true } : {}) });
     }
   }
-  if (drops.size) await dropSessions(client, [...drops.values()], limit, co, outcomes);
+  if (drops.size) await dropSessions(client, [...drops.values()], limit, co, record);
 
   await removes(['profile']);
   await removes(['pool']);
@@ -170,7 +189,7 @@ async function dropSessions(
   drops: SessionDrop[],
   limit: number,
   co: { signal?: AbortSignal; timeoutMs?: number },
-  outcomes: OpOutcome[],
+  record: (o: OpOutcome) => void,
 ): Promise<void> {
   let sessions: Row[];
   try {
@@ -179,7 +198,7 @@ async function dropSessions(
         ? await readSessions(client, co)
         : await printWhereAny(client, '/ppp/active', drops.map((d) => ['name', d.name] as const), SESSION_PROPLIST, co);
   } catch (err) {
-    for (const d of drops) outcomes.push({ op: 'drop', kind: 'session', key: d.key, name: d.name, ok: false, error: `session ${d.name}: ${errorText(err)}` });
+    for (const d of drops) record({ op: 'drop', kind: 'session', key: d.key, name: d.name, ok: false, error: `session ${d.name}: ${errorText(err)}`, ...(isConnectionFailure(err) ? { fatal: true } : {}) });
     return;
   }
   const byName = new Map<string, string[]>();
@@ -202,9 +221,9 @@ async function dropSessions(
           }),
         ),
       );
-      outcomes.push({ op: 'drop', kind: 'session', key: d.key, name: d.name, ok: true, count: ids.length });
+      record({ op: 'drop', kind: 'session', key: d.key, name: d.name, ok: true, count: ids.length });
     } catch (err) {
-      outcomes.push({ op: 'drop', kind: 'session', key: d.key, name: d.name, ok: false, error: `session ${d.name}: ${errorText(err)}` });
+      record({ op: 'drop', kind: 'session', key: d.key, name: d.name, ok: false, error: `session ${d.name}: ${errorText(err)}`, ...(isConnectionFailure(err) ? { fatal: true } : {}) });
     }
   });
 }
