@@ -12,6 +12,7 @@ export default class RadiusConfig extends BaseCommand<typeof RadiusConfig> {
     '--clients dynamic.';
   static override examples = [
     '<%= config.bin %> radius config --out /var/lib/ispctl/freeradius --radius-db-url postgres://freeradius:…@127.0.0.1/ispctl',
+    '<%= config.bin %> radius config --out /var/lib/ispctl/freeradius --radius-db-url postgres://freeradius:…@db-primary/ispctl --radius-auth-db-url postgres://freeradius:…@127.0.0.1/ispctl',
     '<%= config.bin %> radius config --out ./raddb --listen 10.8.0.1 --clients dynamic --dynamic-network 10.8.0.0/24',
   ];
   static override flags = {
@@ -22,6 +23,10 @@ export default class RadiusConfig extends BaseCommand<typeof RadiusConfig> {
     clients: Flags.string({ summary: 'Routers from the nas view at start-up (sql), or looked up when they first send a packet (dynamic).', options: ['sql', 'dynamic'], default: 'sql' }),
     'dynamic-network': Flags.string({ summary: 'With --clients dynamic: network routers may come from (repeatable; default every IPv4 address).', multiple: true }),
     'radius-db-url': Flags.string({ summary: 'PostgreSQL URL FreeRADIUS connects with, as its own role (default: the URL ispctl uses).', env: 'ISPCTL_RADIUS_DB_URL' }),
+    'radius-auth-db-url': Flags.string({
+      summary: 'PostgreSQL URL FreeRADIUS reads subscribers and routers from, such as a streaming replica; accounting and post-auth still go to --radius-db-url (see docs/scale-out.md).',
+      env: 'ISPCTL_RADIUS_AUTH_DB_URL',
+    }),
     from: Flags.string({ summary: 'Installed FreeRADIUS configuration to copy (default: /etc/freeradius/3.0 or where it is found).' }),
     'run-as-current-user': Flags.boolean({ summary: 'Comment out user/group, so FreeRADIUS keeps the identity it is started with (running it as a non-root user).' }),
     force: Flags.boolean({ summary: 'Replace an earlier FreeRADIUS configuration in --out.' }),
@@ -38,6 +43,7 @@ export default class RadiusConfig extends BaseCommand<typeof RadiusConfig> {
       clients: this.flags.clients as 'sql' | 'dynamic',
       ...(this.flags['dynamic-network'] ? { dynamicNetworks: this.flags['dynamic-network'] } : {}),
       ...(this.flags['radius-db-url'] ? { radiusDbUrl: this.flags['radius-db-url'] } : {}),
+      ...(this.flags['radius-auth-db-url'] ? { radiusAuthDbUrl: this.flags['radius-auth-db-url'] } : {}),
       ...(this.flags.from ? { sourceDir: this.flags.from } : {}),
       runAsCurrentUser: this.flags['run-as-current-user'],
       force: this.flags.force,
@@ -47,7 +53,10 @@ export default class RadiusConfig extends BaseCommand<typeof RadiusConfig> {
     this.say(`Wrote a FreeRADIUS configuration to ${dir} (copied from ${result.sourceDir}).`);
     this.details([
       ['Listens on', `${result.listen.address} auth ${result.listen.authPort}, acct ${result.listen.acctPort}`],
-      ['Database', `${result.database.user}@${result.database.host}:${result.database.port}/${result.database.database}`],
+      [result.authDatabase ? 'Accounting to' : 'Database', `${result.database.user}@${result.database.host}:${result.database.port}/${result.database.database}`],
+      ...(result.authDatabase
+        ? ([['Subscribers from', `${result.authDatabase.user}@${result.authDatabase.host}:${result.authDatabase.port}/${result.authDatabase.database} (${result.authDatabase.instance}; the primary when it fails)`]] as [string, string][])
+        : []),
       ['Clients', result.clients === 'sql' ? 'nas view, read at start-up' : 'nas view, looked up on first contact'],
       ['Routers', result.routers.length ? result.routers.map((r) => `${r.name} (${r.nasAddress})`).join(', ') : '(none in radius mode yet)'],
       ['Reload command', result.reloadCommand ?? '(unset: settings set radius-reload-command …)'],

@@ -83,7 +83,8 @@ export interface EnvironmentContext {
 
 /**
  * The typed error for an environment failure, or undefined when `err` is something else.
- * Codes: DISK_FULL, DATA_DIR_NOT_WRITABLE, DATABASE_UNREACHABLE, DATABASE_CONNECTION_LOST.
+ * Codes: DISK_FULL, DATA_DIR_NOT_WRITABLE, DATABASE_UNREACHABLE, DATABASE_CONNECTION_LOST,
+ * DATABASE_READ_ONLY.
  */
 export function environmentError(err: unknown, ctx: EnvironmentContext = {}): IspctlError | undefined {
   if (err instanceof IspctlError) return undefined;
@@ -148,6 +149,15 @@ export function environmentError(err: unknown, ctx: EnvironmentContext = {}): Is
       cause: err,
       suggestions: ['Check that the server is running and the URL (host, port, user, password, database) is right', SAFE_TO_REPEAT],
       details: { cause: 'unreachable', safeToRepeat: true },
+    });
+  }
+  // 25006 read_only_sql_transaction: a hot standby (streaming replica) refuses every write.
+  if (codes.includes('25006') || /cannot execute \w+ in a read-only transaction/i.test(texts)) {
+    return new IspctlError('DATABASE_READ_ONLY', `PostgreSQL${server} is read-only (a standby replica, or default_transaction_read_only); ispctl writes to the primary.`, {
+      kind: 'failure',
+      cause: err,
+      suggestions: ['Point DATABASE_URL (or --database-url) at the primary; replicas are for FreeRADIUS authentication and reports (docs/scale-out.md)', SAFE_TO_REPEAT],
+      details: { cause: 'read_only', safeToRepeat: true },
     });
   }
   return undefined;

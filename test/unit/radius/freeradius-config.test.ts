@@ -161,6 +161,46 @@ describe.skipIf(!sourceDir)('writeFreeRadiusConfig', () => {
     }
   });
 
+  it('with a read database: a second sql instance that authorize tries first, clients from it, accounting to the primary', async () => {
+    const dir = await target();
+    const r = await writeFreeRadiusConfig({ ...base(dir), authDb: { host: '127.0.0.2', port: 5433, user: 'radius_ro', password: 'ro', database: 'ispctl' }, sqlPool: { start: 0 } });
+    expect(r.authInstance).toBe('sql_authorize');
+    expect(r.changedFiles).toContain('mods-enabled/sql_authorize');
+    const primary = code(read(dir, 'mods-enabled/sql'));
+    expect(primary).toMatch(/^sql \{/m);
+    expect(primary).toMatch(/server = '127\.0\.0\.1'/);
+    expect(primary).toMatch(/read_clients = no/);
+    const replica = code(read(dir, 'mods-enabled/sql_authorize'));
+    expect(replica).toMatch(/^sql sql_authorize \{/m);
+    expect(replica).toMatch(/server = '127\.0\.0\.2'/);
+    expect(replica).toMatch(/port = 5433/);
+    expect(replica).toMatch(/login = 'radius_ro'/);
+    expect(replica).toMatch(/read_clients = yes/);
+    expect(replica).toMatch(/group_attribute = "sql_authorize-SQL-Group"/);
+    for (const k of ['server', 'port', 'login', 'read_clients', 'group_attribute']) expect(replica.match(new RegExp(`^\\s*${k}\\s*=`, 'gm')), k).toHaveLength(1);
+    // The same stock queries for both instances.
+    expect(replica).toContain('$INCLUDE ${modconfdir}/${.:name}/main/${dialect}/queries.conf');
+    const site = code(read(dir, 'sites-enabled/default'));
+    const authorize = /authorize \{([^]*?)\n\}/.exec(site)![1]!;
+    expect(authorize).toMatch(/redundant \{\s*sql_authorize\s*sql\s*\}/);
+    expect(authorize).not.toMatch(/^\s*-sql\s*$/m);
+    // Accounting and post-auth keep calling the primary only.
+    expect(site.match(/^\s*-sql\s*$/gm)!.length).toBeGreaterThanOrEqual(3);
+    expect(site.match(/sql_authorize/g)).toHaveLength(1);
+
+    // Dynamic clients are looked up through the read database too; FreeRADIUS accepts the whole
+    // (with clients from SQL it would connect to load them, which -C cannot do without a server).
+    const dyn = await target();
+    await writeFreeRadiusConfig({ ...base(dyn), clients: 'dynamic', authDb: { host: '127.0.0.2', port: 5433, user: 'radius_ro', database: 'ispctl' }, sqlPool: { start: 0 } });
+    expect(code(read(dyn, 'mods-enabled/sql_authorize'))).toMatch(/read_clients = no/);
+    expect(read(dyn, 'sites-enabled/ispctl-dynamic-clients')).toContain('%{sql_authorize: SELECT secret FROM nas');
+    const bin = findFreeRadiusBinary();
+    if (existsSync(bin)) {
+      const check = spawnSync(bin, ['-XC', '-d', dyn], { encoding: 'utf8' });
+      expect(check.stdout + check.stderr).toMatch(/Configuration appears to be OK/);
+    }
+  });
+
   it('validates every value before writing anything', async () => {
     const dir = await target();
     const bad: [Partial<FreeRadiusConfigOptions>, RegExp][] = [
@@ -179,6 +219,8 @@ describe.skipIf(!sourceDir)('writeFreeRadiusConfig', () => {
       [{ targetDir: join(sourceDir!, 'copy') }, /outside/],
       [{ sourceDir: join(dir, 'nowhere') }, /no FreeRADIUS configuration/],
       [{ rejectDelaySeconds: 9 }, /at most 5/],
+      [{ authDb: { host: '127.0.0.2', port: 5432, user: 'ro', password: "it's", database: 'x' } }, /single quote/],
+      [{ authDb: { host: '', port: 5432, user: 'ro', database: 'x' } }, /host is empty/],
     ];
     for (const [patch, message] of bad) {
       const err = await writeFreeRadiusConfig({ ...base(dir), ...patch }).catch((e: unknown) => e);

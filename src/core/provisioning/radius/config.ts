@@ -23,6 +23,12 @@ export interface RadiusConfigOptions {
   databaseUrl?: string;
   /** URL FreeRADIUS connects with (its own role). Default: the URL ispctl uses. */
   radiusDbUrl?: string;
+  /**
+   * URL FreeRADIUS reads subscribers and routers from (authorize, clients): a streaming replica
+   * of the primary. Accounting and post-auth still go to `radiusDbUrl`. Default: none (one
+   * database for everything).
+   */
+  radiusAuthDbUrl?: string;
   /** Replace an earlier configuration in outDir. */
   force?: boolean;
   /** Installed FreeRADIUS configuration to copy. Default: detected (/etc/freeradius/3.0, ...). */
@@ -38,6 +44,8 @@ export interface RadiusConfigResult {
   clients: 'sql' | 'dynamic';
   /** How FreeRADIUS reaches the database (password masked). */
   database: { url: string; host: string; port: number; user: string; database: string };
+  /** Where FreeRADIUS reads subscribers and routers from, when not `database` (password masked). */
+  authDatabase: { url: string; host: string; port: number; user: string; database: string; instance: string } | null;
   /** Radius-mode routers FreeRADIUS will know (from the nas view). */
   routers: Array<{ name: string; nasAddress: string }>;
   /** Routers whose published secret was missing or stale and has been published now. */
@@ -92,6 +100,10 @@ export async function writeRadiusConfig(ctx: ServiceContext, opts: RadiusConfigO
   if (opts.radiusDbUrl && db.database !== mine.database) {
     warnings.push(`FreeRADIUS will use database ${db.database}, but ispctl uses ${mine.database}; they must be the same database.`);
   }
+  const authDb = opts.radiusAuthDbUrl ? freeRadiusDbFromUrl(opts.radiusAuthDbUrl) : undefined;
+  if (authDb && authDb.database !== mine.database) {
+    warnings.push(`FreeRADIUS will read subscribers from database ${authDb.database}, but ispctl uses ${mine.database}; a replica has the same database name as its primary.`);
+  }
   if (opts.radiusDbUrl === undefined && ['postgres'].includes(db.user)) {
     warnings.push(`FreeRADIUS will connect as ${db.user}, a superuser. Give it a role of its own (see docs/radius-mode.md) and pass --radius-db-url.`);
   }
@@ -115,6 +127,7 @@ export async function writeRadiusConfig(ctx: ServiceContext, opts: RadiusConfigO
     targetDir: outDir,
     ...(opts.sourceDir ? { sourceDir: resolve(opts.sourceDir) } : {}),
     db,
+    ...(authDb ? { authDb } : {}),
     listen: { address: opts.listen ?? '0.0.0.0', authPort: opts.authPort ?? 1812, acctPort: opts.acctPort ?? 1813 },
     clients,
     ...(clients === 'dynamic' && opts.dynamicNetworks?.length ? { dynamicClients: { networks: opts.dynamicNetworks } } : {}),
@@ -125,14 +138,21 @@ export async function writeRadiusConfig(ctx: ServiceContext, opts: RadiusConfigO
   if (clients === 'sql' && reload === undefined && radiusRouters.length > 0) {
     warnings.push('FreeRADIUS reads routers only at start-up (clients sql). Set radius-reload-command so ispctl restarts it after router changes, or use --clients dynamic.');
   }
-  const shown = new URL(radiusUrl);
-  if (shown.password) shown.password = '***';
+  const masked = (url: string) => {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  };
   return {
     configDir: written.configDir,
     sourceDir: written.sourceDir,
     listen: written.listen,
     clients,
-    database: { url: shown.toString(), host: db.host, port: db.port, user: db.user, database: db.database },
+    database: { url: masked(radiusUrl), host: db.host, port: db.port, user: db.user, database: db.database },
+    authDatabase:
+      authDb && opts.radiusAuthDbUrl && written.authInstance
+        ? { url: masked(opts.radiusAuthDbUrl), host: authDb.host, port: authDb.port, user: authDb.user, database: authDb.database, instance: written.authInstance }
+        : null,
     routers: routers.map((r) => ({ name: r.name, nasAddress: r.nas_address })),
     publishedSecrets: sync.published,
     reloadCommand: reload ?? null,

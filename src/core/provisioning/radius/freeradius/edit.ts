@@ -5,6 +5,29 @@ import { assignmentsIn, blockEnd, blocksIn, configError, headerIs, type Block } 
 
 export const MARK = '# Written by ispctl.';
 
+/** Rename a section: its header (e.g. `sql`) becomes `header` (e.g. `sql sql_authorize`). */
+export function renameBlock(text: string, block: Block, header: string): string {
+  const at = text.indexOf(block.header, block.lineStart);
+  if (at === -1 || at > block.open) throw configError(`cannot find the header of section ${block.header}`);
+  return text.slice(0, at) + header + text.slice(at + block.header.length);
+}
+
+/**
+ * Replace the line that calls `module` (as `module` or `-module`) directly in a block by
+ * `lines`. Throws when the block does not call it.
+ */
+export function replaceModuleCall(file: string, text: string, block: Block, module: string, lines: string): string {
+  const nested = blocksIn(text, block.open + 1, block.close);
+  const re = new RegExp(`^[ \\t]*-?${module}[ \\t]*(?:#.*)?(?:\\r?\\n|$)`, 'gm');
+  const body = text.slice(block.open + 1, block.close);
+  for (const m of body.matchAll(re)) {
+    const start = block.open + 1 + m.index;
+    if (nested.some((b) => start >= b.lineStart && start <= b.close)) continue;
+    return text.slice(0, start) + lines + text.slice(start + m[0].length);
+  }
+  throw configError(`${file}: section ${block.header} does not call ${module}; is this a stock FreeRADIUS 3 configuration?`);
+}
+
 export function removeBlock(text: string, block: Block): string {
   return text.slice(0, block.lineStart) + text.slice(blockEnd(text, block));
 }

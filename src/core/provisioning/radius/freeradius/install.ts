@@ -5,9 +5,9 @@ import { accessSync, constants as fsConstants, existsSync } from 'node:fs';
 import { chown, cp, lstat, mkdir, readFile, readdir, readlink, rm, stat, symlink, unlink, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { invalid, IspctlError } from '../../../errors.js';
-import { commentItems, insertAfterOpen, removeBlock, removeEapCalls, setItems, setTopLevel } from './edit.js';
+import { commentItems, insertAfterOpen, removeBlock, removeEapCalls, renameBlock, replaceModuleCall, setItems, setTopLevel } from './edit.js';
 import { blocksIn, configError, findBlock, headerIs, requireBlock } from './parse.js';
-import { checkAbsolute, DYNAMIC_SITE, messageAuthenticatorReply, renderFreeRadiusConfig } from './render.js';
+import { AUTH_SQL_INSTANCE, authorizeFromReplica, checkAbsolute, DYNAMIC_SITE, messageAuthenticatorReply, renderFreeRadiusConfig } from './render.js';
 import { FREERADIUS_CONFIG_CANDIDATES, type FreeRadiusConfig, type FreeRadiusConfigOptions } from './types.js';
 
 function probe(path: string): 'ok' | 'missing' | 'denied' {
@@ -174,6 +174,17 @@ export async function writeFreeRadiusConfig(options: FreeRadiusConfigOptions): P
   const modsEnabled = join(targetDir, 'mods-enabled');
   await rm(join(modsEnabled, 'sql'), { force: true });
   await symlink('../mods-available/sql', join(modsEnabled, 'sql'));
+  if (r.authSql) {
+    // A second instance of the same module (same queries.conf), on the read database.
+    const authSql = r.authSql;
+    const primary = await readFile(await realFileIn(targetDir, join(targetDir, 'mods-available/sql')), 'utf8');
+    let text = renameBlock(primary, requireBlock('mods-available/sql', primary, /^sql$/), `sql ${AUTH_SQL_INSTANCE}`);
+    text = setItems(text, requireBlock('mods-available/sql', text, new RegExp(`^sql ${AUTH_SQL_INSTANCE}$`)), authSql, '\t');
+    await write(join('mods-available', AUTH_SQL_INSTANCE), text);
+    await rm(join(modsEnabled, AUTH_SQL_INSTANCE), { force: true });
+    await symlink(`../mods-available/${AUTH_SQL_INSTANCE}`, join(modsEnabled, AUTH_SQL_INSTANCE));
+    changed.push(`mods-enabled/${AUTH_SQL_INSTANCE}`);
+  }
   await rm(join(modsEnabled, 'eap'), { force: true });
   changed.push('mods-enabled/sql', 'mods-enabled/eap');
 
@@ -190,6 +201,10 @@ export async function writeFreeRadiusConfig(options: FreeRadiusConfigOptions): P
     server = requireBlock('sites-enabled/default', text, /^server default$/);
     text = insertAfterOpen(text, server, r.listen);
     text = removeEapCalls(text);
+    if (r.authSql) {
+      server = requireBlock('sites-enabled/default', text, /^server default$/);
+      text = replaceModuleCall('sites-enabled/default', text, requireBlock('sites-enabled/default', text, /^authorize$/, server), 'sql', authorizeFromReplica('\t'));
+    }
     server = requireBlock('sites-enabled/default', text, /^server default$/);
     const postAuth = requireBlock('sites-enabled/default', text, /^post-auth$/, server);
     const reject = findBlock(text, /^Post-Auth-Type REJECT$/, postAuth);
@@ -223,6 +238,7 @@ export async function writeFreeRadiusConfig(options: FreeRadiusConfigOptions): P
     pidFile,
     listen: { ...options.listen },
     clients,
+    ...(r.authSql ? { authInstance: AUTH_SQL_INSTANCE } : {}),
     changedFiles: [...new Set(changed)].map((p) => p.split(sep).join('/')),
   };
   if (options.logDir) result.logFile = join(logDir, 'radius.log');

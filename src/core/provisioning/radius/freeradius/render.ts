@@ -11,6 +11,8 @@ import type { FreeRadiusConfigOptions, FreeRadiusDbOptions } from './types.js';
 
 export const DYNAMIC_SERVER = 'ispctl_dynamic_clients';
 export const DYNAMIC_SITE = 'ispctl-dynamic-clients';
+/** The sql module instance that reads from the authorize database (a replica), with authDb. */
+export const AUTH_SQL_INSTANCE = 'sql_authorize';
 
 // ---------------------------------------------------------------------------------------------
 // Values
@@ -160,8 +162,8 @@ export function clientsConf(options: FreeRadiusConfigOptions): string {
   return lines.join('\n');
 }
 
-export function dynamicClientsSite(): string {
-  const q = (column: string) => `%{sql: SELECT ${column} FROM nas WHERE nasname = '%{Packet-Src-IP-Address}' LIMIT 1}`;
+export function dynamicClientsSite(sqlInstance = 'sql'): string {
+  const q = (column: string) => `%{${sqlInstance}: SELECT ${column} FROM nas WHERE nasname = '%{Packet-Src-IP-Address}' LIMIT 1}`;
   return [
     MARK,
     '# Looks up a router that is not yet a known client in the `nas` table. FreeRADIUS caches it',
@@ -190,6 +192,23 @@ export function dynamicClientsSite(): string {
 // ---------------------------------------------------------------------------------------------
 // The whole configuration, validated
 
+/**
+ * The authorize section's call of the sql module with a read database: its instance first,
+ * the primary (`sql`) when it fails (unreachable, or a query error); a subscriber it does not
+ * know is not looked up again.
+ */
+export function authorizeFromReplica(indent: string): string {
+  return [
+    `${indent}${MARK} Subscribers are read from ${AUTH_SQL_INSTANCE} (the read database, e.g. a streaming`,
+    `${indent}# replica); when it fails, from sql (the primary). Accounting and post-auth use sql only.`,
+    `${indent}redundant {`,
+    `${indent}\t${AUTH_SQL_INSTANCE}`,
+    `${indent}\tsql`,
+    `${indent}}`,
+    '',
+  ].join('\n');
+}
+
 /** Everything install.ts writes, every value validated and quoted; no file touched yet. */
 export interface RenderedFreeRadiusConfig {
   targetDir: string;
@@ -207,6 +226,8 @@ export interface RenderedFreeRadiusConfig {
   sql: Record<string, string>;
   /** Items of the sql module's `pool` section (none: left as installed). */
   pool: Record<string, string>;
+  /** Items of the second sql instance (AUTH_SQL_INSTANCE), with authDb. */
+  authSql?: Record<string, string>;
   clientsConf: string;
   /** The listen sections put at the top of `server default`. */
   listen: string;
@@ -247,7 +268,11 @@ export function renderFreeRadiusConfig(options: FreeRadiusConfigOptions, targetD
   checkPort('authentication port', listen.authPort);
   checkPort('accounting port', listen.acctPort);
   if (listen.authPort === listen.acctPort) throw invalid('FREERADIUS_BAD_PORT', 'authentication and accounting ports must differ');
-  const sql = sqlItems(db, clients === 'sql');
+  const sql = sqlItems(db, clients === 'sql' && options.authDb === undefined);
+  // Clients come from the read database too; the group comparison needs a name of its own.
+  const authSql = options.authDb
+    ? { ...sqlItems(options.authDb, clients === 'sql'), group_attribute: `"${AUTH_SQL_INSTANCE}-SQL-Group"` }
+    : undefined;
   const pool: Record<string, string> = {};
   for (const k of ['start', 'min', 'max', 'spare'] as const) {
     const v = options.sqlPool?.[k];
@@ -281,9 +306,10 @@ export function renderFreeRadiusConfig(options: FreeRadiusConfigOptions, targetD
     security,
     sql,
     pool,
+    ...(authSql ? { authSql } : {}),
     clientsConf: clientsConf({ ...options, clients }),
     listen: `\t${MARK} Listen only where ispctl was told to.\n${listenBlock('auth', listen.address, listen.authPort)}${listenBlock('acct', listen.address, listen.acctPort)}`,
   };
-  if (clients === 'dynamic') rendered.dynamicSite = dynamicClientsSite();
+  if (clients === 'dynamic') rendered.dynamicSite = dynamicClientsSite(authSql ? AUTH_SQL_INSTANCE : 'sql');
   return rendered;
 }

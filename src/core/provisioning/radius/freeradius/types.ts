@@ -54,7 +54,14 @@ export interface FreeRadiusConfigOptions {
   targetDir: string;
   /** Installed configuration to copy. Default: the first of FREERADIUS_CONFIG_CANDIDATES found. */
   sourceDir?: string;
+  /** The database FreeRADIUS writes accounting and post-auth to (the primary). */
   db: FreeRadiusDbOptions;
+  /**
+   * A second database to read subscribers and routers from (authorize and clients), such as a
+   * streaming replica of `db`. Written as a second sql module instance (`sql_authorize`); the
+   * authorize section tries it first and `db` when it fails. Default: `db` for everything.
+   */
+  authDb?: FreeRadiusDbOptions;
   listen: FreeRadiusListenOptions;
   /**
    * Comment out `user`/`group` in radiusd.conf so the server keeps the identity it was started
@@ -95,6 +102,8 @@ export interface FreeRadiusConfig {
   pidFile: string;
   listen: FreeRadiusListenOptions;
   clients: 'sql' | 'dynamic';
+  /** The sql module instance authorize reads from first, with `authDb`. */
+  authInstance?: string;
   /** Files written or edited, relative to configDir. */
   changedFiles: string[];
 }
