@@ -17,6 +17,7 @@ import * as documentsIntake from './20261202070000_documents_intake.js';
 import * as invoiceSending from './20261202080000_invoice_sending.js';
 import * as collectionsControls from './20261202120000_collections_controls.js';
 import * as routerJobQueues from './20261203030000_router_job_queues.js';
+import * as notifyHold from './20261203040000_notify_hold.js';
 
 export interface Migration {
   name: string;
@@ -41,4 +42,5 @@ export const migrations: Migration[] = [
   { name: '20261202080000_invoice_sending', ...invoiceSending },
   { name: '20261202120000_collections_controls', ...collectionsControls },
   { name: '20261203030000_router_job_queues', ...routerJobQueues },
+  { name: '20261203040000_notify_hold', ...notifyHold },
 ];

@@ -4,6 +4,7 @@ import { IspctlError } from '../../core/errors.js';
 import { runCollections } from '../../core/collections/run.js';
 import type { CollectionTransition } from '../../core/collections/evaluate.js';
 import { formatMoney } from '../../core/money.js';
+import { NOTICE_BEFORE_ACTION_MS } from '../../core/notify/hold.js';
 import { sendNotifications } from '../../core/notify/outbox.js';
 import { getSetting } from '../../core/settings/service.js';
 
@@ -13,7 +14,9 @@ export default class CollectionsRun extends BaseCommand<typeof CollectionsRun> {
     'From the invoices and the settings reminder-days, warning-days and grace-days. Suspension blocks or throttles through the access ' +
     'policy (suspension-action, per plan); admin-suspended services keep their block. Router changes are applied before the command ' +
     'returns when the routers answer; otherwise they stay queued (exit 3). Safe to run as often as you like: every event happens once. ' +
-    'Messages go to the outbox; add --send to deliver them now (or run ispctl notify send). A run that would suspend more services than ' +
+    'Messages go to the outbox; add --send to deliver them now (or run ispctl notify send). Suspension notices are the exception: ' +
+    'the run delivers them before the routers are told, and a suspension whose notice could not be delivered waits for it (up to ' +
+    'notify-suspension-hold-minutes; exit 3 meanwhile). A run that would suspend more services than ' +
     'collections-max-suspensions allows suspends no one, records an alert and exits 1; --force goes ahead. While collections is paused ' +
     '(ispctl collections pause) no one is suspended. Subscribers on an extension (ispctl subscriber extend) are not suspended until its date.';
   static override examples = [
@@ -57,11 +60,18 @@ export default class CollectionsRun extends BaseCommand<typeof CollectionsRun> {
       if (r.notifications) this.say(`${r.notifications} message(s) queued${f.send ? '' : '; ispctl notify send delivers them'}.`);
       for (const e of r.notificationErrors.slice(0, 5)) this.warnLine(`message ${e.eventKey} (${e.channel}) not rendered: ${e.error}`);
     }
+    // Suspension notices go out before the suspensions reach the routers (which wait for them).
+    let notices;
+    if (!r.dryRun && r.suspended.length && r.notifications) {
+      notices = await sendNotifications(ctx, { heldOnly: true, subscriberIds: r.suspended, budgetMs: NOTICE_BEFORE_ACTION_MS });
+      if (notices.claimed) this.say(`Suspension notices: ${notices.sent} sent${notices.retrying + notices.failed ? `, ${notices.retrying + notices.failed} not delivered (their suspensions wait for them up to notify-suspension-hold-minutes)` : ''}.`);
+    }
     const routers = await this.applyNow(r.jobIds);
     if (routers.status !== 'none') this.say(`Routers: ${routers.applied} change(s) applied${routers.remaining ? `, ${routers.remaining} queued` : ''}.`);
     let sent;
     if (f.send && !r.dryRun && r.notifications) {
       sent = await sendNotifications(ctx, {});
+      if (notices) sent = { ...sent, claimed: sent.claimed + notices.claimed, sent: sent.sent + notices.sent, retrying: sent.retrying + notices.retrying, failed: sent.failed + notices.failed, errors: [...notices.errors, ...sent.errors] };
       this.say(`Messages: ${sent.sent} sent${sent.retrying ? `, ${sent.retrying} to retry` : ''}${sent.failed ? `, ${sent.failed} failed` : ''}.`);
     }
     if (held?.reason === 'cap') {

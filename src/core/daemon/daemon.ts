@@ -608,6 +608,8 @@ export class Daemon {
     try {
       const r = await def.run(env, slot);
       const durationMs = performance.now() - started;
+      // The run stopped with work left (its time budget ran out): run it again at once.
+      if (r.again && !this.#opts.once) state.requested = true;
       state.failures = 0;
       state.retryAtMs = undefined;
       if (slot) state.doneSlot = slot;

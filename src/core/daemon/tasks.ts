@@ -38,6 +38,8 @@ export interface TaskResult {
   /** Log level of the message: debug for runs that found nothing to do. */
   level?: LogLevel;
   summary?: Record<string, unknown>;
+  /** Work is left that the run had no time for: run it again at once, not after the interval. */
+  again?: boolean;
 }
 
 export interface TaskDef {
@@ -50,6 +52,9 @@ export interface TaskDef {
   intervalMs?(config: DaemonConfig): number;
   run(env: TaskEnv, slot?: string): Promise<TaskResult>;
 }
+
+/** How long one run of the outbox may keep starting sends before it yields to the other schedules. */
+export const NOTIFY_RUN_BUDGET_MS = 20_000;
 
 /** How often the stale-session sweep runs. */
 export const RADIUS_STALE_INTERVAL_MS = 60_000;
@@ -116,6 +121,11 @@ const collections: TaskDef = {
   async run(env) {
     const [{ runCollections }, { applyNow }] = await Promise.all([import('../collections/run.js'), import('../provisioning/apply.js')]);
     const r = await runCollections(env.ctx);
+    // Suspension notices go out first: the suspensions wait for them (src/core/notify/hold.ts).
+    if (r.suspended.length && r.notifications) {
+      const [{ sendNotifications }, { NOTICE_BEFORE_ACTION_MS }] = await Promise.all([import('../notify/outbox.js'), import('../notify/hold.js')]);
+      await sendNotifications(env.ctx, { heldOnly: true, subscriberIds: r.suspended, budgetMs: NOTICE_BEFORE_ACTION_MS, ...(env.notificationTransport ? { transport: env.notificationTransport } : {}) });
+    }
     const applied = await applyNow(env.ctx, r.jobIds, { timeoutMs: env.routerTimeoutMs, drivers: env.drivers });
     const jobs = applied.status === 'none' ? undefined : applied;
     const counts = { reminded: r.reminded.length, warned: r.warned.length, suspended: r.suspended.length, restored: r.restored.length, cleared: r.cleared.length };
@@ -238,13 +248,20 @@ const notifications: TaskDef = {
   intervalMs: (c) => c.notifyIntervalMs,
   async run(env) {
     const { sendNotifications } = await import('../notify/outbox.js');
-    const r = await sendNotifications(env.ctx, { limit: 500, ...(env.notificationTransport ? { transport: env.notificationTransport } : {}) });
+    // Drains the queue at the gateways' pace, NOTIFY_RUN_BUDGET_MS at a time so the other
+    // schedules get their turn; a run that had more to send runs again at once.
+    const r = await sendNotifications(env.ctx, { budgetMs: NOTIFY_RUN_BUDGET_MS, ...(env.notificationTransport ? { transport: env.notificationTransport } : {}) });
     for (const e of r.errors.slice(0, 5)) env.log.warn(`Message #${e.id} (${e.channel}) not delivered: ${e.error}`, { id: e.id, channel: e.channel });
     return {
       outcome: 'ok',
       level: r.claimed ? (r.errors.length ? 'warn' : 'info') : 'debug',
-      message: r.claimed ? `${r.sent} message(s) sent${r.retrying ? `, ${r.retrying} to retry` : ''}${r.failed ? `, ${r.failed} failed for good` : ''}` : 'Nothing to send',
-      summary: { claimed: r.claimed, sent: r.sent, retrying: r.retrying, failed: r.failed },
+      message: r.claimed
+        ? `${r.sent} message(s) sent${r.retrying ? `, ${r.retrying} to retry` : ''}${r.failed ? `, ${r.failed} failed for good` : ''}${r.deferred ? `, ${r.deferred} put off (gateway busy or out of time)` : ''}${r.givenUp ? `; ${r.givenUp} suspension notice(s) given up (hold passed)` : ''}`
+        : r.givenUp
+          ? `${r.givenUp} suspension notice(s) given up (hold passed)`
+          : 'Nothing to send',
+      summary: { claimed: r.claimed, sent: r.sent, retrying: r.retrying, failed: r.failed, deferred: r.deferred, givenUp: r.givenUp },
+      again: r.more && r.sent + r.retrying + r.failed > 0,
     };
   },
 };

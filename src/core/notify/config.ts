@@ -2,7 +2,7 @@
 // the one reader that needs them; never print what it returns).
 import type { Db } from '../db/tx.js';
 import { settingDef, type SettingValue } from '../settings/registry.js';
-import { parseChannels, type Channel } from './setting-defs.js';
+import { parseChannels, ratePerSecond, type Channel, type Rate } from './setting-defs.js';
 
 export interface SmsGatewayConfig {
   url: string;
@@ -25,6 +25,17 @@ export interface NotifyConfig {
   sms: SmsGatewayConfig | null;
   templatesDir: string | null;
   maxAttempts: number;
+  /** How each gateway may be used: connections or requests at once, and the most per second. */
+  limits: Record<Channel, GatewayLimits>;
+  /** How long a suspension waits for its notice, minutes (0: it does not wait). */
+  suspensionHoldMinutes: number;
+}
+
+export interface GatewayLimits {
+  /** Messages handed to the gateway at once (SMTP: pooled connections). */
+  concurrency: number;
+  /** Most messages per second, or null for no limit. */
+  rate: Rate;
 }
 
 const KEYS = [
@@ -41,6 +52,11 @@ const KEYS = [
   'sms-headers',
   'templates-dir',
   'notify-max-attempts',
+  'notify-email-connections',
+  'notify-sms-concurrency',
+  'notify-email-rate',
+  'notify-sms-rate',
+  'notify-suspension-hold-minutes',
 ] as const;
 
 export async function loadNotifyConfig(db: Db): Promise<NotifyConfig> {
@@ -85,5 +101,10 @@ export async function loadNotifyConfig(db: Db): Promise<NotifyConfig> {
     sms,
     templatesDir: str('templates-dir'),
     maxAttempts: Number(get('notify-max-attempts') ?? 8),
+    limits: {
+      email: { concurrency: Number(get('notify-email-connections') ?? 4), rate: ratePerSecond(get('notify-email-rate')) },
+      sms: { concurrency: Number(get('notify-sms-concurrency') ?? 8), rate: ratePerSecond(get('notify-sms-rate')) },
+    },
+    suspensionHoldMinutes: Number(get('notify-suspension-hold-minutes') ?? 120),
   };
 }

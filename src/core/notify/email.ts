@@ -1,5 +1,6 @@
-// Email over SMTP through nodemailer: one pooled connection set per outbox run, with timeouts so a
-// silent server fails the message (to be retried) instead of hanging the run.
+// Email over SMTP through nodemailer: one pool of connections per outbox run (notify-email-connections,
+// each kept open and reused for many messages), with timeouts so a silent server fails the message
+// (to be retried) instead of hanging the run.
 import type { Transporter } from 'nodemailer';
 
 /** A file an email carries: a multipart/mixed part, base64, with its file name. */
@@ -28,7 +29,14 @@ export interface EmailSenderOptions {
   connectTimeoutMs?: number;
   /** Idle socket timeout, ms (default 30 s). */
   socketTimeoutMs?: number;
+  /** Connections kept open (default 4). */
+  maxConnections?: number;
+  /** false: a new connection for every message (no pool). */
+  pool?: boolean;
 }
+
+/** Messages sent on one pooled connection before it is replaced (servers limit this too). */
+const MESSAGES_PER_CONNECTION = 1000;
 
 /** A host name for messages and errors, without credentials. */
 export function smtpHost(smtpUrl: string): string {
@@ -43,10 +51,10 @@ export function smtpHost(smtpUrl: string): string {
 export function createEmailSender(opts: EmailSenderOptions): EmailSender {
   // nodemailer is loaded on the first message, not when a command that might queue one starts.
   let transport: Promise<Transporter> | undefined;
+  const pooled = opts.pool ?? true;
   const open = async () => (await import('nodemailer')).createTransport({
     url: opts.smtpUrl,
-    pool: true,
-    maxConnections: 3,
+    ...(pooled ? { pool: true as const, maxConnections: opts.maxConnections ?? 4, maxMessages: MESSAGES_PER_CONNECTION } : {}),
     connectionTimeout: opts.connectTimeoutMs ?? 10_000,
     greetingTimeout: opts.connectTimeoutMs ?? 10_000,
     socketTimeout: opts.socketTimeoutMs ?? 30_000,

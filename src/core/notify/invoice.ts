@@ -254,13 +254,16 @@ export async function sendInvoices(ctx: ServiceContext, opts: SendInvoicesOption
       });
     });
   }
-  const delivery: SendSummary = { claimed: 0, sent: 0, retrying: 0, failed: 0, errors: [] };
+  const delivery: SendSummary = { claimed: 0, sent: 0, retrying: 0, failed: 0, deferred: 0, givenUp: 0, more: false, errors: [] };
   for (const part of chunks(ids, 500)) {
     const d = await sendNotifications(ctx, { ids: part, limit: part.length, ...(opts.transport ? { transport: opts.transport } : {}) });
     delivery.claimed += d.claimed;
     delivery.sent += d.sent;
     delivery.retrying += d.retrying;
     delivery.failed += d.failed;
+    delivery.deferred += d.deferred;
+    delivery.givenUp += d.givenUp;
+    delivery.more ||= d.more;
     delivery.errors.push(...d.errors);
   }
   const sent: string[] = [];

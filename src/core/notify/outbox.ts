@@ -17,10 +17,15 @@ import { invalid, isIspctlError, IspctlError } from '../errors.js';
 import { amountDueBySubscriber } from '../ledger/read-model.js';
 import { renderInvoice, renderReceipt } from '../documents/service.js';
 import { shortLinkMaker } from '../intake/links.js';
+import { idArray } from '../db/sql.js';
+import { notifyJobs } from '../provisioning/jobs.js';
 import { loadNotifyConfig, type NotifyConfig } from './config.js';
 import { createEmailSender, smtpHost, type EmailAttachment, type EmailMessage, type EmailSender } from './email.js';
-import type { Channel } from './setting-defs.js';
-import { sendSms, type SmsMessage } from './sms.js';
+import { giveUpExpiredHolds, HOLDING_TEMPLATES } from './hold.js';
+import { Lane, realLaneClock, type LaneClock } from './lane.js';
+import { CHANNELS, type Channel } from './setting-defs.js';
+import { sendSms, SmsGatewayError, type SmsMessage } from './sms.js';
+import { SENDING_TIMEOUT_MS } from './timing.js';
 import { commonData, createTemplateLoader, messageMoney, renderMessage, TEMPLATE_NAMES, type MessageData, type TemplateName } from './templates.js';
 
 export type NotificationStatus = 'pending' | 'sending' | 'sent' | 'failed';
@@ -42,25 +47,52 @@ export interface Notification {
   createdAt: Date;
   /** The invoice this message delivers, if any. */
   invoiceId: number | null;
+  /**
+   * A notice that announces an action (a suspension): until it is delivered or given up, the
+   * router is not told (src/core/notify/hold.ts); at this time it is given up.
+   */
+  holdUntil: Date | null;
 }
 
-export function toNotification(r: Record<string, unknown>): Notification {
+/** A raw row of notifications. */
+export interface NotificationRow {
+  id: bigint | number;
+  subscriber_id: number | null;
+  event_key: string;
+  channel: Channel;
+  template: TemplateName;
+  recipient: string;
+  subject: string | null;
+  body: string;
+  status: NotificationStatus;
+  attempts: number;
+  last_error: string | null;
+  next_attempt_at: Date;
+  sent_at: Date | null;
+  created_at: Date;
+  invoice_id: bigint | number | null;
+  hold_until?: Date | null;
+}
+
+/** The one mapping of a notifications row. */
+export function toNotification(r: NotificationRow): Notification {
   return {
     id: Number(r.id),
-    subscriberId: r.subscriber_id === null || r.subscriber_id === undefined ? null : Number(r.subscriber_id),
-    eventKey: r.event_key as string,
-    channel: r.channel as Channel,
-    template: r.template as TemplateName,
-    recipient: r.recipient as string,
-    subject: (r.subject as string | null) ?? null,
-    body: r.body as string,
-    status: r.status as NotificationStatus,
+    subscriberId: r.subscriber_id ?? null,
+    eventKey: r.event_key,
+    channel: r.channel,
+    template: r.template,
+    recipient: r.recipient,
+    subject: r.subject ?? null,
+    body: r.body,
+    status: r.status,
     attempts: Number(r.attempts),
-    lastError: (r.last_error as string | null) ?? null,
-    nextAttemptAt: r.next_attempt_at as Date,
-    sentAt: (r.sent_at as Date | null) ?? null,
-    createdAt: r.created_at as Date,
+    lastError: r.last_error ?? null,
+    nextAttemptAt: r.next_attempt_at,
+    sentAt: r.sent_at ?? null,
+    createdAt: r.created_at,
     invoiceId: r.invoice_id === null || r.invoice_id === undefined ? null : Number(r.invoice_id),
+    holdUntil: r.hold_until ?? null,
   };
 }
 
@@ -114,6 +146,22 @@ export interface QueueOptions {
 
 const INSERT_BATCH = 5000;
 
+/** A row as queueNotifications inserts it. */
+interface QueuedRow {
+  subscriber_id: number;
+  event_key: string;
+  channel: Channel;
+  template: TemplateName;
+  recipient: string;
+  invoice_id: number | null;
+  attachments: AttachmentRef[];
+  hold_until: Date | null;
+  subject: string | null;
+  body: string;
+  status: 'pending' | 'failed';
+  last_error: string | null;
+}
+
 /**
  * Renders and queues messages, one row per enabled channel the subscriber has an address for
  * (email: an address and SMTP set up; sms: a phone and the gateway set up). Queuing the same
@@ -133,13 +181,15 @@ export async function queueNotifications(db: Db, ctx: Pick<ServiceContext, 'cloc
   if (missing.length) {
     const owed = await amountDueBySubscriber(db, missing);
     for (let i = 0; i < missing.length; i += 10_000) {
-      const rows: Array<Record<string, unknown>> = await db('subscribers').whereIn('id', missing.slice(i, i + 10_000)).select('id', 'full_name', 'account_no', 'email', 'phone');
+      const rows: Array<{ id: number; full_name: string; account_no: string; email: string | null; phone: string | null }> = await db('subscribers')
+        .whereIn('id', missing.slice(i, i + 10_000))
+        .select('id', 'full_name', 'account_no', 'email', 'phone');
       for (const r of rows) {
         looked.set(Number(r.id), {
-          fullName: r.full_name as string,
-          accountNo: r.account_no as string,
-          email: (r.email as string | null) ?? null,
-          phone: (r.phone as string | null) ?? null,
+          fullName: r.full_name,
+          accountNo: r.account_no,
+          email: r.email ?? null,
+          phone: r.phone ?? null,
           balanceMinor: owed.get(Number(r.id)) ?? 0n,
         });
       }
@@ -147,7 +197,9 @@ export async function queueNotifications(db: Db, ctx: Pick<ServiceContext, 'cloc
   }
   const loader = createTemplateLoader(config.templatesDir);
   const now = ctx.clock.now();
-  const rows: Array<Record<string, unknown>> = [];
+  // A notice that announces an action holds that action until it is delivered (hold.ts).
+  const holdUntil = config.suspensionHoldMinutes > 0 ? new Date(now.getTime() + config.suspensionHoldMinutes * 60_000) : null;
+  const rows: QueuedRow[] = [];
   for (const req of requests) {
     const who = req.recipient ?? looked.get(req.subscriberId);
     if (!who) continue;
@@ -163,6 +215,7 @@ export async function queueNotifications(db: Db, ctx: Pick<ServiceContext, 'cloc
         recipient: to,
         invoice_id: req.invoiceId ?? null,
         attachments: channel === 'email' ? (req.attachments ?? []) : [],
+        hold_until: holdUntil && HOLDING_TEMPLATES.has(req.template) ? holdUntil : null,
       };
       try {
         const msg = renderMessage(await loader.get(req.template, channel), data);
@@ -181,10 +234,11 @@ export async function queueNotifications(db: Db, ctx: Pick<ServiceContext, 'cloc
       `with x as (
          select * from json_to_recordset(?::json)
            as x(subscriber_id int, event_key text, channel text, template text, recipient text, subject text, body text, status text, last_error text,
-                invoice_id bigint, attachments json)),
+                invoice_id bigint, attachments json, hold_until timestamptz)),
        ins as (
-         insert into notifications (subscriber_id, event_key, channel, template, recipient, subject, body, status, attempts, last_error, next_attempt_at, created_at, invoice_id)
-         select x.subscriber_id, x.event_key, x.channel, x.template, x.recipient, x.subject, x.body, x.status, 0, x.last_error, ?::timestamptz, ?::timestamptz, x.invoice_id
+         insert into notifications (subscriber_id, event_key, channel, template, recipient, subject, body, status, attempts, last_error, next_attempt_at, created_at, invoice_id, hold_until)
+         select x.subscriber_id, x.event_key, x.channel, x.template, x.recipient, x.subject, x.body, x.status, 0, x.last_error, ?::timestamptz, ?::timestamptz, x.invoice_id,
+                case when x.status = 'pending' then x.hold_until end
            from x
          on conflict (event_key, channel) do nothing
          returning id, event_key, channel),
@@ -220,13 +274,22 @@ export interface NotificationTransport {
   close?(): void | Promise<void>;
 }
 
-/** The transport the settings describe: nodemailer SMTP (opened on first use) and the SMS gateway. */
-export function defaultTransport(config: NotifyConfig): NotificationTransport {
+export interface TransportOptions {
+  /** false: a new SMTP connection for every message (the pool is the default). */
+  emailPool?: boolean;
+}
+
+/**
+ * The transport the settings describe: nodemailer SMTP with a pool of notify-email-connections
+ * connections (opened on first use, kept open for the run) and the SMS gateway over fetch (whose
+ * connections are kept alive).
+ */
+export function defaultTransport(config: NotifyConfig, opts: TransportOptions = {}): NotificationTransport {
   let email: EmailSender | undefined;
   return {
     async sendEmail(message) {
       if (!config.smtpUrl || !config.mailFrom) throw new Error('email is not set up: set smtp-url and mail-from');
-      email ??= createEmailSender({ smtpUrl: config.smtpUrl, from: config.mailFrom });
+      email ??= createEmailSender({ smtpUrl: config.smtpUrl, from: config.mailFrom, maxConnections: config.limits.email.concurrency, pool: opts.emailPool ?? true });
       return email.send(message);
     },
     async sendSms(message) {
@@ -239,8 +302,7 @@ export function defaultTransport(config: NotifyConfig): NotificationTransport {
   };
 }
 
-/** A row claimed by a sender that died is taken again after this long. */
-export const SENDING_TIMEOUT_MS = 10 * 60_000;
+export { SENDING_TIMEOUT_MS };
 
 /** Seconds until the next attempt after `attempts` failed ones: 1 min, 2, 4 … capped at 6 h, ±20 %. */
 export function retryDelaySeconds(attempts: number, random: () => number = Math.random): number {
@@ -249,13 +311,24 @@ export function retryDelaySeconds(attempts: number, random: () => number = Math.
 }
 
 export interface SendOptions {
-  /** Most messages to take in this run (default 500). */
+  /** Most messages to take in this run (default: every due one). */
   limit?: number;
   /** Only these rows (e.g. the ones a command just queued). */
   ids?: number[];
+  /** Only messages to these subscribers. */
+  subscriberIds?: number[];
+  /** Only notices that hold an action (suspension notices, see hold.ts). */
+  heldOnly?: boolean;
   transport?: NotificationTransport;
-  /** Messages sent at once (default 4). */
+  /** Messages with each gateway at once; default the settings (notify-email-connections, notify-sms-concurrency). */
   concurrency?: number;
+  /**
+   * Start no send after this long (ms): what is claimed and not started goes back to the queue
+   * as it was, and `more` says so. Default: no limit (the daemon gives each run a budget).
+   */
+  budgetMs?: number;
+  /** The clock the gateways are paced by (tests). */
+  laneClock?: LaneClock;
 }
 
 export interface SendSummary {
@@ -265,27 +338,67 @@ export interface SendSummary {
   retrying: number;
   /** Failed for the last time: status failed. */
   failed: number;
+  /**
+   * Back in the queue without counting an attempt: the gateway asked to be called later
+   * (429 / Retry-After), or the run's budget ended before their turn.
+   */
+  deferred: number;
+  /** Suspension notices given up because their hold passed (the suspension went ahead). */
+  givenUp: number;
+  /** True when the run stopped (limit, budget, a gateway's pause) with due messages likely left. */
+  more: boolean;
   errors: Array<{ id: number; channel: Channel; recipient: string; error: string }>;
 }
 
-async function claim(db: Knex, now: Date, opts: SendOptions): Promise<Notification[]> {
+/**
+ * Claims up to `size` due messages of one channel in one statement: notices that hold an
+ * action first, then the rest by due time. FOR UPDATE SKIP LOCKED lets several senders share
+ * the queue; a row another sender claimed and abandoned (SENDING_TIMEOUT_MS) is taken again.
+ */
+async function claim(db: Knex, now: Date, channel: Channel, size: number, opts: SendOptions): Promise<Notification[]> {
   const stale = new Date(now.getTime() - SENDING_TIMEOUT_MS);
-  const sub = db('notifications')
-    .select('id')
-    .where((q) => {
-      q.where((p) => p.where('status', 'pending').where('next_attempt_at', '<=', now)).orWhere((s) => s.where('status', 'sending').where('claimed_at', '<', stale));
-    })
-    .orderBy([{ column: 'next_attempt_at' }, { column: 'id' }])
-    .limit(opts.limit ?? 500)
-    .forUpdate()
-    .skipLocked();
-  if (opts.ids) sub.whereIn('id', opts.ids);
-  const rows = await db('notifications').update({ status: 'sending', claimed_at: now }).whereIn('id', sub).returning('*');
-  return rows.map(toNotification).sort((a, b) => a.id - b.id);
+  const filters: string[] = [];
+  const bindings: Array<string | number | Date> = [];
+  if (opts.ids) {
+    filters.push('and id = any(?::bigint[])');
+    bindings.push(idArray(opts.ids));
+  }
+  if (opts.subscriberIds) {
+    filters.push('and subscriber_id = any(?::bigint[])');
+    bindings.push(idArray(opts.subscriberIds));
+  }
+  const due = `channel = ? and ((status = 'pending' and next_attempt_at <= ?::timestamptz) or (status = 'sending' and claimed_at < ?::timestamptz)) ${filters.join(' ')}`;
+  const dueBindings = [channel, now, stale, ...bindings];
+  const r = await db.raw(
+    `with held as (
+       select id from notifications where ${due} and hold_until is not null
+        order by next_attempt_at, id limit ? for update skip locked),
+     rest as (
+       select id from notifications where ${due} and hold_until is null ${opts.heldOnly ? 'and false' : ''}
+        order by next_attempt_at, id limit ? for update skip locked),
+     picked as (
+       select id from held
+       union all
+       select id from (select id from rest limit greatest(0, ? - (select count(*) from held))) r)
+     update notifications n set status = 'sending', claimed_at = ?::timestamptz
+       from picked where n.id = picked.id
+     returning n.*`,
+    [...dueBindings, size, ...dueBindings, size, size, now],
+  );
+  return (r.rows as NotificationRow[]).map(toNotification).sort((a, b) => (a.holdUntil === null ? 1 : 0) - (b.holdUntil === null ? 1 : 0) || a.id - b.id);
 }
 
-/** Claimed rows are sent this many at a time: their documents are loaded (or rendered) per batch. */
-export const SEND_BATCH = 20;
+/** Claimed rows are sent this many at a time: their documents are loaded (or rendered) per window, and marked per window. */
+export const SEND_BATCH = 100;
+
+/** Most rows one claim takes for one channel. */
+const CLAIM_CHUNK = 1000;
+
+/**
+ * A gateway's pause longer than this is not waited out in the run: its claimed messages go
+ * back to the queue due when the pause ends (and so do its other due messages).
+ */
+const MAX_PAUSE_WAIT_MS = 5_000;
 
 interface AttachmentRow {
   id: bigint | number;
@@ -339,87 +452,170 @@ async function batchAttachments(ctx: ServiceContext, ids: number[]): Promise<{ f
   return { files, errors };
 }
 
+/** What became of one claimed message in this run. */
+type Outcome =
+  | { row: Notification; kind: 'sent' }
+  | { row: Notification; kind: 'failed'; error: string }
+  /** Back in the queue, due after `waitMs`, no attempt counted. */
+  | { row: Notification; kind: 'deferred'; waitMs: number; error: string | null };
+
 /**
- * Sends due messages from the outbox. Each row is claimed before it is sent and marked after,
- * so two senders never take the same row; a sender that dies between the SMTP server's "250
- * OK" and the mark leaves the row claimed, and it is sent again after SENDING_TIMEOUT_MS (at
- * least once, never lost). Rows go out SEND_BATCH at a time, each batch marked before the next.
+ * Sends due messages from the outbox. Each gateway (SMTP server, SMS gateway) has its own lane
+ * (lane.ts): its messages are claimed a chunk at a time in one statement, handed to it with
+ * bounded concurrency at no more than its configured rate, and their outcomes marked in one
+ * statement per window of SEND_BATCH. Two senders never take the same row. Crash safety: a
+ * sender killed between the gateway's acceptance and the mark leaves those rows `sending`; they
+ * are sent again after SENDING_TIMEOUT_MS (at least once: at most two windows per gateway, the
+ * one being sent and the one being marked), and nothing claimed is ever lost.
  */
 export async function sendNotifications(ctx: ServiceContext, opts: SendOptions = {}): Promise<SendSummary> {
-  const db = ctx.db;
+  const db = ctx.db as Knex;
   const config = await loadNotifyConfig(db);
-  const rows = await claim(db, ctx.clock.now(), opts);
-  const summary: SendSummary = { claimed: rows.length, sent: 0, retrying: 0, failed: 0, errors: [] };
-  if (!rows.length) return summary;
-  const transport = opts.transport ?? defaultTransport(config);
-  try {
-    for (let b = 0; b < rows.length; b += SEND_BATCH) {
-      const batch = rows.slice(b, b + SEND_BATCH);
-      const { files, errors } = await batchAttachments(
-        ctx,
-        batch.filter((r) => r.channel === 'email').map((r) => r.id),
-      );
-      const sent: Notification[] = [];
-      const failures: Array<{ row: Notification; error: string }> = [];
-      const queue = batch.filter((r) => {
-        const why = errors.get(r.id);
-        if (why) failures.push({ row: r, error: why });
-        return !why;
-      });
-      await Promise.all(
-        Array.from({ length: Math.min(opts.concurrency ?? 4, queue.length) }, async () => {
-          for (let row = queue.shift(); row; row = queue.shift()) {
-            try {
-              if (row.channel === 'email') await transport.sendEmail({ to: row.recipient, subject: row.subject ?? config.ispName, text: row.body, attachments: files.get(row.id) });
-              else await transport.sendSms({ to: row.recipient, text: row.body });
-              sent.push(row);
-            } catch (err) {
-              failures.push({ row, error: err instanceof Error ? err.message : String(err) });
-            }
+  const summary: SendSummary = { claimed: 0, sent: 0, retrying: 0, failed: 0, deferred: 0, givenUp: 0, more: false, errors: [] };
+  summary.givenUp = await giveUpExpiredHolds(db, ctx.clock.now());
+  let released = summary.givenUp > 0;
+  const laneClock = opts.laneClock ?? realLaneClock;
+  const deadline = opts.budgetMs === undefined ? Infinity : laneClock.now() + opts.budgetMs;
+  let budget = opts.limit ?? Infinity;
+  let transport: NotificationTransport | undefined = opts.transport;
+  const marks: Promise<void>[] = [];
+  const mark = (outcomes: Outcome[]) => {
+    const p = markOutcomes(ctx, config, outcomes, summary).then((r) => {
+      released ||= r.releasedHold;
+    });
+    marks.push(p);
+    return p;
+  };
+
+  const runLane = async (channel: Channel) => {
+    const limits = config.limits[channel];
+    const lane = new Lane({ concurrency: opts.concurrency ?? limits.concurrency, rate: limits.rate, clock: laneClock, maxPauseWaitMs: MAX_PAUSE_WAIT_MS });
+    let stopped = false;
+    while (!stopped && budget > 0 && laneClock.now() < deadline) {
+      // A chunk the lane can finish well inside SENDING_TIMEOUT_MS at its rate.
+      const byRate = limits.rate ? Math.max(1, Math.floor((limits.rate * SENDING_TIMEOUT_MS) / 2000)) : CLAIM_CHUNK;
+      const size = Math.min(CLAIM_CHUNK, byRate, budget);
+      budget -= size;
+      const rows = await claim(db, ctx.clock.now(), channel, size, opts);
+      budget += size - rows.length;
+      if (!rows.length) break;
+      summary.claimed += rows.length;
+      transport ??= defaultTransport(config);
+      const send = transport;
+      let previous: Promise<void> = Promise.resolve();
+      for (let w = 0; w < rows.length; w += SEND_BATCH) {
+        const window = rows.slice(w, w + SEND_BATCH);
+        const outcomes: Outcome[] = [];
+        if (stopped) {
+          for (const row of window) outcomes.push({ row, kind: 'deferred', waitMs: Math.max(0, lane.pausedUntil - lane.now()), error: null });
+        } else {
+          const { files, errors } = channel === 'email' ? await batchAttachments(ctx, window.map((r) => r.id)) : { files: new Map<number, EmailAttachment[]>(), errors: new Map<number, string>() };
+          const ready = window.filter((r) => {
+            const why = errors.get(r.id);
+            if (why) outcomes.push({ row: r, kind: 'failed', error: why });
+            return !why;
+          });
+          const left = await lane.run(
+            ready,
+            async (row) => {
+              try {
+                if (row.channel === 'email') await send.sendEmail({ to: row.recipient, subject: row.subject ?? config.ispName, text: row.body, attachments: files.get(row.id) });
+                else await send.sendSms({ to: row.recipient, text: row.body });
+                outcomes.push({ row, kind: 'sent' });
+              } catch (err) {
+                const error = err instanceof Error ? err.message : String(err);
+                const wait = err instanceof SmsGatewayError ? err.retryAfterMs : undefined;
+                if (wait !== undefined) {
+                  lane.pause(wait);
+                  outcomes.push({ row, kind: 'deferred', waitMs: wait, error });
+                } else outcomes.push({ row, kind: 'failed', error });
+              }
+            },
+            deadline,
+          );
+          if (left.length) {
+            stopped = true;
+            for (const row of left) outcomes.push({ row, kind: 'deferred', waitMs: Math.max(0, lane.pausedUntil - lane.now()), error: null });
           }
-        }),
-      );
-      await markOutcome(ctx, config, sent, failures, summary);
+        }
+        // Marked while the next window is sent; marks of one lane stay in order.
+        previous = previous.then(() => mark(outcomes));
+      }
+      await previous;
     }
+    if (stopped || budget <= 0) summary.more = true;
+    // The gateway asked for a pause: its other due messages wait for it too, so the next run
+    // does not knock before the gateway said to.
+    const pausedFor = lane.pausedUntil - lane.now();
+    if (pausedFor > 0) await deferChannel(db, channel, new Date(ctx.clock.now().getTime() + pausedFor));
+  };
+
+  try {
+    await Promise.all(CHANNELS.map(runLane));
   } finally {
-    await transport.close?.();
+    await Promise.allSettled(marks);
+    if (transport && transport !== opts.transport) await transport.close?.();
   }
+  await Promise.all(marks);
+  // Suspensions waiting for these notices may go now: wake the job runners.
+  if (released) await notifyJobs(db);
   return summary;
 }
 
-async function markOutcome(ctx: ServiceContext, config: NotifyConfig, sent: Notification[], failures: Array<{ row: Notification; error: string }>, summary: SendSummary): Promise<void> {
+/** Puts off every due pending message of a channel until `until` (the gateway asked to wait). */
+async function deferChannel(db: Knex, channel: Channel, until: Date): Promise<void> {
+  await db('notifications').where({ channel, status: 'pending' }).where('next_attempt_at', '<', until).update({ next_attempt_at: until });
+}
+
+/** Records the outcomes of a window in one statement, then marks the invoices delivered. */
+async function markOutcomes(ctx: ServiceContext, config: NotifyConfig, outcomes: Outcome[], summary: SendSummary): Promise<{ releasedHold: boolean }> {
+  if (!outcomes.length) return { releasedHold: false };
   const db = ctx.db;
   const now = ctx.clock.now();
-  if (sent.length) {
-    const ids = sent.map((r) => r.id);
-    await db('notifications').whereIn('id', ids).where('status', 'sending').update({ status: 'sent', sent_at: now, attempts: db.raw('attempts + 1'), last_error: null, claimed_at: null });
-    // `sent` means sent: the invoices these messages delivered.
-    const invoiceIds = [...new Set(sent.map((r) => r.invoiceId).filter((x): x is number => x !== null))];
-    if (invoiceIds.length) {
-      await db.raw(
-        `update invoices set sent_at = ?::timestamptz, status = case when status = 'issued' then 'sent' else status end, updated_at = ?::timestamptz
-          where id = any(?::bigint[]) and sent_at is null`,
-        [now, now, `{${invoiceIds.join(',')}}`],
-      );
+  const rows = outcomes.map((o) => {
+    if (o.kind === 'sent') return { id: o.row.id, status: 'sent', attempts: o.row.attempts + 1, error: null, next_at: now.toISOString() };
+    if (o.kind === 'deferred') return { id: o.row.id, status: 'pending', attempts: o.row.attempts, error: o.error ?? o.row.lastError, next_at: new Date(now.getTime() + o.waitMs).toISOString() };
+    const attempts = o.row.attempts + 1;
+    const giveUp = attempts >= config.maxAttempts;
+    return {
+      id: o.row.id,
+      status: giveUp ? 'failed' : 'pending',
+      attempts,
+      error: o.error.slice(0, 2000),
+      next_at: (giveUp ? now : new Date(now.getTime() + retryDelaySeconds(attempts) * 1000)).toISOString(),
+    };
+  });
+  const r = await db.raw(
+    `update notifications n
+        set status = x.status, attempts = x.attempts, last_error = x.error, claimed_at = null, next_attempt_at = x.next_at,
+            sent_at = case when x.status = 'sent' then ?::timestamptz else n.sent_at end
+       from json_to_recordset(?::json) as x(id bigint, status text, attempts int, error text, next_at timestamptz)
+      where n.id = x.id and n.status = 'sending'
+      returning n.id, n.status, n.invoice_id, n.hold_until`,
+    [now, JSON.stringify(rows)],
+  );
+  const marked = r.rows as Array<{ id: bigint | number; status: NotificationStatus; invoice_id: bigint | number | null; hold_until: Date | null }>;
+  const done = new Set(marked.map((m) => Number(m.id)));
+  // `sent` means sent: the invoices these messages delivered.
+  const invoiceIds = [...new Set(marked.filter((m) => m.status === 'sent' && m.invoice_id !== null).map((m) => Number(m.invoice_id)))];
+  if (invoiceIds.length) {
+    await db.raw(
+      `update invoices set sent_at = ?::timestamptz, status = case when status = 'issued' then 'sent' else status end, updated_at = ?::timestamptz
+        where id = any(?::bigint[]) and sent_at is null`,
+      [now, now, idArray(invoiceIds)],
+    );
+  }
+  for (const o of outcomes) {
+    if (!done.has(o.row.id)) continue; // taken back by another sender meanwhile (stale claim): its outcome is theirs
+    if (o.kind === 'sent') summary.sent++;
+    else if (o.kind === 'deferred') summary.deferred++;
+    else {
+      if (o.row.attempts + 1 >= config.maxAttempts) summary.failed++;
+      else summary.retrying++;
+      summary.errors.push({ id: o.row.id, channel: o.row.channel, recipient: o.row.recipient, error: o.error });
     }
   }
-  summary.sent += sent.length;
-  for (const f of failures) {
-    const attempts = f.row.attempts + 1;
-    const giveUp = attempts >= config.maxAttempts;
-    await db('notifications')
-      .where({ id: f.row.id, status: 'sending' })
-      .update({
-        status: giveUp ? 'failed' : 'pending',
-        attempts,
-        last_error: f.error.slice(0, 2000),
-        claimed_at: null,
-        next_attempt_at: giveUp ? now : new Date(now.getTime() + retryDelaySeconds(attempts) * 1000),
-      });
-    if (giveUp) summary.failed++;
-    else summary.retrying++;
-    summary.errors.push({ id: f.row.id, channel: f.row.channel, recipient: f.row.recipient, error: f.error });
-  }
+  return { releasedHold: marked.some((m) => m.hold_until !== null && (m.status === 'sent' || m.status === 'failed')) };
 }
 
 // ---- listing and retrying -------------------------------------------------------------------

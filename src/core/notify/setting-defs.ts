@@ -78,6 +78,51 @@ function checkPlaceholders(key: string, template: string, allowed: readonly stri
   }
 }
 
+/** A sending rate: messages per second, or null for no limit. */
+export type Rate = number | null;
+
+/**
+ * Parses a rate as people write it: `none`, `20` or `20/s` (per second), `600/min`, `36000/h`.
+ * Returns the canonical text (`20/s`, `600/min`, `none`).
+ */
+export function parseRate(raw: unknown, key: string): string {
+  const s = String(raw ?? '').trim().toLowerCase().replace(/\s+/g, '');
+  if (s === 'none' || s === 'off' || s === '0' || s === 'unlimited') return 'none';
+  const m = /^(\d+(?:\.\d+)?)(?:\/(s|sec|second|m|min|minute|h|hour))?$/.exec(s);
+  const n = m ? Number(m[1]) : NaN;
+  if (!m || !(n > 0) || n > 1_000_000) {
+    throw invalid('INVALID_SETTING_VALUE', `${key} must be a rate such as 20/s, 600/min or 36000/h (or none), got ${JSON.stringify(String(raw))}.`, [`ispctl settings set ${key} 20/s`, `ispctl settings set ${key} none`]);
+  }
+  const unit = (m[2] ?? 's')[0] === 's' ? 's' : (m[2] ?? 's')[0] === 'm' ? 'min' : 'h';
+  return `${n}/${unit}`;
+}
+
+/** Messages per second of a stored rate (`20/s`, `600/min`, `36000/h`), or null for none. */
+export function ratePerSecond(stored: unknown): Rate {
+  const s = String(stored ?? 'none');
+  if (s === 'none') return null;
+  const [n, unit] = s.split('/');
+  const v = Number(n);
+  if (!(v > 0)) return null;
+  return unit === 'h' ? v / 3600 : unit === 'min' ? v / 60 : v;
+}
+
+function count(key: string, description: string, min: number, max: number, def: number): SettingDef {
+  return {
+    key,
+    description,
+    type: 'integer',
+    default: def,
+    min,
+    max,
+    parse(raw) {
+      const s = String(raw).trim();
+      if (!/^\d+$/.test(s) || Number(s) < min || Number(s) > max) throw invalid('INVALID_SETTING_VALUE', `${key} must be a whole number from ${min} to ${max}, got "${String(raw)}".`, [`ispctl settings set ${key} ${def}`]);
+      return Number(s);
+    },
+  };
+}
+
 export const NOTIFY_SETTINGS: readonly SettingDef[] = [
   {
     key: 'notify-channels',
@@ -206,4 +251,27 @@ export const NOTIFY_SETTINGS: readonly SettingDef[] = [
       return Number(s);
     },
   },
+  count('notify-email-connections', 'SMTP connections kept open and used at once to deliver email (pooled; one message at a time on each)', 1, 100, 4),
+  count('notify-sms-concurrency', 'SMS gateway requests in flight at once (kept-alive HTTP connections)', 1, 200, 8),
+  {
+    key: 'notify-email-rate',
+    description: 'Most email the SMTP server is sent, e.g. 20/s, 600/min, 36000/h, or none; never exceeded',
+    type: 'string',
+    default: 'none',
+    parse: (raw) => parseRate(raw, 'notify-email-rate'),
+  },
+  {
+    key: 'notify-sms-rate',
+    description: 'Most SMS the gateway is sent, e.g. 10/s, 600/min, or none; never exceeded (a 429 answer with Retry-After also slows it down)',
+    type: 'string',
+    default: 'none',
+    parse: (raw) => parseRate(raw, 'notify-sms-rate'),
+  },
+  count(
+    'notify-suspension-hold-minutes',
+    'A suspension reaches the router only after its notice was delivered or given up, or after this many minutes (then the notice is given up); 0: suspend without waiting',
+    0,
+    1440,
+    120,
+  ),
 ];

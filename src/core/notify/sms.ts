@@ -90,10 +90,34 @@ export function buildSmsRequest(config: SmsGatewayConfig, message: SmsMessage): 
 
 /** Why a gateway did not take a message (unreachable, timed out, or not a 2xx answer). */
 export class SmsGatewayError extends Error {
-  constructor(message: string) {
+  /**
+   * @param status the HTTP status, when the gateway answered
+   * @param retryAfterMs set when the gateway asked to be called again later (429, or 503 with
+   *   Retry-After): the message was not refused, the gateway is busy
+   */
+  constructor(
+    message: string,
+    readonly status?: number,
+    readonly retryAfterMs?: number,
+  ) {
     super(message);
     this.name = 'SmsGatewayError';
   }
+}
+
+/** A 429 without Retry-After waits this long. */
+export const DEFAULT_RETRY_AFTER_MS = 30_000;
+/** A Retry-After longer than this is taken as this (a gateway asking for a day is not obeyed blindly). */
+export const MAX_RETRY_AFTER_MS = 3_600_000;
+
+/** Milliseconds a Retry-After header asks for (seconds, or an HTTP date), or undefined. */
+export function parseRetryAfter(value: string | null, nowMs: number = Date.now()): number | undefined {
+  if (!value) return undefined;
+  const v = value.trim();
+  if (/^\d+(\.\d+)?$/.test(v)) return Math.min(Number(v) * 1000, MAX_RETRY_AFTER_MS);
+  const at = Date.parse(v);
+  if (Number.isNaN(at)) return undefined;
+  return Math.min(Math.max(0, at - nowMs), MAX_RETRY_AFTER_MS);
 }
 
 /** Sends one SMS; resolves when the gateway answered 2xx. */
@@ -110,7 +134,13 @@ export async function sendSms(config: SmsGatewayConfig, message: SmsMessage, opt
   }
   const text = await res.text().catch(() => '');
   if (res.status < 200 || res.status >= 300) {
-    throw new SmsGatewayError(`SMS gateway answered ${res.status} ${res.statusText}${text ? `: ${text.replace(/\s+/g, ' ').slice(0, 200)}` : ''}`);
+    const asked = parseRetryAfter(res.headers.get('retry-after'));
+    const retryAfterMs = res.status === 429 ? (asked ?? DEFAULT_RETRY_AFTER_MS) : res.status === 503 ? asked : undefined;
+    throw new SmsGatewayError(
+      `SMS gateway answered ${res.status} ${res.statusText}${text ? `: ${text.replace(/\s+/g, ' ').slice(0, 200)}` : ''}${retryAfterMs !== undefined ? ` (asked to wait ${Math.ceil(retryAfterMs / 1000)} s)` : ''}`,
+      res.status,
+      retryAfterMs,
+    );
   }
   return { status: res.status };
 }

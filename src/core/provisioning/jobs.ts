@@ -3,6 +3,7 @@
 import type { Knex } from 'knex';
 import type { Db } from '../db/tx.js';
 import { isUniqueViolation, mapDbError } from '../db/errors.js';
+import { heldBindings, JOB_HELD_BY_NOTICE_SQL } from '../notify/hold.js';
 import { workerId as ownWorkerId } from './claims.js';
 
 export const JOB_KINDS = ['service', 'profile', 'remove', 'radius_coa', 'radius_disconnect'] as const;
@@ -149,6 +150,8 @@ function dueJobs(db: Knex, filter: ClaimFilter, now: Date): Knex.QueryBuilder {
   if (filter.ids) q.whereIn('id', filter.ids);
   if (filter.routerIds) q.whereIn('router_id', filter.routerIds);
   if (filter.serviceIds) q.whereIn('service_id', filter.serviceIds);
+  // A suspension waits for its notice to be delivered or given up (src/core/notify/hold.ts).
+  q.whereRaw(`not ${JOB_HELD_BY_NOTICE_SQL}`, heldBindings(now));
   return q;
 }
 
