@@ -6,8 +6,9 @@ import { formatReminderDays, parseReminderDays } from '../../src/core/collection
 import { IspctlError } from '../../src/core/errors.js';
 import type { SmsGatewayConfig } from '../../src/core/notify/config.js';
 import { retryDelaySeconds } from '../../src/core/notify/outbox.js';
-import { maskHeaders, maskUrl, NOTIFY_SETTINGS, parseChannels } from '../../src/core/notify/setting-defs.js';
-import { buildSmsRequest } from '../../src/core/notify/sms.js';
+import { Lane, type LaneClock } from '../../src/core/notify/lane.js';
+import { maskHeaders, maskUrl, NOTIFY_SETTINGS, parseChannels, ratePerSecond } from '../../src/core/notify/setting-defs.js';
+import { buildSmsRequest, parseRetryAfter } from '../../src/core/notify/sms.js';
 import {
   COMMON_FIELDS,
   commonData,
@@ -207,5 +208,107 @@ describe('notification and collection settings', () => {
   it('retries back off from a minute to six hours', () => {
     const mid = () => 0.5;
     expect([1, 2, 3, 10, 20].map((n) => retryDelaySeconds(n, mid))).toEqual([60, 120, 240, 21600, 21600]);
+  });
+});
+
+describe('gateway lanes: concurrency, rate and pauses (virtual time)', () => {
+  /** A clock whose sleeps end in time order once every worker is waiting: no wall clock involved. */
+  function virtualClock() {
+    let t = 0;
+    const timers: Array<{ at: number; resolve: () => void }> = [];
+    const clock: LaneClock = {
+      now: () => t,
+      sleep: (ms) => new Promise<void>((resolve) => timers.push({ at: t + ms, resolve })),
+    };
+    /** Runs `work` to its end, advancing time to the next timer whenever nothing else can run. */
+    async function drive<T>(work: Promise<T>): Promise<T> {
+      let done = false;
+      const result = work.finally(() => (done = true));
+      while (!done) {
+        await new Promise((r) => setImmediate(r));
+        if (done || !timers.length) continue;
+        timers.sort((a, b) => a.at - b.at);
+        const next = timers.shift()!;
+        t = Math.max(t, next.at);
+        next.resolve();
+      }
+      return result;
+    }
+    return { clock, drive };
+  }
+
+  it('never starts more than the rate allows, whatever the concurrency, and never more at once than the concurrency', async () => {
+    const { clock, drive } = virtualClock();
+    const lane = new Lane({ concurrency: 8, rate: 10, clock });
+    const starts: number[] = [];
+    let inFlight = 0;
+    let most = 0;
+    const left = await drive(
+      lane.run(Array.from({ length: 45 }, (_, i) => i), async () => {
+        starts.push(clock.now());
+        most = Math.max(most, ++inFlight);
+        await clock.sleep(250); // a slow gateway: several at once
+        inFlight--;
+      }),
+    );
+    expect(left).toEqual([]);
+    expect(starts).toHaveLength(45);
+    for (let i = 1; i < starts.length; i++) expect(starts[i]! - starts[i - 1]!).toBeGreaterThanOrEqual(100);
+    // In any one-second window at most 10 sends start.
+    for (const s of starts) expect(starts.filter((x) => x >= s && x < s + 1000).length).toBeLessThanOrEqual(10);
+    expect(most).toBeLessThanOrEqual(8);
+    expect(most).toBeGreaterThan(1);
+  });
+
+  it('a pause (429 Retry-After) stops every worker until it ends; one longer than the run may wait leaves the rest unstarted', async () => {
+    const { clock, drive } = virtualClock();
+    const lane = new Lane({ concurrency: 4, rate: null, clock, maxPauseWaitMs: 5_000 });
+    const starts: number[] = [];
+    let n = 0;
+    const left = await drive(
+      lane.run(Array.from({ length: 20 }, (_, i) => i), async () => {
+        starts.push(clock.now());
+        const mine = ++n;
+        await clock.sleep(10);
+        if (mine === 5) lane.pause(3_000); // waited out
+      }),
+    );
+    expect(left).toEqual([]);
+    // Four started at once, the fifth paused the lane at 20 ms (after its send): nothing else until 3,020 ms.
+    expect(starts.filter((s) => s > 10 && s < 3_020)).toEqual([]);
+    expect(starts.filter((s) => s >= 3_020).length).toBeGreaterThanOrEqual(12);
+    expect(starts).toHaveLength(20);
+
+    const lane2 = new Lane({ concurrency: 4, rate: null, clock, maxPauseWaitMs: 5_000 });
+    let m = 0;
+    const left2 = await drive(
+      lane2.run(Array.from({ length: 20 }, (_, i) => i), async () => {
+        const mine = ++m;
+        await clock.sleep(10);
+        if (mine === 3) lane2.pause(120_000); // too long: the rest goes back to the queue
+      }),
+    );
+    expect(m).toBeLessThanOrEqual(6); // those already started when the pause came
+    expect(left2.length + m).toBe(20);
+  });
+
+  it('rates are read as people write them', () => {
+    const def = settingDef('notify-sms-rate');
+    expect(def.parse('10')).toBe('10/s');
+    expect(def.parse('600/min')).toBe('600/min');
+    expect(def.parse('36000 / h')).toBe('36000/h');
+    expect(def.parse('none')).toBe('none');
+    expect(ratePerSecond('600/min')).toBe(10);
+    expect(ratePerSecond('36000/h')).toBe(10);
+    expect(ratePerSecond('none')).toBeNull();
+    expect(thrown(() => def.parse('fast')).message).toBe('notify-sms-rate must be a rate such as 20/s, 600/min or 36000/h (or none), got "fast".');
+  });
+
+  it('reads Retry-After in seconds or as a date, and caps it', () => {
+    expect(parseRetryAfter('120')).toBe(120_000);
+    expect(parseRetryAfter('Wed, 02 Dec 2026 08:00:30 GMT', Date.parse('2026-12-02T08:00:00Z'))).toBe(30_000);
+    expect(parseRetryAfter('86400')).toBe(3_600_000);
+    expect(parseRetryAfter('soon')).toBeUndefined();
+    expect(parseRetryAfter(null)).toBeUndefined();
   });
 });
