@@ -137,8 +137,15 @@ const drivers = {
 const lab = await startLab();
 try {
   await initialise(ctx(), { values: { 'isp-name': 'Bench ISP', currency: 'PHP', timezone: 'Asia/Manila', 'grace-days': 5, 'due-days': 15 } });
-  // Messages are queued as in production (email and SMS set up); nothing is sent here.
-  await setSettings(ctx(), { 'smtp-url': 'smtp://127.0.0.1:2525', 'mail-from': 'Bench ISP <billing@bench.example>', 'sms-url': 'http://127.0.0.1:9/sms' });
+  // Messages are queued as in production (email and SMS set up); nothing is sent here, so the
+  // suspensions do not wait for their notices (notify-suspension-hold-minutes 0; the notices
+  // before the suspensions are bench/notify.mjs's subject).
+  await setSettings(ctx(), {
+    'smtp-url': 'smtp://127.0.0.1:2525',
+    'mail-from': 'Bench ISP <billing@bench.example>',
+    'sms-url': 'http://127.0.0.1:9/sms',
+    'notify-suspension-hold-minutes': '0',
+  });
   await addRouter(ctx(), { name: 'bench1', host: '127.0.0.1', apiPort: lab.port, apiUser: 'admin', apiPassword: lab.password, mode: 'api' });
   await createPlan(ctx(), { name: 'Fiber 1500', price: '1500', download: '50M', upload: '20M' });
   const router = await getRouter(db, 'bench1');
