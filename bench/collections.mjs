@@ -3,16 +3,24 @@
 // (its own event loop, as a real router is its own machine) with its PPPoE NAS, over loopback
 // TCP, in API mode. The database is an in-memory PGlite seeded set-based, or, with
 // BENCH_DATABASE_URL (a server URL), a throwaway database created on that PostgreSQL server and
-// dropped at the end. Prints one JSON line per benchmark: { name, runs, median, p99, unit, target }.
+// dropped at the end. Prints one JSON line per figure (bench/lib.mjs).
 //
 //   npm run build && node bench/collections.mjs
 //   BENCH_DATABASE_URL=postgres://user@127.0.0.1/postgres node bench/collections.mjs
+//   node bench/run.mjs collections      # both engines (starts its own PostgreSQL)
 //
-// (a) collections.suspend-10k-api: 10,000 subscribers past due date plus grace; one collections
-//     run moves them all to suspended (events, audit, 20,000 messages queued, access recomputed,
-//     10,000 jobs), then the jobs run until every PPP secret is disabled on the router
-//     (target < 5 s); with PostgreSQL also once through `ispctl collections run` itself;
-// (b) collections.payment-to-full-speed-api: a suspended subscriber pays; from the start of
+// (a) collections.run-suspend-10k: 10,000 subscribers past due date plus grace; one collections
+//     run (in chunks of 1,000, each its own transaction) moves them all to suspended: events,
+//     audit, 20,000 messages queued, access recomputed, 10,000 router jobs queued (target
+//     < 2500 ms on PostgreSQL, < 5000 ms embedded). Baseline, in the same run on the same data:
+//     a hand-written set-based floor writing the same rows (invoice status, service status and
+//     access, events, jobs, messages of the same size, audit) in one transaction;
+// (a') collections.suspend-10k-api: the same runs through to the router (the jobs run until every
+//     PPP secret is disabled); with PostgreSQL also once through `ispctl collections run` itself;
+// (b) collections.payment-during-run: while a run suspends 10,000, payments of subscribers it
+//     has just suspended, one after another: from the start of recordPayment to its router job
+//     done (secret enabled again), target < 1000 ms each (p99); baseline: the same with no run;
+// (c) collections.payment-to-full-speed-api: a suspended subscriber pays; from the start of
 //     recordPayment (allocation, collections, receipt) through running its router job to the
 //     lab NAS accepting a dial at the plan rate (target: median < 200 ms, p99 < 1 s).
 import knexFactory from 'knex';
@@ -20,11 +28,12 @@ import { performance } from 'node:perf_hooks';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { dist, report, ROOT, sized } from './lib.mjs';
+import { dist, loadSnapshot, report, ROOT, sized } from './lib.mjs';
 
 const SUBSCRIBERS = Number(process.env.BENCH_SUBSCRIBERS ?? sized(10_000, 2_000));
 const RUNS = Number(process.env.BENCH_RUNS ?? sized(3, 1));
 const PAYMENTS = Number(process.env.BENCH_PAYMENTS ?? sized(50, 10));
+const TARGET = (engine) => (engine === 'pglite' ? '< 5000' : '< 2500');
 const FULL = '20M/50M';
 
 const { migrateLatest } = await import(dist('src/core/db/migrate.js'));
@@ -188,45 +197,103 @@ try {
   const client = await RouterOSClient.connect({ host: '127.0.0.1', port: lab.port, user: 'admin', password: lab.password, timeoutMs: 60_000 });
   const disabledSecrets = async () => (await readMenu(client, 'secret')).filter((s) => s.disabled === 'true').length;
 
-  // (a) one collections run suspending everyone, then the router jobs.
-  const times = [];
+  // Back to before a run (not timed): warned, no suspension events or messages, secrets enabled.
+  const reset = async () => {
+    await db('services').update({ collection_status: 'warned' });
+    await db('collection_events').where('kind', 'suspension').del();
+    await db('notifications').del();
+    const back = await provisionChanges(db, ctx(), { all: true });
+    await runJobs(ctx(), drivers, { ids: back.jobIds, timeoutMs: 60_000 });
+  };
+  const tick = () => (clock = new FixedClock(new Date(clock.now().getTime() + 60_000)));
+
+  // The floor: the same rows written by hand-written set-based SQL in one transaction (no chunks,
+  // no state machine, messages not rendered but of the rendered size), on the same data.
+  let sample = null;
+  const floor = async (run) => {
+    const now = clock.now();
+    const today = '2026-11-24';
+    return db.transaction(async (trx) => {
+      await trx.raw(`update invoices set status = 'overdue', updated_at = ? where status in ('sent', 'issued') and due_date < ?::date and total_minor > paid_minor`, [now, today]);
+      const r = await trx.raw(
+        `with due as (
+           select s.id, s.subscriber_id, s.router_id, s.collection_status, i.id as invoice_id, i.number
+             from services s join invoices i on i.subscriber_id = s.subscriber_id
+            where s.collection_status not in ('suspended', 'uncollectible') and i.status not in ('void', 'draft', 'paid')
+              and i.total_minor > i.paid_minor and i.due_date + 5 < ?::date),
+         upd as (
+           update services s set collection_status = 'suspended', access_state = 'blocked', access_reason = 'billing_suspended', rate_limit = null,
+                  access_changed_at = ?, updated_at = ?, revision = s.revision + 1
+             from due where s.id = due.id returning s.id),
+         ev as (
+           insert into collection_events (subscriber_id, invoice_id, kind, event_key, from_status, to_status, reason, occurred_at)
+           select subscriber_id, invoice_id, 'suspension', 'floor:' || ? || ':' || subscriber_id, collection_status, 'suspended',
+                  'Invoice ' || number || ' (due 2026-11-16) unpaid after 5 days of grace; overdue balance PHP 1,500.00', ? from due returning 1),
+         jobs as (
+           insert into provisioning_jobs (router_id, service_id, kind, target, payload, status, attempts, next_attempt_at, created_at, updated_at)
+           select router_id, id, 'service', 'service:' || id, '{}', 'pending', 0, ?, ?, ? from due
+           on conflict (router_id, kind, target) where status = 'pending' do update set updated_at = excluded.updated_at returning 1),
+         msgs as (
+           insert into notifications (subscriber_id, event_key, channel, template, recipient, subject, body, status, attempts, next_attempt_at, created_at, invoice_id)
+           select d.subscriber_id, 'floor:' || ? || ':' || d.subscriber_id, c.channel, 'suspension', case c.channel when 'email' then sub.email else sub.phone end,
+                  c.subject, c.body, 'pending', 0, ?, ?, d.invoice_id
+             from due d join subscribers sub on sub.id = d.subscriber_id
+             cross join (values ('email', ?, ?), ('sms', null, ?)) as c(channel, subject, body)
+           returning 1)
+         select (select count(*) from upd)::int as services, (select count(*) from ev)::int as events, (select count(*) from jobs)::int as jobs, (select count(*) from msgs)::int as messages`,
+        [today, now, now, run, now, now, now, now, run, now, now, sample.subject, sample.email, sample.sms],
+      );
+      await trx('audit_log').insert({ at: now, actor: 'bench', command: 'floor', entity_type: 'collections', entity_id: today, action: 'run', before: null, after: JSON.stringify({ suspended: r.rows[0].services }) });
+      return r.rows[0];
+    });
+  };
+
+  // (a) collections runs suspending everyone, each with its floor on the same data; then the router jobs.
+  const runTimes = [];
+  const totalTimes = [];
+  const floorTimes = [];
   for (let run = 0; run < RUNS; run++) {
-    clock = new FixedClock(new Date(clock.now().getTime() + 60_000));
+    tick();
     const t0 = performance.now();
     const r = await runCollections(ctx(), { force: true });
     const t1 = performance.now();
     const s = await runJobs(ctx(), drivers, { ids: r.jobIds, timeoutMs: 60_000 });
-    if (process.env.BENCH_VERBOSE) process.stderr.write(`run ${run}: collections ${(t1 - t0).toFixed(0)} ms, router jobs ${(performance.now() - t1).toFixed(0)} ms\n`);
     const ms = performance.now() - t0;
+    if (process.env.BENCH_VERBOSE) process.stderr.write(`run ${run}: collections ${(t1 - t0).toFixed(0)} ms in ${r.chunks} chunks, router jobs ${(ms - (t1 - t0)).toFixed(0)} ms\n`);
     if (r.suspended.length !== SUBSCRIBERS || r.jobIds.length !== SUBSCRIBERS || s.done !== SUBSCRIBERS || s.failed) {
       throw new Error(`run ${run}: ${r.suspended.length} suspended, ${r.jobIds.length} jobs, ${s.done} done, ${s.failed} failed (${s.routers[0]?.error ?? ''})`);
     }
     if (r.notifications !== 2 * SUBSCRIBERS) throw new Error(`run ${run}: ${r.notifications} messages queued`);
     const disabled = await disabledSecrets();
     if (disabled !== SUBSCRIBERS) throw new Error(`run ${run}: ${disabled} of ${SUBSCRIBERS} secrets disabled`);
-    times.push(ms);
-    if (run < RUNS - 1) {
-      // Back to before the run (not timed): warned, no suspension events or messages, secrets enabled.
-      await db('services').update({ collection_status: 'warned' });
-      await db('collection_events').where('kind', 'suspension').del();
-      await db('notifications').del();
-      const back = await provisionChanges(db, ctx(), { all: true });
-      await runJobs(ctx(), drivers, { ids: back.jobIds, timeoutMs: 60_000 });
+    runTimes.push(t1 - t0);
+    totalTimes.push(ms);
+    if (!sample) {
+      const email = await db('notifications').where({ channel: 'email', template: 'suspension' }).first('subject', 'body');
+      const sms = await db('notifications').where({ channel: 'sms', template: 'suspension' }).first('body');
+      sample = { subject: email.subject, email: email.body, sms: sms.body };
     }
+    await reset();
+    tick();
+    const f0 = performance.now();
+    const f = await floor(run);
+    floorTimes.push(performance.now() - f0);
+    if (f.services !== SUBSCRIBERS || f.events !== SUBSCRIBERS || f.jobs !== SUBSCRIBERS || f.messages !== 2 * SUBSCRIBERS) throw new Error(`floor ${run}: ${JSON.stringify(f)}`);
+    await reset();
   }
-  report(`collections.suspend-${SUBSCRIBERS / 1000}k-api (${engine})`, times, 'ms', '< 5000');
+  const k = `${SUBSCRIBERS / 1000}k`;
+  report(`collections.run-suspend-${k} (${engine})`, runTimes, 'ms', TARGET(engine), {
+    baseline: { name: 'hand-written set-based SQL, same rows', samples: floorTimes },
+    note: `the run in chunks of 1,000 subscribers (each its own transaction); load ${loadSnapshot().loadavg1} on ${loadSnapshot().cores} cores`,
+  });
+  report(`collections.suspend-${k}-api (${engine})`, totalTimes, 'ms', TARGET(engine), { note: 'the run, then its router jobs until every PPP secret is disabled on the lab router' });
 
   // The same through the real command, process start included (PostgreSQL only: the CLI needs a
   // database it can open from another process).
   if (cliUrl) {
-    await db('services').update({ collection_status: 'warned' });
-    await db('collection_events').where('kind', 'suspension').del();
-    await db('notifications').del();
-    const back = await provisionChanges(db, ctx(), { all: true });
-    await runJobs(ctx(), drivers, { ids: back.jobIds, timeoutMs: 60_000 });
-    clock = new FixedClock(new Date(clock.now().getTime() + 60_000));
+    tick();
     const t0 = performance.now();
-    const cli = spawnSync(process.execPath, [join(ROOT, 'bin', 'run.js'), 'collections', 'run', '--json'], {
+    const cli = spawnSync(process.execPath, [join(ROOT, 'bin', 'run.js'), 'collections', 'run', '--force', '--json'], {
       env: { ...process.env, DATABASE_URL: cliUrl, ISPCTL_NOW: clock.now().toISOString(), ISPCTL_SECRET_KEY: SECRET_KEY, ISPCTL_ROUTER_TIMEOUT: '60', NO_COLOR: '1' },
       encoding: 'utf8',
       maxBuffer: 256 * 1024 * 1024,
@@ -236,8 +303,56 @@ try {
     if (cli.status !== 0 || out.data?.suspended?.length !== SUBSCRIBERS || out.data?.routers?.done !== SUBSCRIBERS) {
       throw new Error(`ispctl collections run: exit ${cli.status}, ${out.data?.suspended?.length} suspended: ${cli.stderr.slice(0, 500)}`);
     }
-    report(`collections.cli-suspend-${SUBSCRIBERS / 1000}k-api (${engine}, process start included)`, [ms], 'ms', '< 5000');
+    report(`collections.cli-suspend-${k}-api (${engine}, process start included)`, [ms], 'ms', TARGET(engine));
+    await reset();
   }
+
+  // (b) payments while a run suspends everyone: each pays a subscriber the run has just
+  // suspended (beyond those (c) uses), one after another until the run ends; each timed from the
+  // start of recordPayment to its router job done. Baseline: the same with no run going on.
+  const payAndApply = async (user, ref) => {
+    const t0 = performance.now();
+    const paid = await recordPayment(ctx(), { subscriber: user, amount: '1500', method: 'gcash', reference: ref });
+    if (!paid.collections.restored.length) throw new Error(`${user} was not restored`);
+    const s = await runJobs(ctx(), drivers, { ids: paid.collections.jobIds, timeoutMs: 5_000 });
+    if (s.failed || s.done !== paid.collections.jobIds.length) throw new Error(`${user}: jobs ${JSON.stringify(s)}`);
+    return performance.now() - t0;
+  };
+  tick();
+  const suspendedSoFar = [];
+  const during = [];
+  let running = true;
+  const mass = runCollections(ctx(), { force: true, onChunk: (c) => void suspendedSoFar.push(...c.suspended) }).finally(() => (running = false));
+  const payers = (async () => {
+    let n = 0;
+    while (running) {
+      const sid = suspendedSoFar.at(-1);
+      const row = sid === undefined ? null : await db('services').where({ subscriber_id: sid }).first('username');
+      const index = row ? Number(row.username.slice(3)) : -1;
+      if (index < PAYMENTS) {
+        await new Promise((r) => setTimeout(r, 20));
+        continue;
+      }
+      suspendedSoFar.pop(); // never the same one twice
+      const ms = await payAndApply(row.username, `GC-DURING-${n++}`);
+      if (running) during.push(ms);
+    }
+  })();
+  const massResult = await mass;
+  await payers;
+  await runJobs(ctx(), drivers, { ids: massResult.jobIds, timeoutMs: 60_000 });
+  const idle = [];
+  for (let i = 0; i < Math.max(3, Math.min(10, during.length)); i++) {
+    const [row] = await db('services as s').where('s.collection_status', 'suspended').whereRaw(`s.username ~ '^sub[0-9]+$' and substr(s.username, 4)::int >= ?`, [PAYMENTS]).orderBy('s.id', 'desc').limit(1).select('s.username');
+    tick();
+    idle.push(await payAndApply(row.username, `GC-IDLE-${i}`));
+  }
+  if (during.length) {
+    report(`collections.payment-during-run (${engine})`, during, 'ms', 'p99 < 1000', {
+      baseline: { name: 'the same payment with no run going on', samples: idle },
+      note: `payments of subscribers a ${SUBSCRIBERS}-subscriber run had just suspended, recorded while it went on, until their router job was done; the run took ${massResult.chunks} chunks`,
+    });
+  } else process.stderr.write('collections.payment-during-run: the run ended before any payment could be made\n');
 
   // (b) payment to full speed, one subscriber at a time; everyone is suspended now.
   const latencies = [];

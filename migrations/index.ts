@@ -16,6 +16,7 @@ import * as dashboardNotify from './20261202060000_dashboard_notify.js';
 import * as documentsIntake from './20261202070000_documents_intake.js';
 import * as invoiceSending from './20261202080000_invoice_sending.js';
 import * as collectionsControls from './20261202120000_collections_controls.js';
+import * as serviceHistoryPerStatement from './20261203020000_service_history_per_statement.js';
 import * as routerJobQueues from './20261203030000_router_job_queues.js';
 import * as notifyHold from './20261203040000_notify_hold.js';
 
@@ -41,6 +42,7 @@ export const migrations: Migration[] = [
   { name: '20261202070000_documents_intake', ...documentsIntake },
   { name: '20261202080000_invoice_sending', ...invoiceSending },
   { name: '20261202120000_collections_controls', ...collectionsControls },
+  { name: '20261203020000_service_history_per_statement', ...serviceHistoryPerStatement },
   { name: '20261203030000_router_job_queues', ...routerJobQueues },
   { name: '20261203040000_notify_hold', ...notifyHold },
 ];

@@ -28,7 +28,7 @@ import { formatMoney } from '../money.js';
 import { loadNotifyConfig } from '../notify/config.js';
 import { queueNotifications, type QueueRequest, type Recipient } from '../notify/outbox.js';
 import { messageDate, messageMoney, type TemplateName } from '../notify/templates.js';
-import { provisionChanges } from '../provisioning/access.js';
+import { changeCollectionStatuses } from '../provisioning/access.js';
 import { addDays, diffDays, formatLocalDate, parseLocalDate, toLocalDate } from '../time.js';
 import { loadCollectionSettings, type CollectionSettings } from './config.js';
 import { loadPause } from './pause-state.js';
@@ -71,6 +71,15 @@ export interface EvaluateOptions {
    * Undefined or null: no cap (a payment, a void).
    */
   maxSuspensions?: number | null;
+  /**
+   * Hold every suspension back as over this cap, without counting or recording the alert: a
+   * collections run counted the whole run before its first chunk, and recorded the alert once.
+   */
+  overCap?: number | null;
+  /** The caller locked these subscribers (FOR UPDATE, in id order) in this transaction: read once, no second lock. */
+  locked?: boolean;
+  /** One chunk of a collections run: its audit row says `run`, not `evaluate`. */
+  run?: boolean;
 }
 
 /** Suspensions that were due and held back: collections is paused, or the run was over its cap. */
@@ -458,7 +467,7 @@ export async function evaluateCollections(db: Db, ctx: Pick<ServiceContext, 'clo
   // On PostgreSQL, lock the subscribers (in id order, as payments do) so that a run and a payment
   // at once take turns, then read their services again: each decision below is made on what is
   // committed by then. The embedded database has one user at a time: nothing to lock there.
-  if (!dryRun && ctx.engine !== 'pglite') {
+  if (!dryRun && ctx.engine !== 'pglite' && !opts.locked) {
     for (const chunk of chunks(subscriberIds, 20_000)) await db.raw('select id from subscribers where id = any(?::int[]) order by id for update', [idArray(chunk)]);
     services = await candidateServices(db, today, horizon, subscriberIds);
     subscriberIds = [...new Set(services.map((x) => x.subscriberId))];
@@ -497,12 +506,13 @@ export async function evaluateCollections(db: Db, ctx: Pick<ServiceContext, 'clo
   const suspensions = planned.filter((t) => t.kind === 'suspension');
   if (suspensions.length) {
     const services = suspensions.reduce((n, t) => n + t.services.length, 0);
-    const limit = opts.maxSuspensions ?? null;
-    const reason = (await loadPause(db)) ? 'paused' : limit !== null && services > limit ? 'cap' : null;
+    const overCap = opts.overCap ?? null;
+    const limit = overCap ?? opts.maxSuspensions ?? null;
+    const reason = (await loadPause(db)) ? 'paused' : overCap !== null || (limit !== null && services > limit) ? 'cap' : null;
     if (reason) {
       result.suspensionsHeld = { reason, subscribers: suspensions.length, services, limit: reason === 'cap' ? limit : null };
       planned = planned.filter((t) => t.kind !== 'suspension');
-      if (reason === 'cap' && !dryRun) {
+      if (reason === 'cap' && !dryRun && overCap === null) {
         await db('audit_log').insert({
           at: ctx.clock.now(),
           actor: ctx.actor.user,
@@ -522,21 +532,13 @@ export async function evaluateCollections(db: Db, ctx: Pick<ServiceContext, 'clo
     return result;
   }
 
-  // 1. Status changes, each conditioned on the status it was computed from.
+  // 1. Status changes, each conditioned on the status it was computed from, with the access
+  // that follows from them (suspended or restored) in the same write, and the router work queued.
   const now = ctx.clock.now();
-  const changes = planned.flatMap((t) => t.services.filter((x) => x.from !== x.to));
-  const changed = new Set<number>();
-  for (const chunk of chunks(changes, 5000)) {
-    const r = await db.raw(
-      `update services s
-          set collection_status = v.to_status, updated_at = ?::timestamptz, revision = s.revision + 1
-         from json_to_recordset(?::json) as v(id int, from_status text, to_status text)
-        where s.id = v.id and s.collection_status = v.from_status
-      returning s.id`,
-      [now, rowsJson(chunk.map((c) => ({ id: c.serviceId, from_status: c.from, to_status: c.to })))],
-    );
-    for (const x of r.rows as Array<{ id: number }>) changed.add(Number(x.id));
-  }
+  const changes = planned.flatMap((t) => t.services.filter((x) => x.from !== x.to).map((x) => ({ serviceId: x.serviceId, from: x.from, to: x.to })));
+  const written = await changeCollectionStatuses(db, ctx, changes);
+  const changed = new Set(written.changed);
+  result.jobIds = written.jobIds;
   // A transition happened when one of its services changed, or (a further reminder) none had to.
   const happened = planned
     .map((t) => ({ ...t, services: t.services.filter((x) => x.from === x.to || changed.has(x.serviceId)) }))
@@ -584,7 +586,7 @@ export async function evaluateCollections(db: Db, ctx: Pick<ServiceContext, 'clo
       command: ctx.actor.command,
       entity_type: 'collections',
       entity_id: today,
-      action: opts.subscriberIds ? 'evaluate' : 'run',
+      action: opts.subscriberIds && !opts.run ? 'evaluate' : 'run',
       before: null,
       after: JSON.stringify({
         today,
@@ -615,12 +617,6 @@ export async function evaluateCollections(db: Db, ctx: Pick<ServiceContext, 'clo
     result.notificationErrors = q.renderErrors;
   }
 
-  // 5. Access: suspensions started or ended go through the policy to the routers.
-  const accessChanged = applied.flatMap((t) => t.services).filter((x) => changed.has(x.serviceId) && (x.from === 'suspended' || x.to === 'suspended'));
-  if (accessChanged.length) {
-    const p = await provisionChanges(db, ctx, { serviceIds: accessChanged.map((x) => x.serviceId) });
-    result.jobIds = p.jobIds;
-  }
   return result;
 }
 

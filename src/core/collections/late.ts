@@ -6,10 +6,24 @@
 // status condition per service).
 import { recordAudit } from '../audit.js';
 import type { ServiceContext } from '../context.js';
-import { idArray } from '../db/sql.js';
+import { big, idArray, type BigValue } from '../db/sql.js';
 import type { Db } from '../db/tx.js';
 import { provisionChanges } from '../provisioning/access.js';
 import { listSettings } from '../settings/service.js';
+
+/** A late fee inserted (adjustments). */
+interface LateFeeRow {
+  id: BigValue;
+  subscriber_id: number;
+  amount_minor: BigValue;
+  event_key: string;
+}
+
+/** A service written off. */
+interface WrittenOffRow {
+  id: number;
+  subscriber_id: number;
+}
 
 export interface LateResult {
   lateFees: Array<{ adjustmentId: number; subscriberId: number; invoiceId: number; amountMinor: bigint }>;
@@ -52,25 +66,27 @@ export async function chargeLateFeesAndWriteOffs(db: Db, ctx: Pick<ServiceContex
          returning id, subscriber_id, amount_minor, event_key`,
         ['fixedMinor' in rule ? rule.fixedMinor.toString() : rule.basisPoints.toString(), currency, `collections (${ctx.actor.user})`, now, feeDays, opts.today, opts.today, ...ids],
       )
-    ).rows as Array<Record<string, unknown>>;
+    ).rows as LateFeeRow[];
     out.lateFees = rows
-      .filter((r) => BigInt(String(r.amount_minor)) > 0n)
-      .map((r) => ({ adjustmentId: Number(r.id), subscriberId: Number(r.subscriber_id), invoiceId: Number(String(r.event_key).split(':')[2]), amountMinor: BigInt(String(r.amount_minor)) }));
+      .filter((r) => big(r.amount_minor) > 0n)
+      .map((r) => ({ adjustmentId: Number(r.id), subscriberId: Number(r.subscriber_id), invoiceId: Number(r.event_key.split(':')[2]), amountMinor: big(r.amount_minor) }));
     for (const f of out.lateFees) {
       await recordAudit(db, ctx, { entityType: 'adjustment', entityId: `ADJ-${f.adjustmentId}`, action: 'create', after: { type: 'late_fee', amountMinor: f.amountMinor, invoiceId: f.invoiceId, by: 'collections' } });
     }
   }
 
+  // Scoped on the services (the outer rows): with the scope inside the subquery instead, each
+  // suspended service would test its invoices against the whole id list.
   const written = (
     await db.raw(
-      `update services s set collection_status = 'uncollectible', updated_at = ?::timestamptz
-        where s.collection_status = 'suspended' and s.ended_on is null
+      `update services s set collection_status = 'uncollectible', updated_at = ?::timestamptz, revision = s.revision + 1
+        where s.collection_status = 'suspended' and s.ended_on is null ${opts.subscriberIds ? 'and s.subscriber_id = any(?::int[])' : ''}
           and exists (select 1 from invoices i where i.subscriber_id = s.subscriber_id and i.status not in ('void', 'draft', 'paid')
-                         and i.total_minor > i.paid_minor and i.due_date + ?::int < ?::date ${scope})
+                         and i.total_minor > i.paid_minor and i.due_date + ?::int < ?::date)
         returning s.id, s.subscriber_id`,
-      [now, writeOffDays, opts.today, ...ids],
+      [now, ...ids, writeOffDays, opts.today],
     )
-  ).rows as Array<Record<string, unknown>>;
+  ).rows as WrittenOffRow[];
   if (written.length) {
     out.uncollectible = [...new Set(written.map((r) => Number(r.subscriber_id)))];
     const prov = await provisionChanges(db, ctx, { serviceIds: written.map((r) => Number(r.id)) });

@@ -1,17 +1,34 @@
-// `ispctl collections run` and `collections events`: the state machine in its own transaction,
-// and the record of what it did.
+// `ispctl collections run` and `collections events`: the state machine over everyone, in chunks
+// of subscribers, and the record of what it did.
+//
+// A run walks the subscribers in id order (keyset: `id > last`, so memory stays bounded at any
+// size) in chunks of RUN_CHUNK. Each chunk is its own transaction: it locks its subscribers (in
+// id order, as payments do), rebalances them (the ledger step, then collections and the access
+// changes with their router jobs), charges late fees and writes off, and commits. A payment
+// waits for at most the one chunk holding its subscriber, never for the whole run; a payment
+// for a subscriber the run has not reached yet is simply seen by the run when it gets there.
+// A run killed part way leaves every chunk either committed whole (its suspensions with their
+// router jobs queued) or not at all, and the next run picks up whatever is still due.
+//
+// The per-run cap (collections-max-suspensions) is decided for the whole run before its first
+// chunk: the suspensions due are counted (a dry run over the subscribers who could be due), and
+// over the cap every chunk holds its suspensions back and the alert is recorded once.
 import { reporter, type OnProgress } from '../progress.js';
 import type { ServiceContext } from '../context.js';
 import { findSubscriberByRef } from '../subscribers/ref.js';
 import { withTransaction, type Db } from '../db/tx.js';
+import { idArray } from '../db/sql.js';
 import { parseLocalDate } from '../time.js';
 import { chargeLateFeesAndWriteOffs } from './late.js';
 import { rebalance } from '../ledger/rebalance.js';
 import { loadCollectionSettings } from './config.js';
 import { activeServiceCount } from './controls.js';
-import { evaluateCollections, type CollectionEventKind, type EvaluateResult } from './evaluate.js';
+import { collectionsToday, evaluateCollections, type CollectionEventKind, type EvaluateResult, type SuspensionsHeld } from './evaluate.js';
 import { loadPause, type CollectionsPause } from './pause-state.js';
 import { suspensionLimit } from './setting-defs.js';
+
+/** Subscribers per chunk of a collections run (one transaction each). */
+export const RUN_CHUNK = 1000;
 
 export interface RunCollectionsOptions {
   /** Work out what would happen and change nothing. */
@@ -24,11 +41,29 @@ export interface RunCollectionsOptions {
   onProgress?: OnProgress;
   /** Suspend however many are due, over the collections-max-suspensions cap (never while paused). */
   force?: boolean;
+  /** Subscribers per chunk (default RUN_CHUNK). */
+  chunkSize?: number;
+  /** Called after each chunk has committed (its subscribers unlocked), before the next one starts. */
+  onChunk?: (chunk: RunChunk) => void | Promise<void>;
+}
+
+/** One committed chunk of a run. */
+export interface RunChunk {
+  /** 1 for the first chunk. */
+  index: number;
+  /** Subscribers in the chunk, and the last of them (the run goes on after it). */
+  subscribers: number;
+  lastSubscriberId: number;
+  suspended: number[];
+  restored: number[];
+  jobIds: number[];
 }
 
 export interface RunCollectionsResult extends EvaluateResult {
   /** The pause in force during the run (nothing suspended or written off), or null. */
   paused: CollectionsPause | null;
+  /** Chunks committed. */
+  chunks: number;
 }
 
 /** Subscriber ids from account numbers or PPPoE usernames. */
@@ -39,30 +74,143 @@ export async function resolveSubscriberRefs(db: Db, refs: string[]): Promise<num
 }
 
 /**
- * One collections run: reminders, warnings, suspensions and restorations due today, in one
- * transaction (nothing half done), returning the provisioning jobs to run after it.
+ * One collections run: reminders, warnings, suspensions and restorations due today, late fees
+ * and write-offs, chunk by chunk (each chunk whole or not at all), returning the provisioning
+ * jobs to run after it.
  */
 export async function runCollections(ctx: ServiceContext, opts: RunCollectionsOptions = {}): Promise<RunCollectionsResult> {
   if (opts.today !== undefined) parseLocalDate(opts.today, '--today');
   const subscriberIds = opts.subscribers?.length ? await resolveSubscriberRefs(ctx.db, opts.subscribers) : undefined;
   const progress = reporter(opts.onProgress);
-  progress({ phase: 'Settling balances and collections' });
   // The per-run cap, from the setting and the services active now (--force: none).
   const settings = await loadCollectionSettings(ctx.db);
-  const maxSuspensions = opts.force ? null : suspensionLimit(settings.maxSuspensions, await activeServiceCount(ctx.db));
+  const limit = opts.force ? null : suspensionLimit(settings.maxSuspensions, await activeServiceCount(ctx.db));
   const paused = await loadPause(ctx.db);
-  if (opts.dryRun) return { ...(await evaluateCollections(ctx.db, ctx, { subscriberIds, today: opts.today, dryRun: true, maxSuspensions })), paused };
-  // The ledger step first (credit allocated, statuses such as overdue brought up to date), then
-  // collections on the result: one rebalance of everyone (or the subscribers named).
-  // Then the late fees and write-offs of what is still unpaid (src/core/collections/late.ts),
-  // unless collections is paused.
-  return withTransaction(ctx.db, async (trx) => {
-    const r = await rebalance(trx, ctx, subscriberIds ? { subscriberIds } : { all: true }, { ...(opts.today ? { today: opts.today } : {}), maxSuspensions });
-    if (paused) return { ...r.collections, paused };
-    progress({ phase: 'Late fees and write-offs' });
-    const late = await chargeLateFeesAndWriteOffs(trx, ctx, { today: r.today, subscriberIds });
-    return late.jobIds.length ? { ...r.collections, jobIds: [...r.collections.jobIds, ...late.jobIds], paused } : { ...r.collections, paused };
-  });
+  if (opts.dryRun) return { ...(await evaluateCollections(ctx.db, ctx, { subscriberIds, today: opts.today, dryRun: true, maxSuspensions: limit })), paused, chunks: 0 };
+  // One ISP date for the whole run, however long it takes.
+  const today = opts.today ?? collectionsToday(ctx, settings);
+
+  let overCap: number | null = null;
+  if (limit !== null && !paused) {
+    progress({ phase: 'Counting suspensions due' });
+    const due = await dueSuspensions(ctx, today, subscriberIds, limit);
+    if (due.services > limit) {
+      overCap = limit;
+      await ctx.db('audit_log').insert({
+        at: ctx.clock.now(),
+        actor: ctx.actor.user,
+        command: ctx.actor.command,
+        entity_type: 'collections',
+        entity_id: today,
+        action: 'cap-exceeded',
+        before: null,
+        after: JSON.stringify({ today, wouldSuspend: due.services, subscribers: due.subscribers, limit }),
+      });
+    }
+  }
+
+  const size = Math.max(1, Math.floor(opts.chunkSize ?? RUN_CHUNK));
+  const total = await subscriberCount(ctx.db, subscriberIds);
+  const result: RunCollectionsResult = { ...emptyResult(today), paused, chunks: 0 };
+  let after = 0;
+  let done = 0;
+  progress({ phase: 'Collections', done, total });
+  for (;;) {
+    const chunk = await withTransaction(ctx.db, async (trx) => {
+      // The chunk's subscribers, locked in id order: a payment for one of them waits for this
+      // chunk only, and this chunk decides on what is committed by then.
+      const ids = await nextChunk(trx, after, size, subscriberIds);
+      if (!ids.length) return null;
+      const r = await rebalance(trx, ctx, { subscriberIds: ids }, { today, collections: { locked: true, overCap, run: true } });
+      const pausedNow = await loadPause(trx);
+      const late = pausedNow ? null : await chargeLateFeesAndWriteOffs(trx, ctx, { today, subscriberIds: ids });
+      return { ids, collections: r.collections, lateJobIds: late?.jobIds ?? [] };
+    });
+    if (!chunk) break;
+    merge(result, chunk.collections, chunk.lateJobIds);
+    result.chunks++;
+    after = chunk.ids[chunk.ids.length - 1]!;
+    done += chunk.ids.length;
+    progress({ phase: 'Collections', done, total });
+    await opts.onChunk?.({
+      index: result.chunks,
+      subscribers: chunk.ids.length,
+      lastSubscriberId: after,
+      suspended: chunk.collections.suspended,
+      restored: chunk.collections.restored,
+      jobIds: [...chunk.collections.jobIds, ...chunk.lateJobIds],
+    });
+  }
+  return result;
+}
+
+function emptyResult(today: string): EvaluateResult {
+  return { today, dryRun: false, reminded: [], warned: [], suspended: [], restored: [], cleared: [], jobIds: [], events: 0, notifications: 0, notificationErrors: [], transitions: [], suspensionsHeld: null };
+}
+
+function merge(into: RunCollectionsResult, r: EvaluateResult, lateJobIds: number[]): void {
+  for (const k of ['reminded', 'warned', 'suspended', 'restored', 'cleared', 'jobIds', 'notificationErrors', 'transitions'] as const) {
+    const list = r[k] as unknown[];
+    for (const x of list) (into[k] as unknown[]).push(x);
+  }
+  for (const id of lateJobIds) into.jobIds.push(id);
+  into.events += r.events;
+  into.notifications += r.notifications;
+  const held = r.suspensionsHeld;
+  if (held) {
+    const was: SuspensionsHeld | null = into.suspensionsHeld;
+    into.suspensionsHeld = was ? { ...was, subscribers: was.subscribers + held.subscribers, services: was.services + held.services } : { ...held };
+  }
+}
+
+/** The next chunk of subscriber ids after `after`, locked (FOR UPDATE) in id order. */
+async function nextChunk(trx: Db, after: number, size: number, only: number[] | undefined): Promise<number[]> {
+  const r = await trx.raw(
+    `select id from subscribers where id > ? ${only ? 'and id = any(?::int[])' : ''} order by id limit ? for update`,
+    only ? [after, idArray(only), size] : [after, size],
+  );
+  return (r.rows as Array<{ id: number }>).map((x) => Number(x.id));
+}
+
+async function subscriberCount(db: Db, only: number[] | undefined): Promise<number> {
+  if (only) return only.length;
+  const r = await db.raw('select count(*)::int as n from subscribers');
+  return Number((r.rows as Array<{ n: number }>)[0]?.n ?? 0);
+}
+
+/**
+ * The suspensions due today over the run's scope, for the per-run cap. Only subscribers with a
+ * service not yet suspended and an open invoice due before today can be due (the deadline is
+ * the due date or later); when their services are within the cap that is the answer, otherwise
+ * the state machine works it out for them exactly (a dry run, chunk by chunk).
+ */
+async function dueSuspensions(ctx: ServiceContext, today: string, only: number[] | undefined, limit: number): Promise<{ subscribers: number; services: number }> {
+  const r = await ctx.db.raw(
+    `select s.subscriber_id, count(*)::int as services
+       from services s
+      where s.collection_status not in ('suspended', 'uncollectible')
+        and (s.ended_on is null or s.ended_on > ?::date)
+        ${only ? 'and s.subscriber_id = any(?::int[])' : ''}
+        and exists (select 1 from ledger_invoices i where i.subscriber_id = s.subscriber_id and i.open_minor > 0 and i.due_date < ?::date)
+      group by s.subscriber_id
+      order by s.subscriber_id`,
+    only ? [today, idArray(only), today] : [today, today],
+  );
+  const rows = r.rows as Array<{ subscriber_id: number; services: number }>;
+  const upTo = rows.reduce((n, x) => n + Number(x.services), 0);
+  if (upTo <= limit) return { subscribers: rows.length, services: upTo };
+  let subscribers = 0;
+  let services = 0;
+  for (let i = 0; i < rows.length; i += RUN_CHUNK) {
+    const ids = rows.slice(i, i + RUN_CHUNK).map((x) => Number(x.subscriber_id));
+    const dry = await evaluateCollections(ctx.db, ctx, { subscriberIds: ids, today, dryRun: true, maxSuspensions: null });
+    for (const t of dry.transitions) {
+      if (t.kind !== 'suspension') continue;
+      subscribers++;
+      services += t.services.length;
+    }
+  }
+  return { subscribers, services };
 }
 
 export interface CollectionEvent {

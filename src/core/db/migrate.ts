@@ -34,11 +34,15 @@ export function latestMigrationName(): string {
   return migrations.at(-1)!.name;
 }
 
+/**
+ * Every migration applied (not only the latest name: migrations written at the same time land
+ * in any order, and one with an earlier timestamp may arrive after a later one was applied).
+ */
 export async function isUpToDate(knex: Knex): Promise<boolean> {
   const has = await knex.schema.hasTable('knex_migrations');
   if (!has) return false;
-  const row = await knex('knex_migrations').max<{ max: string | null }[]>('name as max').first();
-  return row?.max === latestMigrationName();
+  const applied = new Set(((await knex('knex_migrations').select('name')) as Array<{ name: string }>).map((r) => r.name));
+  return migrations.every((m) => applied.has(m.name));
 }
 
 /**

@@ -16,7 +16,7 @@
 // commit (provisioning/apply.ts).
 import type { ServiceContext } from '../context.js';
 import type { Db } from '../db/tx.js';
-import { evaluateCollections, type EvaluateResult } from '../collections/evaluate.js';
+import { evaluateCollections, type EvaluateOptions, type EvaluateResult } from '../collections/evaluate.js';
 import { ispToday } from '../settings/service.js';
 import { recomputeInvoices, recomputeTotals, settle, type NewAllocation, type RecomputedInvoice } from './allocate.js';
 
@@ -42,6 +42,8 @@ export interface RebalanceOptions {
   today?: string;
   /** The most services collections may suspend in this step (collections run); default no cap. */
   maxSuspensions?: number | null;
+  /** How collections evaluates (a chunk of a collections run: subscribers locked, cap decided for the whole run). */
+  collections?: Pick<EvaluateOptions, 'locked' | 'overCap' | 'run'>;
 }
 
 export interface RebalanceResult {
@@ -83,7 +85,7 @@ export async function rebalance(db: Db, ctx: RebalanceContext, scope: RebalanceS
   // Collections looks at every subscriber in scope: a new invoice may be due within a window
   // already, and an older one may have passed its deadline since the last run.
   const evaluate = ids === undefined ? undefined : freshIds.length ? [...new Set([...ids, ...freshIds])].sort((a, b) => a - b) : ids;
-  const collections = await evaluateCollections(db, ctx, { ...(evaluate === undefined ? {} : { subscriberIds: evaluate }), today, maxSuspensions: opts.maxSuspensions ?? null });
+  const collections = await evaluateCollections(db, ctx, { ...(evaluate === undefined ? {} : { subscriberIds: evaluate }), today, maxSuspensions: opts.maxSuspensions ?? null, ...opts.collections });
   return { today, allocations: settled.allocations, invoices, collections, jobIds: collections.jobIds };
 }
 

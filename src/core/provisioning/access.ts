@@ -3,7 +3,8 @@
 // answer, set-based, so RADIUS views and API drivers read a column instead of re-deciding.
 import type { ServiceContext } from '../context.js';
 import { desiredAccess, hasEnded, type AccessState, type AdminStatus, type CollectionStatus, type SuspensionAction } from '../access/policy.js';
-import { ACCESS_SETTING_KEYS, loadNetworkSettings } from '../access/settings.js';
+import { ACCESS_SETTING_KEYS, loadNetworkSettings, type NetworkSettings } from '../access/settings.js';
+import { chunks, idArray, rowsJson } from '../db/sql.js';
 import type { Db } from '../db/tx.js';
 import { ispToday } from '../settings/service.js';
 import { enqueueJobs, type JobSpec } from './jobs.js';
@@ -23,7 +24,93 @@ export interface AccessChange {
   after: { state: AccessState; rateLimit: string | null; reason: string };
 }
 
-const BATCH = 2000;
+const BATCH = 5000;
+
+/** A service with what the policy reads of it and of its plan (one row of services joined with plans). */
+interface AccessRow {
+  id: number;
+  router_id: number | null;
+  username: string;
+  revision: number;
+  admin_status: AdminStatus;
+  collection_status: CollectionStatus;
+  ended_on: string | null;
+  access_state: AccessState;
+  access_reason: string;
+  rate_limit: string | null;
+  download_kbps: number;
+  upload_kbps: number;
+  burst_download_kbps: number | null;
+  burst_upload_kbps: number | null;
+  burst_threshold_download_kbps: number | null;
+  burst_threshold_upload_kbps: number | null;
+  burst_time_seconds: number | null;
+  throttle_download_kbps: number | null;
+  throttle_upload_kbps: number | null;
+  suspension_action: SuspensionAction | null;
+}
+
+const ACCESS_COLUMNS = [
+  's.id',
+  's.router_id',
+  's.username',
+  's.revision',
+  's.admin_status',
+  's.collection_status',
+  's.ended_on',
+  's.access_state',
+  's.access_reason',
+  's.rate_limit',
+  'p.download_kbps',
+  'p.upload_kbps',
+  'p.burst_download_kbps',
+  'p.burst_upload_kbps',
+  'p.burst_threshold_download_kbps',
+  'p.burst_threshold_upload_kbps',
+  'p.burst_time_seconds',
+  'p.throttle_download_kbps',
+  'p.throttle_upload_kbps',
+  'p.suspension_action',
+];
+
+type AccessValue = AccessChange['after'];
+
+/** What the policy decides for one row, with `collectionStatus` in place of the stored one when given. */
+function decide(r: AccessRow, settings: NetworkSettings, today: string, collectionStatus: CollectionStatus = r.collection_status): AccessValue {
+  const burst =
+    r.burst_download_kbps === null
+      ? null
+      : {
+          downloadKbps: Number(r.burst_download_kbps),
+          uploadKbps: Number(r.burst_upload_kbps),
+          thresholdDownloadKbps: Number(r.burst_threshold_download_kbps),
+          thresholdUploadKbps: Number(r.burst_threshold_upload_kbps),
+          timeSeconds: Number(r.burst_time_seconds),
+        };
+  const d = desiredAccess({
+    adminStatus: r.admin_status,
+    collectionStatus,
+    ended: hasEnded(r.ended_on, today),
+    plan: {
+      downloadKbps: Number(r.download_kbps),
+      uploadKbps: Number(r.upload_kbps),
+      burst,
+      throttleDownloadKbps: r.throttle_download_kbps === null ? null : Number(r.throttle_download_kbps),
+      throttleUploadKbps: r.throttle_upload_kbps === null ? null : Number(r.throttle_upload_kbps),
+      suspensionAction: r.suspension_action ?? null,
+    },
+    settings,
+  });
+  return { state: d.state, rateLimit: d.rateLimit ?? null, reason: d.reason };
+}
+
+function storedAccess(r: AccessRow): AccessValue {
+  return { state: r.access_state, rateLimit: r.rate_limit ?? null, reason: r.access_reason };
+}
+
+function sameAccess(a: AccessValue, b: AccessValue): boolean {
+  return a.state === b.state && a.rateLimit === b.rateLimit && a.reason === b.reason;
+}
 
 /**
  * Recomputes desired access for the services in scope and stores what changed. Returns the
@@ -33,81 +120,116 @@ export async function refreshAccess(db: Db, ctx: Pick<ServiceContext, 'clock'>, 
   const settings = await loadNetworkSettings(db);
   const now = ctx.clock.now();
   const today = await ispToday(db, now);
-  const q = db('services as s')
-    .join('plans as p', 'p.id', 's.plan_id')
-    .select(
-      's.id',
-      's.router_id',
-      's.admin_status',
-      's.collection_status',
-      's.ended_on',
-      's.access_state',
-      's.access_reason',
-      's.rate_limit',
-      'p.download_kbps',
-      'p.upload_kbps',
-      'p.burst_download_kbps',
-      'p.burst_upload_kbps',
-      'p.burst_threshold_download_kbps',
-      'p.burst_threshold_upload_kbps',
-      'p.burst_time_seconds',
-      'p.throttle_download_kbps',
-      'p.throttle_upload_kbps',
-      'p.suspension_action',
-    );
+  const q = db('services as s').join('plans as p', 'p.id', 's.plan_id').select(ACCESS_COLUMNS);
   if (!scope.all) {
     if (!scope.serviceIds?.length && !scope.planIds?.length && !scope.routerIds?.length) return [];
     q.where((w) => {
-      if (scope.serviceIds?.length) w.orWhereIn('s.id', scope.serviceIds);
-      if (scope.planIds?.length) w.orWhereIn('s.plan_id', scope.planIds);
-      if (scope.routerIds?.length) w.orWhereIn('s.router_id', scope.routerIds);
+      if (scope.serviceIds?.length) w.orWhereRaw('s.id = any(?::int[])', [idArray(scope.serviceIds)]);
+      if (scope.planIds?.length) w.orWhereRaw('s.plan_id = any(?::int[])', [idArray(scope.planIds)]);
+      if (scope.routerIds?.length) w.orWhereRaw('s.router_id = any(?::int[])', [idArray(scope.routerIds)]);
     });
   }
-  const rows: Array<Record<string, unknown>> = await q;
+  const rows = (await q) as AccessRow[];
   const changes: AccessChange[] = [];
   for (const r of rows) {
-    const burst =
-      r.burst_download_kbps === null
-        ? null
-        : {
-            downloadKbps: Number(r.burst_download_kbps),
-            uploadKbps: Number(r.burst_upload_kbps),
-            thresholdDownloadKbps: Number(r.burst_threshold_download_kbps),
-            thresholdUploadKbps: Number(r.burst_threshold_upload_kbps),
-            timeSeconds: Number(r.burst_time_seconds),
-          };
-    const d = desiredAccess({
-      adminStatus: r.admin_status as AdminStatus,
-      collectionStatus: r.collection_status as CollectionStatus,
-      ended: hasEnded(r.ended_on as string | null, today),
-      plan: {
-        downloadKbps: Number(r.download_kbps),
-        uploadKbps: Number(r.upload_kbps),
-        burst,
-        throttleDownloadKbps: r.throttle_download_kbps === null ? null : Number(r.throttle_download_kbps),
-        throttleUploadKbps: r.throttle_upload_kbps === null ? null : Number(r.throttle_upload_kbps),
-        suspensionAction: (r.suspension_action as SuspensionAction | null) ?? null,
-      },
-      settings,
-    });
-    const after = { state: d.state, rateLimit: d.rateLimit ?? null, reason: d.reason };
-    const before = { state: r.access_state as AccessState, rateLimit: (r.rate_limit as string | null) ?? null, reason: r.access_reason as string };
-    if (before.state !== after.state || before.rateLimit !== after.rateLimit || before.reason !== after.reason) {
-      changes.push({ serviceId: Number(r.id), routerId: r.router_id === null ? null : Number(r.router_id), before, after });
-    }
+    const after = decide(r, settings, today);
+    const before = storedAccess(r);
+    if (!sameAccess(before, after)) changes.push({ serviceId: Number(r.id), routerId: r.router_id === null ? null : Number(r.router_id), before, after });
   }
-  for (let i = 0; i < changes.length; i += BATCH) {
-    const chunk = changes.slice(i, i + BATCH);
-    const values = chunk.map(() => '(?::int, ?::text, ?::text, ?::text)').join(', ');
+  for (const chunk of chunks(changes, BATCH)) {
     await db.raw(
       `update services s
           set access_state = v.state, access_reason = v.reason, rate_limit = v.rate, access_changed_at = ?::timestamptz
-         from (values ${values}) as v(id, state, reason, rate)
+         from json_to_recordset(?::json) as v(id int, state text, reason text, rate text)
         where s.id = v.id`,
-      [now, ...chunk.flatMap((c) => [c.serviceId, c.after.state, c.after.reason, c.after.rateLimit])],
+      [now, rowsJson(chunk.map((c) => ({ id: c.serviceId, state: c.after.state, reason: c.after.reason, rate: c.after.rateLimit })))],
     );
   }
   return changes;
+}
+
+/** A change of collection status of one service, conditioned on the status it was computed from. */
+export interface CollectionStatusChange {
+  serviceId: number;
+  from: CollectionStatus;
+  to: CollectionStatus;
+}
+
+export interface CollectionStatusResult {
+  /** Services whose status changed (the others had moved on since they were read). */
+  changed: number[];
+  /** Access changes that followed (suspended or restored), queued for the routers. */
+  changes: AccessChange[];
+  jobIds: number[];
+}
+
+/**
+ * Collections' writer of collection status: sets the new statuses and the access the policy
+ * derives from them in one statement per batch (a service row written once, not once for the
+ * status and again for its access), each conditioned on the status and revision it was read
+ * with, then queues the router work for the services whose access changed (as provisionChanges
+ * does for any other change). Call inside the transaction that decided the changes.
+ */
+export async function changeCollectionStatuses(db: Db, ctx: Pick<ServiceContext, 'clock'>, list: readonly CollectionStatusChange[]): Promise<CollectionStatusResult> {
+  const out: CollectionStatusResult = { changed: [], changes: [], jobIds: [] };
+  if (!list.length) return out;
+  const settings = await loadNetworkSettings(db);
+  const now = ctx.clock.now();
+  const today = await ispToday(db, now);
+  const wanted = new Map(list.map((c) => [c.serviceId, c]));
+  const routers = await routerModes(db);
+  const specs: JobSpec[] = [];
+  for (const ids of chunks([...wanted.keys()], BATCH)) {
+    const rows = (await db('services as s').join('plans as p', 'p.id', 's.plan_id').select(ACCESS_COLUMNS).whereRaw('s.id = any(?::int[])', [idArray(ids)])) as AccessRow[];
+    const byId = new Map<number, { row: AccessRow; change: AccessChange | undefined }>();
+    const values = [];
+    for (const r of rows) {
+      const c = wanted.get(Number(r.id))!;
+      if (r.collection_status !== c.from) continue; // moved on since it was read: not this run's to change
+      const before = storedAccess(r);
+      const after = decide(r, settings, today, c.to);
+      const change = sameAccess(before, after) ? undefined : { serviceId: Number(r.id), routerId: r.router_id === null ? null : Number(r.router_id), before, after };
+      byId.set(Number(r.id), { row: r, change });
+      values.push({ id: Number(r.id), revision: r.revision, from_status: c.from, to_status: c.to, state: after.state, reason: after.reason, rate: after.rateLimit, access: change !== undefined });
+    }
+    if (!values.length) continue;
+    const res = await db.raw(
+      `update services s
+          set collection_status = v.to_status, updated_at = ?::timestamptz, revision = s.revision + 1,
+              access_state = v.state, access_reason = v.reason, rate_limit = v.rate,
+              access_changed_at = case when v.access then ?::timestamptz else s.access_changed_at end
+         from json_to_recordset(?::json) as v(id int, revision int, from_status text, to_status text, state text, reason text, rate text, access boolean)
+        where s.id = v.id and s.collection_status = v.from_status and s.revision = v.revision
+      returning s.id`,
+      [now, now, rowsJson(values)],
+    );
+    for (const x of res.rows as Array<{ id: number }>) {
+      const id = Number(x.id);
+      out.changed.push(id);
+      const hit = byId.get(id)!;
+      if (!hit.change) continue;
+      out.changes.push(hit.change);
+      const router = hit.row.router_id === null ? undefined : routers.get(Number(hit.row.router_id));
+      if (!router) continue;
+      const spec = planServiceJob({ id, username: hit.row.username, accessState: hit.change.after.state }, router, hit.change, NO_FLAGS);
+      if (spec) specs.push(spec);
+    }
+  }
+  out.jobIds = await enqueueJobs(db, specs, now);
+  return out;
+}
+
+const NO_FLAGS: ServiceFlags = { created: false, credentialsChanged: false, addressChanged: false, planChanged: false, moved: false };
+
+interface RouterModeRow {
+  id: number;
+  mode: RouterMode['mode'];
+  shaping: RouterMode['shaping'];
+}
+
+async function routerModes(db: Db): Promise<Map<number, RouterMode>> {
+  const rows = (await db('routers').select('id', 'mode', 'shaping')) as RouterModeRow[];
+  return new Map(rows.map((r) => [Number(r.id), { id: Number(r.id), mode: r.mode, shaping: r.shaping }]));
 }
 
 /** What else changed about services, beyond what refreshAccess sees. */
@@ -208,12 +330,7 @@ export async function provisionChanges(db: Db, ctx: Pick<ServiceContext, 'clock'
     ...(events.moved ?? []).map((m) => m.serviceId),
     ...(events.reconverge ?? []),
   ]);
-  const routers = new Map<number, RouterMode>(
-    ((await db('routers').select('id', 'mode', 'shaping')) as Array<Record<string, unknown>>).map((r) => [
-      Number(r.id),
-      { id: Number(r.id), mode: r.mode as RouterMode['mode'], shaping: r.shaping as RouterMode['shaping'] },
-    ]),
-  );
+  const routers = await routerModes(db);
   const specs: JobSpec[] = [];
   const byId = new Map(changes.map((c) => [c.serviceId, c]));
   const set = (ids?: number[]) => new Set(ids ?? []);

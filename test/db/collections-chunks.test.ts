@@ -1,0 +1,99 @@
+// A collections run works in chunks of subscribers, each its own transaction: a payment recorded
+// while a mass run is part way is applied and restores its payer without waiting for the rest of
+// the run, on both engines (PostgreSQL: another connection, the run's later chunks hold other
+// subscribers; PGlite: one connection, the payment takes its turn between two chunks). The run
+// is held part way by its chunk hook until the payments are done: a run that kept its locks
+// until its end would never let them finish.
+import { beforeAll, expect, it } from 'vitest';
+import { generateInvoices } from '../../src/core/billing/generate.js';
+import { FixedClock } from '../../src/core/clock.js';
+import { runCollections, type RunChunk } from '../../src/core/collections/run.js';
+import type { ServiceContext } from '../../src/core/context.js';
+import { recordPayment, type RecordPaymentResult } from '../../src/core/payments/service.js';
+import { createPlan } from '../../src/core/plans/service.js';
+import { addRouter } from '../../src/core/routers/service.js';
+import { initialise } from '../../src/core/settings/init.js';
+import { addSubscriber } from '../../src/core/subscribers/service.js';
+import { describeEachEngine } from '../helpers/db.js';
+
+const COUNT = 24; // over the share cap's floor of 20: the default 10% stops a run suspending them all
+const CHUNK = 4; // six chunks
+
+interface EventRow {
+  id: number;
+  username: string;
+  kind: string;
+}
+
+describeEachEngine('collections run in chunks', (db) => {
+  let ctx: ServiceContext;
+  const statusOf = async (username: string) => ctx.db('services').where({ username }).first('collection_status', 'access_state');
+  const events = async (): Promise<EventRow[]> =>
+    (await ctx.db('collection_events as e').join('services as s', 's.subscriber_id', 'e.subscriber_id').orderBy('e.id').select('e.id', 's.username', 'e.kind')).map((r: EventRow) => ({ ...r, id: Number(r.id) }));
+
+  beforeAll(async () => {
+    ctx = { ...db().ctx(new FixedClock('2026-11-01T01:00:00Z')), env: { ISPCTL_SECRET_KEY: 'b8'.repeat(32) } };
+    await initialise(ctx, { values: { 'isp-name': 'Test ISP', currency: 'PHP', timezone: 'Asia/Manila', 'grace-days': 5 } });
+    await addRouter(ctx, { name: 'core1', host: '127.0.0.1', apiPort: 1, apiUser: 'admin', apiPassword: 'x', mode: 'api' });
+    await createPlan(ctx, { name: 'Fiber 50', price: '1500', download: '50M', upload: '20M' });
+    for (let i = 1; i <= COUNT; i++) await addSubscriber(ctx, { fullName: `Sub ${i}`, username: `u${i}`, password: 'pw', plan: 'Fiber 50', router: 'core1' });
+    await generateInvoices(ctx, { period: '2026-11' }); // due 2026-11-16, suspension after 2026-11-21
+    ctx = { ...ctx, clock: new FixedClock('2026-11-25T01:00:00Z') };
+  });
+
+  it('the per-run cap is decided for the whole run, not per chunk: no chunk suspends, one alert', async () => {
+    const chunks: RunChunk[] = [];
+    const r = await runCollections(ctx, { chunkSize: CHUNK, onChunk: (c) => void chunks.push(c) });
+    expect(chunks.map((c) => c.subscribers)).toEqual([4, 4, 4, 4, 4, 4]);
+    expect(r.chunks).toBe(6);
+    expect(r.suspended).toEqual([]);
+    expect(r.suspensionsHeld).toEqual({ reason: 'cap', subscribers: COUNT, services: COUNT, limit: 20 });
+    expect(Number((await ctx.db('services').where({ collection_status: 'suspended' }).count({ n: '*' }).first())!.n)).toBe(0);
+    expect(Number((await ctx.db('audit_log').where({ entity_type: 'collections', action: 'cap-exceeded' }).count({ n: '*' }).first())!.n)).toBe(1);
+  });
+
+  it('payments recorded part way through a mass run are applied before the run goes on: the payer behind it restored, the one ahead never suspended', async () => {
+    let behind: Promise<RecordPaymentResult> | undefined;
+    let ahead: Promise<RecordPaymentResult> | undefined;
+    let paidDuringRun = false;
+    const r = await runCollections(ctx, {
+      force: true,
+      chunkSize: CHUNK,
+      onChunk: async (c) => {
+        if (c.index === 1) {
+          // u1 was just suspended by the first chunk; u24 is in the last chunk, not reached yet.
+          expect(c.suspended).toHaveLength(CHUNK);
+          behind = recordPayment(ctx, { subscriber: 'u1', amount: '1500', method: 'cash', reference: 'OR-CHUNK-1' });
+          ahead = recordPayment(ctx, { subscriber: `u${COUNT}`, amount: '1500', method: 'cash', reference: 'OR-CHUNK-24' });
+        }
+        if (c.index === 2) {
+          // The run waits here for the payments; they must not wait for the run.
+          let timer: NodeJS.Timeout | undefined;
+          const stuck = new Promise<'stuck'>((resolve) => (timer = setTimeout(() => resolve('stuck'), 60_000)));
+          const done = await Promise.race([Promise.all([behind!, ahead!]).then(() => 'done' as const), stuck]);
+          clearTimeout(timer);
+          paidDuringRun = done === 'done';
+        }
+      },
+    });
+    expect(paidDuringRun, 'the payments finished while the run was held after its second chunk').toBe(true);
+    expect(r.chunks).toBe(6);
+
+    const paidBehind = await behind!;
+    expect(paidBehind.collections.restored).toHaveLength(1);
+    expect(paidBehind.collections.jobIds.length).toBeGreaterThan(0);
+    expect(await statusOf('u1')).toEqual({ collection_status: 'restored', access_state: 'active' });
+    expect(await statusOf(`u${COUNT}`)).toMatchObject({ access_state: 'active' });
+    expect(await statusOf('u2')).toEqual({ collection_status: 'suspended', access_state: 'blocked' });
+    expect(r.suspended).toHaveLength(COUNT - 1);
+
+    // In the order things happened: u1 suspended, then restored by its payment, and only then
+    // the subscribers of the later chunks suspended; u24 paid before the run reached it.
+    const log = await events();
+    const at = (username: string, kind: string) => log.find((e) => e.username === username && e.kind === kind)?.id;
+    expect(at('u1', 'suspension')).toBeDefined();
+    expect(at('u1', 'restoration')).toBeGreaterThan(at('u1', 'suspension')!);
+    for (const later of ['u9', 'u13', 'u17', 'u21', 'u23']) expect(at('u1', 'restoration'), later).toBeLessThan(at(later, 'suspension')!);
+    expect(at(`u${COUNT}`, 'suspension')).toBeUndefined();
+  });
+});
