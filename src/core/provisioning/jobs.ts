@@ -71,11 +71,11 @@ export function toJob(r: JobRow): Job {
   };
 }
 
-const BATCH = 1000;
+const BATCH = 5000;
 
 /**
  * Queues jobs, coalescing with a pending job for the same router, kind and target (payload keys merge, the newer
- * value winning; the earlier due time stays). Set-based: one statement per thousand jobs.
+ * value winning; the earlier due time stays). Set-based: one statement per 5,000 jobs.
  * Returns the ids of the pending jobs that now stand for the specs.
  */
 export async function enqueueJobs(db: Db, specs: JobSpec[], now: Date): Promise<number[]> {
@@ -83,27 +83,21 @@ export async function enqueueJobs(db: Db, specs: JobSpec[], now: Date): Promise<
   const unique = new Map<string, JobSpec>();
   for (const s of specs) unique.set(`${s.routerId}|${s.kind}|${s.target}`, s);
   const all = [...unique.values()];
+  // The rows travel as one JSON parameter (not ten placeholders a row): on the embedded database
+  // binding thousands of parameters cost more than the insert.
   for (let i = 0; i < all.length; i += BATCH) {
-    const rows = all.slice(i, i + BATCH).map((s) => ({
-      router_id: s.routerId,
-      service_id: s.serviceId ?? null,
-      kind: s.kind,
-      target: s.target,
-      payload: JSON.stringify(s.payload ?? {}),
-      status: 'pending',
-      attempts: 0,
-      next_attempt_at: now,
-      created_at: now,
-      updated_at: now,
-    }));
+    const rows = all.slice(i, i + BATCH).map((s) => ({ router_id: s.routerId, service_id: s.serviceId ?? null, kind: s.kind, target: s.target, payload: s.payload ?? {} }));
     const result = await db.raw(
-      `? on conflict (router_id, kind, target) where status = 'pending'
+      `insert into provisioning_jobs (router_id, service_id, kind, target, payload, status, attempts, next_attempt_at, created_at, updated_at)
+       select x.router_id, x.service_id, x.kind, x.target, x.payload, 'pending', 0, ?::timestamptz, ?::timestamptz, ?::timestamptz
+         from json_to_recordset(?::json) as x(router_id int, service_id int, kind text, target text, payload jsonb)
+       on conflict (router_id, kind, target) where status = 'pending'
          do update set payload = provisioning_jobs.payload || excluded.payload,
                        service_id = coalesce(excluded.service_id, provisioning_jobs.service_id),
                        next_attempt_at = least(provisioning_jobs.next_attempt_at, excluded.next_attempt_at),
                        updated_at = excluded.updated_at
        returning id`,
-      [db('provisioning_jobs').insert(rows)],
+      [now, now, now, JSON.stringify(rows)],
     );
     for (const r of result.rows as Array<{ id: bigint }>) ids.push(Number(r.id));
   }
