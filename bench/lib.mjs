@@ -320,8 +320,11 @@ async function freePort() {
   });
 }
 
-/** A throwaway PostgreSQL cluster (initdb + pg_ctl on a free loopback port): { url, stop() }. */
-export async function startPostgres() {
+/**
+ * A throwaway PostgreSQL cluster (initdb + pg_ctl on a free loopback port): { url, stop() }.
+ * `settings`: more server settings, e.g. { shared_buffers: '256MB' }.
+ */
+export async function startPostgres({ settings = {} } = {}) {
   const root = userInfo().uid === 0;
   const dir = mkdtempSync(join(tmpdir(), 'ispctl-bench-pg-'));
   const data = join(dir, 'data');
@@ -337,7 +340,9 @@ export async function startPostgres() {
   };
   run('initdb', ['-D', data, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--no-sync', '--locale=C.UTF-8']);
   const port = await freePort();
-  const opts = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off`;
+  const opts = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off${Object.entries(settings)
+    .map(([k, v]) => ` -c ${k}=${v}`)
+    .join('')}`;
   run('pg_ctl', ['-D', data, '-o', opts, '-l', join(dir, 'server.log'), '-w', '-t', '60', 'start']);
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,

@@ -4,7 +4,9 @@ import { beforeAll, expect, it } from 'vitest';
 import { FixedClock } from '../../src/core/clock.js';
 import type { ServiceContext } from '../../src/core/context.js';
 import { openDatabase } from '../../src/core/db/connection.js';
-import { generateInvoices } from '../../src/core/billing/generate.js';
+import { generateInvoices, type GenerateProgress } from '../../src/core/billing/generate.js';
+import { priceLine, type PlanPrice } from '../../src/core/billing/pricing.js';
+import { billedRange } from '../../src/core/billing/proration.js';
 import { showInvoice } from '../../src/core/billing/invoices.js';
 import { createPlan } from '../../src/core/plans/service.js';
 import { provisionChanges } from '../../src/core/provisioning/access.js';
@@ -210,5 +212,73 @@ describeEachEngine('billing generate twice at once', (db) => {
     expect(numbers).toEqual(Array.from({ length: 40 }, (_, i) => `INV-2026-${String(i + 1).padStart(6, '0')}`));
     const [{ last_value }] = (await db().knex.raw(`select last_value from invoice_number_counters where series = 'invoice'`)).rows;
     expect(Number(last_value)).toBe(40);
+  });
+});
+
+describeEachEngine('billing generate in chunks', (db) => {
+  it('the database prices the common line exactly as priceLine does, and a run in chunks numbers its invoices as one run would', async () => {
+    const clock = new FixedClock('2026-10-01T02:00:00Z');
+    const ctx = await setUp(db(), clock);
+    // Priced by the database: a plan price, an individual price, a discount that ended before
+    // the period. Priced by priceLine: a partial period, a discount that applies.
+    const dan = await add(ctx, 'dan');
+    const eve = await add(ctx, 'eve', { price: '1,234.56' });
+    const gus = await add(ctx, 'gus', { plan: 'Home 25', discount: '10%', discountUntil: '2026-10-15' });
+    const fay = await add(ctx, 'fay', { startDate: '2026-11-16' });
+    const hal = await add(ctx, 'hal', { discount: '100' });
+    clock.set('2026-11-01T08:00:00+08:00');
+    const events: GenerateProgress[] = [];
+    const r = await generateInvoices(ctx, { chunkServices: 2, onProgress: (p) => events.push(p) });
+    expect(r).toMatchObject({ invoices: 5, lines: 5, chunks: 3, firstNumber: 'INV-2026-000001', lastNumber: 'INV-2026-000005' });
+    // One progress update per chunk, counting services.
+    expect(events.filter((e) => e.phase === 'invoices').map((e) => [e.done, e.total])).toEqual([[0, 5], [2, 5], [4, 5], [5, 5]]);
+    const numbers = await db().knex('invoices').orderBy('subscriber_id').pluck('number');
+    expect(numbers).toEqual(['INV-2026-000001', 'INV-2026-000002', 'INV-2026-000003', 'INV-2026-000004', 'INV-2026-000005']);
+
+    const plans = new Map<number, PlanPrice>(
+      ((await db().knex('plans').select('id', 'name', 'price_minor', 'currency')) as Array<{ id: number; name: string; price_minor: bigint; currency: string }>).map((p) => [p.id, { id: p.id, name: p.name, priceMinor: p.price_minor, currency: p.currency }]),
+    );
+    const period = { start: '2026-11-01', end: '2026-11-30', days: 30 };
+    for (const who of [dan, eve, gus, fay, hal]) {
+      const svc = (await db().knex('services').where({ id: who.serviceId }).first()) as {
+        plan_id: number;
+        started_on: string;
+        ended_on: string | null;
+        individual_price_minor: bigint | null;
+        discount_kind: 'fixed' | 'percent' | null;
+        discount_value: bigint | null;
+        discount_until: string | null;
+      };
+      const discount = svc.discount_kind === 'fixed' ? { kind: 'fixed' as const, minor: svc.discount_value! } : svc.discount_kind === 'percent' ? { kind: 'percent' as const, basisPoints: Number(svc.discount_value) } : null;
+      const range = billedRange(period, String(svc.started_on), svc.ended_on);
+      const priced = priceLine({ period, range: range!, planId: svc.plan_id, individualPriceMinor: svc.individual_price_minor, discount, discountUntil: svc.discount_until }, { plans, currency: 'PHP' });
+      if (!priced.ok) throw new Error('not priced');
+      const [line] = await linesOf(db(), who.serviceId);
+      const l = priced.line;
+      expect(line).toMatchObject({
+        plan_id: l.planId,
+        description: l.description,
+        price_source: l.priceSource,
+        unit_price_minor: l.unitPriceMinor,
+        days: l.days,
+        period_days: l.periodDays,
+        amount_minor: l.amountMinor,
+        discount_kind: l.discountKind,
+        discount_value: l.discountValue,
+        discount_minor: l.discountMinor,
+        total_minor: l.totalMinor,
+        segments: null,
+      });
+    }
+    expect((await linesOf(db(), eve.serviceId))[0]).toMatchObject({ description: 'Fiber 50 (individual price), 2026-11-01 to 2026-11-30', total_minor: 123456n });
+    expect((await linesOf(db(), fay.serviceId))[0]).toMatchObject({ days: 15, total_minor: 75000n });
+
+    // A dry run in chunks reports what a run would do and writes nothing; a run after it adds nothing.
+    await add(ctx, 'ida');
+    const before = await db().knex('invoice_number_counters').first('last_value');
+    const dry = await generateInvoices(ctx, { chunkServices: 2, dryRun: true });
+    expect(dry).toMatchObject({ dryRun: true, invoices: 1, lines: 1, totalMinor: 150000n, alreadyInvoiced: 5, invoiceIds: [], firstNumber: null });
+    expect(await db().knex('invoice_number_counters').first('last_value')).toEqual(before);
+    expect(await db().knex('invoices').count({ n: '*' }).first()).toMatchObject({ n: 5n });
   });
 });

@@ -7,7 +7,7 @@ import { formatMoney, toDecimalString } from '../../core/money.js';
 const PHASES: Record<GenerateProgress['phase'], string> = {
   reading: 'Reading services',
   computing: 'Computing lines',
-  invoices: 'Writing invoices',
+  invoices: 'Billing services',
   lines: 'Writing lines',
   totals: 'Totals',
   settling: 'Applying credit',

@@ -2,10 +2,23 @@
 // line a snapshot of the terms in force. Idempotent by construction: an advisory lock per period
 // serialises runs, and unique keys (one non-void invoice per subscriber and period, one non-voided
 // line per service and period) with ON CONFLICT DO NOTHING make a second run, a re-run after a
-// crash or two runs at once add nothing twice. Set-based: a few queries read every candidate
-// service with its terms and history (the candidates come back as one JSON document), the lines
-// are computed here, and invoices and lines are inserted in batches of 25,000, each batch one
-// INSERT … SELECT FROM unnest(column arrays) ON CONFLICT DO NOTHING.
+// crash or two runs at once add nothing twice.
+//
+// Streamed: the services are walked in chunks of subscribers (keyset pagination on
+// subscriber_id, so a subscriber's services are always in the same chunk and one invoice holds
+// all of them), and each chunk is its own transaction: it takes the billing locks, writes its
+// invoices and lines, draws its invoice numbers from the counter row, and rebalances its
+// subscribers (credit allocated, collections re-evaluated, access changes queued), then commits
+// and lets go of the locks. A crash loses at most the chunk in flight; running again skips what
+// was committed (its lines exist) and carries on, and numbers stay gapless because each chunk's
+// numbers commit with its invoices. Memory is bounded by the chunk, whatever the number of
+// services.
+//
+// Set-based: the common line (one plan for the whole period, no discount, the ISP currency) is
+// priced by the database in the INSERT … SELECT that writes it (pricing.ts FULL_PERIOD_LINE_SQL).
+// Only the other lines (prorated, plan changed part way, discounted, blocked, another currency)
+// are read into JavaScript as typed rows and priced by priceLine; they join the same statement
+// as one JSON parameter.
 import type { Knex } from 'knex';
 import { recordAudit } from '../audit.js';
 import type { ServiceContext } from '../context.js';
@@ -16,18 +29,19 @@ import { addDays, billingPeriodFor, formatLocalDate, periodFromKey, startOfDay, 
 import { rebalance } from '../ledger/rebalance.js';
 import { queueIssuedInvoices } from '../notify/invoice.js';
 import { attachPendingCharges } from '../adjustments/service.js';
-import { drawNumbers, invoiceNumberFormatter, parseInvoiceNumberFormat } from './numbering.js';
+import { invoiceNumberFormatter, invoiceNumberPieces, parseInvoiceNumberFormat } from './numbering.js';
 import { addDaysIso, billedRange, daysInRange, type PlanChangeOnDate } from './proration.js';
-import { priceLine, type LineSegment, type PlanPrice, type PricedLine, type PriceBook } from './pricing.js';
+import { FULL_PERIOD_LINE_SQL, fullPeriodLabel, priceLine, type PlanPrice, type PricedLine, type PriceBook } from './pricing.js';
 import { loadBillingSettings, type BillingSettings } from './settings.js';
+import { big, idArray, rowsJson } from '../db/sql.js';
 
 export type { LineSegment } from './pricing.js';
-import { big, chunks, idArray, numArray, rowsJson, textArray } from '../db/sql.js';
 
 /** Namespace of billing's advisory locks (first key of pg_advisory_xact_lock(int, int)). */
 export const BILLING_LOCK_NAMESPACE = 7_401;
 
-const BATCH = 25_000;
+/** Services per chunk (per transaction), by default. */
+export const DEFAULT_CHUNK_SERVICES = 25_000;
 
 export type LineKind = 'postpaid' | 'prepaid' | 'prepaid-first';
 
@@ -38,11 +52,14 @@ export interface GenerateOptions {
   subscriberIds?: readonly number[];
   /** Compute the same summary, write nothing (no invoice numbers are used up either). */
   dryRun?: boolean;
+  /** Services per chunk (each chunk one transaction); default 25,000, or ISPCTL_BILLING_CHUNK. */
+  chunkServices?: number;
   onProgress?: (p: GenerateProgress) => void;
 }
 
 export interface GenerateProgress {
   phase: 'reading' | 'computing' | 'invoices' | 'lines' | 'totals' | 'settling' | 'done';
+  /** Services gone through so far (phase `invoices`: one update per chunk). */
   done: number;
   total: number;
 }
@@ -92,40 +109,8 @@ export interface GenerateResult {
   jobIds: number[];
   /** "Invoice issued" messages queued (0 when invoice-issued-notify is off or no channel is set up). */
   notifications: number;
-}
-
-interface Candidate {
-  serviceId: number;
-  subscriberId: number;
-  username: string;
-  planId: number;
-  startedOn: string;
-  endedOn: string | null;
-  individualPriceMinor: bigint | null;
-  discount: Discount | null;
-  discountUntil: string | null;
-  accessState: string;
-  accessReason: string;
-  kind: LineKind;
-  periodKey: string;
-}
-
-/** A priced line (pricing.ts) and where it goes. */
-export interface PlannedLine extends PricedLine {
-  /** `subscriberId|periodKey`: the invoice it goes on. */
-  invoiceKey: string;
-  subscriberId: number;
-  serviceId: number;
-  periodKey: string;
-  kind: LineKind;
-}
-
-interface PlannedInvoice {
-  subscriberId: number;
-  periodKey: string;
-  period: PeriodInfo;
-  dueDate: string;
-  lines: PlannedLine[];
+  /** Transactions the run was cut into (chunks of subscribers). */
+  chunks: number;
 }
 
 function periodInfo(p: BillingPeriod): PeriodInfo {
@@ -141,199 +126,392 @@ export function billingPeriods(settings: Pick<BillingSettings, 'billingDay' | 'i
   return { target: periodInfo(target), next: periodInfo(next) };
 }
 
-interface PlanDbRow {
+// ---- rows as the database hands them -----------------------------------------------------------
+
+interface PlanRow {
   id: number;
   name: string;
   price_minor: bigint;
   currency: string;
 }
 
-/**
- * The columns of a candidate service-period, by name. planRun's query packs each candidate as a
- * JSON array in this order (100,000 arrays travel far faster than 100,000 objects or rows), and
- * unpackCandidate reads it back by the same names: one list says what is where.
- */
-const CANDIDATE_COLUMNS = {
-  serviceId: 'c.id',
-  subscriberId: 'c.subscriber_id',
-  username: 'c.username',
-  planId: 'c.plan_id',
-  startedOn: 'c.started_on',
-  endedOn: 'c.ended_on',
-  individualPriceMinor: 'c.individual_price_minor::text',
-  discountKind: 'c.discount_kind',
-  discountValue: 'c.discount_value::text',
-  discountUntil: 'c.discount_until',
-  accessState: 'c.access_state',
-  accessReason: 'c.access_reason',
-  kind: 'c.kind',
-  periodKey: 'c.period_key',
-} as const;
+/** A service-period that the database does not price itself (see FULL_PERIOD_LINE_SQL). */
+interface CandidateRow {
+  service_id: number;
+  subscriber_id: number;
+  username: string;
+  plan_id: number;
+  started_on: string;
+  ended_on: string | null;
+  individual_price_minor: bigint | null;
+  discount_kind: string | null;
+  discount_value: bigint | null;
+  discount_until: string | null;
+  access_state: string;
+  access_reason: string;
+  kind: LineKind;
+  period_key: string;
+}
 
-type CandidateColumn = keyof typeof CANDIDATE_COLUMNS;
-const CANDIDATE_SQL = Object.values(CANDIDATE_COLUMNS).join(', ');
-const AT = Object.fromEntries(Object.keys(CANDIDATE_COLUMNS).map((k, i) => [k, i])) as Record<CandidateColumn, number>;
-type PackedCandidate = ReadonlyArray<string | number | null>;
+interface PlanChangeRow {
+  service_id: number;
+  old_plan_id: number;
+  new_plan_id: number;
+  changed_at: Date;
+}
 
-function unpackCandidate(r: PackedCandidate): Candidate {
-  const text = (c: CandidateColumn) => r[AT[c]] as string;
-  const maybe = (c: CandidateColumn) => r[AT[c]] as string | null;
-  const discountKind = maybe('discountKind');
-  const discountValue = maybe('discountValue');
-  const individual = maybe('individualPriceMinor');
+interface AccessChangeRow {
+  service_id: number;
+  new_state: string;
+  reason: string;
+  changed_at: Date;
+}
+
+/** What the chunk statement reports. */
+interface ChunkRow {
+  already: bigint | string | number;
+  planned: bigint | string | number;
+  lines: bigint | string | number;
+  total: bigint | string | number;
+  last_seq: bigint | string | number | null;
+  created: string;
+  extended: string;
+}
+
+/** The one mapping of a candidate row. */
+function toCandidate(r: CandidateRow) {
+  const discount: Discount | null =
+    r.discount_kind === 'fixed' && r.discount_value !== null
+      ? { kind: 'fixed', minor: BigInt(r.discount_value) }
+      : r.discount_kind === 'percent' && r.discount_value !== null
+        ? { kind: 'percent', basisPoints: Number(r.discount_value) }
+        : null;
   return {
-    serviceId: r[AT.serviceId] as number,
-    subscriberId: r[AT.subscriberId] as number,
-    username: text('username'),
-    planId: r[AT.planId] as number,
-    startedOn: text('startedOn'),
-    endedOn: maybe('endedOn'),
-    individualPriceMinor: individual === null ? null : BigInt(individual),
-    discount: discountKind === 'fixed' ? { kind: 'fixed', minor: BigInt(discountValue!) } : discountKind === 'percent' ? { kind: 'percent', basisPoints: Number(discountValue) } : null,
-    discountUntil: maybe('discountUntil'),
-    accessState: text('accessState'),
-    accessReason: text('accessReason'),
-    kind: text('kind') as LineKind,
-    periodKey: text('periodKey'),
+    serviceId: Number(r.service_id),
+    subscriberId: Number(r.subscriber_id),
+    username: r.username,
+    planId: Number(r.plan_id),
+    startedOn: r.started_on,
+    endedOn: r.ended_on,
+    individualPriceMinor: r.individual_price_minor === null ? null : BigInt(r.individual_price_minor),
+    discount,
+    discountUntil: r.discount_until,
+    accessState: r.access_state,
+    accessReason: r.access_reason,
+    kind: r.kind,
+    periodKey: r.period_key,
   };
 }
 
-/**
- * Reads the candidate services and computes the lines and invoices a run would create.
- * Writes nothing.
- */
-async function planRun(db: Db, ctx: Pick<ServiceContext, 'clock'>, settings: BillingSettings, periods: { target: PeriodInfo; next: PeriodInfo }, today: string, subscriberIds?: readonly number[]) {
+type Candidate = ReturnType<typeof toCandidate>;
+
+/** A line priced in JavaScript, as it travels to the chunk statement (json_to_recordset). */
+interface PricedLineRow {
+  service_id: number;
+  subscriber_id: number;
+  period_key: string;
+  due: string;
+  plan_id: number;
+  description: string;
+  price_source: PricedLine['priceSource'];
+  unit_price_minor: bigint;
+  days: number;
+  period_days: number;
+  amount_minor: bigint;
+  discount_kind: PricedLine['discountKind'];
+  discount_value: bigint | null;
+  discount_minor: bigint;
+  total_minor: bigint;
+  segments: unknown[] | null;
+}
+
+// ---- one run's SQL -----------------------------------------------------------------------------
+
+/** Everything a run's statements are parameterised by, worked out once. */
+interface RunSql {
+  /** The periods billed as a table `t(kind, billing_type, period_key, pstart, pend, pdays, due, label)`. */
+  periods: { sql: string; bindings: Knex.Value[] };
+  /** Service-periods of chunk (lo, hi]: `from … where …` over s, p, t. */
+  candidates: (lo: number, hi: number) => { sql: string; bindings: Knex.Value[] };
+  /** True when the database prices the line itself (never null). */
+  fullLine: { sql: string; bindings: Knex.Value[] };
+}
+
+function runSql(settings: BillingSettings, periods: { target: PeriodInfo; next: PeriodInfo }, dues: Record<LineKind, string>, subscriberIds: readonly number[] | undefined): RunSql {
   const { target, next } = periods;
+  const row = (kind: LineKind, billingType: string, p: PeriodInfo) => [kind, billingType, p.key, p.start, p.end, p.days, dues[kind], fullPeriodLabel(p)];
+  const periodsSql = {
+    sql: `(values (?::text, ?::text, ?::text, ?::date, ?::date, ?::int, ?::date, ?::text), (?, ?, ?, ?::date, ?::date, ?::int, ?::date, ?), (?, ?, ?, ?::date, ?::date, ?::int, ?::date, ?))
+            as t(kind, billing_type, period_key, pstart, pend, pdays, due, label)`,
+    bindings: [...row('postpaid', 'postpaid', target), ...row('prepaid', 'prepaid', next), ...row('prepaid-first', 'prepaid', target)],
+  };
   const scope = subscriberIds ? 'and s.subscriber_id = any(?::int[])' : '';
-  // One row back: the candidates as one JSON document (arrays, not objects), which both drivers
-  // hand over far faster than 100,000 rows of 14 columns, and the count already invoiced.
-  const [agg] = (
-    await db.raw(
-      `select coalesce(json_agg(json_build_array(${CANDIDATE_SQL})) filter (where not c.invoiced), '[]')::text as todo,
-              count(*) filter (where c.invoiced) as invoiced
-         from (select s.id, s.subscriber_id, s.username, s.plan_id, s.started_on, s.ended_on, s.individual_price_minor,
-                      s.discount_kind, s.discount_value, s.discount_until, s.access_state, s.access_reason, t.kind, t.period_key,
-                      l.id is not null as invoiced
-                 from services s
-                 join plans p on p.id = s.plan_id
-                 join (values ('postpaid', 'postpaid', ?, ?::date, ?::date),
-                              ('prepaid', 'prepaid', ?, ?::date, ?::date),
-                              ('prepaid-first', 'prepaid', ?, ?::date, ?::date)) as t(kind, billing_type, period_key, pstart, pend)
-                   on t.billing_type = p.billing_type
-                 left join invoice_lines l on l.service_id = s.id and l.period_key = t.period_key and not l.voided
-                where s.started_on <= t.pend and (s.ended_on is null or s.ended_on > t.pstart)
-                  and (t.kind <> 'prepaid-first' or s.started_on >= t.pstart)
-                  ${scope}) c`,
-      [target.key, target.start, target.end, next.key, next.start, next.end, target.key, target.start, target.end, ...(subscriberIds ? [idArray(subscriberIds)] : [])],
+  const since = startOfDay(toLocalDateIso(target.start), settings.timezone);
+  return {
+    periods: periodsSql,
+    candidates: (lo, hi) => ({
+      sql: `from services s
+            join plans p on p.id = s.plan_id
+            join ${periodsSql.sql} on t.billing_type = p.billing_type
+           where s.subscriber_id > ? and s.subscriber_id <= ? ${scope}
+             and s.started_on <= t.pend and (s.ended_on is null or s.ended_on > t.pstart)
+             and (t.kind <> 'prepaid-first' or s.started_on >= t.pstart)`,
+      bindings: [...periodsSql.bindings, lo, hi, ...(subscriberIds ? [idArray(subscriberIds)] : [])],
+    }),
+    // The whole period, no discount that applies, the ISP currency, billed even if blocked (not
+    // blocked, never provisioned, or bill-suspended-services) and no plan change since the target
+    // period started (planRun's rule for reading plan changes): priceLine would give exactly
+    // FULL_PERIOD_LINE_SQL.
+    fullLine: {
+      sql: `(s.started_on <= t.pstart and (s.ended_on is null or s.ended_on > t.pend)
+             and (s.discount_kind is null or coalesce(s.discount_until < t.pstart, false))
+             and p.currency = ?
+             and (s.access_state <> 'blocked' or s.access_reason = 'pending' or ?::boolean)
+             and not exists (select 1 from service_plan_changes c where c.service_id = s.id and c.changed_at >= ?::timestamptz and c.old_plan_id is not null))`,
+      bindings: [settings.currency, settings.billSuspendedServices, since],
+    },
+  };
+}
+
+const INVOICED = `exists (select 1 from invoice_lines l where l.service_id = s.id and l.period_key = t.period_key and not l.voided)`;
+
+/** The next chunk after subscriber `after`: up to `size` services, ending on a whole subscriber. */
+async function nextChunk(db: Db, after: number, size: number, subscriberIds: readonly number[] | undefined): Promise<{ hi: number; services: number } | null> {
+  const scope = subscriberIds ? 'and subscriber_id = any(?::int[])' : '';
+  const [r] = (
+    await db.raw(`select max(subscriber_id) as hi, count(*) as n from (select subscriber_id from services where subscriber_id > ? ${scope} order by subscriber_id limit ?) x`, [
+      after,
+      ...(subscriberIds ? [idArray(subscriberIds)] : []),
+      size,
+    ])
+  ).rows as Array<{ hi: number | null; n: bigint | string | number }>;
+  return r && r.hi !== null ? { hi: Number(r.hi), services: Number(r.n) } : null;
+}
+
+/**
+ * Reads the service-periods of a chunk that the database does not price, with the plan changes
+ * and access history they need, and prices them (priceLine). Writes nothing.
+ */
+async function priceOthers(trx: Db, ctx: Pick<ServiceContext, 'clock'>, settings: BillingSettings, sql: RunSql, plans: ReadonlyMap<number, PlanPrice>, periods: { target: PeriodInfo; next: PeriodInfo }, dues: Record<LineKind, string>, lo: number, hi: number) {
+  const c = sql.candidates(lo, hi);
+  const rows = (
+    await trx.raw(
+      `select s.id as service_id, s.subscriber_id, s.username, s.plan_id, s.started_on::text as started_on, s.ended_on::text as ended_on,
+              s.individual_price_minor, s.discount_kind, s.discount_value, s.discount_until::text as discount_until,
+              s.access_state, s.access_reason, t.kind, t.period_key
+         ${c.sql} and ${sql.fullLine.sql} is not true and not ${INVOICED}
+        order by s.subscriber_id, s.id, t.period_key`,
+      [...c.bindings, ...sql.fullLine.bindings],
     )
-  ).rows as Array<{ todo: string; invoiced: bigint }>;
-  const todo: Candidate[] = (JSON.parse(agg!.todo) as PackedCandidate[]).map(unpackCandidate);
-  const alreadyInvoiced = Number(agg!.invoiced);
-  // Subscriber, then service order (lines of an invoice in service order); usually so already.
-  const ordered = (a: Candidate, b: Candidate) => a.subscriberId - b.subscriberId || a.serviceId - b.serviceId || (a.periodKey < b.periodKey ? -1 : a.periodKey > b.periodKey ? 1 : 0);
-  if (todo.some((c, i) => i > 0 && ordered(todo[i - 1]!, c) > 0)) todo.sort(ordered);
-
-  const plans = new Map<number, PlanPrice>(
-    ((await db('plans').select('id', 'name', 'price_minor', 'currency')) as PlanDbRow[]).map((p) => [p.id, { id: p.id, name: p.name, priceMinor: p.price_minor, currency: p.currency }]),
-  );
+  ).rows as CandidateRow[];
+  const todo = rows.map(toCandidate);
+  const lines: PricedLineRow[] = [];
+  const skipped: SkippedService[] = [];
+  if (todo.length === 0) return { lines, skipped };
+  const { target, next } = periods;
   const tz = settings.timezone;
-  const now = ctx.clock.now();
-  const periodOf = (kind: LineKind): PeriodInfo => (kind === 'prepaid' ? next : target);
+  const ids = idArray([...new Set(todo.map((t) => t.serviceId))]);
 
-  // Plan changes from the start of the earliest period billed (later ones tell which plan was in
-  // force until they happened).
+  // Plan changes from the start of the target period (later ones tell which plan was in force until they happened).
   const changesBy = new Map<number, PlanChangeOnDate[]>();
-  if (todo.length) {
-    const since = startOfDay(toLocalDateIso(target.start), tz);
-    const changes = (
-      await db.raw(
-        `select c.service_id, c.old_plan_id, c.new_plan_id, c.changed_at
-           from service_plan_changes c
-          where c.changed_at >= ?::timestamptz and c.old_plan_id is not null
-          order by c.service_id, c.changed_at, c.id`,
-        [since],
-      )
-    ).rows as Array<{ service_id: number; old_plan_id: number; new_plan_id: number; changed_at: Date }>;
-    for (const c of changes) {
-      const id = c.service_id;
-      const list = changesBy.get(id) ?? [];
-      list.push({ date: formatLocalDate(toLocalDate(c.changed_at, tz)), oldPlanId: c.old_plan_id, newPlanId: c.new_plan_id });
-      changesBy.set(id, list);
-    }
+  const since = startOfDay(toLocalDateIso(target.start), tz);
+  const changes = (
+    await trx.raw(
+      `select c.service_id, c.old_plan_id, c.new_plan_id, c.changed_at
+         from service_plan_changes c
+        where c.service_id = any(?::int[]) and c.changed_at >= ?::timestamptz and c.old_plan_id is not null
+        order by c.service_id, c.changed_at, c.id`,
+      [ids, since],
+    )
+  ).rows as PlanChangeRow[];
+  for (const ch of changes) {
+    const list = changesBy.get(ch.service_id) ?? [];
+    list.push({ date: formatLocalDate(toLocalDate(ch.changed_at, tz)), oldPlanId: ch.old_plan_id, newPlanId: ch.new_plan_id });
+    changesBy.set(ch.service_id, list);
   }
 
   // Access history of the services blocked now (the only ones that can have been blocked for a whole period).
+  const isBlocked = (t: Candidate) => t.accessState === 'blocked' && t.accessReason !== 'pending' && !settings.billSuspendedServices;
   const accessBy = new Map<number, Array<{ state: string; reason: string; at: Date }>>();
-  if (!settings.billSuspendedServices) {
-    const blocked = [...new Set(todo.filter((c) => c.accessState === 'blocked' && c.accessReason !== 'pending').map((c) => c.serviceId))];
-    if (blocked.length) {
-      const hist = (
-        await db.raw(
-          `select c.service_id, c.new_state, c.reason, c.changed_at
-             from service_access_changes c
-            where c.service_id = any(?::int[])
-            order by c.service_id, c.changed_at, c.id`,
-          [idArray(blocked)],
-        )
-      ).rows as Array<{ service_id: number; new_state: string; reason: string; changed_at: Date }>;
-      for (const h of hist) {
-        const id = h.service_id;
-        const list = accessBy.get(id) ?? [];
-        list.push({ state: h.new_state, reason: h.reason, at: h.changed_at });
-        accessBy.set(id, list);
-      }
+  const blocked = [...new Set(todo.filter(isBlocked).map((t) => t.serviceId))];
+  if (blocked.length) {
+    const hist = (
+      await trx.raw(
+        `select c.service_id, c.new_state, c.reason, c.changed_at
+           from service_access_changes c
+          where c.service_id = any(?::int[])
+          order by c.service_id, c.changed_at, c.id`,
+        [idArray(blocked)],
+      )
+    ).rows as AccessChangeRow[];
+    for (const h of hist) {
+      const list = accessBy.get(h.service_id) ?? [];
+      list.push({ state: h.new_state, reason: h.reason, at: h.changed_at });
+      accessBy.set(h.service_id, list);
     }
   }
 
-  const skipped: SkippedService[] = [];
-  const lines: PlannedLine[] = [];
-  const skip = (c: Candidate, reason: SkipReason) => skipped.push({ serviceId: c.serviceId, username: c.username, periodKey: c.periodKey, reason });
+  const now = ctx.clock.now();
   const book: PriceBook = { plans, currency: settings.currency, descriptions: new Map() };
-  for (const c of todo) {
-    const period = periodOf(c.kind);
-    const range = billedRange(period, c.startedOn, c.endedOn);
+  const skip = (t: Candidate, reason: SkipReason) => skipped.push({ serviceId: t.serviceId, username: t.username, periodKey: t.periodKey, reason });
+  for (const t of todo) {
+    const period = t.kind === 'prepaid' ? next : target;
+    const range = billedRange(period, t.startedOn, t.endedOn);
     if (!range) {
-      skip(c, 'no_days');
+      skip(t, 'no_days');
       continue;
     }
-    if (c.accessState === 'blocked' && c.accessReason !== 'pending' && !settings.billSuspendedServices) {
+    if (isBlocked(t)) {
       const from = new Date(Math.min(now.getTime(), startOfDay(toLocalDateIso(range.start), tz).getTime()));
-      if (blockedThroughout(accessBy.get(c.serviceId) ?? [], from)) {
-        skip(c, 'blocked');
+      if (blockedThroughout(accessBy.get(t.serviceId) ?? [], from)) {
+        skip(t, 'blocked');
         continue;
       }
     }
-    const priced = priceLine(
-      { period, range, planId: c.planId, individualPriceMinor: c.individualPriceMinor, discount: c.discount, discountUntil: c.discountUntil, changes: changesBy.get(c.serviceId) },
-      book,
-    );
+    const priced = priceLine({ period, range, planId: t.planId, individualPriceMinor: t.individualPriceMinor, discount: t.discount, discountUntil: t.discountUntil, changes: changesBy.get(t.serviceId) }, book);
     if (!priced.ok) {
-      skip(c, priced.reason);
+      skip(t, priced.reason);
       continue;
     }
-    lines.push({ invoiceKey: `${c.subscriberId}|${c.periodKey}`, subscriberId: c.subscriberId, serviceId: c.serviceId, periodKey: c.periodKey, kind: c.kind, ...priced.line });
+    const l = priced.line;
+    lines.push({
+      service_id: t.serviceId,
+      subscriber_id: t.subscriberId,
+      period_key: t.periodKey,
+      due: dues[t.kind],
+      plan_id: l.planId,
+      description: l.description,
+      price_source: l.priceSource,
+      unit_price_minor: l.unitPriceMinor,
+      days: l.days,
+      period_days: l.periodDays,
+      amount_minor: l.amountMinor,
+      discount_kind: l.discountKind,
+      discount_value: l.discountValue,
+      discount_minor: l.discountMinor,
+      total_minor: l.totalMinor,
+      segments: l.segments,
+    });
   }
+  return { lines, skipped };
+}
 
-  // Group into invoices: one per subscriber and period.
-  const invoices = new Map<string, PlannedInvoice>();
-  const dueBy: Record<LineKind, string> = {
-    postpaid: dueDateFor('postpaid', settings, today, target),
-    prepaid: dueDateFor('prepaid', settings, today, next),
-    'prepaid-first': dueDateFor('prepaid-first', settings, today, target),
+const LINE_COLUMNS = ['plan_id', 'description', 'price_source', 'unit_price_minor', 'days', 'period_days', 'amount_minor', 'discount_kind', 'discount_value', 'discount_minor', 'total_minor', 'segments'] as const;
+
+interface ChunkOutcome {
+  already: number;
+  planned: number;
+  lines: number;
+  totalMinor: bigint;
+  /** Invoices created, with their subscribers, in number order. */
+  created: Array<{ id: number; subscriberId: number }>;
+  /** Invoices that existed and received lines. */
+  extended: Array<{ id: number; subscriberId: number }>;
+  lastSeq: bigint | null;
+}
+
+/**
+ * Writes a chunk's invoices and lines in one statement: the lines the database prices and the
+ * ones priced in JavaScript, grouped into one invoice per subscriber and period; invoices that
+ * exist receive the new lines, the others are created, numbered from the counter row (advanced
+ * in this statement, so the numbers commit with the invoices or not at all).
+ */
+async function writeChunk(trx: Db, sql: RunSql, opts: { lo: number; hi: number; periodKey: string; others: PricedLineRow[]; today: string; currency: string; now: Date; number: { prefix: string; width: number; suffix: string } }): Promise<ChunkOutcome> {
+  const c = sql.candidates(opts.lo, opts.hi);
+  const cols = LINE_COLUMNS.join(', ');
+  const full = LINE_COLUMNS.map((k) => `${FULL_PERIOD_LINE_SQL[k]} as ${k}`).join(', ');
+  const [r] = (
+    await trx.raw(
+      `with cand as (
+         select s.id as service_id, s.subscriber_id, t.period_key, t.due, ${INVOICED} as invoiced,
+                ${sql.fullLine.sql} and s.id <> all(case when t.period_key = ? then ?::int[] else ?::int[] end) as full_line, ${full}
+           ${c.sql}),
+       lines as (
+         select service_id, subscriber_id, period_key, due, ${cols} from cand where full_line and not invoiced
+         union all
+         select x.service_id, x.subscriber_id, x.period_key, x.due, ${LINE_COLUMNS.map((k) => `x.${k}`).join(', ')}
+           from json_to_recordset(?::json) as x(service_id int, subscriber_id int, period_key text, due date, plan_id int, description text, price_source text,
+                unit_price_minor bigint, days int, period_days int, amount_minor bigint, discount_kind text, discount_value bigint, discount_minor bigint, total_minor bigint, segments jsonb)),
+       grouped as (
+         select subscriber_id, period_key, min(due) as due, sum(amount_minor)::bigint as subtotal, sum(discount_minor)::bigint as discount
+           from lines group by subscriber_id, period_key),
+       existing as (
+         select i.id, g.subscriber_id, g.period_key
+           from grouped g join invoices i on i.subscriber_id = g.subscriber_id and i.period_key = g.period_key and i.status <> 'void' and i.kind = 'period'),
+       fresh as (
+         select g.*, row_number() over (order by g.period_key, g.subscriber_id) as rn, count(*) over () as cnt
+           from grouped g
+          where not exists (select 1 from existing e where e.subscriber_id = g.subscriber_id and e.period_key = g.period_key)),
+       counter as (
+         insert into invoice_number_counters as k (series, last_value) select 'invoice', count(*) from fresh having count(*) > 0
+         on conflict (series) do update set last_value = k.last_value + excluded.last_value, updated_at = now()
+         returning last_value),
+       new_invoices as (
+         insert into invoices (number, subscriber_id, period_key, period_start, period_end, issue_date, due_date, currency,
+                               subtotal_minor, discount_minor, total_minor, paid_minor, status, created_at, updated_at)
+         select ?::text || lpad(q.seq::text, greatest(?::int, length(q.seq::text)), '0') || ?::text,
+                f.subscriber_id, f.period_key, pk.pstart, pk.pend, ?::date, f.due, ?::text,
+                f.subtotal, f.discount, f.subtotal - f.discount, 0,
+                case when f.subtotal - f.discount = 0 then 'paid' when f.due < ?::date then 'overdue' else 'issued' end, ?::timestamptz, ?::timestamptz
+           from fresh f
+           cross join counter k
+           cross join lateral (select k.last_value - f.cnt + f.rn as seq) q
+           join (select distinct period_key, pstart, pend from ${sql.periods.sql}) pk on pk.period_key = f.period_key
+          order by q.seq
+         returning id, subscriber_id, period_key),
+       targets as (
+         select id, subscriber_id, period_key from new_invoices
+         union all
+         select id, subscriber_id, period_key from existing),
+       new_lines as (
+         insert into invoice_lines (invoice_id, service_id, period_key, ${cols}, created_at)
+         select v.id, l.service_id, l.period_key, ${LINE_COLUMNS.map((k) => `l.${k}`).join(', ')}, ?::timestamptz
+           from lines l join targets v on v.subscriber_id = l.subscriber_id and v.period_key = l.period_key
+          order by l.subscriber_id, l.service_id, l.period_key
+         returning total_minor)
+       select (select count(*) from cand where invoiced) as already,
+              (select count(*) from lines) as planned,
+              (select count(*) from new_lines) as lines,
+              (select coalesce(sum(total_minor), 0) from new_lines) as total,
+              (select last_value from counter) as last_seq,
+              (select coalesce(string_agg(id::text || ':' || subscriber_id::text, ',' order by id), '') from new_invoices) as created,
+              (select coalesce(string_agg(id::text || ':' || subscriber_id::text, ','), '') from existing) as extended`,
+      [
+        ...sql.fullLine.bindings,
+        opts.periodKey,
+        idArray(opts.others.filter((l) => l.period_key === opts.periodKey).map((l) => l.service_id)),
+        idArray(opts.others.filter((l) => l.period_key !== opts.periodKey).map((l) => l.service_id)),
+        ...c.bindings,
+        rowsJson(opts.others),
+        opts.number.prefix,
+        opts.number.width,
+        opts.number.suffix,
+        opts.today,
+        opts.currency,
+        opts.today,
+        opts.now,
+        opts.now,
+        ...sql.periods.bindings,
+        opts.now,
+      ],
+    )
+  ).rows as ChunkRow[];
+  const pairs = (s: string) =>
+    s === ''
+      ? []
+      : s.split(',').map((p) => {
+          const cut = p.indexOf(':');
+          return { id: Number(p.slice(0, cut)), subscriberId: Number(p.slice(cut + 1)) };
+        });
+  return {
+    already: Number(r!.already),
+    planned: Number(r!.planned),
+    lines: Number(r!.lines),
+    totalMinor: big(r!.total),
+    created: pairs(r!.created),
+    extended: pairs(r!.extended),
+    lastSeq: r!.last_seq === null ? null : BigInt(r!.last_seq),
   };
-  for (const l of lines) {
-    const key = l.invoiceKey;
-    const period = periodOf(l.kind);
-    const due = dueBy[l.kind];
-    const inv = invoices.get(key);
-    if (inv) {
-      inv.lines.push(l);
-      if (due < inv.dueDate) inv.dueDate = due;
-    } else {
-      invoices.set(key, { subscriberId: l.subscriberId, periodKey: l.periodKey, period, dueDate: due, lines: [l] });
-    }
-  }
-  return { invoices: [...invoices.values()], lines, skipped, alreadyInvoiced };
 }
 
 function toLocalDateIso(date: string) {
@@ -363,13 +541,31 @@ export function blockedThroughout(history: ReadonlyArray<{ state: string; reason
   return atFrom !== undefined && atFrom.state === 'blocked' && atFrom.reason !== 'pending';
 }
 
+/** Thrown inside a dry run's chunk transaction to roll it back with its outcome. */
+class DryRunRollback extends Error {
+  constructor(
+    readonly outcome: ChunkOutcome,
+    readonly skipped: SkippedService[],
+  ) {
+    super('dry run');
+  }
+}
+
+function chunkSize(ctx: Pick<ServiceContext, 'env'>, opts: GenerateOptions): number {
+  const fromEnv = Number(ctx.env.ISPCTL_BILLING_CHUNK ?? '');
+  const n = opts.chunkServices ?? (Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : DEFAULT_CHUNK_SERVICES);
+  if (!Number.isInteger(n) || n < 1) throw invalid('INVALID_CHUNK', `A billing chunk must be a positive whole number of services, got ${n}.`);
+  return n;
+}
+
 /**
  * Generates the invoices of a billing run. See docs/billing.md for the rules: periods start on
  * the billing day; postpaid services are billed for the target period (due issue date +
  * due-days), prepaid services for the next one (due at its start) and, in the period they
  * start, for that first partial period; partial periods and plan changes are prorated by days;
  * each line snapshots price and discount; services blocked for the whole period are skipped
- * unless bill-suspended-services is set.
+ * unless bill-suspended-services is set. Runs in chunks of subscribers, each its own transaction
+ * (see the top of this file).
  */
 export async function generateInvoices(ctx: ServiceContext, opts: GenerateOptions = {}): Promise<GenerateResult> {
   const settings = await loadBillingSettings(ctx.db);
@@ -377,241 +573,149 @@ export async function generateInvoices(ctx: ServiceContext, opts: GenerateOption
   const today = formatLocalDate(toLocalDate(ctx.clock.now(), settings.timezone));
   const periods = billingPeriods(settings, today, opts.period);
   if (opts.subscriberIds && opts.subscriberIds.length === 0) throw invalid('NO_SUBSCRIBERS', 'No subscribers to bill were given.');
+  const size = chunkSize(ctx, opts);
   const progress = opts.onProgress ?? (() => undefined);
-  const base = {
+  const dryRun = opts.dryRun === true;
+  const dues: Record<LineKind, string> = {
+    postpaid: dueDateFor('postpaid', settings, today, periods.target),
+    prepaid: dueDateFor('prepaid', settings, today, periods.next),
+    'prepaid-first': dueDateFor('prepaid-first', settings, today, periods.target),
+  };
+  const sql = runSql(settings, periods, dues, opts.subscriberIds);
+  const pieces = invoiceNumberPieces(numberFormat, today);
+  const formatNumber = invoiceNumberFormatter(numberFormat, today);
+  const lockKeys = [...new Set([periods.target.key, periods.next.key])].sort();
+
+  progress({ phase: 'reading', done: 0, total: 1 });
+  const plans = new Map<number, PlanPrice>(
+    ((await ctx.db('plans').select('id', 'name', 'price_minor', 'currency')) as PlanRow[]).map((p) => [p.id, { id: p.id, name: p.name, priceMinor: BigInt(p.price_minor), currency: p.currency }]),
+  );
+  const scope = opts.subscriberIds ? 'where subscriber_id = any(?::int[])' : '';
+  const [{ n: totalServices }] = (await ctx.db.raw(`select count(*)::int as n from services ${scope}`, opts.subscriberIds ? [idArray(opts.subscriberIds)] : [])).rows as [{ n: number }];
+
+  const result: GenerateResult = {
     period: periods.target,
     prepaidPeriod: periods.next,
     issueDate: today,
     currency: settings.currency,
+    dryRun,
+    invoices: 0,
+    invoicesExtended: 0,
+    lines: 0,
+    totalMinor: 0n,
+    alreadyInvoiced: 0,
+    skipped: [],
+    invoiceIds: [],
+    firstNumber: null,
+    lastNumber: null,
+    creditAppliedMinor: 0n,
+    jobIds: [],
+    notifications: 0,
+    chunks: 0,
   };
-
-  if (opts.dryRun) {
-    progress({ phase: 'reading', done: 0, total: 1 });
-    const plan = await planRun(ctx.db, ctx, settings, periods, today, opts.subscriberIds);
-    const keys = [...new Set(plan.invoices.map((i) => i.periodKey))];
-    const existing = await existingInvoices(ctx.db, keys, [...new Set(plan.invoices.map((i) => i.subscriberId))]);
-    const created = plan.invoices.filter((i) => !existing.has(`${i.subscriberId}|${i.periodKey}`)).length;
-    progress({ phase: 'done', done: 1, total: 1 });
-    return {
-      ...base,
-      dryRun: true,
-      invoices: created,
-      invoicesExtended: plan.invoices.length - created,
-      lines: plan.lines.length,
-      totalMinor: plan.lines.reduce((s, l) => s + l.totalMinor, 0n),
-      alreadyInvoiced: plan.alreadyInvoiced,
-      skipped: plan.skipped,
-      invoiceIds: [],
-      firstNumber: null,
-      lastNumber: null,
-      creditAppliedMinor: 0n,
-      jobIds: [],
-      notifications: 0,
+  let done = 0;
+  progress({ phase: 'invoices', done, total: totalServices });
+  for (let after = 0; ; ) {
+    const chunk = await nextChunk(ctx.db, after, size, opts.subscriberIds);
+    if (!chunk) break;
+    const lo = after;
+    const hi = chunk.hi;
+    const work = async (trx: Knex.Transaction) => {
+      // PostgreSQL's JIT compiles a chunk's statements (their estimated cost is high) for longer
+      // than they take to run: 0.9 s of a 0.94 s collections read at 20,000 subscribers, measured.
+      await trx.raw('set local jit = off');
+      // Runs that touch the same periods wait for each other, one chunk at a time (in key order, so never deadlock).
+      for (const key of lockKeys) await trx.raw('select pg_advisory_xact_lock(?::int, hashtext(?))', [BILLING_LOCK_NAMESPACE, `billing:${key}`]);
+      const now = ctx.clock.now();
+      const others = await priceOthers(trx, ctx, settings, sql, plans, periods, dues, lo, hi);
+      const out = await writeChunk(trx, sql, { lo, hi, periodKey: periods.target.key, others: others.lines, today, currency: settings.currency, now, number: pieces });
+      if (dryRun) throw new DryRunRollback(out, others.skipped);
+      // New invoices went in with the totals and status of their lines; invoices that existed
+      // and received lines (or all of them, if a line went missing to a conflict) get theirs
+      // recomputed. Then the ledger step every writer ends in, for this chunk's subscribers.
+      const touched = [...out.created, ...out.extended];
+      const ownerOf = new Map(touched.map((i) => [i.id, i.subscriberId]));
+      const linesChanged = out.lines === out.planned ? out.extended.map((i) => i.id) : touched.map((i) => i.id);
+      // One-off charges waiting for the next invoice (adjustments) go onto these invoices.
+      const charged = await attachPendingCharges(trx, touched.map((i) => i.id), now);
+      const changedInvoices = [...new Set([...linesChanged, ...charged])];
+      const changedOwners = new Set(changedInvoices.map((id) => ownerOf.get(id)));
+      const subscribers = [...new Set(touched.map((i) => i.subscriberId))];
+      const whole = changedOwners.has(undefined) ? subscribers : subscribers.filter((sid) => changedOwners.has(sid));
+      const newInvoicesOf = subscribers.filter((sid) => !changedOwners.has(sid));
+      const balanced = await rebalance(trx, ctx, { subscriberIds: whole, newInvoicesOf }, { linesChanged: changedInvoices, today });
+      // The "invoice issued" message of each new invoice (email with the PDF), unless turned off.
+      const issued = await queueIssuedInvoices(trx, ctx, out.created.map((i) => i.id));
+      const credit = balanced.allocations.filter((a) => ownerOf.has(a.invoiceId)).reduce((s, a) => s + a.amountMinor, 0n);
+      return { out, skipped: others.skipped, credit, jobIds: balanced.jobIds, notifications: issued?.queued ?? 0 };
     };
+    let step: Awaited<ReturnType<typeof work>>;
+    if (dryRun) {
+      try {
+        await ctx.db.transaction(async (trx) => void (await work(trx)));
+        throw new Error('a dry run chunk committed');
+      } catch (err) {
+        if (!(err instanceof DryRunRollback)) throw err;
+        // Numbers were drawn only to be given back: a dry run reports none.
+        step = { out: err.outcome, skipped: err.skipped, credit: 0n, jobIds: [], notifications: 0 };
+      }
+    } else {
+      step = await withTransaction(ctx.db, work);
+    }
+    const { out } = step;
+    result.chunks++;
+    result.alreadyInvoiced += out.already;
+    result.invoices += out.created.length;
+    result.invoicesExtended += out.extended.length;
+    result.lines += out.lines;
+    result.totalMinor += out.totalMinor;
+    result.skipped.push(...step.skipped);
+    result.creditAppliedMinor += step.credit;
+    result.jobIds.push(...step.jobIds);
+    result.notifications += step.notifications;
+    if (!dryRun) {
+      for (const c of out.created) result.invoiceIds.push(c.id);
+      if (out.lastSeq !== null && out.created.length) {
+        result.firstNumber ??= formatNumber(out.lastSeq - BigInt(out.created.length) + 1n);
+        result.lastNumber = formatNumber(out.lastSeq);
+      }
+    }
+    done = Math.min(totalServices, done + chunk.services);
+    progress({ phase: 'invoices', done, total: totalServices });
+    after = hi;
   }
 
-  return withTransaction(ctx.db, async (trx) => {
-    // Runs that touch the same periods wait for each other (in key order, so never deadlock).
-    for (const key of [...new Set([periods.target.key, periods.next.key])].sort()) {
-      await trx.raw('select pg_advisory_xact_lock(?::int, hashtext(?))', [BILLING_LOCK_NAMESPACE, `billing:${key}`]);
-    }
-    progress({ phase: 'reading', done: 0, total: 1 });
-    const plan = await planRun(trx, ctx, settings, periods, today, opts.subscriberIds);
-    const now = ctx.clock.now();
-    const keys = [...new Set(plan.invoices.map((i) => i.periodKey))];
-    const existing = await existingInvoices(trx, keys, [...new Set(plan.invoices.map((i) => i.subscriberId))]);
-    const toCreate = plan.invoices
-      .filter((i) => !existing.has(`${i.subscriberId}|${i.periodKey}`))
-      .sort((a, b) => (a.periodKey < b.periodKey ? -1 : a.periodKey > b.periodKey ? 1 : a.subscriberId - b.subscriberId));
-
-    // Invoice numbers: drawn from the counter row in this transaction, so they commit with the
-    // invoices or not at all (no gap after a crash or rollback); rows that exist were filtered above.
-    const numbers = await drawNumbers(trx, toCreate.length);
-    const ids = new Map<string, number>(existing);
-    const createdIds: number[] = [];
-    const createdNumbers: string[] = [];
-    let done = 0;
-    progress({ phase: 'invoices', done, total: toCreate.length });
-    const formatNumber = invoiceNumberFormatter(numberFormat, today);
-    const numbered = toCreate.map((inv, i) => {
-      const subtotal = inv.lines.reduce((s, l) => s + l.amountMinor, 0n);
-      const discount = inv.lines.reduce((s, l) => s + l.discountMinor, 0n);
-      const number = formatNumber(numbers[i]!);
-      createdNumbers.push(number);
-      return { inv, number, subtotal, discount, total: subtotal - discount };
-    });
-    // Each batch is one statement whose columns travel as array parameters (unnest), and whose
-    // RETURNING comes back as one string rather than a row per invoice.
-    for (const batch of chunks(numbered, BATCH)) {
-      const [res] = (
-        await trx.raw(
-          `with ins as (
-             insert into invoices (number, subscriber_id, period_key, period_start, period_end, issue_date, due_date, currency,
-                                   subtotal_minor, discount_minor, total_minor, paid_minor, status, created_at, updated_at)
-             select x.number, x.subscriber_id, x.period_key, x.period_start, x.period_end, ?::date, x.due_date, ?,
-                    x.subtotal, x.discount, x.total, 0, x.status, ?::timestamptz, ?::timestamptz
-               from unnest(?::text[], ?::int[], ?::text[], ?::date[], ?::date[], ?::date[], ?::bigint[], ?::bigint[], ?::bigint[], ?::text[])
-                    as x(number, subscriber_id, period_key, period_start, period_end, due_date, subtotal, discount, total, status)
-             on conflict (subscriber_id, period_key) where status <> 'void' and kind = 'period' do nothing
-             returning id, subscriber_id, period_key)
-           select coalesce(string_agg(subscriber_id::text || '|' || period_key || '|' || id::text, ','), '') as created from ins`,
-          [
-            today,
-            settings.currency,
-            now,
-            now,
-            textArray(batch.map((b) => b.number)),
-            numArray(batch.map((b) => b.inv.subscriberId)),
-            textArray(batch.map((b) => b.inv.periodKey)),
-            textArray(batch.map((b) => b.inv.period.start)),
-            textArray(batch.map((b) => b.inv.period.end)),
-            textArray(batch.map((b) => b.inv.dueDate)),
-            numArray(batch.map((b) => b.subtotal)),
-            numArray(batch.map((b) => b.discount)),
-            numArray(batch.map((b) => b.total)),
-            textArray(batch.map((b) => (b.total === 0n ? 'paid' : b.inv.dueDate < today ? 'overdue' : 'issued'))),
-          ],
-        )
-      ).rows as Array<{ created: string }>;
-      for (const item of res!.created ? res!.created.split(',') : []) {
-        const cut = item.lastIndexOf('|');
-        const id = Number(item.slice(cut + 1));
-        ids.set(item.slice(0, cut), id);
-        createdIds.push(id);
-      }
-      done += batch.length;
-      progress({ phase: 'invoices', done, total: toCreate.length });
-    }
-    // Only possible if something outside billing generate inserted an invoice meanwhile.
-    const missing = plan.invoices.filter((i) => !ids.has(`${i.subscriberId}|${i.periodKey}`));
-    if (missing.length) for (const [k, v] of await existingInvoices(trx, keys, [...new Set(missing.map((m) => m.subscriberId))])) ids.set(k, v);
-
-    done = 0;
-    progress({ phase: 'lines', done, total: plan.lines.length });
-    let lineCount = 0;
-    let lineTotal = 0n;
-    for (const batch of chunks(plan.lines, BATCH)) {
-      const [res] = (
-        await trx.raw(
-          `with ins as (
-             insert into invoice_lines (invoice_id, service_id, period_key, plan_id, description, price_source, unit_price_minor, days, period_days,
-                                        amount_minor, discount_kind, discount_value, discount_minor, total_minor, segments, created_at)
-             select x.invoice_id, x.service_id, x.period_key, x.plan_id, x.description, x.price_source, x.unit_price_minor, x.days, x.period_days,
-                    x.amount_minor, x.discount_kind, x.discount_value, x.discount_minor, x.total_minor, x.segments, ?::timestamptz
-               from unnest(?::bigint[], ?::int[], ?::text[], ?::int[], ?::text[], ?::text[], ?::bigint[], ?::int[], ?::int[],
-                           ?::bigint[], ?::text[], ?::bigint[], ?::bigint[], ?::bigint[], ?::jsonb[])
-                    as x(invoice_id, service_id, period_key, plan_id, description, price_source, unit_price_minor, days, period_days,
-                         amount_minor, discount_kind, discount_value, discount_minor, total_minor, segments)
-             on conflict (service_id, period_key) where not voided do nothing
-             returning total_minor)
-           select count(*) as n, coalesce(sum(total_minor), 0) as total from ins`,
-          [
-            now,
-            numArray(batch.map((l) => ids.get(l.invoiceKey)!)),
-            numArray(batch.map((l) => l.serviceId)),
-            textArray(batch.map((l) => l.periodKey)),
-            numArray(batch.map((l) => l.planId)),
-            textArray(batch.map((l) => l.description)),
-            textArray(batch.map((l) => l.priceSource)),
-            numArray(batch.map((l) => l.unitPriceMinor)),
-            numArray(batch.map((l) => l.days)),
-            numArray(batch.map((l) => l.periodDays)),
-            numArray(batch.map((l) => l.amountMinor)),
-            textArray(batch.map((l) => l.discountKind)),
-            numArray(batch.map((l) => l.discountValue)),
-            numArray(batch.map((l) => l.discountMinor)),
-            numArray(batch.map((l) => l.totalMinor)),
-            textArray(batch.map((l) => (l.segments ? rowsJson(l.segments) : null))),
-          ],
-        )
-      ).rows as Array<{ n: bigint; total: string }>;
-      lineCount += Number(res!.n);
-      lineTotal += big(res!.total);
-      done += batch.length;
-      progress({ phase: 'lines', done, total: plan.lines.length });
-    }
-
-    // New invoices went in with the totals and status of their lines; when every line went in,
-    // only invoices that existed before (and received lines) need their totals recomputed.
-    // Then the ledger step every writer ends in: credit the subscribers already have is applied,
-    // statuses recomputed, collections re-evaluated.
-    progress({ phase: 'totals', done: 0, total: 1 });
-    const touched = [...new Set(plan.invoices.map((i) => ids.get(`${i.subscriberId}|${i.periodKey}`)!))];
-    const createdSet = new Set(createdIds);
-    const linesChanged = lineCount === plan.lines.length ? touched.filter((id) => !createdSet.has(id)) : touched;
-    progress({ phase: 'settling', done: 0, total: 1 });
-    const subscribers = [...new Set(plan.invoices.map((i) => i.subscriberId))];
-    // One-off charges waiting for the next invoice (adjustments) go onto these invoices.
-    const charged = await attachPendingCharges(trx, touched, now);
-    // Subscribers with an invoice whose lines changed are rebalanced whole; those who only got
-    // new invoices are handed over as such (rebalance allocates only where there is credit).
-    const changedInvoices = [...new Set([...linesChanged, ...charged])];
-    const ownerOf = new Map(plan.invoices.map((i) => [ids.get(`${i.subscriberId}|${i.periodKey}`)!, i.subscriberId]));
-    const changedOwners = new Set(changedInvoices.map((id) => ownerOf.get(id)));
-    const whole = changedOwners.has(undefined) ? subscribers : subscribers.filter((sid) => changedOwners.has(sid));
-    const newInvoicesOf = subscribers.filter((sid) => !changedOwners.has(sid));
-    const balanced = await rebalance(trx, ctx, { subscriberIds: whole, newInvoicesOf }, { linesChanged: changedInvoices, today });
-    // The "invoice issued" message of each new invoice (email with the PDF), unless turned off.
-    const issued = await queueIssuedInvoices(trx, ctx, createdIds);
-    const touchedSet = new Set(touched);
-    const creditApplied = balanced.allocations.filter((a) => touchedSet.has(a.invoiceId)).reduce((s, a) => s + a.amountMinor, 0n);
-
-    const result: GenerateResult = {
-      ...base,
-      dryRun: false,
-      invoices: createdIds.length,
-      invoicesExtended: plan.invoices.length - toCreate.length,
-      lines: lineCount,
-      totalMinor: lineTotal,
-      alreadyInvoiced: plan.alreadyInvoiced,
-      skipped: plan.skipped,
-      invoiceIds: createdIds,
-      firstNumber: createdNumbers[0] ?? null,
-      lastNumber: createdNumbers[createdNumbers.length - 1] ?? null,
-      creditAppliedMinor: creditApplied,
-      jobIds: balanced.jobIds,
-      notifications: issued?.queued ?? 0,
-    };
-    await recordAudit(trx, ctx, {
-      entityType: 'billing',
-      entityId: periods.target.key,
-      action: 'generate',
-      after: {
-        period: periods.target.key,
-        prepaidPeriod: periods.next.key,
-        issueDate: today,
-        invoices: result.invoices,
-        invoicesExtended: result.invoicesExtended,
-        lines: result.lines,
-        totalMinor: result.totalMinor,
-        currency: settings.currency,
-        firstNumber: result.firstNumber,
-        lastNumber: result.lastNumber,
-        alreadyInvoiced: result.alreadyInvoiced,
-        skipped: countBy(plan.skipped.map((s) => s.reason)),
-        subscribers: opts.subscriberIds ? opts.subscriberIds.length : 'all',
-      },
-    });
-    progress({ phase: 'done', done: 1, total: 1 });
-    return result;
-  });
+  if (!dryRun) {
+    await withTransaction(ctx.db, (trx) =>
+      recordAudit(trx, ctx, {
+        entityType: 'billing',
+        entityId: periods.target.key,
+        action: 'generate',
+        after: {
+          period: periods.target.key,
+          prepaidPeriod: periods.next.key,
+          issueDate: today,
+          invoices: result.invoices,
+          invoicesExtended: result.invoicesExtended,
+          lines: result.lines,
+          totalMinor: result.totalMinor,
+          currency: settings.currency,
+          firstNumber: result.firstNumber,
+          lastNumber: result.lastNumber,
+          alreadyInvoiced: result.alreadyInvoiced,
+          skipped: countBy(result.skipped.map((s) => s.reason)),
+          subscribers: opts.subscriberIds ? opts.subscriberIds.length : 'all',
+          chunks: result.chunks,
+        },
+      }),
+    );
+  }
+  progress({ phase: 'done', done: 1, total: 1 });
+  return result;
 }
 
 function countBy(items: string[]): Record<string, number> {
   const out: Record<string, number> = {};
   for (const i of items) out[i] = (out[i] ?? 0) + 1;
   return out;
-}
-
-/** Non-void invoices of these subscribers and periods (the unique key's index): `subscriberId|periodKey` → id. */
-async function existingInvoices(db: Db | Knex, periodKeys: string[], subscriberIds: readonly number[]): Promise<Map<string, number>> {
-  if (periodKeys.length === 0 || subscriberIds.length === 0) return new Map();
-  const rows = (
-    await db.raw(
-      `select id, subscriber_id, period_key from invoices
-        where subscriber_id = any(?::int[]) and period_key = any(?::text[]) and status <> 'void'`,
-      [idArray(subscriberIds), textArray(periodKeys)],
-    )
-  ).rows as Array<{ id: bigint; subscriber_id: number; period_key: string }>;
-  return new Map(rows.map((r) => [`${r.subscriber_id}|${r.period_key}`, Number(r.id)]));
 }

@@ -102,3 +102,20 @@ export async function drawNumbers(trx: Knex.Transaction, count: number, series =
   const last = BigInt(String((r.rows as Array<{ last_value: unknown }>)[0]!.last_value));
   return Array.from({ length: count }, (_, i) => last - BigInt(count - 1 - i));
 }
+
+/**
+ * The same format as text around the sequence, for SQL that numbers invoices itself:
+ * `prefix || lpad(seq::text, greatest(width, length(seq::text)), '0') || suffix` gives what
+ * invoiceNumberFormatter gives (padded, never truncated).
+ */
+export function invoiceNumberPieces(format: string | NumberPart[], issueDate: string): { prefix: string; width: number; suffix: string } {
+  const parts = typeof format === 'string' ? parseInvoiceNumberFormat(format) : format;
+  const probe = invoiceNumberFormatter(parts, issueDate);
+  const at = parts.findIndex((p) => p.kind === 'seq');
+  const seq = parts[at] as { kind: 'seq'; width: number };
+  const fixed = (ps: NumberPart[]) => ps.map((p) => (p.kind === 'seq' ? '' : invoiceNumberFormatter([p, { kind: 'seq', width: 1 }], issueDate)(1).slice(0, -1))).join('');
+  const pieces = { prefix: fixed(parts.slice(0, at)), width: seq.width, suffix: fixed(parts.slice(at + 1)) };
+  // The pieces put together must be the formatter's number (checked once per run, cheaply).
+  if (probe(7n) !== `${pieces.prefix}${'7'.padStart(pieces.width, '0')}${pieces.suffix}`) throw new Error('invoice number pieces disagree with the formatter');
+  return pieces;
+}

@@ -131,3 +131,31 @@ export function priceLine(input: LineToPrice, book: PriceBook): PricingResult {
     },
   };
 }
+
+/**
+ * The common line, priced by the database: a service with one plan for the whole period, no
+ * discount that applies and a plan in the ISP currency costs its monthly price (the plan's, or
+ * its individual price) for every day of the period, and nothing else. This is priceLine's
+ * first branch with `range` equal to the period and no discount, written as column expressions
+ * over `s` (services), `p` (plans) and `t` (the period: pdays, and label = ', START to END'),
+ * so billing computes 100,000 such lines in one INSERT … SELECT. A test checks the two agree.
+ */
+export const FULL_PERIOD_LINE_SQL = {
+  plan_id: 's.plan_id',
+  description: `p.name || case when s.individual_price_minor is null then '' else ' (individual price)' end || t.label`,
+  price_source: `case when s.individual_price_minor is null then 'plan' else 'individual' end`,
+  unit_price_minor: 'coalesce(s.individual_price_minor, p.price_minor)',
+  days: 't.pdays',
+  period_days: 't.pdays',
+  amount_minor: 'coalesce(s.individual_price_minor, p.price_minor)',
+  discount_kind: 'null::text',
+  discount_value: 'null::bigint',
+  discount_minor: '0::bigint',
+  total_minor: 'coalesce(s.individual_price_minor, p.price_minor)',
+  segments: 'null::jsonb',
+} as const;
+
+/** The `label` FULL_PERIOD_LINE_SQL appends to the plan name: what describeLine writes for a whole period. */
+export function fullPeriodLabel(period: PricedPeriod): string {
+  return describeLine([''], period, period.days, period.days, false);
+}
