@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// Compiles TypeScript to dist/ and writes oclif.manifest.json so start-up does not import every
-// command. The new build is made beside the old one and swapped in, so a CLI started during a
-// build never sees a half-written dist/.
+// Compiles TypeScript to dist/, bundles what bin/run.js runs into dist/bundle/ (scripts/bundle.mjs)
+// and writes oclif.manifest.json so start-up does not import every command. The new build is made
+// beside the old one and swapped in, so a CLI started during a build never sees a half-written
+// dist/.
 import { execFileSync } from 'node:child_process';
 import { existsSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -27,6 +28,16 @@ try {
     process.exit(1);
   }
   console.error('build: type errors above (ignored outside CI; run with --strict to fail)');
+}
+
+// The bundle bin/run.js runs (from the TypeScript sources; esbuild does not type-check).
+const { bundle } = await import('./bundle.mjs');
+try {
+  await bundle(root, join(next, 'bundle'));
+} catch (err) {
+  rmSync(next, { recursive: true, force: true });
+  console.error(`build: bundling failed: ${err.message}`);
+  process.exit(1);
 }
 
 // Swap the new build in.

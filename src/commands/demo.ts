@@ -1,6 +1,5 @@
 import { confirm } from '@inquirer/prompts';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../cli/base-command.js';
 import { runDemo } from '../cli/demo.js';
@@ -23,7 +22,7 @@ export default class Demo extends BaseCommand<typeof Demo> {
 
   public async run() {
     const dir = this.flags.dir ?? join(dirname(dataDir(this.env)), 'ispctl-demo');
-    const bin = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'bin', 'run.js');
+    const bin = join(this.config.root, 'bin', 'run.js');
     const quiet = this.jsonEnabled() || this.flags.quiet;
     const confirmForeign = this.canPrompt()
       ? (target: string, entries: string[]) =>

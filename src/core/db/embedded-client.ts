@@ -35,12 +35,14 @@ export function embeddedIdleMs(env: Env = process.env): number {
   return Number.isFinite(n) && n >= 0 ? Math.round(n * 1000) : 300_000;
 }
 
-/** The server's entry point next to this module, when running built code. */
+/**
+ * The server's entry point, when running built code: next to this module (dist/src/core/db/), or
+ * at the top of the bundle when this module is in one of its chunks (dist/bundle/chunks/).
+ */
 export function serverEntry(): string | undefined {
   const here = fileURLToPath(import.meta.url);
   if (!here.endsWith('.js')) return undefined;
-  const p = join(here, '..', 'embedded-server-main.js');
-  return existsSync(p) ? p : undefined;
+  return [join(here, '..', 'embedded-server-main.js'), join(here, '..', '..', 'embedded-server-main.js')].find((p) => existsSync(p));
 }
 
 /** Whether this process may start a server for this data directory (else it opens PGlite itself when nobody serves). */

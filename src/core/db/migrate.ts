@@ -37,12 +37,17 @@ export function latestMigrationName(): string {
 /**
  * Every migration applied (not only the latest name: migrations written at the same time land
  * in any order, and one with an earlier timestamp may arrive after a later one was applied).
+ * One query (every command asks before its work); not for use inside a transaction.
  */
 export async function isUpToDate(knex: Knex): Promise<boolean> {
-  const has = await knex.schema.hasTable('knex_migrations');
-  if (!has) return false;
-  const applied = new Set(((await knex('knex_migrations').select('name')) as Array<{ name: string }>).map((r) => r.name));
-  return migrations.every((m) => applied.has(m.name));
+  try {
+    const applied = new Set(((await knex('knex_migrations').select('name')) as Array<{ name: string }>).map((r) => r.name));
+    return migrations.every((m) => applied.has(m.name));
+  } catch (err) {
+    // No migration table yet (undefined_table): nothing is applied.
+    if ((err as { code?: string }).code === '42P01') return false;
+    throw err;
+  }
 }
 
 /**
