@@ -3,6 +3,7 @@ import { userInfo } from 'node:os';
 import type { Db } from './db/tx.js';
 import type { Actor } from './context.js';
 import type { Clock } from './clock.js';
+import type { AuditLogRow } from './db/rows.js';
 
 export interface AuditEntry {
   entityType: string;
@@ -106,18 +107,22 @@ export async function listAudit(db: Db, filter: AuditFilter = {}): Promise<Audit
   if (filter.action) q.where('action', filter.action);
   if (filter.since) q.where('at', '>=', filter.since);
   if (filter.until) q.where('at', '<', filter.until);
-  const rows = await q;
-  return rows.map((r: Record<string, unknown>) => ({
+  const rows: AuditLogRow[] = await q;
+  return rows.map(toAuditRow);
+}
+
+function toAuditRow(r: AuditLogRow): AuditRow {
+  return {
     id: Number(r.id),
-    at: r.at as Date,
-    actor: r.actor as string,
-    command: r.command as string,
-    entityType: r.entity_type as string,
-    entityId: (r.entity_id as string | null) ?? null,
-    action: r.action as string,
+    at: r.at,
+    actor: r.actor,
+    command: r.command,
+    entityType: r.entity_type,
+    entityId: r.entity_id ?? null,
+    action: r.action,
     before: r.before ?? null,
     after: r.after ?? null,
-  }));
+  };
 }
 
 /** One field an audit entry changed: its path (`plan`, `address.city`) and the values before and after. */

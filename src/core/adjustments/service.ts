@@ -13,7 +13,8 @@ import { loadBillingSettings } from '../billing/settings.js';
 import { resolveSubscriberRef } from '../billing/subscribers.js';
 import { drawNumbers, invoiceNumberFormatter } from '../billing/numbering.js';
 import type { ServiceContext } from '../context.js';
-import { idArray } from '../db/sql.js';
+import type { AdjustmentRow, SubscriberRow } from '../db/rows.js';
+import { big, idArray, rowsOf } from '../db/sql.js';
 import { withTransaction, type Db } from '../db/tx.js';
 import { conflict, invalid, notFound } from '../errors.js';
 import { rebalance, collectionsOutcome, type CollectionsOutcome } from '../ledger/rebalance.js';
@@ -63,25 +64,28 @@ const SELECT = `
     join subscribers s on s.id = a.subscriber_id
     left join invoices i on i.id = a.invoice_id`;
 
-function toAdjustment(r: Record<string, unknown>): Adjustment {
+/** A row of SELECT: the adjustment with its subscriber's account number and name and its invoice's number. */
+type AdjustmentViewRow = AdjustmentRow & Pick<SubscriberRow, 'account_no' | 'full_name'> & { invoice_number: string | null };
+
+function toAdjustment(r: AdjustmentViewRow): Adjustment {
   return {
     id: Number(r.id),
     ref: `ADJ-${Number(r.id)}`,
     subscriberId: Number(r.subscriber_id),
-    accountNo: String(r.account_no),
-    subscriberName: String(r.full_name),
-    direction: r.direction as 'charge' | 'credit',
-    type: r.type as AdjustmentType,
-    amountMinor: BigInt(String(r.amount_minor)),
-    currency: String(r.currency),
-    reason: String(r.reason),
-    status: r.status as AdjustmentStatus,
-    invoiceNumber: (r.invoice_number as string | null) ?? null,
+    accountNo: r.account_no,
+    subscriberName: r.full_name,
+    direction: r.direction,
+    type: r.type,
+    amountMinor: big(r.amount_minor),
+    currency: r.currency,
+    reason: r.reason,
+    status: r.status,
+    invoiceNumber: r.invoice_number ?? null,
     paymentId: r.payment_id === null || r.payment_id === undefined ? null : Number(r.payment_id),
-    createdBy: String(r.created_by),
-    createdAt: r.created_at as Date,
-    voidedAt: (r.voided_at as Date | null) ?? null,
-    voidReason: (r.void_reason as string | null) ?? null,
+    createdBy: r.created_by,
+    createdAt: r.created_at,
+    voidedAt: r.voided_at ?? null,
+    voidReason: r.void_reason ?? null,
   };
 }
 
@@ -125,7 +129,7 @@ export interface AddAdjustmentResult {
 }
 
 async function adjustmentById(db: Db, id: number): Promise<Adjustment | undefined> {
-  const rows = (await db.raw(`${SELECT} where a.id = ?`, [id])).rows as Array<Record<string, unknown>>;
+  const rows = await rowsOf<AdjustmentViewRow>(db, `${SELECT} where a.id = ?`, [id]);
   return rows[0] ? toAdjustment(rows[0]) : undefined;
 }
 
@@ -155,8 +159,8 @@ const LABEL_SQL = `(case u.type ${Object.entries(TYPE_LABELS).map(([k, v]) => `w
  */
 export async function attachPendingCharges(trx: Knex.Transaction, invoiceIds: readonly number[], now: Date): Promise<number[]> {
   if (!invoiceIds.length) return [];
-  const rows = (
-    await trx.raw(
+  const rows = await rowsOf<{ adjustment_id: bigint; invoice_id: bigint; period_key: string }>(
+      trx,
       `select a.id as adjustment_id, t.id as invoice_id, t.period_key
          from (select distinct on (i.subscriber_id) i.subscriber_id, i.id, i.period_key
                  from invoices i where i.id = any(?::bigint[]) and i.status not in ('void', 'draft') and i.kind = 'period'
@@ -165,9 +169,8 @@ export async function attachPendingCharges(trx: Knex.Transaction, invoiceIds: re
         order by a.id
         for update of a`,
       [idArray(invoiceIds)],
-    )
-  ).rows as Array<Record<string, unknown>>;
-  return billAdjustments(trx, rows.map((r) => ({ adjustmentId: Number(r.adjustment_id), invoiceId: Number(r.invoice_id), periodKey: String(r.period_key) })), now);
+  );
+  return billAdjustments(trx, rows.map((r) => ({ adjustmentId: Number(r.adjustment_id), invoiceId: Number(r.invoice_id), periodKey: r.period_key })), now);
 }
 
 export async function addAdjustment(ctx: ServiceContext, input: AddAdjustmentInput): Promise<AddAdjustmentResult> {
@@ -245,7 +248,7 @@ export async function listAdjustments(db: Db, filter: AdjustmentFilter = {}): Pr
     params.push(filter.status);
   }
   params.push(filter.limit ?? 100);
-  const rows = (await db.raw(`${SELECT} ${where.length ? `where ${where.join(' and ')}` : ''} order by a.id desc limit ?`, params)).rows as Array<Record<string, unknown>>;
+  const rows = await rowsOf<AdjustmentViewRow>(db, `${SELECT} ${where.length ? `where ${where.join(' and ')}` : ''} order by a.id desc limit ?`, params);
   return rows.map(toAdjustment);
 }
 

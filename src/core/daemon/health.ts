@@ -14,6 +14,7 @@ import { loadHubSettings } from '../onboarding/hub.js';
 import { markRegistered, registeringAdviceFor } from '../onboarding/state.js';
 import { toRouter, type Router, type RouterStatus } from '../routers/service.js';
 import { RouterOSClient, RouterOSConnectError, RouterOSConnectionClosedError, RouterOSLoginError, RouterOSTimeoutError, menu } from '../routeros/index.js';
+import type { RouterRow } from '../db/rows.js';
 
 export interface HealthThresholds {
   /** Failed checks in a row after which a router is degraded (≥ 1). */
@@ -115,7 +116,7 @@ export async function checkRoutersHealth(ctx: ServiceContext, opts: HealthRunOpt
   // Pending routers have no address yet: nothing to check.
   const q = db('routers').select('*').whereNot('status', 'pending').whereNotNull('host').orderBy('name');
   if (opts.routerIds) q.whereIn('id', opts.routerIds);
-  const rows: Array<Record<string, unknown>> = await q;
+  const rows: RouterRow[] = await q;
   const hub = await loadHubSettings(db);
   const result: HealthRunResult = { checked: 0, registering: [], online: 0, degraded: 0, offline: 0, changes: [], returned: [], errors: [] };
   const queue = [...rows];
@@ -123,7 +124,7 @@ export async function checkRoutersHealth(ctx: ServiceContext, opts: HealthRunOpt
   await Promise.all(
     Array.from({ length: Math.min(opts.concurrency ?? 16, queue.length) }, async () => {
       for (let row = queue.shift(); row; row = queue.shift()) {
-        const router = toRouter(row as never);
+        const router = toRouter(row);
         let outcome: ProbeResult;
         try {
           outcome = await probe(router);
@@ -132,8 +133,8 @@ export async function checkRoutersHealth(ctx: ServiceContext, opts: HealthRunOpt
           result.errors.push({ router: router.name, error: err instanceof IspctlError || err instanceof Error ? err.message : String(err) });
           continue;
         }
-        const checkedAt = row.health_checked_at as Date | null;
-        const lastContact = row.last_contact_at as Date | null;
+        const checkedAt = row.health_checked_at;
+        const lastContact = row.last_contact_at;
         const contactSince = Boolean(checkedAt && lastContact && lastContact.getTime() > checkedAt.getTime());
         const prev: HealthState = { status: router.status, failures: Number(row.consecutive_failures ?? 0) };
         const next = nextHealth(prev, outcome, opts, contactSince);
@@ -147,7 +148,7 @@ export async function checkRoutersHealth(ctx: ServiceContext, opts: HealthRunOpt
             result.registering.push({ router: router.name, advice });
           }
         }
-        const update: Record<string, unknown> = {
+        const update: Partial<Record<keyof RouterRow, unknown>> = {
           status: next.status,
           consecutive_failures: next.failures,
           health_checked_at: db.fn.now(),

@@ -9,6 +9,7 @@ import { DAEMON_LOCK_NAMESPACE, LEADER_LOCK_KEY } from './leader.js';
 import { billingSlots, describeInterval } from './schedule.js';
 import { HEARTBEAT_MISSES, MIN_STALE_MS, SCHEDULE_NAMES, type ScheduleName } from './store.js';
 import { RADIUS_STALE_INTERVAL_MS, TASKS } from './tasks.js';
+import type { DaemonInstanceRow, RouterRow, ScheduleRunRow } from '../db/rows.js';
 
 export interface InstanceView {
   id: string;
@@ -95,7 +96,7 @@ async function liveBackends(db: Db): Promise<Set<number>> {
 export async function daemonStatus(ctx: Pick<ServiceContext, 'db' | 'engine' | 'clock'>): Promise<DaemonStatus> {
   const db = ctx.db;
   const config = await loadDaemonConfig(db);
-  const rows: Array<Record<string, unknown>> = await db('daemon_instances')
+  const rows: Array<DaemonInstanceRow & { age_s: number; alive: boolean }> = await db('daemon_instances')
     .select(
       '*',
       db.raw('extract(epoch from (now() - heartbeat_at))::float8 as age_s'),
@@ -112,18 +113,18 @@ export async function daemonStatus(ctx: Pick<ServiceContext, 'db' | 'engine' | '
     const alive = Boolean(r.alive) && connected;
     const leader = alive && (ctx.engine === 'postgres' ? lockPid !== null && Number(r.lock_backend_pid) === lockPid : Boolean(r.is_leader));
     return {
-      id: String(r.id),
-      name: String(r.name),
-      host: String(r.host),
+      id: r.id,
+      name: r.name,
+      host: r.host,
       pid: Number(r.pid),
-      engine: String(r.engine),
-      version: (r.version as string | null) ?? null,
-      startedAt: r.started_at as Date,
-      heartbeatAt: r.heartbeat_at as Date,
+      engine: r.engine,
+      version: r.version ?? null,
+      startedAt: r.started_at,
+      heartbeatAt: r.heartbeat_at,
       heartbeatAgeSeconds: Math.max(0, Math.round(Number(r.age_s))),
       state: alive ? 'running' : r.stopped_at ? 'stopped' : 'gone',
       leader,
-      leaderSince: leader ? ((r.leader_since as Date | null) ?? null) : null,
+      leaderSince: leader ? (r.leader_since ?? null) : null,
     };
   });
   const byId = new Map(instances.map((i) => [i.id, i]));
@@ -131,34 +132,34 @@ export async function daemonStatus(ctx: Pick<ServiceContext, 'db' | 'engine' | '
     if (!id) return null;
     const known = byId.get(id);
     if (known) return known.name;
-    const row = await db('daemon_instances').where({ id }).first('name');
-    return row ? String(row.name) : id.slice(0, 8);
+    const row: Pick<DaemonInstanceRow, 'name'> | undefined = await db('daemon_instances').where({ id }).first('name');
+    return row ? row.name : id.slice(0, 8);
   };
   const aliveIds = new Set(instances.filter((i) => i.state === 'running').map((i) => i.id));
 
-  const runRows: Array<Record<string, unknown>> = await db('schedule_runs').select('*');
-  const runs = new Map(runRows.map((r) => [String(r.schedule), r]));
+  const runRows: ScheduleRunRow[] = await db('schedule_runs').select('*');
+  const runs = new Map(runRows.map((r) => [r.schedule, r]));
   const schedules: ScheduleView[] = [];
   for (const name of SCHEDULE_NAMES) {
     const r = runs.get(name);
-    const raw = (r?.last_outcome as string | null) ?? null;
+    const raw = r?.last_outcome ?? null;
     const outcome: ScheduleView['outcome'] = !r || !raw ? 'never' : raw === 'running' && !aliveIds.has(String(r.last_instance)) ? 'interrupted' : (raw as ScheduleView['outcome']);
     const summary = r?.last_summary;
     schedules.push({
       schedule: name,
       when: when(name, config),
       leaderOnly: TASKS.find((t) => t.name === name)?.leaderOnly ?? true,
-      lastStartedAt: (r?.last_started_at as Date | null) ?? null,
-      lastFinishedAt: (r?.last_finished_at as Date | null) ?? null,
+      lastStartedAt: r?.last_started_at ?? null,
+      lastFinishedAt: r?.last_finished_at ?? null,
       outcome,
-      error: (r?.last_error as string | null) ?? null,
-      instance: await nameOf((r?.last_instance as string | null) ?? null),
-      slot: (r?.last_slot as string | null) ?? null,
-      summary: summary == null ? null : typeof summary === 'string' ? (JSON.parse(summary) as Record<string, unknown>) : (summary as Record<string, unknown>),
+      error: r?.last_error ?? null,
+      instance: await nameOf(r?.last_instance ?? null),
+      slot: r?.last_slot ?? null,
+      summary: summary == null ? null : typeof summary === 'string' ? (JSON.parse(summary) as ScheduleView['summary']) : summary,
       durationMs: r?.last_duration_ms == null ? null : Number(r.last_duration_ms),
       runs: Number(r?.runs ?? 0),
       consecutiveFailures: Number(r?.consecutive_failures ?? 0),
-      lastOkAt: (r?.last_ok_at as Date | null) ?? null,
+      lastOkAt: r?.last_ok_at ?? null,
     });
   }
 
@@ -168,13 +169,13 @@ export async function daemonStatus(ctx: Pick<ServiceContext, 'db' | 'engine' | '
     billing = { lastPeriod: last.periodKey, lastDueAt: last.at, nextPeriod: next.periodKey, nextRunAt: next.at };
   }
 
-  const routerRows: Array<Record<string, unknown>> = await db('routers').select('name', 'status', 'consecutive_failures', 'last_contact_at', 'last_error').orderBy('name');
+  const routerRows: Array<Pick<RouterRow, 'name' | 'status' | 'consecutive_failures' | 'last_contact_at' | 'last_error'>> = await db('routers').select('name', 'status', 'consecutive_failures', 'last_contact_at', 'last_error').orderBy('name');
   const routers: DaemonStatus['routers'] = { total: routerRows.length, pending: 0, registering: 0, unknown: 0, online: 0, degraded: 0, offline: 0, attention: [] };
   for (const r of routerRows) {
-    const status = r.status as RouterStatus;
+    const status = r.status;
     routers[status]++;
     if (status !== 'online') {
-      routers.attention.push({ name: String(r.name), status, failures: Number(r.consecutive_failures ?? 0), lastContactAt: (r.last_contact_at as Date | null) ?? null, lastError: (r.last_error as string | null) ?? null });
+      routers.attention.push({ name: r.name, status, failures: Number(r.consecutive_failures ?? 0), lastContactAt: r.last_contact_at ?? null, lastError: r.last_error ?? null });
     }
   }
 

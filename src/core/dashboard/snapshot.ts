@@ -3,6 +3,8 @@
 // the daemon. A handful of set-based statements, whatever the number of subscribers; the TUI and
 // `ispctl dashboard --json` only render what this returns.
 import type { ServiceContext } from '../context.js';
+import type { RouterRow as RouterTableRow } from '../db/rows.js';
+import { big, rowsOf, type BigValue } from '../db/sql.js';
 import type { Db } from '../db/tx.js';
 import { daemonStatus } from '../daemon/status.js';
 import { loadIspSettings } from '../settings/service.js';
@@ -89,9 +91,9 @@ export interface SnapshotOptions {
   eventLimit?: number;
 }
 
-const n = (v: unknown) => Number(v ?? 0);
-const big = (v: unknown) => BigInt((v as string | number | bigint | null) ?? 0);
-const date = (v: unknown) => (v === null || v === undefined ? null : v instanceof Date ? v : new Date(String(v)));
+/** A count (int8) as a number. */
+const n = (v: BigValue | undefined) => Number(v ?? 0);
+const date = (v: Date | string | null | undefined) => (v === null || v === undefined ? null : v instanceof Date ? v : new Date(String(v)));
 
 export async function dashboardSnapshot(ctx: Pick<ServiceContext, 'db' | 'engine' | 'clock'>, opts: SnapshotOptions = {}): Promise<DashboardSnapshot> {
   const db = ctx.db;
@@ -108,7 +110,8 @@ export async function dashboardSnapshot(ctx: Pick<ServiceContext, 'db' | 'engine
     collectionsBetween(db, dayStart, dayEnd),
     upcomingSuspensions(db, today, settings.graceDays, opts.nextLimit ?? 10),
     paymentsBetween(db, dayStart, dayEnd),
-    db.raw(
+    rowsOf<{ due: string; paid: string }>(
+      db,
       `select coalesce(sum(total_minor), 0)::text as due, coalesce(sum(paid_minor), 0)::text as paid
          from invoices where period_key = ? and status not in ('void', 'draft')`,
       [period.key],
@@ -118,7 +121,7 @@ export async function dashboardSnapshot(ctx: Pick<ServiceContext, 'db' | 'engine
     daemonSummary(ctx),
   ]);
   const total = access.reduce<AccessCounts>((t, r) => ({ active: t.active + r.active, throttled: t.throttled + r.throttled, blocked: t.blocked + r.blocked }), { active: 0, throttled: 0, blocked: 0 });
-  const pt = (periodTotals.rows as Array<Record<string, unknown>>)[0] ?? {};
+  const pt = periodTotals[0];
   return {
     takenAt: now,
     ispName: settings.ispName,
@@ -130,7 +133,7 @@ export async function dashboardSnapshot(ctx: Pick<ServiceContext, 'db' | 'engine
     money: {
       today: payments,
       todayTotalMinor: payments.reduce((a, p) => a + p.amountMinor, 0n),
-      period: { key: period.key, start: formatLocalDate(period.start), end: formatLocalDate(period.end), dueMinor: big(pt.due), collectedMinor: big(pt.paid) },
+      period: { key: period.key, start: formatLocalDate(period.start), end: formatLocalDate(period.end), dueMinor: big(pt?.due), collectedMinor: big(pt?.paid) },
     },
     routers,
     events,
@@ -139,7 +142,8 @@ export async function dashboardSnapshot(ctx: Pick<ServiceContext, 'db' | 'engine
 }
 
 async function accessByRouter(db: Db, today: string): Promise<RouterAccess[]> {
-  const r = await db.raw(
+  const rows = await rowsOf<{ router: string; active: bigint; throttled: bigint; blocked: bigint }>(
+    db,
     `select coalesce(r.name, '(no router)') as router,
             count(*) filter (where s.access_state = 'active') as active,
             count(*) filter (where s.access_state = 'throttled') as throttled,
@@ -149,17 +153,18 @@ async function accessByRouter(db: Db, today: string): Promise<RouterAccess[]> {
       group by r.name order by r.name`,
     [today],
   );
-  return (r.rows as Array<Record<string, unknown>>).map((x) => ({ router: String(x.router), active: n(x.active), throttled: n(x.throttled), blocked: n(x.blocked) }));
+  return rows.map((x) => ({ router: x.router, active: n(x.active), throttled: n(x.throttled), blocked: n(x.blocked) }));
 }
 
 async function collectionsBetween(db: Db, from: Date, to: Date) {
-  const r = await db.raw(
+  const rows = await rowsOf<{ kind: string; n: bigint }>(
+    db,
     `select kind, count(distinct subscriber_id) as n from collection_events
       where occurred_at >= ? and occurred_at < ? and kind in ('reminder', 'warning', 'suspension', 'restoration')
       group by kind`,
     [from, to],
   );
-  const by = new Map((r.rows as Array<Record<string, unknown>>).map((x) => [String(x.kind), n(x.n)]));
+  const by = new Map(rows.map((x) => [x.kind, n(x.n)]));
   return { reminded: by.get('reminder') ?? 0, warned: by.get('warning') ?? 0, suspended: by.get('suspension') ?? 0, restored: by.get('restoration') ?? 0 };
 }
 
@@ -169,7 +174,8 @@ async function collectionsBetween(db: Db, from: Date, to: Date) {
  * invoices have no grace), as the collections rules say.
  */
 async function upcomingSuspensions(db: Db, today: string, graceDays: number, limit: number): Promise<UpcomingSuspension[]> {
-  const r = await db.raw(
+  const rows = await rowsOf<{ account_no: string; full_name: string; number: string; balance: string; due: string; prepaid: boolean }>(
+    db,
     `with o as (
        select distinct on (i.subscriber_id) i.subscriber_id, i.number, i.due_date, i.total_minor - i.paid_minor as balance,
               exists (select 1 from invoice_lines l join plans p on p.id = l.plan_id
@@ -187,47 +193,50 @@ async function upcomingSuspensions(db: Db, today: string, graceDays: number, lim
       limit ?`,
     [today, limit * 2],
   );
-  return (r.rows as Array<Record<string, unknown>>)
+  return rows
     .map((x) => {
-      const due = String(x.due);
+      const due = x.due;
       const deadline = addDays(parseLocalDate(due), x.prepaid ? 0 : graceDays);
       const suspendOn = formatLocalDate(addDays(deadline, 1));
-      return { accountNo: String(x.account_no), fullName: String(x.full_name), invoice: String(x.number), balanceMinor: big(x.balance), dueDate: due, suspendOn: suspendOn < today ? today : suspendOn };
+      return { accountNo: x.account_no, fullName: x.full_name, invoice: x.number, balanceMinor: big(x.balance), dueDate: due, suspendOn: suspendOn < today ? today : suspendOn };
     })
     .sort((a, b) => a.suspendOn.localeCompare(b.suspendOn) || a.accountNo.localeCompare(b.accountNo))
     .slice(0, limit);
 }
 
 async function paymentsBetween(db: Db, from: Date, to: Date): Promise<PaymentsByMethod[]> {
-  const r = await db.raw(
+  const rows = await rowsOf<{ method: string; n: bigint; amount: string }>(
+    db,
     `select method, count(*) as n, sum(amount_minor)::text as amount from payments
       where voided_at is null and received_at >= ? and received_at < ?
       group by method order by sum(amount_minor) desc, method`,
     [from, to],
   );
-  return (r.rows as Array<Record<string, unknown>>).map((x) => ({ method: String(x.method), count: n(x.n), amountMinor: big(x.amount) }));
+  return rows.map((x) => ({ method: x.method, count: n(x.n), amountMinor: big(x.amount) }));
 }
 
 async function routerRows(db: Db): Promise<RouterRow[]> {
-  const r = await db.raw(
+  const rows = await rowsOf<Pick<RouterTableRow, 'name' | 'mode' | 'status' | 'last_contact_at' | 'last_error'> & { queued: bigint; failed: bigint }>(
+    db,
     `select r.name, r.mode, r.status, r.last_contact_at, r.last_error,
             count(j.id) as queued, count(j.id) filter (where j.status = 'pending' and j.attempts > 0) as failed
        from routers r left join provisioning_jobs j on j.router_id = r.id and j.status in ('pending', 'running')
       group by r.id order by r.name`,
   );
-  return (r.rows as Array<Record<string, unknown>>).map((x) => ({
-    name: String(x.name),
-    mode: String(x.mode),
-    status: String(x.status),
+  return rows.map((x) => ({
+    name: x.name,
+    mode: x.mode,
+    status: x.status,
     lastContactAt: date(x.last_contact_at),
-    lastError: (x.last_error as string | null) ?? null,
+    lastError: x.last_error ?? null,
     queued: n(x.queued),
     failed: n(x.failed),
   }));
 }
 
 async function feed(db: Db, limit: number): Promise<FeedEvent[]> {
-  const r = await db.raw(
+  const rows = await rowsOf<{ at: Date; kind: FeedKind; subject: string | null; name: string | null; detail: string | null; amount: string | null }>(
+    db,
     `select * from (
        (select p.recorded_at as at, 'payment' as kind, s.account_no as subject, s.full_name as name, p.method as detail, p.amount_minor::text as amount
           from payments p join subscribers s on s.id = p.subscriber_id where p.voided_at is null order by p.recorded_at desc limit ?)
@@ -244,12 +253,12 @@ async function feed(db: Db, limit: number): Promise<FeedEvent[]> {
      ) f order by at desc limit ?`,
     [limit, limit, limit, limit],
   );
-  return (r.rows as Array<Record<string, unknown>>).map((x) => ({
+  return rows.map((x) => ({
     at: date(x.at)!,
-    kind: String(x.kind) as FeedKind,
-    subject: String(x.subject ?? ''),
-    name: (x.name as string | null) ?? null,
-    detail: (x.detail as string | null) ?? null,
+    kind: x.kind,
+    subject: x.subject ?? '',
+    name: x.name ?? null,
+    detail: x.detail ?? null,
     amountMinor: x.amount === null || x.amount === undefined ? null : big(x.amount),
   }));
 }

@@ -6,6 +6,7 @@ import { listInvoices, type Invoice } from '../billing/invoices.js';
 import { listCollectionEvents, type CollectionEvent } from '../collections/run.js';
 import { listPayments, type Payment } from '../payments/service.js';
 import { showSubscriber, ispToday, type SubscriberDetails } from '../subscribers/service.js';
+import type { RadacctRow, RouterRow } from '../db/rows.js';
 
 export interface LiveSession {
   username: string;
@@ -47,18 +48,18 @@ export async function subscriberCard(ctx: ServiceContext, ref: string, opts: { r
 async function liveSessions(ctx: ServiceContext, d: SubscriberDetails, timeoutMs: number): Promise<{ sessions: LiveSession[] | undefined; error: string | null }> {
   const current = d.services.filter((s) => s.endedOn === null && s.router);
   if (!current.length) return { sessions: [], error: null };
-  const routers: Array<{ id: number; name: string; mode: string }> = await ctx.db('routers').whereIn('id', current.map((s) => s.routerId!)).select('id', 'name', 'mode');
+  const routers: Array<Pick<RouterRow, 'id' | 'name' | 'mode'>> = await ctx.db('routers').whereIn('id', current.map((s) => s.routerId!)).select('id', 'name', 'mode');
   const out: LiveSession[] = [];
   const errors: string[] = [];
   const radius = current.filter((s) => routers.find((r) => r.id === s.routerId)?.mode === 'radius');
   if (radius.length) {
-    const rows: Array<Record<string, unknown>> = await ctx.db('radacct')
+    const rows: Array<Pick<RadacctRow, 'username' | 'framedipaddress' | 'acctstarttime'>> = await ctx.db('radacct')
       .whereIn('username', radius.map((s) => s.username))
       .whereNull('acctstoptime')
       .select('username', 'framedipaddress', 'acctstarttime');
     for (const r of rows) {
       const svc = radius.find((s) => s.username === r.username)!;
-      out.push({ username: String(r.username), router: svc.router!, address: r.framedipaddress ? String(r.framedipaddress) : null, uptime: r.acctstarttime ? `since ${new Date(String(r.acctstarttime)).toISOString()}` : null, source: 'radius' });
+      out.push({ username: String(r.username), router: svc.router!, address: r.framedipaddress ?? null, uptime: r.acctstarttime ? `since ${new Date(r.acctstarttime).toISOString()}` : null, source: 'radius' });
     }
   }
   const { RouterOSClient, menu, q } = await import('../routeros/index.js');

@@ -6,6 +6,7 @@
 // selects only some columns reads a Pick of the row.
 import type { AccessState, AdminStatus, CollectionStatus, SuspensionAction } from '../access/policy.js';
 import type { AdjustmentStatus, AdjustmentType } from '../adjustments/service.js';
+import type { GatewayKind } from '../intake/formats.js';
 import type { BillingType } from '../plans/service.js';
 import type { BlockAction, RouterMode, RouterStatus, Shaping } from '../routers/service.js';
 
@@ -176,7 +177,7 @@ export interface ScheduleRunRow {
 
 export interface PaymentGatewayRow {
   name: string;
-  kind: string;
+  kind: GatewayKind;
   secret: string;
   method: string;
   enabled: boolean;

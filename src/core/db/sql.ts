@@ -4,6 +4,8 @@
 // carries (PostgreSQL allows 65,535 per statement, and knex expands a JavaScript array binding
 // into one placeholder per element). Values read back are converted here too.
 
+import type { Knex } from 'knex';
+
 /** `{1,2,3}`: an array literal of integer ids for `?::int[]` / `?::bigint[]`. */
 export function idArray(ids: Iterable<number | bigint>): string {
   const parts: string[] = [];
@@ -74,4 +76,13 @@ export function id(v: bigint | number | string): number {
 export function dateString(v: string | Date | unknown): string {
   if (v instanceof Date) return v.toISOString().slice(0, 10);
   return String(v);
+}
+
+/**
+ * The rows of one raw statement, read as the caller's row interface (the drivers hand rows
+ * back untyped; the interface says what the statement selects, and the caller maps it once).
+ */
+export async function rowsOf<T>(db: Knex | Knex.Transaction, sql: string, bindings: readonly Knex.RawBinding[] = []): Promise<T[]> {
+  const res: { rows: T[] } = await db.raw(sql, bindings as Knex.RawBinding[]);
+  return res.rows;
 }

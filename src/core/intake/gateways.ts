@@ -2,6 +2,7 @@
 // a signing secret stored encrypted. The secret is shown once, when it is generated.
 import { recordAudit } from '../audit.js';
 import type { ServiceContext } from '../context.js';
+import type { PaymentGatewayRow } from '../db/rows.js';
 import type { Db } from '../db/tx.js';
 import { conflict, invalid, notFound } from '../errors.js';
 import { decryptSecret, encryptSecret, generateSecret, loadSecretKey } from '../secrets.js';
@@ -17,8 +18,8 @@ export interface Gateway {
 
 const METHODS = ['cash', 'gcash', 'bank', 'card', 'other'];
 
-function toGateway(r: Record<string, unknown>): Gateway {
-  return { name: String(r.name), kind: r.kind as GatewayKind, method: String(r.method), enabled: Boolean(r.enabled), createdAt: r.created_at as Date };
+function toGateway(r: Pick<PaymentGatewayRow, 'name' | 'kind' | 'method' | 'enabled' | 'created_at'>): Gateway {
+  return { name: r.name, kind: r.kind, method: r.method, enabled: Boolean(r.enabled), createdAt: r.created_at };
 }
 
 export function parseGatewayName(raw: string): string {
@@ -47,7 +48,7 @@ export async function addGateway(ctx: ServiceContext, input: AddGatewayInput): P
   const secret = given || generateSecret(32);
   const key = loadSecretKey(ctx.env, { create: true });
   const now = ctx.clock.now();
-  const inserted = await ctx.db('payment_gateways')
+  const inserted: PaymentGatewayRow[] = await ctx.db('payment_gateways')
     .insert({ name, kind, secret: encryptSecret(secret, key), method, enabled: true, created_at: now, updated_at: now })
     .onConflict('name')
     .ignore()
@@ -58,7 +59,8 @@ export async function addGateway(ctx: ServiceContext, input: AddGatewayInput): P
 }
 
 export async function listGateways(db: Db): Promise<Gateway[]> {
-  return ((await db('payment_gateways').orderBy('name').select('name', 'kind', 'method', 'enabled', 'created_at')) as Array<Record<string, unknown>>).map(toGateway);
+  const rows: Array<Pick<PaymentGatewayRow, 'name' | 'kind' | 'method' | 'enabled' | 'created_at'>> = await db('payment_gateways').orderBy('name').select('name', 'kind', 'method', 'enabled', 'created_at');
+  return rows.map(toGateway);
 }
 
 export async function removeGateway(ctx: ServiceContext, name: string): Promise<void> {

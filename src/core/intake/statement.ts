@@ -15,7 +15,8 @@ import { recordAuditMany } from '../subscribers/audit-many.js';
 import { loadBillingSettings } from '../billing/settings.js';
 import type { ServiceContext } from '../context.js';
 import { withTransaction, type Db } from '../db/tx.js';
-import { rowsJson, textArray } from '../db/sql.js';
+import type { SubscriberRow } from '../db/rows.js';
+import { rowsJson, rowsOf, textArray } from '../db/sql.js';
 import { invalid, isIspctlError } from '../errors.js';
 import { collectionsOutcome, rebalance } from '../ledger/rebalance.js';
 import { paymentRef } from '../ledger/statement.js';
@@ -358,6 +359,9 @@ interface Lookups {
   existing: Map<string, number>;
 }
 
+/** A subscriber as matching reads it. */
+type WhoRow = Pick<SubscriberRow, 'id' | 'account_no' | 'full_name'>;
+
 /** Everything matching needs, in four queries however many rows. */
 async function lookUp(db: Db, rows: ParsedRow[], method: PaymentMethod): Promise<Lookups> {
   const tokens = new Set<string>();
@@ -369,25 +373,25 @@ async function lookUp(db: Db, rows: ParsedRow[], method: PaymentMethod): Promise
     if (r.reference) refs.add(r.reference.toLowerCase());
   }
   const words = [...new Set([...tokens, ...accountCells])];
-  const who = (r: Record<string, unknown>): Who => ({ id: Number(r.id), accountNo: String(r.account_no), fullName: String(r.full_name) });
+  const who = (r: WhoRow): Who => ({ id: Number(r.id), accountNo: r.account_no, fullName: r.full_name });
   const accounts = new Map<string, Who>();
   const usernames = new Map<string, Who>();
   const invoices = new Map<string, Who & { number: string }>();
   const existing = new Map<string, number>();
   if (words.length) {
-    for (const r of (await db.raw('select id, account_no, full_name from subscribers where account_no = any(?::text[])', [textArray(words)])).rows) accounts.set(String(r.account_no).toUpperCase(), who(r));
-    for (const r of (await db.raw('select i.number, s.id, s.account_no, s.full_name from invoices i join subscribers s on s.id = i.subscriber_id where upper(i.number) = any(?::text[])', [textArray(words)])).rows) {
-      invoices.set(String(r.number).toUpperCase(), { ...who(r), number: String(r.number) });
+    for (const r of await rowsOf<WhoRow>(db, 'select id, account_no, full_name from subscribers where account_no = any(?::text[])', [textArray(words)])) accounts.set(r.account_no.toUpperCase(), who(r));
+    for (const r of await rowsOf<WhoRow & { number: string }>(db, 'select i.number, s.id, s.account_no, s.full_name from invoices i join subscribers s on s.id = i.subscriber_id where upper(i.number) = any(?::text[])', [textArray(words)])) {
+      invoices.set(r.number.toUpperCase(), { ...who(r), number: r.number });
     }
   }
   if (accountCells.size) {
     const lower = [...accountCells].map((a) => a.toLowerCase());
-    for (const r of (await db.raw('select distinct lower(v.username) as username, s.id, s.account_no, s.full_name from services v join subscribers s on s.id = v.subscriber_id where lower(v.username) = any(?::text[])', [textArray(lower)])).rows) {
-      usernames.set(String(r.username).toUpperCase(), who(r));
+    for (const r of await rowsOf<WhoRow & { username: string }>(db, 'select distinct lower(v.username) as username, s.id, s.account_no, s.full_name from services v join subscribers s on s.id = v.subscriber_id where lower(v.username) = any(?::text[])', [textArray(lower)])) {
+      usernames.set(r.username.toUpperCase(), who(r));
     }
   }
   if (refs.size) {
-    for (const r of (await db.raw('select id, lower(reference) as ref from payments where method = ? and lower(reference) = any(?::text[])', [method, textArray([...refs])])).rows) existing.set(String(r.ref), Number(r.id));
+    for (const r of await rowsOf<{ id: bigint; ref: string }>(db, 'select id, lower(reference) as ref from payments where method = ? and lower(reference) = any(?::text[])', [method, textArray([...refs])])) existing.set(r.ref, Number(r.id));
   }
   return { accounts, usernames, invoices, existing };
 }

@@ -6,8 +6,13 @@ import type { Db } from '../db/tx.js';
 import { invalid } from '../errors.js';
 import { loadIspSettings } from '../settings/service.js';
 import { addDays, formatLocalDate, parseLocalDate, startOfDay, toLocalDate } from '../time.js';
-import { big } from '../db/sql.js';
+import { big, rowsOf, type BigValue } from '../db/sql.js';
 import { totalCredit } from '../ledger/read-model.js';
+
+/** A sum per month (`YYYY-MM`); sums of bigint columns come back as numeric. */
+type MonthAmount = { month: string; amount: BigValue };
+/** A count per month. */
+type MonthCount = { month: string; n: bigint };
 
 /** Statuses of issued invoices that may still be owed (paid, void and draft ones are not). */
 const OPEN_STATUS_LIST = `'issued', 'sent', 'partially_paid', 'overdue'`;
@@ -69,10 +74,12 @@ async function agingReportIn(db: Db, opts: { asOf?: string; now: Date; detail?: 
         from ledger_invoices i
        where i.status in (${OPEN_STATUS_LIST}) and i.open_minor > 0 and i.issue_date <= ?::date
     )`;
-  const rows = (
-    await db.raw(`${open} select ${BUCKET_SQL} as bucket, count(*) as invoices, count(distinct subscriber_id) as subscribers, sum(bal) as amount from open group by 1`, [asOf, asOf])
-  ).rows as Array<Record<string, unknown>>;
-  const by = new Map(rows.map((r) => [String(r.bucket), r]));
+  const rows = await rowsOf<{ bucket: string; invoices: bigint; subscribers: bigint; amount: BigValue }>(
+    db,
+    `${open} select ${BUCKET_SQL} as bucket, count(*) as invoices, count(distinct subscriber_id) as subscribers, sum(bal) as amount from open group by 1`,
+    [asOf, asOf],
+  );
+  const by = new Map(rows.map((r) => [r.bucket, r]));
   const out: AgingRow[] = AGING_BUCKETS.map((b) => ({
     bucket: b,
     invoices: Number(by.get(b)?.invoices ?? 0),
@@ -83,8 +90,8 @@ async function agingReportIn(db: Db, opts: { asOf?: string; now: Date; detail?: 
   // allocations, and allocations never exceed their payment): two scans, no join.
   const report: AgingReport = { asOf, currency: s.currency, rows: out, totalMinor: out.reduce((t, r) => t + r.amountMinor, 0n), unappliedCreditMinor: await totalCredit(db) };
   if (opts.detail) {
-    const detail = (
-      await db.raw(
+    const detail = await rowsOf<{ account_no: string; full_name: string; total: BigValue; oldest: string; b0: BigValue; b1: BigValue; b2: BigValue; b3: BigValue; b4: BigValue }>(
+        db,
         `${open}
          select s.account_no, s.full_name, x.*
            from (select subscriber_id, sum(bal) as total, min(due_date)::text as oldest,
@@ -95,13 +102,12 @@ async function agingReportIn(db: Db, opts: { asOf?: string; now: Date; detail?: 
            join subscribers s on s.id = x.subscriber_id
           order by x.total desc, s.account_no`,
         [asOf, asOf, opts.limit ?? 50],
-      )
-    ).rows as Array<Record<string, unknown>>;
+    );
     report.subscribers = detail.map((r) => ({
-      accountNo: String(r.account_no),
-      name: String(r.full_name),
+      accountNo: r.account_no,
+      name: r.full_name,
       totalMinor: big(r.total),
-      oldestDueDate: String(r.oldest),
+      oldestDueDate: r.oldest,
       buckets: { current: big(r.b0), '1-30': big(r.b1), '31-60': big(r.b2), '61-90': big(r.b3), '90+': big(r.b4) },
     }));
   }
@@ -154,8 +160,8 @@ async function collectionsReportIn(db: Db, opts: { from?: string; to?: string; n
   if (to < from) throw invalid('INVALID_DATE_RANGE', `--to ${to} is before --from ${from}.`);
   const start = startOfDay(parseLocalDate(from), s.timezone);
   const end = startOfDay(addDays(parseLocalDate(to), 1), s.timezone);
-  const rows = (
-    await db.raw(
+  const rows = await rowsOf<{ day: string; method: string; recorded_by: string; n: bigint; amount: BigValue; vn: bigint; vamount: BigValue }>(
+      db,
       `select to_char(p.received_at at time zone ?, 'YYYY-MM-DD') as day, p.method, coalesce(p.recorded_by, 'unknown') as recorded_by,
               count(*) filter (where p.voided_at is null) as n, coalesce(sum(p.amount_minor) filter (where p.voided_at is null), 0) as amount,
               count(*) filter (where p.voided_at is not null) as vn, coalesce(sum(p.amount_minor) filter (where p.voided_at is not null), 0) as vamount
@@ -164,11 +170,10 @@ async function collectionsReportIn(db: Db, opts: { from?: string; to?: string; n
         group by 1, 2, 3
         order by 1, 2, 3`,
       [s.timezone, start, end],
-    )
-  ).rows as Array<Record<string, unknown>>;
+  );
   const list: CollectionsRow[] = rows
     .filter((r) => Number(r.n) > 0)
-    .map((r) => ({ day: String(r.day), method: String(r.method), recordedBy: String(r.recorded_by), payments: Number(r.n), amountMinor: big(r.amount) }));
+    .map((r) => ({ day: r.day, method: r.method, recordedBy: r.recorded_by, payments: Number(r.n), amountMinor: big(r.amount) }));
   const group = <K extends string>(key: (r: CollectionsRow) => string, name: K) => {
     const m = new Map<string, { payments: number; amountMinor: bigint }>();
     for (const r of list) {
@@ -257,7 +262,8 @@ async function revenueReportIn(db: Db, opts: { from?: string; to?: string; now: 
   const start = startOfDay(parseLocalDate(`${from}-01`), s.timezone);
   const end = startOfDay(parseLocalDate(`${shiftMonth(to, 1)}-01`), s.timezone);
   // Lines carry their period and plan; lines of void invoices are marked voided.
-  const plans = await db.raw(
+  const plans = await rowsOf<{ month: string; plan: string; services: bigint; billed: BigValue }>(
+    db,
     `select x.period_key as month, coalesce(pl.name, 'One-off charges') as plan, x.services, x.billed
        from (select period_key, plan_id, count(*) as services, sum(total_minor) as billed
                from invoice_lines where not voided and period_key between ? and ? group by 1, 2) x
@@ -265,20 +271,23 @@ async function revenueReportIn(db: Db, opts: { from?: string; to?: string; now: 
       order by 1, 2`,
     [from, to],
   );
-  const credits = await db.raw(
+  const credits = await rowsOf<MonthAmount>(
+      db,
       `select to_char(created_at at time zone ?, 'YYYY-MM') as month, sum(amount_minor) as amount
          from adjustments where direction = 'credit' and status <> 'void' and created_at >= ?::timestamptz and created_at < ?::timestamptz
         group by 1`,
       [s.timezone, start, end],
     );
-  const collected = await db.raw(
+  const collected = await rowsOf<MonthAmount>(
+      db,
       `select to_char(received_at at time zone ?, 'YYYY-MM') as month, sum(amount_minor) as amount
          from payments where voided_at is null and method <> 'credit' and received_at >= ?::timestamptz and received_at < ?::timestamptz
         group by 1`,
       [s.timezone, start, end],
     );
-  const churn = await db.raw(`select to_char(ended_on, 'YYYY-MM') as month, count(*) as n from services where ended_on >= ?::date and ended_on < ?::date group by 1`, [`${from}-01`, `${shiftMonth(to, 1)}-01`]);
-  const services = await db.raw(
+  const churn = await rowsOf<MonthCount>(db, `select to_char(ended_on, 'YYYY-MM') as month, count(*) as n from services where ended_on >= ?::date and ended_on < ?::date group by 1`, [`${from}-01`, `${shiftMonth(to, 1)}-01`]);
+  const services = await rowsOf<{ active: bigint; suspended: bigint; uncollectible: bigint; admin_suspended: bigint }>(
+      db,
       `select count(*) filter (where ended_on is null) as active,
               count(*) filter (where ended_on is null and collection_status = 'suspended') as suspended,
               count(*) filter (where ended_on is null and collection_status = 'uncollectible') as uncollectible,
@@ -286,18 +295,20 @@ async function revenueReportIn(db: Db, opts: { from?: string; to?: string; now: 
          from services`,
     );
 
-  const byPlan: RevenueByPlan[] = (plans.rows as Array<Record<string, unknown>>).map((r) => ({ month: String(r.month), plan: String(r.plan), services: Number(r.services), billedMinor: big(r.billed) }));
+  const byPlan: RevenueByPlan[] = plans.map((r) => ({ month: r.month, plan: r.plan, services: Number(r.services), billedMinor: big(r.billed) }));
   // One period invoice per subscriber and period (a unique key): counting them counts subscribers.
-  const subs = await db.raw(
+  const subs = await rowsOf<MonthCount>(
+    db,
     `select period_key as month, count(*) as n from invoices
       where status not in ('void', 'draft') and kind = 'period' and period_key between ? and ? group by 1`,
     [from, to],
   );
-  const mapOf = (rows: unknown, col = 'amount') => new Map((rows as Array<Record<string, unknown>>).map((r) => [String(r.month), r[col]]));
-  const creditBy = mapOf(credits.rows);
-  const collectedBy = mapOf(collected.rows);
-  const churnBy = mapOf(churn.rows, 'n');
-  const subsBy = mapOf(subs.rows, 'n');
+  const amounts = (rows: MonthAmount[]) => new Map(rows.map((r) => [r.month, r.amount]));
+  const counts = (rows: MonthCount[]) => new Map(rows.map((r) => [r.month, r.n]));
+  const creditBy = amounts(credits);
+  const collectedBy = amounts(collected);
+  const churnBy = counts(churn);
+  const subsBy = counts(subs);
   const months: RevenueMonth[] = [];
   for (let m = from; m <= to; m = shiftMonth(m, 1)) {
     const billed = byPlan.filter((p) => p.month === m).reduce((t, p) => t + p.billedMinor, 0n);
@@ -315,14 +326,14 @@ async function revenueReportIn(db: Db, opts: { from?: string; to?: string; now: 
       churned: Number(churnBy.get(m) ?? 0),
     });
   }
-  const sv = (services.rows as Array<Record<string, unknown>>)[0] ?? {};
+  const sv = services[0];
   return {
     from,
     to,
     currency: s.currency,
     months,
     byPlan,
-    services: { active: Number(sv.active ?? 0), suspended: Number(sv.suspended ?? 0), uncollectible: Number(sv.uncollectible ?? 0), adminSuspended: Number(sv.admin_suspended ?? 0) },
+    services: { active: Number(sv?.active ?? 0), suspended: Number(sv?.suspended ?? 0), uncollectible: Number(sv?.uncollectible ?? 0), adminSuspended: Number(sv?.admin_suspended ?? 0) },
   };
 }
 

@@ -37,6 +37,7 @@ import type { Router } from '../../routers/service.js';
 import { decryptSecret, loadSecretKey } from '../../secrets.js';
 import type { Job } from '../jobs.js';
 import type { JobResult, ProvisioningDriver } from '../runner.js';
+import type { RadacctRow, ServiceRow } from '../../db/rows.js';
 
 /** Jobs of one router worked on at once. */
 export const RADIUS_JOB_CONCURRENCY = 64;
@@ -96,16 +97,16 @@ function usernamesOf(job: Job, service: ServiceNow | undefined): string[] {
 async function loadServices(db: ServiceContext['db'], ids: number[]): Promise<Map<number, ServiceNow>> {
   const out = new Map<number, ServiceNow>();
   for (let i = 0; i < ids.length; i += 10_000) {
-    const rows: Array<Record<string, unknown>> = await db('services')
+    const rows: Array<Pick<ServiceRow, 'id' | 'router_id' | 'username' | 'rate_limit' | 'access_state'>> = await db('services')
       .whereIn('id', ids.slice(i, i + 10_000))
       .select('id', 'router_id', 'username', 'rate_limit', 'access_state');
     for (const r of rows) {
       out.set(Number(r.id), {
         id: Number(r.id),
         routerId: r.router_id === null ? null : Number(r.router_id),
-        username: r.username as string,
-        rateLimit: (r.rate_limit as string | null) ?? null,
-        accessState: r.access_state as string,
+        username: r.username,
+        rateLimit: r.rate_limit ?? null,
+        accessState: r.access_state,
       });
     }
   }
@@ -115,7 +116,7 @@ async function loadServices(db: ServiceContext['db'], ids: number[]): Promise<Ma
 async function loadOpenSessions(db: ServiceContext['db'], nasAddress: string, usernames: string[]): Promise<Map<string, OpenSession[]>> {
   const out = new Map<string, OpenSession[]>();
   for (let i = 0; i < usernames.length; i += 5_000) {
-    const rows: Array<Record<string, unknown>> = await db('radacct')
+    const rows: Array<Pick<RadacctRow, 'radacctid' | 'acctsessionid'> & { username: string; framedip: string | null }> = await db('radacct')
       .whereNull('acctstoptime')
       .whereRaw('nasipaddress = ?::inet', [nasAddress])
       .whereIn('username', usernames.slice(i, i + 5_000))
@@ -124,9 +125,9 @@ async function loadOpenSessions(db: ServiceContext['db'], nasAddress: string, us
     for (const r of rows) {
       const s: OpenSession = {
         radacctId: String(r.radacctid),
-        acctSessionId: r.acctsessionid as string,
-        username: r.username as string,
-        framedIp: (r.framedip as string | null) ?? null,
+        acctSessionId: r.acctsessionid,
+        username: r.username,
+        framedIp: r.framedip ?? null,
       };
       const list = out.get(s.username) ?? [];
       list.push(s);
