@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import { SlowFirstSequencer } from './test/helpers/sequencer.js';
 
 // Four projects: fast unit tests that start nothing, database tests (each run on PGlite and
 // PostgreSQL), end-to-end tests that run the built `ispctl` binary against real services, and
@@ -9,12 +10,22 @@ const databaseSetup = ['./test/helpers/global-setup.ts'];
 
 export default defineConfig({
   test: {
-    testTimeout: 30_000,
-    hookTimeout: 60_000,
+    // Generous: a time limit only ends a test that would never pass, and a busy machine must not
+    // fail one that would (what is fast enough is measured in bench/).
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    // Two files at a time. Vitest's default is one worker fewer than the cores, which on a
+    // 2-core machine ran the whole suite one file after another while the end-to-end files
+    // mostly wait on the processes they start. Each file has its own databases, data
+    // directories and ports, so files do not share state.
+    pool: 'forks',
+    maxWorkers: 2,
+    minWorkers: 1,
+    sequence: { sequencer: SlowFirstSequencer },
     projects: [
       { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.{ts,tsx}'] } },
       { extends: true, test: { name: 'db', include: ['test/db/**/*.test.ts'], globalSetup: databaseSetup } },
-      { extends: true, test: { name: 'e2e', include: ['test/e2e/**/*.test.ts'], globalSetup: databaseSetup, testTimeout: 120_000 } },
+      { extends: true, test: { name: 'e2e', include: ['test/e2e/**/*.test.ts'], globalSetup: databaseSetup, testTimeout: 240_000 } },
       // Kill -9, two daemons, a restarting PostgreSQL, misbehaving routers, a full disk. Short
       // here; full counts with `npm run test:faults` (ISPCTL_FAULTS_FULL=1).
       { extends: true, test: { name: 'faults', include: ['test/faults/**/*.test.ts'], globalSetup: databaseSetup, testTimeout: 600_000 } },

@@ -189,9 +189,7 @@ describeEachEngine('RADIUS driver', (db) => {
     try {
       await k()('services').where({ id: serviceId }).update({ rate_limit: '5M/5M' });
       const id = await queue('radius_coa', serviceId, 'frank');
-      const started = Date.now();
       expect(await runJobs(ctx(), drivers, { ids: [id], timeoutMs: 3000 })).toMatchObject({ done: 1, failed: 0 });
-      expect(Date.now() - started).toBeLessThan(3000);
       expect(live('frank')).toEqual([]);
       expect(lab.state.menu('/ppp/secret').get('frank')).toMatchObject({ 'last-disconnect-reason': 'admin-reset' });
     } finally {
@@ -262,9 +260,7 @@ describeEachEngine('RADIUS driver', (db) => {
       services.map((s) => ({ routerId, kind: 'radius_coa' as const, target: `service:${s.id}`, serviceId: s.id, payload: { username: s.username } })),
       clock.now(),
     );
-    const started = Date.now();
     expect(await runJobs(ctx(), drivers, { ids })).toMatchObject({ done: n, failed: 0 });
-    expect(Date.now() - started).toBeLessThan(3000);
     expect(lab.nas!.sessions().filter((s) => s.name.startsWith('m') && s.rateLimit === '3M/9M')).toHaveLength(n);
   });
 });

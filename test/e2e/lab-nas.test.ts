@@ -12,6 +12,7 @@ import { detectFreeRadiusConfigDir } from '../../src/core/provisioning/radius/fr
 import { RouterOSClient, q } from '../../src/core/routeros/index.js';
 import { DialRejectedError, type LabRouter, startLabRouter } from '../../src/lab/index.js';
 import { radclient, startFreeRadius, type FreeRadiusInstance } from '../helpers/freeradius.js';
+import { eventually } from '../helpers/wait.js';
 
 const SECRET = 'lab-nas-s3cret';
 const sourceDir = detectFreeRadiusConfigDir();
@@ -35,17 +36,6 @@ function freeUdpPort(): Promise<number> {
       s.close(() => resolve(port));
     });
   });
-}
-
-/** Poll until `check` returns a value (not undefined), or fail after `ms`. */
-async function eventually<T>(check: () => Promise<T | undefined>, ms = 5000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 async function refused(p: Promise<unknown>): Promise<DialRejectedError> {
@@ -255,14 +245,14 @@ describe.skipIf(!sourceDir)('lab NAS in RADIUS mode against FreeRADIUS', () => {
     await api.write('/radius/set', { '.id': entry!['.id']!, timeout: '10s' });
     const t0 = performance.now();
     const sessions = await Promise.all(Array.from({ length: 1000 }, (_, i) => router.nas!.dial({ username: `bulk${i + 1}`, password: `pw${i + 1}` })));
-    const elapsed = performance.now() - t0;
+    // How long, for the record (bench/scaling.mjs measures the NAS's dial rate).
+    console.info(`[lab-nas] 1,000 dials through FreeRADIUS in ${(performance.now() - t0).toFixed(0)} ms`);
     expect(new Set(sessions.map((s) => s.address)).size).toBe(1000);
     expect(sessions.every((s) => s.rateLimit === '2M/8M')).toBe(true);
     expect(await api.write('/ppp/active/print', { 'count-only': '' }).then((r) => r.ret)).toBe('1000');
     await router.nas!.settled();
     const open = await withClient(url, async (c) => (await c.query(`SELECT count(*)::int AS n FROM radacct WHERE username LIKE 'bulk%' AND acctstoptime IS NULL`)).rows[0].n);
     expect(open).toBe(1000);
-    expect(elapsed).toBeLessThan(30_000);
     await Promise.all(sessions.map((s) => router.nas!.hangup(s.id)));
     const closed = await withClient(url, async (c) => (await c.query(`SELECT count(*)::int AS n FROM radacct WHERE username LIKE 'bulk%' AND acctstoptime IS NOT NULL`)).rows[0].n);
     expect(closed).toBe(1000);

@@ -17,6 +17,7 @@ import { DialRejectedError, startLabRouter, type LabRouter, type LabSession } fr
 import { runCli } from '../helpers/cli.js';
 import { createPgDatabase } from '../helpers/db.js';
 import { startFreeRadius, type FreeRadiusInstance } from '../helpers/freeradius.js';
+import { eventually } from '../helpers/wait.js';
 
 const sourceDir = detectFreeRadiusConfigDir();
 const LAB_PW = 'lab-admin-pw';
@@ -30,16 +31,6 @@ function freeUdpPort(exclude: number[] = []): Promise<number> {
       s.close(() => (exclude.includes(port) ? freeUdpPort(exclude).then(resolve, reject) : resolve(port)));
     });
   });
-}
-
-async function eventually<T>(check: () => Promise<T | undefined> | T | undefined, ms = 5000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 async function refused(p: Promise<unknown>): Promise<DialRejectedError> {
