@@ -8,13 +8,10 @@ import { addAdjustment, listAdjustments, voidAdjustment } from '../../src/core/a
 import { generateInvoices } from '../../src/core/billing/generate.js';
 import { listInvoices, showInvoice } from '../../src/core/billing/invoices.js';
 import { runCollections } from '../../src/core/collections/run.js';
-import { createPlan } from '../../src/core/plans/service.js';
 import { revenueReport, collectionsReport } from '../../src/core/reports/service.js';
-import { addRouter } from '../../src/core/routers/service.js';
-import { initialise } from '../../src/core/settings/init.js';
-import { setSettings } from '../../src/core/settings/service.js';
-import { addSubscriber, ispToday } from '../../src/core/subscribers/service.js';
+import { ispToday } from '../../src/core/subscribers/service.js';
 import { describeEachEngine } from '../helpers/db.js';
+import { seedIsp, testContext } from '../helpers/fixtures.js';
 
 describeEachEngine('adjustments', (db) => {
   const clock = new FixedClock('2026-10-01T02:00:00Z');
@@ -23,11 +20,9 @@ describeEachEngine('adjustments', (db) => {
   const service = async (username: string) => db().knex('services').where({ username }).first('collection_status');
 
   beforeAll(async () => {
-    ctx = { ...db().ctx(clock), env: { ISPCTL_SECRET_KEY: 'a7'.repeat(32) } };
-    await initialise(ctx, { values: { 'isp-name': 'Juan Net', currency: 'PHP', timezone: 'Asia/Manila', 'billing-day': 1, 'due-days': 15 } });
-    await addRouter(ctx, { name: 'core1', host: '127.0.0.62', apiUser: 'u', apiPassword: 'p' });
-    await createPlan(ctx, { name: 'Fiber 50', price: '1,500.00', download: '50M', upload: '10M' });
-    for (const name of ['ana', 'ben']) acct[name] = (await addSubscriber(ctx, { fullName: name, username: name, plan: 'Fiber 50', router: 'core1', startDate: '2026-10-01' })).subscriber.accountNo;
+    ctx = testContext(db(), clock);
+    const { subscribers } = await seedIsp(ctx, { startDate: '2026-10-01', subscribers: ['ana', 'ben'].map((name) => ({ username: name, fullName: name })) });
+    for (const name of ['ana', 'ben']) acct[name] = subscribers[name]!.accountNo;
   });
 
   it('a charge waits for the next invoice and is billed on it as a line with its reason', async () => {
@@ -102,12 +97,14 @@ describeEachEngine('late fees and write-offs', (db) => {
   let ctx: ServiceContext;
 
   beforeAll(async () => {
-    ctx = { ...db().ctx(clock), env: { ISPCTL_SECRET_KEY: 'a7'.repeat(32) } };
-    await initialise(ctx, { values: { 'isp-name': 'Juan Net', currency: 'PHP', timezone: 'Asia/Manila', 'billing-day': 1, 'due-days': 15, 'grace-days': 5 } });
-    await setSettings(ctx, { 'late-fee': '2%', 'late-fee-days': 3, 'uncollectible-days': 30 });
-    await addRouter(ctx, { name: 'core1', host: '127.0.0.62', apiUser: 'u', apiPassword: 'p' });
-    await createPlan(ctx, { name: 'Fiber 50', price: '1,499.99', download: '50M', upload: '10M' });
-    await addSubscriber(ctx, { fullName: 'Cora', username: 'cora', plan: 'Fiber 50', router: 'core1', startDate: '2026-10-01' });
+    ctx = testContext(db(), clock);
+    await seedIsp(ctx, {
+      settings: { 'grace-days': 5 },
+      extraSettings: { 'late-fee': '2%', 'late-fee-days': 3, 'uncollectible-days': 30 },
+      plans: [{ price: '1,499.99' }],
+      startDate: '2026-10-01',
+      subscribers: [{ username: 'cora', fullName: 'Cora' }],
+    });
     clock.set('2026-11-01T08:00:00+08:00');
     await generateInvoices(ctx);
   });

@@ -10,18 +10,14 @@ import { billedRange } from '../../src/core/billing/proration.js';
 import { showInvoice } from '../../src/core/billing/invoices.js';
 import { createPlan } from '../../src/core/plans/service.js';
 import { provisionChanges } from '../../src/core/provisioning/access.js';
-import { addRouter } from '../../src/core/routers/service.js';
-import { initialise } from '../../src/core/settings/init.js';
 import { setSettings } from '../../src/core/settings/service.js';
 import { addSubscriber, editSubscriber, resumeSubscriber, suspendSubscriber, type SubscriberInput } from '../../src/core/subscribers/service.js';
 import { describeEachEngine, type TestDb } from '../helpers/db.js';
+import { seedIsp, testContext } from '../helpers/fixtures.js';
 
 async function setUp(db: TestDb, clock: FixedClock): Promise<ServiceContext> {
-  const ctx = { ...db.ctx(clock), env: { ISPCTL_SECRET_KEY: 'b1'.repeat(32) } };
-  await initialise(ctx, { values: { 'isp-name': 'Juan Net', currency: 'PHP', timezone: 'Asia/Manila', 'billing-day': 1, 'due-days': 15 } });
-  await addRouter(ctx, { name: 'core1', host: '127.0.0.61', apiUser: 'u', apiPassword: 'p' });
-  await createPlan(ctx, { name: 'Fiber 50', price: '1,500.00', download: '50M', upload: '10M' });
-  await createPlan(ctx, { name: 'Home 25', price: '999', download: '25M', upload: '5M' });
+  const ctx = testContext(db, clock);
+  await seedIsp(ctx, { routers: [{ host: '127.0.0.61' }], plans: [{}, { name: 'Home 25', price: '999', download: '25M', upload: '5M' }] });
   return ctx;
 }
 

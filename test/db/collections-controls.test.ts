@@ -7,12 +7,10 @@ import { collectionsStatus, extendSubscriber, pauseCollections, resumeCollection
 import { runCollections } from '../../src/core/collections/run.js';
 import type { ServiceContext } from '../../src/core/context.js';
 import { IspctlError } from '../../src/core/errors.js';
-import { createPlan } from '../../src/core/plans/service.js';
-import { addRouter } from '../../src/core/routers/service.js';
-import { initialise } from '../../src/core/settings/init.js';
 import { getSetting, setSettings } from '../../src/core/settings/service.js';
-import { addSubscriber, showSubscriber, suspendSubscriber } from '../../src/core/subscribers/service.js';
+import { showSubscriber, suspendSubscriber } from '../../src/core/subscribers/service.js';
 import { describeEachEngine } from '../helpers/db.js';
+import { seedIsp, testContext } from '../helpers/fixtures.js';
 
 const COUNT = 25; // more than the share cap's floor of 20, so the default 10% stops a run suspending them all
 
@@ -23,11 +21,13 @@ describeEachEngine('collections controls', (db) => {
   const suspendedCount = async () => Number((await ctx.db('services').where({ collection_status: 'suspended' }).count({ n: '*' }))[0]!.n);
 
   beforeAll(async () => {
-    ctx = { ...db().ctx(new FixedClock('2026-11-01T01:00:00Z')), env: { ISPCTL_SECRET_KEY: 'a7'.repeat(32) } };
-    await initialise(ctx, { values: { 'isp-name': 'Test ISP', currency: 'PHP', timezone: 'Asia/Manila', 'grace-days': 5 } });
-    await addRouter(ctx, { name: 'core1', host: '127.0.0.1', apiPort: 1, apiUser: 'admin', apiPassword: 'x', mode: 'api' });
-    await createPlan(ctx, { name: 'Fiber 50', price: '1500', download: '50M', upload: '20M' });
-    for (let i = 1; i <= COUNT; i++) await addSubscriber(ctx, { fullName: `Sub ${i}`, username: `u${i}`, password: 'pw', plan: 'Fiber 50', router: 'core1' });
+    ctx = testContext(db(), new FixedClock('2026-11-01T01:00:00Z'));
+    await seedIsp(ctx, {
+      settings: { 'isp-name': 'Test ISP', 'grace-days': 5 },
+      routers: [{ host: '127.0.0.1', apiPort: 1, apiUser: 'admin', apiPassword: 'x', mode: 'api' }],
+      plans: [{ price: '1500', upload: '20M' }],
+      subscribers: Array.from({ length: COUNT }, (_, i) => ({ username: `u${i + 1}`, fullName: `Sub ${i + 1}`, password: 'pw' })),
+    });
     await generateInvoices(ctx, { period: '2026-11' }); // due 2026-11-16, suspension after 2026-11-21
     at('2026-11-25T01:00:00Z');
   });

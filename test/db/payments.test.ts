@@ -9,12 +9,9 @@ import { findInvoice, listInvoices, voidInvoice } from '../../src/core/billing/i
 import { settle } from '../../src/core/ledger/allocate.js';
 import { subscriberBalance, subscriberBalances } from '../../src/core/ledger/read-model.js';
 import { subscriberStatement } from '../../src/core/ledger/statement.js';
-import { createPlan } from '../../src/core/plans/service.js';
 import { listPayments, recordPayment, showPayment, voidPayment } from '../../src/core/payments/service.js';
-import { addRouter } from '../../src/core/routers/service.js';
-import { initialise } from '../../src/core/settings/init.js';
-import { addSubscriber } from '../../src/core/subscribers/service.js';
 import { describeEachEngine } from '../helpers/db.js';
+import { seedIsp, testContext } from '../helpers/fixtures.js';
 
 async function rejection(p: Promise<unknown>): Promise<IspctlError> {
   try {
@@ -37,14 +34,10 @@ describeEachEngine('payments', (db) => {
     (await listInvoices(ctx.db, { today: ispDate(clock), subscriberId: ids[name]!.subscriberId, periodKey: period })).find((i) => i.status !== 'void')!;
 
   beforeAll(async () => {
-    ctx = { ...db().ctx(clock), env: { ISPCTL_SECRET_KEY: 'a7'.repeat(32) } };
-    await initialise(ctx, { values: { 'isp-name': 'Juan Net', currency: 'PHP', timezone: 'Asia/Manila', 'billing-day': 1, 'due-days': 15 } });
-    await addRouter(ctx, { name: 'core1', host: '127.0.0.62', apiUser: 'u', apiPassword: 'p' });
-    await createPlan(ctx, { name: 'Fiber 50', price: '1,500.00', download: '50M', upload: '10M' });
-    for (const name of ['full', 'half', 'over', 'bounce', 'mistake']) {
-      const r = await addSubscriber(ctx, { fullName: `Subscriber ${name}`, username: name, plan: 'Fiber 50', router: 'core1', startDate: '2026-10-01' });
-      ids[name] = { subscriberId: r.subscriber.id, accountNo: r.subscriber.accountNo };
-    }
+    ctx = testContext(db(), clock);
+    const names = ['full', 'half', 'over', 'bounce', 'mistake'];
+    const seeded = await seedIsp(ctx, { startDate: '2026-10-01', subscribers: names.map((name) => ({ username: name, fullName: `Subscriber ${name}` })) });
+    Object.assign(ids, seeded.subscribers);
     clock.set('2026-11-01T08:00:00+08:00');
     expect((await generateInvoices(ctx)).invoices).toBe(5);
   });
@@ -213,11 +206,9 @@ describeEachEngine('payments', (db) => {
 describeEachEngine('payments at the same time', (db) => {
   it('two payments for the same subscriber at once never allocate the same invoice twice', async () => {
     const clock = new FixedClock('2026-10-01T02:00:00Z');
-    const ctx: ServiceContext = { ...db().ctx(clock), env: { ISPCTL_SECRET_KEY: 'a8'.repeat(32) } };
-    await initialise(ctx, { values: { 'isp-name': 'Juan Net', currency: 'PHP', timezone: 'Asia/Manila' } });
-    await addRouter(ctx, { name: 'core1', host: '127.0.0.63', apiUser: 'u', apiPassword: 'p' });
-    await createPlan(ctx, { name: 'Fiber 50', price: '1500', download: '50M', upload: '10M' });
-    const s = await addSubscriber(ctx, { fullName: 'Rita', username: 'rita', plan: 'Fiber 50', router: 'core1', startDate: '2026-10-01' });
+    const ctx = testContext(db(), clock);
+    const { subscribers } = await seedIsp(ctx, { startDate: '2026-10-01', subscribers: [{ username: 'rita', fullName: 'Rita' }] });
+    const rita = subscribers.rita!;
     clock.set('2026-11-01T08:00:00+08:00');
     await generateInvoices(ctx);
     const pay = (c: ServiceContext, ref: string) => recordPayment(c, { subscriber: 'rita', amount: '1000', method: 'gcash', reference: ref });
@@ -234,7 +225,7 @@ describeEachEngine('payments at the same time', (db) => {
     }
     const [{ s: allocated }] = (await db().knex.raw('select sum(amount_minor)::bigint as s from payment_allocations where reversed_at is null')).rows;
     expect(BigInt(allocated)).toBe(150000n);
-    expect(await subscriberBalance(ctx.db, s.subscriber.id, '2026-11-01')).toMatchObject({ owedMinor: 0n, creditMinor: 50000n });
-    expect((await listInvoices(ctx.db, { today: '2026-11-01', subscriberId: s.subscriber.id }))[0]).toMatchObject({ status: 'paid', paidMinor: 150000n });
+    expect(await subscriberBalance(ctx.db, rita.subscriberId, '2026-11-01')).toMatchObject({ owedMinor: 0n, creditMinor: 50000n });
+    expect((await listInvoices(ctx.db, { today: '2026-11-01', subscriberId: rita.subscriberId }))[0]).toMatchObject({ status: 'paid', paidMinor: 150000n });
   });
 });

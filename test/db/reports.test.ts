@@ -5,13 +5,9 @@ import { FixedClock } from '../../src/core/clock.js';
 import type { ServiceContext } from '../../src/core/context.js';
 import { generateInvoices } from '../../src/core/billing/generate.js';
 import { recordPayment, voidPayment } from '../../src/core/payments/service.js';
-import { createPlan } from '../../src/core/plans/service.js';
 import { agingReport, collectionsReport, revenueReport, toCsv } from '../../src/core/reports/service.js';
-import { addRouter } from '../../src/core/routers/service.js';
-import { initialise } from '../../src/core/settings/init.js';
-import { setSettings } from '../../src/core/settings/service.js';
-import { addSubscriber } from '../../src/core/subscribers/service.js';
 import { describeEachEngine } from '../helpers/db.js';
+import { seedIsp, testContext } from '../helpers/fixtures.js';
 
 describeEachEngine('reports', (db) => {
   const clock = new FixedClock('2026-08-01T02:00:00Z');
@@ -19,16 +15,18 @@ describeEachEngine('reports', (db) => {
   const as = (user: string): ServiceContext => ({ ...ctx, actor: { user, command: 'ispctl payment record' } });
 
   beforeAll(async () => {
-    ctx = { ...db().ctx(clock), env: { ISPCTL_SECRET_KEY: 'a7'.repeat(32) } };
-    await initialise(ctx, { values: { 'isp-name': 'Juan Net', currency: 'PHP', timezone: 'Asia/Manila', 'billing-day': 1, 'due-days': 15 } });
-    // Nobody pays for months: keep billing them while suspended, so every month has invoices.
-    await setSettings(ctx, { 'bill-suspended-services': true });
-    await addRouter(ctx, { name: 'core1', host: '127.0.0.62', apiUser: 'u', apiPassword: 'p' });
-    await createPlan(ctx, { name: 'Fiber 50', price: '1,500.00', download: '50M', upload: '10M' });
-    await createPlan(ctx, { name: 'Fiber 100', price: '2,499.50', download: '100M', upload: '20M' });
-    await addSubscriber(ctx, { fullName: 'Ana', username: 'ana', plan: 'Fiber 50', router: 'core1', startDate: '2026-08-01' });
-    await addSubscriber(ctx, { fullName: 'Ben', username: 'ben', plan: 'Fiber 100', router: 'core1', startDate: '2026-08-01' });
-    await addSubscriber(ctx, { fullName: 'Cora', username: 'cora', plan: 'Fiber 50', router: 'core1', startDate: '2026-08-01' });
+    ctx = testContext(db(), clock);
+    await seedIsp(ctx, {
+      // Nobody pays for months: keep billing them while suspended, so every month has invoices.
+      extraSettings: { 'bill-suspended-services': true },
+      plans: [{}, { name: 'Fiber 100', price: '2,499.50', download: '100M', upload: '20M' }],
+      startDate: '2026-08-01',
+      subscribers: [
+        { username: 'ana', fullName: 'Ana' },
+        { username: 'ben', fullName: 'Ben', plan: 'Fiber 100' },
+        { username: 'cora', fullName: 'Cora' },
+      ],
+    });
     for (const month of ['2026-08', '2026-09', '2026-10', '2026-11']) {
       clock.set(`${month}-01T08:00:00+08:00`);
       await generateInvoices(ctx);

@@ -9,13 +9,11 @@ import { generateInvoices } from '../../src/core/billing/generate.js';
 import { runCollections } from '../../src/core/collections/run.js';
 import { recordPayment } from '../../src/core/payments/service.js';
 import { applyNow } from '../../src/core/provisioning/apply.js';
-import { createPlan } from '../../src/core/plans/service.js';
-import { addRouter } from '../../src/core/routers/service.js';
-import { initialise } from '../../src/core/settings/init.js';
 import { getSetting, setSettings } from '../../src/core/settings/service.js';
-import { addSubscriber, showSubscriber } from '../../src/core/subscribers/service.js';
+import { showSubscriber } from '../../src/core/subscribers/service.js';
 import { startLabRouter, type LabRouter } from '../../src/lab/index.js';
 import { describeEachEngine } from '../helpers/db.js';
+import { seedIsp, testContext } from '../helpers/fixtures.js';
 
 describeEachEngine('settings with effects', (db) => {
   let ctx: ServiceContext;
@@ -23,22 +21,25 @@ describeEachEngine('settings with effects', (db) => {
   const secret = (name: string) => lab.state.menu('/ppp/secret').list().find((s) => s.name === name);
   const profile = (name: string) => lab.state.menu('/ppp/profile').list().find((p) => p.name === name);
   const apply = async (jobIds: readonly number[]) => {
-    const outcome = await applyNow(ctx, jobIds, { timeoutMs: 5000 });
+    const outcome = await applyNow(ctx, jobIds, { timeoutMs: 30_000 });
     expect(outcome.remaining, JSON.stringify(outcome.queued)).toBe(0);
     return outcome;
   };
 
   beforeAll(async () => {
     lab = await startLabRouter({ adminPassword: 'lab-pw' });
-    ctx = { ...db().ctx(new FixedClock('2026-11-01T01:00:00Z')), env: { ISPCTL_SECRET_KEY: 'a7'.repeat(32) } };
-    await initialise(ctx, { values: { 'isp-name': 'Test ISP', currency: 'PHP', timezone: 'Asia/Manila' } });
-    await addRouter(ctx, { name: 'core1', host: '127.0.0.1', apiPort: lab.port, apiUser: 'admin', apiPassword: 'lab-pw', mode: 'api' });
-    await createPlan(ctx, { name: 'Fiber 50', price: '1500', download: '50M', upload: '20M' });
-    await createPlan(ctx, { name: 'Home 10', price: '999', download: '10M', upload: '5M', throttleDownload: '3M', throttleUpload: '1M' });
-    for (const [username, plan] of [['ana', 'Fiber 50'], ['ben', 'Fiber 50'], ['cy', 'Home 10']] as const) {
-      const r = await addSubscriber(ctx, { fullName: `${username} Tester`, username, password: `pw-${username}`, plan, router: 'core1' });
-      await apply(r.jobIds);
-    }
+    ctx = testContext(db(), new FixedClock('2026-11-01T01:00:00Z'));
+    await seedIsp(ctx, {
+      settings: { 'isp-name': 'Test ISP' },
+      routers: [{ host: '127.0.0.1', apiPort: lab.port, apiUser: 'admin', apiPassword: 'lab-pw', mode: 'api' }],
+      plans: [{ price: '1500', upload: '20M' }, { name: 'Home 10', price: '999', download: '10M', upload: '5M', throttleDownload: '3M', throttleUpload: '1M' }],
+      subscribers: [
+        { username: 'ana', password: 'pw-ana' },
+        { username: 'ben', password: 'pw-ben' },
+        { username: 'cy', password: 'pw-cy', plan: 'Home 10' },
+      ],
+      apply: (_ctx, jobIds) => apply(jobIds),
+    });
   });
 
   afterAll(async () => {

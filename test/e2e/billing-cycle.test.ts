@@ -19,7 +19,11 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { detectFreeRadiusConfigDir } from '../../src/core/provisioning/radius/freeradius-config.js';
 import { RouterOSClient, menu, q } from '../../src/core/routeros/index.js';
 import { DialRejectedError, startLabRouter, type LabRouter } from '../../src/lab/index.js';
+import { FixedClock } from '../../src/core/clock.js';
+import { applyNow } from '../../src/core/provisioning/apply.js';
+import { revealRouterSecret } from '../../src/core/routers/service.js';
 import { runCli } from '../helpers/cli.js';
+import { pgContext, seedIsp, TEST_SECRET_KEY } from '../helpers/fixtures.js';
 import { createPgDatabase } from '../helpers/db.js';
 import { freeUdpPort, startFreeRadius, type FreeRadiusInstance } from '../helpers/freeradius.js';
 import { eventually } from '../helpers/wait.js';
@@ -35,6 +39,10 @@ interface Variant {
 
 function scenario(v: Variant) {
   const skip = v.mode === 'radius' && !sourceDir;
+  // What does not depend on the router mode or the suspension action (running billing or the
+  // reminders twice changes nothing) is checked in the first variant; the others check again
+  // only what reaches the router.
+  const first = v.mode === 'api' && v.action === 'block';
   describe.skipIf(skip)(`first billing cycle, ${v.mode} mode, suspension ${v.action}`, () => {
     const tmp = mkdtempSync(join(tmpdir(), `ispctl-cycle-${v.mode}-`));
     const role = `freeradius_${randomBytes(4).toString('hex')}`;
@@ -44,7 +52,7 @@ function scenario(v: Variant) {
     let api: RouterOSClient;
     let radius: FreeRadiusInstance | undefined;
     let now = '2026-11-01T08:00:00+08:00';
-    const env = () => ({ DATABASE_URL: database.url, ISPCTL_DATA_DIR: join(tmp, 'data'), ISPCTL_CONFIG_DIR: join(tmp, 'config'), ISPCTL_NOW: now });
+    const env = () => ({ DATABASE_URL: database.url, ISPCTL_DATA_DIR: join(tmp, 'data'), ISPCTL_CONFIG_DIR: join(tmp, 'config'), ISPCTL_SECRET_KEY: TEST_SECRET_KEY, ISPCTL_NOW: now });
     const cli = (...args: string[]) => runCli(args, { env: env() });
     const day = (date: string, time = '09:00:00') => (now = `${date}T${time}+08:00`);
     const sql = async (text: string, values: unknown[] = []) => (await pool.query(text, values)).rows;
@@ -52,6 +60,7 @@ function scenario(v: Variant) {
     const dial = (name: string) => lab.nas!.dial({ username: name, password: `${name}-pa55` });
     const secret = async (name: string) => (await menu.print(api, '/ppp/secret', { where: [q.eq('name', name)] }))[0];
     const ids: Record<string, number> = {};
+    let radiusSecret = '';
 
     const collections = async () => {
       const r = await cli('collections', 'run', '--json');
@@ -72,7 +81,7 @@ function scenario(v: Variant) {
     };
 
     beforeAll(async () => {
-      database = await createPgDatabase('ispctl_cycle');
+      database = await createPgDatabase('ispctl_cycle', { migrated: true });
       pool = new pg.Pool({ connectionString: database.url, max: 2 });
       lab = await startLabRouter({ adminPassword: LAB_PW, identity: `cycle-${v.mode}`, nas: { nasAddress: '127.0.0.1' } });
       api = await RouterOSClient.connect({ host: '127.0.0.1', port: lab.port, user: 'admin', password: LAB_PW, timeoutMs: 10_000 });
@@ -94,20 +103,29 @@ function scenario(v: Variant) {
     });
 
     it('sets up: billing terms, the router, a plan at 1,500.00, three subscribers online at full speed', async () => {
-      const init = await cli('init', '--isp-name', 'Bayan Net', '--currency', 'PHP', '--timezone', 'Asia/Manila', '--billing-day', '1', '--due-days', '15', '--grace-days', '5', '--yes');
-      expect(init.code, init.stderr).toBe(0);
-      expect((await cli('settings', 'set', 'suspension-action', v.action)).code).toBe(0);
+      // Set up through the core services the commands call (the commands themselves are tested
+      // in network-cli, foundation-cli and radius-mode); the cycle from here on is the binary's.
       const coaPort = await freeUdpPort();
-      const router = await cli(
-        'router', 'add', 'lab', '--host', '127.0.0.1', '--api-port', String(lab.port), '--api-user', 'admin', '--api-password', LAB_PW, '--mode', v.mode,
-        ...(v.mode === 'radius' ? ['--nas-address', '127.0.0.1', '--coa-port', String(coaPort)] : []),
-      );
-      expect(router.code, router.stderr).toBe(0);
-      expect((await cli('plan', 'create', 'Fiber 1500', '--price', '1,500.00', '--download', '50M', '--upload', '20M')).code).toBe(0);
-      for (const [name, user] of [['Ana Reyes', 'ana'], ['Ben Santos', 'ben'], ['Carlo Lim', 'carlo']] as const) {
-        const r = await cli('subscriber', 'add', '--name', name, '--username', user, '--password', `${user}-pa55`, '--plan', 'Fiber 1500', '--router', 'lab', '--start-date', '2026-10-01', '--json');
-        expect(r.code, r.stderr).toBe(0);
-        ids[user] = r.json.data.subscriber.id;
+      const ctx = pgContext(database.url, new FixedClock(now));
+      try {
+        const seeded = await seedIsp(ctx, {
+          settings: { 'isp-name': 'Bayan Net', 'grace-days': 5 },
+          extraSettings: { 'suspension-action': v.action },
+          routers: [
+            {
+              name: 'lab', host: '127.0.0.1', apiPort: lab.port, apiUser: 'admin', apiPassword: LAB_PW, mode: v.mode,
+              ...(v.mode === 'radius' ? { nasAddress: '127.0.0.1', coaPort } : {}),
+            },
+          ],
+          plans: [{ name: 'Fiber 1500', download: '50M', upload: '20M' }],
+          startDate: '2026-10-01',
+          subscribers: [['Ana Reyes', 'ana'], ['Ben Santos', 'ben'], ['Carlo Lim', 'carlo']].map(([fullName, username]) => ({ fullName, username: username!, password: `${username}-pa55` })),
+          apply: async (c, jobIds) => expect((await applyNow(c, jobIds, { timeoutMs: 60_000 })).remaining).toBe(0),
+        });
+        for (const [user, s] of Object.entries(seeded.subscribers)) ids[user] = s.subscriberId;
+        if (v.mode === 'radius') radiusSecret = (await revealRouterSecret(ctx, 'lab', 'radius')).secret;
+      } finally {
+        await ctx.close();
       }
 
       if (v.mode === 'radius') {
@@ -125,8 +143,7 @@ function scenario(v: Variant) {
         );
         expect(conf.code, conf.stdout + conf.stderr).toBe(0);
         radius = await startFreeRadius({ configDir: out, listen: { authPort, acctPort } });
-        const shared = (await cli('router', 'secret', 'show', 'lab', '--which', 'radius')).stdout.trim();
-        await api.write('/radius/add', { service: 'ppp', address: '127.0.0.1', secret: shared, 'authentication-port': authPort, 'accounting-port': acctPort, timeout: '3s' });
+        await api.write('/radius/add', { service: 'ppp', address: '127.0.0.1', secret: radiusSecret, 'authentication-port': authPort, 'accounting-port': acctPort, timeout: '3s' });
         await api.write('/ppp/aaa/set', { 'use-radius': true, accounting: true });
         await api.write('/radius/incoming/set', { accept: true, port: coaPort });
         await lab.nas!.settled();
@@ -140,7 +157,7 @@ function scenario(v: Variant) {
       day('2026-11-01', '06:00:00');
       const gen = await cli('billing', 'generate', '--json');
       expect(gen.code, gen.stderr).toBe(0);
-      expect((await cli('billing', 'generate', '--json')).code).toBe(0);
+      if (first) expect((await cli('billing', 'generate', '--json')).code).toBe(0);
       const list = await cli('invoice', 'list', '--json');
       const invoices = list.json.data as Array<{ accountNo: string; totalMinor: number; dueDate: string; issueDate: string; status: string }>;
       expect(invoices).toHaveLength(3);
@@ -164,7 +181,7 @@ function scenario(v: Variant) {
       for (const date of ['2026-11-13', '2026-11-16', '2026-11-19']) {
         day(date);
         expect((await collections()).reminded).toEqual(sorted(['ben', 'carlo']));
-        expect(await collections()).toMatchObject({ reminded: [], events: 0 });
+        if (first) expect(await collections()).toMatchObject({ reminded: [], events: 0 });
       }
       const events = await cli('collections', 'events', '--kind', 'reminder', '--json');
       expect(events.json.data).toHaveLength(6);

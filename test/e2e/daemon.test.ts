@@ -13,11 +13,13 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FixedClock } from '../../src/core/clock.js';
 import { provisionChanges } from '../../src/core/provisioning/access.js';
+import { applyNow } from '../../src/core/provisioning/apply.js';
 import { encryptSecret } from '../../src/core/secrets.js';
 import { setSettings } from '../../src/core/settings/service.js';
 import { startLabRouter, type LabRouter } from '../../src/lab/index.js';
 import { BIN, runCli } from '../helpers/cli.js';
 import { createPgDatabase } from '../helpers/db.js';
+import { pgContext, seedIsp } from '../helpers/fixtures.js';
 import { eventually } from '../helpers/wait.js';
 
 const LAB_PW = 'lab-admin-pw';
@@ -89,14 +91,36 @@ async function stopAll(ps: DaemonProcess[]): Promise<void> {
   await Promise.all(ps.map((p) => p.exited));
 }
 
-/** init, a plan at 1,500.00, the lab router, and three subscribers, through the CLI. */
-async function setUp(cli: (...args: string[]) => ReturnType<typeof runCli>, labPort: number): Promise<void> {
+const SUBSCRIBERS = [['Ana Reyes', 'ana'], ['Ben Santos', 'ben'], ['Carlo Lim', 'carlo']] as const;
+
+/**
+ * init, a plan at 1,500.00, the lab router, and three subscribers: through the core services
+ * on a PostgreSQL database (the commands have their own tests), through the CLI on the embedded
+ * one.
+ */
+async function setUp(cli: (...args: string[]) => ReturnType<typeof runCli>, labPort: number, databaseUrl?: string): Promise<void> {
+  if (databaseUrl) {
+    const ctx = pgContext(databaseUrl, new FixedClock(BILLING_DAY), { ISPCTL_SECRET_KEY: SECRET_KEY });
+    try {
+      await seedIsp(ctx, {
+        settings: { 'isp-name': 'Daemon Net' },
+        routers: [{ name: 'lab', host: '127.0.0.1', apiPort: labPort, apiUser: 'admin', apiPassword: LAB_PW }],
+        plans: [{ name: 'Fiber 1500', download: '50M', upload: '20M' }],
+        startDate: '2026-10-01',
+        subscribers: SUBSCRIBERS.map(([fullName, username]) => ({ fullName, username, password: `${username}-pa55` })),
+        apply: async (c, jobIds) => expect((await applyNow(c, jobIds, { timeoutMs: 60_000 })).remaining).toBe(0),
+      });
+    } finally {
+      await ctx.close();
+    }
+    return;
+  }
   const steps: string[][] = [
     ['init', '--isp-name', 'Daemon Net', '--currency', 'PHP', '--timezone', 'Asia/Manila', '--billing-day', '1', '--due-days', '15', '--yes'],
     ['router', 'add', 'lab', '--host', '127.0.0.1', '--api-port', String(labPort), '--api-user', 'admin', '--api-password', LAB_PW],
     ['plan', 'create', 'Fiber 1500', '--price', '1,500.00', '--download', '50M', '--upload', '20M'],
   ];
-  for (const [name, user] of [['Ana Reyes', 'ana'], ['Ben Santos', 'ben'], ['Carlo Lim', 'carlo']] as const) {
+  for (const [name, user] of SUBSCRIBERS) {
     steps.push(['subscriber', 'add', '--name', name, '--username', user, '--password', `${user}-pa55`, '--plan', 'Fiber 1500', '--router', 'lab', '--start-date', '2026-10-01']);
   }
   for (const s of steps) {
@@ -112,7 +136,7 @@ describe('ispctl daemon --once', () => {
 
   beforeAll(async () => {
     lab = await startLabRouter({ adminPassword: LAB_PW, identity: 'once-lab' });
-    database = await createPgDatabase('ispctl_daemon_once');
+    database = await createPgDatabase('ispctl_daemon_once', { migrated: true });
   });
 
   afterAll(async () => {
@@ -128,9 +152,10 @@ describe('ispctl daemon --once', () => {
         ISPCTL_DATA_DIR: join(tmp, engine, 'data'),
         ISPCTL_CONFIG_DIR: join(tmp, engine, 'config'),
         ISPCTL_NOW: BILLING_DAY,
+        ISPCTL_SECRET_KEY: SECRET_KEY,
       };
       const cli = (...args: string[]) => runCli(args, { env });
-      await setUp(cli, lab.port);
+      await setUp(cli, lab.port, engine === 'postgres' ? database.url : undefined);
       const r = await cli('daemon', '--once', '--json');
       expect(r.code, r.stderr).toBe(0);
       const tasks = Object.fromEntries((r.json.data.tasks as Array<{ schedule: string; outcome: string; summary?: Record<string, unknown> }>).map((t) => [t.schedule, t]));
@@ -161,7 +186,7 @@ describe('ispctl daemon --once', () => {
   }
 
   it('refuses a second daemon on the same embedded database', async () => {
-    const env = { DATABASE_URL: '', ISPCTL_DATA_DIR: join(tmp, 'embedded', 'data'), ISPCTL_CONFIG_DIR: join(tmp, 'embedded', 'config'), ISPCTL_NOW: BILLING_DAY };
+    const env = { DATABASE_URL: '', ISPCTL_DATA_DIR: join(tmp, 'embedded', 'data'), ISPCTL_CONFIG_DIR: join(tmp, 'embedded', 'config'), ISPCTL_NOW: BILLING_DAY, ISPCTL_SECRET_KEY: SECRET_KEY };
     const first = startDaemon(env);
     try {
       await first.waitFor((l) => l.task === 'daemon' && /Started/.test(String(l.message)));
@@ -186,7 +211,7 @@ describe('two daemons on one PostgreSQL', () => {
   let knex: Knex;
   let pool: pg.Pool;
   const procs: DaemonProcess[] = [];
-  const env = () => ({ DATABASE_URL: database.url, ISPCTL_DATA_DIR: join(tmp, 'data'), ISPCTL_CONFIG_DIR: join(tmp, 'config'), ISPCTL_NOW: BILLING_DAY });
+  const env = () => ({ DATABASE_URL: database.url, ISPCTL_DATA_DIR: join(tmp, 'data'), ISPCTL_CONFIG_DIR: join(tmp, 'config'), ISPCTL_NOW: BILLING_DAY, ISPCTL_SECRET_KEY: SECRET_KEY });
   const cli = (...args: string[]) => runCli(args, { env: env() });
   const sql = async (text: string, values: unknown[] = []) => (await pool.query(text, values)).rows;
   const status = async () => {
@@ -197,10 +222,10 @@ describe('two daemons on one PostgreSQL', () => {
 
   beforeAll(async () => {
     lab = await startLabRouter({ adminPassword: LAB_PW, identity: 'two-lab' });
-    database = await createPgDatabase('ispctl_daemon_two');
+    database = await createPgDatabase('ispctl_daemon_two', { migrated: true });
     pool = new pg.Pool({ connectionString: database.url, max: 2 });
     knex = knexFactory({ client: 'pg', connection: database.url, pool: { min: 0, max: 2 } });
-    await setUp(cli, lab.port);
+    await setUp(cli, lab.port, database.url);
     // Router work is polled once an hour: only NOTIFY (or the probe of a returning router) makes
     // the daemons run it sooner. Health checks every 10 s.
     await setSettings(
