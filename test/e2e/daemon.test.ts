@@ -380,7 +380,7 @@ describe('kill -9 in the middle of billing 10,000 subscribers', () => {
     const st = await runCli(['daemon', 'status', '--json'], { env: env() });
     expect(st.json.data.schedules.find((s: { schedule: string }) => s.schedule === 'billing').outcome).toBe('interrupted');
 
-    const again = await runCli(['daemon', '--once', '--json'], { env: env(), timeoutMs: 60_000 });
+    const again = await runCli(['daemon', '--once', '--json'], { env: env() });
     expect(again.code, again.stderr).toBe(0);
     const billing = again.json.data.tasks.find((t: { schedule: string }) => t.schedule === 'billing');
     expect(billing.outcome).toBe('ok');
@@ -391,7 +391,7 @@ describe('kill -9 in the middle of billing 10,000 subscribers', () => {
     const dup = await sql(`select service_id from invoice_lines where not voided group by service_id, period_key having count(*) > 1 limit 1`);
     expect(dup).toEqual([]);
     // And a third run adds nothing.
-    const third = await runCli(['daemon', '--once', '--json'], { env: env(), timeoutMs: 60_000 });
+    const third = await runCli(['daemon', '--once', '--json'], { env: env() });
     expect(third.json.data.tasks.find((t: { schedule: string }) => t.schedule === 'billing').outcome).toBe('skipped');
     expect((await sql(`select count(*)::int as n from invoices`))[0].n).toBe(N);
   });

@@ -6,7 +6,7 @@ afterAll(() => tmp.remove());
 
 test('ispctl demo walks the first billing cycle and can be run again', async () => {
   const dir = `${tmp.dir}/demo`;
-  const r = await runCli(['demo', '--dir', dir], { env: tmp.env, timeoutMs: 170_000 });
+  const r = await runCli(['demo', '--dir', dir], { env: tmp.env, timeoutMs: 300_000 });
   expect(r.code, r.stderr).toBe(0);
   expect(r.stdout).toContain('3 invoices created');
   expect(r.stdout).toMatch(/INV-\d{4}-000003 .*₱1,500\.00/);
@@ -20,7 +20,7 @@ test('ispctl demo walks the first billing cycle and can be run again', async () 
   const invoices = await runCli(['invoice', 'list', '--json'], { env });
   expect(invoices.json.data.map((i: { status: string }) => i.status).sort()).toEqual(['paid', 'paid', 'paid']);
 
-  const again = await runCli(['demo', '--dir', dir, '--json'], { env: tmp.env, timeoutMs: 170_000 });
+  const again = await runCli(['demo', '--dir', dir, '--json'], { env: tmp.env, timeoutMs: 300_000 });
   expect(again.code, again.stderr).toBe(0);
   expect(again.json.data).toMatchObject({ suspended: 'pedro.reyes', restoredRate: '50M/50M' });
-}, 360_000);
+}, 700_000);

@@ -33,7 +33,9 @@ export function runCli(args: string[], opts: CliOptions = {}): Promise<CliResult
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d) => (stdout += d));
     child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
+    // Only for a command that hangs: on a busy machine a command can take a minute (an embedded
+    // database created and migrated by init, with other test files running beside it).
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 180_000);
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);
