@@ -11,7 +11,7 @@
 // bundle), in pairs alternating which side runs first. Also printed, without a verdict: bare
 // `node -e 0`, `ispctl --version`, and the embedded database opened in the command's own
 // process (ISPCTL_EMBEDDED_SERVER=0: PGlite's start-up in every command, the alternative the
-// server replaced).
+// server replaced; not in a --quick run).
 //
 //   npm run build && node bench/startup.mjs        (BENCH_RUNS=20 BENCH_PAYMENTS=10 by default)
 import { spawnSync } from 'node:child_process';
@@ -19,7 +19,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { loadSnapshot, quantile, report, ROOT, sized, startLabWorker, startPostgres } from './lib.mjs';
+import { loadSnapshot, QUICK, quantile, report, ROOT, sized, startLabWorker, startPostgres } from './lib.mjs';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? sized(20, 5));
 const PAYMENTS = Number(process.env.BENCH_PAYMENTS ?? sized(10, 3));
@@ -151,11 +151,15 @@ try {
   }
 
   // The embedded database opened by each command itself (no server): what the server saves.
-  setup(inProcess, lab, 'b', PAYMENTS, true);
-  const own = Array.from({ length: Math.min(RUNS, 5) }, () => run(inProcess, ['settings', 'list']));
-  info('cli.settings-list.embedded-in-process', own, { name: 'cli.settings-list.embedded', samples: list }, 'ISPCTL_EMBEDDED_SERVER=0: PGlite opened by the command');
-  const ownPayments = Array.from({ length: Math.min(PAYMENTS, 5) }, (_, i) => run(payEnv(inProcess), pay('b')(i)));
-  info('cli.payment-record.embedded-in-process', ownPayments, { name: 'cli.payment-record.embedded', samples: payments }, 'ISPCTL_EMBEDDED_SERVER=0');
+  // Every command of its set-up opens PGlite too (seconds each), so a quick run leaves it out.
+  if (!QUICK) {
+    const n = 3;
+    setup(inProcess, lab, 'b', n, true);
+    const own = Array.from({ length: n }, () => run(inProcess, ['settings', 'list']));
+    info('cli.settings-list.embedded-in-process', own, { name: 'cli.settings-list.embedded', samples: list }, 'ISPCTL_EMBEDDED_SERVER=0: PGlite opened by the command');
+    const ownPayments = Array.from({ length: n }, (_, i) => run(payEnv(inProcess), pay('b')(i)));
+    info('cli.payment-record.embedded-in-process', ownPayments, { name: 'cli.payment-record.embedded', samples: payments }, 'ISPCTL_EMBEDDED_SERVER=0');
+  }
 } finally {
   await stopServer(embedded).catch(() => undefined);
   pg?.stop();
