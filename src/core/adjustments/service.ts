@@ -17,6 +17,7 @@ import type { AdjustmentRow, SubscriberRow } from '../db/rows.js';
 import { big, idArray, rowsOf } from '../db/sql.js';
 import { withTransaction, type Db } from '../db/tx.js';
 import { conflict, invalid, notFound } from '../errors.js';
+import { voidInvoices } from '../ledger/allocate.js';
 import { rebalance, collectionsOutcome, type CollectionsOutcome } from '../ledger/rebalance.js';
 import { formatMoney, parseMoney } from '../money.js';
 import { addDays, formatLocalDate, parseLocalDate, toLocalDate } from '../time.js';
@@ -282,7 +283,7 @@ export async function voidAdjustment(ctx: ServiceContext, idRaw: string | number
         if (Number(left?.n ?? 0) === 0) {
           // Nothing left on it: the invoice goes, and what was paid on it is credit again.
           await trx('payment_allocations').where({ invoice_id: invoiceId }).whereNull('reversed_at').update({ reversed_at: now });
-          await trx('invoices').where({ id: invoiceId }).whereNot('status', 'void').update({ status: 'void', voided_at: now, void_reason: `adjustment ADJ-${id} voided: ${reason}`, paid_minor: 0, updated_at: now });
+          await voidInvoices(trx, [invoiceId], now, `adjustment ADJ-${id} voided: ${reason}`);
         } else if (inv && inv.status !== 'void') {
           // Less is owed: allocations beyond the new total come back as credit.
           linesChanged.push(invoiceId);

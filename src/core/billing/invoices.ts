@@ -6,7 +6,7 @@ import { withTransaction, type Db } from '../db/tx.js';
 import { conflict, invalid } from '../errors.js';
 import { formatLocalDate, toLocalDate } from '../time.js';
 import { collectionsOutcome, rebalance, type CollectionsOutcome } from '../ledger/rebalance.js';
-import { reverseAllocations, type NewAllocation, type ReversedAllocation } from '../ledger/allocate.js';
+import { reverseAllocations, voidInvoices, type NewAllocation, type ReversedAllocation } from '../ledger/allocate.js';
 import { invoiceStatusOn, invoiceStatusSql, outstandingOf, type InvoiceStatus } from '../ledger/read-model.js';
 import { loadBillingSettings } from './settings.js';
 import { dateString } from '../db/sql.js';
@@ -346,11 +346,7 @@ export async function voidInvoice(ctx: ServiceContext, number: string, opts: { r
     }
     const now = ctx.clock.now();
     const today = formatLocalDate(toLocalDate(now, settings.timezone));
-    const updated = await trx('invoices')
-      .where({ id: inv.id })
-      .whereNot('status', 'void')
-      .update({ status: 'void', voided_at: now, void_reason: reason, paid_minor: 0, updated_at: now })
-      .returning('id');
+    const updated = await voidInvoices(trx, [inv.id], now, reason);
     if (updated.length === 0) throw conflict('INVOICE_ALREADY_VOID', `Invoice ${inv.number} was voided by someone else at the same time.`);
     await trx('invoice_lines').where({ invoice_id: inv.id }).update({ voided: true });
     const reversed = await reverseAllocations(trx, { invoiceId: inv.id }, now);

@@ -237,6 +237,22 @@ export async function recomputeInvoices(db: Db, scope: RecomputeScope, today: st
   return rows.map((r) => ({ id: Number(r.id), subscriberId: Number(r.subscriber_id), status: r.status, paidMinor: r.paid_minor }));
 }
 
+/**
+ * The invoice state machine's transition to void, for every writer that voids (an invoice
+ * voided, or one left without lines when its adjustment is voided): conditioned on the invoice
+ * not being void already, paid set to nothing (the caller reverses the allocations). Returns the
+ * ids voided now; one missing was voided by someone else first.
+ */
+export async function voidInvoices(db: Db, invoiceIds: readonly number[], now: Date, reason: string): Promise<number[]> {
+  if (invoiceIds.length === 0) return [];
+  const rows: Array<{ id: bigint }> = await db('invoices')
+    .whereIn('id', [...invoiceIds])
+    .whereNot('status', 'void')
+    .update({ status: 'void', voided_at: now, void_reason: reason, paid_minor: 0, updated_at: now })
+    .returning('id');
+  return rows.map((r) => Number(r.id));
+}
+
 export interface ReversedAllocation {
   id: number;
   paymentId: number;
