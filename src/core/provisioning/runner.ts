@@ -93,6 +93,9 @@ export const TURN_JOBS = 2_000;
 /** After giving up on a router, how long its abandoned work may take to wind down (ms). */
 const ABANDON_GRACE_MS = 1_000;
 
+/** How long completions wait to be written together (ms). */
+const COMPLETE_EVERY_MS = 25;
+
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 interface RouterTally {
@@ -143,6 +146,12 @@ export async function runJobs(ctx: ServiceContext, drivers: Drivers, opts: RunOp
     (refilling ??= (async () => {
       try {
         const due = await dueRouters(db, filter, ctx.clock.now());
+        // Their rows in one statement, not one per turn.
+        const unknown = due.map((r) => r.routerId).filter((id) => !routerCache.has(id));
+        if (unknown.length) {
+          const rows = (await db('routers').whereIn('id', unknown)) as Array<Parameters<typeof toRouter>[0]>;
+          for (const row of rows) routerCache.set(Number(row.id), toRouter(row));
+        }
         let added = 0;
         for (const r of due) {
           if (atWork.has(r.routerId) || finished.has(r.routerId) || queued(r.routerId)) continue;
@@ -183,6 +192,21 @@ export async function runJobs(ctx: ServiceContext, drivers: Drivers, opts: RunOp
     }
   };
 
+  // Completions of every lane go to the database together, a few times a second at most, not
+  // one statement per chunk of each router.
+  let toComplete: number[] = [];
+  let completing: Promise<void> | undefined;
+  const complete = (ids: number[]): Promise<void> => {
+    toComplete.push(...ids);
+    return (completing ??= (async () => {
+      await sleep(COMPLETE_EVERY_MS);
+      completing = undefined;
+      const batch = toComplete;
+      toComplete = [];
+      await completeJobs(db, batch, ctx.clock.now(), worker);
+    })());
+  };
+
   /** One router's turn: claim its due jobs, hand them to its driver, record what comes back. Returns whether it may have more. */
   const turn = async (routerId: number, ignoreBackoff: boolean): Promise<'more' | 'done' | 'failed'> => {
     const limit = claimLimit !== undefined ? Math.min(turnJobs, claimLimit - claimedTotal) : turnJobs;
@@ -218,7 +242,7 @@ export async function runJobs(ctx: ServiceContext, drivers: Drivers, opts: RunOp
       }
       if (ok.length || bad.length) answered = true;
       const now = ctx.clock.now();
-      if (ok.length) await completeJobs(db, ok, now, worker);
+      if (ok.length) await complete(ok);
       if (bad.length) await failJobs(db, bad, now, worker);
       done += ok.length;
       failed += bad.length;

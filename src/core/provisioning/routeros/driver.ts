@@ -166,6 +166,12 @@ function jobResults(router: Router, jobs: readonly Job[], work: Work, plan: Rout
   return results;
 }
 
+/** The part of `desired` that speaks for `serviceIds` (profiles and pools stay whole). */
+export function narrowed(desired: DesiredState, serviceIds: ReadonlySet<number>): DesiredState {
+  const keys = new Set([...serviceIds].map((id) => serviceKey(id)));
+  return { ...desired, scope: keys, services: new Map([...desired.services].filter(([k]) => keys.has(k))) };
+}
+
 /** Jobs in a router's first chunk: small, so a router that fails early has little in flight. */
 export const FIRST_CHUNK = 50;
 /** Chunks double after each one that went through, up to this many jobs. */
@@ -216,6 +222,15 @@ export async function runApiJobs(ctx: ServiceContext, router: Router, jobs: Job[
     throw new RouterGaveUpError(routerFailureText(router, err, timeoutMs), { cause: err });
   }
   opts.progress?.();
+  // The desired state of the whole turn, read once (after the connect: the runner's watch for
+  // silence is over, a slow database is not the router's fault); each chunk diffs its part.
+  let desiredAll: DesiredState;
+  try {
+    desiredAll = await buildDesiredState(ctx.db, router, { serviceIds: [...first.serviceIds], planIds: [...first.planIds] });
+  } catch (err) {
+    client.destroy();
+    throw err;
+  }
   // One listener for the whole run (not one per command): when the runner gives up, the
   // connection goes, and every command still in flight fails with it.
   const onAbort = () => client.destroy();
@@ -236,7 +251,7 @@ export async function runApiJobs(ctx: ServiceContext, router: Router, jobs: Job[
         await report(work.results);
         continue;
       }
-      const desired = await buildDesiredState(ctx.db, router, { serviceIds: [...work.serviceIds], planIds: [...work.planIds] });
+      const desired = narrowed(desiredAll, work.serviceIds);
       let actual: ActualState;
       try {
         if (full) {
