@@ -175,7 +175,8 @@ try {
         wanted = false;
         last = performance.now();
         runs++;
-        await jobsTask.run(env);
+        // As the daemon: a failed run is logged and tried again, it does not end the loop.
+        await jobsTask.run(env).catch((err) => log(`jobs run failed: ${err instanceof Error ? err.message : err}`));
       } else await sleep(50);
     }
   })();
