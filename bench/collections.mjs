@@ -324,7 +324,7 @@ try {
     });
     const ms = performance.now() - t0;
     const out = JSON.parse(cli.stdout || '{}');
-    if (cli.status !== 0 || out.data?.suspended?.length !== SUBSCRIBERS || out.data?.routers?.done !== SUBSCRIBERS) {
+    if (cli.status !== 0 || out.data?.suspended?.length !== SUBSCRIBERS || out.data?.routers?.applied !== SUBSCRIBERS) {
       throw new Error(`ispctl collections run: exit ${cli.status}, ${out.data?.suspended?.length} suspended: ${cli.stderr.slice(0, 500)}`);
     }
     report(`collections.cli-suspend-${k}-api (${engine}, process start included)`, [ms], 'ms', TARGET(engine));
@@ -358,8 +358,8 @@ try {
         continue;
       }
       suspendedSoFar.pop(); // never the same one twice
-      const ms = await payAndApply(row.username, `GC-DURING-${n++}`);
-      if (running) during.push(ms);
+      // Counted if it started while the run went on (it may end after the run).
+      during.push(await payAndApply(row.username, `GC-DURING-${n++}`));
     }
   })();
   const massResult = await mass;
