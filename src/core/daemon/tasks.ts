@@ -55,6 +55,8 @@ export interface TaskDef {
 
 /** How long one run of the outbox may keep starting sends before it yields to the other schedules. */
 export const NOTIFY_RUN_BUDGET_MS = 20_000;
+/** The same on the embedded database, where a running schedule keeps commands waiting. */
+export const EMBEDDED_NOTIFY_RUN_BUDGET_MS = 5_000;
 
 /** How often the stale-session sweep runs. */
 export const RADIUS_STALE_INTERVAL_MS = 60_000;
@@ -249,8 +251,11 @@ const notifications: TaskDef = {
   async run(env) {
     const { sendNotifications } = await import('../notify/outbox.js');
     // Drains the queue at the gateways' pace, NOTIFY_RUN_BUDGET_MS at a time so the other
-    // schedules get their turn; a run that had more to send runs again at once.
-    const r = await sendNotifications(env.ctx, { budgetMs: NOTIFY_RUN_BUDGET_MS, ...(env.notificationTransport ? { transport: env.notificationTransport } : {}) });
+    // schedules get their turn; on PostgreSQL a run that had more to send runs again at once.
+    // The embedded database is held while a tick works, so there a run is shorter and waits
+    // for the next interval: commands get in between.
+    const postgres = env.ctx.engine === 'postgres';
+    const r = await sendNotifications(env.ctx, { budgetMs: postgres ? NOTIFY_RUN_BUDGET_MS : EMBEDDED_NOTIFY_RUN_BUDGET_MS, ...(env.notificationTransport ? { transport: env.notificationTransport } : {}) });
     for (const e of r.errors.slice(0, 5)) env.log.warn(`Message #${e.id} (${e.channel}) not delivered: ${e.error}`, { id: e.id, channel: e.channel });
     return {
       outcome: 'ok',
@@ -261,7 +266,7 @@ const notifications: TaskDef = {
           ? `${r.givenUp} suspension notice(s) given up (hold passed)`
           : 'Nothing to send',
       summary: { claimed: r.claimed, sent: r.sent, retrying: r.retrying, failed: r.failed, deferred: r.deferred, givenUp: r.givenUp },
-      again: r.more && r.sent + r.retrying + r.failed > 0,
+      again: postgres && r.more && r.sent + r.retrying + r.failed > 0,
     };
   },
 };
