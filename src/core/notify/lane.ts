@@ -1,8 +1,8 @@
 // One gateway's lane: how the outbox paces what it hands to one SMTP server or SMS gateway.
 // Three rules, each enforced here and nowhere else:
 // - concurrency: at most `concurrency` messages are with the gateway at once (the workers);
-// - rate: sends start at least 1/rate seconds apart, so in any span of T seconds at most
-//   rate × T + 1 messages start, and the configured rate is never exceeded;
+// - rate: sends start at least 1/rate seconds apart (measured when each starts), so in any span
+//   of T seconds at most rate × T + 1 messages start, and the configured rate is never exceeded;
 // - pause: when the gateway asks to be called later (HTTP 429 / Retry-After), nothing starts
 //   before that time, whichever worker got the answer.
 // Time is injected (now, sleep) so the pacing is tested without waiting for a wall clock.
@@ -32,8 +32,8 @@ export class Lane {
   readonly #interval: number;
   readonly #clock: LaneClock;
   readonly #maxPauseWait: number;
-  /** The earliest time the next send may start (ms, lane clock). */
-  #nextSlot = -Infinity;
+  /** When the last send started (ms, lane clock). */
+  #lastStart = -Infinity;
   #pausedUntil = -Infinity;
 
   constructor(opts: LaneOptions) {
@@ -60,26 +60,20 @@ export class Lane {
   /**
    * Waits for this send's turn (the rate, and any pause). Returns false without taking a turn
    * when the turn would come after `deadline` (lane clock ms), or the gateway's pause is longer
-   * than maxPauseWaitMs: the caller leaves the message for a later run. The slot is reserved before sleeping, so concurrent callers never share one.
+   * than maxPauseWaitMs: the caller leaves the message for a later run. A turn is taken only
+   * when it starts (checked and set with nothing in between), never reserved ahead: workers that
+   * wake late together (a busy event loop) take their turns 1/rate apart all the same.
    */
   async turn(deadline = Infinity): Promise<boolean> {
     for (;;) {
       const now = this.#clock.now();
-      const at = Math.max(now, this.#nextSlot, this.#pausedUntil);
+      const at = Math.max(now, this.#lastStart + this.#interval, this.#pausedUntil);
       if (at > deadline || this.#pausedUntil - now > this.#maxPauseWait) return false;
       if (at <= now) {
-        this.#nextSlot = now + this.#interval;
+        this.#lastStart = now;
         return true;
       }
-      if (this.#pausedUntil > now) {
-        // Paused: wait it out, then look again (a later 429 may extend the pause).
-        await this.#clock.sleep(this.#pausedUntil - now);
-        continue;
-      }
-      this.#nextSlot = at + this.#interval;
       await this.#clock.sleep(at - now);
-      if (this.#pausedUntil > at) continue; // paused while we slept: our slot is void
-      return true;
     }
   }
 
