@@ -7,7 +7,8 @@ import { clockFromEnv } from '../core/clock.js';
 import type { ServiceContext } from '../core/context.js';
 import { describeTarget, resolveTarget, type DatabaseTarget } from '../core/db/config.js';
 import { openDatabase, type Database } from '../core/db/connection.js';
-import { UniqueViolationError, LostRaceError } from '../core/db/errors.js';
+import { UniqueViolationError } from '../core/db/errors.js';
+import { errors } from '../core/error-catalogue.js';
 import { environmentError, type EnvironmentContext } from '../core/db/env-errors.js';
 import { foreignDatabase, inspectSchema, isUpToDate, migrateLatest } from '../core/db/migrate.js';
 import { statSync } from 'node:fs';
@@ -124,7 +125,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       // The command as typed so far, with what is missing in its place: `ispctl settings set billing-day VALUE`.
       const given = Object.keys(ctor.args ?? {}).map((k) => (args[k] !== undefined ? shellWord(String(args[k])) : missing.some((m) => m.kind === 'arg' && m.name === k) ? k.toUpperCase() : undefined));
       const usage = [`ispctl ${(this.id ?? '').replaceAll(':', ' ')}`, ...given.filter((w): w is string => w !== undefined), ...missing.filter((m) => m.kind === 'flag').map((m) => `--${m.name} <value>`)].join(' ');
-      throw invalid('MISSING_FLAGS', `Missing ${listWords(names)}${this.jsonEnabled() ? '' : ' (not running in a terminal, so ispctl cannot ask)'}.`, [usage, 'Add --help to see what each one means'], {
+      throw errors.missingFlags(`Missing ${listWords(names)}${this.jsonEnabled() ? '' : ' (not running in a terminal, so ispctl cannot ask)'}.`, [usage, 'Add --help to see what each one means'], {
         missing: missing.map((m) => (m.kind === 'flag' ? `--${m.name}` : m.name)),
       });
     }
@@ -139,11 +140,9 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
    * Asks before a destructive or wide-reaching change unless --yes was given. A script (no
    * terminal, or --json) must pass --yes: it gets an error and nothing changes.
    */
-  protected async confirmOrAbort(question: string, what: string): Promise<void> {
+  protected async confirmOrAbort(question: string, what: string, why?: string): Promise<void> {
     if ((this.flags as Record<string, unknown>).yes) return;
-    if (!this.canPrompt()) {
-      throw invalid('CONFIRMATION_REQUIRED', `${what} Pass --yes to go ahead (ispctl does not ask in scripts); nothing was changed.`, [`Add --yes to the command`]);
-    }
+    if (!this.canPrompt()) throw errors.confirmationRequired(what, why);
     const { askConfirm } = await import('./ask.js');
     if (!(await askConfirm(question))) throw new IspctlError('CANCELLED', 'Cancelled; nothing was changed.', { kind: 'failure' });
   }
@@ -166,7 +165,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     if (this.database) return this.database;
     const target = this.target;
     // Reading an embedded database that does not exist would create one just to print nothing.
-    if (this.readsOnly && target.engine === 'pglite' && !embeddedExists(target)) throw notInitialised(describeTarget(target));
+    if (this.readsOnly && target.engine === 'pglite' && !embeddedExists(target)) throw errors.notInitialised(describeTarget(target));
     // The first start of the embedded database creates it (several seconds on a slow disk).
     const progress = target.engine === 'pglite' && !embeddedExists(target) ? this.progress() : undefined;
     progress?.update({ phase: 'Creating the embedded database' });
@@ -190,7 +189,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     if (this.autoMigrate && !(await isUpToDate(db.knex))) {
       const schema = await inspectSchema(db.knex);
       if (schema.kind === 'foreign') throw foreignDatabase(db.location, schema.tables);
-      if (schema.kind === 'empty' && this.readsOnly) throw notInitialised(db.location);
+      if (schema.kind === 'empty' && this.readsOnly) throw errors.notInitialised(db.location);
       progress?.update({ phase: 'Creating the tables' });
       const applied = await migrateLatest(db.knex);
       if (applied.length) this.debugLine(`applied migrations: ${applied.join(', ')}`);
@@ -481,14 +480,7 @@ export function toUserError(err: unknown, environment?: EnvironmentContext): Isp
   const env = environmentError(err, environment);
   if (env) return env;
   if (err instanceof UniqueViolationError) {
-    return new IspctlError('CONFLICT', `That already exists (${err.detail ?? err.constraint ?? 'unique constraint'}).`, { kind: 'conflict', cause: err });
-  }
-  if (err instanceof LostRaceError) {
-    return new IspctlError('CONFLICT', `Another process changed this at the same time (${err.what}); nothing was changed.`, {
-      kind: 'conflict',
-      cause: err,
-      suggestions: ['Run the command again'],
-    });
+    return errors.alreadyExists(err.detail ?? err.constraint ?? 'unique constraint', err);
   }
   if (err instanceof Errors.CLIError) return usageError(err);
   const message = err instanceof Error ? err.message : String(err);
@@ -519,11 +511,8 @@ function usageError(err: InstanceType<typeof Errors.CLIError>): IspctlError {
     const names = reasons.map((l) => l.split(/\s{2,}/)[0]!.toUpperCase());
     message = `Missing required argument${names.length === 1 ? '' : 's'}: ${names.join(', ')}`;
   } else message = reasons.length && head.endsWith(':') ? `${head} ${reasons.join('; ')}` : head;
-  return new IspctlError(kind === 'invalid' ? 'INVALID_USAGE' : 'FAILED', message || head, {
-    kind,
-    cause: err,
-    suggestions: kind === 'invalid' ? ["Add --help to see the command's flags"] : [],
-  });
+  if (kind === 'invalid') return errors.invalidUsage(message || head, err);
+  return new IspctlError('FAILED', message || head, { kind, cause: err });
 }
 
 /** Whether the embedded database exists; a data directory this user cannot read is said so, not taken for none. */
@@ -536,17 +525,6 @@ function embeddedExists(target: { path: string; dataDir: string }): boolean {
     if (code === 'ENOENT' || code === 'ENOTDIR') return false;
     throw environmentError(err, { engine: 'pglite', dataDir: target.dataDir }) ?? err;
   }
-}
-
-/** Exit 1: nothing to read yet, and the fix. */
-export function notInitialised(location: string): IspctlError {
-  return new IspctlError('NOT_INITIALISED', `The database at ${location} has not been initialised: there is nothing to show yet.`, {
-    kind: 'failure',
-    suggestions: [
-      'Run `ispctl init` first (it asks for the ISP name, currency and time zone)',
-      'Or point ISPCTL_DATABASE_URL (or --database-url) at the database you initialised',
-    ],
-  });
 }
 
 /** Exit 1: the database holds another application's tables; ispctl adds none unless told to. */

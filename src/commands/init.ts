@@ -1,10 +1,10 @@
 import { Flags } from '@oclif/core';
 import { input } from '@inquirer/prompts';
 import { BaseCommand } from '../cli/base-command.js';
-import { invalid } from '../core/errors.js';
 import { initialise, INIT_KEYS } from '../core/settings/init.js';
 import { settingDef } from '../core/settings/registry.js';
 import { isInitialised } from '../core/settings/service.js';
+import { errors } from '../core/error-catalogue.js';
 
 export default class Init extends BaseCommand<typeof Init> {
   static override summary = 'Set up ispctl: create the database and record the ISP\'s name, currency, time zone and billing terms.';
@@ -57,7 +57,7 @@ export default class Init extends BaseCommand<typeof Init> {
           });
         }
       } else if (given['isp-name'] === undefined) {
-        throw invalid('MISSING_FLAGS', 'Missing --isp-name (and not running in a terminal, so ispctl cannot ask).', [
+        throw errors.missingFlags('Missing --isp-name (and not running in a terminal, so ispctl cannot ask).', [
           'ispctl init --isp-name "My ISP" --currency PHP --timezone Asia/Manila --yes',
         ]);
       }

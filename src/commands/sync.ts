@@ -1,9 +1,9 @@
 import { Flags } from '@oclif/core';
 import { confirm } from '@inquirer/prompts';
 import { BaseCommand } from '../cli/base-command.js';
-import { invalid } from '../core/errors.js';
 import type { CreateOp, FieldChange, RouterPlan, UpdateOp } from '../core/provisioning/routeros/diff.js';
 import { applySync, planSync, type RouterSyncOutcome, type RouterSyncPlan } from '../core/provisioning/routeros/sync.js';
+import { errors } from '../core/error-catalogue.js';
 
 const HIDDEN = '(hidden)';
 /** Lines shown per section of a plan unless --verbose. */
@@ -105,10 +105,7 @@ export default class Sync extends BaseCommand<typeof Sync> {
       if (planned.length) this.say('Nothing to do: the routers already hold the desired state.');
     } else if (totals.removes > 0 && !f.yes) {
       if (!this.canPrompt()) {
-        throw invalid('CONFIRMATION_REQUIRED', `The plan removes ${plural(totals.removes, 'object')} from routers; nothing was changed.`, [
-          'Review it with ispctl sync --dry-run',
-          'Add --yes to apply it',
-        ]);
+        throw errors.confirmationRequired('Applying the plan', `it removes ${plural(totals.removes, 'object')} from routers`, ['Review it with ispctl sync --dry-run']);
       }
       if (!(await confirm({ message: `Apply the plan, removing ${plural(totals.removes, 'object')}?`, default: false }))) {
         this.say('Nothing changed.');

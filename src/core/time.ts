@@ -3,6 +3,7 @@
 // so the zone rules are the runtime's (ICU's) tz database.
 
 import { invalid } from './errors.js';
+import { errors } from './error-catalogue.js';
 
 /** A calendar date without a time or a zone. `month` is 1 to 12. */
 export interface LocalDate {
@@ -260,10 +261,7 @@ export function parseLocalDate(input: string, field = 'date'): LocalDate {
   const date = m ? { year: Number(m[1]), month: Number(m[2]), day: Number(m[3]) } : undefined;
   if (!date || !isValidLocalDate(date)) {
     const why = !date ? 'is not a date in the form YYYY-MM-DD' : 'is not a real calendar date';
-    throw invalid('INVALID_DATE', `${capitalize(field)} ${JSON.stringify(String(input))} ${why}.`, ['Use YYYY-MM-DD, e.g. 2026-11-24'], {
-      field,
-      input,
-    });
+    throw errors.invalidDate(field, input, why);
   }
   return date;
 }
@@ -376,9 +374,7 @@ export function periodFromKey(key: string, billingDay: number): BillingPeriod {
   const year = m ? Number(m[1]) : NaN;
   const month = m ? Number(m[2]) : NaN;
   if (!m || year < 1 || month < 1 || month > 12) {
-    throw invalid('INVALID_PERIOD', `Billing period ${JSON.stringify(String(key))} is not a month in the form YYYY-MM.`, [
-      'Use YYYY-MM, e.g. 2026-11',
-    ], { input: key });
+    throw errors.period('Billing period', key);
   }
   assertBillingDay(billingDay);
   return billingPeriodFor({ year, month, day: billingDay }, billingDay);

@@ -5,6 +5,7 @@
 import { IspctlError, notFound } from '../core/errors.js';
 import { RouterOSClient, RouterOSConnectError, RouterOSLoginError, RouterOSTrapError } from '../core/routeros/index.js';
 import { defaultLabStateFile, readRuntimeFile, readSavedApiPassword, runtimeFileFor } from './lab-config.js';
+import { errors } from '../core/error-catalogue.js';
 
 export interface LabConnectOptions {
   dataDir: string;
@@ -75,7 +76,7 @@ export function labTrapError(e: unknown, what: string): unknown {
     });
   }
   if (e.attributes['reason'] !== undefined) {
-    return new IspctlError('LAB_DIAL_REJECTED', e.message, { kind: 'failure', cause: e, details: { reason: e.attributes['reason'] } });
+    return errors.labDialRejected(e.message, { reason: e.attributes['reason'] }, e);
   }
   if (e.message === 'no such item') return notFound('LAB_NO_SUCH_SESSION', `${what}: no such session.`, ['List sessions with: ispctl lab sessions']);
   return new IspctlError('LAB_COMMAND_FAILED', `${what}: ${e.message}`, { kind: e.category === 1 ? 'invalid' : 'failure', cause: e });

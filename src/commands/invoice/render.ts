@@ -2,7 +2,7 @@ import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../../cli/base-command.js';
 import { writeOutput } from '../../cli/write-file.js';
 import { renderInvoice } from '../../core/documents/service.js';
-import { invalid } from '../../core/errors.js';
+import { errors } from '../../core/error-catalogue.js';
 
 export default class InvoiceRender extends BaseCommand<typeof InvoiceRender> {
   static override summary = 'Write an invoice as a PDF or HTML document a customer can receive: ISP name, address, TIN, lines, balance brought forward, due date, how to pay.';
@@ -18,7 +18,7 @@ export default class InvoiceRender extends BaseCommand<typeof InvoiceRender> {
     const ctx = await this.ctx();
     const r = await renderInvoice(ctx, { number: this.args.number, format: this.flags.format });
     const out = this.flags.out ?? r.fileName;
-    if (out === '-' && this.jsonEnabled()) throw invalid('INVALID_USAGE', '--out - writes the document to stdout, which --json needs for itself.', ['--out FILE']);
+    if (out === '-' && this.jsonEnabled()) throw errors.stdoutTakenByJson();
     const path = writeOutput(out, r.content);
     if (path !== '-') this.say(`Wrote invoice ${r.number} (${r.format.toUpperCase()}, ${r.content.length} bytes, amount due ${r.document.kind === 'invoice' ? r.document.amountDue : ''}) to ${path}`);
     return { number: r.number, format: r.format, file: path, bytes: r.content.length, document: r.document };

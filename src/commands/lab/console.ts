@@ -8,6 +8,7 @@ import { IspctlError, invalid } from '../../core/errors.js';
 import type { RouterOSClient } from '../../core/routeros/index.js';
 import { connectToLab, labTrapError } from '../../lab/lab-client.js';
 import { scriptIsComplete } from '../../lab/console/index.js';
+import { errors } from '../../core/error-catalogue.js';
 
 interface ScriptError {
   message: string;
@@ -70,7 +71,7 @@ export default class LabConsole extends BaseCommand<typeof LabConsole> {
         throw invalid('UNREADABLE_FILE', `Cannot read --file ${f.file}: ${(e as Error).message}`);
       }
     } else if (!interactive) {
-      if (process.stdin.isTTY) throw invalid('MISSING_FLAGS', 'With --json, give the script with --file or on stdin.');
+      if (process.stdin.isTTY) throw errors.missingFlags('With --json, give the script with --file or on stdin.', ['ispctl lab console --json --file install.rsc']);
       const chunks: Buffer[] = [];
       for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
       script = Buffer.concat(chunks);

@@ -2,10 +2,11 @@ import { Flags } from '@oclif/core';
 import { labConnectionFlags } from '../../cli/lab-flags.js';
 import { BaseCommand } from '../../cli/base-command.js';
 import { dataDir } from '../../core/db/config.js';
-import { IspctlError, invalid } from '../../core/errors.js';
+import { invalid } from '../../core/errors.js';
 import type { Row } from '../../core/routeros/index.js';
 import { RouterOSTrapError } from '../../core/routeros/index.js';
 import { connectToLab, labTrapError } from '../../lab/lab-client.js';
+import { errors } from '../../core/error-catalogue.js';
 
 interface DialedSession {
   id: string;
@@ -72,7 +73,7 @@ export default class LabDial extends BaseCommand<typeof LabDial> {
     const f = this.flags;
     const pattern = f.prefix !== undefined ? `${f.prefix}{n}` : f.user;
     if (pattern === undefined || pattern === '') {
-      throw invalid('MISSING_FLAGS', 'Missing --user (or --prefix with --count).', ['ispctl lab dial --user alice --password s3cret']);
+      throw errors.missingFlags('Missing --user (or --prefix with --count).', ['ispctl lab dial --user alice --password s3cret']);
     }
     if (f['caller-id'] && f.count !== undefined && f.count > 1) {
       throw invalid('INVALID_FLAGS', '--caller-id names one MAC; it cannot go with --count above 1.');
@@ -149,10 +150,7 @@ export default class LabDial extends BaseCommand<typeof LabDial> {
       }
       const result = { dialled: sessions.length, refused: refusals.length, seconds, sessions, refusals };
       if (sessions.length === 0) {
-        throw new IspctlError('LAB_DIAL_REJECTED', `All ${refusals.length} dials were refused (${reasons}).`, {
-          kind: 'failure',
-          details: { refused: refusals.length, reasons: Object.fromEntries(byReason) },
-        });
+        throw errors.labDialRejected(`All ${refusals.length} dials were refused (${reasons}).`, { refused: refusals.length, reasons: Object.fromEntries(byReason) });
       }
       if (refusals.length) this.markPartial(`${refusals.length} of ${numbers.length} dials were refused (${reasons})`);
       return result;

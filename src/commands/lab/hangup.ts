@@ -2,8 +2,8 @@ import { Flags } from '@oclif/core';
 import { labConnectionFlags } from '../../cli/lab-flags.js';
 import { BaseCommand } from '../../cli/base-command.js';
 import { dataDir } from '../../core/db/config.js';
-import { invalid } from '../../core/errors.js';
 import { connectToLab, labTrapError } from '../../lab/lab-client.js';
+import { errors } from '../../core/error-catalogue.js';
 
 export default class LabHangup extends BaseCommand<typeof LabHangup> {
   static override summary = 'Hang up simulated subscribers on the running lab router.';
@@ -23,7 +23,7 @@ export default class LabHangup extends BaseCommand<typeof LabHangup> {
 
   public async run() {
     const f = this.flags;
-    if (!f.id?.length && f.user === undefined) throw invalid('MISSING_FLAGS', 'Missing --id or --user.', ['ispctl lab hangup --user alice']);
+    if (!f.id?.length && f.user === undefined) throw errors.missingFlags('Missing --id or --user.', ['ispctl lab hangup --user alice']);
     const { client } = await connectToLab({
       dataDir: dataDir(this.env),
       ...(f['state-file'] ? { stateFile: f['state-file'] } : {}),

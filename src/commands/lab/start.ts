@@ -15,6 +15,7 @@ import {
   runtimeFileFor,
   writeRuntimeFile,
 } from '../../lab/lab-config.js';
+import { validateRadiusSecret } from '../../core/routers/validate.js';
 
 const HOST = '127.0.0.1';
 
@@ -86,9 +87,8 @@ export default class LabStart extends BaseCommand<typeof LabStart> {
       ]);
     }
     const radiusServer = f.radius ? parseRadiusServer(f['radius-server']) : undefined;
-    if (f['radius-secret'] !== undefined && f['radius-secret'].length < 16) {
-      throw invalid('INVALID_RADIUS_SECRET', '--radius-secret must be at least 16 characters (ispctl router add requires it).', ['Leave it out to have one generated']);
-    }
+    // The lab's secret goes into ispctl router add, so it follows the same rule.
+    if (f['radius-secret'] !== undefined) validateRadiusSecret(f['radius-secret']);
     const password = f['admin-password'] ?? (existing ? undefined : generateLabPassword());
     const log = f.verbose ? (line: string) => process.stderr.write(`${line}\n`) : undefined;
 

@@ -2,7 +2,7 @@ import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../../cli/base-command.js';
 import { writeOutput } from '../../cli/write-file.js';
 import { renderReceipt } from '../../core/documents/service.js';
-import { invalid } from '../../core/errors.js';
+import { errors } from '../../core/error-catalogue.js';
 
 export default class PaymentReceipt extends BaseCommand<typeof PaymentReceipt> {
   static override summary = 'Write the receipt of a payment as a PDF or HTML document: amount, method, reference, the invoices it paid, the balance.';
@@ -17,7 +17,7 @@ export default class PaymentReceipt extends BaseCommand<typeof PaymentReceipt> {
     const ctx = await this.ctx();
     const r = await renderReceipt(ctx, { payment: this.args.id, format: this.flags.format });
     const out = this.flags.out ?? r.fileName;
-    if (out === '-' && this.jsonEnabled()) throw invalid('INVALID_USAGE', '--out - writes the document to stdout, which --json needs for itself.', ['--out FILE']);
+    if (out === '-' && this.jsonEnabled()) throw errors.stdoutTakenByJson();
     const path = writeOutput(out, r.content);
     if (path !== '-') this.say(`Wrote receipt ${r.number} (${r.format.toUpperCase()}, ${r.content.length} bytes) to ${path}`);
     return { number: r.number, format: r.format, file: path, bytes: r.content.length, document: r.document };

@@ -1,8 +1,8 @@
 import { Args, Flags } from '@oclif/core';
 import { password } from '@inquirer/prompts';
 import { BaseCommand } from '../../cli/base-command.js';
-import { invalid } from '../../core/errors.js';
 import { addRouter, BLOCK_ACTIONS, ROUTER_MODES, SHAPING_MODES } from '../../core/routers/service.js';
+import { errors } from '../../core/error-catalogue.js';
 
 export default class RouterAdd extends BaseCommand<typeof RouterAdd> {
   static override summary = 'Register a MikroTik router: how to reach its API, and how FreeRADIUS and provisioning treat it.';
@@ -37,13 +37,13 @@ export default class RouterAdd extends BaseCommand<typeof RouterAdd> {
   public async run() {
     let apiPassword = this.flags['api-password'];
     if (this.flags.host !== undefined && this.flags['api-user'] === undefined) {
-      throw invalid('MISSING_FLAGS', 'Missing --api-user: a router registered with --host needs the API user ispctl logs in as.', [
+      throw errors.missingFlags('Missing --api-user: a router registered with --host needs the API user ispctl logs in as.', [
         `Add --api-user, or leave out --host to add it pending and onboard it over WireGuard: ispctl router onboard ${this.args.name}`,
       ]);
     }
     if (this.flags.host !== undefined && apiPassword === undefined) {
       if (!this.canPrompt()) {
-        throw invalid('MISSING_FLAGS', 'Missing --api-password (and not running in a terminal, so ispctl cannot ask).', [
+        throw errors.missingFlags('Missing --api-password (and not running in a terminal, so ispctl cannot ask).', [
           'Pass --api-password, or set ISPCTL_ROUTER_API_PASSWORD so the password stays out of the shell history',
         ]);
       }

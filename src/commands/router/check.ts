@@ -1,8 +1,8 @@
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../../cli/base-command.js';
-import { IspctlError } from '../../core/errors.js';
 import { checkRouter, type RouterCheckResult } from '../../core/routers/check.js';
 import { listRouters } from '../../core/routers/service.js';
+import { errors } from '../../core/error-catalogue.js';
 
 export default class RouterCheck extends BaseCommand<typeof RouterCheck> {
   static override summary = 'Log in to a router over the API, read its identity, version and resources, and record its health.';
@@ -28,17 +28,10 @@ export default class RouterCheck extends BaseCommand<typeof RouterCheck> {
     const failed = results.filter((r) => !r.ok);
     if (failed.length > 0) {
       const one = failed.length === 1 ? failed[0]! : undefined;
-      throw new IspctlError(
-        'ROUTER_UNREACHABLE',
+      throw errors.routerUnreachable(
         one ? `Router ${one.router} (${one.host}:${one.port}) is ${one.status}: ${one.error}` : `${failed.length} of ${results.length} routers failed the check: ${failed.map((f) => f.router).join(', ')}.`,
-        {
-          kind: 'failure',
-          suggestions: [
-            'Check the address and port, that /ip service api (or api-ssl) is enabled and allows ispctl\'s address, and the API user and password',
-            'ispctl router edit NAME --host … --api-port … --api-password … to fix what is wrong',
-          ],
-          details: { results },
-        },
+        ['ispctl router edit NAME --host … --api-port … --api-password … to fix what is wrong'],
+        { results },
       );
     }
     return results;

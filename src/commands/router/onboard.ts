@@ -10,6 +10,7 @@ import { REGISTERING_ADVICE_AFTER_MS } from '../../core/onboarding/state.js';
 import { checkRouter } from '../../core/routers/check.js';
 import { addRouter, getRouter, ROUTER_MODES } from '../../core/routers/service.js';
 import { setSettings } from '../../core/settings/service.js';
+import { errors } from '../../core/error-catalogue.js';
 
 export default class RouterOnboard extends BaseCommand<typeof RouterOnboard> {
   static override summary = 'Bring a MikroTik into service over WireGuard, guided: inspect script, pasted report, review, install script, registration.';
@@ -71,10 +72,7 @@ export default class RouterOnboard extends BaseCommand<typeof RouterOnboard> {
     for (const line of reviewLines(review, c)) this.say(line);
     this.say('');
     if (!review.wireguard) {
-      throw new IspctlError('ROUTEROS_WITHOUT_WIREGUARD', `RouterOS ${review.routerOs.version} has no WireGuard.`, {
-        kind: 'conflict',
-        suggestions: [`Upgrade to RouterOS 7 and run ispctl router onboard ${router.name} again`, `Or: ispctl router install-script ${router.name} --management-address ROUTER-IP --allow-from ISPCTL-IP`],
-      });
+      throw errors.routerOsWithoutWireGuard(router.name, review.routerOs.version);
     }
     if (!(await confirm({ message: 'Step 3 of 4: print the install script with these changes?', default: true }))) {
       this.say(c.dim(`Nothing changed. Print it later with: ispctl router install-script ${router.name}`));

@@ -21,6 +21,7 @@ import { voidInvoices } from '../ledger/allocate.js';
 import { rebalance, collectionsOutcome, type CollectionsOutcome } from '../ledger/rebalance.js';
 import { formatMoney, parseMoney } from '../money.js';
 import { addDays, formatLocalDate, parseLocalDate, toLocalDate } from '../time.js';
+import { errors } from '../error-catalogue.js';
 
 export const CHARGE_TYPES = ['installation', 'equipment', 'late_fee', 'reconnection_fee', 'other_charge'] as const;
 export const CREDIT_TYPES = ['outage_rebate', 'goodwill', 'credit_memo'] as const;
@@ -105,12 +106,7 @@ export function parseAdjustmentId(raw: string | number): number {
 }
 
 function validateReason(raw: string | undefined): string {
-  const r = String(raw ?? '').trim();
-  if (!r) throw invalid('MISSING_REASON', 'Give a reason; it is printed on the invoice and kept in the audit log.', ['--reason "Installation, 2026-12-02"']);
-  if (r.length > 500) throw invalid('INVALID_REASON', `The reason is ${r.length} characters long; the limit is 500.`);
-  // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f]/.test(r)) throw invalid('INVALID_REASON', 'The reason contains control characters.');
-  return r;
+  return errors.checkReason(raw, 'the adjustment (it is printed on the invoice)', 'Installation, 2026-12-02');
 }
 
 export interface AddAdjustmentInput {
@@ -179,9 +175,8 @@ export async function addAdjustment(ctx: ServiceContext, input: AddAdjustmentInp
   const type = parseAdjustmentType(input.type);
   const direction = (CHARGE_TYPES as readonly string[]).includes(type) ? 'charge' : 'credit';
   const amount = parseMoney(input.amount, settings.currency, { allowZero: false, field: 'amount' });
-  if (amount <= 0n) throw invalid('INVALID_AMOUNT', 'The amount must be more than zero; the type says whether it is a charge or a credit.');
   const reason = validateReason(input.reason);
-  if (input.invoiceNow && direction === 'credit') throw invalid('INVALID_USAGE', 'A credit is applied to the account at once; --invoice-now is for charges.', ['Leave out --invoice-now']);
+  if (input.invoiceNow && direction === 'credit') throw errors.conflictingFlags('A credit is applied to the account at once; --invoice-now is for charges.', 'Leave out --invoice-now');
   const now = ctx.clock.now();
   const today = formatLocalDate(toLocalDate(now, settings.timezone));
   return withTransaction(ctx.db, async (trx) => {

@@ -196,7 +196,7 @@ function invoiceNotFound(number: string) {
 /** Finds an invoice by its number (case-insensitive); with `today`, its status on that day, else the stored one. */
 export async function findInvoice(db: Db, number: string, opts: { forUpdate?: boolean; today?: string } = {}): Promise<Invoice> {
   const n = String(number ?? '').trim();
-  if (n === '') throw invalid('MISSING_INVOICE', 'Name an invoice by its number, e.g. INV-2026-000123.');
+  if (n === '') throw errors.missingInvoice(['ispctl invoice list shows recent invoices']);
   const q = db('invoices as i').join('subscribers as s', 's.id', 'i.subscriber_id').whereRaw('upper(i.number) = upper(?)', [n]).first(INVOICE_COLUMNS);
   if (opts.forUpdate) q.forUpdate('i');
   const row = (await q) as InvoiceRow | undefined;
@@ -324,10 +324,7 @@ export interface VoidInvoiceResult {
 }
 
 export function validateReason(reason: string | undefined, what: string): string {
-  const r = String(reason ?? '').trim();
-  if (r === '') throw invalid('MISSING_REASON', `Give a reason for voiding the ${what}; it is kept with it and in the audit log.`, ['--reason "…"']);
-  if (r.length > 500) throw invalid('INVALID_REASON', `The reason is ${r.length} characters long; the limit is 500.`);
-  return r;
+  return errors.checkReason(reason, `voiding the ${what}`, 'issued in error');
 }
 
 /**
@@ -342,12 +339,12 @@ export async function voidInvoice(ctx: ServiceContext, number: string, opts: { r
   return withTransaction(ctx.db, async (trx) => {
     const inv = await findInvoice(trx, number, { forUpdate: true });
     if (inv.status === 'void') {
-      throw conflict('INVOICE_ALREADY_VOID', `Invoice ${inv.number} was voided already${inv.voidedAt ? ` on ${inv.voidedAt.toISOString().slice(0, 10)}` : ''} (${inv.voidReason ?? 'no reason'}).`, [`ispctl invoice show ${inv.number}`]);
+      throw errors.alreadyVoid('INVOICE_ALREADY_VOID', `Invoice ${inv.number}`, `ispctl invoice show ${inv.number}`, inv);
     }
     const now = ctx.clock.now();
     const today = formatLocalDate(toLocalDate(now, settings.timezone));
     const updated = await voidInvoices(trx, [inv.id], now, reason);
-    if (updated.length === 0) throw conflict('INVOICE_ALREADY_VOID', `Invoice ${inv.number} was voided by someone else at the same time.`);
+    if (updated.length === 0) throw errors.alreadyVoid('INVOICE_ALREADY_VOID', `Invoice ${inv.number}`, `ispctl invoice show ${inv.number}`);
     await trx('invoice_lines').where({ invoice_id: inv.id }).update({ voided: true });
     const reversed = await reverseAllocations(trx, { invoiceId: inv.id }, now);
     const settled = await rebalance(trx, ctx, { subscriberIds: [inv.subscriberId] }, { today });

@@ -1,8 +1,8 @@
 // Finding the subscriber a billing command names: by account number (S-000123) or by the PPPoE
 // username of one of their services, the same rules as `ispctl subscriber show`.
 import type { Db } from '../db/tx.js';
-import { notFound } from '../errors.js';
 import { findSubscriberByRef } from '../subscribers/ref.js';
+import { errors } from '../error-catalogue.js';
 
 export interface SubscriberRef {
   id: number;
@@ -37,6 +37,6 @@ export async function resolveSubscriberRef(db: Db, ref: string, opts: { forUpdat
 
 export async function subscriberById(db: Db, id: number): Promise<SubscriberRef> {
   const row = (await db('subscribers').where({ id }).first('id', 'account_no', 'full_name', 'email', 'phone')) as SubscriberRefRow | undefined;
-  if (!row) throw notFound('SUBSCRIBER_NOT_FOUND', `There is no subscriber with id ${id}.`);
+  if (!row) throw errors.subscriberNotFound(id);
   return toRef(row);
 }

@@ -6,7 +6,6 @@
 import { recordAudit } from '../audit.js';
 import type { ServiceContext } from '../context.js';
 import { withTransaction, type Db } from '../db/tx.js';
-import { invalid } from '../errors.js';
 import { rebalance } from '../ledger/rebalance.js';
 import { ispToday } from '../settings/service.js';
 import { findSubscriberByRef } from '../subscribers/ref.js';
@@ -14,14 +13,13 @@ import { formatLocalDate, parseLocalDate } from '../time.js';
 import { loadCollectionSettings } from './config.js';
 import { loadPause, type CollectionsPause } from './pause-state.js';
 import { formatSuspensionCap, suspensionLimit } from './setting-defs.js';
+import { errors } from '../error-catalogue.js';
 
 export { loadPause, type CollectionsPause } from './pause-state.js';
 
+/** The reason is optional here; one given is checked like every other reason. */
 function cleanReason(reason: string | undefined): string | null {
-  const r = reason?.trim();
-  if (!r) return null;
-  if (r.length > 500) throw invalid('INVALID_REASON', `The reason is ${r.length} characters long; the limit is 500.`);
-  return r;
+  return reason?.trim() ? errors.checkReason(reason, 'the pause or extension', 'typhoon, offices closed') : null;
 }
 
 export interface PauseResult {
@@ -127,7 +125,7 @@ export async function extendSubscriber(ctx: ServiceContext, ref: string, opts: E
   const reason = cleanReason(opts.reason);
   const today = await ispToday(ctx.db, ctx.clock.now());
   if (until < today) {
-    throw invalid('INVALID_DATE', `--until ${until} is in the past (today is ${today} in the ISP's time zone); an extension runs up to a date today or later.`, [`--until ${today}`]);
+    throw errors.invalidDate('--until', until, `is in the past (today is ${today} in the ISP's time zone); an extension runs up to a date today or later`, `--until ${today}`);
   }
   return withTransaction(ctx.db, async (trx) => {
     const { subscriberId } = await findSubscriberByRef(trx, ref);

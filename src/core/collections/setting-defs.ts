@@ -1,10 +1,12 @@
 // Settings of collections: when reminders and the warning go out. The grace period itself is the
 // foundation's `grace-days`; due dates come from the invoices.
-import { invalid } from '../errors.js';
 import type { SettingDef } from '../settings/registry.js';
+import { errors } from '../error-catalogue.js';
+import { integerSetting } from '../settings/kinds.js';
 
 /** The furthest a reminder may be from the due date, either side. */
 export const MAX_REMINDER_OFFSET = 60;
+const REMINDER_DAYS = `whole numbers of days relative to the due date from -${MAX_REMINDER_OFFSET} to ${MAX_REMINDER_OFFSET} (-3,0,3: 3 days before it, on it, 3 days after) or none`;
 
 /**
  * Parses reminder offsets: days relative to the due date, `-3,0,3` = three days before, on the
@@ -15,16 +17,16 @@ export function parseReminderDays(raw: unknown, key = 'reminder-days'): number[]
   if (s === 'none' || s === 'off') return [];
   const parts = s.split(/[,\s]+/).filter(Boolean);
   if (parts.length === 0) {
-    throw invalid('INVALID_SETTING_VALUE', `${key} needs days relative to the due date, e.g. -3,0,3 (or none).`, [`ispctl settings set ${key} -- -3,0,3`]);
+    throw errors.settingValue(key, REMINDER_DAYS, raw, ['-- -3,0,3', 'none']);
   }
   const days = new Set<number>();
   for (const p of parts) {
     if (!/^[+-]?\d+$/.test(p)) {
-      throw invalid('INVALID_SETTING_VALUE', `${key}: "${p}" is not a whole number of days (use e.g. -3,0,3: 3 days before the due date, on it, 3 days after).`, [`ispctl settings set ${key} -- -3,0,3`]);
+      throw errors.settingValue(key, REMINDER_DAYS, raw, ['-- -3,0,3', 'none']);
     }
     const n = Number(p);
     if (Math.abs(n) > MAX_REMINDER_OFFSET) {
-      throw invalid('INVALID_SETTING_VALUE', `${key}: ${n} is too far from the due date; offsets go from -${MAX_REMINDER_OFFSET} to ${MAX_REMINDER_OFFSET}.`);
+      throw errors.settingValue(key, REMINDER_DAYS, raw, ['-- -3,0,3', 'none']);
     }
     days.add(n === 0 ? 0 : n); // no -0
   }
@@ -56,10 +58,7 @@ export function parseSuspensionCap(raw: unknown, key = 'collections-max-suspensi
   } else if (/^\d{1,9}$/.test(s) && Number(s) >= 1) {
     return { kind: 'count', count: Number(s) };
   }
-  throw invalid('INVALID_SETTING_VALUE', `${key} must be a number of services (e.g. 500), a share of the active services (e.g. 5%) or none, got "${String(raw)}".`, [
-    `ispctl settings set ${key} 500`,
-    `ispctl settings set ${key} ${DEFAULT_SUSPENSION_CAP}`,
-  ]);
+  throw errors.settingValue(key, 'a number of services (500), a share of the active services (5%) or none', raw, ['500', DEFAULT_SUSPENSION_CAP]);
 }
 
 export function formatSuspensionCap(cap: SuspensionCap): string {
@@ -86,21 +85,7 @@ export const COLLECTION_SETTINGS: readonly SettingDef[] = [
       return formatReminderDays(parseReminderDays(raw));
     },
   },
-  {
-    key: 'warning-days',
-    description: 'Days before suspension (after due date plus grace) that the final warning goes out; 0 = no warning',
-    type: 'integer',
-    default: 1,
-    min: 0,
-    max: 30,
-    parse(raw) {
-      const s = String(raw).trim();
-      if (!/^\d+$/.test(s) || Number(s) > 30) {
-        throw invalid('INVALID_SETTING_VALUE', `warning-days must be a whole number from 0 to 30, got "${String(raw)}".`, ['ispctl settings set warning-days 1']);
-      }
-      return Number(s);
-    },
-  },
+  integerSetting('warning-days', 'Days before suspension (after due date plus grace) that the final warning goes out; 0 = no warning', 0, 30, 1),
   {
     key: 'collections-max-suspensions',
     description: `Most services one collections run may suspend: a number (500), a share of the active services (${DEFAULT_SUSPENSION_CAP}; never fewer than ${SHARE_CAP_FLOOR}) or none. A run that would suspend more suspends no one and raises an alert; collections run --force goes ahead`,

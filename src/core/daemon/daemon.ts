@@ -260,7 +260,8 @@ export class Daemon {
     }
     try {
       const s = await this.#session(true);
-      if (!s) throw new IspctlError('DATABASE_LOCKED', 'The embedded database stayed in use by another process; the daemon could not start.', { kind: 'failure' });
+      // The first session opens or throws (DATABASE_LOCKED among others); never undefined.
+      if (!s) throw new Error('the daemon\'s first database session neither opened nor failed');
       try {
         await registerInstance(s.db, i);
       } finally {

@@ -2,7 +2,7 @@
 // data directory.
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { invalid } from '../errors.js';
+import { errors } from '../error-catalogue.js';
 
 export type Engine = 'postgres' | 'pglite';
 
@@ -44,15 +44,10 @@ export function validatePostgresUrl(url: string): void {
   try {
     parsed = new URL(url);
   } catch {
-    throw invalid('INVALID_DATABASE_URL', `The database URL ${redactUrl(url)} is not a valid URL.`, [
-      'Use the form postgres://user:password@host:5432/database',
-    ]);
+    throw errors.databaseUrl('INVALID_DATABASE_URL', redactUrl(url), 'is not a valid URL');
   }
   if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
-    throw invalid('INVALID_DATABASE_URL', `The database URL must start with postgres:// or postgresql://, got ${parsed.protocol}//.`, [
-      'Use the form postgres://user:password@host:5432/database',
-      'Unset ISPCTL_DATABASE_URL and DATABASE_URL to use the embedded database',
-    ]);
+    throw errors.databaseUrl('INVALID_DATABASE_URL', redactUrl(url), `must start with postgres:// or postgresql://, not ${parsed.protocol}//`);
   }
 }
 

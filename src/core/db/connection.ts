@@ -3,11 +3,11 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import knexFactory, { type Knex } from 'knex';
-import { IspctlError } from '../errors.js';
 import { describeTarget, type DatabaseTarget, type Engine } from './config.js';
 import { environmentError } from './env-errors.js';
 import { EMBEDDED_SOCKET_PORT, SERVER_START_MS, findServer, lockedError, mayStartServer, socketPathFits } from './embedded-client.js';
 import { acquireFileLock, type FileLock, type LockHolder } from './lock.js';
+import { errors } from '../error-catalogue.js';
 
 export interface Database {
   knex: Knex;
@@ -74,11 +74,7 @@ async function openPostgres(url: string, opts: OpenOptions): Promise<Database> {
     await knex.raw('select 1');
   } catch (err) {
     await knex.destroy().catch(() => undefined);
-    throw new IspctlError('DATABASE_UNREACHABLE', `Cannot connect to PostgreSQL at ${describeTarget({ engine: 'postgres', url })}: ${(err as Error).message}`, {
-      kind: 'failure',
-      cause: err,
-      suggestions: ['Check that the server is running and the URL (host, port, user, password, database) is right', 'Unset DATABASE_URL to use the embedded database'],
-    });
+    throw errors.databaseUnreachable(` at ${describeTarget({ engine: 'postgres', url })}`, (err as Error).message, err);
   }
   return {
     knex,

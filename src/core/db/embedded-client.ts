@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { IspctlError } from '../errors.js';
 import { lockHello, lockAddress, lockMechanism, printableAddress, staleSocketHint, type LockHolder } from './lock.js';
 import { EMBEDDED_SOCKET_PORT, MAX_SOCKET_PATH, SERVER_COMMAND, embeddedSocketPath } from './embedded-server.js';
+import { errors } from '../error-catalogue.js';
 
 /** The command named in the lock's info file (for a holder too busy to answer its hello). */
 function infoCommand(lockPath: string): string | undefined {
@@ -145,16 +146,7 @@ export function lockedError(lockPath: string, holder: LockHolder | undefined, ti
   const mechanism = lockMechanism();
   const address = printableAddress(lockAddress(lockPath, mechanism));
   const who = holder ? `process ${holder.pid} (${holder.command}, since ${holder.since})` : 'another process';
-  return new IspctlError('DATABASE_LOCKED', `The embedded database is in use by ${who}; gave up after ${Math.round(timeoutMs / 1000)} s.`, {
-    kind: 'failure',
-    suggestions: [
-      'Wait for that command to finish and try again',
-      'Raise the wait with --lock-timeout <seconds> or ISPCTL_LOCK_TIMEOUT',
-      staleSocketHint(address, mechanism),
-      'Use PostgreSQL (DATABASE_URL) to run several processes at once',
-    ],
-    details: { ...(holder ? { holder } : {}), lock: address, mechanism },
-  });
+  return errors.databaseLocked(who, timeoutMs, staleSocketHint(address, mechanism), { ...(holder ? { holder } : {}), lock: address, mechanism });
 }
 
 export { EMBEDDED_SOCKET_PORT };

@@ -6,8 +6,8 @@
 import { accessSync, constants, statfsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { IspctlError } from '../errors.js';
+import { errors, SAFE_TO_REPEAT } from '../error-catalogue.js';
 
-const SAFE_TO_REPEAT = 'Nothing was half-done: what did not commit was rolled back, so run the same command again once this is fixed';
 
 interface ErrLike {
   code?: unknown;
@@ -144,12 +144,7 @@ export function environmentError(err: unknown, ctx: EnvironmentContext = {}): Is
     });
   }
   if (codes.some((c) => UNREACHABLE_ERRNO.includes(c) || c === '57P03') || /Timeout acquiring a connection|timeout exceeded when trying to connect|the database system is (starting up|shutting down)/i.test(texts)) {
-    return new IspctlError('DATABASE_UNREACHABLE', `Cannot reach PostgreSQL${server}: ${errs.map(text).find(Boolean) ?? 'no answer'}.`, {
-      kind: 'failure',
-      cause: err,
-      suggestions: ['Check that the server is running and the URL (host, port, user, password, database) is right', SAFE_TO_REPEAT],
-      details: { cause: 'unreachable', safeToRepeat: true },
-    });
+    return errors.databaseUnreachable(server, errs.map(text).find(Boolean) ?? 'no answer', err);
   }
   // 25006 read_only_sql_transaction: a hot standby (streaming replica) refuses every write.
   if (codes.includes('25006') || /cannot execute \w+ in a read-only transaction/i.test(texts)) {

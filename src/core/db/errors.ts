@@ -11,14 +11,6 @@ export class UniqueViolationError extends Error {
   }
 }
 
-/** A state change conditioned on the current state found the state changed under it. */
-export class LostRaceError extends Error {
-  constructor(readonly what: string) {
-    super(`lost a race: ${what}`);
-    this.name = 'LostRaceError';
-  }
-}
-
 export class SerializationError extends Error {
   constructor(options?: { cause?: unknown }) {
     super('could not serialize access due to concurrent update', options);

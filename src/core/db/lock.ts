@@ -23,7 +23,7 @@ import { mkdirSync, readFileSync, renameSync, rmdirSync, statSync, unlinkSync, w
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { IspctlError } from '../errors.js';
+import { errors } from '../error-catalogue.js';
 
 export interface LockHolder {
   pid: number;
@@ -265,16 +265,7 @@ export async function acquireFileLock(path: string, opts: LockOptions): Promise<
     }
     if (Date.now() - started >= opts.timeoutMs) {
       const who = holder ? `process ${holder.pid} (${holder.command}, since ${holder.since})` : 'another process';
-      throw new IspctlError('DATABASE_LOCKED', `The embedded database is in use by ${who}; gave up after ${Math.round(opts.timeoutMs / 1000)} s.`, {
-        kind: 'failure',
-        suggestions: [
-          'Wait for that command to finish and try again',
-          'Raise the wait with --lock-timeout <seconds> or ISPCTL_LOCK_TIMEOUT',
-          staleSocketHint(printableAddress(address), mechanism),
-          'Use PostgreSQL (DATABASE_URL) to run several processes at once',
-        ],
-        details: { ...(holder ? { holder } : {}), lock: printableAddress(address), mechanism },
-      });
+      throw errors.databaseLocked(who, opts.timeoutMs, staleSocketHint(printableAddress(address), mechanism), { ...(holder ? { holder } : {}), lock: printableAddress(address), mechanism });
     }
     if (!announced) {
       announced = true;

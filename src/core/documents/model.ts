@@ -5,12 +5,12 @@ import type { ServiceContext } from '../context.js';
 import type { Db } from '../db/tx.js';
 import { showInvoice, type InvoiceDetails } from '../billing/invoices.js';
 import { subscriberBalance } from '../ledger/read-model.js';
-import { invalid } from '../errors.js';
 import { formatMoney } from '../money.js';
 import { showPayment } from '../payments/service.js';
 import { listSettings } from '../settings/service.js';
 import { formatLocalDate, toLocalDate } from '../time.js';
 import type { VatStatus } from './setting-defs.js';
+import { errors } from '../error-catalogue.js';
 
 export interface DocumentSettings {
   ispName: string;
@@ -179,7 +179,7 @@ function lineOf(l: InvoiceDetails['lines'][number], money: (m: bigint) => string
 export async function invoiceDocument(ctx: Pick<ServiceContext, 'db' | 'clock'>, number: string, opts: { payUrl?: string | null } = {}): Promise<InvoiceDocument> {
   const db = ctx.db;
   const inv = await showInvoice(ctx, number);
-  if (inv.status === 'draft') throw invalid('INVOICE_DRAFT', `Invoice ${inv.number} is a draft; issue it before sending it to the customer.`);
+  if (inv.status === 'draft') throw errors.invoiceDraft(inv.number);
   const s = await loadDocumentSettings(db);
   const money = (m: bigint) => formatMoney(m, inv.currency);
   const sub = await db('subscribers').where({ id: inv.subscriberId }).first('address');

@@ -7,6 +7,7 @@ import type { Db } from '../db/tx.js';
 import { conflict, invalid, notFound } from '../errors.js';
 import { decryptSecret, encryptSecret, generateSecret, loadSecretKey } from '../secrets.js';
 import { GATEWAY_KINDS, type GatewayKind } from './formats.js';
+import { errors } from '../error-catalogue.js';
 
 export interface Gateway {
   name: string;
@@ -42,7 +43,7 @@ export async function addGateway(ctx: ServiceContext, input: AddGatewayInput): P
   const kind = String(input.kind ?? '').trim().toLowerCase();
   if (!(GATEWAY_KINDS as readonly string[]).includes(kind)) throw invalid('INVALID_GATEWAY_KIND', `Gateway kind ${JSON.stringify(input.kind)} is not one of ${GATEWAY_KINDS.join(', ')}.`, ['--kind paymongo', '--kind generic']);
   const method = String(input.method ?? (kind === 'paymongo' ? 'gcash' : 'other')).trim().toLowerCase();
-  if (!METHODS.includes(method)) throw invalid('INVALID_PAYMENT_METHOD', `Payment method ${JSON.stringify(input.method)} is not one of ${METHODS.join(', ')}.`);
+  if (!METHODS.includes(method)) throw errors.paymentMethod(input.method, METHODS);
   const given = input.secret?.trim();
   if (given !== undefined && (given.length < 16 || given.length > 200)) throw invalid('INVALID_SECRET', 'The webhook secret must be 16 to 200 characters long.');
   const secret = given || generateSecret(32);

@@ -13,6 +13,7 @@ import type { Db } from '../db/tx.js';
 import { invalid } from '../errors.js';
 import { loadSecretKey } from '../secrets.js';
 import { listSettings } from '../settings/service.js';
+import { errors } from '../error-catalogue.js';
 
 function linkKey(env: Record<string, string | undefined>): Buffer {
   return createHmac('sha256', loadSecretKey(env, { create: true })).update('ispctl payment links v1').digest();
@@ -61,7 +62,7 @@ export async function paymentLink(ctx: Pick<ServiceContext, 'db' | 'clock' | 'en
 
 export async function requirePaymentLink(ctx: Pick<ServiceContext, 'db' | 'clock' | 'env'>, accountNo: string): Promise<{ url: string; expiresAt: Date }> {
   const link = await paymentLink(ctx, accountNo);
-  if (!link) throw invalid('PUBLIC_URL_NOT_SET', 'Payment links need the address customers reach the daemon at.', ['ispctl settings set public-url https://pay.example.net', 'ispctl settings set intake-listen 127.0.0.1:8470']);
+  if (!link) throw errors.publicUrlNotSet('A payment link points at the pay page the daemon serves');
   return link;
 }
 

@@ -8,7 +8,7 @@ import { findInvoice } from '../billing/invoices.js';
 import { chunks, idArray } from '../db/sql.js';
 import type { Db } from '../db/tx.js';
 import { withTransaction } from '../db/tx.js';
-import { conflict, invalid } from '../errors.js';
+import { invalid } from '../errors.js';
 import { parseListenSetting } from '../intake/server.js';
 import { loadLinkSettings } from '../intake/links.js';
 import { amountDueBySubscriber } from '../ledger/read-model.js';
@@ -18,6 +18,7 @@ import { loadNotifyConfig, type NotifyConfig } from './config.js';
 import { queueNotifications, sendNotifications, type NotificationTransport, type QueueRequest, type QueueResult, type SendSummary } from './outbox.js';
 import type { Channel } from './setting-defs.js';
 import { messageDate, messageMoney } from './templates.js';
+import { errors } from '../error-catalogue.js';
 
 export const INVOICE_VIAS = ['email', 'sms', 'both'] as const;
 export type InvoiceVia = (typeof INVOICE_VIAS)[number];
@@ -155,19 +156,13 @@ async function checkChannels(db: Db, channels: Channel[], config: NotifyConfig, 
     ]);
   }
   if (channels.includes('email') && (!config.smtpUrl || !config.mailFrom)) {
-    throw invalid('EMAIL_NOT_SET_UP', `Email is not set up: ${!config.smtpUrl ? 'smtp-url' : 'mail-from'} is not set.`, [
-      'ispctl settings set smtp-url smtp://user:password@mail.example.net:587',
-      'ispctl settings set mail-from "Example ISP <billing@example.net>"',
-    ]);
+    throw errors.emailNotSetUp(!config.smtpUrl ? 'smtp-url' : 'mail-from');
   }
   if (channels.includes('sms')) {
-    if (!config.sms) throw invalid('SMS_NOT_SET_UP', 'SMS is not set up: sms-url is not set.', ['ispctl settings set sms-url https://sms.example.net/api/send', '--via email']);
+    if (!config.sms) throw errors.smsNotSetUp('--via email');
     const link = await loadLinkSettings(db);
     if (!link.publicUrl) {
-      throw invalid('PUBLIC_URL_NOT_SET', 'An invoice SMS carries a link to the payment page, and public-url (the address customers reach the daemon at) is not set.', [
-        'ispctl settings set public-url https://pay.example.net',
-        '--via email',
-      ]);
+      throw errors.publicUrlNotSet('An invoice SMS carries a link to the payment page', '--via email');
     }
     const listen = await getSetting(db, 'intake-listen');
     if (!parseListenSetting(listen.value)) {
@@ -194,11 +189,9 @@ export async function sendInvoices(ctx: ServiceContext, opts: SendInvoicesOption
     throw invalid('INVALID_SELECTION', 'Give an invoice number, or --period / --unsent for many, not both.', ['ispctl invoice send INV-2026-000123', 'ispctl invoice send --period 2026-12 --unsent']);
   }
   if (opts.number === undefined && opts.period === undefined && !opts.unsent) {
-    throw invalid('MISSING_INVOICE', 'Name an invoice, or choose many with --period YYYY-MM or --unsent.', ['ispctl invoice send INV-2026-000123', 'ispctl invoice send --unsent']);
+    throw errors.missingInvoice(['ispctl invoice send INV-2026-000123', 'ispctl invoice send --period 2026-12 (or --unsent) for many']);
   }
-  if (opts.period !== undefined && !/^\d{4}-(0[1-9]|1[0-2])$/.test(opts.period)) {
-    throw invalid('INVALID_PERIOD', `--period ${JSON.stringify(opts.period)} is not a month (YYYY-MM).`, ['--period 2026-12']);
-  }
+  if (opts.period !== undefined && !/^\d{4}-(0[1-9]|1[0-2])$/.test(opts.period)) throw errors.period('--period', opts.period);
   const config = await loadNotifyConfig(db);
   const channels = channelsOf(opts.via, config);
   await checkChannels(db, channels, config, opts.via !== undefined);
@@ -207,8 +200,8 @@ export async function sendInvoices(ctx: ServiceContext, opts: SendInvoicesOption
   const skipped: SendInvoicesResult['skipped'] = [];
   if (opts.number !== undefined) {
     const inv = await findInvoice(db, opts.number, { today: await ispToday(db, ctx.clock.now()) });
-    if (inv.status === 'void') throw conflict('INVOICE_VOID', `Invoice ${inv.number} is void; there is nothing to send.`, [`ispctl invoice show ${inv.number}`]);
-    if (inv.status === 'draft') throw conflict('INVOICE_DRAFT', `Invoice ${inv.number} is a draft; issue it before sending it to the customer.`);
+    if (inv.status === 'void') throw errors.invoiceVoid(inv.number, 'sent');
+    if (inv.status === 'draft') throw errors.invoiceDraft(inv.number);
     const sub = await db('subscribers').where({ id: inv.subscriberId }).first('account_no', 'email', 'phone');
     const reachable = channels.filter((c) => (c === 'email' ? sub.email : sub.phone));
     const lacking = channels.filter((c) => !reachable.includes(c));

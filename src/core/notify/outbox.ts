@@ -27,6 +27,8 @@ import { CHANNELS, type Channel } from './setting-defs.js';
 import { sendSms, SmsGatewayError, type SmsMessage } from './sms.js';
 import { SENDING_TIMEOUT_MS } from './timing.js';
 import { commonData, createTemplateLoader, messageMoney, renderMessage, TEMPLATE_NAMES, type MessageData, type TemplateName } from './templates.js';
+import { errors } from '../error-catalogue.js';
+import { normalisePhone, validateEmail } from '../subscribers/validate.js';
 
 export type NotificationStatus = 'pending' | 'sending' | 'sent' | 'failed';
 
@@ -690,14 +692,12 @@ export async function sendTestMessage(
   opts: { to: string; channel?: Channel; template?: TemplateName; transport?: NotificationTransport },
 ): Promise<TestMessageResult> {
   const config = await loadNotifyConfig(ctx.db);
-  const to = opts.to.trim();
-  const channel: Channel = opts.channel ?? (to.includes('@') ? 'email' : 'sms');
-  if (channel === 'email' && !/^[^@\s]+@[^@\s]+$/.test(to)) throw invalid('INVALID_EMAIL', `${JSON.stringify(to)} is not an email address.`);
-  if (channel === 'sms' && !/^\+?[0-9]{7,15}$/.test(to)) throw invalid('INVALID_PHONE', `${JSON.stringify(to)} is not a phone number (digits, optionally a leading +).`);
-  if (channel === 'email' && (!config.smtpUrl || !config.mailFrom)) {
-    throw invalid('EMAIL_NOT_SET_UP', 'Email is not set up.', ['ispctl settings set smtp-url smtp://user:password@mail.example.net:587', 'ispctl settings set mail-from "Example ISP <billing@example.net>"']);
-  }
-  if (channel === 'sms' && !config.sms) throw invalid('SMS_NOT_SET_UP', 'SMS is not set up.', ['ispctl settings set sms-url https://sms.example.net/api/send', `ispctl settings set sms-body-template '{"to":"{{to}}","text":"{{text}}"}'`]);
+  const raw = opts.to.trim();
+  const channel: Channel = opts.channel ?? (raw.includes('@') ? 'email' : 'sms');
+  // The same checks as a subscriber's email and phone: a test goes where a real message would.
+  const to = channel === 'email' ? validateEmail(raw, 'address') : normalisePhone(raw, 'number');
+  if (channel === 'email' && (!config.smtpUrl || !config.mailFrom)) throw errors.emailNotSetUp(!config.smtpUrl ? 'smtp-url' : 'mail-from');
+  if (channel === 'sms' && !config.sms) throw errors.smsNotSetUp();
   let subject: string | null = channel === 'email' ? `${config.ispName}: test message` : null;
   let body = `This is a test message from ${config.ispName}. If you received it, ${channel === 'email' ? 'email' : 'SMS'} notifications work.`;
   if (opts.template) {

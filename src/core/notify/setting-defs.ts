@@ -1,8 +1,9 @@
 // Settings of notifications: which channels, the SMTP server, the SMS gateway request and where
 // the message templates are. Values that carry credentials are marked secret: settings list and
 // the audit log show them masked.
-import { invalid } from '../errors.js';
 import type { SettingDef } from '../settings/registry.js';
+import { errors } from '../error-catalogue.js';
+import { booleanSetting, choiceSetting, integerSetting } from '../settings/kinds.js';
 
 export const CHANNELS = ['email', 'sms'] as const;
 export type Channel = (typeof CHANNELS)[number];
@@ -15,10 +16,10 @@ export function parseChannels(raw: unknown, key = 'notify-channels'): Channel[] 
   const s = String(raw ?? '').trim().toLowerCase();
   if (s === 'none' || s === 'off') return [];
   const parts = s.split(/[,\s]+/).filter(Boolean);
-  if (!parts.length) throw invalid('INVALID_SETTING_VALUE', `${key} needs email, sms, both (email,sms) or none.`, [`ispctl settings set ${key} email,sms`]);
+  if (!parts.length) throw errors.settingValue(key, CHANNEL_LIST, raw, ['email,sms', 'none']);
   for (const p of parts) {
     if (!(CHANNELS as readonly string[]).includes(p)) {
-      throw invalid('INVALID_SETTING_VALUE', `${key}: "${p}" is not a channel; use email, sms, email,sms or none.`, [`ispctl settings set ${key} email,sms`]);
+      throw errors.settingValue(key, CHANNEL_LIST, raw, ['email,sms', 'none']);
     }
   }
   return CHANNELS.filter((c) => parts.includes(c));
@@ -46,6 +47,10 @@ export function maskHeaders(value: string): string {
   }
 }
 
+const CHANNEL_LIST = 'email, sms, both (email,sms) or none';
+const HEADERS = 'a JSON object of header names and string values';
+const HEADERS_EXAMPLE = `'{"Authorization":"Bearer abc"}'`;
+
 function url(key: string, description: string, protocols: string[], example: string): SettingDef {
   return {
     key,
@@ -59,10 +64,10 @@ function url(key: string, description: string, protocols: string[], example: str
       try {
         u = new URL(s);
       } catch {
-        throw invalid('INVALID_SETTING_VALUE', `${key} is not a URL.`, [`ispctl settings set ${key} ${example}`]);
+        throw errors.settingValue(key, `a ${protocols.map((p) => p.replace(':', '://')).join(' or ')} URL with a host`, undefined, example);
       }
       if (!protocols.includes(u.protocol) || !u.hostname) {
-        throw invalid('INVALID_SETTING_VALUE', `${key} must be a ${protocols.map((p) => p.replace(':', '://')).join(' or ')} URL with a host, got ${JSON.stringify(maskUrl(s))}.`, [`ispctl settings set ${key} ${example}`]);
+        throw errors.settingValue(key, `a ${protocols.map((p) => p.replace(':', '://')).join(' or ')} URL with a host`, maskUrl(s), example);
       }
       return s;
     },
@@ -73,7 +78,7 @@ function url(key: string, description: string, protocols: string[], example: str
 function checkPlaceholders(key: string, template: string, allowed: readonly string[]): void {
   for (const m of template.matchAll(/\{\{\s*([^}]*?)\s*\}\}/g)) {
     if (!allowed.includes(m[1]!)) {
-      throw invalid('INVALID_SETTING_VALUE', `${key} uses {{${m[1]}}}; the placeholders are ${allowed.map((a) => `{{${a}}}`).join(' and ')}.`);
+      throw errors.settingValue(key, `a template with only the placeholders ${allowed.map((a) => `{{${a}}}`).join(' and ')} (not {{${m[1]}}})`);
     }
   }
 }
@@ -91,7 +96,7 @@ export function parseRate(raw: unknown, key: string): string {
   const m = /^(\d+(?:\.\d+)?)(?:\/(s|sec|second|m|min|minute|h|hour))?$/.exec(s);
   const n = m ? Number(m[1]) : NaN;
   if (!m || !(n > 0) || n > 1_000_000) {
-    throw invalid('INVALID_SETTING_VALUE', `${key} must be a rate such as 20/s, 600/min or 36000/h (or none), got ${JSON.stringify(String(raw))}.`, [`ispctl settings set ${key} 20/s`, `ispctl settings set ${key} none`]);
+    throw errors.settingValue(key, 'a rate such as 20/s, 600/min or 36000/h, or none', raw, ['20/s', 'none']);
   }
   const unit = (m[2] ?? 's')[0] === 's' ? 's' : (m[2] ?? 's')[0] === 'm' ? 'min' : 'h';
   return `${n}/${unit}`;
@@ -107,21 +112,6 @@ export function ratePerSecond(stored: unknown): Rate {
   return unit === 'h' ? v / 3600 : unit === 'min' ? v / 60 : v;
 }
 
-function count(key: string, description: string, min: number, max: number, def: number): SettingDef {
-  return {
-    key,
-    description,
-    type: 'integer',
-    default: def,
-    min,
-    max,
-    parse(raw) {
-      const s = String(raw).trim();
-      if (!/^\d+$/.test(s) || Number(s) < min || Number(s) > max) throw invalid('INVALID_SETTING_VALUE', `${key} must be a whole number from ${min} to ${max}, got "${String(raw)}".`, [`ispctl settings set ${key} ${def}`]);
-      return Number(s);
-    },
-  };
-}
 
 export const NOTIFY_SETTINGS: readonly SettingDef[] = [
   {
@@ -143,7 +133,7 @@ export const NOTIFY_SETTINGS: readonly SettingDef[] = [
       const s = String(raw).trim();
       // eslint-disable-next-line no-control-regex
       if (!/^[^@\s<>]+@[^@\s<>]+$|^[^<>\r\n]*<[^@\s<>]+@[^@\s<>]+>$/.test(s) || /[\u0000-\u001f]/.test(s)) {
-        throw invalid('INVALID_SETTING_VALUE', `mail-from must be an address, optionally with a name: "Example ISP <billing@example.net>", got ${JSON.stringify(s)}.`);
+        throw errors.settingValue('mail-from', 'an email address, optionally with a name', s, '"Example ISP <billing@example.net>"');
       }
       return s;
     },
@@ -157,22 +147,11 @@ export const NOTIFY_SETTINGS: readonly SettingDef[] = [
     default: 'POST',
     parse(raw) {
       const s = String(raw).trim().toUpperCase();
-      if (!['POST', 'PUT', 'GET'].includes(s)) throw invalid('INVALID_SETTING_VALUE', `sms-method must be POST, PUT or GET, got "${String(raw)}".`);
+      if (!['POST', 'PUT', 'GET'].includes(s)) throw errors.settingValue('sms-method', 'POST, PUT or GET', raw, 'POST');
       return s;
     },
   },
-  {
-    key: 'sms-format',
-    description: 'Body of the SMS gateway request: json (the template is JSON) or form (to={{to}}&text={{text}}, sent as application/x-www-form-urlencoded)',
-    type: 'enum',
-    values: ['json', 'form'],
-    default: 'json',
-    parse(raw) {
-      const s = String(raw).trim().toLowerCase();
-      if (!['json', 'form'].includes(s)) throw invalid('INVALID_SETTING_VALUE', `sms-format must be json or form, got "${String(raw)}".`);
-      return s;
-    },
-  },
+  choiceSetting('sms-format', 'Body of the SMS gateway request: json (the template is JSON) or form (to={{to}}&text={{text}}, sent as application/x-www-form-urlencoded)', ['json', 'form'], 'json'),
   {
     key: 'sms-body-template',
     description: 'Body of the SMS gateway request with {{to}} and {{text}}, e.g. {"to":"{{to}}","text":"{{text}}"}; values are escaped for JSON or form encoding',
@@ -180,13 +159,13 @@ export const NOTIFY_SETTINGS: readonly SettingDef[] = [
     default: '{"to":"{{to}}","text":"{{text}}"}',
     parse(raw) {
       const s = String(raw).trim();
-      if (s.length > 4000) throw invalid('INVALID_SETTING_VALUE', 'sms-body-template is longer than 4000 characters.');
+      if (s.length > 4000) throw errors.settingValue('sms-body-template', `at most 4000 characters; it is ${s.length} long`);
       checkPlaceholders('sms-body-template', s, SMS_PLACEHOLDERS);
       if (/^[[{]/.test(s)) {
         try {
           JSON.parse(s);
         } catch (err) {
-          throw invalid('INVALID_SETTING_VALUE', `sms-body-template looks like JSON but is not valid JSON: ${(err as Error).message}.`, [`ispctl settings set sms-body-template '{"to":"{{to}}","text":"{{text}}"}'`]);
+          throw errors.settingValue('sms-body-template', `valid JSON when it starts like JSON (${(err as Error).message})`, undefined, `'{"to":"{{to}}","text":"{{text}}"}'`);
         }
       }
       return s;
@@ -204,13 +183,13 @@ export const NOTIFY_SETTINGS: readonly SettingDef[] = [
       try {
         o = JSON.parse(s);
       } catch {
-        throw invalid('INVALID_SETTING_VALUE', 'sms-headers must be a JSON object of header names and values, e.g. {"Authorization":"Bearer abc"}.');
+        throw errors.settingValue('sms-headers', HEADERS, undefined, HEADERS_EXAMPLE);
       }
-      if (o === null || typeof o !== 'object' || Array.isArray(o)) throw invalid('INVALID_SETTING_VALUE', 'sms-headers must be a JSON object, e.g. {"Authorization":"Bearer abc"}.');
+      if (o === null || typeof o !== 'object' || Array.isArray(o)) throw errors.settingValue('sms-headers', HEADERS, undefined, HEADERS_EXAMPLE);
       for (const [k, v] of Object.entries(o as Record<string, unknown>)) {
-        if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(k)) throw invalid('INVALID_SETTING_VALUE', `sms-headers: ${JSON.stringify(k)} is not a valid header name.`);
+        if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(k)) throw errors.settingValue('sms-headers', `${HEADERS} (${JSON.stringify(k)} is not a header name)`, undefined, HEADERS_EXAMPLE);
         // eslint-disable-next-line no-control-regex
-        if (typeof v !== 'string' || /[\u0000-\u001f\u007f]/.test(v)) throw invalid('INVALID_SETTING_VALUE', `sms-headers: the value of ${k} must be a string without control characters.`);
+        if (typeof v !== 'string' || /[\u0000-\u001f\u007f]/.test(v)) throw errors.settingValue('sms-headers', `${HEADERS} (the value of ${k} is not one)`, undefined, HEADERS_EXAMPLE);
       }
       return JSON.stringify(o);
     },
@@ -221,38 +200,14 @@ export const NOTIFY_SETTINGS: readonly SettingDef[] = [
     type: 'string',
     parse(raw) {
       const s = String(raw).trim();
-      if (!s) throw invalid('INVALID_SETTING_VALUE', 'templates-dir cannot be empty.');
+      if (!s) throw errors.settingValue('templates-dir', 'a directory', raw, '/etc/ispctl/messages');
       return s;
     },
   },
-  {
-    key: 'invoice-issued-notify',
-    description: 'Send each subscriber an "invoice issued" message (email with the invoice PDF, SMS with a payment link) when billing creates their invoice; false turns it off',
-    type: 'boolean',
-    default: true,
-    parse(raw) {
-      if (typeof raw === 'boolean') return raw;
-      const s = String(raw).trim().toLowerCase();
-      if (['true', 'yes', 'on', '1'].includes(s)) return true;
-      if (['false', 'no', 'off', '0'].includes(s)) return false;
-      throw invalid('INVALID_SETTING_VALUE', `invoice-issued-notify must be true or false, got "${String(raw)}".`, ['ispctl settings set invoice-issued-notify false']);
-    },
-  },
-  {
-    key: 'notify-max-attempts',
-    description: 'Attempts to deliver one message before it is marked failed (retries back off from 1 minute to 6 hours)',
-    type: 'integer',
-    default: 8,
-    min: 1,
-    max: 50,
-    parse(raw) {
-      const s = String(raw).trim();
-      if (!/^\d+$/.test(s) || Number(s) < 1 || Number(s) > 50) throw invalid('INVALID_SETTING_VALUE', `notify-max-attempts must be a whole number from 1 to 50, got "${String(raw)}".`);
-      return Number(s);
-    },
-  },
-  count('notify-email-connections', 'SMTP connections kept open and used at once to deliver email (pooled; one message at a time on each)', 1, 100, 4),
-  count('notify-sms-concurrency', 'SMS gateway requests in flight at once (kept-alive HTTP connections)', 1, 200, 8),
+  booleanSetting('invoice-issued-notify', 'Send each subscriber an "invoice issued" message (email with the invoice PDF, SMS with a payment link) when billing creates their invoice; false turns it off', true),
+  integerSetting('notify-max-attempts', 'Attempts to deliver one message before it is marked failed (retries back off from 1 minute to 6 hours)', 1, 50, 8),
+  integerSetting('notify-email-connections', 'SMTP connections kept open and used at once to deliver email (pooled; one message at a time on each)', 1, 100, 4),
+  integerSetting('notify-sms-concurrency', 'SMS gateway requests in flight at once (kept-alive HTTP connections)', 1, 200, 8),
   {
     key: 'notify-email-rate',
     description: 'Most email the SMTP server is sent, e.g. 20/s, 600/min, 36000/h, or none; never exceeded',
@@ -267,7 +222,7 @@ export const NOTIFY_SETTINGS: readonly SettingDef[] = [
     default: 'none',
     parse: (raw) => parseRate(raw, 'notify-sms-rate'),
   },
-  count(
+  integerSetting(
     'notify-suspension-hold-minutes',
     'A suspension reaches the router only after its notice was delivered or given up, or after this many minutes (then the notice is given up); 0: suspend without waiting',
     0,

@@ -2,7 +2,7 @@
 // review file, and import the reviewed file. See brownfield.ts for the file itself.
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { TextDecoder } from 'node:util';
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import { recordAudit } from '../audit.js';
 import type { ServiceContext } from '../context.js';
 import { withTransaction } from '../db/tx.js';
@@ -22,7 +22,8 @@ import { loadIspSettings } from '../settings/service.js';
 import { parseSpeed } from '../speed.js';
 import { insertPrepared, prepareSubscribers, type SubscriberInput } from '../subscribers/prepare.js';
 import { formatLocalDate, toLocalDate } from '../time.js';
-import { buildReview, renderReview, REVIEW_VERSION, type KnownState, type ReviewModel, type RouterRead } from './brownfield.js';
+import { buildReview, renderReview, REVIEW_VERSION, type KnownState, type RouterRead } from './brownfield.js';
+import { errors } from '../error-catalogue.js';
 
 export const DEFAULT_TEXT_FALLBACK = 'windows-1252';
 const TIMEOUT_MS = 60_000;
@@ -44,10 +45,7 @@ async function connect(ctx: ServiceContext, router: Router, fallbackEncoding?: s
     await recordRouterContact(ctx.db, router.id, { at: ctx.clock.now() }).catch(() => undefined);
     return client;
   } catch (err) {
-    throw new IspctlError('ROUTER_UNREACHABLE', `Router ${router.name} could not be reached at ${router.host}:${router.apiPort}: ${err instanceof Error ? err.message : String(err)}`, {
-      kind: 'failure',
-      suggestions: [`ispctl router check ${router.name}`],
-    });
+    throw errors.routerUnreachable(`Router ${router.name} could not be reached at ${router.host}:${router.apiPort}: ${err instanceof Error ? err.message : String(err)}`, [`ispctl router check ${router.name}`]);
   }
 }
 

@@ -1,10 +1,11 @@
 // The review: what ispctl makes of an inspect report before anything changes on the router.
 // Pure: the tunnel address it picks, the clash it refuses, the PPPoE interface it found, and
 // exactly what the install script will change.
-import { invalid, IspctlError } from '../errors.js';
+import { IspctlError } from '../errors.js';
 import { API_GROUP_POLICIES, supportsMessageAuth } from './install-script.js';
 import { formatCidr, formatIpv4, overlaps, parseCidrLoose, pickFreeAddress, type Ipv4Network } from './ipv4.js';
 import type { InspectReport } from './report.js';
+import { errors } from '../error-catalogue.js';
 
 export interface ReviewInput {
   router: string;
@@ -176,6 +177,6 @@ export function computeReview(i: ReviewInput): Review {
 /** The checked management address of a router onboarded without WireGuard. */
 export function checkManagementAddress(text: string, field: string): string {
   const n = parseCidrLoose(String(text ?? ''));
-  if (!n || String(text).includes('/')) throw invalid('INVALID_ADDRESS', `The ${field} ${JSON.stringify(text)} is not an IPv4 address.`, [], { field });
+  if (!n || String(text).includes('/')) throw errors.invalidAddress(field, text, 'is not an IPv4 address', ['e.g. 192.0.2.10']);
   return formatIpv4(n.address);
 }

@@ -11,6 +11,7 @@
 // `[A-Za-z0-9._-]`, so they are safe unquoted too; they are still quoted where they are written.
 
 import { invalid } from '../errors.js';
+import { errors } from '../error-catalogue.js';
 
 const NAMED: Record<number, string> = {
   0x22: '\\"',
@@ -100,7 +101,7 @@ export function rosAddress(value: string, field: string): string {
   const s = String(value ?? '');
   const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?:\/(\d{1,2}))?$/.exec(s);
   const ok = m && m.slice(1, 5).every((o) => Number(o) <= 255 && String(Number(o)) === o) && (m[5] === undefined || (Number(m[5]) <= 32 && String(Number(m[5])) === m[5]));
-  if (!ok) throw invalid('INVALID_ADDRESS', `The ${field} ${JSON.stringify(s)} is not an IPv4 address (with an optional /prefix).`, [], { field, input: s });
+  if (!ok) throw errors.invalidAddress(field, s, 'is not an IPv4 address (with an optional /prefix)', ['e.g. 192.0.2.10 or 192.0.2.0/24']);
   return s;
 }
 

@@ -4,7 +4,7 @@ import { recordAudit } from '../audit.js';
 import type { ServiceContext } from '../context.js';
 import { isUniqueViolation } from '../db/errors.js';
 import { withTransaction, type Db } from '../db/tx.js';
-import { IspctlError, invalid } from '../errors.js';
+import { IspctlError } from '../errors.js';
 import { publishNasSecret } from '../provisioning/radius/nas-secret.js';
 import { getRouter, type Router } from '../routers/service.js';
 import { decryptSecret, encryptSecret, loadSecretKey } from '../secrets.js';
@@ -14,6 +14,7 @@ import { buildInstallScript } from './install-script.js';
 import { formatCidr, parseCidrLoose } from './ipv4.js';
 import { parseReport, type InspectReport } from './report.js';
 import { checkManagementAddress, computeReview, type Review } from './review.js';
+import { errors } from '../error-catalogue.js';
 
 /** How often a RADIUS-mode router sends interim accounting updates. */
 export const INTERIM_UPDATE = '5m';
@@ -161,7 +162,7 @@ export async function installScript(ctx: ServiceContext, name: string, opts: Ins
   const { router, row } = await routerForOnboarding(ctx, name);
   if (!row.report) throw noReport(router.name);
   const viaAddress = opts.managementAddress !== undefined;
-  if (!viaAddress && opts.allowFrom !== undefined) throw invalid('MISSING_FLAGS', '--allow-from goes with --management-address.', [`ispctl router install-script ${router.name} --management-address ROUTER-IP --allow-from ISPCTL-IP`]);
+  if (!viaAddress && opts.allowFrom !== undefined) throw errors.missingFlags('--allow-from goes with --management-address.', [`ispctl router install-script ${router.name} --management-address ROUTER-IP --allow-from ISPCTL-IP`]);
   const review = await reviewRouter(ctx, router.name);
   const hub = await loadHubSettings(ctx.db);
   const key = loadSecretKey(ctx.env);
@@ -171,10 +172,7 @@ export async function installScript(ctx: ServiceContext, name: string, opts: Ins
   let host: string;
   if (!viaAddress) {
     if (!review.wireguard || !review.tunnel) {
-      throw new IspctlError('ROUTEROS_WITHOUT_WIREGUARD', `Router ${router.name} runs RouterOS ${review.routerOs.version}, which has no WireGuard (it arrived in RouterOS 7).`, {
-        kind: 'conflict',
-        suggestions: ['Upgrade the router to RouterOS 7 and run the inspect script again', `Or onboard it with a management address ispctl can reach: ispctl router install-script ${router.name} --management-address ROUTER-IP --allow-from ISPCTL-IP`],
-      });
+      throw errors.routerOsWithoutWireGuard(router.name, review.routerOs.version);
     }
     const endpoint = requireEndpoint(hub);
     const { publicKey: hubPublicKey } = await ensureHubKeys(ctx);
@@ -203,12 +201,12 @@ export async function installScript(ctx: ServiceContext, name: string, opts: Ins
     });
   } else {
     host = checkManagementAddress(opts.managementAddress!, 'management address');
-    if (opts.allowFrom === undefined) throw invalid('MISSING_FLAGS', 'Missing --allow-from: the address ispctl connects to the router from, as the router sees it.', [`ispctl router install-script ${router.name} --management-address ${host} --allow-from ISPCTL-IP`]);
+    if (opts.allowFrom === undefined) throw errors.missingFlags('Missing --allow-from: the address ispctl connects to the router from, as the router sees it.', [`ispctl router install-script ${router.name} --management-address ${host} --allow-from ISPCTL-IP`]);
     const allow = parseCidrLoose(opts.allowFrom);
-    if (!allow) throw invalid('INVALID_ADDRESS', `--allow-from ${JSON.stringify(opts.allowFrom)} is not an IPv4 address or network.`);
+    if (!allow) throw errors.invalidAddress('--allow-from', opts.allowFrom, 'is not an IPv4 address or network', ['e.g. 192.0.2.10 or 192.0.2.0/24']);
     const allowFrom = formatCidr(allow);
     if (radiusSecret !== undefined && allow.prefix !== 32) {
-      throw invalid('INVALID_ADDRESS', 'In RADIUS mode --allow-from must be one address: the router sends RADIUS to it (FreeRADIUS on the ispctl host).', [`--allow-from ${formatCidr(allow).replace(/\/\d+$/, '')}`]);
+      throw errors.invalidAddress('--allow-from', opts.allowFrom, 'is a network; in RADIUS mode it must be one address, the one the router sends RADIUS to (FreeRADIUS on the ispctl host)', [`--allow-from ${formatCidr(allow).replace(/\/\d+$/, '')}`]);
     }
     script = buildInstallScript({
       router: router.name,
@@ -252,7 +250,7 @@ export async function installScript(ctx: ServiceContext, name: string, opts: Ins
     });
     return r.status as string;
   }).catch((err) => {
-    if (isUniqueViolation(err, 'routers_nas_address_key')) throw new IspctlError('NAS_ADDRESS_TAKEN', `Another router already uses ${host} as its NAS address.`, { kind: 'conflict', suggestions: ['ispctl router list'] });
+    if (isUniqueViolation(err, 'routers_nas_address_key')) throw errors.nasAddressTaken(host);
     throw err;
   });
   return { router: router.name, status, via: viaAddress ? 'address' : 'wireguard', host, review, script };

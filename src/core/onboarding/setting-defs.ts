@@ -1,8 +1,9 @@
 // Settings of the management plane: the WireGuard hub on the ispctl host that routers dial.
-import { invalid } from '../errors.js';
 import { validateHost } from '../routers/validate.js';
 import type { SettingDef } from '../settings/registry.js';
 import { formatCidr, parseNetwork } from './ipv4.js';
+import { errors } from '../error-catalogue.js';
+import { integerSetting } from '../settings/kinds.js';
 
 export const DEFAULT_WIREGUARD_NETWORK = '10.233.0.0/24';
 export const DEFAULT_WIREGUARD_PORT = 51820;
@@ -21,7 +22,7 @@ export interface HubEndpoint {
 export function parseEndpoint(raw: unknown, key = 'wireguard-endpoint'): HubEndpoint {
   const s = String(raw ?? '').trim();
   const bad = (why: string): never => {
-    throw invalid('INVALID_SETTING_VALUE', `${key} ${JSON.stringify(s)} ${why}.`, [`ispctl settings set ${key} vpn.example.net:51820`, `ispctl settings set ${key} 203.0.113.5:51820`]);
+    throw errors.settingValue(key, `a host name or IP address with an optional :port from 1 to 65535 (this one ${why})`, s, ['vpn.example.net:51820', '203.0.113.5:51820']);
   };
   let host: string;
   let port: string | undefined;
@@ -31,7 +32,7 @@ export function parseEndpoint(raw: unknown, key = 'wireguard-endpoint'): HubEndp
     port = v6[2];
   } else {
     const m = /^([^:\s]+)(?::(\d+))?$/.exec(s);
-    if (!m) return bad('is not a host name or address with an optional :port');
+    if (!m) return bad('is not host[:port]');
     host = m[1]!;
     port = m[2];
   }
@@ -39,31 +40,15 @@ export function parseEndpoint(raw: unknown, key = 'wireguard-endpoint'): HubEndp
   try {
     checked = validateHost(host, key);
   } catch {
-    return bad('does not start with a valid host name or IP address');
+    return bad('does not start with one');
   }
-  if (port !== undefined && !(Number(port) >= 1 && Number(port) <= 65535)) bad('has a port outside 1 to 65535');
+  if (port !== undefined && !(Number(port) >= 1 && Number(port) <= 65535)) bad('has a port outside that range');
   return { host: checked, ...(port !== undefined ? { port: Number(port) } : {}) };
 }
 
 export function formatEndpoint(e: HubEndpoint): string {
   const host = e.host.includes(':') ? `[${e.host}]` : e.host;
   return e.port === undefined ? host : `${host}:${e.port}`;
-}
-
-function port(key: string, description: string, def: number): SettingDef {
-  return {
-    key,
-    description,
-    type: 'integer',
-    min: 1,
-    max: 65535,
-    default: def,
-    parse(raw) {
-      const s = String(raw).trim();
-      if (!/^\d+$/.test(s) || Number(s) < 1 || Number(s) > 65535) throw invalid('INVALID_SETTING_VALUE', `${key} must be a port from 1 to 65535, got "${String(raw)}".`, [`ispctl settings set ${key} ${def}`]);
-      return Number(s);
-    },
-  };
 }
 
 export const WIREGUARD_SETTINGS: readonly SettingDef[] = [
@@ -80,7 +65,7 @@ export const WIREGUARD_SETTINGS: readonly SettingDef[] = [
     default: DEFAULT_WIREGUARD_NETWORK,
     parse: (raw) => formatCidr(parseNetwork(String(raw), 'wireguard-network', { minPrefix: 16, maxPrefix: 29 })),
   },
-  port('wireguard-listen-port', 'WireGuard hub: UDP port the hub listens on', DEFAULT_WIREGUARD_PORT),
+  integerSetting('wireguard-listen-port', 'WireGuard hub: UDP port the hub listens on', 1, 65535, DEFAULT_WIREGUARD_PORT),
   {
     key: 'wireguard-interface',
     description: 'WireGuard hub: name of the tunnel interface, on this host and on each router (letters, digits, . _ -; at most 15)',
@@ -89,7 +74,7 @@ export const WIREGUARD_SETTINGS: readonly SettingDef[] = [
     parse(raw) {
       const s = String(raw).trim();
       if (!/^[A-Za-z0-9._-]{1,15}$/.test(s)) {
-        throw invalid('INVALID_SETTING_VALUE', `wireguard-interface ${JSON.stringify(s)} must be 1 to 15 letters, digits, ".", "_" or "-" (a Linux interface name).`, [`ispctl settings set wireguard-interface ${DEFAULT_WIREGUARD_INTERFACE}`]);
+        throw errors.settingValue('wireguard-interface', 'a Linux interface name: 1 to 15 letters, digits, ".", "_" or "-"', raw, DEFAULT_WIREGUARD_INTERFACE);
       }
       return s;
     },

@@ -109,29 +109,21 @@ export function parsePaymentId(input: string | number): number {
 export function parseMethod(input: string): PaymentMethod {
   const m = String(input ?? '').trim().toLowerCase();
   if (!(PAYMENT_METHODS as readonly string[]).includes(m)) {
-    throw invalid('INVALID_PAYMENT_METHOD', `Payment method ${JSON.stringify(String(input))} is not one of ${PAYMENT_METHODS.join(', ')}.`, [`--method ${PAYMENT_METHODS.join('|')}`]);
+    throw errors.paymentMethod(input, PAYMENT_METHODS);
   }
   return m as PaymentMethod;
 }
 
 function parseReference(input: string | undefined): string | null {
   if (input === undefined) return null;
-  const r = input.trim();
-  if (r === '') return null;
-  if (r.length > 200) throw invalid('INVALID_REFERENCE', `The reference is ${r.length} characters long; the limit is 200.`);
-  // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f]/.test(r)) throw invalid('INVALID_REFERENCE', 'The reference contains control characters.');
-  return r;
+  const r = errors.checkText('INVALID_REFERENCE', 'reference', input, 200);
+  return r === '' ? null : r;
 }
 
 function parseIdempotencyKey(input: string | undefined): string | null {
   if (input === undefined) return null;
-  const k = input.trim();
-  if (k === '') return null;
-  if (k.length > 200) throw invalid('INVALID_IDEMPOTENCY_KEY', `The idempotency key is ${k.length} characters long; the limit is 200.`);
-  // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f]/.test(k)) throw invalid('INVALID_IDEMPOTENCY_KEY', 'The idempotency key contains control characters.');
-  return k;
+  const k = errors.checkText('INVALID_IDEMPOTENCY_KEY', 'idempotency key', input, 200);
+  return k === '' ? null : k;
 }
 
 /** `YYYY-MM-DD` means the start of that day in the ISP time zone; otherwise an ISO timestamp with a zone. */
@@ -210,7 +202,7 @@ function describeExisting(p: Payment): string {
 export async function recordPayment(ctx: ServiceContext, input: RecordPaymentInput): Promise<RecordPaymentResult> {
   const settings = await loadBillingSettings(ctx.db);
   if (!input.subscriber && !input.invoice) {
-    throw invalid('MISSING_FLAGS', 'Say who paid: --subscriber (account number or username) or --invoice (invoice number).', ['--subscriber S-000123', '--invoice INV-2026-000123']);
+    throw errors.missingFlags('Say who paid: --subscriber (account number or username) or --invoice (invoice number).', ['--subscriber S-000123', '--invoice INV-2026-000123']);
   }
   const amount = parseMoney(input.amount, settings.currency, { allowZero: false, field: 'amount' });
   const method = parseMethod(input.method);
@@ -232,7 +224,7 @@ export async function recordPayment(ctx: ServiceContext, input: RecordPaymentInp
     let invoice: Invoice | undefined;
     if (input.invoice) {
       invoice = await findInvoice(trx, input.invoice);
-      if (invoice.status === 'void') throw conflict('INVOICE_VOID', `Invoice ${invoice.number} is void and cannot be paid.`, [`ispctl subscriber balance ${invoice.accountNo}`]);
+      if (invoice.status === 'void') throw errors.invoiceVoid(invoice.number, 'paid');
     }
     let subscriber: SubscriberRef;
     if (input.subscriber) {
@@ -426,12 +418,12 @@ export async function voidPayment(ctx: ServiceContext, id: number | string, opts
     await trx('subscribers').where({ id: subscriberId }).forUpdate().first('id');
     const before = (await paymentById(trx, pid))!;
     if (before.voidedAt) {
-      throw conflict('PAYMENT_ALREADY_VOID', `Payment ${before.ref} was voided already on ${before.voidedAt.toISOString().slice(0, 10)} (${before.voidReason ?? 'no reason'}).`, [`ispctl payment show ${pid}`]);
+      throw errors.alreadyVoid('PAYMENT_ALREADY_VOID', `Payment ${before.ref}`, `ispctl payment show ${pid}`, before);
     }
     const now = ctx.clock.now();
     const today = formatLocalDate(toLocalDate(now, settings.timezone));
     const updated = await trx('payments').where({ id: pid }).whereNull('voided_at').update({ voided_at: now, void_reason: reason }).returning('id');
-    if (updated.length === 0) throw conflict('PAYMENT_ALREADY_VOID', `Payment ${before.ref} was voided by someone else at the same time.`);
+    if (updated.length === 0) throw errors.alreadyVoid('PAYMENT_ALREADY_VOID', `Payment ${before.ref}`, `ispctl payment show ${pid}`);
     const reversed = await reverseAllocations(trx, { paymentId: pid }, now);
     const settled = await rebalance(trx, ctx, { subscriberIds: [subscriberId] }, { today });
     const collections = collectionsOutcome(settled);

@@ -425,7 +425,7 @@ export async function editPlan(ctx: ServiceContext, name: string, changes: PlanC
     poolRanges: changes.pool === undefined ? current.poolRanges : isDefault(changes.pool) ? null : validatePoolRanges(changes.pool!, 'pool'),
   };
   const burstGiven = [changes.burstDownload, changes.burstUpload, changes.burstThresholdDownload, changes.burstThresholdUpload, changes.burstTime].some((x) => x !== undefined);
-  if (changes.clearBurst && burstGiven) throw invalid('CONFLICTING_FLAGS', 'Remove the burst or change it, not both.', ['--no-burst, or --burst-download … --burst-upload …']);
+  if (changes.clearBurst && burstGiven) throw errors.conflictingFlags('Remove the burst or change it, not both.', '--no-burst, or --burst-download … --burst-upload …');
   next.burst = changes.clearBurst ? null : resolveBurst(next, changes, current.burst);
   checkPlanValues(next);
   checkOwnAddressing(`plan ${JSON.stringify(next.name)}`, next.localAddress, next.poolRanges);
@@ -446,7 +446,7 @@ export async function editPlan(ctx: ServiceContext, name: string, changes: PlanC
         .where({ id: current.id, revision: current.revision })
         .update({ ...toColumns(next), revision: trx.raw('revision + 1'), updated_at: ctx.clock.now() })
         .returning('*');
-      if (!row) throw new IspctlError('CONFLICT', `Plan ${current.name} was changed by someone else at the same time; nothing was changed.`, { kind: 'conflict', suggestions: ['Run the command again'] });
+      if (!row) throw errors.changedConcurrently(`Plan ${current.name}`);
       const plan = toPlan(row);
       await recordAudit(trx, ctx, { entityType: 'plan', entityId: plan.id, action: 'update', before: auditView(current), after: auditView(plan) });
       if (addressingChanged) {
@@ -502,7 +502,7 @@ export async function archivePlan(ctx: ServiceContext, name: string, opts: { for
       .whereNull('archived_at')
       .update({ archived_at: ctx.clock.now(), revision: trx.raw('revision + 1'), updated_at: ctx.clock.now() })
       .returning('*');
-    if (!row) throw new IspctlError('CONFLICT', `Plan ${plan.name} was archived by another process at the same time.`, { kind: 'conflict' });
+    if (!row) throw errors.changedConcurrently(`Plan ${plan.name}`);
     const archived = toPlan(row);
     await recordAudit(trx, ctx, { entityType: 'plan', entityId: plan.id, action: 'archive', before: { archivedAt: null }, after: { archivedAt: archived.archivedAt, currentServices } });
     return { plan: archived, currentServices, alreadyArchived: false };

@@ -8,6 +8,7 @@ import { loadIspSettings } from '../settings/service.js';
 import { addDays, formatLocalDate, parseLocalDate, startOfDay, toLocalDate } from '../time.js';
 import { big, rowsOf, type BigValue } from '../db/sql.js';
 import { totalCredit } from '../ledger/read-model.js';
+import { errors } from '../error-catalogue.js';
 
 /** A sum per month (`YYYY-MM`); sums of bigint columns come back as numeric. */
 type MonthAmount = { month: string; amount: BigValue };
@@ -157,7 +158,7 @@ async function collectionsReportIn(db: Db, opts: { from?: string; to?: string; n
   const today = formatLocalDate(toLocalDate(opts.now, s.timezone));
   const from = dateArg(opts.from, 'from date', today);
   const to = dateArg(opts.to, 'to date', opts.from ? from : today);
-  if (to < from) throw invalid('INVALID_DATE_RANGE', `--to ${to} is before --from ${from}.`);
+  if (to < from) throw errors.dateRangeReversed(from, to);
   const start = startOfDay(parseLocalDate(from), s.timezone);
   const end = startOfDay(addDays(parseLocalDate(to), 1), s.timezone);
   const rows = await rowsOf<{ day: string; method: string; recorded_by: string; n: bigint; amount: BigValue; vn: bigint; vamount: BigValue }>(
@@ -258,7 +259,7 @@ async function revenueReportIn(db: Db, opts: { from?: string; to?: string; now: 
   const thisMonth = formatLocalDate(toLocalDate(opts.now, s.timezone)).slice(0, 7);
   const to = monthArg(opts.to, '--to') ?? thisMonth;
   const from = monthArg(opts.from, '--from') ?? shiftMonth(to, -11);
-  if (to < from) throw invalid('INVALID_DATE_RANGE', `--to ${to} is before --from ${from}.`);
+  if (to < from) throw errors.dateRangeReversed(from, to);
   const start = startOfDay(parseLocalDate(`${from}-01`), s.timezone);
   const end = startOfDay(parseLocalDate(`${shiftMonth(to, 1)}-01`), s.timezone);
   // Lines carry their period and plan; lines of void invoices are marked voided.

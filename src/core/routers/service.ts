@@ -11,14 +11,14 @@ import type { RouterRow } from '../db/rows.js';
 import { withTransaction, type Db } from '../db/tx.js';
 import { provisionChanges } from '../provisioning/access.js';
 import { publishNasSecret } from '../provisioning/radius/nas-secret.js';
-import { conflict, invalid, IspctlError, notFound } from '../errors.js';
+import { conflict, invalid, IspctlError } from '../errors.js';
 import { decryptSecret, encryptSecret, generateSecret, loadSecretKey, maskSecret } from '../secrets.js';
 import { listSettings } from '../settings/service.js';
 import { recordAuditMany } from '../subscribers/audit-many.js';
 import { assertRouterAddressing, checkOwnAddressing, ROUTER_POOL_NAME, validateLocalAddress, validatePoolRanges } from './pools.js';
 import { createRouterOnboarding, loadHubSettings, ONBOARDING_API_USER } from '../onboarding/hub.js';
 import { onboardingOf, registeringAdviceFor } from '../onboarding/state.js';
-import { validateChoice, validateHost, validateIpAddress, validatePort, validateRouterName } from './validate.js';
+import { validateChoice, validateHost, validateIpAddress, validatePort, validateRadiusSecret, validateRouterName } from './validate.js';
 
 export const ROUTER_MODES = ['radius', 'api'] as const;
 export type RouterMode = (typeof ROUTER_MODES)[number];
@@ -206,15 +206,6 @@ function validateApiPassword(input: string): string {
   return s;
 }
 
-function validateRadiusSecret(input: string): string {
-  const s = String(input ?? '');
-  if (!/^[\x21-\x7e]{16,128}$/.test(s) || /["'\\]/.test(s)) {
-    throw invalid('INVALID_RADIUS_SECRET', 'The RADIUS secret must be 16 to 128 printable characters without spaces, quotes or backslashes.', [
-      'Leave it out and ispctl generates a strong one',
-    ]);
-  }
-  return s;
-}
 
 /** The router with this name (ignoring case), or NOT_FOUND (exit 4). */
 export async function getRouter(db: Db, name: string): Promise<Router> {
@@ -306,7 +297,7 @@ async function assertNameFree(db: Db, name: string, exceptId?: number): Promise<
   const q = db('routers').whereRaw('lower(name) = lower(?)', [name]).first('id', 'name');
   const row = await q;
   if (row && Number(row.id) !== exceptId) {
-    throw conflict('ROUTER_EXISTS', `A router called ${JSON.stringify(row.name)} already exists.`, [`ispctl router show ${row.name}`, 'Choose another name']);
+    throw errors.routerExists(String(row.name));
   }
 }
 
@@ -314,15 +305,13 @@ async function assertNasFree(db: Db, nas: string | null, exceptId?: number): Pro
   if (!nas) return;
   const row = await db('routers').whereRaw('nas_address = ?::inet', [nas]).first('id', 'name');
   if (row && Number(row.id) !== exceptId) {
-    throw conflict('NAS_ADDRESS_TAKEN', `The NAS address ${nas} is already used by router ${JSON.stringify(row.name)}; FreeRADIUS tells routers apart by it.`, [
-      'Give each router its own source address towards FreeRADIUS (e.g. its WireGuard address)',
-    ]);
+    throw errors.nasAddressTaken(nas, String(row.name));
   }
 }
 
 function mapUnique(err: unknown): never {
-  if (isUniqueViolation(err, 'routers_name_lower_key')) throw conflict('ROUTER_EXISTS', 'A router with that name already exists (added at the same time by another process).', ['ispctl router list']);
-  if (isUniqueViolation(err, 'routers_nas_address_key')) throw conflict('NAS_ADDRESS_TAKEN', 'That NAS address is already used by another router.', ['ispctl router list']);
+  if (isUniqueViolation(err, 'routers_name_lower_key')) throw errors.routerExists();
+  if (isUniqueViolation(err, 'routers_nas_address_key')) throw errors.nasAddressTaken(undefined);
   throw err;
 }
 
@@ -453,7 +442,7 @@ export async function editRouter(ctx: ServiceContext, name: string, changes: Rou
   }
   checkModeNeeds(next, current.status === 'pending' && next.host === null);
   if (changes.radiusSecret !== undefined && changes.rotateRadiusSecret) {
-    throw invalid('CONFLICTING_FLAGS', 'Give a new RADIUS secret or ask for a generated one, not both.', ['--radius-secret … or --rotate-radius-secret']);
+    throw errors.conflictingFlags('Give a new RADIUS secret or ask for a generated one, not both.', '--radius-secret … or --rotate-radius-secret');
   }
   const apiPassword = changes.apiPassword === undefined ? undefined : validateApiPassword(changes.apiPassword);
   const radiusSecret = changes.rotateRadiusSecret ? generateSecret(24) : changes.radiusSecret === undefined ? undefined : validateRadiusSecret(changes.radiusSecret);
@@ -475,7 +464,7 @@ export async function editRouter(ctx: ServiceContext, name: string, changes: Rou
       if (apiPassword !== undefined) update.api_password_enc = encryptSecret(apiPassword, key!);
       if (radiusSecret !== undefined) update.radius_secret_enc = encryptSecret(radiusSecret, key!);
       const [row] = await trx('routers').where({ id: current.id, revision: current.revision }).update(update).returning('*');
-      if (!row) throw new IspctlError('CONFLICT', `Router ${current.name} was changed by someone else at the same time; nothing was changed.`, { kind: 'conflict', suggestions: ['Run the command again'] });
+      if (!row) throw errors.changedConcurrently(`Router ${current.name}`);
       const router = toRouter(row);
       const after: Record<string, unknown> = auditView(router);
       if (apiPassword !== undefined) after.apiPasswordChanged = true;
@@ -524,7 +513,7 @@ export interface RouterRemoveResult {
 export async function removeRouter(ctx: ServiceContext, name: string, opts: RouterRemoveOptions = {}): Promise<RouterRemoveResult> {
   const router = await getRouter(ctx.db, name);
   const target = opts.moveTo === undefined ? undefined : await getRouter(ctx.db, opts.moveTo).catch((err) => {
-    if (err instanceof IspctlError && err.code === 'ROUTER_NOT_FOUND') throw notFound('ROUTER_NOT_FOUND', `There is no router called ${JSON.stringify(opts.moveTo)} to move the services to.`, ['ispctl router list shows the routers']);
+    if (err instanceof IspctlError && err.code === 'ROUTER_NOT_FOUND') throw errors.routerNotFound(String(opts.moveTo), 'to move the services to');
     throw err;
   });
   if (target && target.id === router.id) throw invalid('INVALID_MOVE_TARGET', 'The services cannot be moved to the router being removed.', ['Name another router with --move-to']);
@@ -570,7 +559,7 @@ export async function removeRouter(ctx: ServiceContext, name: string, opts: Rout
       ).map((r: { id: number }) => Number(r.id));
     }
     const deleted = await trx('routers').where({ id: router.id }).del().returning('id');
-    if (deleted.length !== 1) throw new IspctlError('CONFLICT', `Router ${router.name} was removed by another process.`, { kind: 'conflict' });
+    if (deleted.length !== 1) throw errors.changedConcurrently(`Router ${router.name}`);
     await recordAudit(trx, ctx, {
       entityType: 'router',
       entityId: router.id,

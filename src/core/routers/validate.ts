@@ -1,6 +1,7 @@
 // Checks of what people type about routers: names, addresses, ports.
 import { isIP, isIPv4 } from 'node:net';
 import { invalid } from '../errors.js';
+import { errors } from '../error-catalogue.js';
 
 /** Router names: 1 to 63 letters, digits, `.`, `_`, `-`, starting with a letter or digit. */
 export function validateRouterName(input: string, field = 'router name'): string {
@@ -16,10 +17,10 @@ export function validateRouterName(input: string, field = 'router name'): string
 export function validateIpAddress(input: string, field: string): string {
   const s = String(input ?? '').trim();
   if (isIP(s) === 0) {
-    throw invalid('INVALID_ADDRESS', `The ${field} ${JSON.stringify(String(input ?? ''))} is not an IPv4 or IPv6 address.`, ['Give an address such as 10.0.0.1 or 2001:db8::1'], { field, input });
+    throw errors.invalidAddress(field, input, 'is not an IPv4 or IPv6 address', ['Give an address such as 10.0.0.1 or 2001:db8::1']);
   }
   if (isIPv4(s) && s.split('.').some((o) => o.length > 1 && o.startsWith('0'))) {
-    throw invalid('INVALID_ADDRESS', `The ${field} ${JSON.stringify(s)} has an octet with a leading zero, which some tools read as octal.`, [`Write it as ${s.split('.').map((o) => String(Number(o))).join('.')}`], { field, input });
+    throw errors.invalidAddress(field, s, 'has an octet with a leading zero, which some tools read as octal', [`Write it as ${s.split('.').map((o) => String(Number(o))).join('.')}`]);
   }
   return s.toLowerCase();
 }
@@ -58,4 +59,13 @@ export function validateChoice<T extends string>(input: string, values: readonly
     throw invalid(code, `The ${field} ${JSON.stringify(String(input ?? ''))} is not one of ${values.join(', ')}.`, [`Use one of: ${values.join(', ')}`], { field, input });
   }
   return s as T;
+}
+
+/** A RADIUS shared secret as ispctl accepts it: it is written into FreeRADIUS's clients and RouterOS. */
+export function validateRadiusSecret(input: string): string {
+  const s = String(input ?? '');
+  if (!/^[\x21-\x7e]{16,128}$/.test(s) || /["'\\]/.test(s)) {
+    throw errors.radiusSecretInvalid();
+  }
+  return s;
 }

@@ -1,7 +1,7 @@
 import type { ServiceContext } from '../context.js';
-import { invalid } from '../errors.js';
 import { SETTINGS } from './registry.js';
 import { isInitialised, listSettings, setSettings, type SettingView } from './service.js';
+import { errors } from '../error-catalogue.js';
 
 export interface InitOptions {
   values: Record<string, unknown>;
@@ -28,7 +28,7 @@ export async function initialise(ctx: ServiceContext, opts: InitOptions): Promis
     return { alreadyInitialised: true, changed: [], settings: await listSettings(ctx.db) };
   }
   if (!already && (opts.values['isp-name'] === undefined || String(opts.values['isp-name']).trim() === '')) {
-    throw invalid('MISSING_FLAGS', 'The ISP name is required to set up ispctl.', ['ispctl init --isp-name "My ISP" --yes']);
+    throw errors.missingFlags('The ISP name is required to set up ispctl.', ['ispctl init --isp-name "My ISP" --yes']);
   }
   const values: Record<string, unknown> = {};
   for (const def of SETTINGS.filter((s) => s.initKey)) {

@@ -9,6 +9,7 @@ import { WIREGUARD_SETTINGS } from '../onboarding/setting-defs.js';
 import { assertCurrency } from '../money.js';
 import { formatSpeed, parseSpeed } from '../speed.js';
 import { assertTimeZone } from '../time.js';
+import { booleanSetting, choiceSetting, integerSetting, textSetting } from './kinds.js';
 
 export type SettingValue = string | number | boolean;
 
@@ -36,64 +37,6 @@ export function displayValue(def: SettingDef, value: SettingValue | null): Setti
   return def.mask ? def.mask(value) : '***';
 }
 
-function integer(key: string, description: string, min: number, max: number, def: number, extra: Partial<SettingDef> = {}): SettingDef {
-  return {
-    key,
-    description,
-    type: 'integer',
-    min,
-    max,
-    default: def,
-    ...extra,
-    parse(raw) {
-      const s = String(raw).trim();
-      if (!/^-?\d+$/.test(s)) {
-        throw invalid('INVALID_SETTING_VALUE', `${key} must be a whole number from ${min} to ${max}, got "${String(raw)}".`, [`ispctl settings set ${key} ${def}`]);
-      }
-      const n = Number(s);
-      if (n < min || n > max) {
-        const why = key === 'billing-day' ? ' (days 29 to 31 do not exist in every month)' : '';
-        throw invalid('INVALID_SETTING_VALUE', `${key} must be from ${min} to ${max}, got ${n}${why}.`, [`ispctl settings set ${key} ${Math.min(Math.max(n, min), max)}`]);
-      }
-      return n;
-    },
-  };
-}
-
-function text(key: string, description: string, maxLength: number, extra: Partial<SettingDef> = {}): SettingDef {
-  return {
-    key,
-    description,
-    type: 'string',
-    ...extra,
-    parse(raw) {
-      const s = String(raw).trim();
-      if (s === '') throw invalid('INVALID_SETTING_VALUE', `${key} cannot be empty.`, [`ispctl settings set ${key} "…"`]);
-      if (s.length > maxLength) throw invalid('INVALID_SETTING_VALUE', `${key} is ${s.length} characters long; the limit is ${maxLength}.`);
-      // eslint-disable-next-line no-control-regex
-      if (/[\u0000-\u001f\u007f]/.test(s)) throw invalid('INVALID_SETTING_VALUE', `${key} contains control characters.`);
-      return s;
-    },
-  };
-}
-
-function choice(key: string, description: string, values: readonly string[], def: string): SettingDef {
-  return {
-    key,
-    description,
-    type: 'enum',
-    values,
-    default: def,
-    parse(raw) {
-      const s = String(raw).trim().toLowerCase();
-      if (!values.includes(s)) {
-        throw invalid('INVALID_SETTING_VALUE', `${key} must be one of ${values.join(', ')}, got "${String(raw)}".`, values.map((v) => `ispctl settings set ${key} ${v}`));
-      }
-      return s;
-    },
-  };
-}
-
 /** A speed, stored in its short form (`1M`, `512k`) so it reads well in settings list. */
 function speed(key: string, description: string, def: string): SettingDef {
   return {
@@ -108,7 +51,7 @@ function speed(key: string, description: string, def: string): SettingDef {
 }
 
 export const SETTINGS: readonly SettingDef[] = [
-  text('isp-name', "The ISP's name, shown on invoices and messages", 100, { initKey: true }),
+  textSetting('isp-name', "The ISP's name, shown on invoices and messages", 100, { initKey: true }),
   {
     key: 'currency',
     description: 'ISO 4217 currency code of all prices and payments, e.g. PHP',
@@ -133,15 +76,15 @@ export const SETTINGS: readonly SettingDef[] = [
       return tz;
     },
   },
-  integer('billing-day', 'Day of the month on which billing periods start (1 to 28)', 1, 28, 1, { initKey: true }),
-  integer('due-days', 'Days from invoice date to due date', 0, 90, 15, { initKey: true }),
-  integer('grace-days', 'Days after the due date before an unpaid subscriber is suspended', 0, 90, 5, { initKey: true }),
-  integer('invoice-lead-days', 'Generate invoices this many days before the period starts', 0, 27, 0),
-  choice('suspension-action', 'What suspension for non-payment does when a plan does not say: block, or throttle to the reduced speed', ['block', 'throttle'], 'block'),
+  integerSetting('billing-day', 'Day of the month on which billing periods start (1 to 28)', 1, 28, 1, { initKey: true, why: 'days 29 to 31 do not exist in every month' }),
+  integerSetting('due-days', 'Days from invoice date to due date', 0, 90, 15, { initKey: true }),
+  integerSetting('grace-days', 'Days after the due date before an unpaid subscriber is suspended', 0, 90, 5, { initKey: true }),
+  integerSetting('invoice-lead-days', 'Generate invoices this many days before the period starts', 0, 27, 0),
+  choiceSetting('suspension-action', 'What suspension for non-payment does when a plan does not say: block, or throttle to the reduced speed', ['block', 'throttle'], 'block'),
   speed('throttle-download', 'Reduced download speed of a throttled subscriber when the plan does not set one, e.g. 1M', '1M'),
   speed('throttle-upload', 'Reduced upload speed of a throttled subscriber when the plan does not set one, e.g. 1M', '1M'),
-  choice('api-block-action', 'API mode: how a blocked subscriber\'s PPP secret is handled when the router does not say: disable, or remove', ['disable', 'remove'], 'disable'),
-  text(
+  choiceSetting('api-block-action', 'API mode: how a blocked subscriber\'s PPP secret is handled when the router does not say: disable, or remove', ['disable', 'remove'], 'disable'),
+  textSetting(
     'radius-reload-command',
     'RADIUS mode: command ispctl runs with /bin/sh -c after a radius-mode router is added, changed or removed, so FreeRADIUS loads the new client list (e.g. "systemctl restart freeradius"); "none" to run nothing',
     1000,
@@ -154,19 +97,7 @@ export const SETTINGS: readonly SettingDef[] = [
     default: DEFAULT_INVOICE_NUMBER_FORMAT,
     parse: (raw) => validateInvoiceNumberFormat(String(raw)),
   },
-  {
-    key: 'bill-suspended-services',
-    description: 'Invoice services for periods they spend blocked (suspended, admin-suspended); false skips those periods',
-    type: 'boolean',
-    default: false,
-    parse(raw) {
-      if (typeof raw === 'boolean') return raw;
-      const s = String(raw).trim().toLowerCase();
-      if (['true', 'yes', 'on', '1'].includes(s)) return true;
-      if (['false', 'no', 'off', '0'].includes(s)) return false;
-      throw invalid('INVALID_SETTING_VALUE', `bill-suspended-services must be true or false, got "${String(raw)}".`, ['ispctl settings set bill-suspended-services false']);
-    },
-  },
+  booleanSetting('bill-suspended-services', 'Invoice services for periods they spend blocked (suspended, admin-suspended); false skips those periods', false),
   // Collections and notifications (src/core/collections, src/core/notify).
   ...COLLECTION_SETTINGS,
   ...NOTIFY_SETTINGS,

@@ -6,6 +6,7 @@ import { moneyRecorded } from '../ledger/read-model.js';
 import { provisionSettingsChange } from '../provisioning/access.js';
 import { formatLocalDate, toLocalDate } from '../time.js';
 import { displayValue, SETTINGS, settingDef, type SettingValue } from './registry.js';
+import { errors } from '../error-catalogue.js';
 
 export interface SettingView {
   key: string;
@@ -54,10 +55,7 @@ export async function isInitialised(db: Db): Promise<boolean> {
 export async function loadIspSettings(db: Db): Promise<IspSettings> {
   const stored = await storedValues(db);
   if (!stored.has('isp-name')) {
-    throw new IspctlError('NOT_INITIALISED', 'ispctl has not been set up on this database yet.', {
-      kind: 'failure',
-      suggestions: ['Run ispctl init to set the ISP name, currency, time zone and billing terms'],
-    });
+    throw errors.notInitialised();
   }
   const get = (k: string) => (stored.has(k) ? stored.get(k)! : settingDef(k).default!);
   return {

@@ -2,7 +2,7 @@
 // `""` for a quote inside one, quoted fields may hold commas and line breaks. CRLF, LF and a
 // leading byte order mark are accepted; blank lines are skipped.
 
-import { invalid } from '../errors.js';
+import { errors } from '../error-catalogue.js';
 
 export interface CsvRecord {
   /** Fields as written (quotes removed). */
@@ -28,7 +28,7 @@ export function parseCsv(text: string): CsvRecord[] {
   let wasQuoted = false; // the current field was quoted (and is now closed)
   let empty = true; // nothing seen yet on this record
   const fail = (why: string, at: number): never => {
-    throw invalid('INVALID_CSV', `The CSV file is malformed on line ${at}: ${why}.`, ['Put fields holding commas, quotes or line breaks in double quotes, and write a quote inside them as ""'], { line: at });
+    throw errors.invalidCsv(`is malformed on line ${at}: ${why}`, ['Put fields holding commas, quotes or line breaks in double quotes, and write a quote inside them as ""'], { line: at });
   };
   const endRecord = () => {
     fields.push(field);

@@ -7,7 +7,7 @@ import { reporter, type OnProgress } from '../progress.js';
 import type { Knex } from 'knex';
 import type { ServiceContext } from '../context.js';
 import { withTransaction } from '../db/tx.js';
-import { IspctlError, invalid, type ErrorKind } from '../errors.js';
+import { IspctlError, type ErrorKind } from '../errors.js';
 import { loadIspSettings } from '../settings/service.js';
 import { formatLocalDate, toLocalDate } from '../time.js';
 import { parseCsv } from './csv.js';
@@ -15,6 +15,7 @@ import { insertPrepared, prepareSubscribers, type CreatedSubscriber, type InputF
 import { isUniqueViolation } from '../db/errors.js';
 import { provisionChanges } from '../provisioning/access.js';
 import { assertRouterAddressing } from '../routers/pools.js';
+import { errors as catalogue } from '../error-catalogue.js';
 
 /** CSV columns and the fields they fill. Header names are case-insensitive; order is free. */
 export const IMPORT_COLUMNS: ReadonlyArray<{ column: string; field: InputField; required: boolean; description: string }> = [
@@ -72,19 +73,19 @@ export async function importSubscribers(ctx: ServiceContext, csvText: string, op
   const progress = reporter(opts.onProgress);
   progress({ phase: 'Reading the file' });
   const records = parseCsv(csvText);
-  if (records.length === 0) throw invalid('INVALID_CSV', 'The CSV file is empty.', [`The first line names the columns: ${IMPORT_COLUMNS.filter((c) => c.required).map((c) => c.column).join(',')},…`]);
+  if (records.length === 0) throw catalogue.invalidCsv('is empty', [`The first line names the columns: ${IMPORT_COLUMNS.filter((c) => c.required).map((c) => c.column).join(',')},…`]);
   const [header, ...data] = records;
   const names = header!.fields.map((h) => h.trim().toLowerCase().replace(/[\s-]+/g, '_'));
   const known = new Set(IMPORT_COLUMNS.map((c) => c.column));
   const unknown = names.filter((n) => !known.has(n));
   if (unknown.length) {
-    throw invalid('INVALID_CSV', `The CSV header has unknown column${unknown.length === 1 ? '' : 's'} ${unknown.map((u) => JSON.stringify(u)).join(', ')}.`, [`Known columns: ${IMPORT_COLUMNS.map((c) => c.column).join(', ')}`]);
+    throw catalogue.invalidCsv(`header has unknown column${unknown.length === 1 ? '' : 's'} ${unknown.map((u) => JSON.stringify(u)).join(', ')}`, [`Known columns: ${IMPORT_COLUMNS.map((c) => c.column).join(', ')}`]);
   }
   const dup = names.find((n, i) => names.indexOf(n) !== i);
-  if (dup) throw invalid('INVALID_CSV', `The CSV header names the column ${JSON.stringify(dup)} twice.`);
+  if (dup) throw catalogue.invalidCsv(`header names the column ${JSON.stringify(dup)} twice`, ['Keep one of them']);
   const missing = IMPORT_COLUMNS.filter((c) => c.required && !names.includes(c.column)).map((c) => c.column);
-  if (missing.length) throw invalid('INVALID_CSV', `The CSV header lacks the required column${missing.length === 1 ? '' : 's'} ${missing.join(', ')}.`, [`Required columns: ${IMPORT_COLUMNS.filter((c) => c.required).map((c) => c.column).join(', ')}`]);
-  if (data.length === 0) throw invalid('INVALID_CSV', 'The CSV file has a header but no subscriber rows.');
+  if (missing.length) throw catalogue.invalidCsv(`header lacks the required column${missing.length === 1 ? '' : 's'} ${missing.join(', ')}`, [`Required columns: ${IMPORT_COLUMNS.filter((c) => c.required).map((c) => c.column).join(', ')}`]);
+  if (data.length === 0) throw catalogue.invalidCsv('has a header but no subscriber rows', ['Add one line per subscriber below the header']);
 
   const errors: ImportRowError[] = [];
   const rowNo = (i: number) => i + 2;

@@ -4,6 +4,7 @@
 
 import { isIPv4 } from 'node:net';
 import { invalid } from '../errors.js';
+import { errors } from '../error-catalogue.js';
 
 export const USERNAME_MAX = 64;
 export const PASSWORD_MAX = 64;
@@ -121,9 +122,5 @@ export function validateText(input: string, field: string, max = 500): string {
 
 /** Admin suspension reasons: required, one line, at most 500 characters. */
 export function validateReason(input: string | undefined): string {
-  const s = String(input ?? '').trim();
-  if (s === '') throw invalid('MISSING_REASON', 'A suspension needs a reason.', ['e.g. --reason "requested by subscriber while abroad"']);
-  // eslint-disable-next-line no-control-regex
-  if (s.length > 500 || /[\u0000-\u001f\u007f]/.test(s)) throw invalid('INVALID_REASON', 'The reason must be one line of at most 500 characters.');
-  return s;
+  return errors.checkReason(input, 'the suspension', 'requested by subscriber while abroad');
 }

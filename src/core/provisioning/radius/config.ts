@@ -4,10 +4,11 @@
 import { resolve } from 'node:path';
 import type { ServiceContext } from '../../context.js';
 import { redactUrl, resolveTarget, validatePostgresUrl } from '../../db/config.js';
-import { IspctlError, invalid } from '../../errors.js';
+import { IspctlError } from '../../errors.js';
 import { syncNasSecrets } from './nas-secret.js';
 import { radiusReloadCommand } from './reload.js';
 import { writeFreeRadiusConfig, type FreeRadiusConfig, type FreeRadiusDbOptions } from './freeradius-config.js';
+import { errors } from '../../error-catalogue.js';
 
 export interface RadiusConfigOptions {
   /** Directory to write (created; must be empty unless `force`). */
@@ -66,9 +67,8 @@ export function freeRadiusDbFromUrl(url: string): FreeRadiusDbOptions {
   const host = u.hostname !== '' ? u.hostname.replace(/^\[(.*)\]$/, '$1') : (socketHost ?? '');
   const database = decodeURIComponent(u.pathname.replace(/^\//, ''));
   const user = decodeURIComponent(u.username);
-  if (!host) throw invalid('RADIUS_DB_URL', `The database URL ${redactUrl(url)} names no host.`, ['Use the form postgres://user:password@host:5432/database']);
-  if (!user) throw invalid('RADIUS_DB_URL', `The database URL ${redactUrl(url)} names no user; FreeRADIUS needs one.`, ['Use the form postgres://freeradius:password@host:5432/database']);
-  if (!database) throw invalid('RADIUS_DB_URL', `The database URL ${redactUrl(url)} names no database.`, ['Use the form postgres://user:password@host:5432/database']);
+  const missing = !host ? 'host' : !user ? 'user' : !database ? 'database' : undefined;
+  if (missing) throw errors.databaseUrl('RADIUS_DB_URL', redactUrl(url), `names no ${missing}; FreeRADIUS needs one`);
   return {
     host,
     port: u.port ? Number(u.port) : 5432,
