@@ -86,7 +86,7 @@ describeEachEngine('adjustments', (db) => {
     await expect(addAdjustment(ctx, { subscriber: 'ana', type: 'bribe', amount: '1', reason: 'x' })).rejects.toMatchObject({ code: 'INVALID_ADJUSTMENT_TYPE' });
     await expect(addAdjustment(ctx, { subscriber: 'ana', type: 'goodwill', amount: '-5', reason: 'x' })).rejects.toMatchObject({ exitCode: 2 });
     await expect(addAdjustment(ctx, { subscriber: 'ana', type: 'goodwill', amount: '5', reason: ' ' })).rejects.toMatchObject({ code: 'MISSING_REASON' });
-    await expect(addAdjustment(ctx, { subscriber: 'ana', type: 'goodwill', amount: '5', reason: 'x', invoiceNow: true })).rejects.toMatchObject({ code: 'INVALID_USAGE' });
+    await expect(addAdjustment(ctx, { subscriber: 'ana', type: 'goodwill', amount: '5', reason: 'x', invoiceNow: true })).rejects.toMatchObject({ code: 'CONFLICTING_FLAGS' });
     await expect(addAdjustment(ctx, { subscriber: 'nobody', type: 'goodwill', amount: '5', reason: 'x' })).rejects.toMatchObject({ exitCode: 4 });
     expect((await listAdjustments(ctx.db)).length).toBe(before);
   });
