@@ -161,6 +161,13 @@ export const errors = {
   alreadyExists: (detail: string, cause?: unknown): IspctlError =>
     new IspctlError('CONFLICT', `That already exists (${detail}); nothing was changed.`, { kind: 'conflict', cause, suggestions: ['Run the command again to see which one'] }),
 
+  /** A subscriber whose services have all ended. `detail`: " to suspend", " under \"ana\"". */
+  serviceEnded: (accountNo: string, detail = ''): IspctlError =>
+    conflict('SERVICE_ENDED', `Subscriber ${accountNo} has no current service${detail}; it ended.`, [`ispctl subscriber show ${accountNo}`]),
+
+  /** A FreeRADIUS configuration path ispctl will not use. `what`: "The target directory". */
+  freeRadiusPath: (what: string, path: string, why: string): IspctlError => invalid('FREERADIUS_BAD_PATH', `${what} ${JSON.stringify(path)} ${why}.`, ['Give absolute paths: --source the packaged configuration, --target a new directory outside it']),
+
   // ---- routers ----------------------------------------------------------------------------------
 
   /** Two routers cannot share a NAS address: FreeRADIUS tells routers apart by it. */

@@ -6,7 +6,6 @@ import { recordAudit } from '../audit.js';
 import type { ServiceContext } from '../context.js';
 import type { PlanRow } from '../db/rows.js';
 import { withTransaction } from '../db/tx.js';
-import { invalid } from '../errors.js';
 import { parseMoney, type Discount } from '../money.js';
 import { toPlan } from '../plans/service.js';
 import { provisionChanges } from '../provisioning/access.js';
@@ -68,7 +67,7 @@ function bigJson(_k: string, v: unknown): unknown {
 }
 
 export async function editSubscriber(ctx: ServiceContext, ref: string, changes: SubscriberChanges): Promise<SubscriberEditResult> {
-  if (changes.password !== undefined && changes.generatePassword) throw invalid('CONFLICTING_FLAGS', 'Give a new password or ask for a generated one, not both.', ['--password … or --generate-password']);
+  if (changes.password !== undefined && changes.generatePassword) throw errors.conflictingFlags('Give a new password or ask for a generated one, not both.', '--password … or --generate-password');
   const settings = await loadIspSettings(ctx.db);
   const today = formatLocalDate(toLocalDate(ctx.clock.now(), settings.timezone));
   try {

@@ -135,7 +135,7 @@ export async function importSubscribers(ctx: ServiceContext, csvText: string, op
     return await withTransaction(ctx.db, run);
   } catch (err) {
     if (isUniqueViolation(err)) {
-      throw new IspctlError('CONFLICT', 'A username or static IP in the file was taken by another process during the import; nothing was imported.', { kind: 'conflict', suggestions: ['Run the import again to see which rows'] });
+      throw catalogue.alreadyExists('a username or static IP in the file was taken by another process during the import', err);
     }
     throw err;
   }

@@ -11,6 +11,7 @@ import { deleteSubscriber, endServices, resumeServices, suspendServices } from '
 import { ispToday, resolve } from './resolve.js';
 import type { Service, Subscriber } from './types.js';
 import { validateReason } from './validate.js';
+import { errors } from '../error-catalogue.js';
 
 export interface RemoveSubscriberResult {
   subscriber: Subscriber;
@@ -91,7 +92,7 @@ export async function suspendSubscriber(ctx: ServiceContext, ref: string, opts: 
   return withTransaction(ctx.db, async (trx) => {
     const res = await resolve(trx, ref, { forUpdate: true });
     const current = res.named.filter((s) => s.endedOn === null);
-    if (current.length === 0) throw conflict('SERVICE_ENDED', `Subscriber ${res.subscriber.accountNo} has no current service to suspend.`, [`ispctl subscriber show ${res.subscriber.accountNo}`]);
+    if (current.length === 0) throw errors.serviceEnded(res.subscriber.accountNo, ' to suspend');
     const active = current.filter((s) => s.adminStatus === 'active');
     if (active.length === 0) {
       const s = current[0]!;
@@ -115,7 +116,7 @@ export async function resumeSubscriber(ctx: ServiceContext, ref: string): Promis
   return withTransaction(ctx.db, async (trx) => {
     const res = await resolve(trx, ref, { forUpdate: true });
     const current = res.named.filter((s) => s.endedOn === null);
-    if (current.length === 0) throw conflict('SERVICE_ENDED', `Subscriber ${res.subscriber.accountNo} has no current service to resume.`, [`ispctl subscriber show ${res.subscriber.accountNo}`]);
+    if (current.length === 0) throw errors.serviceEnded(res.subscriber.accountNo, ' to resume');
     const suspended = current.filter((s) => s.adminStatus === 'suspended');
     if (suspended.length === 0) {
       throw conflict('NOT_SUSPENDED', `${current.map((s) => s.username).join(', ')} (${res.subscriber.accountNo}) is not suspended by an administrator.`, [

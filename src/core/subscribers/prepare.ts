@@ -124,12 +124,18 @@ export const FIELD_PARSERS = {
   startDate: (v: string) => formatLocalDate(parseLocalDate(v, 'start date')),
 } satisfies Partial<Record<InputField, (v: string) => string>>;
 
-export function usernameTaken(username: string, accountNo: string): IspctlError {
-  return conflict('USERNAME_TAKEN', `The username ${JSON.stringify(username)} is already used by subscriber ${accountNo}.`, [`ispctl subscriber show ${accountNo}`, 'Choose another username']);
+/** Without `username`/`accountNo`: another process took it between our check and our insert. */
+export function usernameTaken(username?: string, accountNo?: string): IspctlError {
+  return username && accountNo
+    ? conflict('USERNAME_TAKEN', `The username ${JSON.stringify(username)} is already used by subscriber ${accountNo}.`, [`ispctl subscriber show ${accountNo}`, 'Choose another username'])
+    : conflict('USERNAME_TAKEN', 'That username was taken by another process at the same time.', ['Choose another username']);
 }
 
-export function staticIpTaken(ip: string, owner: { username: string; account_no: string }): IspctlError {
-  return conflict('STATIC_IP_TAKEN', `The static IP ${ip} is already assigned to ${owner.username} (${owner.account_no}).`, ['Choose a free address', `ispctl subscriber show ${owner.account_no}`]);
+/** Without `ip`/`owner`: another process took it between our check and our insert. */
+export function staticIpTaken(ip?: string, owner?: { username: string; account_no: string }): IspctlError {
+  return ip && owner
+    ? conflict('STATIC_IP_TAKEN', `The static IP ${ip} is already assigned to ${owner.username} (${owner.account_no}).`, ['Choose a free address', `ispctl subscriber show ${owner.account_no}`])
+    : conflict('STATIC_IP_TAKEN', 'That static IP was assigned by another process at the same time.', ['Choose a free address']);
 }
 
 export function planArchived(name: string): IspctlError {

@@ -7,6 +7,7 @@ import type { PrefixedPlanRow, RouterRow, ServiceRow, SubscriberRow } from '../d
 import type { Db } from '../db/tx.js';
 import { IspctlError } from '../errors.js';
 import { toService, toSubscriber, type Service, type Subscriber } from './types.js';
+import { errors } from '../error-catalogue.js';
 
 export async function loadSubscriber(db: Db, id: number, opts: { forUpdate?: boolean } = {}): Promise<Subscriber | undefined> {
   const q = db('subscribers').where({ id });
@@ -71,12 +72,12 @@ export async function updateServiceAt(trx: Knex.Transaction, service: Service, v
     .where({ id: service.id, revision: service.revision })
     .update({ ...values, revision: trx.raw('revision + 1'), updated_at: now })
     .returning('*');
-  if (!row) throw new IspctlError('CONFLICT', `Subscriber ${accountNo} was changed by someone else at the same time; nothing was changed.`, { kind: 'conflict', suggestions: ['Run the command again'] });
+  if (!row) throw errors.changedConcurrently(`Subscriber ${accountNo}`);
   return toService(row);
 }
 
 function raced(): IspctlError {
-  return new IspctlError('CONFLICT', 'Another process changed this subscriber at the same time; nothing was changed.', { kind: 'conflict', suggestions: ['Run the command again'] });
+  return errors.changedConcurrently('This subscriber');
 }
 
 /** active → suspended, for current services still active; all of them or none (CONFLICT). */

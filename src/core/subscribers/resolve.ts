@@ -5,12 +5,14 @@ import type { NetworkSettings } from '../access/settings.js';
 import type { ServiceContext } from '../context.js';
 import { isUniqueViolation } from '../db/errors.js';
 import type { Db } from '../db/tx.js';
-import { conflict, invalid } from '../errors.js';
+import { invalid } from '../errors.js';
 import type { Plan } from '../plans/service.js';
 import { ispToday as settingsToday } from '../settings/service.js';
 import { findSubscriberByRef, subscriberNotFound } from './ref.js';
 import { loadServicesOf, loadSubscriber } from './repository.js';
 import type { Service, Subscriber } from './types.js';
+import { errors } from '../error-catalogue.js';
+import { staticIpTaken, usernameTaken } from './prepare.js';
 
 /** Today in the ISP time zone, `YYYY-MM-DD` (reads the timezone setting; default Asia/Manila). */
 export async function ispToday(ctx: Pick<ServiceContext, 'db' | 'clock'>): Promise<string> {
@@ -39,14 +41,14 @@ export function singleCurrent(res: Resolved, ref: string): Service {
   const current = res.named.filter((s) => s.endedOn === null);
   if (current.length === 1) return current[0]!;
   if (current.length === 0) {
-    throw conflict('SERVICE_ENDED', `Subscriber ${res.subscriber.accountNo} has no current service${res.byUsername ? ` under ${JSON.stringify(ref)}` : ''}; it ended.`, [`ispctl subscriber show ${res.subscriber.accountNo}`]);
+    throw errors.serviceEnded(res.subscriber.accountNo, res.byUsername ? ` under ${JSON.stringify(ref)}` : '');
   }
   throw invalid('AMBIGUOUS_SUBSCRIBER', `Subscriber ${res.subscriber.accountNo} has ${current.length} services; name one by its username.`, current.map((s) => `ispctl … ${s.username}`));
 }
 
 export function mapServiceUnique(err: unknown): never {
-  if (isUniqueViolation(err, 'services_username_lower_key')) throw conflict('USERNAME_TAKEN', 'That username was taken by another process at the same time.', ['Choose another username']);
-  if (isUniqueViolation(err, 'services_static_ip_key')) throw conflict('STATIC_IP_TAKEN', 'That static IP was assigned by another process at the same time.', ['Choose another address']);
+  if (isUniqueViolation(err, 'services_username_lower_key')) throw usernameTaken();
+  if (isUniqueViolation(err, 'services_static_ip_key')) throw staticIpTaken();
   throw err;
 }
 

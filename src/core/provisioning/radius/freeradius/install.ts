@@ -9,6 +9,7 @@ import { commentItems, insertAfterOpen, removeBlock, removeEapCalls, renameBlock
 import { blocksIn, configError, findBlock, headerIs, requireBlock } from './parse.js';
 import { AUTH_SQL_INSTANCE, authorizeFromReplica, checkAbsolute, DYNAMIC_SITE, messageAuthenticatorReply, renderFreeRadiusConfig } from './render.js';
 import { FREERADIUS_CONFIG_CANDIDATES, type FreeRadiusConfig, type FreeRadiusConfigOptions } from './types.js';
+import { errors } from '../../../error-catalogue.js';
 
 function probe(path: string): 'ok' | 'missing' | 'denied' {
   try {
@@ -99,7 +100,7 @@ export async function writeFreeRadiusConfig(options: FreeRadiusConfigOptions): P
     });
   }
   if (inside(sourceDir, targetDir) || inside(targetDir, sourceDir)) {
-    throw invalid('FREERADIUS_BAD_PATH', `target directory ${targetDir} must be outside the source configuration ${sourceDir}`);
+    throw errors.freeRadiusPath('The target directory', targetDir, `is inside the source configuration ${JSON.stringify(sourceDir)}; it must be outside it`);
   }
   const r = renderFreeRadiusConfig(options, targetDir);
   const { clients, logDir, runDir, pidFile } = r;

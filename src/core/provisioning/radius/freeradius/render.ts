@@ -8,6 +8,7 @@ import { invalid } from '../../../errors.js';
 import { MARK } from './edit.js';
 import { readFreeRadiusSingleQuoted } from './parse.js';
 import type { FreeRadiusConfigOptions, FreeRadiusDbOptions } from './types.js';
+import { errors } from '../../../error-catalogue.js';
 
 export const DYNAMIC_SERVER = 'ispctl_dynamic_clients';
 export const DYNAMIC_SITE = 'ispctl-dynamic-clients';
@@ -69,7 +70,7 @@ export function checkPort(what: string, port: number): number {
 
 export function checkAbsolute(what: string, path: string): string {
   rejectControl(what, path);
-  if (!isAbsolute(path)) throw invalid('FREERADIUS_BAD_PATH', `${what} must be an absolute path, got ${JSON.stringify(path)}`);
+  if (!isAbsolute(path)) throw errors.freeRadiusPath(what, path, 'is not an absolute path');
   return resolve(path);
 }
 
