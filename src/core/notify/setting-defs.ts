@@ -96,7 +96,7 @@ export function parseRate(raw: unknown, key: string): string {
   const m = /^(\d+(?:\.\d+)?)(?:\/(s|sec|second|m|min|minute|h|hour))?$/.exec(s);
   const n = m ? Number(m[1]) : NaN;
   if (!m || !(n > 0) || n > 1_000_000) {
-    throw errors.settingValue(key, 'a rate such as 20/s, 600/min or 36000/h, or none', raw, ['20/s', 'none']);
+    throw errors.settingValue(key, 'a rate such as 20/s, 600/min or 36000/h (or none)', raw, ['20/s', 'none']);
   }
   const unit = (m[2] ?? 's')[0] === 's' ? 's' : (m[2] ?? 's')[0] === 'm' ? 'min' : 'h';
   return `${n}/${unit}`;
