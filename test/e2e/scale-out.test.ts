@@ -193,12 +193,18 @@ describe.skipIf(!sourceDir)('scale-out: primary + streaming replica, two FreeRAD
     expect(await both('ben')).toEqual(['Access-Reject', 'Access-Reject']);
   });
 
-  it('a command pointed at the replica is told to use the primary', async () => {
-    const r = await runCli(['payment', 'record', '--subscriber', 'ben', '--amount', '1500', '--method', 'cash', '--json'], {
-      env: { DATABASE_URL: replicaUrl, ISPCTL_SECRET_KEY: SECRET_KEY, ISPCTL_DATA_DIR: join(tmp, 'data'), ISPCTL_CONFIG_DIR: join(tmp, 'config') },
-    });
-    expect(r.code, r.stdout + r.stderr).toBe(1);
-    expect(r.json.error.code).toBe('DATABASE_READ_ONLY');
+  it('a command or a daemon pointed at the replica is told to use the primary, and changes nothing', async () => {
+    const env = { DATABASE_URL: replicaUrl, ISPCTL_SECRET_KEY: SECRET_KEY, ISPCTL_DATA_DIR: join(tmp, 'data'), ISPCTL_CONFIG_DIR: join(tmp, 'config') };
+    const [payment, daemon] = await Promise.all([
+      runCli(['payment', 'record', '--subscriber', 'ben', '--amount', '1500', '--method', 'cash', '--json'], { env }),
+      runCli(['daemon', '--once', '--instance-name', 'on-replica'], { env }),
+    ]);
+    expect(payment.code, payment.stdout + payment.stderr).toBe(1);
+    expect(payment.json.error.code).toBe('DATABASE_READ_ONLY');
+    expect(daemon.code, daemon.stdout + daemon.stderr).toBe(1);
+    expect(daemon.stderr).toMatch(/read-only \(a standby replica/);
+    expect((await onPrimary.raw(`select count(*)::int as n from payments`)).rows[0].n).toBe(1);
+    expect((await onPrimary.raw(`select count(*)::int as n from daemon_instances`)).rows[0].n).toBe(0);
   });
 
   it('two daemons on the primary: one billing run, one invoice per service, every message sent once', async () => {
