@@ -228,7 +228,11 @@ describe.skipIf(!sourceDir)('scale-out: primary + streaming replica, two FreeRAD
     ]);
     expect((await onPrimary.raw(`select count(*)::int as n from schedule_run_history where schedule = 'billing'`)).rows[0].n).toBe(1);
     const sent = (await onPrimary.raw(`select recipient as to, body as text, attempts from notifications where status = 'sent' order by id`)).rows as Array<{ to: string; text: string; attempts: number }>;
-    expect(sent.length).toBeGreaterThanOrEqual(pending);
+    // Suspension notices queued on 25 November held their suspensions; on 1 December their hold is
+    // long past, so the outbox gives them up (failed) rather than send them late. The rest go.
+    expect(sent.length).toBeGreaterThan(0);
+    const given = (await onPrimary.raw(`select distinct template from notifications where status = 'failed'`)).rows as Array<{ template: string }>;
+    expect(given.every((r) => r.template === 'suspension')).toBe(true);
     expect(sent.every((m) => m.attempts === 1)).toBe(true);
     const key = (m: { to: string; text: string }) => `${m.to}\u0000${m.text}`;
     expect(sms.map(key).sort()).toEqual(sent.map(key).sort());
