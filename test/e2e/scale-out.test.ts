@@ -26,21 +26,12 @@ import { runCli } from '../helpers/cli.js';
 import { freeUdpPort, radclient, startFreeRadius, type FreeRadiusInstance } from '../helpers/freeradius.js';
 import { startPgCluster, type PgCluster } from '../helpers/pg-cluster.js';
 import { startPgReplica, type PgReplica } from '../helpers/pg-replica.js';
+import { eventually } from '../helpers/wait.js';
 import { startDaemon, type DaemonProcess } from '../faults/helpers.js';
 
 const sourceDir = detectFreeRadiusConfigDir();
 const SECRET_KEY = 'd4'.repeat(32);
 const PEOPLE = ['ana', 'ben', 'cora'] as const;
-
-async function eventually<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms / 1000} s`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe.skipIf(!sourceDir)('scale-out: primary + streaming replica, two FreeRADIUS, two daemons', () => {
   const tmp = mkdtempSync(join(tmpdir(), 'ispctl-scale-out-'));
@@ -69,7 +60,7 @@ describe.skipIf(!sourceDir)('scale-out: primary + streaming replica, two FreeRAD
   /** The replica has replayed everything the primary has written so far. */
   const caughtUp = async () => {
     const lsn = String((await onPrimary.raw('select pg_current_wal_lsn()::text as lsn')).rows[0].lsn);
-    await eventually('replica caught up', async () => (await onReplica.raw('select pg_last_wal_replay_lsn() >= ?::pg_lsn as ok', [lsn])).rows[0].ok === true);
+    await eventually(async () => (await onReplica.raw('select pg_last_wal_replay_lsn() >= ?::pg_lsn as ok', [lsn])).rows[0].ok === true, 60_000, 'replica caught up');
   };
 
   beforeAll(async () => {
@@ -153,7 +144,7 @@ describe.skipIf(!sourceDir)('scale-out: primary + streaming replica, two FreeRAD
     await onReplica.raw('select pg_wal_replay_pause()');
     await addSubscriber(ctx, { fullName: 'Subscriber dan', username: 'dan', password: 'dan-pa55', phone: '+639170000009', plan: 'Fiber 50', router: 'core1' });
     expect((await onPrimary.raw(`select count(*)::int as n from radcheck where username = 'dan'`)).rows[0].n).toBeGreaterThan(0);
-    await eventually('replay paused', async () => (await onReplica.raw('select pg_get_wal_replay_pause_state() as s')).rows[0].s === 'paused');
+    await eventually(async () => (await onReplica.raw('select pg_get_wal_replay_pause_state() as s')).rows[0].s === 'paused', 30_000, 'replay paused');
     expect(await both('dan')).toEqual(['Access-Reject', 'Access-Reject']);
     await onReplica.raw('select pg_wal_replay_resume()');
     await caughtUp();
@@ -212,8 +203,8 @@ describe.skipIf(!sourceDir)('scale-out: primary + streaming replica, two FreeRAD
     expect(pending).toBeGreaterThan(0);
     const env = { DATABASE_URL: primaryUrl, ISPCTL_SECRET_KEY: SECRET_KEY, ISPCTL_NOW: '2026-12-01T09:00:00+08:00', ISPCTL_ROUTER_TIMEOUT: '1', ISPCTL_DATA_DIR: join(tmp, 'data'), ISPCTL_CONFIG_DIR: join(tmp, 'config') };
     daemons.push(startDaemon({ ...env, ISPCTL_INSTANCE_NAME: 'noc-a' }), startDaemon({ ...env, ISPCTL_INSTANCE_NAME: 'noc-b' }));
-    await eventually('billing done', async () => (await onPrimary.raw(`select last_outcome from schedule_runs where schedule = 'billing'`)).rows[0]?.last_outcome === 'ok', 60_000);
-    await eventually('messages sent', async () => Number((await onPrimary.raw(`select count(*)::int as n from notifications where status in ('pending', 'sending')`)).rows[0].n) === 0, 60_000);
+    await eventually(async () => (await onPrimary.raw(`select last_outcome from schedule_runs where schedule = 'billing'`)).rows[0]?.last_outcome === 'ok', 60_000, 'billing done');
+    await eventually(async () => Number((await onPrimary.raw(`select count(*)::int as n from notifications where status in ('pending', 'sending')`)).rows[0].n) === 0, 60_000, 'messages sent');
     const logs = daemons.map((d) => d.output());
     const codes = await Promise.all(daemons.splice(0).map((d) => d.stop()));
     // One leader ran the schedules; the other followed.
