@@ -19,7 +19,8 @@ export default class BillingGenerate extends BaseCommand<typeof BillingGenerate>
   static override description =
     'Without --period, bills the period that contains today plus invoice-lead-days. Postpaid services are billed for that period ' +
     '(due after due-days); prepaid services for the next period (due at its start). Partial periods and plan changes are prorated by days. ' +
-    'Running it twice, or twice at once, never bills a service twice for a period. See docs/billing.md.';
+    'Running it twice, or twice at once, never bills a service twice for a period. It works through the subscribers in chunks, each its own transaction: ' +
+    'a run stopped part way keeps the chunks it finished, and running it again bills the rest. See docs/billing.md.';
   static override examples = [
     '<%= config.bin %> billing generate',
     '<%= config.bin %> billing generate --period 2026-12 --dry-run',
