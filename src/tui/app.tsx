@@ -46,8 +46,22 @@ export function App({ source, colour = true, size: fixedSize }: AppProps) {
   const [data, setData] = useState<DashboardSnapshot>();
   const [error, setError] = useState<string>();
   const [status, setStatus] = useState<string>('');
-  const [focus, setFocus] = useState(0);
-  const [selected, setSelected] = useState<Record<PaneId, number>>({ access: 0, collections: 0, money: 0, routers: 0, events: 0, daemon: 0 });
+  const [focus, setFocusState] = useState(0);
+  const [selected, setSelectedState] = useState<Record<PaneId, number>>({ access: 0, collections: 0, money: 0, routers: 0, events: 0, daemon: 0 });
+  // Like the mode below: a key that arrives before the screen caught up with the one before it
+  // (↓ then r, typed fast or on a busy machine) must act on the row the first key chose.
+  const focusRef = useRef(focus);
+  focusRef.current = focus;
+  const selectedRef = useRef(selected);
+  selectedRef.current = selected;
+  const setFocus = (f: number) => {
+    focusRef.current = f;
+    setFocusState(f);
+  };
+  const setSelected = (s: Record<PaneId, number>) => {
+    selectedRef.current = s;
+    setSelectedState(s);
+  };
   const [mode, setModeState] = useState<Mode>({ kind: 'grid' });
   const modeRef = useRef(mode);
   modeRef.current = mode;
@@ -134,10 +148,9 @@ export function App({ source, colour = true, size: fixedSize }: AppProps) {
   const gridHeight = Math.max(paneRows * 4, size.rows - 3);
   const paneHeight = Math.floor(gridHeight / paneRows);
   const paneWidth = Math.floor(size.columns / cols);
-
-  const focusedId = PANES[focus]!;
-  const focusedLines = data ? paneContent(focusedId, data, paneWidth - 4, data.takenAt).lines : [];
-  const selectedLine = focusedLines[selected[focusedId]];
+  // What the screen shows now, for keys handled before the handler of this render is attached.
+  const shown = useRef({ data, paneWidth });
+  shown.current = { data, paneWidth };
 
   useInput((input, key) => {
     // Several keys in one read (a fast typist, a paste, tmux send-keys "ab"): one at a time,
@@ -227,17 +240,23 @@ export function App({ source, colour = true, size: fixedSize }: AppProps) {
       if (input === 'k') return setMode({ kind: 'confirm', question: describe({ kind: 'kick', subscriber: ref }), action: { kind: 'kick', subscriber: ref }, back: m });
       return;
     }
-    // The grid.
-    if (key.tab && key.shift) return setFocus((f) => (f + PANES.length - 1) % PANES.length);
-    if (key.tab || key.rightArrow) return setFocus((f) => (f + 1) % PANES.length);
-    if (key.leftArrow) return setFocus((f) => (f + PANES.length - 1) % PANES.length);
+    // The grid: focus and selection as the keys before this one left them.
+    const f = focusRef.current;
+    const id = PANES[f]!;
+    const view = shown.current;
+    const lines = view.data ? paneContent(id, view.data, view.paneWidth - 4, view.data.takenAt).lines : [];
+    const line = lines[selectedRef.current[id]];
+    if (key.tab && key.shift) return setFocus((f + PANES.length - 1) % PANES.length);
+    if (key.tab || key.rightArrow) return setFocus((f + 1) % PANES.length);
+    if (key.leftArrow) return setFocus((f + PANES.length - 1) % PANES.length);
     if (key.upArrow || key.downArrow) {
-      const max = Math.max(0, focusedLines.length - 1);
-      return setSelected((s) => ({ ...s, [focusedId]: Math.max(0, Math.min(max, s[focusedId] + (key.upArrow ? -1 : 1))) }));
+      const max = Math.max(0, lines.length - 1);
+      const s = selectedRef.current;
+      return setSelected({ ...s, [id]: Math.max(0, Math.min(max, s[id] + (key.upArrow ? -1 : 1))) });
     }
-    if (key.return && selectedLine?.target?.subscriber) return openSubscriber(selectedLine.target.subscriber);
-    if (input === 'r' && selectedLine?.target?.router) {
-      const action: DashboardAction = { kind: 'retry', router: selectedLine.target.router };
+    if (key.return && line?.target?.subscriber) return openSubscriber(line.target.subscriber);
+    if (input === 'r' && line?.target?.router) {
+      const action: DashboardAction = { kind: 'retry', router: line.target.router };
       return setMode({ kind: 'confirm', question: describe(action), action, back: { kind: 'grid' } });
     }
   }
