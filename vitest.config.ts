@@ -14,12 +14,12 @@ export default defineConfig({
     // fail one that would (what is fast enough is measured in bench/).
     testTimeout: 60_000,
     hookTimeout: 120_000,
-    // Two files at a time. Vitest's default is one worker fewer than the cores, which on a
-    // 2-core machine ran the whole suite one file after another while the end-to-end files
-    // mostly wait on the processes they start. Each file has its own databases, data
-    // directories and ports, so files do not share state.
+    // One file at a time, slow files first. Two at a time ran the suite in 480 s instead of
+    // ~600 s, but three tests that restart PostgreSQL or read a streaming replica (pg-restart,
+    // scale-out) failed when another file shared the machine and passed alone: until they do
+    // not depend on that, files run one after another.
     pool: 'forks',
-    maxWorkers: 2,
+    maxWorkers: 1,
     minWorkers: 1,
     sequence: { sequencer: SlowFirstSequencer },
     projects: [

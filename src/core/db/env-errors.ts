@@ -135,7 +135,7 @@ export function environmentError(err: unknown, ctx: EnvironmentContext = {}): Is
   // Network failures are the database's only when the database is a server.
   if (ctx.engine !== 'postgres') return undefined;
   const server = ctx.location ? ` at ${ctx.location}` : '';
-  if (codes.some((c) => LOST.includes(c)) || /Connection terminated|terminating connection due to administrator command|server closed the connection unexpectedly|ECONNRESET|EPIPE/i.test(texts) || codes.includes('ECONNRESET') || codes.includes('EPIPE')) {
+  if (codes.some((c) => LOST.includes(c)) || /Connection terminated|terminating connection due to administrator command|server closed the connection unexpectedly|Client has encountered a connection error and is not queryable|ECONNRESET|EPIPE/i.test(texts) || codes.includes('ECONNRESET') || codes.includes('EPIPE')) {
     return new IspctlError('DATABASE_CONNECTION_LOST', `The connection to PostgreSQL${server} was lost mid-run (the server restarted, stopped or dropped it).`, {
       kind: 'failure',
       cause: err,
