@@ -5,12 +5,7 @@
 // report: { name, runs, median, p99, unit, target }.
 //
 //   npm run build && node bench/reports.mjs [--subscribers 100000] [--runs 5]
-import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir, userInfo } from 'node:os';
-import { join } from 'node:path';
-import { dist, report, sized } from './lib.mjs';
+import { dist, report, sized, startPostgres } from './lib.mjs';
 
 const arg = (name, def) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -24,56 +19,6 @@ const { migrateLatest } = await import(dist('src/core/db/migrate.js'));
 const { FixedClock } = await import(dist('src/core/clock.js'));
 const { initialise } = await import(dist('src/core/settings/init.js'));
 const { agingReport, collectionsReport, revenueReport } = await import(dist('src/core/reports/service.js'));
-
-function pgBin(name) {
-  const root = '/usr/lib/postgresql';
-  if (existsSync(root)) {
-    for (const v of readdirSync(root).sort((a, b) => Number(b) - Number(a))) {
-      const p = join(root, v, 'bin', name);
-      if (existsSync(p)) return p;
-    }
-  }
-  return name;
-}
-
-async function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-async function startPostgres() {
-  const root = userInfo().uid === 0;
-  const dir = mkdtempSync(join(tmpdir(), 'ispctl-bench-pg-'));
-  const data = join(dir, 'data');
-  if (root) {
-    chownSync(dir, Number(execFileSync('id', ['-u', 'postgres']).toString()), Number(execFileSync('id', ['-g', 'postgres']).toString()));
-    chmodSync(dir, 0o700);
-  }
-  const run = (bin, args) => {
-    const r = root ? spawnSync('runuser', ['-u', 'postgres', '--', pgBin(bin), ...args], { encoding: 'utf8', cwd: dir }) : spawnSync(pgBin(bin), args, { encoding: 'utf8', cwd: dir });
-    if (r.status !== 0) throw new Error(`${bin} failed: ${r.stderr || r.stdout}`);
-  };
-  run('initdb', ['-D', data, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--no-sync', '--locale=C.UTF-8']);
-  const port = await freePort();
-  const opts = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c shared_buffers=256MB`;
-  run('pg_ctl', ['-D', data, '-o', opts, '-l', join(dir, 'server.log'), '-w', '-t', '60', 'start']);
-  return {
-    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
-    stop() {
-      try {
-        run('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']);
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
-    },
-  };
-}
 
 async function seed(knex, clock) {
   const ctx = { db: knex, clock, actor: { user: 'bench', command: 'bench' }, env: {} };
@@ -125,7 +70,7 @@ async function seed(knex, clock) {
   return { ctx, counts };
 }
 
-const pg = await startPostgres();
+const pg = await startPostgres({ settings: { shared_buffers: '256MB' } });
 try {
   const admin = await openDatabase({ engine: 'postgres', url: pg.url });
   await admin.knex.raw('create database bench');
