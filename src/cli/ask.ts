@@ -2,9 +2,7 @@
 // (a plan or router from a list, a subscriber by search, passwords masked), and confirmations of
 // destructive changes. Loaded only when there is something to ask, so start-up stays fast.
 // Scripts are never asked anything: the base command turns what is missing into one error.
-import type { Knex } from 'knex';
-
-type Db = Knex;
+import type { ServiceContext } from '../core/context.js';
 
 /** How to ask for one flag or argument. */
 export type AskKind = 'text' | 'password' | 'plan' | 'router' | 'subscriber' | 'choice';
@@ -42,8 +40,8 @@ function message(m: Missing): string {
   return what[m.ask] ?? `${missingLabel(m)}: ${m.label.replace(/\.$/, '')}`;
 }
 
-/** Asks for one missing value on the terminal. `db` opens the database when a list is needed. */
-export async function askFor(m: Missing, db: () => Promise<Db>): Promise<string> {
+/** Asks for one missing value on the terminal. `ctx` opens the database when a list is needed. */
+export async function askFor(m: Missing, ctx: () => Promise<ServiceContext>): Promise<string> {
   const prompts = await import('@inquirer/prompts');
   const required = (v: string) => (v.trim() === '' ? 'Required' : true);
   switch (m.ask) {
@@ -51,36 +49,17 @@ export async function askFor(m: Missing, db: () => Promise<Db>): Promise<string>
       return prompts.password({ message: message(m), mask: '*', validate: required });
     case 'choice':
       return prompts.select({ message: message(m), choices: (m.options ?? []).map((o) => ({ value: o, name: o })) });
-    case 'plan': {
-      const { listPlans } = await import('../core/plans/service.js');
-      const { formatMoney } = await import('../core/money.js');
-      const { formatSpeed } = await import('../core/speed.js');
-      const plans = await listPlans(await db());
-      if (!plans.length) return prompts.input({ message: message(m), validate: required });
-      return prompts.select({
-        message: message(m),
-        choices: plans.map((p) => ({
-          value: p.name,
-          name: `${p.name}  ${formatMoney(p.priceMinor, p.currency)}  download ${formatSpeed(p.downloadKbps)} / upload ${formatSpeed(p.uploadKbps)}`,
-        })),
-      });
-    }
+    case 'plan':
     case 'router': {
-      const { listRouters } = await import('../core/routers/service.js');
-      const routers = await listRouters(await db());
-      if (!routers.length) return prompts.input({ message: message(m), validate: required });
-      return prompts.select({ message: message(m), choices: routers.map((r) => ({ value: r.name, name: `${r.name}  ${r.mode} mode  ${r.host}` })) });
+      const { planChoices, routerChoices } = await import('../core/choices.js');
+      const choices = await (m.ask === 'plan' ? planChoices : routerChoices)(await ctx());
+      if (!choices.length) return prompts.input({ message: message(m), validate: required });
+      return prompts.select({ message: message(m), choices });
     }
     case 'subscriber': {
-      const { listSubscribers } = await import('../core/subscribers/service.js');
-      const conn = await db();
-      return prompts.search({
-        message: message(m),
-        source: async (term) => {
-          const rows = await listSubscribers(conn, { search: term?.trim() || undefined, limit: 10 });
-          return rows.map((r) => ({ value: r.accountNo, name: `${r.accountNo}  ${r.fullName}  ${r.username}`, description: `${r.plan} via ${r.router ?? '?'}` }));
-        },
-      });
+      const { subscriberChoices } = await import('../core/choices.js');
+      const c = await ctx();
+      return prompts.search({ message: message(m), source: (term) => subscriberChoices(c, term) });
     }
     default:
       return prompts.input({ message: message(m), validate: required });

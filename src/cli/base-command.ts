@@ -131,7 +131,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     }
     const { askFor } = await import('./ask.js');
     for (const m of missing) {
-      const value = await askFor(m, async () => (await this.db()).knex);
+      const value = await askFor(m, () => this.ctx());
       (m.kind === 'flag' ? flags : args)[m.name] = value;
     }
   }

@@ -53,6 +53,11 @@ describe('data access', () => {
     expect(commands.flatMap((f) => hits(f, re))).toEqual([]);
   });
 
+  it('the terminal prompts take their lists from the core, not from knex', () => {
+    const re = /from ['"]knex['"]|import\(['"]knex['"]\)|\bKnex\b|\.knex\b|\.raw\(|\b(?:db|trx|knex|conn)\(\s*['"`]/;
+    expect(hits('src/cli/ask.ts', re)).toEqual([]);
+  });
+
   it('no command writes SQL', () => {
     const re = /\bselect\s+[\w*.,\s()]+\s+from\s+\w|\binsert\s+into\s+\w|\bdelete\s+from\s+\w|\bupdate\s+\w+\s+set\s+\w/i;
     expect(commands.flatMap((f) => hits(f, re))).toEqual([]);
