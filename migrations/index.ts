@@ -19,6 +19,7 @@ import * as collectionsControls from './20261202120000_collections_controls.js';
 import * as serviceHistoryPerStatement from './20261203020000_service_history_per_statement.js';
 import * as routerJobQueues from './20261203030000_router_job_queues.js';
 import * as notifyHold from './20261203040000_notify_hold.js';
+import * as notifyCancelled from './20261204040000_notify_cancelled.js';
 
 export interface Migration {
   name: string;
@@ -45,4 +46,5 @@ export const migrations: Migration[] = [
   { name: '20261203020000_service_history_per_statement', ...serviceHistoryPerStatement },
   { name: '20261203030000_router_job_queues', ...routerJobQueues },
   { name: '20261203040000_notify_hold', ...notifyHold },
+  { name: '20261204040000_notify_cancelled', ...notifyCancelled },
 ];

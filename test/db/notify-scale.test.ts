@@ -11,7 +11,7 @@ import { generateInvoices } from '../../src/core/billing/generate.js';
 import { FixedClock } from '../../src/core/clock.js';
 import { runCollections } from '../../src/core/collections/run.js';
 import type { ServiceContext } from '../../src/core/context.js';
-import { GIVEN_UP_ERROR } from '../../src/core/notify/hold.js';
+import { CANCELLED_ERROR, GIVEN_UP_ERROR } from '../../src/core/notify/hold.js';
 import { queueNotifications, sendNotifications } from '../../src/core/notify/outbox.js';
 import { recordPayment } from '../../src/core/payments/service.js';
 import { apiDriver } from '../../src/core/provisioning/routeros/driver.js';
@@ -129,11 +129,18 @@ describeEachEngine('outbox: notices before actions, gateway limits', (db) => {
     expect(secret('ana')?.disabled).toBe('false');
 
     const sent = await sendNotifications(ctx, {});
-    expect(sent).toMatchObject({ retrying: 1, failed: 0 });
+    expect(sent).toMatchObject({ retrying: 1, failed: 0, cancelled: 2 });
     await runJobs(ctx, drivers, { timeoutMs: 5000 });
     // Every notice found its subscriber still connected when it arrived; then the router acted.
+    // Ana's were not sent: they would announce a suspension that no longer stands.
     const notices = arrivals.filter((a) => /service is suspended|has been suspended/.test(a.text));
-    expect(notices.map((a) => `${a.channel}:${userOf(a.to)}`).sort()).toEqual(['email:ana', 'email:ben', 'email:cora', 'email:dan', 'sms:ana', 'sms:ben', 'sms:cora'].sort());
+    expect(notices.map((a) => `${a.channel}:${userOf(a.to)}`).sort()).toEqual(['email:ben', 'email:cora', 'email:dan', 'sms:ben', 'sms:cora'].sort());
+    // Kept for the record, marked cancelled with the reason; `notify retry` does not queue them again.
+    const anas = await ctx.db('notifications').where({ template: 'suspension' }).whereIn('recipient', ['ana@example.net', phoneOf('ana')]).select('channel', 'status', 'last_error', 'sent_at').orderBy('channel');
+    expect(anas).toEqual([
+      { channel: 'email', status: 'cancelled', last_error: CANCELLED_ERROR, sent_at: null },
+      { channel: 'sms', status: 'cancelled', last_error: CANCELLED_ERROR, sent_at: null },
+    ]);
     expect(notices.every((a) => a.routerHadThemDisabled === 'false')).toBe(true);
     expect(secret('ben')?.disabled).toBe('true');
     expect(secret('cora')?.disabled).toBe('true');

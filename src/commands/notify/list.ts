@@ -9,10 +9,10 @@ import { TEMPLATE_NAMES } from '../../core/notify/templates.js';
 
 export default class NotifyList extends BaseCommand<typeof NotifyList> {
   protected override readsOnly = true;
-  static override summary = 'List messages in the outbox: pending, sent and failed, newest first.';
+  static override summary = 'List messages in the outbox: pending, sent, failed and cancelled, newest first.';
   static override examples = ['<%= config.bin %> notify list', '<%= config.bin %> notify list --status failed', '<%= config.bin %> notify list --subscriber S-000123 --json'];
   static override flags = {
-    status: Flags.string({ summary: 'Only this status (open = pending or sending).', options: ['pending', 'sending', 'sent', 'failed', 'open'] }),
+    status: Flags.string({ summary: 'Only this status (open = pending or sending).', options: ['pending', 'sending', 'sent', 'failed', 'cancelled', 'open'] }),
     subscriber: Flags.string({ summary: 'Only this subscriber (account number or username).' }),
     template: Flags.string({ summary: 'Only this message.', options: [...TEMPLATE_NAMES] }),
     limit: Flags.integer({ summary: 'At most this many.', default: 50, min: 1, max: 100_000 }),
@@ -36,7 +36,7 @@ export default class NotifyList extends BaseCommand<typeof NotifyList> {
       { header: 'LAST ERROR / NEXT TRY', get: (n) => (n.status === 'sent' ? '' : `${n.lastError ?? ''}${n.status === 'pending' && n.attempts ? ` (next ${formatLocalDateTime(n.nextAttemptAt, timezone).slice(11)})` : ''}`) },
     ]);
     const counts = await countNotifications(ctx.db);
-    this.note(this.chalk.dim(`Outbox: ${counts.pending} pending, ${counts.sending} sending, ${counts.sent} sent, ${counts.failed} failed.`));
+    this.note(this.chalk.dim(`Outbox: ${counts.pending} pending, ${counts.sending} sending, ${counts.sent} sent, ${counts.failed} failed${counts.cancelled ? `, ${counts.cancelled} cancelled` : ''}.`));
     return { notifications: rows, counts };
   }
 }

@@ -21,6 +21,7 @@ export default class NotifySend extends BaseCommand<typeof NotifySend> {
     if (r.claimed === 0) this.say('Nothing to send.');
     else this.say(`${r.sent} sent${r.retrying ? `, ${r.retrying} to retry later` : ''}${r.failed ? `, ${r.failed} failed for good` : ''}${r.deferred ? `, ${r.deferred} put off (the gateway asked to wait)` : ''}.`);
     if (r.givenUp) this.say(`${r.givenUp} suspension notice(s) given up: not delivered within notify-suspension-hold-minutes, so their suspensions went ahead.`);
+    if (r.cancelled) this.say(`${r.cancelled} suspension notice(s) cancelled: the subscriber was no longer suspended when it was due.`);
     for (const e of r.errors.slice(0, 10)) this.note(this.chalk.dim(`  #${e.id} ${e.channel} to ${e.recipient}: ${e.error}`));
     if (r.errors.length) this.markPartial(`${r.errors.length} message(s) were not delivered (${r.retrying} will be retried).`);
     return r;

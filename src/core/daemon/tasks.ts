@@ -261,11 +261,11 @@ const notifications: TaskDef = {
       outcome: 'ok',
       level: r.claimed ? (r.errors.length ? 'warn' : 'info') : 'debug',
       message: r.claimed
-        ? `${r.sent} message(s) sent${r.retrying ? `, ${r.retrying} to retry` : ''}${r.failed ? `, ${r.failed} failed for good` : ''}${r.deferred ? `, ${r.deferred} put off (gateway busy or out of time)` : ''}${r.givenUp ? `; ${r.givenUp} suspension notice(s) given up (hold passed)` : ''}`
-        : r.givenUp
-          ? `${r.givenUp} suspension notice(s) given up (hold passed)`
+        ? `${r.sent} message(s) sent${r.retrying ? `, ${r.retrying} to retry` : ''}${r.failed ? `, ${r.failed} failed for good` : ''}${r.deferred ? `, ${r.deferred} put off (gateway busy or out of time)` : ''}${r.givenUp ? `; ${r.givenUp} suspension notice(s) given up (hold passed)` : ''}${r.cancelled ? `; ${r.cancelled} suspension notice(s) cancelled (no longer suspended)` : ''}`
+        : r.givenUp || r.cancelled
+          ? [r.givenUp ? `${r.givenUp} suspension notice(s) given up (hold passed)` : '', r.cancelled ? `${r.cancelled} suspension notice(s) cancelled (no longer suspended)` : ''].filter(Boolean).join('; ')
           : 'Nothing to send',
-      summary: { claimed: r.claimed, sent: r.sent, retrying: r.retrying, failed: r.failed, deferred: r.deferred, givenUp: r.givenUp },
+      summary: { claimed: r.claimed, sent: r.sent, retrying: r.retrying, failed: r.failed, deferred: r.deferred, givenUp: r.givenUp, cancelled: r.cancelled },
       again: postgres && r.more && r.sent + r.retrying + r.failed > 0,
     };
   },

@@ -11,7 +11,10 @@
 //   it up before the router is told, even with clocks apart by up to that margin. A notice
 //   being sent (claimed, not stale) always holds: its send finishes and is marked first.
 // - If the subscriber pays first, the service is no longer suspended and its job is not held:
-//   restoring access never waits for a message.
+//   restoring access never waits for a message. Their held notice, if still open, is not sent
+//   (it would announce a suspension that did not happen): the outbox marks it cancelled, with
+//   the reason in last_error, before it claims anything, and never claims a held notice whose
+//   subscriber has no suspended service.
 //
 // Guarantee (tested in test/db/notify-scale.test.ts): a suspension reaches the router only
 // after each held notice of that subscriber is delivered or failed; a held notice is never
@@ -59,6 +62,31 @@ export async function giveUpExpiredHolds(db: Knex, now: Date): Promise<number> {
       where hold_until is not null and hold_until <= ?::timestamptz and status in ('pending', 'sending')
         and (status = 'pending' or (status = 'sending' and claimed_at < ?::timestamptz))`,
     [GIVEN_UP_ERROR, now, new Date(now.getTime() - SENDING_TIMEOUT_MS)],
+  );
+  return Number(r.rowCount ?? 0);
+}
+
+export const CANCELLED_ERROR = 'cancelled: the subscriber is no longer suspended (paid or restored before the notice went out)';
+
+/**
+ * SQL (on notifications aliased `n`): true while the subscriber of a held notice still has a
+ * suspended service, i.e. the suspension it announces still stands.
+ */
+export const HELD_NOTICE_STILL_DUE_SQL = `exists (select 1 from services cs where cs.subscriber_id = n.subscriber_id and cs.collection_status = 'suspended' and cs.ended_on is null)`;
+
+/**
+ * Held notices still open (pending, or claimed and abandoned) whose subscriber is no longer
+ * suspended are cancelled, not sent and not deleted: status cancelled, last_error says why.
+ * Returns how many (their holds are released too: the job gate only holds suspended services).
+ */
+export async function cancelLiftedNotices(db: Knex, now: Date): Promise<number> {
+  const r = await db.raw(
+    `update notifications n
+        set status = 'cancelled', last_error = ?, claimed_at = null
+      where n.hold_until is not null
+        and (n.status = 'pending' or (n.status = 'sending' and n.claimed_at < ?::timestamptz))
+        and not ${HELD_NOTICE_STILL_DUE_SQL}`,
+    [CANCELLED_ERROR, new Date(now.getTime() - SENDING_TIMEOUT_MS)],
   );
   return Number(r.rowCount ?? 0);
 }

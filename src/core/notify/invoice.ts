@@ -247,7 +247,7 @@ export async function sendInvoices(ctx: ServiceContext, opts: SendInvoicesOption
       });
     });
   }
-  const delivery: SendSummary = { claimed: 0, sent: 0, retrying: 0, failed: 0, deferred: 0, givenUp: 0, more: false, errors: [] };
+  const delivery: SendSummary = { claimed: 0, sent: 0, retrying: 0, failed: 0, deferred: 0, givenUp: 0, cancelled: 0, more: false, errors: [] };
   for (const part of chunks(ids, 500)) {
     const d = await sendNotifications(ctx, { ids: part, limit: part.length, ...(opts.transport ? { transport: opts.transport } : {}) });
     delivery.claimed += d.claimed;

@@ -21,7 +21,7 @@ import { idArray } from '../db/sql.js';
 import { notifyJobs } from '../provisioning/jobs.js';
 import { loadNotifyConfig, type NotifyConfig } from './config.js';
 import { createEmailSender, smtpHost, type EmailAttachment, type EmailMessage, type EmailSender } from './email.js';
-import { giveUpExpiredHolds, HOLDING_TEMPLATES } from './hold.js';
+import { cancelLiftedNotices, giveUpExpiredHolds, HELD_NOTICE_STILL_DUE_SQL, HOLDING_TEMPLATES } from './hold.js';
 import { Lane, realLaneClock, type LaneClock } from './lane.js';
 import { CHANNELS, type Channel } from './setting-defs.js';
 import { sendSms, SmsGatewayError, type SmsMessage } from './sms.js';
@@ -30,7 +30,7 @@ import { commonData, createTemplateLoader, messageMoney, renderMessage, TEMPLATE
 import { errors } from '../error-catalogue.js';
 import { normalisePhone, validateEmail } from '../subscribers/validate.js';
 
-export type NotificationStatus = 'pending' | 'sending' | 'sent' | 'failed';
+export type NotificationStatus = 'pending' | 'sending' | 'sent' | 'failed' | 'cancelled';
 
 export interface Notification {
   id: number;
@@ -347,6 +347,8 @@ export interface SendSummary {
   deferred: number;
   /** Suspension notices given up because their hold passed (the suspension went ahead). */
   givenUp: number;
+  /** Suspension notices not sent because the subscriber was no longer suspended (status cancelled). */
+  cancelled: number;
   /** True when the run stopped (limit, budget, a gateway's pause) with due messages likely left. */
   more: boolean;
   errors: Array<{ id: number; channel: Channel; recipient: string; error: string }>;
@@ -373,7 +375,7 @@ async function claim(db: Knex, now: Date, channel: Channel, size: number, opts: 
   const dueBindings = [channel, now, stale, ...bindings];
   const r = await db.raw(
     `with held as (
-       select id from notifications where ${due} and hold_until is not null
+       select id from notifications n where ${due} and hold_until is not null and ${HELD_NOTICE_STILL_DUE_SQL}
         order by next_attempt_at, id limit ? for update skip locked),
      rest as (
        select id from notifications where ${due} and hold_until is null ${opts.heldOnly ? 'and false' : ''}
@@ -473,7 +475,9 @@ type Outcome =
 export async function sendNotifications(ctx: ServiceContext, opts: SendOptions = {}): Promise<SendSummary> {
   const db = ctx.db as Knex;
   const config = await loadNotifyConfig(db);
-  const summary: SendSummary = { claimed: 0, sent: 0, retrying: 0, failed: 0, deferred: 0, givenUp: 0, more: false, errors: [] };
+  const summary: SendSummary = { claimed: 0, sent: 0, retrying: 0, failed: 0, deferred: 0, givenUp: 0, cancelled: 0, more: false, errors: [] };
+  // A suspension notice whose subscriber paid first is not sent (it announces nothing now).
+  summary.cancelled = await cancelLiftedNotices(db, ctx.clock.now());
   summary.givenUp = await giveUpExpiredHolds(db, ctx.clock.now());
   let released = summary.givenUp > 0;
   const laneClock = opts.laneClock ?? realLaneClock;
@@ -642,7 +646,7 @@ export async function listNotifications(db: Db, filter: NotificationFilter = {})
 
 export async function countNotifications(db: Db): Promise<Record<NotificationStatus, number>> {
   const rows: Array<{ status: NotificationStatus; n: bigint | number }> = await db('notifications').select('status').count('* as n').groupBy('status');
-  const out: Record<NotificationStatus, number> = { pending: 0, sending: 0, sent: 0, failed: 0 };
+  const out: Record<NotificationStatus, number> = { pending: 0, sending: 0, sent: 0, failed: 0, cancelled: 0 };
   for (const r of rows) out[r.status] = Number(r.n);
   return out;
 }
