@@ -14,10 +14,7 @@
 // (b) a plan speed change reaching 10,000 subscribers in API mode, worst case queue shaping:
 //     recompute access and queue the jobs, then run them (10,000 queue sets pipelined on one
 //     connection) until every job is done (target < 5 s).
-import knexFactory from 'knex';
-import { PGlite } from '@electric-sql/pglite';
-import ClientPgLite from 'knex-pglite';
-import { dist, report, sized, startLabWorker } from './lib.mjs';
+import { dist, openBenchDatabase, report, sized, startLabWorker } from './lib.mjs';
 
 const SERVICES = Number(process.env.BENCH_SERVICES ?? sized(10_000, 2_000));
 const PLAN_RUNS = Number(process.env.BENCH_RUNS ?? sized(5, 2));
@@ -32,34 +29,6 @@ const { runJobs } = await import(dist('src/core/provisioning/runner.js'));
 const { apiDriver, planSync, applySync, readMenu } = await import(dist('src/core/provisioning/routeros/index.js'));
 const { RouterOSClient } = await import(dist('src/core/routeros/index.js'));
 const { FixedClock } = await import(dist('src/core/clock.js'));
-
-const { openDatabase } = await import(dist('src/core/db/connection.js'));
-
-/** The database: in-memory PGlite, or a throwaway PostgreSQL database. */
-async function openBenchDatabase() {
-  const server = process.env.BENCH_DATABASE_URL;
-  if (!server) {
-    const pglite = new PGlite({ parsers: { 20: (v) => BigInt(v), 1700: (v) => v, 1082: (v) => v } });
-    await pglite.waitReady;
-    const knex = knexFactory({ client: ClientPgLite, dialect: 'postgres', connection: () => ({ pglite }) });
-    return { engine: 'pglite', knex, close: async () => { await knex.destroy(); if (!pglite.closed) await pglite.close(); } };
-  }
-  const name = `ispctl_bench_${process.pid}_${Date.now()}`;
-  const admin = knexFactory({ client: 'pg', connection: server, pool: { min: 0, max: 1 } });
-  await admin.raw(`create database ${name}`);
-  const url = new URL(server);
-  url.pathname = `/${name}`;
-  const opened = await openDatabase({ engine: 'postgres', url: url.toString() });
-  return {
-    engine: 'postgres',
-    knex: opened.knex,
-    close: async () => {
-      await opened.close();
-      await admin.raw(`drop database if exists ${name} with (force)`);
-      await admin.destroy();
-    },
-  };
-}
 
 const database = await openBenchDatabase();
 const db = database.knex;

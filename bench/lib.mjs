@@ -14,7 +14,8 @@
 //   paired ratios) and says so in `note`.
 // Logs go to stderr. `--quick` (or BENCH_QUICK=1, which run.mjs sets) asks for small sizes.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { createSocket } from 'node:dgram';
+import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, loadavg, tmpdir, userInfo } from 'node:os';
 import { createInterface } from 'node:readline';
@@ -298,7 +299,8 @@ export async function startDriver(command, args, { label = command } = {}) {
   };
 }
 
-function pgBin(name) {
+/** A PostgreSQL tool from the newest /usr/lib/postgresql/<version>/bin, else from PATH. */
+export function pgBin(name) {
   const root = '/usr/lib/postgresql';
   if (existsSync(root)) {
     for (const v of readdirSync(root).sort((a, b) => Number(b) - Number(a))) {
@@ -309,7 +311,8 @@ function pgBin(name) {
   return name;
 }
 
-async function freePort() {
+/** A free TCP port on 127.0.0.1. */
+export async function freePort() {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.on('error', reject);
@@ -320,13 +323,29 @@ async function freePort() {
   });
 }
 
+/** A free UDP port on 127.0.0.1, not one of `exclude`. */
+export function freeUdpPort(exclude = []) {
+  return new Promise((resolve, reject) => {
+    const s = createSocket('udp4');
+    s.once('error', reject);
+    s.bind(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => (exclude.includes(port) ? freeUdpPort(exclude).then(resolve, reject) : resolve(port)));
+    });
+  });
+}
+
 /**
- * A throwaway PostgreSQL cluster (initdb + pg_ctl on a free loopback port): { url, stop() }.
- * `settings`: more server settings, e.g. { shared_buffers: '256MB' }.
+ * A throwaway PostgreSQL cluster on a free loopback port: { url, port, stop() }. Durability is
+ * off (fsync, synchronous_commit, full_page_writes), as in every benchmark. Run as root, the
+ * cluster belongs to the postgres user.
+ * - `settings`: more server settings, e.g. { shared_buffers: '256MB' }.
+ * - `replicaOf`: the port of a primary on 127.0.0.1: the cluster is its streaming replica
+ *   (pg_basebackup -R) instead of a fresh initdb.
  */
-export async function startPostgres({ settings = {} } = {}) {
+export async function startPostgres({ settings = {}, replicaOf } = {}) {
   const root = userInfo().uid === 0;
-  const dir = mkdtempSync(join(tmpdir(), 'ispctl-bench-pg-'));
+  const dir = mkdtempSync(join(tmpdir(), replicaOf ? 'ispctl-bench-pg-replica-' : 'ispctl-bench-pg-'));
   const data = join(dir, 'data');
   if (root) {
     chownSync(dir, Number(execFileSync('id', ['-u', 'postgres']).toString()), Number(execFileSync('id', ['-g', 'postgres']).toString()));
@@ -338,20 +357,161 @@ export async function startPostgres({ settings = {} } = {}) {
       : spawnSync(pgBin(bin), args, { encoding: 'utf8', cwd: dir });
     if (r.status !== 0) throw new Error(`${bin} failed: ${r.stderr || r.stdout || r.error?.message}`);
   };
-  run('initdb', ['-D', data, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--no-sync', '--locale=C.UTF-8']);
-  const port = await freePort();
-  const opts = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off${Object.entries(settings)
-    .map(([k, v]) => ` -c ${k}=${v}`)
-    .join('')}`;
-  run('pg_ctl', ['-D', data, '-o', opts, '-l', join(dir, 'server.log'), '-w', '-t', '60', 'start']);
+  try {
+    if (replicaOf) run('pg_basebackup', ['-h', '127.0.0.1', '-p', String(replicaOf), '-U', 'postgres', '-D', data, '-R', '-X', 'stream', '--no-sync', '-c', 'fast']);
+    else run('initdb', ['-D', data, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--no-sync', '--locale=C.UTF-8']);
+    const port = await freePort();
+    const opts = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off${Object.entries(settings)
+      .map(([k, v]) => ` -c ${k}=${v}`)
+      .join('')}`;
+    run('pg_ctl', ['-D', data, '-o', opts, '-l', join(dir, 'server.log'), '-w', '-t', '120', 'start']);
+    return {
+      url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+      port,
+      stop() {
+        try {
+          run('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']);
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
+      },
+    };
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+// ---- FreeRADIUS and radclient ------------------------------------------------------------------
+
+/**
+ * radclient sending the Access-Requests in `file` to 127.0.0.1:port, `parallel` in flight.
+ * Resolves with { seconds, rate (requests/s for `count` requests), passed (accepted), failed
+ * (rejected or lost), out }.
+ */
+export function radclient(port, file, { secret, parallel = 100, count } = {}) {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const child = spawn('radclient', ['-q', '-s', '-p', String(parallel), '-r', '3', '-t', '5', '-f', file, `127.0.0.1:${port}`, 'auth', secret], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    child.once('error', reject);
+    child.once('close', () => {
+      const seconds = (performance.now() - t0) / 1000;
+      const n = (label) => Number(new RegExp(`${label}\\s*:\\s*(\\d+)`).exec(out)?.[1] ?? NaN);
+      resolve({ seconds, rate: (count ?? n('Accepted')) / seconds, passed: n('Accepted'), failed: n('Rejected') + n('Lost'), out });
+    });
+  });
+}
+
+/**
+ * One radclient request file of `count` PAP requests for subscribers sub<n>/pw-<n>, n drawn at
+ * random from 1..subscribers (skipping those `skip(n)` is true for).
+ */
+export function requestFile(dir, tag, { count, subscribers, skip = () => false }) {
+  const lines = [];
+  for (let i = 0; i < count; i++) {
+    let n;
+    do n = 1 + Math.floor(Math.random() * subscribers);
+    while (skip(n));
+    lines.push(`User-Name = "sub${n}", User-Password = "pw-${n}", NAS-IP-Address = 127.0.0.1, NAS-Port-Type = Ethernet, Service-Type = Framed-User, Framed-Protocol = PPP\n`);
+  }
+  const file = join(dir, `requests-${tag}.txt`);
+  writeFileSync(file, lines.join('\n'));
+  return file;
+}
+
+/**
+ * A FreeRADIUS daemon (foreground, threaded: -f, not -X, whose debug output would be the
+ * bottleneck) on a configuration written by ispctl's writer, listening on free loopback ports.
+ * `db` (and `authDb`, where authorize reads) as writeFreeRadiusConfig takes them. Resolves once
+ * it accepts sub1/pw-1 with { name, authPort, pid, stop() }.
+ */
+export async function startFreeRadius({ name, sourceDir, db, authDb, secret }) {
+  const { writeFreeRadiusConfig } = await import(dist('src/core/provisioning/radius/freeradius-config.js'));
+  const dir = mkdtempSync(join(tmpdir(), `ispctl-bench-fr-${name}-`));
+  const authPort = await freeUdpPort();
+  const acctPort = await freeUdpPort([authPort]);
+  const config = await writeFreeRadiusConfig({
+    targetDir: join(dir, 'raddb'),
+    sourceDir,
+    db,
+    ...(authDb ? { authDb } : {}),
+    listen: { address: '127.0.0.1', authPort, acctPort },
+    runAsCurrentUser: true,
+    logDir: join(dir, 'log'),
+    rejectDelaySeconds: 0,
+  });
+  const bin = ['/usr/sbin/freeradius', '/usr/sbin/radiusd', '/usr/local/sbin/radiusd'].find((p) => existsSync(p)) ?? 'freeradius';
+  const child = spawn(bin, ['-f', '-d', config.configDir], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  const probe = join(dir, 'probe.txt');
+  writeFileSync(probe, 'User-Name = "sub1", User-Password = "pw-1", NAS-IP-Address = 127.0.0.1\n');
+  const deadline = Date.now() + 60_000;
+  try {
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`FreeRADIUS (${name}) exited: ${stderr}${config.logFile && existsSync(config.logFile) ? readFileSync(config.logFile, 'utf8').slice(-3000) : ''}`);
+      const r = await radclient(authPort, probe, { secret, parallel: 1, count: 1 });
+      if (r.passed === 1) return { name, authPort, pid: child.pid, stop };
+      if (Date.now() > deadline) throw new Error(`FreeRADIUS (${name}) never accepted sub1: ${r.out}`);
+      await new Promise((res) => setTimeout(res, 200));
+    }
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+// ---- a benchmark's database ----------------------------------------------------------------------
+
+/**
+ * The database a benchmark seeds: an in-memory PGlite (the embedded engine), or, with
+ * BENCH_DATABASE_URL (a server URL), a throwaway database created on that PostgreSQL server and
+ * dropped by close(). Both with ispctl's type parsers (bigint money as BigInt, numeric and dates
+ * as text). Resolves with { knex, engine: 'pglite' | 'postgres', close() }; not migrated.
+ */
+export async function openBenchDatabase({ prefix = 'ispctl_bench' } = {}) {
+  const { default: knexFactory } = await import('knex');
+  const server = process.env.BENCH_DATABASE_URL;
+  if (!server) {
+    const { PGlite } = await import('@electric-sql/pglite');
+    const { default: ClientPgLite } = await import('knex-pglite');
+    const pglite = new PGlite({ parsers: { 20: (v) => BigInt(v), 1700: (v) => v, 1082: (v) => v } });
+    await pglite.waitReady;
+    const knex = knexFactory({ client: ClientPgLite, dialect: 'postgres', connection: () => ({ pglite }) });
+    return {
+      engine: 'pglite',
+      knex,
+      close: async () => {
+        await knex.destroy();
+        if (!pglite.closed) await pglite.close();
+      },
+    };
+  }
+  const { openDatabase } = await import(dist('src/core/db/connection.js'));
+  const name = `${prefix}_${process.pid}_${Date.now()}`;
+  const admin = knexFactory({ client: 'pg', connection: server, pool: { min: 0, max: 1 } });
+  await admin.raw(`create database ${name}`);
+  const url = new URL(server);
+  url.pathname = `/${name}`;
+  const opened = await openDatabase({ engine: 'postgres', url: url.toString() });
   return {
-    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
-    stop() {
-      try {
-        run('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']);
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
+    engine: 'postgres',
+    knex: opened.knex,
+    close: async () => {
+      await opened.close();
+      await admin.raw(`drop database if exists ${name} with (force)`);
+      await admin.destroy();
     },
   };
 }

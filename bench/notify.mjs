@@ -17,10 +17,9 @@
 // (d) notify.sms-429: the endpoint answers 429 with Retry-After: 2 once; requests it received
 //     during those two seconds (after 100 ms for those already on their way) must be none, and
 //     every message is delivered in the end.
-import knexFactory from 'knex';
 import { Worker } from 'node:worker_threads';
 import { createRequire } from 'node:module';
-import { dist, emit, loadSnapshot, report, ROOT, round, sized } from './lib.mjs';
+import { dist, emit, loadSnapshot, openBenchDatabase, report, ROOT, round, sized } from './lib.mjs';
 
 const N = Number(process.env.BENCH_MESSAGES ?? sized(20_000, 3_000));
 const BASELINE_N = Number(process.env.BENCH_BASELINE_MESSAGES ?? sized(2_000, 500));
@@ -106,36 +105,9 @@ async function startSinks() {
   };
 }
 
-// ---- the database ---------------------------------------------------------------------------------
-async function openDb() {
-  const server = process.env.BENCH_DATABASE_URL;
-  if (server) {
-    const { openDatabase } = await import(dist('src/core/db/connection.js'));
-    const name = `ispctl_bench_notify_${process.pid}_${Date.now()}`;
-    const admin = knexFactory({ client: 'pg', connection: server, pool: { min: 0, max: 1 } });
-    await admin.raw(`create database ${name}`);
-    const url = new URL(server);
-    url.pathname = `/${name}`;
-    const opened = await openDatabase({ engine: 'postgres', url: url.toString() });
-    return {
-      db: opened.knex,
-      engine: 'postgres',
-      close: async () => {
-        await opened.close();
-        await admin.raw(`drop database if exists ${name} with (force)`);
-        await admin.destroy();
-      },
-    };
-  }
-  const { PGlite } = await import('@electric-sql/pglite');
-  const { default: ClientPgLite } = await import('knex-pglite');
-  const pglite = new PGlite({ parsers: { 20: (v) => BigInt(v), 1700: (v) => v, 1082: (v) => v } });
-  await pglite.waitReady;
-  const db = knexFactory({ client: ClientPgLite, dialect: 'postgres', connection: () => ({ pglite }) });
-  return { db, engine: 'pglite', close: async () => { await db.destroy(); if (!pglite.closed) await pglite.close(); } };
-}
-
-const { db, engine, close } = await openDb();
+// ---- the database: in-memory PGlite, or a throwaway database on BENCH_DATABASE_URL (lib.mjs) ----
+const opened = await openBenchDatabase({ prefix: 'ispctl_bench_notify' });
+const { knex: db, engine, close } = opened;
 await migrateLatest(db);
 const clock = new FixedClock('2026-11-24T01:00:00Z');
 const ctx = { db, engine, clock, actor: { user: 'bench', command: 'bench/notify.mjs' }, env: {} };

@@ -17,14 +17,12 @@
 // Everything listens on 127.0.0.1.
 // Environment: BENCH_SUBSCRIBERS, BENCH_REQUESTS, BENCH_RUNS, BENCH_PARALLEL override the sizes;
 // BENCH_DEBUG=1 lists the server processes measured. --quick (BENCH_QUICK=1): smaller sizes.
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createSocket } from 'node:dgram';
-import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir, userInfo } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { dist, quantile, report, round, sized } from './lib.mjs';
+import { dist, quantile, radclient, report, requestFile, round, sized, startFreeRadius, startPostgres } from './lib.mjs';
 
 const SUBSCRIBERS = Number(process.env.BENCH_SUBSCRIBERS ?? sized(100_000, 20_000));
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? sized(4_000, 2_000));
@@ -36,74 +34,12 @@ const { default: knexFactory } = await import('knex');
 const { migrateLatest } = await import(dist('src/core/db/migrate.js'));
 const { refreshAccess } = await import(dist('src/core/provisioning/access.js'));
 const { publishNasSecret } = await import(dist('src/core/provisioning/radius/nas-secret.js'));
-const { detectFreeRadiusConfigDir, writeFreeRadiusConfig } = await import(dist('src/core/provisioning/radius/freeradius-config.js'));
+const { detectFreeRadiusConfigDir } = await import(dist('src/core/provisioning/radius/freeradius-config.js'));
 const { encryptSecret } = await import(dist('src/core/secrets.js'));
 const { systemClock } = await import(dist('src/core/clock.js'));
-const { radiusRequest, attr } = await import(dist('src/core/radius/index.js'));
 
 const log = (m) => process.stderr.write(`radius-auth: ${m}\n`);
 const cleanups = [];
-
-// ---- PostgreSQL ---------------------------------------------------------------------------------
-
-function pgBin(name) {
-  const root = '/usr/lib/postgresql';
-  if (existsSync(root)) {
-    for (const v of readdirSync(root).sort((a, b) => Number(b) - Number(a))) {
-      const p = join(root, v, 'bin', name);
-      if (existsSync(p)) return p;
-    }
-  }
-  return name;
-}
-
-function freeTcpPort() {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-function freeUdpPort(exclude = []) {
-  return new Promise((resolve, reject) => {
-    const s = createSocket('udp4');
-    s.once('error', reject);
-    s.bind(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => (exclude.includes(port) ? freeUdpPort(exclude).then(resolve, reject) : resolve(port)));
-    });
-  });
-}
-
-async function startPostgres() {
-  const root = userInfo().uid === 0;
-  const dir = mkdtempSync(join(tmpdir(), 'ispctl-bench-pg-'));
-  const data = join(dir, 'data');
-  if (root) {
-    chownSync(dir, Number(execFileSync('id', ['-u', 'postgres']).toString()), Number(execFileSync('id', ['-g', 'postgres']).toString()));
-    chmodSync(dir, 0o700);
-  }
-  const run = (bin, args) => {
-    const r = root ? spawnSync('runuser', ['-u', 'postgres', '--', pgBin(bin), ...args], { encoding: 'utf8', cwd: dir }) : spawnSync(pgBin(bin), args, { encoding: 'utf8', cwd: dir });
-    if (r.status !== 0) throw new Error(`${bin} failed: ${r.stderr || r.stdout}`);
-  };
-  run('initdb', ['-D', data, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--no-sync', '--locale=C.UTF-8']);
-  const port = await freeTcpPort();
-  const opts = [`-p ${port}`, `-k ${dir}`, '-c listen_addresses=127.0.0.1', '-c fsync=off', '-c synchronous_commit=off', '-c full_page_writes=off', '-c max_connections=200', '-c shared_buffers=256MB'];
-  run('pg_ctl', ['-D', data, '-o', opts.join(' '), '-l', join(dir, 'server.log'), '-w', '-t', '60', 'start']);
-  cleanups.push(() => {
-    try {
-      run('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
-  return port;
-}
 
 // ---- data -------------------------------------------------------------------------------------
 
@@ -168,58 +104,6 @@ async function seedPlain(url, sourceDir, rows) {
   }
 }
 
-// ---- FreeRADIUS -------------------------------------------------------------------------------
-
-function freeradiusBinary() {
-  for (const p of ['/usr/sbin/freeradius', '/usr/sbin/radiusd', '/usr/local/sbin/radiusd']) if (existsSync(p)) return p;
-  return 'freeradius';
-}
-
-async function startFreeRadius(name, pgPort, database, sourceDir) {
-  const dir = mkdtempSync(join(tmpdir(), `ispctl-bench-fr-${name}-`));
-  const authPort = await freeUdpPort();
-  const acctPort = await freeUdpPort([authPort]);
-  const config = await writeFreeRadiusConfig({
-    targetDir: join(dir, 'raddb'),
-    sourceDir,
-    db: { host: '127.0.0.1', port: pgPort, user: 'postgres', database },
-    listen: { address: '127.0.0.1', authPort, acctPort },
-    runAsCurrentUser: true,
-    logDir: join(dir, 'log'),
-    rejectDelaySeconds: 0,
-  });
-  // Foreground and threaded: -f, not -X (debug output would be the bottleneck).
-  const child = spawn(freeradiusBinary(), ['-f', '-d', config.configDir], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (d) => (stderr += d));
-  cleanups.push(async () => {
-    if (child.exitCode === null) {
-      child.kill('SIGTERM');
-      await new Promise((r) => child.once('exit', r));
-    }
-    rmSync(dir, { recursive: true, force: true });
-  });
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`FreeRADIUS (${name}) exited: ${stderr}${existsSync(config.logFile) ? readFileSync(config.logFile, 'utf8').slice(-3000) : ''}`);
-    try {
-      const res = await radiusRequest({
-        host: '127.0.0.1',
-        port: authPort,
-        secret: SECRET,
-        timeoutMs: 500,
-        retries: 0,
-        packet: { code: 'Access-Request', attributes: [attr('User-Name', 'sub1'), attr('User-Password', 'pw-1')] },
-      });
-      if (res.packet.code !== 'Access-Accept') throw new Error(`FreeRADIUS (${name}) answered ${res.packet.code} for sub1`);
-      return { name, authPort, database, pid: child.pid };
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
-}
-
 // ---- CPU ----------------------------------------------------------------------------------------
 // Wall-clock rates move with whatever else the machine runs; the CPU that FreeRADIUS and its
 // PostgreSQL backends spend per request does not, so it is reported too (Linux /proc).
@@ -248,35 +132,8 @@ async function serverPids(admin, side) {
 // ---- load -------------------------------------------------------------------------------------
 
 /** One request file per run: random subscribers who are not blocked (every 100th is). */
-function requestFile(dir, run) {
-  const lines = [];
-  for (let i = 0; i < REQUESTS; i++) {
-    let n;
-    do n = 1 + Math.floor(Math.random() * SUBSCRIBERS);
-    while (n % 100 === 0);
-    lines.push(`User-Name = "sub${n}", User-Password = "pw-${n}", NAS-IP-Address = 127.0.0.1, NAS-Port-Type = Ethernet, Service-Type = Framed-User, Framed-Protocol = PPP\n`);
-  }
-  const file = join(dir, `requests-${run}.txt`);
-  writeFileSync(file, lines.join('\n'));
-  return file;
-}
-
-/** radclient over the file; resolves with { seconds, passed (accepted), failed (rejected or lost) }. */
-function radclient(port, file) {
-  return new Promise((resolve, reject) => {
-    const t0 = performance.now();
-    const child = spawn('radclient', ['-q', '-s', '-p', String(PARALLEL), '-r', '3', '-t', '5', '-f', file, `127.0.0.1:${port}`, 'auth', SECRET], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (out += d));
-    child.once('error', reject);
-    child.once('close', () => {
-      const seconds = (performance.now() - t0) / 1000;
-      const count = (label) => Number(new RegExp(`${label}\\s*:\\s*(\\d+)`).exec(out)?.[1] ?? NaN);
-      resolve({ seconds, passed: count('Accepted'), failed: count('Rejected') + count('Lost'), out });
-    });
-  });
-}
+const requests = (dir, run) => requestFile(dir, run, { count: REQUESTS, subscribers: SUBSCRIBERS, skip: (n) => n % 100 === 0 });
+const send = (port, file) => radclient(port, file, { secret: SECRET, parallel: PARALLEL, count: REQUESTS });
 
 // ---- main -------------------------------------------------------------------------------------
 
@@ -284,7 +141,9 @@ const started = performance.now();
 try {
   const sourceDir = detectFreeRadiusConfigDir();
   if (!sourceDir) throw new Error('FreeRADIUS is not installed (no radiusd.conf found)');
-  const pgPort = await startPostgres();
+  const pg = await startPostgres({ settings: { max_connections: 200, shared_buffers: '256MB' } });
+  cleanups.push(() => pg.stop());
+  const pgPort = pg.port;
   const admin = knexFactory({ client: 'pg', connection: `postgres://postgres@127.0.0.1:${pgPort}/postgres`, pool: { min: 0, max: 1 } });
   await admin.raw('create database bench_views');
   await admin.raw('create database bench_plain');
@@ -297,15 +156,20 @@ try {
   await seedPlain(url('bench_plain'), sourceDir, rows);
   log(`stock tables filled with the same rows in ${Math.round(performance.now() - t0)} ms`);
 
-  const views = await startFreeRadius('views', pgPort, 'bench_views', sourceDir);
-  const plain = await startFreeRadius('plain', pgPort, 'bench_plain', sourceDir);
+  const side = async (name, database) => {
+    const fr = await startFreeRadius({ name, sourceDir, db: { host: '127.0.0.1', port: pgPort, user: 'postgres', database }, secret: SECRET });
+    cleanups.push(() => fr.stop());
+    return { ...fr, database };
+  };
+  const views = await side('views', 'bench_views');
+  const plain = await side('plain', 'bench_plain');
   const work = mkdtempSync(join(tmpdir(), 'ispctl-bench-req-'));
   cleanups.push(() => rmSync(work, { recursive: true, force: true }));
 
   // Warm-up: fill caches and connection pools on both sides.
-  const warm = requestFile(work, 'warm');
+  const warm = requests(work, 'warm');
   for (const side of [views, plain]) {
-    const r = await radclient(side.authPort, warm);
+    const r = await send(side.authPort, warm);
     if (r.failed !== 0 || r.passed !== REQUESTS) throw new Error(`warm-up on ${side.name}: ${r.out}`);
   }
   const rates = { views: [], plain: [] };
@@ -314,7 +178,7 @@ try {
   const cpuRatios = [];
   const pairs = [];
   for (let run = 0; run < RUNS; run++) {
-    const file = requestFile(work, run);
+    const file = requests(work, run);
     // Alternate which side goes first, so drift in the machine's load favours neither.
     const order = run % 2 === 0 ? [views, plain] : [plain, views];
     const got = {};
@@ -324,7 +188,7 @@ try {
       const pids = await serverPids(admin, side);
       const before = cpuTicks(pids);
       const fr0 = cpuTicks([side.pid]);
-      const r = await radclient(side.authPort, file);
+      const r = await send(side.authPort, file);
       used[side.name] = ((cpuTicks(pids) - before) * TICK_US) / REQUESTS;
       split[side.name] = Math.round(((cpuTicks([side.pid]) - fr0) * TICK_US) / REQUESTS);
       if (r.failed !== 0 || r.passed !== REQUESTS) throw new Error(`run ${run} on ${side.name}: ${r.passed} accepted, ${r.failed} failed\n${r.out}`);

@@ -16,14 +16,11 @@
 //   the primary (one machine here: both share its two cores, so this is a floor).
 // All are `info`: there is no target, they are the figures docs/scale-out.md quotes.
 // Environment: BENCH_SUBSCRIBERS, BENCH_REQUESTS, BENCH_RUNS override the sizes.
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createSocket } from 'node:dgram';
-import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir, userInfo } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { dist, loadSnapshot, quantile, report, round, sized } from './lib.mjs';
+import { dist, loadSnapshot, quantile, radclient, report, requestFile, round, sized, startFreeRadius, startPostgres } from './lib.mjs';
 
 const SUBSCRIBERS = Number(process.env.BENCH_SUBSCRIBERS ?? sized(100_000, 10_000));
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? sized(4_000, 1_000));
@@ -39,7 +36,7 @@ const { initialise } = await import(dist('src/core/settings/init.js'));
 const { generateInvoices } = await import(dist('src/core/billing/generate.js'));
 const { refreshAccess } = await import(dist('src/core/provisioning/access.js'));
 const { publishNasSecret } = await import(dist('src/core/provisioning/radius/nas-secret.js'));
-const { detectFreeRadiusConfigDir, writeFreeRadiusConfig } = await import(dist('src/core/provisioning/radius/freeradius-config.js'));
+const { detectFreeRadiusConfigDir } = await import(dist('src/core/provisioning/radius/freeradius-config.js'));
 const { encryptSecret } = await import(dist('src/core/secrets.js'));
 
 const log = (m) => process.stderr.write(`scale-out: ${m}\n`);
@@ -48,70 +45,11 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // ---- PostgreSQL: a primary and its streaming replica --------------------------------------------
 
-function pgBin(name) {
-  const root = '/usr/lib/postgresql';
-  if (existsSync(root)) {
-    for (const v of readdirSync(root).sort((a, b) => Number(b) - Number(a))) {
-      const p = join(root, v, 'bin', name);
-      if (existsSync(p)) return p;
-    }
-  }
-  return name;
-}
-
-function freeTcpPort() {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-function freeUdpPort(exclude = []) {
-  return new Promise((resolve, reject) => {
-    const s = createSocket('udp4');
-    s.once('error', reject);
-    s.bind(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => (exclude.includes(port) ? freeUdpPort(exclude).then(resolve, reject) : resolve(port)));
-    });
-  });
-}
-
-/** A cluster directory owned by postgres when we are root; `run` runs a PostgreSQL tool as its owner. */
-function clusterDir(prefix) {
-  const root = userInfo().uid === 0;
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  if (root) {
-    chownSync(dir, Number(execFileSync('id', ['-u', 'postgres']).toString()), Number(execFileSync('id', ['-g', 'postgres']).toString()));
-    chmodSync(dir, 0o700);
-  }
-  const run = (bin, args) => {
-    const r = root ? spawnSync('runuser', ['-u', 'postgres', '--', pgBin(bin), ...args], { encoding: 'utf8', cwd: dir }) : spawnSync(pgBin(bin), args, { encoding: 'utf8', cwd: dir });
-    if (r.status !== 0) throw new Error(`${bin} failed: ${r.stderr || r.stdout}`);
-  };
-  return { dir, data: join(dir, 'data'), run };
-}
-
-async function startCluster(kind, primaryPort) {
-  const { dir, data, run } = clusterDir(`ispctl-bench-${kind}-`);
-  if (kind === 'primary') run('initdb', ['-D', data, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--no-sync', '--locale=C.UTF-8']);
-  else run('pg_basebackup', ['-h', '127.0.0.1', '-p', String(primaryPort), '-U', 'postgres', '-D', data, '-R', '-X', 'stream', '--no-sync', '-c', 'fast']);
-  const port = await freeTcpPort();
-  // Durability off as in the other benchmarks; replication itself is what it is in production.
-  const opts = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c shared_buffers=256MB -c max_connections=200`;
-  run('pg_ctl', ['-D', data, '-o', opts, '-l', join(dir, 'server.log'), '-w', '-t', '120', 'start']);
-  cleanups.push(() => {
-    try {
-      run('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
-  return port;
+/** The primary (initdb) or its streaming replica (pg_basebackup -R); durability off as in the other benchmarks. */
+async function startCluster(replicaOf) {
+  const pg = await startPostgres({ settings: { shared_buffers: '256MB', max_connections: 200 }, ...(replicaOf ? { replicaOf } : {}) });
+  cleanups.push(() => pg.stop());
+  return pg.port;
 }
 
 // ---- data -------------------------------------------------------------------------------------
@@ -140,69 +78,14 @@ async function seed(knex) {
 
 // ---- FreeRADIUS -------------------------------------------------------------------------------
 
-async function startFreeRadius(name, sourceDir, db, authDb) {
-  const dir = mkdtempSync(join(tmpdir(), `ispctl-bench-fr-${name}-`));
-  const authPort = await freeUdpPort();
-  const acctPort = await freeUdpPort([authPort]);
-  const config = await writeFreeRadiusConfig({
-    targetDir: join(dir, 'raddb'),
-    sourceDir,
-    db,
-    ...(authDb ? { authDb } : {}),
-    listen: { address: '127.0.0.1', authPort, acctPort },
-    runAsCurrentUser: true,
-    logDir: join(dir, 'log'),
-    rejectDelaySeconds: 0,
-  });
-  const bin = ['/usr/sbin/freeradius', '/usr/sbin/radiusd'].find((p) => existsSync(p)) ?? 'freeradius';
-  const child = spawn(bin, ['-f', '-d', config.configDir], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (d) => (stderr += d));
-  cleanups.push(async () => {
-    if (child.exitCode === null) {
-      child.kill('SIGTERM');
-      await new Promise((r) => child.once('exit', r));
-    }
-    rmSync(dir, { recursive: true, force: true });
-  });
-  const probe = join(dir, 'probe.txt');
-  writeFileSync(probe, 'User-Name = "sub1", User-Password = "pw-1", NAS-IP-Address = 127.0.0.1\n');
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`FreeRADIUS (${name}) exited: ${stderr}${config.logFile && existsSync(config.logFile) ? readFileSync(config.logFile, 'utf8').slice(-3000) : ''}`);
-    const r = await radclient(authPort, probe, 1);
-    if (r.passed === 1) return { name, authPort };
-    if (Date.now() > deadline) throw new Error(`FreeRADIUS (${name}) never accepted sub1: ${r.out}`);
-    await sleep(200);
-  }
+async function startSide(name, sourceDir, db, authDb) {
+  const fr = await startFreeRadius({ name, sourceDir, db, authDb, secret: SECRET });
+  cleanups.push(() => fr.stop());
+  return fr;
 }
 
-function requestFile(dir, run) {
-  const lines = [];
-  for (let i = 0; i < REQUESTS; i++) {
-    const n = 1 + Math.floor(Math.random() * SUBSCRIBERS);
-    lines.push(`User-Name = "sub${n}", User-Password = "pw-${n}", NAS-IP-Address = 127.0.0.1, NAS-Port-Type = Ethernet, Service-Type = Framed-User, Framed-Protocol = PPP\n`);
-  }
-  const file = join(dir, `requests-${run}.txt`);
-  writeFileSync(file, lines.join('\n'));
-  return file;
-}
-
-function radclient(port, file, count = REQUESTS) {
-  return new Promise((resolve, reject) => {
-    const t0 = performance.now();
-    const child = spawn('radclient', ['-q', '-s', '-p', String(PARALLEL), '-r', '3', '-t', '5', '-f', file, `127.0.0.1:${port}`, 'auth', SECRET], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (out += d));
-    child.once('error', reject);
-    child.once('close', () => {
-      const seconds = (performance.now() - t0) / 1000;
-      const n = (label) => Number(new RegExp(`${label}\\s*:\\s*(\\d+)`).exec(out)?.[1] ?? NaN);
-      resolve({ rate: count / seconds, passed: n('Accepted'), failed: n('Rejected') + n('Lost'), out });
-    });
-  });
-}
+const requests = (dir, tag) => requestFile(dir, tag, { count: REQUESTS, subscribers: SUBSCRIBERS });
+const send = (port, file) => radclient(port, file, { secret: SECRET, parallel: PARALLEL, count: REQUESTS });
 
 // ---- main -------------------------------------------------------------------------------------
 
@@ -210,7 +93,7 @@ const started = performance.now();
 try {
   const sourceDir = detectFreeRadiusConfigDir();
   if (!sourceDir) throw new Error('FreeRADIUS is not installed (no radiusd.conf found)');
-  const primaryPort = await startCluster('primary');
+  const primaryPort = await startCluster();
   const admin = knexFactory({ client: 'pg', connection: `postgres://postgres@127.0.0.1:${primaryPort}/postgres`, pool: { min: 0, max: 1 } });
   cleanups.push(() => admin.destroy());
   await admin.raw('create database ispctl');
@@ -222,32 +105,32 @@ try {
   const ctx = await seed(primary);
   log(`primary: ${SUBSCRIBERS} subscribers in RADIUS mode in ${Math.round(performance.now() - t0)} ms`);
   t0 = performance.now();
-  const replicaPort = await startCluster('replica', primaryPort);
+  const replicaPort = await startCluster(primaryPort);
   log(`replica: pg_basebackup -R and start in ${Math.round(performance.now() - t0)} ms`);
   const replica = knexFactory({ client: 'pg', connection: `postgres://postgres@127.0.0.1:${replicaPort}/ispctl`, pool: { min: 0, max: 2 } });
   cleanups.push(() => replica.destroy());
 
   const db = (port) => ({ host: '127.0.0.1', port, user: 'postgres', database: 'ispctl' });
-  const viaPrimary = await startFreeRadius('primary', sourceDir, db(primaryPort));
-  const viaReplica = await startFreeRadius('replica', sourceDir, db(primaryPort), db(replicaPort));
+  const viaPrimary = await startSide('primary', sourceDir, db(primaryPort));
+  const viaReplica = await startSide('replica', sourceDir, db(primaryPort), db(replicaPort));
   const work = mkdtempSync(join(tmpdir(), 'ispctl-bench-scale-'));
   cleanups.push(() => rmSync(work, { recursive: true, force: true }));
 
   // Authentication rate: the replica side against the primary side, alternating.
-  const warm = requestFile(work, 'warm');
+  const warm = requests(work, 'warm');
   for (const side of [viaPrimary, viaReplica]) {
-    const r = await radclient(side.authPort, warm);
+    const r = await send(side.authPort, warm);
     if (r.passed !== REQUESTS) throw new Error(`warm-up on ${side.name}: ${r.out}`);
   }
   const rates = { primary: [], replica: [] };
   const ratios = [];
   const pairs = [];
   for (let run = 0; run < RUNS; run++) {
-    const file = requestFile(work, run);
+    const file = requests(work, run);
     const order = run % 2 === 0 ? [viaReplica, viaPrimary] : [viaPrimary, viaReplica];
     const got = {};
     for (const side of order) {
-      const r = await radclient(side.authPort, file);
+      const r = await send(side.authPort, file);
       if (r.passed !== REQUESTS) throw new Error(`run ${run} on ${side.name}: ${r.passed} accepted, ${r.failed} failed\n${r.out}`);
       got[side.name] = r.rate;
       rates[side.name].push(r.rate);
@@ -283,7 +166,7 @@ try {
   const auth = (async () => {
     let k = 0;
     while (billing) {
-      const r = await radclient(viaReplica.authPort, requestFile(work, `during-${k++}`));
+      const r = await send(viaReplica.authPort, requests(work, `during-${k++}`));
       if (billing) during.push(r.rate);
     }
   })();
