@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import {
   ADMIN_STATUSES,
   COLLECTION_STATUSES,
+  COLLECTION_TRANSITIONS,
+  collectionTransitionAllowed,
   desiredAccess,
   hasEnded,
   type AccessInput,
@@ -115,5 +117,25 @@ describe('hasEnded', () => {
     expect(hasEnded('2026-11-25', '2026-11-24')).toBe(false);
     expect(hasEnded('2026-11-24', '2026-11-24')).toBe(true);
     expect(hasEnded('2026-11-01', '2026-11-24')).toBe(true);
+  });
+});
+
+describe('collection status transitions', () => {
+  it('name only known statuses and never a status itself', () => {
+    for (const to of COLLECTION_STATUSES) {
+      for (const from of COLLECTION_TRANSITIONS[to]) {
+        expect(COLLECTION_STATUSES).toContain(from);
+        expect(from).not.toBe(to);
+      }
+      expect(collectionTransitionAllowed(to, to)).toBe(false);
+    }
+  });
+
+  it('write off only a suspended service, restore only after a suspension, and leave uncollectible never', () => {
+    expect(COLLECTION_STATUSES.filter((from) => collectionTransitionAllowed(from, 'uncollectible'))).toEqual(['suspended']);
+    expect(COLLECTION_STATUSES.filter((from) => collectionTransitionAllowed(from, 'restored'))).toEqual(['suspended']);
+    expect(COLLECTION_STATUSES.filter((to) => collectionTransitionAllowed('uncollectible', to))).toEqual([]);
+    expect(collectionTransitionAllowed('current', 'suspended')).toBe(true);
+    expect(collectionTransitionAllowed('warned', 'reminded')).toBe(false);
   });
 });

@@ -68,6 +68,32 @@ describe('data access', () => {
     expect(files.flatMap((f) => hits(f, ROW_CAST))).toEqual([]);
   });
 
+  // Each state machine has one writer: an UPDATE (SQL, or knex's .update({...}) on the table)
+  // that sets the status column appears only in its module. Inserts (the first status) are free.
+  const STATUS_WRITERS: Array<{ what: string; table: string; column: string; module: string }> = [
+    { what: 'collection status', table: 'services', column: 'collection_status', module: 'src/core/provisioning/access.ts' },
+    { what: 'invoice status', table: 'invoices', column: 'status', module: 'src/core/ledger/allocate.ts' },
+  ];
+  const statusWrites = (text: string, table: string, column: string): boolean =>
+    new RegExp(String.raw`\bupdate\s+${table}\b[^\x60;]*?\bset\b(?:(?!\b(?:from|where|returning)\b)[^\x60;])*?[\s,.]${column}\s*=`, 'i').test(text) ||
+    new RegExp(String.raw`\(\s*['"]${table}(?:\s+as\s+\w+)?['"]\s*\)[^;]*?\.update\(\s*\{[^}]*\b${column}\s*:`).test(text);
+
+  for (const w of STATUS_WRITERS) {
+    it(`${w.what} is written only in ${w.module}`, () => {
+      const writers = sources('src').filter((f) => statusWrites(readFileSync(join(ROOT, f), 'utf8'), w.table, w.column));
+      expect(writers).toEqual([w.module]);
+    });
+  }
+
+  it('the status-writer detector sees SQL and query-builder updates, not reads or inserts', () => {
+    expect(statusWrites("`update services s\n set collection_status = 'x', updated_at = now()`", 'services', 'collection_status')).toBe(true);
+    expect(statusWrites('`update invoices set sent_at = ?, status = case when status = 1 then 2 end`', 'invoices', 'status')).toBe(true);
+    expect(statusWrites("await db('invoices').whereIn('id', ids).update({ status: 'void', voided_at: now })", 'invoices', 'status')).toBe(true);
+    expect(statusWrites("await db('invoices').where({ status: 'void' }).select('id')", 'invoices', 'status')).toBe(false);
+    expect(statusWrites('`update services set revision = 2 where collection_status = ?`', 'services', 'collection_status')).toBe(false);
+    expect(statusWrites("`insert into invoices (status) values ('issued')`", 'invoices', 'status')).toBe(false);
+  });
+
   it('the detector sees the casts it is meant to see', () => {
     for (const line of [
       'const rows: Array<Record<string, unknown>> = await q;',

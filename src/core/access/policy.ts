@@ -14,6 +14,27 @@ export type AdminStatus = (typeof ADMIN_STATUSES)[number];
 export const COLLECTION_STATUSES = ['current', 'reminded', 'warned', 'suspended', 'restored', 'uncollectible'] as const;
 export type CollectionStatus = (typeof COLLECTION_STATUSES)[number];
 
+/**
+ * The collection status state machine: for each status, the statuses a service may reach it
+ * from. Collections moves a service between the first five as its invoices age and are paid
+ * (restored only after a suspension); writing off (`uncollectible`) takes a suspended service,
+ * and nothing leaves it automatically. The one writer, changeCollectionStatuses in
+ * provisioning/access.ts, refuses any other change.
+ */
+export const COLLECTION_TRANSITIONS: Readonly<Record<CollectionStatus, readonly CollectionStatus[]>> = {
+  current: ['reminded', 'warned', 'suspended', 'restored'],
+  reminded: ['current', 'restored'],
+  warned: ['current', 'reminded', 'restored'],
+  suspended: ['current', 'reminded', 'warned', 'restored'],
+  restored: ['suspended'],
+  uncollectible: ['suspended'],
+};
+
+/** Whether a service may go from `from` to `to` (never to the status it has). */
+export function collectionTransitionAllowed(from: CollectionStatus, to: CollectionStatus): boolean {
+  return COLLECTION_TRANSITIONS[to]?.includes(from) ?? false;
+}
+
 export const SUSPENSION_ACTIONS = ['block', 'throttle'] as const;
 export type SuspensionAction = (typeof SUSPENSION_ACTIONS)[number];
 

@@ -6,9 +6,9 @@
 // status condition per service).
 import { recordAudit } from '../audit.js';
 import type { ServiceContext } from '../context.js';
-import { big, idArray, type BigValue } from '../db/sql.js';
+import { big, idArray, rowsOf, type BigValue } from '../db/sql.js';
 import type { Db } from '../db/tx.js';
-import { provisionChanges } from '../provisioning/access.js';
+import { changeCollectionStatuses } from '../provisioning/access.js';
 import { listSettings } from '../settings/service.js';
 
 /** A late fee inserted (adjustments). */
@@ -19,8 +19,8 @@ interface LateFeeRow {
   event_key: string;
 }
 
-/** A service written off. */
-interface WrittenOffRow {
+/** A service to write off. */
+interface WriteOffRow {
   id: number;
   subscriber_id: number;
 }
@@ -76,21 +76,23 @@ export async function chargeLateFeesAndWriteOffs(db: Db, ctx: Pick<ServiceContex
   }
 
   // Scoped on the services (the outer rows): with the scope inside the subquery instead, each
-  // suspended service would test its invoices against the whole id list.
-  const written = (
-    await db.raw(
-      `update services s set collection_status = 'uncollectible', updated_at = ?::timestamptz, revision = s.revision + 1
+  // suspended service would test its invoices against the whole id list. The status changes
+  // (and the access that follows) go through the one writer of collection status.
+  const due = await rowsOf<WriteOffRow>(
+    db,
+    `select s.id, s.subscriber_id from services s
         where s.collection_status = 'suspended' and s.ended_on is null ${opts.subscriberIds ? 'and s.subscriber_id = any(?::int[])' : ''}
           and exists (select 1 from invoices i where i.subscriber_id = s.subscriber_id and i.status not in ('void', 'draft', 'paid')
                          and i.total_minor > i.paid_minor and i.due_date + ?::int < ?::date)
-        returning s.id, s.subscriber_id`,
-      [now, ...ids, writeOffDays, opts.today],
-    )
-  ).rows as WrittenOffRow[];
+        order by s.id`,
+    [...ids, writeOffDays, opts.today],
+  );
+  const subscriberOf = new Map(due.map((r) => [Number(r.id), Number(r.subscriber_id)]));
+  const res = await changeCollectionStatuses(db, ctx, due.map((r) => ({ serviceId: Number(r.id), from: 'suspended' as const, to: 'uncollectible' as const })));
+  const written = res.changed.map((id) => ({ id, subscriber_id: subscriberOf.get(id)! }));
   if (written.length) {
     out.uncollectible = [...new Set(written.map((r) => Number(r.subscriber_id)))];
-    const prov = await provisionChanges(db, ctx, { serviceIds: written.map((r) => Number(r.id)) });
-    out.jobIds = prov.jobIds;
+    out.jobIds = res.jobIds;
     await db('collection_events')
       .insert(written.map((r) => ({ subscriber_id: Number(r.subscriber_id), invoice_id: null, kind: 'suspension', event_key: `uncollectible:service:${Number(r.id)}:${opts.today}`, from_status: 'suspended', to_status: 'uncollectible', reason: `Unpaid more than ${writeOffDays} days past due`, occurred_at: now })))
       .onConflict('event_key')

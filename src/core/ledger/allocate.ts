@@ -6,11 +6,13 @@
 //   recomputeTotals()    an invoice's subtotal, discount and total from its lines
 //   settle()             unallocated payment money to open invoices, oldest due first
 //   recomputeInvoices()  paid_minor and status from the active allocations, in one UPDATE
+//   voidInvoices()       any status but void → void
+//   markInvoicesSent()   issued → sent, when a message delivered the invoice
 //   reverseAllocations() when a payment or an invoice is voided
 import type { Knex } from 'knex';
 import type { Clock } from '../clock.js';
 import type { Db } from '../db/tx.js';
-import { big, chunks, idArray, rowsJson, type BigValue } from '../db/sql.js';
+import { big, chunks, idArray, rowsJson, rowsOf, type BigValue } from '../db/sql.js';
 import { invoiceStatusSql, type InvoiceStatus } from './read-model.js';
 
 export interface NewAllocation {
@@ -197,7 +199,8 @@ interface RecomputedRow {
  * active allocations and its status from that and `today` (see invoiceStatusSql: void and draft
  * stay; paid, overdue, partially_paid, sent or issued). One UPDATE … FROM an aggregate, conditioned on
  * the row still not being void; rows already right are not written. Returns the invoices that
- * changed.
+ * changed. With voidInvoices and markInvoicesSent, the only writers of an invoice's status
+ * (test/unit/data-access.test.ts keeps it so).
  */
 export async function recomputeInvoices(db: Db, scope: RecomputeScope, today: string): Promise<RecomputedInvoice[]> {
   const where: string[] = [];
@@ -251,6 +254,26 @@ export async function voidInvoices(db: Db, invoiceIds: readonly number[], now: D
     .update({ status: 'void', voided_at: now, void_reason: reason, paid_minor: 0, updated_at: now })
     .returning('id');
   return rows.map((r) => Number(r.id));
+}
+
+/**
+ * The invoice state machine's transition issued → sent, when a message delivered the invoice:
+ * records the first delivery (sent_at, once) and moves an invoice that is still `issued` to
+ * `sent`; any other status (partially paid, paid, overdue, void) stays. Returns the ids that
+ * moved to sent.
+ */
+export async function markInvoicesSent(db: Db, invoiceIds: readonly number[], now: Date): Promise<number[]> {
+  if (invoiceIds.length === 0) return [];
+  const rows = await rowsOf<{ id: BigValue; before: InvoiceStatus }>(
+    db,
+    `update invoices i
+        set sent_at = ?::timestamptz, status = case when b.before = 'issued' then 'sent' else i.status end, updated_at = ?::timestamptz
+       from (select id, status as before from invoices where id = any(?::bigint[]) and sent_at is null) b
+      where i.id = b.id and i.sent_at is null
+      returning i.id, b.before`,
+    [now, now, idArray(invoiceIds)],
+  );
+  return rows.filter((r) => r.before === 'issued').map((r) => Number(r.id));
 }
 
 export interface ReversedAllocation {

@@ -15,6 +15,7 @@ import type { ServiceContext } from '../context.js';
 import type { Db } from '../db/tx.js';
 import { invalid, isIspctlError, IspctlError } from '../errors.js';
 import { amountDueBySubscriber } from '../ledger/read-model.js';
+import { markInvoicesSent } from '../ledger/allocate.js';
 import { renderInvoice, renderReceipt } from '../documents/service.js';
 import { shortLinkMaker } from '../intake/links.js';
 import { idArray } from '../db/sql.js';
@@ -604,13 +605,7 @@ async function markOutcomes(ctx: ServiceContext, config: NotifyConfig, outcomes:
   const done = new Set(marked.map((m) => Number(m.id)));
   // `sent` means sent: the invoices these messages delivered.
   const invoiceIds = [...new Set(marked.filter((m) => m.status === 'sent' && m.invoice_id !== null).map((m) => Number(m.invoice_id)))];
-  if (invoiceIds.length) {
-    await db.raw(
-      `update invoices set sent_at = ?::timestamptz, status = case when status = 'issued' then 'sent' else status end, updated_at = ?::timestamptz
-        where id = any(?::bigint[]) and sent_at is null`,
-      [now, now, idArray(invoiceIds)],
-    );
-  }
+  await markInvoicesSent(db, invoiceIds, now);
   for (const o of outcomes) {
     if (!done.has(o.row.id)) continue; // taken back by another sender meanwhile (stale claim): its outcome is theirs
     if (o.kind === 'sent') summary.sent++;

@@ -2,7 +2,7 @@
 // turns what changed into provisioning jobs. The policy function decides; this only stores its
 // answer, set-based, so RADIUS views and API drivers read a column instead of re-deciding.
 import type { ServiceContext } from '../context.js';
-import { desiredAccess, hasEnded, type AccessState, type AdminStatus, type CollectionStatus, type SuspensionAction } from '../access/policy.js';
+import { collectionTransitionAllowed, desiredAccess, hasEnded, type AccessState, type AdminStatus, type CollectionStatus, type SuspensionAction } from '../access/policy.js';
 import { ACCESS_SETTING_KEYS, loadNetworkSettings, type NetworkSettings } from '../access/settings.js';
 import { chunks, idArray, rowsJson } from '../db/sql.js';
 import type { Db } from '../db/tx.js';
@@ -158,25 +158,31 @@ export interface CollectionStatusChange {
 export interface CollectionStatusResult {
   /** Services whose status changed (the others had moved on since they were read). */
   changed: number[];
+  /** Changes the state machine does not allow (COLLECTION_TRANSITIONS): not written. */
+  refused: CollectionStatusChange[];
   /** Access changes that followed (suspended or restored), queued for the routers. */
   changes: AccessChange[];
   jobIds: number[];
 }
 
 /**
- * Collections' writer of collection status: sets the new statuses and the access the policy
+ * The one writer of collection status (collections' evaluation and its write-offs): sets the new statuses and the access the policy
  * derives from them in one statement per batch (a service row written once, not once for the
  * status and again for its access), each conditioned on the status and revision it was read
  * with, then queues the router work for the services whose access changed (as provisionChanges
- * does for any other change). Call inside the transaction that decided the changes.
+ * does for any other change). A change the state machine does not allow (COLLECTION_TRANSITIONS
+ * in access/policy.ts) is refused: returned in `refused`, nothing written. Call inside the
+ * transaction that decided the changes.
  */
 export async function changeCollectionStatuses(db: Db, ctx: Pick<ServiceContext, 'clock'>, list: readonly CollectionStatusChange[]): Promise<CollectionStatusResult> {
-  const out: CollectionStatusResult = { changed: [], changes: [], jobIds: [] };
-  if (!list.length) return out;
+  const out: CollectionStatusResult = { changed: [], refused: [], changes: [], jobIds: [] };
+  const allowed = list.filter((c) => collectionTransitionAllowed(c.from, c.to));
+  out.refused = list.filter((c) => !collectionTransitionAllowed(c.from, c.to));
+  if (!allowed.length) return out;
   const settings = await loadNetworkSettings(db);
   const now = ctx.clock.now();
   const today = await ispToday(db, now);
-  const wanted = new Map(list.map((c) => [c.serviceId, c]));
+  const wanted = new Map(allowed.map((c) => [c.serviceId, c]));
   const routers = await routerModes(db);
   const specs: JobSpec[] = [];
   for (const ids of chunks([...wanted.keys()], BATCH)) {
