@@ -14,6 +14,7 @@ import {
 import { type LabRouter, type LabRouterOptions, startLabRouter } from '../../../src/lab/api-server.js';
 import { challengeResponse } from '../../../src/lab/state.js';
 import { RawApi, attrs, tagOf } from './raw-api.js';
+import { eventually } from '../../helpers/wait.js';
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
@@ -321,8 +322,11 @@ describe('lab router API: persistence and TLS', () => {
     await c.write('/ppp/aaa/set', { 'use-radius': true });
     first.state.addActiveSession({ name: 'alice', rateLimit: '1M/1M' });
     await c.close();
-    await new Promise((r) => setTimeout(r, 100));
-    const saved = JSON.parse(readFileSync(file, 'utf8'));
+    // The save is debounced: wait for it rather than for a fixed time a busy machine may exceed.
+    const saved = await eventually(() => {
+      const s = JSON.parse(readFileSync(file, 'utf8'));
+      return s.lists['/ppp/secret']?.length > 0 && s;
+    }, 30_000, 'state file saved');
     expect(saved.lists['/ppp/secret']).toEqual([expect.objectContaining({ name: 'alice' })]);
     expect(saved.lists['/queue/simple']).toEqual([]);
     await first.close();
