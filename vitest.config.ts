@@ -14,16 +14,20 @@ export default defineConfig({
     // fail one that would (what is fast enough is measured in bench/).
     testTimeout: 60_000,
     hookTimeout: 120_000,
-    // One file at a time, slow files first. Two at a time ran the suite in 480 s instead of
-    // ~600 s, but three tests that restart PostgreSQL or read a streaming replica (pg-restart,
-    // scale-out) failed when another file shared the machine and passed alone: until they do
-    // not depend on that, files run one after another.
+    // Two files at a time, slow files first (test/helpers/sequencer.ts). Most of an end-to-end or
+    // fault file's time is spent waiting on the processes it starts, so two files overlap well even
+    // on a busy 2-core machine. The servers tests start take loopback ports from below the
+    // ephemeral range (test/helpers/ports.ts), so no other process's connection can take one
+    // between the check and the server's bind, nor while a PostgreSQL restarts on its port.
+    // `--maxWorkers 1` runs one file at a time.
     pool: 'forks',
-    maxWorkers: 1,
+    maxWorkers: 2,
     minWorkers: 1,
     sequence: { sequencer: SlowFirstSequencer },
     projects: [
-      { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.{ts,tsx}'] } },
+      // The unit tests share no state (no module mocks, environment changes or fake timers), so
+      // they run in one process per worker instead of a fresh process per file.
+      { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.{ts,tsx}'], isolate: false } },
       { extends: true, test: { name: 'db', include: ['test/db/**/*.test.ts'], globalSetup: databaseSetup } },
       { extends: true, test: { name: 'e2e', include: ['test/e2e/**/*.test.ts'], globalSetup: databaseSetup, testTimeout: 240_000 } },
       // Kill -9, two daemons, a restarting PostgreSQL, misbehaving routers, a full disk. Short

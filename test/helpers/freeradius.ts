@@ -1,7 +1,7 @@
 // A throwaway FreeRADIUS for one test file: the configuration ispctl writes, in a temporary
 // directory, on free loopback ports, started in debug mode (-X) with its output captured.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createSocket } from 'node:dgram';
+import { allocatePort } from './ports.js';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -58,19 +58,9 @@ export function findFreeRadiusBinary(): string {
   return 'freeradius';
 }
 
-/** A UDP port on 127.0.0.1 that was free a moment ago. */
+/** A UDP port on 127.0.0.1, free when checked and outside the ephemeral range (see ports.ts). */
 export async function freeUdpPort(exclude: readonly number[] = []): Promise<number> {
-  for (;;) {
-    const port = await new Promise<number>((resolve, reject) => {
-      const s = createSocket('udp4');
-      s.once('error', reject);
-      s.bind(0, '127.0.0.1', () => {
-        const p = s.address().port;
-        s.close(() => resolve(p));
-      });
-    });
-    if (!exclude.includes(port)) return port;
-  }
+  return allocatePort(exclude);
 }
 
 interface Running {

@@ -2,9 +2,9 @@
 // temporary directory, run as the `postgres` user when we are root (initdb refuses root).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
+import { allocatePort } from './ports.js';
 
 export interface PgCluster {
   url: string;
@@ -27,17 +27,9 @@ export function findPgBin(name: string): string {
   return name; // rely on PATH
 }
 
+/** A free loopback port outside the ephemeral range (see ports.ts), kept for this cluster's restarts. */
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
+  return allocatePort();
 }
 
 export async function startPgCluster(): Promise<PgCluster> {
