@@ -1,6 +1,6 @@
 // Router work at scale: 500 lab routers (one process of their own, bench/clients/lab-fleet.mjs)
 // and 200,000 subscribers in API mode on PostgreSQL (a throwaway cluster, startPostgres()).
-// Router work runs as the daemon runs it: its jobs task (src/core/daemon/tasks.ts) and its
+// Router work runs as the daemon runs it (its pool of 10 connections): its jobs task (src/core/daemon/tasks.ts) and its
 // reachability probe, in this process.
 //
 //   npm run build && node bench/fleet.mjs          (--quick: 50 routers, 10,000 subscribers)
@@ -84,9 +84,23 @@ const pg = await startPostgres();
 let fleet;
 let database;
 try {
-  database = await openDatabase({ engine: 'postgres', url: pg.url, poolMax: 16 });
+  database = await openDatabase({ engine: 'postgres', url: pg.url, poolMax: 10 });
   const db = database.knex;
   await migrateLatest(db);
+  // Where the time goes: database statements (summed over the connections, from the moment a
+  // statement is sent), and, below, the drivers' turns.
+  const dbTime = { n: 0, ms: 0 };
+  {
+    const sent = new Map();
+    db.on('query', (q) => sent.set(q.__knexQueryUid, performance.now()));
+    db.on('query-response', (_r, q) => {
+      const t = sent.get(q.__knexQueryUid);
+      sent.delete(q.__knexQueryUid);
+      if (t === undefined) return;
+      dbTime.n++;
+      dbTime.ms += performance.now() - t;
+    });
+  }
   // BENCH_VERBOSE=1: where the database time goes (statements by their first words).
   const sqlTime = new Map();
   if (process.env.BENCH_VERBOSE) {
@@ -144,7 +158,34 @@ try {
   emit({ name: `fleet.seed-${SUBSCRIBERS / 1000}k-subscribers-sql`, runs: 1, median: round(bulkMs), p99: round(bulkMs), unit: 'ms', target: 'info', note: 'subscribers and services, two INSERT … SELECT statements' });
 
   // ---- the daemon's jobs task and probe, in this process -----------------------------------------
-  const drivers = { api: apiDriver, radius: apiDriver };
+  // The drivers' turns, timed: a turn that went through is router I/O (and its reads of the
+  // desired state); a turn that failed is time spent on an away router (connect refused, or
+  // waiting out the per-command timeout).
+  const turns = { ok: { n: 0, ms: 0 }, failed: { n: 0, ms: 0 } };
+  const timed = {
+    async run(...args) {
+      const t = performance.now();
+      let ok = false;
+      try {
+        const r = await apiDriver.run(...args);
+        ok = true;
+        return r;
+      } finally {
+        const e = ok ? turns.ok : turns.failed;
+        e.n++;
+        e.ms += performance.now() - t;
+      }
+    },
+  };
+  const profile = () => {
+    const o = { db: { ...dbTime }, ok: { ...turns.ok }, failed: { ...turns.failed } };
+    dbTime.n = dbTime.ms = turns.ok.n = turns.ok.ms = turns.failed.n = turns.failed.ms = 0;
+    return o;
+  };
+  const profileText = (p, wallMs) =>
+    `lane time over ${Math.round(wallMs / 1000)} s: ${p.ok.n} router turns that went through ${Math.round(p.ok.ms / 1000)} s (router I/O and their desired-state reads), ` +
+    `${p.failed.n} failed turns on away routers ${Math.round(p.failed.ms / 1000)} s; database: ${p.db.n} statements, ${Math.round(p.db.ms / 1000)} s summed over connections`;
+  const drivers = { api: timed, radius: timed };
   const jobsTask = TASKS.find((x) => x.name === 'jobs');
   const watcher = new ReturnWatcher();
   const returned = new Set();
@@ -230,13 +271,16 @@ try {
   sqlReport('first provisioning');
   let jobs = await mass('suspended');
   const queueHealthy = performance.now() - t0;
+  profile();
   sqlReport('queueing the suspension');
   const commit = performance.now();
   wanted = true;
   const healthyMs = await convergeOn(all, commit, 15 * 60_000);
+  const healthyProfile = profile();
   await check(everyIndex, 'disabled');
   sqlReport('suspension, all healthy');
-  log(`suspension, all healthy: ${jobs} jobs queued in ${Math.round(queueHealthy)} ms, converged ${Math.round(healthyMs)} ms after the commit`);
+  emit({ name: `fleet.queue-suspension-${SUBSCRIBERS / 1000}k`, runs: 1, median: round(queueHealthy), p99: round(queueHealthy), unit: 'ms', target: 'info', note: `every service suspended and its router job queued, one transaction: ${round((queueHealthy / jobs) * 1000, 1)} µs a service` });
+  log(`suspension, all healthy: ${jobs} jobs queued in ${Math.round(queueHealthy)} ms (${round(queueHealthy / jobs, 3)} ms a service), converged ${Math.round(healthyMs)} ms after the commit; ${profileText(healthyProfile, healthyMs)}`);
 
   // Back to active (healthy), for the faulty run.
   t0 = performance.now();
@@ -263,9 +307,11 @@ try {
   t0 = performance.now();
   jobs = await mass('suspended');
   const queueFaulty = performance.now() - t0;
+  profile();
   const commit2 = performance.now();
   wanted = true;
   const faultyMs = await convergeOn(healthy.map((i) => routers[i].id), commit2, 15 * 60_000);
+  const faultyProfile = profile();
   const cpu = process.cpuUsage(cpu0);
   const fleetCpu = (await fleet.cpuMs()) - fleetCpu0;
   await check(healthy, 'disabled');
@@ -277,7 +323,8 @@ try {
   log(
     `suspension, ${faulty.length} of ${ROUTERS} routers away (${offline.length} refusing, ${stalled.length} stalled, ${partway.length} hanging part-way): ${jobs} jobs queued in ${Math.round(queueFaulty)} ms; ` +
       `the ${healthy.length} reachable routers converged ${Math.round(faultyMs)} ms after the commit; ${stillQueued} jobs of the away routers queued; ` +
-      `${keptPartway} of the ${partway.length} part-way routers kept what they took; CPU: this process ${Math.round((cpu.user + cpu.system) / 1000)} ms, the fleet ${Math.round(fleetCpu)} ms`,
+      `${keptPartway} of the ${partway.length} part-way routers kept what they took; CPU: this process ${Math.round((cpu.user + cpu.system) / 1000)} ms, the lab fleet (its own process) ${Math.round(fleetCpu)} ms; ` +
+      profileText(faultyProfile, faultyMs),
   );
   report(`fleet.suspend-converge.faulty-10pct-${ROUTERS}-routers-${SUBSCRIBERS / 1000}k`, [faultyMs], 'ms', `< ${CONVERGE_TARGET_MS}`, {
     baseline: { name: 'the same suspension, every router healthy', median: healthyMs },

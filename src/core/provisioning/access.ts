@@ -25,6 +25,8 @@ export interface AccessChange {
 }
 
 const BATCH = 5000;
+/** Services per access update of one value (an id array of this size is about 0.5 MB). */
+const UPDATE_BATCH = 50_000;
 
 /** A service with what the policy reads of it and of its plan (one row of services joined with plans). */
 interface AccessRow {
@@ -136,14 +138,23 @@ export async function refreshAccess(db: Db, ctx: Pick<ServiceContext, 'clock'>, 
     const before = storedAccess(r);
     if (!sameAccess(before, after)) changes.push({ serviceId: Number(r.id), routerId: r.router_id === null ? null : Number(r.router_id), before, after });
   }
-  for (const chunk of chunks(changes, BATCH)) {
-    await db.raw(
-      `update services s
-          set access_state = v.state, access_reason = v.reason, rate_limit = v.rate, access_changed_at = ?::timestamptz
-         from json_to_recordset(?::json) as v(id int, state text, reason text, rate text)
-        where s.id = v.id`,
-      [now, rowsJson(chunk.map((c) => ({ id: c.serviceId, state: c.after.state, reason: c.after.reason, rate: c.after.rateLimit })))],
-    );
+  // One statement per distinct access value (a mass suspension has a handful), each naming its
+  // services by an id array: the rows are found through the primary key, not by joining a
+  // per-row list against the whole table once per batch.
+  const byValue = new Map<string, { value: AccessValue; ids: number[] }>();
+  for (const c of changes) {
+    const key = JSON.stringify([c.after.state, c.after.reason, c.after.rateLimit]);
+    let g = byValue.get(key);
+    if (!g) byValue.set(key, (g = { value: c.after, ids: [] }));
+    g.ids.push(c.serviceId);
+  }
+  for (const { value, ids } of byValue.values()) {
+    for (const chunk of chunks(ids, UPDATE_BATCH)) {
+      await db.raw(
+        `update services set access_state = ?, access_reason = ?, rate_limit = ?, access_changed_at = ?::timestamptz where id = any(?::int[])`,
+        [value.state, value.reason, value.rateLimit, now, idArray(chunk)],
+      );
+    }
   }
   return changes;
 }
@@ -362,8 +373,8 @@ export async function provisionChanges(db: Db, ctx: Pick<ServiceContext, 'clock'
   if (touched.size) {
     const services: Array<{ id: number; router_id: number | null; username: string; access_state: AccessState }> = [];
     const ids = [...touched];
-    for (let i = 0; i < ids.length; i += 10_000) {
-      services.push(...(await db('services').whereIn('id', ids.slice(i, i + 10_000)).select('id', 'router_id', 'username', 'access_state')));
+    for (const chunk of chunks(ids, UPDATE_BATCH)) {
+      services.push(...(await db('services').whereRaw('id = any(?::int[])', [idArray(chunk)]).select('id', 'router_id', 'username', 'access_state')));
     }
     for (const s of services) {
       if (s.router_id === null) continue;

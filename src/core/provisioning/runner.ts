@@ -9,10 +9,14 @@
 // - Progress: a driver reports results as the router acknowledges them (the API driver after
 //   each chunk); they are recorded at once, so what went through stays done and only the rest
 //   is retried when the router stalls part-way.
+// - Database use is short and shared: a lane takes a connection only to claim, read or record
+//   (through a gate of `dbSlots`, fewer than the pool holds), never while it talks to a router, so
+//   32 lanes (or more) never exhaust a pool of 10 and never wait on one another's routers.
 // Nothing is lost: what fails stays queued with its error and a backoff; what a run did not get
 // to (its `budgetMs` ran out while the router was answering) goes back due at once.
 import type { Knex } from 'knex';
 import type { ServiceContext } from '../context.js';
+import type { RouterRow } from '../db/rows.js';
 import { toRouter, type Router } from '../routers/service.js';
 import { releaseDeadClaims, workerId } from './claims.js';
 import { claimJobs, completeJobs, countOpenJobs, dueRouters, failJobs, releaseJobs, type ClaimFilter, type Job, type JobCounts } from './jobs.js';
@@ -32,6 +36,13 @@ export interface DriverRunOptions {
   progress?(): void;
   /** Jobs in the first chunk of a driver that works in chunks. */
   firstChunk?: number;
+  /**
+   * Runs one database step within the run's share of connections (see {@link RunOptions.dbSlots}).
+   * Drivers wrap each read or write in it, never a wait on the router.
+   */
+  db?<T>(step: () => Promise<T>): Promise<T>;
+  /** The router's row as the runner read it for this run (its API password among it): no need to read it again. */
+  row?: RouterRow;
 }
 
 /**
@@ -60,6 +71,12 @@ export interface RunOptions extends ClaimFilter {
   firstChunk?: number;
   /** Polled between turns: routers that answer again; their work goes next, whatever its backoff. */
   returnedRouters?: () => number[];
+  /**
+   * Database steps of the run's lanes at once (claims, reads, records). Default
+   * {@link DEFAULT_DB_SLOTS}: below the daemon's pool of 10, so its other tasks, the probe and
+   * commands keep connections however many lanes talk to routers.
+   */
+  dbSlots?: number;
 }
 
 export interface RouterRunSummary {
@@ -88,6 +105,7 @@ export interface RunSummary {
 }
 
 export const DEFAULT_CONCURRENCY = 32;
+export const DEFAULT_DB_SLOTS = 6;
 export const TURN_JOBS = 2_000;
 
 /** After giving up on a router, how long its abandoned work may take to wind down (ms). */
@@ -97,6 +115,23 @@ const ABANDON_GRACE_MS = 1_000;
 const COMPLETE_EVERY_MS = 25;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** At most `slots` steps at once; the others wait their turn, first come first served. */
+export function gate(slots: number): <T>(step: () => Promise<T>) => Promise<T> {
+  let free = Math.max(1, slots);
+  const waiting: Array<() => void> = [];
+  return async (step) => {
+    if (free > 0) free--;
+    else await new Promise<void>((r) => waiting.push(r));
+    try {
+      return await step();
+    } finally {
+      const next = waiting.shift();
+      if (next) next();
+      else free++;
+    }
+  };
+}
 
 interface RouterTally {
   name: string;
@@ -112,6 +147,7 @@ export async function runJobs(ctx: ServiceContext, drivers: Drivers, opts: RunOp
   const budgetEnd = opts.budgetMs !== undefined ? started + opts.budgetMs : Infinity;
   const turnJobs = opts.turnJobs ?? TURN_JOBS;
   const worker = workerId();
+  const withDb = gate(opts.dbSlots ?? DEFAULT_DB_SLOTS);
   // Work a killed runner left `running` goes back to the queue first, so it is not stuck until
   // the claim timeout (src/core/provisioning/claims.ts).
   await releaseDeadClaims(db, ctx.clock.now());
@@ -131,7 +167,7 @@ export async function runJobs(ctx: ServiceContext, drivers: Drivers, opts: RunOp
   const atWork = new Set<number>();
   const finished = new Set<number>();
   const failedRouters = new Set<number>();
-  const routerCache = new Map<number, Router | null>();
+  const routerCache = new Map<number, { router: Router; row: RouterRow } | null>();
   let refilling: Promise<boolean> | undefined;
 
   const tally = (routerId: number, name: string): RouterTally => {
@@ -145,12 +181,12 @@ export async function runJobs(ctx: ServiceContext, drivers: Drivers, opts: RunOp
   const refill = (): Promise<boolean> =>
     (refilling ??= (async () => {
       try {
-        const due = await dueRouters(db, filter, ctx.clock.now());
+        const due = await withDb(() => dueRouters(db, filter, ctx.clock.now()));
         // Their rows in one statement, not one per turn.
         const unknown = due.map((r) => r.routerId).filter((id) => !routerCache.has(id));
         if (unknown.length) {
-          const rows = (await db('routers').whereIn('id', unknown)) as Array<Parameters<typeof toRouter>[0]>;
-          for (const row of rows) routerCache.set(Number(row.id), toRouter(row));
+          const rows = (await withDb(() => db('routers').whereIn('id', unknown))) as RouterRow[];
+          for (const row of rows) routerCache.set(Number(row.id), { router: toRouter(row), row });
         }
         let added = 0;
         for (const r of due) {
@@ -164,10 +200,10 @@ export async function runJobs(ctx: ServiceContext, drivers: Drivers, opts: RunOp
       }
     })());
 
-  const routerOf = async (routerId: number): Promise<Router | null> => {
+  const routerOf = async (routerId: number): Promise<{ router: Router; row: RouterRow } | null> => {
     if (!routerCache.has(routerId)) {
-      const row = (await db('routers').where({ id: routerId }).first()) as Parameters<typeof toRouter>[0] | undefined;
-      routerCache.set(routerId, row ? toRouter(row) : null);
+      const row = (await withDb(() => db('routers').where({ id: routerId }).first())) as RouterRow | undefined;
+      routerCache.set(routerId, row ? { router: toRouter(row), row } : null);
     }
     return routerCache.get(routerId)!;
   };
@@ -203,7 +239,7 @@ export async function runJobs(ctx: ServiceContext, drivers: Drivers, opts: RunOp
       completing = undefined;
       const batch = toComplete;
       toComplete = [];
-      await completeJobs(db, batch, ctx.clock.now(), worker);
+      await withDb(() => completeJobs(db, batch, ctx.clock.now(), worker));
     })());
   };
 
@@ -211,15 +247,16 @@ export async function runJobs(ctx: ServiceContext, drivers: Drivers, opts: RunOp
   const turn = async (routerId: number, ignoreBackoff: boolean): Promise<'more' | 'done' | 'failed'> => {
     const limit = claimLimit !== undefined ? Math.min(turnJobs, claimLimit - claimedTotal) : turnJobs;
     if (limit <= 0) return 'done';
-    const jobs = await claimJobs(db, { ...filter, routerIds: [routerId], limit, ...(ignoreBackoff ? { ignoreBackoff: true } : {}) }, ctx.clock.now(), worker);
+    const jobs = await withDb(() => claimJobs(db, { ...filter, routerIds: [routerId], limit, ...(ignoreBackoff ? { ignoreBackoff: true } : {}) }, ctx.clock.now(), worker));
     if (jobs.length === 0) return 'done';
     claimedTotal += jobs.length;
     for (const j of jobs) claimedIds.add(j.id);
-    const router = await routerOf(routerId);
+    const known = await routerOf(routerId);
+    const router = known?.router;
     const t = tally(routerId, router?.name ?? `#${routerId}`);
-    if (!router) {
+    if (!known || !router) {
       const error = 'router no longer exists';
-      await failJobs(db, jobs.map((j) => ({ id: j.id, error })), ctx.clock.now(), worker);
+      await withDb(() => failJobs(db, jobs.map((j) => ({ id: j.id, error })), ctx.clock.now(), worker));
       failed += jobs.length;
       t.failed += jobs.length;
       t.error = error;
@@ -243,7 +280,7 @@ export async function runJobs(ctx: ServiceContext, drivers: Drivers, opts: RunOp
       if (ok.length || bad.length) answered = true;
       const now = ctx.clock.now();
       if (ok.length) await complete(ok);
-      if (bad.length) await failJobs(db, bad, now, worker);
+      if (bad.length) await withDb(() => failJobs(db, bad, now, worker));
       done += ok.length;
       failed += bad.length;
       t.done += ok.length;
@@ -288,6 +325,8 @@ export async function runJobs(ctx: ServiceContext, drivers: Drivers, opts: RunOp
       commandTimeoutMs: timeoutMs,
       report: record,
       progress,
+      db: withDb,
+      row: known.row,
       ...(opts.firstChunk ? { firstChunk: opts.firstChunk } : {}),
     });
     let error: string | undefined;
@@ -316,12 +355,12 @@ export async function runJobs(ctx: ServiceContext, drivers: Drivers, opts: RunOp
       const now = ctx.clock.now();
       if (reason?.kind === 'budget' && answered && error === undefined) {
         // It was answering when time ran out: not a failure, due again at once.
-        released += await releaseJobs(db, left, now, worker);
+        released += await withDb(() => releaseJobs(db, left, now, worker));
         return 'done';
       }
       const text = error ?? reason!.text;
       if (left.length) {
-        await failJobs(db, left.map((id) => ({ id, error: text })), now, worker);
+        await withDb(() => failJobs(db, left.map((id) => ({ id, error: text })), now, worker));
         failed += left.length;
         t.failed += left.length;
       }

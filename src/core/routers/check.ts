@@ -42,6 +42,11 @@ export interface RouterCheckResult {
 export async function routerConnectOptions(ctx: ServiceContext, router: Router | string, opts: { timeoutMs?: number } = {}): Promise<RouterOSConnectOptions> {
   const row = await ctx.db('routers').whereRaw('lower(name) = lower(?)', [typeof router === 'string' ? router : router.name]).first();
   if (!row) throw routerNotFound(typeof router === 'string' ? router : router.name);
+  return connectOptionsFromRow(ctx, row, opts);
+}
+
+/** {@link routerConnectOptions} from a routers row already read (a run that read every router at once). */
+export function connectOptionsFromRow(ctx: Pick<ServiceContext, 'env'>, row: Parameters<typeof toRouter>[0], opts: { timeoutMs?: number } = {}): RouterOSConnectOptions {
   const r = toRouter(row);
   if (r.host === null) throw routerPending(r.name);
   const password = decryptSecret(row.api_password_enc, loadSecretKey(ctx.env), 'API password');

@@ -13,7 +13,8 @@
 // connection failure throws, and the runner fails the jobs not reported yet, to be retried.
 import type { ServiceContext } from '../../context.js';
 import { RouterOSClient, RouterOSConnectError, RouterOSLoginError, RouterOSTimeoutError } from '../../routeros/index.js';
-import { routerConnectOptions } from '../../routers/check.js';
+import type { RouterRow } from '../../db/rows.js';
+import { connectOptionsFromRow, routerConnectOptions } from '../../routers/check.js';
 import { recordRouterContact, type Router } from '../../routers/service.js';
 import type { Job } from '../jobs.js';
 import type { DriverRunOptions, JobResult, ProvisioningDriver } from '../runner.js';
@@ -48,19 +49,28 @@ export function connectionErrorText(router: Router, err: unknown): string {
   return router.host && msg.includes(router.host) ? msg : `${router.name}: ${msg}`;
 }
 
-/** Opens the API connection to `router`, recording the contact or the error (health checks own the status). */
-export async function connectRouter(ctx: ServiceContext, router: Router, timeoutMs: number, signal?: AbortSignal): Promise<RouterOSClient> {
-  const opts = await routerConnectOptions(ctx, router, { timeoutMs });
+/** Runs a database step (a runner's gate on its share of connections; by default at once). */
+type DbStep = <T>(step: () => Promise<T>) => Promise<T>;
+const direct: DbStep = (step) => step();
+
+/**
+ * Opens the API connection to `router`, recording the contact or the error (health checks own
+ * the status). `via.row`: the router's row already read (no read here); `via.db`: the gate every
+ * database step goes through (never held while the router is waited for).
+ */
+export async function connectRouter(ctx: ServiceContext, router: Router, timeoutMs: number, signal?: AbortSignal, via: { row?: RouterRow; db?: DbStep } = {}): Promise<RouterOSClient> {
+  const withDb = via.db ?? direct;
+  const opts = via.row ? connectOptionsFromRow(ctx, via.row, { timeoutMs }) : await withDb(() => routerConnectOptions(ctx, router, { timeoutMs }));
   opts.connectTimeoutMs = Math.min(timeoutMs, CONNECT_TIMEOUT_CAP_MS);
   if (signal) opts.signal = signal;
   try {
     const client = await RouterOSClient.connect(opts);
-    await recordRouterContact(ctx.db, router.id, { at: ctx.clock.now() }).catch(() => undefined);
+    await withDb(() => recordRouterContact(ctx.db, router.id, { at: ctx.clock.now() })).catch(() => undefined);
     return client;
   } catch (err) {
     const error = connectionErrorText(router, err);
     // Given up by the runner: it records the failure itself, and may have closed the database.
-    if (!signal?.aborted) await recordRouterContact(ctx.db, router.id, { at: ctx.clock.now(), error }).catch(() => undefined);
+    if (!signal?.aborted) await withDb(() => recordRouterContact(ctx.db, router.id, { at: ctx.clock.now(), error })).catch(() => undefined);
     throw new RouterOSConnectError(error, { cause: err });
   }
 }
@@ -217,7 +227,7 @@ export async function runApiJobs(ctx: ServiceContext, router: Router, jobs: Job[
 
   let client: RouterOSClient;
   try {
-    client = await connectRouter(ctx, router, timeoutMs, opts.signal);
+    client = await connectRouter(ctx, router, timeoutMs, opts.signal, { ...(opts.row ? { row: opts.row } : {}), ...(opts.db ? { db: opts.db } : {}) });
   } catch (err) {
     throw new RouterGaveUpError(routerFailureText(router, err, timeoutMs), { cause: err });
   }
@@ -226,7 +236,7 @@ export async function runApiJobs(ctx: ServiceContext, router: Router, jobs: Job[
   // silence is over, a slow database is not the router's fault); each chunk diffs its part.
   let desiredAll: DesiredState;
   try {
-    desiredAll = await buildDesiredState(ctx.db, router, { serviceIds: [...first.serviceIds], planIds: [...first.planIds] });
+    desiredAll = await (opts.db ?? direct)(() => buildDesiredState(ctx.db, router, { serviceIds: [...first.serviceIds], planIds: [...first.planIds] }));
   } catch (err) {
     client.destroy();
     throw err;
