@@ -1,4 +1,4 @@
-// The state machines of invoices and of collection status, each changed in one place with
+// The state machines of invoices, of collection status and of router status, each changed in one place with
 // conditional updates: a change from a status the machine does not allow is refused and
 // leaves the row as it was.
 import { beforeAll, expect, it } from 'vitest';
@@ -7,6 +7,7 @@ import { FixedClock } from '../../src/core/clock.js';
 import type { ServiceContext } from '../../src/core/context.js';
 import { markInvoicesSent, voidInvoices } from '../../src/core/ledger/allocate.js';
 import { changeCollectionStatuses } from '../../src/core/provisioning/access.js';
+import { changeRouterStatus } from '../../src/core/routers/status.js';
 import { describeEachEngine } from '../helpers/db.js';
 import { seedIsp, testContext, type Seeded } from '../helpers/fixtures.js';
 
@@ -70,5 +71,23 @@ describeEachEngine('state machines', (db) => {
     const back = await changeCollectionStatuses(ctx.db, ctx, [{ serviceId: id, from: 'uncollectible', to: 'current' }]);
     expect(back).toMatchObject({ changed: [], refused: [{ serviceId: id, from: 'uncollectible', to: 'current' }] });
     expect(await serviceOf('cora')).toMatchObject({ collection_status: 'uncollectible', access_state: 'blocked' });
+  });
+
+  it('a router status change the machine does not allow is refused; allowed ones are written once', async () => {
+    const id = seeded.routers[0]!.id;
+    const routerOf = async () => ctx.db('routers').where({ id }).first('status', 'status_changed_at', 'last_error');
+    const before = await routerOf();
+    expect(before.status).toBe('unknown');
+    // Back to pending (no address) or to unknown: never, from anywhere.
+    expect(await changeRouterStatus(ctx.db, id, { to: 'pending', set: { last_error: 'x' } })).toBe(false);
+    expect(await changeRouterStatus(ctx.db, id, { from: 'offline', to: 'online' })).toBe(false); // not its status any more
+    expect(await routerOf()).toEqual(before);
+    const at = new Date('2026-11-01T03:00:00Z');
+    expect(await changeRouterStatus(ctx.db, id, { from: 'unknown', to: 'offline', at, set: { last_error: 'timed out' } })).toBe(true);
+    expect(await routerOf()).toEqual({ status: 'offline', status_changed_at: at, last_error: 'timed out' });
+    expect(await changeRouterStatus(ctx.db, id, { to: 'unknown' })).toBe(false);
+    // Staying offline writes the other columns and keeps when the status changed.
+    expect(await changeRouterStatus(ctx.db, id, { from: 'offline', to: 'offline', at: new Date('2026-11-01T04:00:00Z'), set: { last_error: 'still' } })).toBe(true);
+    expect(await routerOf()).toEqual({ status: 'offline', status_changed_at: at, last_error: 'still' });
   });
 });

@@ -1,6 +1,8 @@
 // Router health from consecutive checks, and the daemon's log lines.
 import { describe, expect, it } from 'vitest';
 import { nextHealth, type HealthState, type ProbeResult } from '../../src/core/daemon/health.js';
+import { ROUTER_STATUSES } from '../../src/core/routers/service.js';
+import { ROUTER_TRANSITIONS, routerTransitionAllowed } from '../../src/core/routers/status.js';
 import { formatJsonLine, formatTextLine, taskLog, type LogEntry } from '../../src/core/daemon/logger.js';
 
 const ok: ProbeResult = { ok: true };
@@ -88,5 +90,27 @@ describe('daemon log lines', () => {
       ['info', 'billing', 'Generated', { invoices: 3 }],
       ['error', 'billing', 'Failed', undefined],
     ]);
+  });
+});
+
+describe('router status transitions', () => {
+  it('allow every step a health check can take, and nothing back to pending or unknown', () => {
+    const thresholds = { degradedAfter: 2, offlineAfter: 4 };
+    const probes: ProbeResult[] = [{ ok: true }, { ok: false, reachable: true, error: 'login' }, { ok: false, reachable: false, error: 'timeout' }];
+    for (const status of ROUTER_STATUSES) {
+      for (const failures of [0, 1, 3, 9]) {
+        for (const probe of probes) {
+          for (const contact of [false, true]) {
+            const next = nextHealth({ status, failures }, probe, thresholds, contact);
+            // A pending router has no address: the health pass never probes it.
+            if (status !== 'pending') expect(routerTransitionAllowed(status, next.status), `${status} → ${next.status}`).toBe(true);
+          }
+        }
+      }
+    }
+    expect(ROUTER_TRANSITIONS.pending).toEqual([]);
+    expect(ROUTER_TRANSITIONS.unknown).toEqual(['pending']);
+    expect(routerTransitionAllowed('online', 'unknown')).toBe(false);
+    expect(routerTransitionAllowed('registering', 'offline')).toBe(false);
   });
 });

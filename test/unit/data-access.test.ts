@@ -68,15 +68,18 @@ describe('data access', () => {
     expect(files.flatMap((f) => hits(f, ROW_CAST))).toEqual([]);
   });
 
-  // Each state machine has one writer: an UPDATE (SQL, or knex's .update({...}) on the table)
-  // that sets the status column appears only in its module. Inserts (the first status) are free.
+  // Each state machine has one writer: an UPDATE (SQL, or knex's .update({...}) on the table,
+  // or the column put into an object named `update` for it) that sets the status column appears
+  // only in its module. Inserts (the first status) are free.
   const STATUS_WRITERS: Array<{ what: string; table: string; column: string; module: string }> = [
     { what: 'collection status', table: 'services', column: 'collection_status', module: 'src/core/provisioning/access.ts' },
     { what: 'invoice status', table: 'invoices', column: 'status', module: 'src/core/ledger/allocate.ts' },
+    { what: 'router status', table: 'routers', column: 'status', module: 'src/core/routers/status.ts' },
   ];
   const statusWrites = (text: string, table: string, column: string): boolean =>
     new RegExp(String.raw`\bupdate\s+${table}\b[^\x60;]*?\bset\b(?:(?!\b(?:from|where|returning)\b)[^\x60;])*?[\s,.]${column}\s*=`, 'i').test(text) ||
-    new RegExp(String.raw`\(\s*['"]${table}(?:\s+as\s+\w+)?['"]\s*\)[^;]*?\.update\(\s*\{[^}]*\b${column}\s*:`).test(text);
+    new RegExp(String.raw`\(\s*['"]${table}(?:\s+as\s+\w+)?['"]\s*\)[^;]*?\.update\(\s*\{[^}]*\b${column}\s*:`).test(text) ||
+    (new RegExp(String.raw`\(\s*['"]${table}['"]\s*\)[^;]*?\.update\(\s*update\s*\)`).test(text) && new RegExp(String.raw`\bupdate(?:\.${column}\s*=|\s*(?::[^=]*)?=\s*\{[^}]*\b${column}\s*:)`).test(text));
 
   for (const w of STATUS_WRITERS) {
     it(`${w.what} is written only in ${w.module}`, () => {
@@ -92,6 +95,9 @@ describe('data access', () => {
     expect(statusWrites("await db('invoices').where({ status: 'void' }).select('id')", 'invoices', 'status')).toBe(false);
     expect(statusWrites('`update services set revision = 2 where collection_status = ?`', 'services', 'collection_status')).toBe(false);
     expect(statusWrites("`insert into invoices (status) values ('issued')`", 'invoices', 'status')).toBe(false);
+    expect(statusWrites("if (moved) update.status = 'registering';\nawait trx('routers').where({ id }).update(update);", 'routers', 'status')).toBe(true);
+    expect(statusWrites("const update: Partial<Row> = {\n status: next.status,\n failures: 1 };\nawait db('routers').where({ id }).update(update);", 'routers', 'status')).toBe(true);
+    expect(statusWrites("const update = { host };\nawait trx('routers').where({ id }).update(update);", 'routers', 'status')).toBe(false);
   });
 
   it('the detector sees the casts it is meant to see', () => {

@@ -13,6 +13,7 @@ import { routerConnectOptions } from '../routers/check.js';
 import { loadHubSettings } from '../onboarding/hub.js';
 import { markRegistered, registeringAdviceFor } from '../onboarding/state.js';
 import { toRouter, type Router, type RouterStatus } from '../routers/service.js';
+import { changeRouterStatus } from '../routers/status.js';
 import { RouterOSClient, RouterOSConnectError, RouterOSConnectionClosedError, RouterOSLoginError, RouterOSTimeoutError, menu } from '../routeros/index.js';
 import type { RouterRow } from '../db/rows.js';
 
@@ -149,7 +150,6 @@ export async function checkRoutersHealth(ctx: ServiceContext, opts: HealthRunOpt
           }
         }
         const update: Partial<Record<keyof RouterRow, unknown>> = {
-          status: next.status,
           consecutive_failures: next.failures,
           health_checked_at: db.fn.now(),
           last_error: lastError,
@@ -160,8 +160,8 @@ export async function checkRoutersHealth(ctx: ServiceContext, opts: HealthRunOpt
           if (outcome.version !== undefined) update.version = outcome.version;
           if (outcome.board !== undefined) update.board = outcome.board;
         }
-        if (next.status !== prev.status) update.status_changed_at = db.fn.now();
-        await db('routers').where({ id: router.id }).update(update);
+        // Conditioned on the status this check started from: a router someone else moved meanwhile is theirs.
+        if (!(await changeRouterStatus(db, router.id, { from: prev.status, to: next.status, set: update }))) continue;
         result.checked++;
         if (next.status === 'online') result.online++;
         else if (next.status === 'degraded') result.degraded++;

@@ -7,6 +7,7 @@ import { withTransaction, type Db } from '../db/tx.js';
 import { IspctlError } from '../errors.js';
 import { publishNasSecret } from '../provisioning/radius/nas-secret.js';
 import { getRouter, type Router } from '../routers/service.js';
+import { changeRouterStatus } from '../routers/status.js';
 import { decryptSecret, encryptSecret, loadSecretKey } from '../secrets.js';
 import { createRouterOnboarding, ensureHubKeys, loadHubSettings, ONBOARDING_API_GROUP, requireEndpoint, WIREGUARD_KEEPALIVE_SECONDS } from './hub.js';
 import { buildInspectScript } from './inspect-script.js';
@@ -232,13 +233,12 @@ export async function installScript(ctx: ServiceContext, name: string, opts: Ins
       revision: trx.raw('revision + 1'),
     };
     if (router.mode === 'radius') update.nas_address = host;
+    await trx('routers').where({ id: router.id }).update(update);
     // A router not yet in service waits for its tunnel; one already online keeps its status.
     if (router.status === 'pending' || router.status === 'registering' || router.host !== host) {
-      update.status = 'registering';
-      update.consecutive_failures = 0;
-      update.status_changed_at = now;
+      await changeRouterStatus(trx, router.id, { to: 'registering', at: now, set: { consecutive_failures: 0, status_changed_at: now } });
     }
-    const [r] = await trx('routers').where({ id: router.id }).update(update).returning(['status', 'id']);
+    const r = await trx('routers').where({ id: router.id }).first('status', 'id');
     await trx('router_onboarding').where({ router_id: router.id }).update({ install_printed_at: now, updated_at: now });
     if (radiusSecret !== undefined) await publishNasSecret(trx, router.id, radiusSecret);
     await recordAudit(trx, ctx, {

@@ -114,7 +114,7 @@ export async function checkRouter(ctx: ServiceContext, name: string, opts: { tim
       elapsedMs: Date.now() - started,
       checkedAt,
     };
-    await recordRouterHealth(ctx.db, router.id, { status: 'online', at: checkedAt, identity: result.identity, version: result.version, board: result.board });
+    await recordRouterHealth(ctx.db, router.id, { from: router.status, status: 'online', at: checkedAt, identity: result.identity, version: result.version, board: result.board });
     if (router.status === 'registering') await markRegistered(ctx.db, router.id, checkedAt);
     return result;
   } catch (err) {
@@ -123,7 +123,7 @@ export async function checkRouter(ctx: ServiceContext, name: string, opts: { tim
     const status = router.status === 'registering' ? 'registering' : statusOf(err);
     let error = describe(err);
     if (status === 'registering') error = (await registeringAdviceFor(ctx.db, router, checkedAt, error, await loadHubSettings(ctx.db))) ?? error;
-    await recordRouterHealth(ctx.db, router.id, { status, at: checkedAt, error });
+    await recordRouterHealth(ctx.db, router.id, { from: router.status, status, at: checkedAt, error });
     return { router: router.name, host: router.host, port: router.apiPort, status, ok: false, error, elapsedMs: Date.now() - started, checkedAt };
   } finally {
     if (client) await client.close().catch(() => undefined);

@@ -19,6 +19,7 @@ import { assertRouterAddressing, checkOwnAddressing, ROUTER_POOL_NAME, validateL
 import { createRouterOnboarding, loadHubSettings, ONBOARDING_API_USER } from '../onboarding/hub.js';
 import { onboardingOf, registeringAdviceFor } from '../onboarding/state.js';
 import { validateChoice, validateHost, validateIpAddress, validatePort, validateRadiusSecret, validateRouterName } from './validate.js';
+import { changeRouterStatus } from './status.js';
 
 export const ROUTER_MODES = ['radius', 'api'] as const;
 export type RouterMode = (typeof ROUTER_MODES)[number];
@@ -459,12 +460,15 @@ export async function editRouter(ctx: ServiceContext, name: string, changes: Rou
   try {
     return await withTransaction(ctx.db, async (trx) => {
       const update: Record<string, unknown> = { ...toColumns(next), updated_at: ctx.clock.now(), revision: trx.raw('revision + 1') };
-      // A pending router given a host by hand is an ordinary router from now on.
-      if (current.status === 'pending' && next.host !== null) update.status = 'unknown';
       if (apiPassword !== undefined) update.api_password_enc = encryptSecret(apiPassword, key!);
       if (radiusSecret !== undefined) update.radius_secret_enc = encryptSecret(radiusSecret, key!);
       const [row] = await trx('routers').where({ id: current.id, revision: current.revision }).update(update).returning('*');
       if (!row) throw errors.changedConcurrently(`Router ${current.name}`);
+      // A pending router given a host by hand is an ordinary router from now on.
+      if (row.status === 'pending' && next.host !== null) {
+        await changeRouterStatus(trx, current.id, { from: 'pending', to: 'unknown', at: ctx.clock.now() });
+        row.status = 'unknown';
+      }
       const router = toRouter(row);
       const after: Record<string, unknown> = auditView(router);
       if (apiPassword !== undefined) after.apiPasswordChanged = true;
@@ -608,15 +612,20 @@ export async function recordRouterContact(db: Knex | Knex.Transaction, id: numbe
     .update(contact.error ? { last_error: contact.error } : { last_contact_at: contact.at, last_error: null });
 }
 
+/**
+ * What a check saw: the status it found (through the router state machine, conditioned on the
+ * status the check started `from`) with the error or what the router said of itself. Returns
+ * false when nothing was written (the router moved on meanwhile, or the change is not allowed).
+ */
 export async function recordRouterHealth(
   db: Knex | Knex.Transaction,
   id: number,
-  health: { status: RouterStatus; at: Date; error?: string | null; identity?: string; version?: string; board?: string },
-): Promise<void> {
-  const update: Record<string, unknown> = { status: health.status, last_error: health.error ?? null };
+  health: { from: RouterStatus; status: RouterStatus; at: Date; error?: string | null; identity?: string; version?: string; board?: string },
+): Promise<boolean> {
+  const update: Record<string, unknown> = { last_error: health.error ?? null };
   if (health.status === 'online' || health.status === 'degraded') update.last_contact_at = health.at;
   if (health.identity !== undefined) update.identity = health.identity;
   if (health.version !== undefined) update.version = health.version;
   if (health.board !== undefined) update.board = health.board;
-  await db('routers').where({ id }).update(update);
+  return changeRouterStatus(db, id, { from: health.from, to: health.status, at: health.at, set: update });
 }
