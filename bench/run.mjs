@@ -112,18 +112,21 @@ function table(rows) {
 
 const started = new Date();
 const machine = { cores: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', node: process.version, platform: `${process.platform} ${process.arch}` };
-process.stderr.write(`bench: ${files.length} benchmark(s)${quick ? ' (quick sizes)' : ''} on ${machine.cores} cores, load ${load().loadavg1}\n`);
+const loadAtStart = load();
+process.stderr.write(`bench: ${files.length} benchmark(s)${quick ? ' (quick sizes)' : ''} on ${machine.cores} cores, load ${loadAtStart.loadavg1}\n`);
 const results = [];
 for (const file of files) {
   process.stderr.write(`bench: ${file}\n`);
   results.push(await runOne(file));
 }
 const finished = new Date();
+const loadAtEnd = load();
 
 const counts = { pass: 0, miss: 0, info: 0, error: 0 };
 const lines = [];
 lines.push(`ispctl benchmarks — ${started.toISOString()}${quick ? ' — QUICK sizes (not the targets\' sizes)' : ''}`);
 lines.push(`machine: ${machine.cores} cores (${machine.cpu}), Node ${machine.node}, ${machine.platform}`);
+lines.push(`load: ${loadAtStart.loadavg1} at the start, ${loadAtEnd.loadavg1} at the end (1-minute load average; above ${machine.cores} other work shared the cores, so times are high and rates low)`);
 for (const r of results) {
   for (const row of r.rows) {
     row.verdict = verdict(row);
@@ -162,7 +165,7 @@ lines.push('');
 lines.push(`${counts.pass} pass, ${counts.miss} miss, ${counts.info} for information, ${counts.error} benchmark(s) failed to run — ${Math.round((finished - started) / 1000)} s`);
 
 mkdirSync(dirname(jsonFile), { recursive: true });
-writeFileSync(jsonFile, `${JSON.stringify({ started: started.toISOString(), finished: finished.toISOString(), quick, machine, counts, benchmarks: results }, null, 2)}\n`);
+writeFileSync(jsonFile, `${JSON.stringify({ started: started.toISOString(), finished: finished.toISOString(), quick, machine, load: { start: loadAtStart, end: loadAtEnd }, counts, benchmarks: results }, null, 2)}\n`);
 lines.push(`JSON: ${relative(process.cwd(), jsonFile) || jsonFile}`);
 process.stdout.write(`${lines.join('\n')}\n`);
 process.exit(counts.miss > 0 || counts.error > 0 ? 1 : 0);

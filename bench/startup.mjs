@@ -139,7 +139,10 @@ try {
   try {
     pg = await startPostgres();
   } catch (err) {
-    console.log(JSON.stringify({ name: 'cli.*.postgres', skipped: `no PostgreSQL: ${err.message.split('\n')[0]}` }));
+    // Not measured is not met: the targets name PostgreSQL too.
+    for (const [name, target] of [['cli.settings-list.postgres', 400], ['cli.payment-record.postgres', 500]]) {
+      console.log(JSON.stringify({ name, runs: 0, unit: 'ms', target: `< ${target}`, error: `not measured: no PostgreSQL (${err.message.split('\n')[0]})` }));
+    }
   }
   if (pg) {
     const onPg = { ...base, ISPCTL_DATA_DIR: join(dir, 'pg-data'), ISPCTL_DATABASE_URL: pg.url };
