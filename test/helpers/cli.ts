@@ -1,9 +1,10 @@
 // Runs the built `ispctl` binary as a user would, and reads what it printed.
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { inject } from 'vitest';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const BIN = join(ROOT, 'bin', 'run.js');
@@ -51,9 +52,20 @@ export function runCli(args: string[], opts: CliOptions = {}): Promise<CliResult
   });
 }
 
-/** A temporary data directory for the embedded database; remove() when done. */
-export function tempDataDir(): { dir: string; env: Record<string, string>; remove(): void } {
+/**
+ * A temporary data directory for the embedded database; remove() when done. With
+ * `{ migrated: true }` its database is a copy of the run's migrated PGlite snapshot, so the first
+ * command finds the schema in place (what `ispctl init` leaves before it writes the settings)
+ * instead of creating and migrating a database, seconds of CPU in every file. Tests of creating
+ * and migrating the embedded database itself start from an empty directory.
+ */
+export function tempDataDir(opts: { migrated?: boolean } = {}): { dir: string; env: Record<string, string>; remove(): void } {
   const dir = mkdtempSync(join(tmpdir(), 'ispctl-e2e-'));
+  if (opts.migrated) {
+    const pgdata = join(dir, 'data', 'pgdata');
+    mkdirSync(pgdata, { recursive: true, mode: 0o700 });
+    execFileSync('tar', ['-xf', inject('pgliteSnapshot'), '-C', pgdata], { stdio: 'ignore' });
+  }
   return {
     dir,
     env: { ISPCTL_DATA_DIR: join(dir, 'data'), ISPCTL_CONFIG_DIR: join(dir, 'config'), ISPCTL_DATABASE_URL: '', DATABASE_URL: '' },
