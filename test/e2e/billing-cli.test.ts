@@ -19,7 +19,7 @@ async function unusedPort(): Promise<number> {
 }
 
 describe('ispctl billing, invoice, payment, balance and statement', () => {
-  const tmp = tempDataDir();
+  const tmp = tempDataDir({ migrated: true });
   let now = '2026-11-01T08:00:00+08:00';
   const cli = (...args: string[]) => runCli(args, { env: { ...tmp.env, ISPCTL_NOW: now } });
 
@@ -29,10 +29,11 @@ describe('ispctl billing, invoice, payment, balance and statement', () => {
     const router = await cli('router', 'add', 'core1', '--host', '127.0.0.1', '--api-port', String(port), '--api-user', 'ispctl', '--api-password', 'pw-core1');
     expect(router.code).toBe(0);
     expect((await cli('plan', 'create', 'Fiber 50', '--price', '1,500.00', '--download', '50M', '--upload', '10M')).code).toBe(0);
-    for (const [name, user] of [['Juan Dela Cruz', 'juan'], ['Ana Reyes', 'ana'], ['Carlo Santos', 'carlo']] as const) {
-      const r = await cli('subscriber', 'add', '--name', name, '--username', user, '--plan', 'Fiber 50', '--router', 'core1', '--start-date', '2026-10-01', '--router-timeout', '1');
-      expect([0, 3], r.stderr).toContain(r.code); // 3: saved, router work still queued
-    }
+    // The subscribers in one import (S-000001 to S-000003 in file order), not three adds: adding
+    // is not what this file is about.
+    const csv = ['full_name,username,plan,router,start_date', ...[['Juan Dela Cruz', 'juan'], ['Ana Reyes', 'ana'], ['Carlo Santos', 'carlo']].map(([name, user]) => `${name},${user},Fiber 50,core1,2026-10-01`)].join('\n');
+    const imported = await runCli(['subscriber', 'import', '--file', '-', '--router-timeout', '1', '--json'], { env: { ...tmp.env, ISPCTL_NOW: now }, input: csv + '\n' });
+    expect([0, 3], imported.stderr).toContain(imported.code); // 3: saved, router work still queued
   });
   afterAll(() => tmp.remove());
 
