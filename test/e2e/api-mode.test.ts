@@ -7,7 +7,7 @@ import { startLabRouter, type LabRouter } from '../../src/lab/index.js';
 import { runCli, tempDataDir } from '../helpers/cli.js';
 
 describe('API mode end to end: ispctl and the lab router', () => {
-  const tmp = tempDataDir();
+  const tmp = tempDataDir({ migrated: true });
   const env = { ...tmp.env, ISPCTL_ROUTER_TIMEOUT: '5' };
   const cli = (...args: string[]) => runCli(args, { env });
   let lab: LabRouter;
