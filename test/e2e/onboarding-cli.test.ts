@@ -11,7 +11,7 @@ import { runScript } from '../../src/lab/console/index.js';
 import { runCli, tempDataDir } from '../helpers/cli.js';
 
 describe('ispctl router onboarding steps (CLI, lab router)', () => {
-  const tmp = tempDataDir();
+  const tmp = tempDataDir({ migrated: true });
   let lab: LabRouter;
   const cli = (args: string[], input?: string) => runCli([...args], { env: tmp.env, input });
   let script = '';
