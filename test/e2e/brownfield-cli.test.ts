@@ -17,7 +17,7 @@ const SETUP = String.raw`
 `;
 
 describe('ispctl router snapshot and router import', () => {
-  const tmp = tempDataDir();
+  const tmp = tempDataDir({ migrated: true });
   const env = { ...tmp.env, ISPCTL_NOW: '2026-12-01T08:00:00+08:00' };
   const cli = (...args: string[]) => runCli(args, { env });
   const file = join(tmp.dir, 'review.yaml');
