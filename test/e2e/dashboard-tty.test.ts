@@ -14,7 +14,7 @@ const hasTmux = (() => {
 })();
 
 describe.skipIf(!hasTmux)('ispctl dashboard', () => {
-  const data = tempDataDir();
+  const data = tempDataDir({ migrated: true });
   const session = `ispctl-dash-${process.pid}`;
   const env = { ...data.env, ISPCTL_NOW: '2027-01-22T01:00:00Z', ISPCTL_ROUTER_API_PASSWORD: 'pw-unused-1' };
   const cli = (...args: string[]) => runCli(args, { env });
