@@ -62,7 +62,7 @@ class NsLab {
 }
 
 describe.skipIf(skipReason)('onboarding over a real WireGuard tunnel (network namespaces, wireguard-go)', () => {
-  const tmp = tempDataDir();
+  const tmp = tempDataDir({ migrated: true });
   const procs: ChildProcess[] = [];
   let lab: NsLab;
   /** ispctl run in the hub namespace (asynchronously: the test worker must stay responsive). */
