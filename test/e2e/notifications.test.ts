@@ -212,7 +212,7 @@ describe('notifications: outbox, SMTP and SMS gateway', () => {
     expect((await cli('notify', 'send', '--json')).json.data).toMatchObject({ claimed: 0 });
 
     const all = await cli('notify', 'list', '--json');
-    expect(all.json.data.counts).toEqual({ pending: 0, sending: 0, sent: 4, failed: 0 });
+    expect(all.json.data.counts).toEqual({ pending: 0, sending: 0, sent: 4, failed: 0, cancelled: 0 });
   });
 
   it('notify test sends one message now to check the set-up, with a template and sample data', async () => {
