@@ -27,6 +27,8 @@
 import knexFactory from 'knex';
 import { performance } from 'node:perf_hooks';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
@@ -145,19 +147,33 @@ async function openDb() {
       },
     };
   }
-  const { PGlite } = await import('@electric-sql/pglite');
-  const { default: ClientPgLite } = await import('knex-pglite');
-  const pglite = new PGlite({ parsers: { 20: (v) => BigInt(v), 1700: (v) => v, 1082: (v) => v } });
-  await pglite.waitReady;
-  const db = knexFactory({ client: ClientPgLite, dialect: 'postgres', connection: () => ({ pglite }) });
-  return { db, engine: 'pglite', close: async () => { await db.destroy(); if (!pglite.closed) await pglite.close(); } };
+  // The embedded database as commands reach it: a data directory served by the embedded
+  // database server (one client at a time over its socket), so that the run and a payment are
+  // two clients taking turns, as two processes are.
+  const { openDatabase } = await import(dist('src/core/db/connection.js'));
+  const dataDir = mkdtempSync(join(tmpdir(), 'ispctl-bench-collections-'));
+  const target = { engine: 'pglite', dataDir, path: join(dataDir, 'pgdata') };
+  const opened = await openDatabase(target, { command: 'bench/collections.mjs', lockTimeoutMs: 120_000 });
+  if (!opened.served) process.stderr.write('collections: the embedded database server could not start; PGlite runs in this process\n');
+  return {
+    db: opened.knex,
+    engine: 'pglite',
+    served: Boolean(opened.served),
+    yieldTurn: opened.yieldTurn,
+    // Another client of the same database (a payment from another shell).
+    second: () => openDatabase(target, { command: 'bench/collections.mjs payments', lockTimeoutMs: 120_000 }),
+    close: async () => {
+      await opened.close();
+      rmSync(dataDir, { recursive: true, force: true }); // the server leaves when its directory goes
+    },
+  };
 }
 
-const { db, engine, close, url: cliUrl } = await openDb();
+const { db, engine, close, url: cliUrl, served = false, yieldTurn, second } = await openDb();
 await migrateLatest(db);
 let clock = new FixedClock('2026-11-24T01:00:00Z'); // 09:00 in Manila: due 2026-11-16 + 5 days' grace have passed
 const SECRET_KEY = 'c0'.repeat(32);
-const ctx = () => ({ db, engine, clock, actor: { user: 'bench', command: 'bench/collections.mjs' }, env: { ISPCTL_SECRET_KEY: SECRET_KEY } });
+const ctx = (d = db) => ({ db: d, engine, clock, actor: { user: 'bench', command: 'bench/collections.mjs' }, env: { ISPCTL_SECRET_KEY: SECRET_KEY } });
 const drivers = {
   api: apiDriver,
   radius: { run: async (_c, _r, jobs) => jobs.map((j) => ({ id: j.id, ok: false, error: 'not benchmarked' })) },
@@ -269,6 +285,32 @@ try {
   };
 
   // (a) collections runs suspending everyone, each with its floor on the same data; then the router jobs.
+  // BENCH_PROFILE=1: where a run's time goes, statement by statement (summed over its chunks),
+  // the rest being JavaScript and waiting; printed to stderr after the first run.
+  const profile = new Map();
+  const started = new Map();
+  let profiling = false;
+  if (process.env.BENCH_PROFILE) {
+    db.on('query', (q) => profiling && started.set(q.__knexQueryUid, performance.now()));
+    const done = (q) => {
+      const t = started.get(q.__knexQueryUid);
+      if (t === undefined) return;
+      started.delete(q.__knexQueryUid);
+      const key = q.sql.replace(/\s+/g, ' ').slice(0, 90);
+      const p = profile.get(key) ?? { n: 0, ms: 0 };
+      p.n++;
+      p.ms += performance.now() - t;
+      profile.set(key, p);
+    };
+    db.on('query-response', (_r, q) => done(q));
+    db.on('query-error', (_e, q) => done(q));
+  }
+  const printProfile = (total) => {
+    const rows = [...profile.entries()].sort((a, b) => b[1].ms - a[1].ms);
+    const sql = rows.reduce((n, [, p]) => n + p.ms, 0);
+    process.stderr.write(`profile (${engine}): run ${total.toFixed(0)} ms, SQL ${sql.toFixed(0)} ms in ${rows.reduce((n, [, p]) => n + p.n, 0)} statements, the rest ${(total - sql).toFixed(0)} ms\n`);
+    for (const [k, p] of rows.slice(0, 25)) process.stderr.write(`  ${p.ms.toFixed(0).padStart(6)} ms ${String(p.n).padStart(4)}x  ${k}\n`);
+  };
   const runTimes = [];
   const totalTimes = [];
   const floorTimes = [];
@@ -277,8 +319,11 @@ try {
     tick();
     const c0 = process.cpuUsage();
     const t0 = performance.now();
-    const r = await runCollections(ctx(), { force: true });
+    profiling = run === 0 && Boolean(process.env.BENCH_PROFILE);
+    const r = await runCollections(ctx(), { force: true, onChunk: () => yieldTurn?.() });
     const t1 = performance.now();
+    if (profiling) printProfile(t1 - t0);
+    profiling = false;
     const cpu = process.cpuUsage(c0);
     cpuTimes.push((cpu.user + cpu.system) / 1000);
     const s = await runJobs(ctx(), drivers, { ids: r.jobIds, timeoutMs: 60_000 });
@@ -308,7 +353,7 @@ try {
   const k = `${SUBSCRIBERS / 1000}k`;
   report(`collections.run-suspend-${k} (${engine})`, runTimes, 'ms', TARGET(engine), {
     baseline: { name: 'hand-written set-based SQL, same rows', samples: floorTimes },
-    note: `the run in chunks of 1,000 subscribers (each its own transaction); CPU time of this process per run ${Math.round(quantile(cpuTimes, 0.5))} ms (${engine === 'pglite' ? 'the database included' : 'the server not included'}); load ${loadSnapshot().loadavg1} on ${loadSnapshot().cores} cores`,
+    note: `the run in chunks of 1,000 subscribers (each its own transaction${served ? ', the embedded server handing its turn on between them, as `collections run` does' : ''}); CPU time of this process per run ${Math.round(quantile(cpuTimes, 0.5))} ms (${engine === 'pglite' && !served ? 'the database included' : 'the database server not included'}); load ${loadSnapshot().loadavg1} on ${loadSnapshot().cores} cores`,
   });
   report(`collections.suspend-${k}-api (${engine})`, totalTimes, 'ms', TARGET(engine), { note: 'the run, then its router jobs until every PPP secret is disabled on the lab router' });
 
@@ -334,24 +379,42 @@ try {
   // (b) payments while a run suspends everyone: each pays a subscriber the run has just
   // suspended (beyond those (c) uses), one after another until the run ends; each timed from the
   // start of recordPayment to its router job done. Baseline: the same with no run going on.
+  // On the embedded database the payments are another client of its server (another process's
+  // connection): each waits for its turn, given between the run's chunks, and hands it back.
+  await yieldTurn?.();
+  const payer = served ? await second() : null;
+  const payDb = payer?.knex ?? db;
+  const payDone = async () => {
+    await payer?.yieldTurn?.();
+  };
+  await payDone();
+  const userOf = new Map((await db('services').select('subscriber_id', 'username')).map((x) => [Number(x.subscriber_id), x.username]));
   const payAndApply = async (user, ref) => {
     const t0 = performance.now();
-    const paid = await recordPayment(ctx(), { subscriber: user, amount: '1500', method: 'gcash', reference: ref });
+    const paid = await recordPayment(ctx(payDb), { subscriber: user, amount: '1500', method: 'gcash', reference: ref });
     if (!paid.collections.restored.length) throw new Error(`${user} was not restored`);
-    const s = await runJobs(ctx(), drivers, { ids: paid.collections.jobIds, timeoutMs: 5_000 });
+    const s = await runJobs(ctx(payDb), drivers, { ids: paid.collections.jobIds, timeoutMs: 5_000 });
     if (s.failed || s.done !== paid.collections.jobIds.length) throw new Error(`${user}: jobs ${JSON.stringify(s)}`);
-    return performance.now() - t0;
+    const ms = performance.now() - t0;
+    await payDone();
+    return ms;
   };
   tick();
   const suspendedSoFar = [];
   const during = [];
   let running = true;
-  const mass = runCollections(ctx(), { force: true, onChunk: (c) => void suspendedSoFar.push(...c.suspended) }).finally(() => (running = false));
+  const mass = runCollections(ctx(), {
+    force: true,
+    onChunk: async (c) => {
+      suspendedSoFar.push(...c.suspended);
+      await yieldTurn?.();
+    },
+  }).finally(() => (running = false));
   const payers = (async () => {
     let n = 0;
     while (running) {
       const sid = suspendedSoFar.at(-1);
-      const row = sid === undefined ? null : await db('services').where({ subscriber_id: sid }).first('username');
+      const row = sid === undefined ? null : { username: userOf.get(sid) };
       const index = row ? Number(row.username.slice(3)) : -1;
       if (index < PAYMENTS) {
         await new Promise((r) => setTimeout(r, 20));
@@ -363,18 +426,21 @@ try {
     }
   })();
   const massResult = await mass;
+  await yieldTurn?.(); // a payment that started during the run finishes before the run's jobs
   await payers;
   await runJobs(ctx(), drivers, { ids: massResult.jobIds, timeoutMs: 60_000 });
   const idle = [];
+  await yieldTurn?.();
   for (let i = 0; i < Math.max(3, Math.min(10, during.length)); i++) {
-    const [row] = await db('services as s').where('s.collection_status', 'suspended').whereRaw(`s.username ~ '^sub[0-9]+$' and substr(s.username, 4)::int >= ?`, [PAYMENTS]).orderBy('s.id', 'desc').limit(1).select('s.username');
+    const [row] = await payDb('services as s').where('s.collection_status', 'suspended').whereRaw(`s.username ~ '^sub[0-9]+$' and substr(s.username, 4)::int >= ?`, [PAYMENTS]).orderBy('s.id', 'desc').limit(1).select('s.username');
+    await payDone();
     tick();
     idle.push(await payAndApply(row.username, `GC-IDLE-${i}`));
   }
   if (during.length) {
     report(`collections.payment-during-run (${engine})`, during, 'ms', 'p99 < 1000', {
       baseline: { name: 'the same payment with no run going on', samples: idle },
-      note: `payments of subscribers a ${SUBSCRIBERS}-subscriber run had just suspended, recorded while it went on, until their router job was done; the run took ${massResult.chunks} chunks`,
+      note: `payments of subscribers a ${SUBSCRIBERS}-subscriber run had just suspended, recorded while it went on, until their router job was done; the run took ${massResult.chunks} chunks${served ? '; on the embedded database the payments are a second client of its server, served between the run\'s chunks' : ''}; load ${loadSnapshot().loadavg1} on ${loadSnapshot().cores} cores`,
     });
   } else process.stderr.write('collections.payment-during-run: the run ended before any payment could be made\n');
 
@@ -398,6 +464,7 @@ try {
     latencies.push(performance.now() - t0);
   }
   await client.close();
+  await payer?.close();
   report(`collections.payment-to-full-speed-api (${engine})`, latencies, 'ms', 'median < 200, p99 < 1000');
 } finally {
   await lab.close();

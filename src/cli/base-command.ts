@@ -197,6 +197,15 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     return db;
   }
 
+  /**
+   * Between two transactions of a long command (a collections run between its chunks): on the
+   * embedded database served to several processes, lets a command waiting for it (a payment)
+   * have its turn. Nothing to do on PostgreSQL, where they run side by side.
+   */
+  protected async yieldDatabase(): Promise<void> {
+    await this.database?.yieldTurn?.();
+  }
+
   /** Closes the database this command opened, so others can use the embedded one meanwhile. */
   protected async releaseDatabase(): Promise<void> {
     const db = this.database;

@@ -96,6 +96,41 @@ describe('the embedded database server', () => {
     expect(await hello(dataDir)).toBe('free');
   });
 
+  test('a client that yields its turn between transactions lets the one waiting in, and gets the database back after it', async () => {
+    const dir = join(root, 'turns');
+    const { openDatabase } = (await import(CONN)) as typeof import('../../src/core/db/connection.js');
+    const target = { engine: 'pglite' as const, dataDir: dir, path: join(dir, 'pgdata') };
+    const run = await openDatabase(target, { command: 'a long run', lockTimeoutMs: 120_000 });
+    try {
+      expect(run.served).toBe(true);
+      await run.knex.raw('create table turns (n int, who text)');
+      // A second client (a payment from another shell) waits while the run holds the database.
+      let paying = false;
+      const payOpen = openDatabase(target, { command: 'a payment', lockTimeoutMs: 120_000 }).then((d) => ((paying = true), d));
+      await run.knex.raw(`insert into turns values (1, 'run')`);
+      expect(paying).toBe(false);
+      // Between two of its transactions the run lets it in ...
+      await run.yieldTurn!();
+      const pay = await payOpen;
+      try {
+        await pay.knex.raw(`insert into turns values (2, 'payment')`);
+        // ... and its next statement waits for the payment's turn to end.
+        let back = false;
+        const next = run.knex.raw(`insert into turns values (4, 'run')`).then(() => (back = true));
+        await pay.knex.raw(`insert into turns values (3, 'payment')`);
+        expect(back).toBe(false);
+        await pay.yieldTurn!();
+        await next;
+        const rows = (await run.knex.raw('select who from turns order by n')).rows as Array<{ who: string }>;
+        expect(rows.map((r) => r.who)).toEqual(['run', 'payment', 'payment', 'run']);
+      } finally {
+        await pay.close();
+      }
+    } finally {
+      await run.close();
+    }
+  });
+
   test('removing the data directory stops the server at once', async () => {
     const { server } = await client(dataDir, 'state');
     expect(typeof server).toBe('number');

@@ -36,7 +36,11 @@ export default class CollectionsRun extends BaseCommand<typeof CollectionsRun> {
   public async run() {
     const ctx = await this.ctx();
     const f = this.flags;
-    const r = await this.withProgress((onProgress) => runCollections(ctx, { dryRun: f['dry-run'], today: f.today, subscribers: f.subscriber, force: f.force, onProgress }));
+    // Each chunk commits on its own: between two, a payment waiting for the embedded database
+    // (served to one process at a time) gets its turn, so it waits for one chunk, not the run.
+    const r = await this.withProgress((onProgress) =>
+      runCollections(ctx, { dryRun: f['dry-run'], today: f.today, subscribers: f.subscriber, force: f.force, onProgress, onChunk: () => this.yieldDatabase() }),
+    );
     if (r.paused) {
       this.warnLine(`Collections is paused since ${r.paused.pausedAt.toISOString()} by ${r.paused.pausedBy}${r.paused.reason ? ` (${r.paused.reason})` : ''}: no one is suspended, nothing is charged late or written off; ispctl collections resume lifts the pause.`);
     }

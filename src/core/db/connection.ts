@@ -16,6 +16,13 @@ export interface Database {
   location: string;
   /** Embedded: reached through the embedded database server rather than opened in this process. */
   served?: boolean;
+  /**
+   * Embedded through its server: hands this process's turn to whoever waits for the database (a
+   * `payment record` from another shell during a long run), and takes it back at the next
+   * statement. Call only between transactions. Elsewhere (PostgreSQL, PGlite in this process)
+   * there is no turn to give: absent.
+   */
+  yieldTurn?(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -131,7 +138,7 @@ async function openServed(target: Extract<DatabaseTarget, { engine: 'pglite' }>,
       } as Knex.PgConnectionConfig,
       // PGlite has one session: one connection, kept until close (our turn).
       pool: { min: 0, max: 1, idleTimeoutMillis: 24 * 3600_000 },
-      acquireConnectionTimeout: Math.max(2_000, remaining) + 60_000,
+      acquireConnectionTimeout: Math.max(2_000, remaining, lockTimeoutMs) + 60_000,
       log: quietLog,
     });
     try {
@@ -152,6 +159,15 @@ async function openServed(target: Extract<DatabaseTarget, { engine: 'pglite' }>,
       engine: 'pglite',
       location: target.path,
       served: true,
+      async yieldTurn() {
+        if (closed) return;
+        // The server serves one connection at a time, the others wait in line: closing ours lets
+        // the next one in, and the next statement reconnects at the back of the line.
+        await knex.destroy();
+        // Reconnecting waits for our turn again: as long as the lock timeout allows.
+        (knex.client as { connectionSettings: { connectionTimeoutMillis?: number } }).connectionSettings.connectionTimeoutMillis = Math.max(2_000, lockTimeoutMs);
+        knex.initialize();
+      },
       async close() {
         if (closed) return;
         closed = true;
