@@ -9,6 +9,7 @@ import { isIspctlError } from './errors.js';
 import { radiusRequest } from './radius/client.js';
 import { checkRouter } from './routers/check.js';
 import { SECRET_KEY_ENV, secretKeyPath } from './secrets.js';
+import { rowsOf } from './db/sql.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';
 
@@ -130,9 +131,9 @@ async function checkRadius(ctx: ServiceContext, opts: DoctorOptions): Promise<Do
 
 async function checkClock(ctx: ServiceContext, opts: DoctorOptions): Promise<DoctorCheck> {
   const before = Date.now();
-  const r = await ctx.db.raw('select now() as now');
+  const r = await rowsOf<{ now: Date | string }>(ctx.db, 'select now() as now');
   const after = Date.now();
-  const dbNow = new Date((r.rows as Array<{ now: Date | string }>)[0]!.now).getTime();
+  const dbNow = new Date(r[0]!.now).getTime();
   const local = (opts.now ? opts.now().getTime() : (before + after) / 2);
   const drift = Math.round((local - dbNow) / 1000);
   if (ctx.engine !== 'postgres') return ok('clock', 'The embedded database uses this machine\'s clock.');

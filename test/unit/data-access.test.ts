@@ -68,6 +68,10 @@ describe('data access', () => {
     expect(files.flatMap((f) => hits(f, ROW_CAST))).toEqual([]);
   });
 
+  it('raw query rows are read through rowsOf, not cast from .rows', () => {
+    expect(sources('src').flatMap((f) => hits(f, /\.rows\)?\s+as\s+[\w[{]/))).toEqual([]);
+  });
+
   // Each state machine has one writer: an UPDATE (SQL, or knex's .update({...}) on the table,
   // or the column put into an object named `update` for it) that sets the status column appears
   // only in its module. Inserts (the first status) are free.

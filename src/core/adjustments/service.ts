@@ -133,7 +133,8 @@ async function adjustmentById(db: Db, id: number): Promise<Adjustment | undefine
 /** Inserts adjustment lines on invoices (one per adjustment) and marks the adjustments invoiced. Returns the invoices that got lines. */
 async function billAdjustments(trx: Knex.Transaction, rows: Array<{ adjustmentId: number; invoiceId: number; periodKey: string }>, now: Date): Promise<number[]> {
   if (!rows.length) return [];
-  const r = await trx.raw(
+  const r = await rowsOf<{ invoice_id: unknown }>(
+    trx,
     `with x as (select * from unnest(?::bigint[], ?::bigint[], ?::text[]) as x(adjustment_id, invoice_id, period_key)),
           upd as (update adjustments a set status = 'invoiced', invoice_id = x.invoice_id from x where a.id = x.adjustment_id and a.status = 'pending'
                   returning a.id, a.type, a.amount_minor, a.reason, x.invoice_id, x.period_key),
@@ -144,7 +145,7 @@ async function billAdjustments(trx: Knex.Transaction, rows: Array<{ adjustmentId
      select distinct invoice_id from ins`,
     [idArray(rows.map((x) => x.adjustmentId)), idArray(rows.map((x) => x.invoiceId)), `{${rows.map((x) => `"${x.periodKey}"`).join(',')}}`, now],
   );
-  return (r.rows as Array<{ invoice_id: unknown }>).map((x) => Number(x.invoice_id));
+  return r.map((x) => Number(x.invoice_id));
 }
 
 const LABEL_SQL = `(case u.type ${Object.entries(TYPE_LABELS).map(([k, v]) => `when '${k}' then '${v.replace(/'/g, "''")}'`).join(' ')} else u.type end)`;
@@ -181,36 +182,33 @@ export async function addAdjustment(ctx: ServiceContext, input: AddAdjustmentInp
   const today = formatLocalDate(toLocalDate(now, settings.timezone));
   return withTransaction(ctx.db, async (trx) => {
     const sub = await resolveSubscriberRef(trx, input.subscriber, { forUpdate: true });
-    const [row] = (
-      await trx.raw(
-        `insert into adjustments (subscriber_id, direction, type, amount_minor, currency, reason, status, created_by, created_at)
-         values (?, ?, ?, ?, ?, ?, ?, ?, ?::timestamptz) returning id`,
-        [sub.id, direction, type, amount.toString(), settings.currency, reason, direction === 'charge' ? 'pending' : 'applied', ctx.actor.user, now],
-      )
-    ).rows as Array<{ id: unknown }>;
+    const [row] = await rowsOf<{ id: unknown }>(
+      trx,
+      `insert into adjustments (subscriber_id, direction, type, amount_minor, currency, reason, status, created_by, created_at)
+       values (?, ?, ?, ?, ?, ?, ?, ?, ?::timestamptz) returning id`,
+      [sub.id, direction, type, amount.toString(), settings.currency, reason, direction === 'charge' ? 'pending' : 'applied', ctx.actor.user, now],
+    );
     const id = Number(row!.id);
     let invoiceNumber: string | null = null;
     const linesChanged: number[] = [];
     if (direction === 'credit') {
-      const [p] = (
-        await trx.raw(
-          `insert into payments (subscriber_id, amount_minor, currency, method, reference, received_at, recorded_at, notes, recorded_by, source)
-           values (?, ?, ?, 'credit', ?, ?::timestamptz, ?::timestamptz, ?, ?, 'adjustment') returning id`,
-          [sub.id, amount.toString(), settings.currency, `ADJ-${id}`, now, now, `${TYPE_LABELS[type]}: ${reason}`, ctx.actor.user],
-        )
-      ).rows as Array<{ id: unknown }>;
+      const [p] = await rowsOf<{ id: unknown }>(
+        trx,
+        `insert into payments (subscriber_id, amount_minor, currency, method, reference, received_at, recorded_at, notes, recorded_by, source)
+         values (?, ?, ?, 'credit', ?, ?::timestamptz, ?::timestamptz, ?, ?, 'adjustment') returning id`,
+        [sub.id, amount.toString(), settings.currency, `ADJ-${id}`, now, now, `${TYPE_LABELS[type]}: ${reason}`, ctx.actor.user],
+      );
       await trx('adjustments').where({ id }).update({ payment_id: Number(p!.id) });
     } else if (input.invoiceNow) {
       const [seq] = await drawNumbers(trx, 1);
       invoiceNumber = invoiceNumberFormatter(settings.invoiceNumberFormat, today)(seq!);
       const due = formatLocalDate(addDays(parseLocalDate(today), settings.dueDays));
-      const [inv] = (
-        await trx.raw(
-          `insert into invoices (number, subscriber_id, period_key, period_start, period_end, issue_date, due_date, currency, subtotal_minor, discount_minor, total_minor, status, kind, created_at, updated_at)
-           values (?, ?, ?, ?::date, ?::date, ?::date, ?::date, ?, 0, 0, 0, 'issued', 'adjustment', ?::timestamptz, ?::timestamptz) returning id`,
-          [invoiceNumber, sub.id, today.slice(0, 7), today, today, today, due, settings.currency, now, now],
-        )
-      ).rows as Array<{ id: unknown }>;
+      const [inv] = await rowsOf<{ id: unknown }>(
+        trx,
+        `insert into invoices (number, subscriber_id, period_key, period_start, period_end, issue_date, due_date, currency, subtotal_minor, discount_minor, total_minor, status, kind, created_at, updated_at)
+         values (?, ?, ?, ?::date, ?::date, ?::date, ?::date, ?, 0, 0, 0, 'issued', 'adjustment', ?::timestamptz, ?::timestamptz) returning id`,
+        [invoiceNumber, sub.id, today.slice(0, 7), today, today, today, due, settings.currency, now, now],
+      );
       linesChanged.push(...(await billAdjustments(trx, [{ adjustmentId: id, invoiceId: Number(inv!.id), periodKey: today.slice(0, 7) }], now)));
     }
     const balanced = await rebalance(trx, ctx, { subscriberIds: [sub.id] }, { linesChanged, today });

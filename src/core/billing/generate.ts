@@ -33,7 +33,7 @@ import { invoiceNumberFormatter, invoiceNumberPieces, parseInvoiceNumberFormat }
 import { addDaysIso, billedRange, daysInRange, type PlanChangeOnDate } from './proration.js';
 import { FULL_PERIOD_LINE_SQL, fullPeriodLabel, priceLine, type PlanPrice, type PricedLine, type PriceBook } from './pricing.js';
 import { loadBillingSettings, type BillingSettings } from './settings.js';
-import { big, idArray, rowsJson } from '../db/sql.js';
+import { big, idArray, rowsJson, rowsOf } from '../db/sql.js';
 
 export type { LineSegment } from './pricing.js';
 
@@ -279,13 +279,11 @@ const INVOICED = `exists (select 1 from invoice_lines l where l.service_id = s.i
 /** The next chunk after subscriber `after`: up to `size` services, ending on a whole subscriber. */
 async function nextChunk(db: Db, after: number, size: number, subscriberIds: readonly number[] | undefined): Promise<{ hi: number; services: number } | null> {
   const scope = subscriberIds ? 'and subscriber_id = any(?::int[])' : '';
-  const [r] = (
-    await db.raw(`select max(subscriber_id) as hi, count(*) as n from (select subscriber_id from services where subscriber_id > ? ${scope} order by subscriber_id limit ?) x`, [
+  const [r] = await rowsOf<{ hi: number | null; n: bigint | string | number }>(db, `select max(subscriber_id) as hi, count(*) as n from (select subscriber_id from services where subscriber_id > ? ${scope} order by subscriber_id limit ?) x`, [
       after,
       ...(subscriberIds ? [idArray(subscriberIds)] : []),
       size,
-    ])
-  ).rows as Array<{ hi: number | null; n: bigint | string | number }>;
+    ]);
   return r && r.hi !== null ? { hi: Number(r.hi), services: Number(r.n) } : null;
 }
 
@@ -295,16 +293,15 @@ async function nextChunk(db: Db, after: number, size: number, subscriberIds: rea
  */
 async function priceOthers(trx: Db, ctx: Pick<ServiceContext, 'clock'>, settings: BillingSettings, sql: RunSql, plans: ReadonlyMap<number, PlanPrice>, periods: { target: PeriodInfo; next: PeriodInfo }, dues: Record<LineKind, string>, lo: number, hi: number) {
   const c = sql.candidates(lo, hi);
-  const rows = (
-    await trx.raw(
-      `select s.id as service_id, s.subscriber_id, s.username, s.plan_id, s.started_on::text as started_on, s.ended_on::text as ended_on,
-              s.individual_price_minor, s.discount_kind, s.discount_value, s.discount_until::text as discount_until,
-              s.access_state, s.access_reason, t.kind, t.period_key
-         ${c.sql} and ${sql.fullLine.sql} is not true and not ${INVOICED}
-        order by s.subscriber_id, s.id, t.period_key`,
-      [...c.bindings, ...sql.fullLine.bindings],
-    )
-  ).rows as CandidateRow[];
+  const rows = await rowsOf<CandidateRow>(
+    trx,
+    `select s.id as service_id, s.subscriber_id, s.username, s.plan_id, s.started_on::text as started_on, s.ended_on::text as ended_on,
+            s.individual_price_minor, s.discount_kind, s.discount_value, s.discount_until::text as discount_until,
+            s.access_state, s.access_reason, t.kind, t.period_key
+       ${c.sql} and ${sql.fullLine.sql} is not true and not ${INVOICED}
+      order by s.subscriber_id, s.id, t.period_key`,
+    [...c.bindings, ...sql.fullLine.bindings],
+  );
   const todo = rows.map(toCandidate);
   const lines: PricedLineRow[] = [];
   const skipped: SkippedService[] = [];
@@ -316,15 +313,14 @@ async function priceOthers(trx: Db, ctx: Pick<ServiceContext, 'clock'>, settings
   // Plan changes from the start of the target period (later ones tell which plan was in force until they happened).
   const changesBy = new Map<number, PlanChangeOnDate[]>();
   const since = startOfDay(toLocalDateIso(target.start), tz);
-  const changes = (
-    await trx.raw(
-      `select c.service_id, c.old_plan_id, c.new_plan_id, c.changed_at
-         from service_plan_changes c
-        where c.service_id = any(?::int[]) and c.changed_at >= ?::timestamptz and c.old_plan_id is not null
-        order by c.service_id, c.changed_at, c.id`,
-      [ids, since],
-    )
-  ).rows as PlanChangeRow[];
+  const changes = await rowsOf<PlanChangeRow>(
+    trx,
+    `select c.service_id, c.old_plan_id, c.new_plan_id, c.changed_at
+       from service_plan_changes c
+      where c.service_id = any(?::int[]) and c.changed_at >= ?::timestamptz and c.old_plan_id is not null
+      order by c.service_id, c.changed_at, c.id`,
+    [ids, since],
+  );
   for (const ch of changes) {
     const list = changesBy.get(ch.service_id) ?? [];
     list.push({ date: formatLocalDate(toLocalDate(ch.changed_at, tz)), oldPlanId: ch.old_plan_id, newPlanId: ch.new_plan_id });
@@ -336,15 +332,14 @@ async function priceOthers(trx: Db, ctx: Pick<ServiceContext, 'clock'>, settings
   const accessBy = new Map<number, Array<{ state: string; reason: string; at: Date }>>();
   const blocked = [...new Set(todo.filter(isBlocked).map((t) => t.serviceId))];
   if (blocked.length) {
-    const hist = (
-      await trx.raw(
-        `select c.service_id, c.new_state, c.reason, c.changed_at
-           from service_access_changes c
-          where c.service_id = any(?::int[])
-          order by c.service_id, c.changed_at, c.id`,
-        [idArray(blocked)],
-      )
-    ).rows as AccessChangeRow[];
+    const hist = await rowsOf<AccessChangeRow>(
+      trx,
+      `select c.service_id, c.new_state, c.reason, c.changed_at
+         from service_access_changes c
+        where c.service_id = any(?::int[])
+        order by c.service_id, c.changed_at, c.id`,
+      [idArray(blocked)],
+    );
     for (const h of hist) {
       const list = accessBy.get(h.service_id) ?? [];
       list.push({ state: h.new_state, reason: h.reason, at: h.changed_at });
@@ -423,85 +418,84 @@ async function writeChunk(trx: Db, sql: RunSql, opts: { lo: number; hi: number; 
   const c = sql.candidates(opts.lo, opts.hi);
   const cols = LINE_COLUMNS.join(', ');
   const full = LINE_COLUMNS.map((k) => `${FULL_PERIOD_LINE_SQL[k]} as ${k}`).join(', ');
-  const [r] = (
-    await trx.raw(
-      `with cand as (
-         select s.id as service_id, s.subscriber_id, t.period_key, t.due, ${INVOICED} as invoiced,
-                ${sql.fullLine.sql} and s.id <> all(case when t.period_key = ? then ?::int[] else ?::int[] end) as full_line, ${full}
-           ${c.sql}),
-       lines as (
-         select service_id, subscriber_id, period_key, due, ${cols} from cand where full_line and not invoiced
-         union all
-         select x.service_id, x.subscriber_id, x.period_key, x.due, ${LINE_COLUMNS.map((k) => `x.${k}`).join(', ')}
-           from json_to_recordset(?::json) as x(service_id int, subscriber_id int, period_key text, due date, plan_id int, description text, price_source text,
-                unit_price_minor bigint, days int, period_days int, amount_minor bigint, discount_kind text, discount_value bigint, discount_minor bigint, total_minor bigint, segments jsonb)),
-       grouped as (
-         select subscriber_id, period_key, min(due) as due, sum(amount_minor)::bigint as subtotal, sum(discount_minor)::bigint as discount
-           from lines group by subscriber_id, period_key),
-       existing as (
-         select i.id, g.subscriber_id, g.period_key
-           from grouped g join invoices i on i.subscriber_id = g.subscriber_id and i.period_key = g.period_key and i.status <> 'void' and i.kind = 'period'),
-       fresh as (
-         select g.*, row_number() over (order by g.period_key, g.subscriber_id) as rn, count(*) over () as cnt
-           from grouped g
-          where not exists (select 1 from existing e where e.subscriber_id = g.subscriber_id and e.period_key = g.period_key)),
-       counter as (
-         insert into invoice_number_counters as k (series, last_value) select 'invoice', count(*) from fresh having count(*) > 0
-         on conflict (series) do update set last_value = k.last_value + excluded.last_value, updated_at = now()
-         returning last_value),
-       new_invoices as (
-         insert into invoices (number, subscriber_id, period_key, period_start, period_end, issue_date, due_date, currency,
-                               subtotal_minor, discount_minor, total_minor, paid_minor, status, created_at, updated_at)
-         select ?::text || lpad(q.seq::text, greatest(?::int, length(q.seq::text)), '0') || ?::text,
-                f.subscriber_id, f.period_key, pk.pstart, pk.pend, ?::date, f.due, ?::text,
-                f.subtotal, f.discount, f.subtotal - f.discount, 0,
-                case when f.subtotal - f.discount = 0 then 'paid' when f.due < ?::date then 'overdue' else 'issued' end, ?::timestamptz, ?::timestamptz
-           from fresh f
-           cross join counter k
-           cross join lateral (select k.last_value - f.cnt + f.rn as seq) q
-           join (select distinct period_key, pstart, pend from ${sql.periods.sql}) pk on pk.period_key = f.period_key
-          order by q.seq
-         returning id, subscriber_id, period_key),
-       targets as (
-         select id, subscriber_id, period_key from new_invoices
-         union all
-         select id, subscriber_id, period_key from existing),
-       new_lines as (
-         insert into invoice_lines (invoice_id, service_id, period_key, ${cols}, created_at)
-         select v.id, l.service_id, l.period_key, ${LINE_COLUMNS.map((k) => `l.${k}`).join(', ')}, ?::timestamptz
-           from lines l join targets v on v.subscriber_id = l.subscriber_id and v.period_key = l.period_key
-          order by l.subscriber_id, l.service_id, l.period_key
-         returning total_minor)
-       select (select count(*) from cand where invoiced) as already,
-              (select count(*) from lines) as planned,
-              (select count(*) from new_lines) as lines,
-              (select coalesce(sum(total_minor), 0) from new_lines) as total,
-              (select last_value from counter) as last_seq,
-              (select coalesce(string_agg(id::text || ':' || subscriber_id::text, ','), '') from new_invoices) as created,
-              (select coalesce(string_agg(id::text || ':' || subscriber_id::text, ','), '') from existing) as extended,
-              exists (select 1 from adjustments a where a.status = 'pending' and a.direction = 'charge' and a.subscriber_id > ? and a.subscriber_id <= ?) as pending_charges`,
-      [
-        ...sql.fullLine.bindings,
-        opts.periodKey,
-        idArray(opts.others.filter((l) => l.period_key === opts.periodKey).map((l) => l.service_id)),
-        idArray(opts.others.filter((l) => l.period_key !== opts.periodKey).map((l) => l.service_id)),
-        ...c.bindings,
-        rowsJson(opts.others),
-        opts.number.prefix,
-        opts.number.width,
-        opts.number.suffix,
-        opts.today,
-        opts.currency,
-        opts.today,
-        opts.now,
-        opts.now,
-        ...sql.periods.bindings,
-        opts.now,
-        opts.lo,
-        opts.hi,
-      ],
-    )
-  ).rows as ChunkRow[];
+  const [r] = await rowsOf<ChunkRow>(
+    trx,
+    `with cand as (
+       select s.id as service_id, s.subscriber_id, t.period_key, t.due, ${INVOICED} as invoiced,
+              ${sql.fullLine.sql} and s.id <> all(case when t.period_key = ? then ?::int[] else ?::int[] end) as full_line, ${full}
+         ${c.sql}),
+     lines as (
+       select service_id, subscriber_id, period_key, due, ${cols} from cand where full_line and not invoiced
+       union all
+       select x.service_id, x.subscriber_id, x.period_key, x.due, ${LINE_COLUMNS.map((k) => `x.${k}`).join(', ')}
+         from json_to_recordset(?::json) as x(service_id int, subscriber_id int, period_key text, due date, plan_id int, description text, price_source text,
+              unit_price_minor bigint, days int, period_days int, amount_minor bigint, discount_kind text, discount_value bigint, discount_minor bigint, total_minor bigint, segments jsonb)),
+     grouped as (
+       select subscriber_id, period_key, min(due) as due, sum(amount_minor)::bigint as subtotal, sum(discount_minor)::bigint as discount
+         from lines group by subscriber_id, period_key),
+     existing as (
+       select i.id, g.subscriber_id, g.period_key
+         from grouped g join invoices i on i.subscriber_id = g.subscriber_id and i.period_key = g.period_key and i.status <> 'void' and i.kind = 'period'),
+     fresh as (
+       select g.*, row_number() over (order by g.period_key, g.subscriber_id) as rn, count(*) over () as cnt
+         from grouped g
+        where not exists (select 1 from existing e where e.subscriber_id = g.subscriber_id and e.period_key = g.period_key)),
+     counter as (
+       insert into invoice_number_counters as k (series, last_value) select 'invoice', count(*) from fresh having count(*) > 0
+       on conflict (series) do update set last_value = k.last_value + excluded.last_value, updated_at = now()
+       returning last_value),
+     new_invoices as (
+       insert into invoices (number, subscriber_id, period_key, period_start, period_end, issue_date, due_date, currency,
+                             subtotal_minor, discount_minor, total_minor, paid_minor, status, created_at, updated_at)
+       select ?::text || lpad(q.seq::text, greatest(?::int, length(q.seq::text)), '0') || ?::text,
+              f.subscriber_id, f.period_key, pk.pstart, pk.pend, ?::date, f.due, ?::text,
+              f.subtotal, f.discount, f.subtotal - f.discount, 0,
+              case when f.subtotal - f.discount = 0 then 'paid' when f.due < ?::date then 'overdue' else 'issued' end, ?::timestamptz, ?::timestamptz
+         from fresh f
+         cross join counter k
+         cross join lateral (select k.last_value - f.cnt + f.rn as seq) q
+         join (select distinct period_key, pstart, pend from ${sql.periods.sql}) pk on pk.period_key = f.period_key
+        order by q.seq
+       returning id, subscriber_id, period_key),
+     targets as (
+       select id, subscriber_id, period_key from new_invoices
+       union all
+       select id, subscriber_id, period_key from existing),
+     new_lines as (
+       insert into invoice_lines (invoice_id, service_id, period_key, ${cols}, created_at)
+       select v.id, l.service_id, l.period_key, ${LINE_COLUMNS.map((k) => `l.${k}`).join(', ')}, ?::timestamptz
+         from lines l join targets v on v.subscriber_id = l.subscriber_id and v.period_key = l.period_key
+        order by l.subscriber_id, l.service_id, l.period_key
+       returning total_minor)
+     select (select count(*) from cand where invoiced) as already,
+            (select count(*) from lines) as planned,
+            (select count(*) from new_lines) as lines,
+            (select coalesce(sum(total_minor), 0) from new_lines) as total,
+            (select last_value from counter) as last_seq,
+            (select coalesce(string_agg(id::text || ':' || subscriber_id::text, ','), '') from new_invoices) as created,
+            (select coalesce(string_agg(id::text || ':' || subscriber_id::text, ','), '') from existing) as extended,
+            exists (select 1 from adjustments a where a.status = 'pending' and a.direction = 'charge' and a.subscriber_id > ? and a.subscriber_id <= ?) as pending_charges`,
+    [
+      ...sql.fullLine.bindings,
+      opts.periodKey,
+      idArray(opts.others.filter((l) => l.period_key === opts.periodKey).map((l) => l.service_id)),
+      idArray(opts.others.filter((l) => l.period_key !== opts.periodKey).map((l) => l.service_id)),
+      ...c.bindings,
+      rowsJson(opts.others),
+      opts.number.prefix,
+      opts.number.width,
+      opts.number.suffix,
+      opts.today,
+      opts.currency,
+      opts.today,
+      opts.now,
+      opts.now,
+      ...sql.periods.bindings,
+      opts.now,
+      opts.lo,
+      opts.hi,
+    ],
+  );
   const pairs = (s: string) =>
     s === ''
       ? []
@@ -598,7 +592,7 @@ export async function generateInvoices(ctx: ServiceContext, opts: GenerateOption
     ((await ctx.db('plans').select('id', 'name', 'price_minor', 'currency')) as PlanRow[]).map((p) => [p.id, { id: p.id, name: p.name, priceMinor: BigInt(p.price_minor), currency: p.currency }]),
   );
   const scope = opts.subscriberIds ? 'where subscriber_id = any(?::int[])' : '';
-  const [{ n: totalServices }] = (await ctx.db.raw(`select count(*)::int as n from services ${scope}`, opts.subscriberIds ? [idArray(opts.subscriberIds)] : [])).rows as [{ n: number }];
+  const totalServices = (await rowsOf<{ n: number }>(ctx.db, `select count(*)::int as n from services ${scope}`, opts.subscriberIds ? [idArray(opts.subscriberIds)] : []))[0]!.n;
 
   const result: GenerateResult = {
     period: periods.target,

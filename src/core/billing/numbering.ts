@@ -4,6 +4,7 @@
 // it advances inside the transaction that commits the invoices, so the series has no gaps.
 import type { Knex } from 'knex';
 import { invalid } from '../errors.js';
+import { rowsOf } from '../db/sql.js';
 
 export const DEFAULT_INVOICE_NUMBER_FORMAT = 'INV-{YYYY}-{SEQ:6}';
 
@@ -93,13 +94,14 @@ export function invoiceNumberFormatter(format: string | NumberPart[], issueDate:
  */
 export async function drawNumbers(trx: Knex.Transaction, count: number, series = 'invoice'): Promise<bigint[]> {
   if (count <= 0) return [];
-  const r = await trx.raw(
+  const r = await rowsOf<{ last_value: unknown }>(
+    trx,
     `insert into invoice_number_counters as c (series, last_value) values (?, ?::bigint)
      on conflict (series) do update set last_value = c.last_value + excluded.last_value, updated_at = now()
      returning last_value`,
     [series, count],
   );
-  const last = BigInt(String((r.rows as Array<{ last_value: unknown }>)[0]!.last_value));
+  const last = BigInt(String(r[0]!.last_value));
   return Array.from({ length: count }, (_, i) => last - BigInt(count - 1 - i));
 }
 

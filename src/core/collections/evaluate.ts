@@ -32,7 +32,7 @@ import { changeCollectionStatuses } from '../provisioning/access.js';
 import { addDays, diffDays, formatLocalDate, parseLocalDate, toLocalDate } from '../time.js';
 import { loadCollectionSettings, type CollectionSettings } from './config.js';
 import { loadPause } from './pause-state.js';
-import { big, chunks, idArray, rowsJson, textArray } from '../db/sql.js';
+import { big, chunks, idArray, rowsJson, rowsOf, textArray } from '../db/sql.js';
 
 export type CollectionEventKind = 'reminder' | 'warning' | 'suspension' | 'restoration' | 'current';
 
@@ -186,7 +186,8 @@ async function candidateServices(db: Db, today: string, horizon: string, subscri
   const bindings: unknown[] = [today];
   if (subscriberIds) bindings.push(idArray(subscriberIds));
   bindings.push(horizon);
-  const r = await db.raw(
+  const r = await rowsOf<CandidateRow>(
+    db,
     `select s.id, s.subscriber_id, s.collection_status, s.admin_status
        from services s
       where (s.ended_on is null or s.ended_on > ?::date)
@@ -198,7 +199,7 @@ async function candidateServices(db: Db, today: string, horizon: string, subscri
       order by s.id`,
     bindings as never,
   );
-  return (r.rows as CandidateRow[]).map((x) => ({ id: x.id, subscriberId: x.subscriber_id, status: x.collection_status, admin: x.admin_status }));
+  return r.map((x) => ({ id: x.id, subscriberId: x.subscriber_id, status: x.collection_status, admin: x.admin_status }));
 }
 
 /**
@@ -218,7 +219,8 @@ async function subscriberFacts(db: Db, ids: number[], today: string, s: Collecti
     return d;
   };
   for (const chunk of chunks(ids, 20_000)) {
-    const r = await db.raw(
+    const r = await rowsOf<FactRow>(
+      db,
       `with ids as (select unnest(?::int[]) as id),
             o as (
               select i.id, i.subscriber_id, i.number, i.due_date, i.open_minor as balance
@@ -241,7 +243,7 @@ async function subscriberFacts(db: Db, ids: number[], today: string, s: Collecti
          left join cr on cr.subscriber_id = s.id`,
       [idArray(chunk)],
     );
-    for (const x of r.rows as FactRow[]) {
+    for (const x of r) {
       const sid = x.sid;
       let f = out.get(sid);
       if (!f) {
@@ -483,8 +485,8 @@ export async function evaluateCollections(db: Db, ctx: Pick<ServiceContext, 'clo
   });
   const suspensionCounts = new Map<number, number>();
   for (const chunk of chunks(needCounts, 20_000)) {
-    const r = await db.raw(`select subscriber_id, count(*)::int as n from collection_events where kind = 'suspension' and subscriber_id = any(?::int[]) group by subscriber_id`, [idArray(chunk)]);
-    for (const x of r.rows as Array<{ subscriber_id: number; n: number }>) suspensionCounts.set(Number(x.subscriber_id), Number(x.n));
+    const r = await rowsOf<{ subscriber_id: number; n: number }>(db, `select subscriber_id, count(*)::int as n from collection_events where kind = 'suspension' and subscriber_id = any(?::int[]) group by subscriber_id`, [idArray(chunk)]);
+    for (const x of r) suspensionCounts.set(Number(x.subscriber_id), Number(x.n));
   }
   const reminderKeys: string[] = [];
   for (const f of facts.values()) {
@@ -495,8 +497,8 @@ export async function evaluateCollections(db: Db, ctx: Pick<ServiceContext, 'clo
   }
   const existingReminderKeys = new Set<string>();
   for (const chunk of chunks(reminderKeys, 20_000)) {
-    const r = await db.raw(`select event_key from collection_events where event_key = any(?::text[])`, [textArray(chunk)]);
-    for (const x of r.rows as Array<{ event_key: string }>) existingReminderKeys.add(x.event_key);
+    const r = await rowsOf<{ event_key: string }>(db, `select event_key from collection_events where event_key = any(?::text[])`, [textArray(chunk)]);
+    for (const x of r) existingReminderKeys.add(x.event_key);
   }
 
   let planned = planTransitions(services, facts, settings, today, suspensionCounts, existingReminderKeys);
@@ -547,7 +549,8 @@ export async function evaluateCollections(db: Db, ctx: Pick<ServiceContext, 'clo
   // 2. Events, once per key.
   const recorded = new Set<string>();
   for (const chunk of chunks(happened, 5000)) {
-    const r = await db.raw(
+    const r = await rowsOf<{ event_key: string }>(
+      db,
       `insert into collection_events (subscriber_id, invoice_id, kind, event_key, from_status, to_status, reason, occurred_at)
        select x.subscriber_id, x.invoice_id, x.kind, x.event_key, x.from_status, x.to_status, x.reason, ?::timestamptz
          from json_to_recordset(?::json) as x(subscriber_id int, invoice_id bigint, kind text, event_key text, from_status text, to_status text, reason text)
@@ -568,7 +571,7 @@ export async function evaluateCollections(db: Db, ctx: Pick<ServiceContext, 'clo
         ),
       ],
     );
-    for (const x of r.rows as Array<{ event_key: string }>) recorded.add(x.event_key);
+    for (const x of r) recorded.add(x.event_key);
   }
   const events = happened.filter((t) => recorded.has(t.eventKey));
   // Status changes whose event key was taken (a same-day repeat) still count as transitions.

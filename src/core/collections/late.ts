@@ -55,18 +55,17 @@ export async function chargeLateFeesAndWriteOffs(db: Db, ctx: Pick<ServiceContex
 
   if (rule) {
     const amount = 'fixedMinor' in rule ? `?::bigint` : `((i.total_minor - i.paid_minor) * ?::bigint * 2 + 10000) / 20000`;
-    const rows = (
-      await db.raw(
-        `insert into adjustments (subscriber_id, direction, type, amount_minor, currency, reason, status, event_key, created_by, created_at)
-         select i.subscriber_id, 'charge', 'late_fee', ${amount}, ?, 'Late payment of ' || i.number, 'pending', 'late-fee:invoice:' || i.id, ?, ?::timestamptz
-           from invoices i
-          where i.status not in ('void', 'draft', 'paid') and i.kind = 'period' and i.total_minor > i.paid_minor
-            and i.due_date + ?::int <= ?::date and i.due_date < ?::date ${scope}
-         on conflict (event_key) where event_key is not null do nothing
-         returning id, subscriber_id, amount_minor, event_key`,
-        ['fixedMinor' in rule ? rule.fixedMinor.toString() : rule.basisPoints.toString(), currency, `collections (${ctx.actor.user})`, now, feeDays, opts.today, opts.today, ...ids],
-      )
-    ).rows as LateFeeRow[];
+    const rows = await rowsOf<LateFeeRow>(
+      db,
+      `insert into adjustments (subscriber_id, direction, type, amount_minor, currency, reason, status, event_key, created_by, created_at)
+       select i.subscriber_id, 'charge', 'late_fee', ${amount}, ?, 'Late payment of ' || i.number, 'pending', 'late-fee:invoice:' || i.id, ?, ?::timestamptz
+         from invoices i
+        where i.status not in ('void', 'draft', 'paid') and i.kind = 'period' and i.total_minor > i.paid_minor
+          and i.due_date + ?::int <= ?::date and i.due_date < ?::date ${scope}
+       on conflict (event_key) where event_key is not null do nothing
+       returning id, subscriber_id, amount_minor, event_key`,
+      ['fixedMinor' in rule ? rule.fixedMinor.toString() : rule.basisPoints.toString(), currency, `collections (${ctx.actor.user})`, now, feeDays, opts.today, opts.today, ...ids],
+    );
     out.lateFees = rows
       .filter((r) => big(r.amount_minor) > 0n)
       .map((r) => ({ adjustmentId: Number(r.id), subscriberId: Number(r.subscriber_id), invoiceId: Number(r.event_key.split(':')[2]), amountMinor: big(r.amount_minor) }));

@@ -17,7 +17,7 @@ import { reporter, type OnProgress } from '../progress.js';
 import type { ServiceContext } from '../context.js';
 import { findSubscriberByRef } from '../subscribers/ref.js';
 import { withTransaction, type Db } from '../db/tx.js';
-import { idArray } from '../db/sql.js';
+import { idArray, rowsOf } from '../db/sql.js';
 import { parseLocalDate } from '../time.js';
 import { chargeLateFeesAndWriteOffs } from './late.js';
 import { rebalance } from '../ledger/rebalance.js';
@@ -165,17 +165,18 @@ function merge(into: RunCollectionsResult, r: EvaluateResult, lateJobIds: number
 
 /** The next chunk of subscriber ids after `after`, locked (FOR UPDATE) in id order. */
 async function nextChunk(trx: Db, after: number, size: number, only: number[] | undefined): Promise<number[]> {
-  const r = await trx.raw(
+  const r = await rowsOf<{ id: number }>(
+    trx,
     `select id from subscribers where id > ? ${only ? 'and id = any(?::int[])' : ''} order by id limit ? for update`,
     only ? [after, idArray(only), size] : [after, size],
   );
-  return (r.rows as Array<{ id: number }>).map((x) => Number(x.id));
+  return r.map((x) => Number(x.id));
 }
 
 async function subscriberCount(db: Db, only: number[] | undefined): Promise<number> {
   if (only) return only.length;
-  const r = await db.raw('select count(*)::int as n from subscribers');
-  return Number((r.rows as Array<{ n: number }>)[0]?.n ?? 0);
+  const r = await rowsOf<{ n: number }>(db, 'select count(*)::int as n from subscribers');
+  return Number(r[0]?.n ?? 0);
 }
 
 /**
@@ -185,7 +186,8 @@ async function subscriberCount(db: Db, only: number[] | undefined): Promise<numb
  * the state machine works it out for them exactly (a dry run, chunk by chunk).
  */
 async function dueSuspensions(ctx: ServiceContext, today: string, only: number[] | undefined, limit: number): Promise<{ subscribers: number; services: number }> {
-  const r = await ctx.db.raw(
+  const rows = await rowsOf<{ subscriber_id: number; services: number }>(
+    ctx.db,
     `select s.subscriber_id, count(*)::int as services
        from services s
       where s.collection_status not in ('suspended', 'uncollectible')
@@ -196,7 +198,6 @@ async function dueSuspensions(ctx: ServiceContext, today: string, only: number[]
       order by s.subscriber_id`,
     only ? [today, idArray(only), today] : [today, today],
   );
-  const rows = r.rows as Array<{ subscriber_id: number; services: number }>;
   const upTo = rows.reduce((n, x) => n + Number(x.services), 0);
   if (upTo <= limit) return { subscribers: rows.length, services: upTo };
   let subscribers = 0;

@@ -7,6 +7,7 @@
 // FreeRADIUS queries.conf (`accounting-on`, "bulk update" strategy) does that in radacct; ispctl
 // does not repeat it.
 import type { Db } from '../db/tx.js';
+import { rowsOf } from '../db/sql.js';
 
 export const STALE_TERMINATE_CAUSE = 'Stale-Session';
 
@@ -24,7 +25,8 @@ export interface StaleSessionsResult {
 export async function closeStaleSessions(db: Db, opts: { now: Date; staleMinutes: number }): Promise<StaleSessionsResult> {
   if (!(opts.staleMinutes > 0)) return { closed: 0, sessions: [] };
   const cutoff = new Date(opts.now.getTime() - opts.staleMinutes * 60_000);
-  const result = await db.raw(
+  const result = await rowsOf<{ closed: number; sample: string }>(
+    db,
     `with stale as (
        update radacct
           set acctstoptime = coalesce(acctupdatetime, acctstarttime),
@@ -38,7 +40,7 @@ export async function closeStaleSessions(db: Db, opts: { now: Date; staleMinutes
        from stale`,
     [STALE_TERMINATE_CAUSE, cutoff],
   );
-  const row = (result.rows as Array<{ closed: number; sample: string }>)[0]!;
+  const row = result[0]!;
   const sample = JSON.parse(row.sample) as Array<{ username: string | null; nas: string; acctsessionid: string; acctstoptime: string }>;
   return {
     closed: Number(row.closed),

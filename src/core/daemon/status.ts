@@ -10,6 +10,7 @@ import { billingSlots, describeInterval } from './schedule.js';
 import { HEARTBEAT_MISSES, MIN_STALE_MS, SCHEDULE_NAMES, type ScheduleName } from './store.js';
 import { RADIUS_STALE_INTERVAL_MS, TASKS } from './tasks.js';
 import type { DaemonInstanceRow, RouterRow, ScheduleRunRow } from '../db/rows.js';
+import { rowsOf } from '../db/sql.js';
 
 export interface InstanceView {
   id: string;
@@ -80,17 +81,18 @@ function when(name: ScheduleName, c: DaemonConfig): string {
 
 /** The backend pid that holds the leader lock (PostgreSQL), or null. */
 async function leaderBackendPid(db: Db): Promise<number | null> {
-  const r = await db.raw(
+  const r = await rowsOf<{ pid: number | null }>(
+    db,
     `select pid from pg_locks where locktype = 'advisory' and classid = ?::int::oid and objid = ?::int::oid and objsubid = 2 and granted limit 1`,
     [DAEMON_LOCK_NAMESPACE, LEADER_LOCK_KEY],
   );
-  const row = (r.rows as Array<{ pid: number | null }>)[0];
+  const row = r[0];
   return row?.pid == null ? null : Number(row.pid);
 }
 
 async function liveBackends(db: Db): Promise<Set<number>> {
-  const r = await db.raw(`select pid from pg_stat_activity where datname = current_database()`);
-  return new Set((r.rows as Array<{ pid: number }>).map((x) => Number(x.pid)));
+  const r = await rowsOf<{ pid: number }>(db, `select pid from pg_stat_activity where datname = current_database()`);
+  return new Set(r.map((x) => Number(x.pid)));
 }
 
 export async function daemonStatus(ctx: Pick<ServiceContext, 'db' | 'engine' | 'clock'>): Promise<DaemonStatus> {

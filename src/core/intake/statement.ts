@@ -512,16 +512,15 @@ export async function importStatement(ctx: ServiceContext, input: ImportStatemen
     for (let i = 0; i < imported.length; i += 5000) {
       progress({ phase: 'Recording payments', done: i, total: imported.length });
       const chunk = imported.slice(i, i + 5000);
-      const inserted = (
-        await db.raw(
-          `insert into payments (subscriber_id, amount_minor, currency, method, reference, received_at, recorded_at, notes, recorded_by, source)
-           select x.subscriber_id, x.amount_minor, ?, ?, x.reference, x.received_at, ?::timestamptz, ?, ?, 'import'
-             from json_to_recordset(?::json) as x(subscriber_id int, amount_minor bigint, reference text, received_at timestamptz)
-           on conflict do nothing
-           returning id, reference`,
-          [settings.currency, method, now, source, ctx.actor.user, rowsJson(chunk.map((r) => ({ subscriber_id: r.subscriberId, amount_minor: r.amountMinor, reference: r.reference, received_at: r.receivedAt })))],
-        )
-      ).rows as Array<{ id: bigint; reference: string }>;
+      const inserted = await rowsOf<{ id: bigint; reference: string }>(
+        db,
+        `insert into payments (subscriber_id, amount_minor, currency, method, reference, received_at, recorded_at, notes, recorded_by, source)
+         select x.subscriber_id, x.amount_minor, ?, ?, x.reference, x.received_at, ?::timestamptz, ?, ?, 'import'
+           from json_to_recordset(?::json) as x(subscriber_id int, amount_minor bigint, reference text, received_at timestamptz)
+         on conflict do nothing
+         returning id, reference`,
+        [settings.currency, method, now, source, ctx.actor.user, rowsJson(chunk.map((r) => ({ subscriber_id: r.subscriberId, amount_minor: r.amountMinor, reference: r.reference, received_at: r.receivedAt })))],
+      );
       for (const p of inserted) ids.set(p.reference.toLowerCase(), Number(p.id));
     }
     const lost = imported.filter((r) => !ids.has(r.reference.toLowerCase()));

@@ -95,39 +95,36 @@ export async function settle(db: Db, ctx: { clock: Clock }, subscriberIds?: read
   const none: SettleResult = { allocations: [], invoiceIds: [], subscriberIds: [] };
   if (subscriberIds !== undefined && subscriberIds.length === 0) return none;
   const scope = subscriberIds === undefined ? '' : 'and p.subscriber_id = any(?::int[])';
-  const candidates = (
-    await db.raw(
-      `select distinct p.subscriber_id
-         from ledger_payments p
-        where p.unallocated_minor > 0 ${scope}
-          and exists (select 1 from ledger_invoices i where i.subscriber_id = p.subscriber_id and i.open_minor > 0)
-        order by 1`,
-      subscriberIds === undefined ? [] : [idArray(subscriberIds)],
-    )
-  ).rows as Array<{ subscriber_id: number }>;
+  const candidates = await rowsOf<{ subscriber_id: number }>(
+    db,
+    `select distinct p.subscriber_id
+       from ledger_payments p
+      where p.unallocated_minor > 0 ${scope}
+        and exists (select 1 from ledger_invoices i where i.subscriber_id = p.subscriber_id and i.open_minor > 0)
+      order by 1`,
+    subscriberIds === undefined ? [] : [idArray(subscriberIds)],
+  );
   const ids = candidates.map((r) => Number(r.subscriber_id));
   if (ids.length === 0) return none;
 
   // Serialise with other settles of the same subscribers, then read the amounts afresh.
   await db.raw('select id from subscribers where id = any(?::int[]) order by id for update', [idArray(ids)]);
-  const payments = (
-    await db.raw(
-      `select p.id, p.subscriber_id, p.unallocated_minor as left_minor
-         from ledger_payments p
-        where p.subscriber_id = any(?::int[]) and p.unallocated_minor > 0
-        order by p.subscriber_id, p.received_at, p.id`,
-      [idArray(ids)],
-    )
-  ).rows as OpenPaymentRow[];
-  const invoices = (
-    await db.raw(
-      `select i.id, i.subscriber_id, i.open_minor
-         from ledger_invoices i
-        where i.subscriber_id = any(?::int[]) and i.open_minor > 0
-        order by i.subscriber_id, case when i.id = ? then 0 else 1 end, i.due_date, i.id`,
-      [idArray(ids), opts.firstInvoiceId ?? -1],
-    )
-  ).rows as OpenInvoiceRow[];
+  const payments = await rowsOf<OpenPaymentRow>(
+    db,
+    `select p.id, p.subscriber_id, p.unallocated_minor as left_minor
+       from ledger_payments p
+      where p.subscriber_id = any(?::int[]) and p.unallocated_minor > 0
+      order by p.subscriber_id, p.received_at, p.id`,
+    [idArray(ids)],
+  );
+  const invoices = await rowsOf<OpenInvoiceRow>(
+    db,
+    `select i.id, i.subscriber_id, i.open_minor
+       from ledger_invoices i
+      where i.subscriber_id = any(?::int[]) and i.open_minor > 0
+      order by i.subscriber_id, case when i.id = ? then 0 else 1 end, i.due_date, i.id`,
+    [idArray(ids), opts.firstInvoiceId ?? -1],
+  );
 
   const paysBy = groupBySubscriber(payments);
   const invsBy = groupBySubscriber(invoices);
@@ -221,22 +218,21 @@ export async function recomputeInvoices(db: Db, scope: RecomputeScope, today: st
   // Everyone (the daily pass): a paid invoice only becomes unpaid when its allocations are
   // reversed, and the writer that reverses them rebalances its subscriber; skip the paid ones.
   where.push(scope.all ? `i.status not in ('void', 'paid')` : `i.status <> 'void'`);
-  const rows = (
-    await db.raw(
-      `update invoices t
-          set paid_minor = x.paid, status = x.status, updated_at = now()
-         from (
-           select i.id, x.paid, ${invoiceStatusSql({ status: 'i.status', total: 'i.total_minor', paid: 'x.paid', due: 'i.due_date', sent: 'i.sent_at' })} as status
-             from invoices i
-             cross join lateral (select coalesce(sum(a.amount_minor), 0)::bigint as paid from payment_allocations a
-                                  where a.invoice_id = i.id and a.reversed_at is null) x
-            where ${where.join(' and ')}
-         ) x
-        where t.id = x.id and t.status <> 'void' and (t.paid_minor <> x.paid or t.status <> x.status)
-        returning t.id, t.subscriber_id, t.status, t.paid_minor`,
-      [today, ...params], // today is the status expression's placeholder, before the scope's
-    )
-  ).rows as RecomputedRow[];
+  const rows = await rowsOf<RecomputedRow>(
+    db,
+    `update invoices t
+        set paid_minor = x.paid, status = x.status, updated_at = now()
+       from (
+         select i.id, x.paid, ${invoiceStatusSql({ status: 'i.status', total: 'i.total_minor', paid: 'x.paid', due: 'i.due_date', sent: 'i.sent_at' })} as status
+           from invoices i
+           cross join lateral (select coalesce(sum(a.amount_minor), 0)::bigint as paid from payment_allocations a
+                                where a.invoice_id = i.id and a.reversed_at is null) x
+          where ${where.join(' and ')}
+       ) x
+      where t.id = x.id and t.status <> 'void' and (t.paid_minor <> x.paid or t.status <> x.status)
+      returning t.id, t.subscriber_id, t.status, t.paid_minor`,
+    [today, ...params], // today is the status expression's placeholder, before the scope's
+  );
   return rows.map((r) => ({ id: Number(r.id), subscriberId: Number(r.subscriber_id), status: r.status, paidMinor: r.paid_minor }));
 }
 
@@ -294,13 +290,12 @@ interface ReversedRow {
 export async function reverseAllocations(db: Db, of: { paymentId: number } | { invoiceId: number }, now: Date): Promise<ReversedAllocation[]> {
   const column = 'paymentId' in of ? 'payment_id' : 'invoice_id';
   const target = 'paymentId' in of ? of.paymentId : of.invoiceId;
-  const rows = (
-    await db.raw(
-      `update payment_allocations set reversed_at = ?::timestamptz
-        where ${column} = ? and reversed_at is null
-        returning id, payment_id, invoice_id, amount_minor`,
-      [now, target],
-    )
-  ).rows as ReversedRow[];
+  const rows = await rowsOf<ReversedRow>(
+    db,
+    `update payment_allocations set reversed_at = ?::timestamptz
+      where ${column} = ? and reversed_at is null
+      returning id, payment_id, invoice_id, amount_minor`,
+    [now, target],
+  );
   return rows.map((r) => ({ id: Number(r.id), paymentId: Number(r.payment_id), invoiceId: Number(r.invoice_id), amountMinor: r.amount_minor }));
 }

@@ -6,7 +6,7 @@
 // balances through these functions.
 import type { Knex } from 'knex';
 import type { Db } from '../db/tx.js';
-import { big, chunks, dateString, idArray, type BigValue } from '../db/sql.js';
+import { big, chunks, dateString, idArray, rowsOf, type BigValue } from '../db/sql.js';
 
 export const INVOICE_STATUSES = ['draft', 'issued', 'sent', 'partially_paid', 'paid', 'overdue', 'void'] as const;
 export type InvoiceStatus = (typeof INVOICE_STATUSES)[number];
@@ -112,15 +112,14 @@ function toOpenInvoice(r: OpenInvoiceRow, today: string): OpenInvoice {
 export async function openInvoices(db: Db, subscriberIds: readonly number[], today: string): Promise<Map<number, OpenInvoice[]>> {
   const out = new Map<number, OpenInvoice[]>();
   if (subscriberIds.length === 0) return out;
-  const rows = (
-    await db.raw(
-      `select i.id, i.subscriber_id, i.number, i.period_key, i.issue_date::text as issue_date, i.due_date::text as due_date, i.status, i.total_minor, i.paid_minor, i.sent_at
-         from ledger_invoices i
-        where i.subscriber_id = any(?::int[]) and i.open_minor > 0
-        order by i.subscriber_id, i.due_date, i.id`,
-      [idArray(subscriberIds)],
-    )
-  ).rows as OpenInvoiceRow[];
+  const rows = await rowsOf<OpenInvoiceRow>(
+    db,
+    `select i.id, i.subscriber_id, i.number, i.period_key, i.issue_date::text as issue_date, i.due_date::text as due_date, i.status, i.total_minor, i.paid_minor, i.sent_at
+       from ledger_invoices i
+      where i.subscriber_id = any(?::int[]) and i.open_minor > 0
+      order by i.subscriber_id, i.due_date, i.id`,
+    [idArray(subscriberIds)],
+  );
   for (const r of rows) {
     const sid = Number(r.subscriber_id);
     const list = out.get(sid) ?? [];
@@ -157,15 +156,14 @@ interface CreditRow {
 export async function creditBySubscriber(db: Db, subscriberIds?: readonly number[]): Promise<Map<number, bigint>> {
   const out = new Map<number, bigint>();
   if (subscriberIds !== undefined && subscriberIds.length === 0) return out;
-  const rows = (
-    await db.raw(
-      `select p.subscriber_id, sum(p.unallocated_minor) as credit
-         from ledger_payments p
-        where p.unallocated_minor > 0 ${subscriberIds === undefined ? '' : 'and p.subscriber_id = any(?::int[])'}
-        group by p.subscriber_id`,
-      subscriberIds === undefined ? [] : [idArray(subscriberIds)],
-    )
-  ).rows as CreditRow[];
+  const rows = await rowsOf<CreditRow>(
+    db,
+    `select p.subscriber_id, sum(p.unallocated_minor) as credit
+       from ledger_payments p
+      where p.unallocated_minor > 0 ${subscriberIds === undefined ? '' : 'and p.subscriber_id = any(?::int[])'}
+      group by p.subscriber_id`,
+    subscriberIds === undefined ? [] : [idArray(subscriberIds)],
+  );
   for (const r of rows) out.set(Number(r.subscriber_id), big(r.credit));
   return out;
 }
@@ -176,12 +174,11 @@ export async function creditBySubscriber(db: Db, subscriberIds?: readonly number
  * this equals the sum of ledger_payments.unallocated_minor, in two scans and no join.
  */
 export async function totalCredit(db: Db): Promise<bigint> {
-  const [row] = (
-    await db.raw(
-      `select (select coalesce(sum(amount_minor), 0) from payments where voided_at is null)
-            - (select coalesce(sum(amount_minor), 0) from payment_allocations where reversed_at is null) as credit`,
-    )
-  ).rows as Array<{ credit: string }>;
+  const [row] = await rowsOf<{ credit: string }>(
+    db,
+    `select (select coalesce(sum(amount_minor), 0) from payments where voided_at is null)
+          - (select coalesce(sum(amount_minor), 0) from payment_allocations where reversed_at is null) as credit`,
+  );
   return big(row?.credit);
 }
 
@@ -201,17 +198,16 @@ export async function subscriberBalances(db: Db, opts: { subscriberIds?: readonl
   if (opts.subscriberIds !== undefined && opts.subscriberIds.length === 0) return out;
   const params: Knex.RawBinding[] = [opts.today];
   if (opts.subscriberIds !== undefined) params.push(idArray(opts.subscriberIds));
-  const owed = (
-    await db.raw(
-      `select i.subscriber_id, sum(i.open_minor) as owed,
-              sum(case when i.due_date < ?::date then i.open_minor else 0 end) as overdue,
-              min(i.due_date)::text as oldest_due
-         from ledger_invoices i
-        where i.open_minor > 0 ${opts.subscriberIds === undefined ? '' : 'and i.subscriber_id = any(?::int[])'}
-        group by i.subscriber_id`,
-      params,
-    )
-  ).rows as OwedRow[];
+  const owed = await rowsOf<OwedRow>(
+    db,
+    `select i.subscriber_id, sum(i.open_minor) as owed,
+            sum(case when i.due_date < ?::date then i.open_minor else 0 end) as overdue,
+            min(i.due_date)::text as oldest_due
+       from ledger_invoices i
+      where i.open_minor > 0 ${opts.subscriberIds === undefined ? '' : 'and i.subscriber_id = any(?::int[])'}
+      group by i.subscriber_id`,
+    params,
+  );
   const credit = await creditBySubscriber(db, opts.subscriberIds);
   const get = (sid: number): Balance => {
     let b = out.get(sid);
@@ -241,18 +237,17 @@ interface DueRow {
 export async function amountDueBySubscriber(db: Db, subscriberIds: readonly number[]): Promise<Map<number, bigint>> {
   const out = new Map<number, bigint>();
   for (const chunk of chunks(subscriberIds, 10_000)) {
-    const rows = (
-      await db.raw(
-        `with ids as (select unnest(?::int[]) as id),
-              inv as (select i.subscriber_id, sum(i.open_minor) as open from ledger_invoices i join ids on ids.id = i.subscriber_id
-                       where i.open_minor > 0 group by i.subscriber_id),
-              cr as (select p.subscriber_id, sum(p.unallocated_minor) as credit from ledger_payments p join ids on ids.id = p.subscriber_id
-                      where p.unallocated_minor > 0 group by p.subscriber_id)
-         select ids.id, greatest(coalesce(inv.open, 0) - coalesce(cr.credit, 0), 0) as due
-           from ids left join inv on inv.subscriber_id = ids.id left join cr on cr.subscriber_id = ids.id`,
-        [idArray(chunk)],
-      )
-    ).rows as DueRow[];
+    const rows = await rowsOf<DueRow>(
+      db,
+      `with ids as (select unnest(?::int[]) as id),
+            inv as (select i.subscriber_id, sum(i.open_minor) as open from ledger_invoices i join ids on ids.id = i.subscriber_id
+                     where i.open_minor > 0 group by i.subscriber_id),
+            cr as (select p.subscriber_id, sum(p.unallocated_minor) as credit from ledger_payments p join ids on ids.id = p.subscriber_id
+                    where p.unallocated_minor > 0 group by p.subscriber_id)
+       select ids.id, greatest(coalesce(inv.open, 0) - coalesce(cr.credit, 0), 0) as due
+         from ids left join inv on inv.subscriber_id = ids.id left join cr on cr.subscriber_id = ids.id`,
+      [idArray(chunk)],
+    );
     for (const r of rows) out.set(Number(r.id), big(r.due));
   }
   return out;
@@ -284,13 +279,12 @@ interface InvoiceStateRow {
 export async function invoiceStates(db: Db, invoiceIds: readonly number[], today: string): Promise<Map<number, InvoiceState>> {
   const out = new Map<number, InvoiceState>();
   if (invoiceIds.length === 0) return out;
-  const rows = (
-    await db.raw(
-      `select i.id, i.number, i.subscriber_id, i.status, i.due_date::text as due_date, i.total_minor, i.paid_minor, i.sent_at
-         from ledger_invoices i where i.id = any(?::bigint[])`,
-      [idArray(invoiceIds)],
-    )
-  ).rows as InvoiceStateRow[];
+  const rows = await rowsOf<InvoiceStateRow>(
+    db,
+    `select i.id, i.number, i.subscriber_id, i.status, i.due_date::text as due_date, i.total_minor, i.paid_minor, i.sent_at
+       from ledger_invoices i where i.id = any(?::bigint[])`,
+    [idArray(invoiceIds)],
+  );
   for (const r of rows) {
     const stored = { status: r.status, totalMinor: r.total_minor, paidMinor: r.paid_minor, dueDate: r.due_date, sentAt: r.sent_at };
     out.set(Number(r.id), { id: Number(r.id), number: r.number, subscriberId: r.subscriber_id, status: invoiceStatusOn(stored, today), totalMinor: r.total_minor, paidMinor: r.paid_minor, balanceMinor: outstandingOf(stored) });
@@ -306,10 +300,9 @@ export async function invoiceStates(db: Db, invoiceIds: readonly number[], today
  * currency is fixed.
  */
 export async function moneyRecorded(db: Db): Promise<boolean> {
-  const [row] = (
-    await db.raw(
-      `select exists (select 1 from invoices) or exists (select 1 from payments) or exists (select 1 from adjustments) as recorded`,
-    )
-  ).rows as Array<{ recorded: boolean }>;
+  const [row] = await rowsOf<{ recorded: boolean }>(
+    db,
+    `select exists (select 1 from invoices) or exists (select 1 from payments) or exists (select 1 from adjustments) as recorded`,
+  );
   return Boolean(row?.recorded);
 }

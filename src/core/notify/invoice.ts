@@ -5,7 +5,7 @@
 import type { ServiceContext } from '../context.js';
 import { recordAudit } from '../audit.js';
 import { findInvoice } from '../billing/invoices.js';
-import { chunks, idArray } from '../db/sql.js';
+import { chunks, idArray, rowsOf } from '../db/sql.js';
 import type { Db } from '../db/tx.js';
 import { withTransaction } from '../db/tx.js';
 import { invalid } from '../errors.js';
@@ -46,7 +46,8 @@ interface InvoiceMessageRow {
 async function invoiceRows(db: Db, invoiceIds: readonly number[]): Promise<InvoiceMessageRow[]> {
   const out: InvoiceMessageRow[] = [];
   for (const part of chunks([...invoiceIds], 5000)) {
-    const r = await db.raw(
+    const r = await rowsOf<InvoiceMessageRow>(
+      db,
       `select i.id, i.number, i.subscriber_id, i.period_start::text as period_start, i.period_end::text as period_end, i.due_date::text as due_date,
               i.total_minor, i.currency, s.full_name, s.account_no, s.email, s.phone
          from invoices i join subscribers s on s.id = i.subscriber_id
@@ -54,7 +55,7 @@ async function invoiceRows(db: Db, invoiceIds: readonly number[]): Promise<Invoi
         order by i.id`,
       [idArray(part)],
     );
-    out.push(...(r.rows as InvoiceMessageRow[]));
+    out.push(...r);
   }
   return out;
 }
@@ -214,18 +215,17 @@ export async function sendInvoices(ctx: ServiceContext, opts: SendInvoicesOption
     }
     chosen.push({ id: inv.id, number: inv.number, account: sub.account_no, channels: reachable });
   } else {
-    const rows = (
-      await db.raw(
-        `select i.id, i.number, s.account_no, s.email, s.phone
-           from invoices i join subscribers s on s.id = i.subscriber_id
-          where i.status not in ('void', 'draft')
-            ${opts.period !== undefined ? 'and i.period_key = ?' : ''}
-            ${opts.unsent ? `and i.sent_at is null
-                             and not exists (select 1 from notifications n where n.invoice_id = i.id and n.status in ('pending', 'sending'))` : ''}
-          order by i.id`,
-        opts.period !== undefined ? [opts.period] : [],
-      )
-    ).rows as Array<{ id: bigint | number; number: string; account_no: string; email: string | null; phone: string | null }>;
+    const rows = await rowsOf<{ id: bigint | number; number: string; account_no: string; email: string | null; phone: string | null }>(
+      db,
+      `select i.id, i.number, s.account_no, s.email, s.phone
+         from invoices i join subscribers s on s.id = i.subscriber_id
+        where i.status not in ('void', 'draft')
+          ${opts.period !== undefined ? 'and i.period_key = ?' : ''}
+          ${opts.unsent ? `and i.sent_at is null
+                           and not exists (select 1 from notifications n where n.invoice_id = i.id and n.status in ('pending', 'sending'))` : ''}
+        order by i.id`,
+      opts.period !== undefined ? [opts.period] : [],
+    );
     for (const r of rows) {
       const reachable = channels.filter((c) => (c === 'email' ? r.email : r.phone));
       if (reachable.length) chosen.push({ id: Number(r.id), number: r.number, account: r.account_no, channels: reachable });

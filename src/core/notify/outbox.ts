@@ -18,7 +18,7 @@ import { amountDueBySubscriber } from '../ledger/read-model.js';
 import { markInvoicesSent } from '../ledger/allocate.js';
 import { renderInvoice, renderReceipt } from '../documents/service.js';
 import { shortLinkMaker } from '../intake/links.js';
-import { idArray } from '../db/sql.js';
+import { idArray, rowsOf } from '../db/sql.js';
 import { notifyJobs } from '../provisioning/jobs.js';
 import { loadNotifyConfig, type NotifyConfig } from './config.js';
 import { createEmailSender, smtpHost, type EmailAttachment, type EmailMessage, type EmailSender } from './email.js';
@@ -233,7 +233,8 @@ export async function queueNotifications(db: Db, ctx: Pick<ServiceContext, 'cloc
   for (let i = 0; i < rows.length; i += INSERT_BATCH) {
     const chunk = rows.slice(i, i + INSERT_BATCH);
     // One statement: the messages, then the attachments of those actually inserted.
-    const r = await db.raw(
+    const r = await rowsOf<{ id: bigint | number }>(
+      db,
       `with x as (
          select * from json_to_recordset(?::json)
            as x(subscriber_id int, event_key text, channel text, template text, recipient text, subject text, body text, status text, last_error text,
@@ -255,7 +256,7 @@ export async function queueNotifications(db: Db, ctx: Pick<ServiceContext, 'cloc
        select ins.id, (select count(*) from att) as attachments from ins order by ins.id`,
       [JSON.stringify(chunk), now, now],
     );
-    const ids = (r.rows as Array<{ id: bigint | number }>).map((x) => Number(x.id));
+    const ids = r.map((x) => Number(x.id));
     result.queued += ids.length;
     result.ids.push(...ids);
     result.duplicates += chunk.length - ids.length;
@@ -374,7 +375,8 @@ async function claim(db: Knex, now: Date, channel: Channel, size: number, opts: 
   }
   const due = `channel = ? and ((status = 'pending' and next_attempt_at <= ?::timestamptz) or (status = 'sending' and claimed_at < ?::timestamptz)) ${filters.join(' ')}`;
   const dueBindings = [channel, now, stale, ...bindings];
-  const r = await db.raw(
+  const r = await rowsOf<NotificationRow>(
+    db,
     `with held as (
        select id from notifications n where ${due} and hold_until is not null and ${HELD_NOTICE_STILL_DUE_SQL}
         order by next_attempt_at, id limit ? for update skip locked),
@@ -390,7 +392,7 @@ async function claim(db: Knex, now: Date, channel: Channel, size: number, opts: 
      returning n.*`,
     [...dueBindings, size, ...dueBindings, size, size, now],
   );
-  return (r.rows as NotificationRow[]).map(toNotification).sort((a, b) => (a.holdUntil === null ? 1 : 0) - (b.holdUntil === null ? 1 : 0) || a.id - b.id);
+  return r.map(toNotification).sort((a, b) => (a.holdUntil === null ? 1 : 0) - (b.holdUntil === null ? 1 : 0) || a.id - b.id);
 }
 
 /** Claimed rows are sent this many at a time: their documents are loaded (or rendered) per window, and marked per window. */
@@ -592,7 +594,8 @@ async function markOutcomes(ctx: ServiceContext, config: NotifyConfig, outcomes:
       next_at: (giveUp ? now : new Date(now.getTime() + retryDelaySeconds(attempts) * 1000)).toISOString(),
     };
   });
-  const r = await db.raw(
+  const r = await rowsOf<{ id: bigint | number; status: NotificationStatus; invoice_id: bigint | number | null; hold_until: Date | null }>(
+    db,
     `update notifications n
         set status = x.status, attempts = x.attempts, last_error = x.error, claimed_at = null, next_attempt_at = x.next_at,
             sent_at = case when x.status = 'sent' then ?::timestamptz else n.sent_at end
@@ -601,7 +604,7 @@ async function markOutcomes(ctx: ServiceContext, config: NotifyConfig, outcomes:
       returning n.id, n.status, n.invoice_id, n.hold_until`,
     [now, JSON.stringify(rows)],
   );
-  const marked = r.rows as Array<{ id: bigint | number; status: NotificationStatus; invoice_id: bigint | number | null; hold_until: Date | null }>;
+  const marked = r;
   const done = new Set(marked.map((m) => Number(m.id)));
   // `sent` means sent: the invoices these messages delivered.
   const invoiceIds = [...new Set(marked.filter((m) => m.status === 'sent' && m.invoice_id !== null).map((m) => Number(m.invoice_id)))];

@@ -20,6 +20,7 @@ import { conflict, invalid } from '../errors.js';
 import { formatMoney, parseMoney } from '../money.js';
 import { queueReceipt } from '../notify/receipt.js';
 import { formatLocalDate, formatLocalDateTime, parseLocalDate, startOfDay, toLocalDate } from '../time.js';
+import { rowsOf } from '../db/sql.js';
 
 export const PAYMENT_METHODS = ['cash', 'gcash', 'bank', 'card', 'other'] as const;
 export type PaymentMethod = (typeof PAYMENT_METHODS)[number];
@@ -95,7 +96,7 @@ function toPayment(r: PaymentRow): Payment {
 }
 
 async function paymentById(db: Db, id: number): Promise<Payment | undefined> {
-  const rows = (await db.raw(`${PAYMENT_SELECT} where p.id = ?`, [id])).rows as PaymentRow[];
+  const rows = await rowsOf<PaymentRow>(db, `${PAYMENT_SELECT} where p.id = ?`, [id]);
   return rows[0] ? toPayment(rows[0]) : undefined;
 }
 
@@ -261,15 +262,14 @@ export async function recordPayment(ctx: ServiceContext, input: RecordPaymentInp
     // The usual duplicate is found first; the unique keys catch one recorded at the same moment.
     const before = await existingId();
     if (before !== undefined) await duplicate(before);
-    const inserted = (
-      await trx.raw(
-        `insert into payments (subscriber_id, amount_minor, currency, method, reference, received_at, recorded_at, notes, recorded_by, source, idempotency_key, gateway, external_id)
-         values (?, ?, ?, ?, ?, ?::timestamptz, ?::timestamptz, ?, ?, ?, ?, ?, ?)
-         on conflict do nothing
-         returning id`,
-        [subscriber.id, amount.toString(), settings.currency, method, reference, receivedAt, now, notes, ctx.actor.user, input.source ?? 'manual', idempotencyKey, gateway?.name ?? null, gateway?.id ?? null],
-      )
-    ).rows as Array<{ id: bigint }>;
+    const inserted = await rowsOf<{ id: bigint }>(
+      trx,
+      `insert into payments (subscriber_id, amount_minor, currency, method, reference, received_at, recorded_at, notes, recorded_by, source, idempotency_key, gateway, external_id)
+       values (?, ?, ?, ?, ?, ?::timestamptz, ?::timestamptz, ?, ?, ?, ?, ?, ?)
+       on conflict do nothing
+       returning id`,
+      [subscriber.id, amount.toString(), settings.currency, method, reference, receivedAt, now, notes, ctx.actor.user, input.source ?? 'manual', idempotencyKey, gateway?.name ?? null, gateway?.id ?? null],
+    );
     if (inserted.length === 0) await duplicate(await existingId());
     const paymentId = Number(inserted[0]!.id);
 
@@ -341,7 +341,7 @@ export async function listPayments(db: Db, filter: PaymentFilter = {}): Promise<
   }
   if (filter.includeVoided === false) where.push('p.voided_at is null');
   params.push(filter.limit ?? 100);
-  const rows = (await db.raw(`${PAYMENT_SELECT} ${where.length ? `where ${where.join(' and ')}` : ''} order by p.received_at desc, p.id desc limit ?`, params)).rows as PaymentRow[];
+  const rows = await rowsOf<PaymentRow>(db, `${PAYMENT_SELECT} ${where.length ? `where ${where.join(' and ')}` : ''} order by p.received_at desc, p.id desc limit ?`, params);
   return rows.map(toPayment);
 }
 

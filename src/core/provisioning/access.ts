@@ -4,7 +4,7 @@
 import type { ServiceContext } from '../context.js';
 import { collectionTransitionAllowed, desiredAccess, hasEnded, type AccessState, type AdminStatus, type CollectionStatus, type SuspensionAction } from '../access/policy.js';
 import { ACCESS_SETTING_KEYS, loadNetworkSettings, type NetworkSettings } from '../access/settings.js';
-import { chunks, idArray, rowsJson } from '../db/sql.js';
+import { chunks, idArray, rowsJson, rowsOf } from '../db/sql.js';
 import type { Db } from '../db/tx.js';
 import { ispToday } from '../settings/service.js';
 import { enqueueJobs, type JobSpec } from './jobs.js';
@@ -210,7 +210,8 @@ export async function changeCollectionStatuses(db: Db, ctx: Pick<ServiceContext,
       values.push({ id: Number(r.id), revision: r.revision, from_status: c.from, to_status: c.to, state: after.state, reason: after.reason, rate: after.rateLimit, access: change !== undefined });
     }
     if (!values.length) continue;
-    const res = await db.raw(
+    const res = await rowsOf<{ id: number }>(
+      db,
       `update services s
           set collection_status = v.to_status, updated_at = ?::timestamptz, revision = s.revision + 1,
               access_state = v.state, access_reason = v.reason, rate_limit = v.rate,
@@ -220,7 +221,7 @@ export async function changeCollectionStatuses(db: Db, ctx: Pick<ServiceContext,
       returning s.id`,
       [now, now, rowsJson(values)],
     );
-    for (const x of res.rows as Array<{ id: number }>) {
+    for (const x of res) {
       const id = Number(x.id);
       out.changed.push(id);
       const hit = byId.get(id)!;

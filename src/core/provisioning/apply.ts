@@ -9,6 +9,7 @@ import type { JobKind } from './jobs.js';
 // The runner (and the router clients behind it) loads only when there is work: every command
 // imports this module, most never apply anything.
 import type { Drivers, RouterRunSummary } from './runner.js';
+import { rowsOf } from '../db/sql.js';
 
 /** What a change queued for the routers: the ids of its pending jobs. */
 export type QueuedWork = readonly number[] | { readonly jobIds: readonly number[] };
@@ -79,15 +80,14 @@ interface QueuedRow {
 /** The jobs among `ids` that are still pending or running, with their router's name. */
 async function stillQueued(db: Db, ids: readonly number[]): Promise<{ count: number; jobs: QueuedJob[] }> {
   if (ids.length === 0) return { count: 0, jobs: [] };
-  const rows = (
-    await db.raw(
-      `select j.id, r.name as router, j.router_id, j.kind, j.target, j.last_error
-         from provisioning_jobs j left join routers r on r.id = j.router_id
-        where j.id = any(?::bigint[]) and j.status in ('pending', 'running')
-        order by j.id`,
-      [`{${ids.join(',')}}`],
-    )
-  ).rows as QueuedRow[];
+  const rows = await rowsOf<QueuedRow>(
+    db,
+    `select j.id, r.name as router, j.router_id, j.kind, j.target, j.last_error
+       from provisioning_jobs j left join routers r on r.id = j.router_id
+      where j.id = any(?::bigint[]) and j.status in ('pending', 'running')
+      order by j.id`,
+    [`{${ids.join(',')}}`],
+  );
   return {
     count: rows.length,
     jobs: rows.slice(0, QUEUED_LIST_LIMIT).map((r) => ({ id: Number(r.id), router: r.router ?? `#${r.router_id}`, kind: r.kind, target: r.target, error: r.last_error })),

@@ -5,6 +5,7 @@ import type { Db } from '../db/tx.js';
 import { isUniqueViolation, mapDbError } from '../db/errors.js';
 import { heldBindings, JOB_HELD_BY_NOTICE_SQL } from '../notify/hold.js';
 import { workerId as ownWorkerId } from './claims.js';
+import { rowsOf } from '../db/sql.js';
 
 export const JOB_KINDS = ['service', 'profile', 'remove', 'radius_coa', 'radius_disconnect'] as const;
 export type JobKind = (typeof JOB_KINDS)[number];
@@ -87,7 +88,8 @@ export async function enqueueJobs(db: Db, specs: JobSpec[], now: Date): Promise<
   // binding thousands of parameters cost more than the insert.
   for (let i = 0; i < all.length; i += BATCH) {
     const rows = all.slice(i, i + BATCH).map((s) => ({ router_id: s.routerId, service_id: s.serviceId ?? null, kind: s.kind, target: s.target, payload: s.payload ?? {} }));
-    const result = await db.raw(
+    const result = await rowsOf<{ id: bigint }>(
+      db,
       `insert into provisioning_jobs (router_id, service_id, kind, target, payload, status, attempts, next_attempt_at, created_at, updated_at)
        select x.router_id, x.service_id, x.kind, x.target, x.payload, 'pending', 0, ?::timestamptz, ?::timestamptz, ?::timestamptz
          from json_to_recordset(?::json) as x(router_id int, service_id int, kind text, target text, payload jsonb)
@@ -99,7 +101,7 @@ export async function enqueueJobs(db: Db, specs: JobSpec[], now: Date): Promise<
        returning id`,
       [now, now, now, JSON.stringify(rows)],
     );
-    for (const r of result.rows as Array<{ id: bigint }>) ids.push(Number(r.id));
+    for (const r of result) ids.push(Number(r.id));
   }
   if (ids.length) await notifyJobs(db);
   return ids;

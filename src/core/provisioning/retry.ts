@@ -1,7 +1,7 @@
 // `ispctl jobs retry`: run queued router jobs now, including those waiting out a backoff after
 // a failure, and report each job's state afterwards.
 import type { ServiceContext } from '../context.js';
-import { idArray } from '../db/sql.js';
+import { idArray, rowsOf } from '../db/sql.js';
 import { invalid } from '../errors.js';
 import { getRouter } from '../routers/service.js';
 import { defaultDrivers } from './drivers.js';
@@ -47,7 +47,7 @@ export async function retryJobs(ctx: ServiceContext, opts: RetryOptions): Promis
   const router = opts.router !== undefined ? await getRouter(ctx.db, opts.router) : undefined;
   const ids = opts.ids?.length ? [...new Set(opts.ids)] : undefined;
   if (ids) {
-    const found = new Set(((await ctx.db.raw('select id from provisioning_jobs where id = any(?::bigint[])', [idArray(ids)])).rows as Array<{ id: bigint }>).map((r) => Number(r.id)));
+    const found = new Set((await rowsOf<{ id: bigint }>(ctx.db, 'select id from provisioning_jobs where id = any(?::bigint[])', [idArray(ids)])).map((r) => Number(r.id)));
     const missing = ids.filter((id) => !found.has(id));
     if (missing.length) throw invalid('JOB_NOT_FOUND', `There is no job ${missing.join(', ')}.`, ['ispctl jobs list --status open shows the queued jobs']);
   }
@@ -69,14 +69,13 @@ export async function retryJobs(ctx: ServiceContext, opts: RetryOptions): Promis
     opts.onWait?.();
     doneLater = await retryAsRoutersReturn(ctx, drivers, { ids: asked.map((j) => j.id), waitMs: opts.waitMs, timeoutMs: opts.timeoutMs });
   }
-  const rows = (
-    await ctx.db.raw(
-      `select j.*, coalesce(r.name, '#' || j.router_id) as router_name
-         from provisioning_jobs j left join routers r on r.id = j.router_id
-        where j.id = any(?::bigint[]) order by j.id`,
-      [idArray(asked.map((j) => j.id))],
-    )
-  ).rows as Array<JobRow & { router_name: string }>;
+  const rows = await rowsOf<JobRow & { router_name: string }>(
+    ctx.db,
+    `select j.*, coalesce(r.name, '#' || j.router_id) as router_name
+       from provisioning_jobs j left join routers r on r.id = j.router_id
+      where j.id = any(?::bigint[]) order by j.id`,
+    [idArray(asked.map((j) => j.id))],
+  );
   const jobs = rows.map((r) => ({ ...toJob(r), router: r.router_name }));
   const remaining = jobs.filter((j) => j.status === 'pending' || j.status === 'running').length;
   return { tried: summary.claimed, done: summary.done + doneLater, failed: summary.failed, remaining, routers: summary.routers, jobs };

@@ -6,6 +6,7 @@
 import type { ServiceContext } from '../../context.js';
 import type { Db } from '../../db/tx.js';
 import { decryptSecret, loadSecretKey } from '../../secrets.js';
+import { rowsOf } from '../../db/sql.js';
 
 /**
  * Publishes a router's RADIUS shared secret to FreeRADIUS (the `nas` view), or withdraws it with
@@ -14,13 +15,14 @@ import { decryptSecret, loadSecretKey } from '../../secrets.js';
  * its mode. Returns whether a secret is now published.
  */
 export async function publishNasSecret(db: Db, routerId: number, secret: string | null): Promise<boolean> {
-  const res = await db.raw(
+  const res = await rowsOf<{ published: boolean }>(
+    db,
     `update routers set radius_secret_nas = case when mode = 'radius' then ?::text else null end
       where id = ?
       returning radius_secret_nas is not null as published`,
     [secret, routerId],
   );
-  const rows = res.rows as Array<{ published: boolean }>;
+  const rows = res;
   return rows[0]?.published ?? false;
 }
 
