@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../cli/base-command.js';
-import { writeRadiusConfig } from '../../core/provisioning/radius/config.js';
+import { assertRadiusTarget, writeRadiusConfig } from '../../core/provisioning/radius/config.js';
 
 export default class RadiusConfig extends BaseCommand<typeof RadiusConfig> {
   static override summary = 'Write a FreeRADIUS configuration that serves subscribers from the ispctl database (RADIUS mode).';
@@ -33,6 +33,8 @@ export default class RadiusConfig extends BaseCommand<typeof RadiusConfig> {
   };
 
   public async run() {
+    // Refused before the database is opened: on the embedded one that would create and migrate it first.
+    assertRadiusTarget(this.target);
     const ctx = await this.ctx();
     const result = await writeRadiusConfig(ctx, {
       outDir: this.flags.out,

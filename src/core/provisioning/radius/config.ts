@@ -3,7 +3,7 @@
 // published NAS secrets brought up to date so the `nas` view lists every radius-mode router.
 import { resolve } from 'node:path';
 import type { ServiceContext } from '../../context.js';
-import { redactUrl, resolveTarget, validatePostgresUrl } from '../../db/config.js';
+import { redactUrl, resolveTarget, validatePostgresUrl, type DatabaseTarget } from '../../db/config.js';
 import { IspctlError } from '../../errors.js';
 import { syncNasSecrets } from './nas-secret.js';
 import { radiusReloadCommand } from './reload.js';
@@ -78,21 +78,31 @@ export function freeRadiusDbFromUrl(url: string): FreeRadiusDbOptions {
   };
 }
 
+function radiusNeedsPostgres(): IspctlError {
+  return new IspctlError('RADIUS_NEEDS_POSTGRES', 'RADIUS mode needs PostgreSQL: FreeRADIUS must connect to the database ispctl uses, and this is the embedded database.', {
+    kind: 'invalid',
+    suggestions: [
+      'Set DATABASE_URL (or --database-url) to a PostgreSQL database, run ispctl db migrate there, then ispctl radius config again',
+      'See docs/radius-mode.md',
+    ],
+  });
+}
+
+/**
+ * Refuses the embedded database before anything is opened: checked from the target alone, so
+ * the refusal neither creates nor migrates an embedded database first.
+ */
+export function assertRadiusTarget(target: DatabaseTarget): void {
+  if (target.engine !== 'postgres') throw radiusNeedsPostgres();
+}
+
 /**
  * Writes the FreeRADIUS configuration. Refuses on the embedded database: FreeRADIUS is another
  * process and needs a PostgreSQL server.
  */
 export async function writeRadiusConfig(ctx: ServiceContext, opts: RadiusConfigOptions): Promise<RadiusConfigResult> {
   const target = resolveTarget({ databaseUrl: opts.databaseUrl, env: ctx.env });
-  if (ctx.engine !== 'postgres' || target.engine !== 'postgres') {
-    throw new IspctlError('RADIUS_NEEDS_POSTGRES', 'RADIUS mode needs PostgreSQL: FreeRADIUS must connect to the database ispctl uses, and this is the embedded database.', {
-      kind: 'invalid',
-      suggestions: [
-        'Set DATABASE_URL (or --database-url) to a PostgreSQL database, run ispctl db migrate there, then ispctl radius config again',
-        'See docs/radius-mode.md',
-      ],
-    });
-  }
+  if (ctx.engine !== 'postgres' || target.engine !== 'postgres') throw radiusNeedsPostgres();
   const radiusUrl = opts.radiusDbUrl ?? target.url;
   const db = freeRadiusDbFromUrl(radiusUrl);
   const mine = freeRadiusDbFromUrl(target.url);
