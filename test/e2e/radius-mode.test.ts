@@ -1,4 +1,4 @@
-// RADIUS mode end to end, as a technician does it: the built `ispctl` on a fresh PostgreSQL
+// RADIUS mode end to end, as a technician does it: the built `ispctl` on a fresh (migrated) PostgreSQL
 // database, a real FreeRADIUS running the configuration `ispctl radius config` wrote (as its own
 // PostgreSQL role, with the grants docs/radius-mode.md gives), and the lab router as the MikroTik:
 // dials go through FreeRADIUS; suspension, resumption and a plan speed change reach live sessions
@@ -6,7 +6,7 @@
 // the change is saved and queued (exit 3) and applied once when it is back. Build first.
 import { randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -63,7 +63,7 @@ describe.skipIf(!sourceDir)('RADIUS mode end to end: ispctl, FreeRADIUS on its v
   const queueOf = async (name: string) => (await api.write('/queue/simple/print', {}, { query: [q.eq('name', `<pppoe-${name}>`)] })).rows[0];
 
   beforeAll(async () => {
-    database = await createPgDatabase('ispctl_radius');
+    database = await createPgDatabase('ispctl_radius', { migrated: true });
     pool = new pg.Pool({ connectionString: database.url, max: 2 });
     env = {
       DATABASE_URL: database.url,
@@ -97,14 +97,16 @@ describe.skipIf(!sourceDir)('RADIUS mode end to end: ispctl, FreeRADIUS on its v
     expect(router.code).toBe(0);
     expect(router.json.data).toMatchObject({ mode: 'radius', nasAddress: '127.0.0.1', coaPort, poolRanges: '10.0.1.2-10.0.1.254', poolName: 'ispctl-pool-default' });
     expect((await cli('plan', 'create', 'Fiber 50', '--price', '1500', '--download', '50M', '--upload', '20M')).code).toBe(0);
-    for (const [name, user, extra] of [
-      ['Alice Santos', 'alice', []],
-      ['Bob Reyes', 'bob', ['--static-ip', '10.0.0.5']],
-      ['Carol Cruz', 'carol', []],
-    ] as const) {
-      const r = await cli('subscriber', 'add', '--name', name, '--username', user, '--password', `${user}-pa55`, '--plan', 'Fiber 50', '--router', 'tower', ...extra, '--json');
-      expect(r.code, r.stderr).toBe(0);
-    }
+    // One import for the three (subscriber add on a RADIUS-mode router is tested in network-cli).
+    const csv = [
+      'full_name,username,password,plan,router,static_ip',
+      'Alice Santos,alice,alice-pa55,Fiber 50,tower,',
+      'Bob Reyes,bob,bob-pa55,Fiber 50,tower,10.0.0.5',
+      'Carol Cruz,carol,carol-pa55,Fiber 50,tower,',
+    ].join('\n');
+    const r = await runCli(['subscriber', 'import', '--file', '-', '--json'], { env, input: csv });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json.data.created.map((c: { username: string }) => c.username)).toEqual(['alice', 'bob', 'carol']);
   });
 
   it('writes a FreeRADIUS configuration with `ispctl radius config` and FreeRADIUS runs it as its own role', async () => {
@@ -141,10 +143,13 @@ describe.skipIf(!sourceDir)('RADIUS mode end to end: ispctl, FreeRADIUS on its v
     radius = await startFreeRadius({ configDir: out, listen: { authPort, acctPort } });
   });
 
-  it('refuses on the embedded database', async () => {
-    const r = await runCli(['radius', 'config', '--out', join(tmp, 'never'), '--json'], { env: { ...env, DATABASE_URL: '' } });
+  it('refuses on the embedded database, and creates none to say so', async () => {
+    const dataDir = join(tmp, 'embedded');
+    const r = await runCli(['radius', 'config', '--out', join(tmp, 'never'), '--json'], { env: { ...env, DATABASE_URL: '', ISPCTL_DATA_DIR: dataDir } });
     expect(r.code).toBe(2);
     expect(r.json.error.code).toBe('RADIUS_NEEDS_POSTGRES');
+    expect(existsSync(dataDir)).toBe(false);
+    expect(existsSync(join(tmp, 'never'))).toBe(false);
   });
 
   it('configures the lab router as ispctl documents it', async () => {
