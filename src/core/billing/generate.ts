@@ -177,6 +177,7 @@ interface ChunkRow {
   created: string;
   extended: string;
   pending_charges: boolean;
+  others_pending: boolean;
 }
 
 /** The one mapping of a candidate row. */
@@ -392,6 +393,12 @@ async function priceOthers(trx: Db, ctx: Pick<ServiceContext, 'clock'>, settings
   return { lines, skipped };
 }
 
+/**
+ * A candidate of the chunk that the database does not price and that has no line yet: the
+ * chunk's lines priced in JavaScript are needed (see writeChunk's `others`).
+ */
+const OTHERS_PENDING = `exists (select 1 from cand o where o.full_line is not true and not o.invoiced)`;
+
 const LINE_COLUMNS = ['plan_id', 'description', 'price_source', 'unit_price_minor', 'days', 'period_days', 'amount_minor', 'discount_kind', 'discount_value', 'discount_minor', 'total_minor', 'segments'] as const;
 
 interface ChunkOutcome {
@@ -406,6 +413,8 @@ interface ChunkOutcome {
   lastSeq: bigint | null;
   /** Charges wait for the next invoice of a subscriber in the chunk. */
   pendingCharges: boolean;
+  /** The chunk has lines the database does not price and they were not handed in: nothing was written. */
+  othersPending: boolean;
 }
 
 /**
@@ -414,7 +423,7 @@ interface ChunkOutcome {
  * exist receive the new lines, the others are created, numbered from the counter row (advanced
  * in this statement, so the numbers commit with the invoices or not at all).
  */
-async function writeChunk(trx: Db, sql: RunSql, opts: { lo: number; hi: number; periodKey: string; others: PricedLineRow[]; today: string; currency: string; now: Date; number: { prefix: string; width: number; suffix: string } }): Promise<ChunkOutcome> {
+async function writeChunk(trx: Db, sql: RunSql, opts: { lo: number; hi: number; periodKey: string; others: PricedLineRow[] | null; today: string; currency: string; now: Date; number: { prefix: string; width: number; suffix: string } }): Promise<ChunkOutcome> {
   const c = sql.candidates(opts.lo, opts.hi);
   const cols = LINE_COLUMNS.join(', ');
   const full = LINE_COLUMNS.map((k) => `${FULL_PERIOD_LINE_SQL[k]} as ${k}`).join(', ');
@@ -425,7 +434,7 @@ async function writeChunk(trx: Db, sql: RunSql, opts: { lo: number; hi: number; 
               ${sql.fullLine.sql} and s.id <> all(case when t.period_key = ? then ?::int[] else ?::int[] end) as full_line, ${full}
          ${c.sql}),
      lines as (
-       select service_id, subscriber_id, period_key, due, ${cols} from cand where full_line and not invoiced
+       select service_id, subscriber_id, period_key, due, ${cols} from cand where full_line and not invoiced ${opts.others === null ? `and not ${OTHERS_PENDING}` : ''}
        union all
        select x.service_id, x.subscriber_id, x.period_key, x.due, ${LINE_COLUMNS.map((k) => `x.${k}`).join(', ')}
          from json_to_recordset(?::json) as x(service_id int, subscriber_id int, period_key text, due date, plan_id int, description text, price_source text,
@@ -474,14 +483,15 @@ async function writeChunk(trx: Db, sql: RunSql, opts: { lo: number; hi: number; 
             (select last_value from counter) as last_seq,
             (select coalesce(string_agg(id::text || ':' || subscriber_id::text, ','), '') from new_invoices) as created,
             (select coalesce(string_agg(id::text || ':' || subscriber_id::text, ','), '') from existing) as extended,
-            exists (select 1 from adjustments a where a.status = 'pending' and a.direction = 'charge' and a.subscriber_id > ? and a.subscriber_id <= ?) as pending_charges`,
+            exists (select 1 from adjustments a where a.status = 'pending' and a.direction = 'charge' and a.subscriber_id > ? and a.subscriber_id <= ?) as pending_charges,
+            ${opts.others === null ? OTHERS_PENDING : 'false'} as others_pending`,
     [
       ...sql.fullLine.bindings,
       opts.periodKey,
-      idArray(opts.others.filter((l) => l.period_key === opts.periodKey).map((l) => l.service_id)),
-      idArray(opts.others.filter((l) => l.period_key !== opts.periodKey).map((l) => l.service_id)),
+      idArray((opts.others ?? []).filter((l) => l.period_key === opts.periodKey).map((l) => l.service_id)),
+      idArray((opts.others ?? []).filter((l) => l.period_key !== opts.periodKey).map((l) => l.service_id)),
       ...c.bindings,
-      rowsJson(opts.others),
+      rowsJson(opts.others ?? []),
       opts.number.prefix,
       opts.number.width,
       opts.number.suffix,
@@ -512,6 +522,7 @@ async function writeChunk(trx: Db, sql: RunSql, opts: { lo: number; hi: number; 
     extended: pairs(r!.extended),
     lastSeq: r!.last_seq === null ? null : BigInt(r!.last_seq),
     pendingCharges: r!.pending_charges === true,
+    othersPending: r!.others_pending === true,
   };
 }
 
@@ -624,12 +635,25 @@ export async function generateInvoices(ctx: ServiceContext, opts: GenerateOption
     const work = async (trx: Knex.Transaction) => {
       // PostgreSQL's JIT compiles a chunk's statements (their estimated cost is high) for longer
       // than they take to run: 0.9 s of a 0.94 s collections read at 20,000 subscribers, measured.
-      await trx.raw('set local jit = off');
-      // Runs that touch the same periods wait for each other, one chunk at a time (in key order, so never deadlock).
-      for (const key of lockKeys) await trx.raw('select pg_advisory_xact_lock(?::int, hashtext(?))', [BILLING_LOCK_NAMESPACE, `billing:${key}`]);
+      // The chunk statement's CTEs (candidates, new invoices) and sorts hold a chunk's rows: with
+      // the default work_mem (4 MB) they spill to temporary files at 25,000 services.
+      // Runs that touch the same periods wait for each other, one chunk at a time (in key order,
+      // so never deadlock). One round trip for all of it.
+      await trx.raw(
+        `select set_config('jit', 'off', true), set_config('work_mem', '64MB', true), ${lockKeys.map(() => 'pg_advisory_xact_lock(?::int, hashtext(?))').join(', ')}`,
+        lockKeys.flatMap((key) => [BILLING_LOCK_NAMESPACE, `billing:${key}`]),
+      );
       const now = ctx.clock.now();
-      const others = await priceOthers(trx, ctx, settings, sql, plans, periods, dues, lo, hi);
-      const out = await writeChunk(trx, sql, { lo, hi, periodKey: periods.target.key, others: others.lines, today, currency: settings.currency, now, number: pieces });
+      // Most chunks have only lines the database prices: the chunk statement is tried without
+      // reading the others first, and writes nothing if it finds any. Then they are read and
+      // priced (priceOthers) and the statement runs again with them.
+      const write = (lines: PricedLineRow[] | null) => writeChunk(trx, sql, { lo, hi, periodKey: periods.target.key, others: lines, today, currency: settings.currency, now, number: pieces });
+      let others: { lines: PricedLineRow[]; skipped: SkippedService[] } = { lines: [], skipped: [] };
+      let out = await write(null);
+      if (out.othersPending) {
+        others = await priceOthers(trx, ctx, settings, sql, plans, periods, dues, lo, hi);
+        out = await write(others.lines);
+      }
       if (dryRun) throw new DryRunRollback(out, others.skipped);
       // New invoices went in with the totals and status of their lines; invoices that existed
       // and received lines (or all of them, if a line went missing to a conflict) get theirs
@@ -645,7 +669,11 @@ export async function generateInvoices(ctx: ServiceContext, opts: GenerateOption
       const subscribers = [...new Set(touched.map((i) => i.subscriberId))];
       const whole = changedOwners.has(undefined) ? subscribers : subscribers.filter((sid) => changedOwners.has(sid));
       const newInvoicesOf = subscribers.filter((sid) => !changedOwners.has(sid));
-      const balanced = await rebalance(trx, ctx, { subscriberIds: whole, newInvoicesOf }, { linesChanged: changedInvoices, today });
+      // A run over everyone hands rebalance the chunk's range of subscriber ids rather than a
+      // list of them (credit and collections are read by range, without 25,000 ids to build
+      // into an array literal and parse back); a run for given subscribers, their list.
+      const fresh = opts.subscriberIds || !newInvoicesOf.length ? { newInvoicesOf } : { newInvoicesIn: { after: lo, upTo: hi } };
+      const balanced = await rebalance(trx, ctx, { subscriberIds: whole, ...fresh }, { linesChanged: changedInvoices, today });
       // The "invoice issued" message of each new invoice (email with the PDF), unless turned off.
       const issued = await queueIssuedInvoices(trx, ctx, out.created.map((i) => i.id));
       const credit = balanced.allocations.filter((a) => ownerOf.has(a.invoiceId)).reduce((s, a) => s + a.amountMinor, 0n);

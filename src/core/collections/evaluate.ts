@@ -32,7 +32,7 @@ import { changeCollectionStatuses } from '../provisioning/access.js';
 import { addDays, diffDays, formatLocalDate, parseLocalDate, toLocalDate } from '../time.js';
 import { loadCollectionSettings, type CollectionSettings } from './config.js';
 import { loadPause } from './pause-state.js';
-import { big, chunks, idArray, rowsJson, rowsOf, textArray } from '../db/sql.js';
+import { big, chunks, idArray, rowsJson, rowsOf, subscriberScope, textArray, type SubscriberRange } from '../db/sql.js';
 
 export type CollectionEventKind = 'reminder' | 'warning' | 'suspension' | 'restoration' | 'current';
 
@@ -61,6 +61,8 @@ export interface CollectionTransition {
 export interface EvaluateOptions {
   /** Only these subscribers (a payment evaluates its payer). Default: everyone. */
   subscriberIds?: number[];
+  /** With subscriberIds: also the subscribers with ids in this range (a billing chunk, without a list of its ids). */
+  subscriberRange?: SubscriberRange;
   /** The ISP date to evaluate on, YYYY-MM-DD. Default: today on the ISP's calendar. */
   today?: string;
   /** Work out what would happen and change nothing. */
@@ -181,10 +183,11 @@ interface FactRow {
 }
 
 /** Candidates: services not ended and not uncollectible that are off current or owe something in a window. */
-async function candidateServices(db: Db, today: string, horizon: string, subscriberIds: number[] | undefined) {
-  const scope = subscriberIds ? 'and s.subscriber_id = any(?::int[])' : '';
+async function candidateServices(db: Db, today: string, horizon: string, subscriberIds: number[] | undefined, range?: SubscriberRange) {
+  const within = subscriberIds ? subscriberScope('s.subscriber_id', subscriberIds, range) : undefined;
+  const scope = within ? `and ${within.sql}` : '';
   const bindings: unknown[] = [today];
-  if (subscriberIds) bindings.push(idArray(subscriberIds));
+  if (within) bindings.push(...within.bindings);
   bindings.push(horizon);
   const r = await rowsOf<CandidateRow>(
     db,
@@ -458,12 +461,12 @@ export async function evaluateCollections(db: Db, ctx: Pick<ServiceContext, 'clo
   parseLocalDate(today, 'today');
   const dryRun = opts.dryRun === true;
   const result: EvaluateResult = { today, dryRun, reminded: [], warned: [], suspended: [], restored: [], cleared: [], jobIds: [], events: 0, notifications: 0, notificationErrors: [], transitions: [], suspensionsHeld: null };
-  if (opts.subscriberIds && opts.subscriberIds.length === 0) return result;
+  if (opts.subscriberIds && opts.subscriberIds.length === 0 && !opts.subscriberRange) return result;
 
   // The earliest any invoice can matter: a reminder offset before the due date, or the warning.
   const earliest = Math.min(settings.reminderDays.length ? settings.reminderDays[0]! : 1, 1 - settings.warningDays, 1);
   const horizon = plusDays(today, -earliest);
-  let services = await candidateServices(db, today, horizon, opts.subscriberIds ? [...new Set(opts.subscriberIds)] : undefined);
+  let services = await candidateServices(db, today, horizon, opts.subscriberIds ? [...new Set(opts.subscriberIds)] : undefined, opts.subscriberRange);
   if (!services.length) return result;
   let subscriberIds = [...new Set(services.map((x) => x.subscriberId))].sort((a, b) => a - b);
   // On PostgreSQL, lock the subscribers (in id order, as payments do) so that a run and a payment

@@ -86,3 +86,16 @@ export async function rowsOf<T>(db: Knex | Knex.Transaction, sql: string, bindin
   const res: { rows: T[] } = await db.raw(sql, bindings as Knex.RawBinding[]);
   return res.rows;
 }
+
+/** Subscribers by id range, (after, upTo]: a chunk of a billing run, without a list of its ids. */
+export interface SubscriberRange {
+  after: number;
+  upTo: number;
+}
+
+/** `col` in the list or in the range, as SQL and bindings. */
+export function subscriberScope(col: string, ids: readonly number[], range: SubscriberRange | undefined): { sql: string; bindings: Array<string | number> } {
+  if (!range) return { sql: `${col} = any(?::int[])`, bindings: [idArray(ids)] };
+  if (ids.length === 0) return { sql: `(${col} > ? and ${col} <= ?)`, bindings: [range.after, range.upTo] };
+  return { sql: `(${col} = any(?::int[]) or (${col} > ? and ${col} <= ?))`, bindings: [idArray(ids), range.after, range.upTo] };
+}

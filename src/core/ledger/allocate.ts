@@ -12,7 +12,7 @@
 import type { Knex } from 'knex';
 import type { Clock } from '../clock.js';
 import type { Db } from '../db/tx.js';
-import { big, chunks, idArray, rowsJson, rowsOf, type BigValue } from '../db/sql.js';
+import { big, chunks, idArray, rowsJson, rowsOf, subscriberScope, type BigValue, type SubscriberRange } from '../db/sql.js';
 import { invoiceStatusSql, type InvoiceStatus } from './read-model.js';
 
 export interface NewAllocation {
@@ -32,6 +32,8 @@ export interface SettleResult {
 export interface SettleOptions {
   /** Allocate to this invoice before the others (payment record --invoice). */
   firstInvoiceId?: number;
+  /** Also the subscribers with ids in (after, upTo] (a billing chunk), besides `subscriberIds`. */
+  range?: SubscriberRange;
 }
 
 interface OpenPaymentRow {
@@ -93,16 +95,16 @@ function groupBySubscriber<T extends { subscriber_id: number }>(rows: readonly T
  */
 export async function settle(db: Db, ctx: { clock: Clock }, subscriberIds?: readonly number[], opts: SettleOptions = {}): Promise<SettleResult> {
   const none: SettleResult = { allocations: [], invoiceIds: [], subscriberIds: [] };
-  if (subscriberIds !== undefined && subscriberIds.length === 0) return none;
-  const scope = subscriberIds === undefined ? '' : 'and p.subscriber_id = any(?::int[])';
+  if (subscriberIds !== undefined && subscriberIds.length === 0 && !opts.range) return none;
+  const scope = subscriberIds === undefined ? undefined : subscriberScope('p.subscriber_id', subscriberIds, opts.range);
   const candidates = await rowsOf<{ subscriber_id: number }>(
     db,
     `select distinct p.subscriber_id
        from ledger_payments p
-      where p.unallocated_minor > 0 ${scope}
+      where p.unallocated_minor > 0 ${scope ? `and ${scope.sql}` : ''}
         and exists (select 1 from ledger_invoices i where i.subscriber_id = p.subscriber_id and i.open_minor > 0)
       order by 1`,
-    subscriberIds === undefined ? [] : [idArray(subscriberIds)],
+    scope ? scope.bindings : [],
   );
   const ids = candidates.map((r) => Number(r.subscriber_id));
   if (ids.length === 0) return none;

@@ -19,6 +19,7 @@ import type { Db } from '../db/tx.js';
 import { evaluateCollections, type EvaluateOptions, type EvaluateResult } from '../collections/evaluate.js';
 import { ispToday } from '../settings/service.js';
 import { recomputeInvoices, recomputeTotals, settle, type NewAllocation, type RecomputedInvoice } from './allocate.js';
+import type { SubscriberRange } from '../db/sql.js';
 
 export interface RebalanceScope {
   /** The subscribers whose ledger changed. */
@@ -29,6 +30,12 @@ export interface RebalanceScope {
    * with credit (unallocated payments) are allocated. Collections evaluates them all.
    */
   newInvoicesOf?: readonly number[];
+  /**
+   * As newInvoicesOf, for the subscribers with ids in (after, upTo] (a chunk of billing generate,
+   * without a list of 25,000 ids to build and parse back): credit is allocated and collections
+   * evaluates whoever in the range needs it, whether or not this chunk billed them.
+   */
+  newInvoicesIn?: SubscriberRange;
   /** Everyone (the daemon's daily pass). */
   all?: boolean;
 }
@@ -71,21 +78,22 @@ export async function rebalance(db: Db, ctx: RebalanceContext, scope: RebalanceS
   const full = new Set(ids ?? []);
   const freshIds = ids === undefined ? [] : [...new Set(scope.newInvoicesOf ?? [])].filter((sid) => !full.has(sid));
   const empty = (collections: EvaluateResult): RebalanceResult => ({ today, allocations: [], invoices: [], collections, jobIds: [] });
-  if (ids !== undefined && ids.length === 0 && freshIds.length === 0) {
+  const range = ids === undefined ? undefined : scope.newInvoicesIn;
+  if (ids !== undefined && ids.length === 0 && freshIds.length === 0 && !range) {
     return empty({ today, dryRun: false, reminded: [], warned: [], suspended: [], restored: [], cleared: [], jobIds: [], events: 0, notifications: 0, notificationErrors: [], transitions: [], suspensionsHeld: null });
   }
   if (opts.linesChanged?.length) await recomputeTotals(db, opts.linesChanged, ctx.clock.now());
   // Paid amounts from the allocations first: the writer may have reversed some (a void), and
   // settle reads what is still open from them. Then the invoices settle paid, again.
   const recomputed = await recomputeInvoices(db, ids === undefined ? { all: true } : { subscriberIds: ids, invoiceIds: opts.linesChanged ?? [] }, today);
-  const settled = await settle(db, ctx, ids === undefined ? undefined : [...ids, ...freshIds], { firstInvoiceId: opts.firstInvoiceId });
+  const settled = await settle(db, ctx, ids === undefined ? undefined : [...ids, ...freshIds], { firstInvoiceId: opts.firstInvoiceId, range });
   const paid = await recomputeInvoices(db, { invoiceIds: settled.invoiceIds }, today);
   const changed = new Map([...recomputed, ...paid].map((i) => [i.id, i]));
   const invoices = [...changed.values()];
   // Collections looks at every subscriber in scope: a new invoice may be due within a window
   // already, and an older one may have passed its deadline since the last run.
   const evaluate = ids === undefined ? undefined : freshIds.length ? [...new Set([...ids, ...freshIds])].sort((a, b) => a - b) : ids;
-  const collections = await evaluateCollections(db, ctx, { ...(evaluate === undefined ? {} : { subscriberIds: evaluate }), today, maxSuspensions: opts.maxSuspensions ?? null, ...opts.collections });
+  const collections = await evaluateCollections(db, ctx, { ...(evaluate === undefined ? {} : { subscriberIds: evaluate }), ...(range ? { subscriberRange: range } : {}), today, maxSuspensions: opts.maxSuspensions ?? null, ...opts.collections });
   return { today, allocations: settled.allocations, invoices, collections, jobIds: collections.jobIds };
 }
 
