@@ -56,6 +56,8 @@ function queryMessage(sql: string): Buffer {
   s.copy(b, 5);
   return b;
 }
+/** How long a started server waits for its first client, however short its idle time. */
+const FIRST_CLIENT_GRACE_MS = 15_000;
 const SYNC = Buffer.from([0x53, 0, 0, 0, 4]);
 
 function startupMessage(): Buffer {
@@ -112,9 +114,14 @@ export async function serveEmbedded(opts: ServeOptions): Promise<'idle' | 'gone'
   let finish!: (why: 'idle' | 'gone' | 'signal' | 'failed') => void;
   const done = new Promise<'idle' | 'gone' | 'signal' | 'failed'>((r) => (finish = r));
   let idleTimer: NodeJS.Timeout | undefined;
+  // A server is started for a client that connects once it is ready: until a first client has
+  // come, a short idle time (ISPCTL_EMBEDDED_IDLE=1) must not end it before that client, slowed by
+  // a busy machine, reaches the socket (it would then open the database itself).
+  let served = false;
   const armIdle = () => {
     clearTimeout(idleTimer);
-    if (!active && queue.length === 0) idleTimer = setTimeout(() => finish('idle'), opts.idleMs);
+    const wait = served ? opts.idleMs : Math.max(opts.idleMs, FIRST_CLIENT_GRACE_MS);
+    if (!active && queue.length === 0) idleTimer = setTimeout(() => finish('idle'), wait);
   };
 
   let resetting: Promise<void> = Promise.resolve();
@@ -270,6 +277,7 @@ export async function serveEmbedded(opts: ServeOptions): Promise<'idle' | 'gone'
       c.closed = true;
       endTurn(c);
     });
+    served = true;
     queue.push(c);
     next();
   });
