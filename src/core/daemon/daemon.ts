@@ -110,6 +110,8 @@ interface TaskState {
 interface Session {
   db: Knex;
   close(): Promise<void>;
+  /** The embedded database served to several processes: lets a waiting command have its turn. */
+  yieldTurn?(): Promise<void>;
 }
 
 /** Embedded: at most this long between ticks (and heartbeats). */
@@ -361,7 +363,7 @@ export class Daemon {
   async #session(first = false, lockTimeoutMs = this.#opts.lockTimeoutMs ?? 60_000): Promise<Session | undefined> {
     if (this.#held) {
       const held = this.#held;
-      return { db: held.db, close: async () => undefined };
+      return { db: held.db, close: async () => undefined, ...(held.yieldTurn ? { yieldTurn: held.yieldTurn } : {}) };
     }
     if (this.#pool) {
       const knex = this.#pool.knex;
@@ -392,7 +394,7 @@ export class Daemon {
       await db.close();
       throw err;
     }
-    return { db: db.knex, close: () => db.close() };
+    return { db: db.knex, close: () => db.close(), ...(db.yieldTurn ? { yieldTurn: () => db.yieldTurn!() } : {}) };
   }
 
   async #migrate(knex: Knex): Promise<void> {
@@ -454,7 +456,7 @@ export class Daemon {
         if (this.#stopping) break;
         if (state.running) continue;
         if (sequential) {
-          await this.#runTask(state, session.db, config, slot);
+          await this.#runTask(state, session.db, config, slot, session.yieldTurn);
         } else {
           state.running = this.#runTask(state, session.db, config, slot).finally(() => {
             state.running = undefined;
@@ -579,7 +581,7 @@ export class Daemon {
     return due;
   }
 
-  async #runTask(state: TaskState, db: Knex, config: DaemonConfig, slot?: string): Promise<void> {
+  async #runTask(state: TaskState, db: Knex, config: DaemonConfig, slot?: string, yieldTurn?: () => Promise<void>): Promise<void> {
     const def = state.def;
     const log = taskLog(this.#opts.logger, def.name);
     state.lastStartedMs = this.#nowMs();
@@ -604,6 +606,7 @@ export class Daemon {
       },
       watchRouters: (targets) => this.#watcher.setTargets(targets),
       routersFailedAgain: (ids) => this.#watcher.failedAgain(ids),
+      ...(yieldTurn ? { yieldTurn } : {}),
     };
     let report: TaskReport;
     try {

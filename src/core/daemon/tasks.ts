@@ -30,6 +30,12 @@ export interface TaskEnv {
   watchRouters?(targets: ProbeTarget[]): void;
   /** Routers the probe reported back whose work failed again: watched as unreachable again. */
   routersFailedAgain?(routerIds: number[]): void;
+  /**
+   * Between two transactions of a long task (a collections run between its chunks): on the
+   * embedded database served to several processes, lets a waiting command (a payment) have its
+   * turn. Absent on PostgreSQL, where they run side by side.
+   */
+  yieldTurn?(): Promise<void>;
 }
 
 export interface TaskResult {
@@ -122,7 +128,7 @@ const collections: TaskDef = {
   intervalMs: (c) => c.collectionsIntervalMs,
   async run(env) {
     const [{ runCollections }, { applyNow }] = await Promise.all([import('../collections/run.js'), import('../provisioning/apply.js')]);
-    const r = await runCollections(env.ctx);
+    const r = await runCollections(env.ctx, { onChunk: () => env.yieldTurn?.() });
     // Suspension notices go out first: the suspensions wait for them (src/core/notify/hold.ts).
     if (r.suspended.length && r.notifications) {
       const [{ sendNotifications }, { NOTICE_BEFORE_ACTION_MS }] = await Promise.all([import('../notify/outbox.js'), import('../notify/hold.js')]);

@@ -149,6 +149,9 @@ export interface QueueOptions {
 
 const INSERT_BATCH = 5000;
 
+/** The fields of a QueuedRow a chunk without attachments sends. */
+const PLAIN_FIELDS = ['subscriber_id', 'event_key', 'channel', 'template', 'recipient', 'invoice_id', 'hold_until', 'subject', 'body', 'status', 'last_error'];
+
 /** A row as queueNotifications inserts it. */
 interface QueuedRow {
   subscriber_id: number;
@@ -232,30 +235,38 @@ export async function queueNotifications(db: Db, ctx: Pick<ServiceContext, 'cloc
   }
   for (let i = 0; i < rows.length; i += INSERT_BATCH) {
     const chunk = rows.slice(i, i + INSERT_BATCH);
-    // One statement: the messages, then the attachments of those actually inserted.
-    const r = await rowsOf<{ id: bigint | number }>(
-      db,
-      `with x as (
-         select * from json_to_recordset(?::json)
-           as x(subscriber_id int, event_key text, channel text, template text, recipient text, subject text, body text, status text, last_error text,
-                invoice_id bigint, attachments json, hold_until timestamptz)),
-       ins as (
-         insert into notifications (subscriber_id, event_key, channel, template, recipient, subject, body, status, attempts, last_error, next_attempt_at, created_at, invoice_id, hold_until)
+    // One statement: the messages, then the attachments of those actually inserted (a chunk
+    // without any, as collections queues them, skips that part and sends no attachments field).
+    const withAttachments = chunk.some((x) => x.attachments.length > 0);
+    const insert = `insert into notifications (subscriber_id, event_key, channel, template, recipient, subject, body, status, attempts, last_error, next_attempt_at, created_at, invoice_id, hold_until)
          select x.subscriber_id, x.event_key, x.channel, x.template, x.recipient, x.subject, x.body, x.status, 0, x.last_error, ?::timestamptz, ?::timestamptz, x.invoice_id,
                 case when x.status = 'pending' then x.hold_until end
            from x
-         on conflict (event_key, channel) do nothing
-         returning id, event_key, channel),
-       att as (
-         insert into notification_attachments (notification_id, kind, ref)
-         select ins.id, a.kind, a.ref
-           from ins join x on x.event_key = ins.event_key and x.channel = ins.channel
-           cross join lateral json_to_recordset(x.attachments) as a(kind text, ref text)
-         on conflict do nothing
-         returning 1)
-       select ins.id, (select count(*) from att) as attachments from ins order by ins.id`,
-      [JSON.stringify(chunk), now, now],
-    );
+         on conflict (event_key, channel) do nothing`;
+    const columns = `subscriber_id int, event_key text, channel text, template text, recipient text, subject text, body text, status text, last_error text,
+                invoice_id bigint, hold_until timestamptz${withAttachments ? ', attachments json' : ''}`;
+    const r = withAttachments
+      ? await rowsOf<{ id: bigint | number }>(
+          db,
+          `with x as (select * from json_to_recordset(?::json) as x(${columns})),
+           ins as (${insert} returning id, event_key, channel),
+           att as (
+             insert into notification_attachments (notification_id, kind, ref)
+             select ins.id, a.kind, a.ref
+               from ins join x on x.event_key = ins.event_key and x.channel = ins.channel
+               cross join lateral json_to_recordset(x.attachments) as a(kind text, ref text)
+             on conflict do nothing
+             returning 1)
+           select ins.id, (select count(*) from att) as attachments from ins order by ins.id`,
+          [JSON.stringify(chunk), now, now],
+        )
+      : await rowsOf<{ id: bigint | number }>(
+          db,
+          `with x as (select * from json_to_recordset(?::json) as x(${columns})),
+           ins as (${insert} returning id)
+           select id from ins order by id`,
+          [JSON.stringify(chunk, PLAIN_FIELDS), now, now],
+        );
     const ids = r.map((x) => Number(x.id));
     result.queued += ids.length;
     result.ids.push(...ids);
