@@ -106,7 +106,7 @@ function scenario(v: Variant) {
       // Set up through the core services the commands call (the commands themselves are tested
       // in network-cli, foundation-cli and radius-mode); the cycle from here on is the binary's.
       const coaPort = await freeUdpPort();
-      const ctx = pgContext(database.url, new FixedClock(now));
+      const ctx = await pgContext(database.url, new FixedClock(now));
       try {
         const seeded = await seedIsp(ctx, {
           settings: { 'isp-name': 'Bayan Net', 'grace-days': 5 },

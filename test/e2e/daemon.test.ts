@@ -100,7 +100,7 @@ const SUBSCRIBERS = [['Ana Reyes', 'ana'], ['Ben Santos', 'ben'], ['Carlo Lim', 
  */
 async function setUp(cli: (...args: string[]) => ReturnType<typeof runCli>, labPort: number, databaseUrl?: string): Promise<void> {
   if (databaseUrl) {
-    const ctx = pgContext(databaseUrl, new FixedClock(BILLING_DAY), { ISPCTL_SECRET_KEY: SECRET_KEY });
+    const ctx = await pgContext(databaseUrl, new FixedClock(BILLING_DAY), { ISPCTL_SECRET_KEY: SECRET_KEY });
     try {
       await seedIsp(ctx, {
         settings: { 'isp-name': 'Daemon Net' },

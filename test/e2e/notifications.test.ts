@@ -125,7 +125,7 @@ describe('notifications: outbox, SMTP and SMS gateway', () => {
     // subscribers through the binary are tested in foundation-cli, api-mode and billing-cli);
     // billing, reminders and delivery from here on are the binary's.
     const gwPort = (gateway.address() as AddressInfo).port;
-    const ctx = pgContext(database.url, new FixedClock(now));
+    const ctx = await pgContext(database.url, new FixedClock(now));
     try {
       await seedIsp(ctx, {
         settings: { 'isp-name': 'Bayan Net', 'grace-days': 5 },

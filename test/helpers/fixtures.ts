@@ -2,9 +2,9 @@
 // ISP, a router, plans, subscribers with a service each, and the first invoices. Each piece has
 // the defaults most tests use (Juan Net, PHP, Asia/Manila, billing day 1, due in 15 days; a
 // router nobody answers on; Fiber 50 at 1,500.00) and takes what a test needs instead.
-import knexFactory, { type Knex } from 'knex';
 import { FixedClock, type Clock } from '../../src/core/clock.js';
 import type { ServiceContext } from '../../src/core/context.js';
+import { openDatabase } from '../../src/core/db/connection.js';
 import { createPlan, type Plan, type PlanInput } from '../../src/core/plans/service.js';
 import { addRouter, type Router, type RouterInput } from '../../src/core/routers/service.js';
 import { initialise } from '../../src/core/settings/init.js';
@@ -24,17 +24,18 @@ export function testContext(db: TestDb, clock: Clock = new FixedClock('2026-11-0
 
 /**
  * A service context on a PostgreSQL database by URL (an end-to-end test's database, which the
- * built binary uses too); close() when done.
+ * built binary uses too), opened as the product opens it (openDatabase: bigint, numeric and date
+ * parsing included), so the core services behave here as in the binary; close() when done.
  */
-export function pgContext(url: string, clock: Clock, env: Record<string, string | undefined> = {}): ServiceContext & { close(): Promise<void> } {
-  const db: Knex = knexFactory({ client: 'pg', connection: url, pool: { min: 0, max: 2 } });
+export async function pgContext(url: string, clock: Clock, env: Record<string, string | undefined> = {}): Promise<ServiceContext & { close(): Promise<void> }> {
+  const database = await openDatabase({ engine: 'postgres', url }, { poolMax: 2 });
   return {
-    db,
+    db: database.knex,
     engine: 'postgres',
     clock,
     actor: { user: 'tester', command: 'ispctl test' },
     env: { ISPCTL_SECRET_KEY: TEST_SECRET_KEY, ...env },
-    close: () => db.destroy(),
+    close: () => database.close(),
   };
 }
 
