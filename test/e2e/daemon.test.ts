@@ -26,6 +26,10 @@ const LAB_PW = 'lab-admin-pw';
 const SECRET_KEY = 'e5'.repeat(32);
 // The billing day (1 December, billing-day 1) after billing-hour (06:00 Manila).
 const BILLING_DAY = '2026-12-01T07:00:00+08:00';
+// The running daemons' clock: from the billing day at five times real time, so their schedules
+// (router health checks above all) come round five times as often; it stays the billing day
+// for hours of their time.
+const DAEMON_NOW = `${BILLING_DAY}@x5`;
 
 interface DaemonProcess {
   child: ChildProcess;
@@ -98,7 +102,7 @@ const SUBSCRIBERS = [['Ana Reyes', 'ana'], ['Ben Santos', 'ben'], ['Carlo Lim', 
  * on a PostgreSQL database (the commands have their own tests), through the CLI on the embedded
  * one.
  */
-async function setUp(cli: (...args: string[]) => ReturnType<typeof runCli>, labPort: number, databaseUrl?: string): Promise<void> {
+async function setUp(cli: (args: string[], input?: string) => ReturnType<typeof runCli>, labPort: number, databaseUrl?: string): Promise<void> {
   if (databaseUrl) {
     const ctx = await pgContext(databaseUrl, new FixedClock(BILLING_DAY), { ISPCTL_SECRET_KEY: SECRET_KEY });
     try {
@@ -119,12 +123,12 @@ async function setUp(cli: (...args: string[]) => ReturnType<typeof runCli>, labP
     ['init', '--isp-name', 'Daemon Net', '--currency', 'PHP', '--timezone', 'Asia/Manila', '--billing-day', '1', '--due-days', '15', '--yes'],
     ['router', 'add', 'lab', '--host', '127.0.0.1', '--api-port', String(labPort), '--api-user', 'admin', '--api-password', LAB_PW],
     ['plan', 'create', 'Fiber 1500', '--price', '1,500.00', '--download', '50M', '--upload', '20M'],
+    // One import for the three (subscriber add has its own tests); it applies their secrets too.
+    ['subscriber', 'import', '--file', '-'],
   ];
-  for (const [name, user] of SUBSCRIBERS) {
-    steps.push(['subscriber', 'add', '--name', name, '--username', user, '--password', `${user}-pa55`, '--plan', 'Fiber 1500', '--router', 'lab', '--start-date', '2026-10-01']);
-  }
+  const csv = ['full_name,username,password,plan,router,start_date', ...SUBSCRIBERS.map(([name, user]) => `${name},${user},${user}-pa55,Fiber 1500,lab,2026-10-01`)].join('\n');
   for (const s of steps) {
-    const r = await cli(...s);
+    const r = await cli(s, s[1] === 'import' ? csv : undefined);
     expect(r.code, `${s.join(' ')}: ${r.stderr}`).toBe(0);
   }
 }
@@ -155,7 +159,7 @@ describe('ispctl daemon --once', () => {
         ISPCTL_SECRET_KEY: SECRET_KEY,
       };
       const cli = (...args: string[]) => runCli(args, { env });
-      await setUp(cli, lab.port, engine === 'postgres' ? database.url : undefined);
+      await setUp((args, input) => runCli(args, { env, input }), lab.port, engine === 'postgres' ? database.url : undefined);
       const r = await cli('daemon', '--once', '--json');
       expect(r.code, r.stderr).toBe(0);
       const tasks = Object.fromEntries((r.json.data.tasks as Array<{ schedule: string; outcome: string; summary?: Record<string, unknown> }>).map((t) => [t.schedule, t]));
@@ -225,9 +229,10 @@ describe('two daemons on one PostgreSQL', () => {
     database = await createPgDatabase('ispctl_daemon_two', { migrated: true });
     pool = new pg.Pool({ connectionString: database.url, max: 2 });
     knex = knexFactory({ client: 'pg', connection: database.url, pool: { min: 0, max: 2 } });
-    await setUp(cli, lab.port, database.url);
+    await setUp((args) => runCli(args, { env: env() }), lab.port, database.url);
     // Router work is polled once an hour: only NOTIFY (or the probe of a returning router) makes
-    // the daemons run it sooner. Health checks every 10 s.
+    // the daemons run it sooner. Health checks every 10 s of the daemons' clock, which runs five
+    // times as fast as real time (DAEMON_NOW): a check every 2 s, the hourly poll every 12 min.
     await setSettings(
       { db: knex, engine: 'postgres', clock: new FixedClock(BILLING_DAY), actor: { user: 'tester', command: 'ispctl test' }, env: {} },
       { 'jobs-interval-seconds': 3600, 'health-interval-seconds': 10 },
@@ -244,7 +249,8 @@ describe('two daemons on one PostgreSQL', () => {
   });
 
   it('on the billing day: exactly one invoice per service and period, one billing run, by the leader', async () => {
-    procs.push(startDaemon({ ...env(), ISPCTL_INSTANCE_NAME: 'noc-a' }), startDaemon({ ...env(), ISPCTL_INSTANCE_NAME: 'noc-b' }));
+    const daemonEnv = { ...env(), ISPCTL_NOW: DAEMON_NOW, ISPCTL_CLOCK_ANCHOR: new Date().toISOString() };
+    procs.push(startDaemon({ ...daemonEnv, ISPCTL_INSTANCE_NAME: 'noc-a' }), startDaemon({ ...daemonEnv, ISPCTL_INSTANCE_NAME: 'noc-b' }));
     await Promise.all(procs.map((p) => p.waitFor((l) => l.task === 'daemon' && /Now the leader|Following/.test(String(l.message)))));
     await eventually(async () => (await sql(`select last_outcome from schedule_runs where schedule = 'billing'`))[0]?.last_outcome === 'ok', 60_000, 'billing');
     const lines = await sql(`select l.service_id, l.period_key, count(*)::int as n from invoice_lines l where not l.voided group by 1, 2`);
