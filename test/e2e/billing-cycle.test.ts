@@ -9,6 +9,11 @@
 // suspension-action block (API: PPP secret disabled, session dropped; RADIUS: Disconnect-Request,
 // logins rejected) and throttle (API: the throttled profile; RADIUS: the live session slowed and
 // restored by CoA). Build first.
+//
+// The steps up to the warning (invoices, the two payments, reminders, the warning) run through
+// the binary in the first variant; the others reach the same state through the core services the
+// commands call (checking the same outcomes), and run through the binary only from the
+// suspension on, where the router mode and the suspension action make a difference.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,6 +25,10 @@ import { detectFreeRadiusConfigDir } from '../../src/core/provisioning/radius/fr
 import { RouterOSClient, menu, q } from '../../src/core/routeros/index.js';
 import { DialRejectedError, startLabRouter, type LabRouter } from '../../src/lab/index.js';
 import { FixedClock } from '../../src/core/clock.js';
+import type { ServiceContext } from '../../src/core/context.js';
+import { generateInvoices } from '../../src/core/billing/generate.js';
+import { runCollections } from '../../src/core/collections/run.js';
+import { recordPayment } from '../../src/core/payments/service.js';
 import { applyNow } from '../../src/core/provisioning/apply.js';
 import { revealRouterSecret } from '../../src/core/routers/service.js';
 import { runCli } from '../helpers/cli.js';
@@ -62,6 +71,15 @@ function scenario(v: Variant) {
     const ids: Record<string, number> = {};
     let radiusSecret = '';
 
+    /** A core service call at the scenario's clock (the steps before suspension, after the first variant). */
+    const core = async <T>(fn: (ctx: ServiceContext) => Promise<T>): Promise<T> => {
+      const ctx = await pgContext(database.url, new FixedClock(now));
+      try {
+        return await fn(ctx);
+      } finally {
+        await ctx.close();
+      }
+    };
     const collections = async () => {
       const r = await cli('collections', 'run', '--json');
       expect(r.code, r.stderr).toBe(0);
@@ -155,9 +173,16 @@ function scenario(v: Variant) {
 
     it('on the billing day: three invoices of ₱1,500.00 due in 15 days; running it again adds nothing', async () => {
       day('2026-11-01', '06:00:00');
+      if (!first) {
+        expect(await core((c) => generateInvoices(c))).toMatchObject({ invoices: 3, lines: 3, issueDate: '2026-11-01' });
+        const rows = await sql(`select total_minor::int as total, issue_date::text as issued, due_date::text as due, status from invoices`);
+        expect(rows).toHaveLength(3);
+        for (const row of rows) expect(row).toMatchObject({ total: 150000, issued: '2026-11-01', due: '2026-11-16' });
+        return;
+      }
       const gen = await cli('billing', 'generate', '--json');
       expect(gen.code, gen.stderr).toBe(0);
-      if (first) expect((await cli('billing', 'generate', '--json')).code).toBe(0);
+      expect((await cli('billing', 'generate', '--json')).code).toBe(0);
       const list = await cli('invoice', 'list', '--json');
       const invoices = list.json.data as Array<{ accountNo: string; totalMinor: number; dueDate: string; issueDate: string; status: string }>;
       expect(invoices).toHaveLength(3);
@@ -166,6 +191,14 @@ function scenario(v: Variant) {
 
     it('Ana pays in full by GCash; Ben pays half in cash', async () => {
       day('2026-11-05');
+      if (!first) {
+        const a = await core((c) => recordPayment(c, { subscriber: 'ana', amount: '1,500.00', method: 'gcash', reference: '7012345678901' }));
+        expect(a.allocations).toEqual([expect.objectContaining({ amountMinor: 150000n, status: 'paid', balanceMinor: 0n })]);
+        day('2026-11-10');
+        const b = await core((c) => recordPayment(c, { subscriber: 'ben', amount: '750', method: 'cash', reference: 'OR-0042' }));
+        expect(b.allocations).toEqual([expect.objectContaining({ amountMinor: 75000n, status: 'partially_paid', balanceMinor: 75000n })]);
+        return;
+      }
       const ana = await cli('payment', 'record', '--subscriber', 'ana', '--amount', '1,500.00', '--method', 'gcash', '--reference', '7012345678901', '--json');
       expect(ana.code, ana.stderr).toBe(0);
       expect(ana.json.data.allocations).toEqual([expect.objectContaining({ amountMinor: 150000, status: 'paid', balanceMinor: 0 })]);
@@ -176,12 +209,18 @@ function scenario(v: Variant) {
     });
 
     it('reminders 3 days before, on and 3 days after the due date, to Ben and Carlo only, once each', async () => {
+      // Through the binary in the first variant only (see the top).
+      const run = first ? collections : () => core((c) => runCollections(c));
       day('2026-11-12');
-      expect(await collections()).toMatchObject({ reminded: [], events: 0 });
+      expect(await run()).toMatchObject({ reminded: [], events: 0 });
       for (const date of ['2026-11-13', '2026-11-16', '2026-11-19']) {
         day(date);
-        expect((await collections()).reminded).toEqual(sorted(['ben', 'carlo']));
-        if (first) expect(await collections()).toMatchObject({ reminded: [], events: 0 });
+        expect((await run()).reminded).toEqual(sorted(['ben', 'carlo']));
+        if (first) expect(await run()).toMatchObject({ reminded: [], events: 0 });
+      }
+      if (!first) {
+        expect(await sql(`select count(*)::int as n from collection_events where kind = 'reminder'`)).toEqual([{ n: 6 }]);
+        return;
       }
       const events = await cli('collections', 'events', '--kind', 'reminder', '--json');
       expect(events.json.data).toHaveLength(6);
@@ -189,8 +228,8 @@ function scenario(v: Variant) {
 
     it('the warning on due date plus grace; nobody suspended yet, all still at full speed', async () => {
       day('2026-11-21');
-      const r = await collections();
-      expect(r).toMatchObject({ warned: sorted(['ben', 'carlo']), suspended: [] });
+      const r = first ? await collections() : await core((c) => runCollections(c));
+      expect(r).toMatchObject({ warned: sorted(['ben', 'carlo']), suspended: [], jobIds: [] });
       for (const user of ['ana', 'ben', 'carlo']) expect(live(user)[0]?.rateLimit).toBe(FULL);
     });
 
