@@ -101,6 +101,7 @@ function scenario(v: Variant) {
     beforeAll(async () => {
       database = await createPgDatabase('ispctl_cycle', { migrated: true });
       pool = new pg.Pool({ connectionString: database.url, max: 2 });
+      pool.on('error', () => undefined); // clients ended by the database drop at the end
       lab = await startLabRouter({ adminPassword: LAB_PW, identity: `cycle-${v.mode}`, nas: { nasAddress: '127.0.0.1' } });
       api = await RouterOSClient.connect({ host: '127.0.0.1', port: lab.port, user: 'admin', password: LAB_PW, timeoutMs: 10_000 });
     });

@@ -228,6 +228,7 @@ describe('two daemons on one PostgreSQL', () => {
     lab = await startLabRouter({ adminPassword: LAB_PW, identity: 'two-lab' });
     database = await createPgDatabase('ispctl_daemon_two', { migrated: true });
     pool = new pg.Pool({ connectionString: database.url, max: 2 });
+    pool.on('error', () => undefined); // clients ended by the database drop at the end
     knex = knexFactory({ client: 'pg', connection: database.url, pool: { min: 0, max: 2 } });
     await setUp((args) => runCli(args, { env: env() }), lab.port, database.url);
     // Router work is polled once an hour: only NOTIFY (or the probe of a returning router) makes
@@ -344,6 +345,7 @@ describe('kill -9 in the middle of billing 10,000 subscribers', () => {
   beforeAll(async () => {
     database = await createPgDatabase('ispctl_daemon_kill');
     pool = new pg.Pool({ connectionString: database.url, max: 2 });
+    pool.on('error', () => undefined); // clients ended by the database drop at the end
     const init = await runCli(['init', '--isp-name', 'Big Net', '--currency', 'PHP', '--timezone', 'Asia/Manila', '--billing-day', '1', '--yes'], { env: env() });
     expect(init.code, init.stderr).toBe(0);
     // Set-based seed: one router (nothing listens on its port), a plan, N subscribers with one active service each.
