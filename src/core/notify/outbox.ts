@@ -27,7 +27,7 @@ import { Lane, realLaneClock, type LaneClock } from './lane.js';
 import { CHANNELS, type Channel } from './setting-defs.js';
 import { sendSms, SmsGatewayError, type SmsMessage } from './sms.js';
 import { SENDING_TIMEOUT_MS } from './timing.js';
-import { commonData, createTemplateLoader, messageMoney, renderMessage, TEMPLATE_NAMES, type MessageData, type TemplateName } from './templates.js';
+import { commonData, createTemplateLoader, messageMoney, renderMessage, templateParts, TEMPLATE_NAMES, type MessageData, type MessageTemplate, type TemplateName } from './templates.js';
 import { errors } from '../error-catalogue.js';
 import { normalisePhone, validateEmail } from '../subscribers/validate.js';
 
@@ -150,7 +150,71 @@ export interface QueueOptions {
 const INSERT_BATCH = 5000;
 
 /** The fields of a QueuedRow a chunk without attachments sends. */
-const PLAIN_FIELDS = ['subscriber_id', 'event_key', 'channel', 'template', 'recipient', 'invoice_id', 'hold_until', 'subject', 'body', 'status', 'last_error'];
+const PLAIN_FIELDS = ['subscriber_id', 'event_key', 'channel', 'template', 'recipient', 'invoice_id', 'hold_until', 'subject', 'body', 'status', 'last_error', 'form', 'v'];
+
+/**
+ * A template the database fills in (see queueNotifications): its literal parts, as the
+ * message would have them, and the placeholder names whose values each row sends.
+ */
+interface SqlForm {
+  id: number;
+  subject: { literals: string[]; names: string[] } | null;
+  body: { literals: string[]; names: string[] };
+}
+
+/**
+ * How the database can fill a template so that the text is exactly what renderMessage (then
+ * the SMS trim) gives, or null when it cannot: an SMS whose first or last part is a
+ * placeholder or only spaces (the trim would depend on the values), a subject with a line
+ * break in its text (folded to one space across the parts).
+ */
+function sqlForm(id: number, template: MessageTemplate, channel: Channel): SqlForm | null {
+  const parts = templateParts(template);
+  const split = (p: readonly string[]) => ({ literals: p.filter((_x, i) => i % 2 === 0), names: p.filter((_x, i) => i % 2 === 1) });
+  const body = split(parts.body);
+  if (channel === 'sms') {
+    const last = body.literals.length - 1;
+    if (!/\S/.test(body.literals[0]!) || !/\S/.test(body.literals[last]!)) return null;
+    body.literals[0] = body.literals[0]!.trimStart();
+    body.literals[last] = body.literals[last]!.trimEnd();
+  }
+  const subject = parts.subject === null ? null : split(parts.subject);
+  if (subject && subject.literals.some((x) => /[\r\n]/.test(x))) return null;
+  return { id, subject, body };
+}
+
+/** The values a row sends for a form (body's placeholders, then subject's), or null to render it here. */
+function formValues(form: SqlForm, data: MessageData): string[] | null {
+  const v: string[] = [];
+  const value = (name: string) => (Object.prototype.hasOwnProperty.call(data, name) ? data[name] : undefined);
+  for (const name of form.body.names) {
+    const x = value(name);
+    if (x === undefined || x === null) return null; // renderMessage says which
+    v.push(String(x));
+  }
+  for (const name of form.subject?.names ?? []) {
+    const x = value(name);
+    if (x === undefined || x === null) return null;
+    const text = String(x);
+    if (/[\r\n]/.test(text)) return null; // folded to a space, with what is around it
+    v.push(text);
+  }
+  return v;
+}
+
+/** `lit || x.v[i] || lit …` for one form, its literals as bindings; values start at x.v[first]. */
+function concatSql(p: { literals: string[]; names: string[] }, first: number, bindings: string[]): string {
+  const terms: string[] = [];
+  p.literals.forEach((lit, i) => {
+    if (lit !== '') {
+      terms.push('?::text');
+      bindings.push(lit);
+    }
+    if (i < p.names.length) terms.push(`x.v[${first + i}]`);
+  });
+  return terms.length ? terms.join(' || ') : `''`;
+}
+
 
 /** A row as queueNotifications inserts it. */
 interface QueuedRow {
@@ -162,8 +226,12 @@ interface QueuedRow {
   invoice_id: number | null;
   attachments: AttachmentRef[];
   hold_until: Date | null;
+  /** Null when the database fills the text in from `form` and `v`. */
   subject: string | null;
-  body: string;
+  body: string | null;
+  /** The SqlForm that fills subject and body in, and its placeholders' values (body's, then subject's). */
+  form?: number;
+  v?: string[];
   status: 'pending' | 'failed';
   last_error: string | null;
 }
@@ -206,6 +274,10 @@ export async function queueNotifications(db: Db, ctx: Pick<ServiceContext, 'cloc
   // A notice that announces an action holds that action until it is delivered (hold.ts).
   const holdUntil = config.suspensionHoldMinutes > 0 ? new Date(now.getTime() + config.suspensionHoldMinutes * 60_000) : null;
   const rows: QueuedRow[] = [];
+  // Each template the database can fill in is sent once per statement, and each row sends only
+  // its placeholders' values (far less to encode and parse than whole texts); the others, and
+  // a row whose values would not fill in exactly, are rendered here.
+  const forms = new Map<MessageTemplate, SqlForm | null>();
   for (const req of requests) {
     const who = req.recipient ?? looked.get(req.subscriberId);
     if (!who) continue;
@@ -224,8 +296,16 @@ export async function queueNotifications(db: Db, ctx: Pick<ServiceContext, 'cloc
         hold_until: holdUntil && HOLDING_TEMPLATES.has(req.template) ? holdUntil : null,
       };
       try {
-        const msg = renderMessage(await loader.get(req.template, channel), data);
-        rows.push({ ...base, subject: msg.subject, body: channel === 'sms' ? msg.body.trim() : msg.body, status: 'pending', last_error: null });
+        const template = await loader.get(req.template, channel);
+        let form = forms.get(template);
+        if (form === undefined) forms.set(template, (form = sqlForm(forms.size, template, channel)));
+        const v = form ? formValues(form, data) : null;
+        if (form && v) {
+          rows.push({ ...base, subject: null, body: null, form: form.id, v, status: 'pending', last_error: null });
+        } else {
+          const msg = renderMessage(template, data);
+          rows.push({ ...base, subject: msg.subject, body: channel === 'sms' ? msg.body.trim() : msg.body, status: 'pending', last_error: null });
+        }
       } catch (err) {
         if (!isIspctlError(err)) throw err;
         result.renderErrors.push({ eventKey: req.eventKey, channel, error: err.message });
@@ -238,13 +318,20 @@ export async function queueNotifications(db: Db, ctx: Pick<ServiceContext, 'cloc
     // One statement: the messages, then the attachments of those actually inserted (a chunk
     // without any, as collections queues them, skips that part and sends no attachments field).
     const withAttachments = chunk.some((x) => x.attachments.length > 0);
+    const filled = [...new Set(chunk.map((x) => x.form).filter((x) => x !== undefined))];
+    const usedForms = [...forms.values()].filter((f): f is SqlForm => f !== null && filled.includes(f.id));
+    const textBindings: string[] = [];
+    const subjectSql = usedForms.length
+      ? `case x.form ${usedForms.map((f) => `when ${f.id} then ${f.subject ? `(${concatSql(f.subject, f.body.names.length + 1, textBindings)})` : 'null::text'}`).join(' ')} else x.subject end`
+      : 'x.subject';
+    const bodySql = usedForms.length ? `case x.form ${usedForms.map((f) => `when ${f.id} then (${concatSql(f.body, 1, textBindings)})`).join(' ')} else x.body end` : 'x.body';
     const insert = `insert into notifications (subscriber_id, event_key, channel, template, recipient, subject, body, status, attempts, last_error, next_attempt_at, created_at, invoice_id, hold_until)
-         select x.subscriber_id, x.event_key, x.channel, x.template, x.recipient, x.subject, x.body, x.status, 0, x.last_error, ?::timestamptz, ?::timestamptz, x.invoice_id,
+         select x.subscriber_id, x.event_key, x.channel, x.template, x.recipient, ${subjectSql}, ${bodySql}, x.status, 0, x.last_error, ?::timestamptz, ?::timestamptz, x.invoice_id,
                 case when x.status = 'pending' then x.hold_until end
            from x
          on conflict (event_key, channel) do nothing`;
     const columns = `subscriber_id int, event_key text, channel text, template text, recipient text, subject text, body text, status text, last_error text,
-                invoice_id bigint, hold_until timestamptz${withAttachments ? ', attachments json' : ''}`;
+                invoice_id bigint, hold_until timestamptz, form int, v text[]${withAttachments ? ', attachments json' : ''}`;
     const r = withAttachments
       ? await rowsOf<{ id: bigint | number }>(
           db,
@@ -258,14 +345,14 @@ export async function queueNotifications(db: Db, ctx: Pick<ServiceContext, 'cloc
              on conflict do nothing
              returning 1)
            select ins.id, (select count(*) from att) as attachments from ins order by ins.id`,
-          [JSON.stringify(chunk), now, now],
+          [JSON.stringify(chunk), ...textBindings, now, now],
         )
       : await rowsOf<{ id: bigint | number }>(
           db,
           `with x as (select * from json_to_recordset(?::json) as x(${columns})),
            ins as (${insert} returning id)
            select id from ins order by id`,
-          [JSON.stringify(chunk, PLAIN_FIELDS), now, now],
+          [JSON.stringify(chunk, PLAIN_FIELDS), ...textBindings, now, now],
         );
     const ids = r.map((x) => Number(x.id));
     result.queued += ids.length;

@@ -156,7 +156,7 @@ function compile(template: string): Compiled {
   return parts;
 }
 
-function fillCompiled(parts: Compiled, data: MessageData, where: string, template: string): string {
+function fillCompiled(parts: readonly string[], data: MessageData, where: string, template: string): string {
   let out = parts[0]!;
   for (let i = 1; i < parts.length; i += 2) {
     const value = Object.prototype.hasOwnProperty.call(data, parts[i]!) ? data[parts[i]!] : undefined;
@@ -167,15 +167,24 @@ function fillCompiled(parts: Compiled, data: MessageData, where: string, templat
 }
 
 /**
+ * A template's subject and body split at their placeholders (literal, name, literal, …,
+ * literal), compiled on first use and kept on the template object.
+ */
+export function templateParts(template: MessageTemplate): { subject: readonly string[] | null; body: readonly string[] } {
+  const t = template as MessageTemplate & { compiled?: { subject: Compiled | null; body: Compiled } };
+  t.compiled ??= { subject: template.subject === null ? null : compile(template.subject), body: compile(template.body) };
+  return t.compiled;
+}
+
+/**
  * Renders a message template. Compiled on first use and kept on the template object, so a run
  * that renders thousands of messages splits each template once.
  */
 export function renderMessage(template: MessageTemplate, data: MessageData): RenderedMessage {
-  const t = template as MessageTemplate & { compiled?: { subject: Compiled | null; body: Compiled } };
-  t.compiled ??= { subject: template.subject === null ? null : compile(template.subject), body: compile(template.body) };
+  const t = templateParts(template);
   return {
-    subject: t.compiled.subject === null ? null : fillCompiled(t.compiled.subject, data, template.source, template.subject!).replace(/[\r\n]+/g, ' '),
-    body: fillCompiled(t.compiled.body, data, template.source, template.body),
+    subject: t.subject === null ? null : fillCompiled(t.subject, data, template.source, template.subject!).replace(/[\r\n]+/g, ' '),
+    body: fillCompiled(t.body, data, template.source, template.body),
   };
 }
 
