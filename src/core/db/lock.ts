@@ -19,7 +19,7 @@
 // its hello (`serves`: where its PostgreSQL socket is, whether it is ready, whose turn it is);
 // a command that finds the lock held by it connects there instead of waiting (docs/operations.md).
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, rmdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdirSync, readFileSync, renameSync, rmdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
@@ -105,35 +105,54 @@ export function staleSocketHint(address: string, mechanism: LockMechanism): stri
   return `This lock cannot go stale: the system releases it when its process ends (it is a ${mechanism === 'abstract-socket' ? 'Linux abstract socket' : 'named pipe'}, ${printableAddress(address)}). If it is held, that process still runs: check with ps -p <pid>, and stop it if it is stuck`;
 }
 
-function listen(address: string, hello: () => Hello): Promise<net.Server | 'busy'> {
+function listen(address: string, hello: () => Hello, mechanism: LockMechanism): Promise<net.Server | 'busy'> {
   return new Promise((resolve, reject) => {
     const server = net.createServer((sock) => {
       sock.on('error', () => undefined);
       sock.end(JSON.stringify(hello()) + '\n');
     });
+    // A socket file is first bound and listening under a name of its own, then linked to the lock's
+    // name (link() fails if that name exists: atomic). So the lock's file is answered on from the
+    // moment it appears, and a file there that refuses is stale for certain: no holder is ever
+    // caught between bind() and listen() and taken for dead by a cleaner (two holders at once).
+    const own = mechanism === 'socket-file' ? `${address}.${process.pid}.${randomBytes(4).toString('hex')}` : address;
     server.once('error', (err: NodeJS.ErrnoException) => {
       if (err.code === 'EADDRINUSE' || err.code === 'EACCES') resolve('busy');
       else reject(err);
     });
-    server.listen(address, () => {
+    server.listen(own, () => {
       // The lock must not keep the process alive.
       server.unref();
+      if (own === address) return resolve(server);
+      try {
+        linkSync(own, address);
+      } catch (err) {
+        server.close(); // unlinks its own name
+        if ((err as NodeJS.ErrnoException).code === 'EEXIST') resolve('busy');
+        else reject(err);
+        return;
+      }
+      try {
+        unlinkSync(own);
+      } catch {
+        // closing unlinks it (ENOENT then is harmless)
+      }
       resolve(server);
     });
   });
 }
 
-/** Asks the holder who it is. `refused`: nobody listens (a stale socket file). */
-async function askHolder(address: string, timeoutMs = 500): Promise<LockHolder | 'refused' | undefined> {
+/** Asks the holder who it is. `refused`: nobody listens (a stale socket file); `absent`: no socket file. */
+async function askHolder(address: string, timeoutMs = 500): Promise<LockHolder | 'refused' | 'absent' | undefined> {
   const h = await askHello(address, timeoutMs);
-  return h === 'refused' || h === undefined ? h : { pid: h.pid, command: h.command, since: h.since };
+  return h === 'refused' || h === 'absent' || h === undefined ? h : { pid: h.pid, command: h.command, since: h.since };
 }
 
-function askHello(address: string, timeoutMs = 500): Promise<Hello | 'refused' | undefined> {
+function askHello(address: string, timeoutMs = 500): Promise<Hello | 'refused' | 'absent' | undefined> {
   return new Promise((resolve) => {
     let buf = '';
     let done = false;
-    const finish = (v: Hello | 'refused' | undefined) => {
+    const finish = (v: Hello | 'refused' | 'absent' | undefined) => {
       if (done) return;
       done = true;
       clearTimeout(timer);
@@ -154,7 +173,7 @@ function askHello(address: string, timeoutMs = 500): Promise<Hello | 'refused' |
         finish(undefined);
       }
     });
-    sock.on('error', (err: NodeJS.ErrnoException) => finish(err.code === 'ECONNREFUSED' || err.code === 'ENOENT' ? 'refused' : undefined));
+    sock.on('error', (err: NodeJS.ErrnoException) => finish(err.code === 'ECONNREFUSED' ? 'refused' : err.code === 'ENOENT' ? 'absent' : undefined));
     sock.on('close', () => finish(undefined));
   });
 }
@@ -175,6 +194,7 @@ function validServes(s: unknown): Serves | null {
 export async function lockHello(path: string, mechanism = lockMechanism()): Promise<Hello | 'free' | undefined> {
   const address = lockAddress(path, mechanism);
   const h = await askHello(address);
+  if (h === 'absent') return 'free';
   if (h !== 'refused') return h;
   if (mechanism === 'socket-file') await removeStaleSocket(address);
   return 'free';
@@ -192,16 +212,16 @@ function readInfo(path: string): LockHolder | undefined {
 /** Who holds the lock at `path`, if anyone answers. */
 export async function lockHolder(path: string, mechanism = lockMechanism()): Promise<LockHolder | undefined> {
   const h = await askHolder(lockAddress(path, mechanism));
-  if (h === 'refused') return undefined;
+  if (h === 'refused' || h === 'absent') return undefined;
   return h ?? readInfo(path);
 }
 
 /**
- * Socket-file fallback: removes a socket file nobody answers on. Check and removal happen under a
- * guard directory (mkdir is atomic), so a cleaner can never remove a socket another process has
- * just bound: nobody can bind while the stale file exists, and a socket is taken for stale only
- * when it refuses twice (a holder refuses for an instant between bind() and listen()). A guard left by a cleaner killed in
- * that millisecond is removed after 10 s.
+ * Socket-file fallback: removes a socket file nobody answers on. A holder's file appears already
+ * listening (see `listen`), so one that refuses belongs to a process that ended. Check and removal
+ * happen under a guard directory (mkdir is atomic), so two cleaners never both act on one stale
+ * file: the second would otherwise remove the file a new holder linked after the first removal. A
+ * guard left by a cleaner killed in that moment is removed after 10 s.
  */
 async function removeStaleSocket(address: string): Promise<boolean> {
   const guard = `${address}.cleaning`;
@@ -216,10 +236,11 @@ async function removeStaleSocket(address: string): Promise<boolean> {
     return false;
   }
   try {
-    // Refused twice, 25 ms apart: a holder between bind() and listen() refuses for a moment too.
-    if ((await askHolder(address)) !== 'refused') return false;
-    await sleep(25);
-    if ((await askHolder(address)) !== 'refused') return false;
+    // Only a file that refuses is removed. No file at all ('absent'), the holder may be linking
+    // its own there this instant: removing "it" would remove a live holder's file.
+    const answer = await askHolder(address);
+    if (answer === 'absent') return true;
+    if (answer !== 'refused') return false;
     unlinkSync(address);
     return true;
   } catch {
@@ -249,7 +270,7 @@ export async function acquireFileLock(path: string, opts: LockOptions): Promise<
   let announced = false;
   let server: net.Server | undefined;
   for (;;) {
-    const r = await listen(address, hello);
+    const r = await listen(address, hello, mechanism);
     if (r !== 'busy') {
       server = r;
       break;
@@ -257,6 +278,7 @@ export async function acquireFileLock(path: string, opts: LockOptions): Promise<
     let holder: LockHolder | undefined;
     if (mechanism === 'socket-file' || !announced || Date.now() - started >= opts.timeoutMs) {
       const answer = await askHolder(address);
+      if (answer === 'absent') continue; // released meanwhile: try at once
       if (answer === 'refused' && mechanism === 'socket-file') {
         // A socket file nobody listens on: its process ended. Remove it and try again at once.
         if (await removeStaleSocket(address)) continue;
@@ -295,7 +317,15 @@ export async function acquireFileLock(path: string, opts: LockOptions): Promise<
     } catch {
       // already gone or replaced by the next holder
     }
-    // Closing also removes a socket file (libuv unlinks it).
+    // A socket file under the lock's name is ours until we remove it (nobody can link another
+    // there meanwhile); removed before the socket closes, so no connect finds it refusing.
+    if (mechanism === 'socket-file') {
+      try {
+        unlinkSync(address);
+      } catch {
+        // already gone
+      }
+    }
     server!.close();
   };
   process.on('exit', release);
