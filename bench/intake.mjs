@@ -12,10 +12,7 @@
 // Environment: BENCH_RUNS (default 30), BENCH_BACKGROUND (other subscribers in the database,
 // default 10,000), BENCH_IMPORT_ROWS (default 10,000).
 import { loadavg } from 'node:os';
-import knexFactory from 'knex';
-import { PGlite } from '@electric-sql/pglite';
-import ClientPgLite from 'knex-pglite';
-import { dist, quantile, startLabWorker } from './lib.mjs';
+import { dist, openBenchDatabase, quantile, startLabWorker } from './lib.mjs';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 30);
 const WARMUP = 3;
@@ -51,30 +48,6 @@ function line(name, samples, unit, target, extra = {}) {
   return out;
 }
 
-async function openBenchDatabase() {
-  const server = process.env.BENCH_DATABASE_URL;
-  if (!server) {
-    const pglite = new PGlite({ parsers: { 20: (v) => BigInt(v), 1700: (v) => v, 1082: (v) => v } });
-    await pglite.waitReady;
-    const knex = knexFactory({ client: ClientPgLite, dialect: 'postgres', connection: () => ({ pglite }) });
-    return { engine: 'pglite', knex, close: async () => { await knex.destroy(); if (!pglite.closed) await pglite.close(); } };
-  }
-  const name = `ispctl_bench_${process.pid}_${Date.now()}`;
-  const admin = knexFactory({ client: 'pg', connection: server, pool: { min: 0, max: 1 } });
-  await admin.raw(`create database ${name}`);
-  const url = new URL(server);
-  url.pathname = `/${name}`;
-  const opened = await openDatabase({ engine: 'postgres', url: url.toString() });
-  return {
-    engine: 'postgres',
-    knex: opened.knex,
-    close: async () => {
-      await opened.close();
-      await admin.raw(`drop database if exists ${name} with (force)`);
-      await admin.destroy();
-    },
-  };
-}
 
 const database = await openBenchDatabase();
 const db = database.knex;
