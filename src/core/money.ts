@@ -16,6 +16,7 @@ const SYMBOL_DISPLAYS = ['symbol', 'narrowSymbol'] as const;
 
 // Caches of immutable, derived values (Intl objects and the lists computed from them).
 const formatters = new Map<string, Intl.NumberFormat>();
+const exponents = new Map<string, number>();
 const ownMarkerCache = new Map<string, readonly string[]>();
 const currencySets = new Map<'all', ReadonlySet<string>>();
 const symbolIndexCache = new Map<'all', ReadonlyMap<string, SymbolEntry>>();
@@ -77,8 +78,15 @@ function formatter(locale: string, currency: string, display: 'symbol' | 'narrow
 
 /** Number of decimal places of the currency's minor unit, as Intl knows it: PHP 2, JPY 0, KWD 3. */
 export function currencyExponent(currency: string): number {
-  assertCurrency(currency);
-  return formatter(DEFAULT_LOCALE, currency).resolvedOptions().maximumFractionDigits ?? 2;
+  // resolvedOptions() builds a fresh object each call: worked out once per currency (a mass run
+  // formats tens of thousands of amounts).
+  let e = exponents.get(currency);
+  if (e === undefined) {
+    assertCurrency(currency);
+    e = formatter(DEFAULT_LOCALE, currency).resolvedOptions().maximumFractionDigits ?? 2;
+    exponents.set(currency, e);
+  }
+  return e;
 }
 
 function currencySymbolIn(locale: string, currency: string, display: 'symbol' | 'narrowSymbol'): string | undefined {

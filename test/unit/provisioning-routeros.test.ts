@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import type { NetworkSettings } from '../../src/core/access/settings.js';
 import { desiredStateFromRows, queueLimits } from '../../src/core/provisioning/routeros/desired.js';
-import { diffState, fieldChanges, normalizeField, parseSeconds, planCounts, planHasChanges } from '../../src/core/provisioning/routeros/diff.js';
+import { diffState, fieldChanges, indexRows, normalizeField, parseSeconds, planCounts, planHasChanges, rowsInScope } from '../../src/core/provisioning/routeros/diff.js';
 import { cleanText, markerComment, nameProblem, parseMarker, profileName, queueName, slug } from '../../src/core/provisioning/routeros/naming.js';
 import type { ActualState, DesiredState, RouterFacts } from '../../src/core/provisioning/routeros/types.js';
 
@@ -322,5 +322,34 @@ describe('the plan', () => {
     const gone = diffState(state(services, {}, [7]), actual);
     expect(gone.remove.map((r) => r.name)).toEqual(['gone']);
     expect(gone.sessions.map((s) => s.name)).toEqual(['gone']);
+  });
+
+  it('scoped: a chunk diffed on the rows in its scope (from a whole read, indexed once) plans as on every row', () => {
+    // A router read whole once, then diffed chunk by chunk: each chunk sees only the rows of its
+    // services and those holding their names; the plan must be what every row would give.
+    const everyone = [1, 2, 3, 4, 5, 6, 7, 8].map((id) => svc(id, `user${id}`, id % 3 === 0 ? { static_ip: `10.0.0.${id}`, access_state: 'blocked', rate_limit: null } : {}));
+    for (const shaping of ['profile', 'queue'] as const) {
+      const actual = routerHolding(state([...everyone, svc(9, 'gone')], { shaping }));
+      actual.sessions = undefined;
+      const secret = (name: string) => actual.secrets.find((r) => r.name === name)!;
+      // A hand edit, a duplicate of a marker, a marker with more comment, an unmarked namesake
+      // of a desired name, unrelated unmanaged rows, a disabled secret to enable.
+      secret('user1').password = 'changed';
+      actual.secrets.push({ ...secret('user2'), '.id': '*A1', name: 'user2-copy' });
+      secret('user4').comment = `${secret('user4').comment} edited by hand`;
+      actual.secrets.push({ '.id': '*A2', name: 'user10', comment: 'not ours' }, { '.id': '*A3', name: 'guest' });
+      secret('user5').disabled = 'true';
+      actual.queues.push({ '.id': '*A4', name: 'hand-made', target: '10.9.9.9/32', dynamic: 'false' });
+      const desired = state([...everyone, svc(10, 'user10')], { shaping });
+      const secrets = indexRows('secret', actual.secrets);
+      const queues = indexRows('queue', actual.queues);
+      for (const scope of [[1, 2], [3, 4, 9], [5, 10], [6, 7, 8], [11]]) {
+        const d = { ...desired, scope: new Set(scope.map((id) => `service:${id}` as const)) };
+        const names = (list: Array<{ key: string; name: string }>) => list.filter((o) => d.scope.has(o.key as never)).map((o) => o.name);
+        const narrowed = { ...actual, secrets: rowsInScope(secrets, d.scope, names(d.secrets)), queues: rowsInScope(queues, d.scope, names(d.queues)) };
+        expect(narrowed.secrets.length).toBeLessThan(actual.secrets.length);
+        for (const opts of [{}, { adopt: true }, { prune: true }]) expect(diffState(d, narrowed, opts)).toEqual(diffState(d, actual, opts));
+      }
+    }
   });
 });

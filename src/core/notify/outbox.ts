@@ -149,8 +149,29 @@ export interface QueueOptions {
 
 const INSERT_BATCH = 5000;
 
-/** The fields of a QueuedRow a chunk without attachments sends. */
-const PLAIN_FIELDS = ['subscriber_id', 'event_key', 'channel', 'template', 'recipient', 'invoice_id', 'hold_until', 'subject', 'body', 'status', 'last_error', 'form', 'v'];
+/**
+ * The rows of a chunk without attachments as JSON, without their attachments field (copies of
+ * one shape: JSON.stringify with a replacer list leaves V8's fast path).
+ */
+function plainJson(chunk: readonly QueuedRow[]): string {
+  return JSON.stringify(
+    chunk.map((x) => ({
+      subscriber_id: x.subscriber_id,
+      event_key: x.event_key,
+      channel: x.channel,
+      template: x.template,
+      recipient: x.recipient,
+      invoice_id: x.invoice_id,
+      hold_until: x.hold_until,
+      subject: x.subject,
+      body: x.body,
+      status: x.status,
+      last_error: x.last_error,
+      form: x.form,
+      v: x.v,
+    })),
+  );
+}
 
 /**
  * A template the database fills in (see queueNotifications): its literal parts, as the
@@ -285,7 +306,9 @@ export async function queueNotifications(db: Db, ctx: Pick<ServiceContext, 'cloc
     for (const channel of channelsOf(req)) {
       const to = channel === 'email' ? who.email : who.phone;
       if (!to) continue;
-      const base = {
+      // Every row is built whole in one literal (one shape for all of them): tens of thousands
+      // of rows in a mass run, each spread from a base object, cost more than their insert.
+      const row = (subject: string | null, body: string | null, form: number | undefined, v: string[] | undefined, status: QueuedRow['status'], lastError: string | null): QueuedRow => ({
         subscriber_id: req.subscriberId,
         event_key: req.eventKey,
         channel,
@@ -294,22 +317,28 @@ export async function queueNotifications(db: Db, ctx: Pick<ServiceContext, 'cloc
         invoice_id: req.invoiceId ?? null,
         attachments: channel === 'email' ? (req.attachments ?? []) : [],
         hold_until: holdUntil && HOLDING_TEMPLATES.has(req.template) ? holdUntil : null,
-      };
+        subject,
+        body,
+        form,
+        v,
+        status,
+        last_error: lastError,
+      });
       try {
         const template = await loader.get(req.template, channel);
         let form = forms.get(template);
         if (form === undefined) forms.set(template, (form = sqlForm(forms.size, template, channel)));
         const v = form ? formValues(form, data) : null;
         if (form && v) {
-          rows.push({ ...base, subject: null, body: null, form: form.id, v, status: 'pending', last_error: null });
+          rows.push(row(null, null, form.id, v, 'pending', null));
         } else {
           const msg = renderMessage(template, data);
-          rows.push({ ...base, subject: msg.subject, body: channel === 'sms' ? msg.body.trim() : msg.body, status: 'pending', last_error: null });
+          rows.push(row(msg.subject, channel === 'sms' ? msg.body.trim() : msg.body, undefined, undefined, 'pending', null));
         }
       } catch (err) {
         if (!isIspctlError(err)) throw err;
         result.renderErrors.push({ eventKey: req.eventKey, channel, error: err.message });
-        rows.push({ ...base, subject: null, body: '', status: 'failed', last_error: `not rendered: ${err.message}`.slice(0, 2000) });
+        rows.push(row(null, '', undefined, undefined, 'failed', `not rendered: ${err.message}`.slice(0, 2000)));
       }
     }
   }
@@ -352,7 +381,7 @@ export async function queueNotifications(db: Db, ctx: Pick<ServiceContext, 'cloc
           `with x as (select * from json_to_recordset(?::json) as x(${columns})),
            ins as (${insert} returning id)
            select id from ins order by id`,
-          [JSON.stringify(chunk, PLAIN_FIELDS), ...textBindings, now, now],
+          [plainJson(chunk), ...textBindings, now, now],
         );
     const ids = r.map((x) => Number(x.id));
     result.queued += ids.length;

@@ -243,6 +243,43 @@ export function rowKey(kind: ObjectKind, row: Row): MarkerKey | undefined {
   return m.key;
 }
 
+/** One menu's rows read whole, by marker key and by name (positions in `rows`). */
+export interface RowIndex {
+  rows: readonly Row[];
+  byKey: Map<MarkerKey, number[]>;
+  byName: Map<string, number[]>;
+}
+
+/** Indexes rows of one kind read whole, once, for the scoped diffs of many chunks against them. */
+export function indexRows(kind: ObjectKind, rows: readonly Row[]): RowIndex {
+  const byKey = new Map<MarkerKey, number[]>();
+  const byName = new Map<string, number[]>();
+  const add = <K>(m: Map<K, number[]>, k: K, i: number) => {
+    const list = m.get(k);
+    if (list) list.push(i);
+    else m.set(k, [i]);
+  };
+  rows.forEach((row, i) => {
+    const key = rowKey(kind, row);
+    if (key) add(byKey, key, i);
+    if (row.name !== undefined) add(byName, row.name, i);
+  });
+  return { rows, byKey, byName };
+}
+
+/**
+ * The rows of an index a diff scoped to `keys` can look at, in their order: those carrying one
+ * of the keys, and those holding one of `names` (the desired names in scope). A scoped diff
+ * considers managed rows only for keys in scope and other rows only when they hold a desired
+ * name, so it plans the same on these as on all the rows, without going through all of them.
+ */
+export function rowsInScope(index: RowIndex, keys: Iterable<MarkerKey>, names: Iterable<string>): Row[] {
+  const at = new Set<number>();
+  for (const k of keys) for (const i of index.byKey.get(k) ?? []) at.add(i);
+  for (const n of names) for (const i of index.byName.get(n) ?? []) at.add(i);
+  return [...at].sort((a, b) => a - b).map((i) => index.rows[i]!);
+}
+
 function emptyPlan(state: DesiredState): RouterPlan {
   return { create: [], update: [], remove: [], unmanaged: [], sessions: [], sessionProfiles: [], invalid: [...state.invalid], warnings: [...state.warnings] };
 }

@@ -19,7 +19,7 @@ import { recordRouterContact, type Router } from '../../routers/service.js';
 import type { Job } from '../jobs.js';
 import type { DriverRunOptions, JobResult, ProvisioningDriver } from '../runner.js';
 import { buildDesiredState } from './desired.js';
-import { diffState, type RouterPlan } from './diff.js';
+import { diffState, indexRows, rowsInScope, type RouterPlan, type RowIndex } from './diff.js';
 import { applyPlan, FULL_READ_THRESHOLD, isConnectionFailure, type OpOutcome } from './execute.js';
 import { planKey, poolKey, queueName, serviceKey, type MarkerKey } from './naming.js';
 import { readFullState, readMenu, readScopedState } from './read.js';
@@ -250,6 +250,7 @@ export async function runApiJobs(ctx: ServiceContext, router: Router, jobs: Job[
     const read = { timeoutMs };
     const full = ordered.length > FULL_READ_THRESHOLD;
     let base: ActualState | undefined;
+    let index: { secrets: RowIndex; queues: RowIndex } | undefined;
     let size = Math.max(1, opts.firstChunk ?? FIRST_CHUNK);
     for (let i = 0; i < ordered.length; ) {
       if (opts.signal.aborted) throw new RouterGaveUpError(`stopped before ${router.name} was done`);
@@ -267,12 +268,18 @@ export async function runApiJobs(ctx: ServiceContext, router: Router, jobs: Job[
         if (full) {
           // Secrets and queues read whole once; pools and profiles (few, and shared by every
           // chunk) again for each chunk, so one chunk sees what the one before created.
-          if (!base) base = await readFullState(client, { ...read, sessions: false });
-          else {
+          if (!base) {
+            base = await readFullState(client, { ...read, sessions: false });
+            index = { secrets: indexRows('secret', base.secrets), queues: indexRows('queue', base.queues) };
+          } else {
             const [pools, profiles] = await Promise.all([readMenu(client, 'pool', read), readMenu(client, 'profile', read)]);
             base = { ...base, pools, profiles };
           }
-          actual = base;
+          // Each chunk diffs only the rows its services can touch (as a scoped read would
+          // return them), not every secret and queue of the router again.
+          const keys = desired.scope;
+          const names = <T extends { key: MarkerKey; name: string }>(list: readonly T[]) => list.filter((o) => keys!.has(o.key)).map((o) => o.name);
+          actual = keys && index ? { ...base, secrets: rowsInScope(index.secrets, keys, names(desired.secrets)), queues: rowsInScope(index.queues, keys, names(desired.queues)) } : base;
         } else {
           actual = await readScopedState(client, lookupFor(desired, work.extraNames), read);
         }
