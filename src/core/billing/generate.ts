@@ -422,8 +422,15 @@ interface ChunkOutcome {
  * ones priced in JavaScript, grouped into one invoice per subscriber and period; invoices that
  * exist receive the new lines, the others are created, numbered from the counter row (advanced
  * in this statement, so the numbers commit with the invoices or not at all).
+ *
+ * Work the hand-written INSERT … SELECT would not do is left out: the new invoices are inserted
+ * in the order `fresh` numbered them (its window's sort; no second sort by number, and no join
+ * for the period dates, which keeps that order), the lines in the order they come (an invoice
+ * shows its lines by service, see showInvoice, so their ids need no order), and period keys
+ * (YYYY-MM) are compared byte-wise (collate "C": the same order as any collation, without the
+ * locale's comparisons).
  */
-async function writeChunk(trx: Db, sql: RunSql, opts: { lo: number; hi: number; periodKey: string; others: PricedLineRow[] | null; today: string; currency: string; now: Date; number: { prefix: string; width: number; suffix: string } }): Promise<ChunkOutcome> {
+async function writeChunk(trx: Db, sql: RunSql, opts: { lo: number; hi: number; periodKey: string; target: PeriodInfo; next: PeriodInfo; others: PricedLineRow[] | null; today: string; currency: string; now: Date; number: { prefix: string; width: number; suffix: string } }): Promise<ChunkOutcome> {
   const c = sql.candidates(opts.lo, opts.hi);
   const cols = LINE_COLUMNS.join(', ');
   const full = LINE_COLUMNS.map((k) => `${FULL_PERIOD_LINE_SQL[k]} as ${k}`).join(', ');
@@ -446,7 +453,7 @@ async function writeChunk(trx: Db, sql: RunSql, opts: { lo: number; hi: number; 
        select i.id, g.subscriber_id, g.period_key
          from grouped g join invoices i on i.subscriber_id = g.subscriber_id and i.period_key = g.period_key and i.status <> 'void' and i.kind = 'period'),
      fresh as (
-       select g.*, row_number() over (order by g.period_key, g.subscriber_id) as rn, count(*) over () as cnt
+       select g.*, row_number() over (order by g.period_key collate "C", g.subscriber_id) as rn, count(*) over () as cnt
          from grouped g
         where not exists (select 1 from existing e where e.subscriber_id = g.subscriber_id and e.period_key = g.period_key)),
      counter as (
@@ -457,14 +464,12 @@ async function writeChunk(trx: Db, sql: RunSql, opts: { lo: number; hi: number; 
        insert into invoices (number, subscriber_id, period_key, period_start, period_end, issue_date, due_date, currency,
                              subtotal_minor, discount_minor, total_minor, paid_minor, status, created_at, updated_at)
        select ?::text || lpad(q.seq::text, greatest(?::int, length(q.seq::text)), '0') || ?::text,
-              f.subscriber_id, f.period_key, pk.pstart, pk.pend, ?::date, f.due, ?::text,
+              f.subscriber_id, f.period_key, case when f.period_key = ? then ?::date else ?::date end, case when f.period_key = ? then ?::date else ?::date end, ?::date, f.due, ?::text,
               f.subtotal, f.discount, f.subtotal - f.discount, 0,
               case when f.subtotal - f.discount = 0 then 'paid' when f.due < ?::date then 'overdue' else 'issued' end, ?::timestamptz, ?::timestamptz
          from fresh f
          cross join counter k
          cross join lateral (select k.last_value - f.cnt + f.rn as seq) q
-         join (select distinct period_key, pstart, pend from ${sql.periods.sql}) pk on pk.period_key = f.period_key
-        order by q.seq
        returning id, subscriber_id, period_key),
      targets as (
        select id, subscriber_id, period_key from new_invoices
@@ -474,7 +479,6 @@ async function writeChunk(trx: Db, sql: RunSql, opts: { lo: number; hi: number; 
        insert into invoice_lines (invoice_id, service_id, period_key, ${cols}, created_at)
        select v.id, l.service_id, l.period_key, ${LINE_COLUMNS.map((k) => `l.${k}`).join(', ')}, ?::timestamptz
          from lines l join targets v on v.subscriber_id = l.subscriber_id and v.period_key = l.period_key
-        order by l.subscriber_id, l.service_id, l.period_key
        returning total_minor)
      select (select count(*) from cand where invoiced) as already,
             (select count(*) from lines) as planned,
@@ -495,12 +499,17 @@ async function writeChunk(trx: Db, sql: RunSql, opts: { lo: number; hi: number; 
       opts.number.prefix,
       opts.number.width,
       opts.number.suffix,
+      opts.target.key,
+      opts.target.start,
+      opts.next.start,
+      opts.target.key,
+      opts.target.end,
+      opts.next.end,
       opts.today,
       opts.currency,
       opts.today,
       opts.now,
       opts.now,
-      ...sql.periods.bindings,
       opts.now,
       opts.lo,
       opts.hi,
@@ -647,7 +656,7 @@ export async function generateInvoices(ctx: ServiceContext, opts: GenerateOption
       // Most chunks have only lines the database prices: the chunk statement is tried without
       // reading the others first, and writes nothing if it finds any. Then they are read and
       // priced (priceOthers) and the statement runs again with them.
-      const write = (lines: PricedLineRow[] | null) => writeChunk(trx, sql, { lo, hi, periodKey: periods.target.key, others: lines, today, currency: settings.currency, now, number: pieces });
+      const write = (lines: PricedLineRow[] | null) => writeChunk(trx, sql, { lo, hi, periodKey: periods.target.key, target: periods.target, next: periods.next, others: lines, today, currency: settings.currency, now, number: pieces });
       let others: { lines: PricedLineRow[]; skipped: SkippedService[] } = { lines: [], skipped: [] };
       let out = await write(null);
       if (out.othersPending) {

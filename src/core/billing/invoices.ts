@@ -289,7 +289,9 @@ export async function showInvoice(ctx: Pick<ServiceContext, 'db' | 'clock'>, num
   const lines = (await ctx.db('invoice_lines as l')
     .leftJoin('services as v', 'v.id', 'l.service_id')
     .where('l.invoice_id', inv.id)
-    .orderBy('l.id')
+    // By service (billing writes a chunk's lines in no particular order), then the one-off
+    // charges, each in the order they were added.
+    .orderByRaw('l.service_id nulls last, l.id')
     .select('l.*', 'v.username')) as LineRow[];
   const pays = (await ctx.db('payment_allocations as a')
     .join('payments as p', 'p.id', 'a.payment_id')
