@@ -1,6 +1,6 @@
 // The ISP-wide fallbacks the access policy needs, read from the settings table in one query.
 import type { Db } from '../db/tx.js';
-import { listSettings } from '../settings/service.js';
+import { listSettings, type SettingView } from '../settings/service.js';
 import { parseSpeed } from '../speed.js';
 import type { AccessSettings, SuspensionAction } from './policy.js';
 
@@ -16,7 +16,12 @@ export interface NetworkSettings extends AccessSettings {
 export const ACCESS_SETTING_KEYS: readonly string[] = ['suspension-action', 'throttle-download', 'throttle-upload', 'api-block-action'];
 
 export async function loadNetworkSettings(db: Db): Promise<NetworkSettings> {
-  const values = new Map((await listSettings(db)).map((s) => [s.key, s.value]));
+  return networkSettingsFrom(await listSettings(db));
+}
+
+/** The network settings from every setting's view (listSettings, settingViews). */
+export function networkSettingsFrom(views: readonly SettingView[]): NetworkSettings {
+  const values = new Map(views.map((s) => [s.key, s.value]));
   return {
     suspensionAction: String(values.get('suspension-action') ?? 'block') as SuspensionAction,
     throttleDownloadKbps: parseSpeed(String(values.get('throttle-download') ?? '1M'), { field: 'throttle-download' }),

@@ -32,7 +32,11 @@ async function storedValues(db: Db): Promise<Map<string, SettingValue>> {
 }
 
 export async function listSettings(db: Db): Promise<SettingView[]> {
-  const stored = await storedValues(db);
+  return settingViews(await storedValues(db));
+}
+
+/** Every setting's view from the stored values (key to value, as the settings table holds them). */
+export function settingViews(stored: ReadonlyMap<string, SettingValue>): SettingView[] {
   return SETTINGS.map((def) => ({
     key: def.key,
     value: displayValue(def, stored.has(def.key) ? stored.get(def.key)! : (def.default ?? null)),

@@ -3,7 +3,9 @@
 // It reads the access policy's answer (services.access_state, services.rate_limit) and never
 // decides access itself.
 import { desiredAccess, type AccessState } from '../../access/policy.js';
-import { loadNetworkSettings, type NetworkSettings } from '../../access/settings.js';
+import { loadNetworkSettings, networkSettingsFrom, type NetworkSettings } from '../../access/settings.js';
+import { settingViews } from '../../settings/service.js';
+import type { SettingValue } from '../../settings/registry.js';
 import type { Db } from '../../db/tx.js';
 import type { Router } from '../../routers/service.js';
 import { parseMikrotikRateLimit, toRouterOSRate } from '../../speed.js';
@@ -110,9 +112,6 @@ function stripMask(ip: string | null): string | null {
  * are always described for every plan used on the router.
  */
 export async function buildDesiredState(db: Db, router: Router, scope: DesiredScope = {}): Promise<DesiredState> {
-  const settings = await loadNetworkSettings(db);
-  const facts = routerFacts(router, settings);
-
   const q = db('services as s')
     .join('subscribers as sub', 'sub.id', 's.subscriber_id')
     .where('s.router_id', router.id)
@@ -134,7 +133,8 @@ export async function buildDesiredState(db: Db, router: Router, scope: DesiredSc
   if (wanted) services = services.filter((s) => wanted.has(Number(s.id)));
 
   // Profiles exist for every plan used on the router (not only the services in scope), so a
-  // scoped run never mistakes a plan's profiles for unwanted ones.
+  // scoped run never mistakes a plan's profiles for unwanted ones. The settings come with the
+  // plans (one round trip less for every router's turn), as pairs of key and stored value.
   const planQuery = db('plans')
     .select(
       'id',
@@ -150,12 +150,21 @@ export async function buildDesiredState(db: Db, router: Router, scope: DesiredSc
       'throttle_upload_kbps',
       db.raw('host(local_address) as local_address'),
       'pool_ranges',
+      db.raw(`(select coalesce(json_agg(json_build_array(st.key, st.value)), '[]'::json) from settings st) as settings_json`),
     )
     .whereIn('id', db('services').distinct('plan_id').where('router_id', router.id))
     .orderBy('id');
   if (scope.planIds?.length) planQuery.orWhereIn('id', [...scope.planIds]);
-  const plans = (await planQuery) as PlanRow[];
-  return desiredStateFromRows(facts, settings, plans, services, scope.serviceIds);
+  const plans = (await planQuery) as Array<PlanRow & { settings_json: unknown }>;
+  // No plan at all (nothing on the router, no plan asked for): the settings on their own.
+  const settings = plans.length ? networkSettingsFrom(settingViews(storedSettings(plans[0]!.settings_json))) : await loadNetworkSettings(db);
+  return desiredStateFromRows(routerFacts(router, settings), settings, plans, services, scope.serviceIds);
+}
+
+/** Stored settings from `json_agg` of `[key, value]` pairs (parsed by the driver, or still text). */
+function storedSettings(raw: unknown): Map<string, SettingValue> {
+  const pairs = (typeof raw === 'string' ? JSON.parse(raw) : raw) as Array<[string, SettingValue]>;
+  return new Map(pairs);
 }
 
 /** The pure half of {@link buildDesiredState}: rows in, desired objects out. */
