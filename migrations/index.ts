@@ -20,6 +20,7 @@ import * as serviceHistoryPerStatement from './20261203020000_service_history_pe
 import * as routerJobQueues from './20261203030000_router_job_queues.js';
 import * as notifyHold from './20261203040000_notify_hold.js';
 import * as notifyCancelled from './20261204040000_notify_cancelled.js';
+import * as transitionTablePlans from './20261205080000_transition_table_plans.js';
 
 export interface Migration {
   name: string;
@@ -47,4 +48,5 @@ export const migrations: Migration[] = [
   { name: '20261203030000_router_job_queues', ...routerJobQueues },
   { name: '20261203040000_notify_hold', ...notifyHold },
   { name: '20261204040000_notify_cancelled', ...notifyCancelled },
+  { name: '20261205080000_transition_table_plans', ...transitionTablePlans },
 ];
