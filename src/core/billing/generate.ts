@@ -26,7 +26,7 @@ import { withTransaction, type Db } from '../db/tx.js';
 import { invalid } from '../errors.js';
 import type { Discount } from '../money.js';
 import { addDays, billingPeriodFor, formatLocalDate, periodFromKey, startOfDay, toLocalDate, type BillingPeriod } from '../time.js';
-import { rebalance } from '../ledger/rebalance.js';
+import { rebalance, type RebalanceScope } from '../ledger/rebalance.js';
 import { queueIssuedInvoices } from '../notify/invoice.js';
 import { attachPendingCharges } from '../adjustments/service.js';
 import { invoiceNumberFormatter, invoiceNumberPieces, parseInvoiceNumberFormat } from './numbering.js';
@@ -174,7 +174,10 @@ interface ChunkRow {
   lines: bigint | string | number;
   total: bigint | string | number;
   last_seq: bigint | string | number | null;
-  created: string;
+  created_lo: bigint | string | number | null;
+  created_hi: bigint | string | number | null;
+  created_n: bigint | string | number;
+  created: string | null;
   extended: string;
   pending_charges: boolean;
   others_pending: boolean;
@@ -406,8 +409,13 @@ interface ChunkOutcome {
   planned: number;
   lines: number;
   totalMinor: bigint;
-  /** Invoices created, with their subscribers, in number order. */
-  created: Array<{ id: number; subscriberId: number }>;
+  /** Ids of the invoices created, in number order. */
+  createdIds: number[];
+  /**
+   * The same invoices with their subscribers, or null when the chunk did not need them: every
+   * invoice new (ids one range), every line written, no charges waiting, a run over everyone.
+   */
+  created: Array<{ id: number; subscriberId: number }> | null;
   /** Invoices that existed and received lines. */
   extended: Array<{ id: number; subscriberId: number }>;
   lastSeq: bigint | null;
@@ -430,7 +438,7 @@ interface ChunkOutcome {
  * (YYYY-MM) are compared byte-wise (collate "C": the same order as any collation, without the
  * locale's comparisons).
  */
-async function writeChunk(trx: Db, sql: RunSql, opts: { lo: number; hi: number; periodKey: string; target: PeriodInfo; next: PeriodInfo; others: PricedLineRow[] | null; today: string; currency: string; now: Date; number: { prefix: string; width: number; suffix: string } }): Promise<ChunkOutcome> {
+async function writeChunk(trx: Db, sql: RunSql, opts: { lo: number; hi: number; periodKey: string; target: PeriodInfo; next: PeriodInfo; pairs: boolean; others: PricedLineRow[] | null; today: string; currency: string; now: Date; number: { prefix: string; width: number; suffix: string } }): Promise<ChunkOutcome> {
   const c = sql.candidates(opts.lo, opts.hi);
   const cols = LINE_COLUMNS.join(', ');
   const full = LINE_COLUMNS.map((k) => `${FULL_PERIOD_LINE_SQL[k]} as ${k}`).join(', ');
@@ -479,16 +487,23 @@ async function writeChunk(trx: Db, sql: RunSql, opts: { lo: number; hi: number; 
        insert into invoice_lines (invoice_id, service_id, period_key, ${cols}, created_at)
        select v.id, l.service_id, l.period_key, ${LINE_COLUMNS.map((k) => `l.${k}`).join(', ')}, ?::timestamptz
          from lines l join targets v on v.subscriber_id = l.subscriber_id and v.period_key = l.period_key
-       returning total_minor)
-     select (select count(*) from cand where invoiced) as already,
-            (select count(*) from lines) as planned,
-            (select count(*) from new_lines) as lines,
-            (select coalesce(sum(total_minor), 0) from new_lines) as total,
-            (select last_value from counter) as last_seq,
-            (select coalesce(string_agg(id::text || ':' || subscriber_id::text, ','), '') from new_invoices) as created,
-            (select coalesce(string_agg(id::text || ':' || subscriber_id::text, ','), '') from existing) as extended,
-            exists (select 1 from adjustments a where a.status = 'pending' and a.direction = 'charge' and a.subscriber_id > ? and a.subscriber_id <= ?) as pending_charges,
-            ${opts.others === null ? OTHERS_PENDING : 'false'} as others_pending`,
+       returning total_minor),
+     made as (select min(id) as lo, max(id) as hi, count(*) as n from new_invoices)
+     select x.*,
+            case when ?::boolean or x.pending_charges or x.lines <> x.planned or x.created_n <> coalesce(x.created_hi - x.created_lo + 1, 0)
+                 then (select coalesce(string_agg(id::text || ':' || subscriber_id::text, ','), '') from new_invoices) end as created
+       from (select (select count(*) from cand where invoiced) as already,
+                    (select count(*) from lines) as planned,
+                    (select count(*) from new_lines) as lines,
+                    (select coalesce(sum(total_minor), 0) from new_lines) as total,
+                    (select last_value from counter) as last_seq,
+                    (select lo from made) as created_lo,
+                    (select hi from made) as created_hi,
+                    (select n from made) as created_n,
+                    (select coalesce(string_agg(id::text || ':' || subscriber_id::text, ','), '') from existing) as extended,
+                    exists (select 1 from adjustments a where a.status = 'pending' and a.direction = 'charge' and a.subscriber_id > ? and a.subscriber_id <= ?) as pending_charges,
+                    ${opts.others === null ? OTHERS_PENDING : 'false'} as others_pending
+             offset 0) x`,
     [
       ...sql.fullLine.bindings,
       opts.periodKey,
@@ -511,6 +526,7 @@ async function writeChunk(trx: Db, sql: RunSql, opts: { lo: number; hi: number; 
       opts.now,
       opts.now,
       opts.now,
+      opts.pairs,
       opts.lo,
       opts.hi,
     ],
@@ -522,12 +538,15 @@ async function writeChunk(trx: Db, sql: RunSql, opts: { lo: number; hi: number; 
           const cut = p.indexOf(':');
           return { id: Number(p.slice(0, cut)), subscriberId: Number(p.slice(cut + 1)) };
         });
+  const created = r!.created === null ? null : pairs(r!.created);
+  const [first, n] = [Number(r!.created_lo), Number(r!.created_n)];
   return {
     already: Number(r!.already),
     planned: Number(r!.planned),
     lines: Number(r!.lines),
     totalMinor: big(r!.total),
-    created: pairs(r!.created),
+    createdIds: created ? created.map((i) => i.id) : Array.from({ length: n }, (_, k) => first + k),
+    created,
     extended: pairs(r!.extended),
     lastSeq: r!.last_seq === null ? null : BigInt(r!.last_seq),
     pendingCharges: r!.pending_charges === true,
@@ -656,7 +675,7 @@ export async function generateInvoices(ctx: ServiceContext, opts: GenerateOption
       // Most chunks have only lines the database prices: the chunk statement is tried without
       // reading the others first, and writes nothing if it finds any. Then they are read and
       // priced (priceOthers) and the statement runs again with them.
-      const write = (lines: PricedLineRow[] | null) => writeChunk(trx, sql, { lo, hi, periodKey: periods.target.key, target: periods.target, next: periods.next, others: lines, today, currency: settings.currency, now, number: pieces });
+      const write = (lines: PricedLineRow[] | null) => writeChunk(trx, sql, { lo, hi, periodKey: periods.target.key, target: periods.target, next: periods.next, pairs: opts.subscriberIds !== undefined, others: lines, today, currency: settings.currency, now, number: pieces });
       let others: { lines: PricedLineRow[]; skipped: SkippedService[] } = { lines: [], skipped: [] };
       let out = await write(null);
       if (out.othersPending) {
@@ -667,25 +686,36 @@ export async function generateInvoices(ctx: ServiceContext, opts: GenerateOption
       // New invoices went in with the totals and status of their lines; invoices that existed
       // and received lines (or all of them, if a line went missing to a conflict) get theirs
       // recomputed. Then the ledger step every writer ends in, for this chunk's subscribers.
-      const touched = [...out.created, ...out.extended];
-      const ownerOf = new Map(touched.map((i) => [i.id, i.subscriberId]));
-      const linesChanged = out.lines === out.planned ? out.extended.map((i) => i.id) : touched.map((i) => i.id);
-      // One-off charges waiting for the next invoice (adjustments) go onto these invoices (when
-      // the chunk has any: most have none, and then 25,000 invoice ids need not travel).
-      const charged = out.pendingCharges ? await attachPendingCharges(trx, touched.map((i) => i.id), now) : [];
-      const changedInvoices = [...new Set([...linesChanged, ...charged])];
-      const changedOwners = new Set(changedInvoices.map((id) => ownerOf.get(id)));
-      const subscribers = [...new Set(touched.map((i) => i.subscriberId))];
-      const whole = changedOwners.has(undefined) ? subscribers : subscribers.filter((sid) => changedOwners.has(sid));
-      const newInvoicesOf = subscribers.filter((sid) => !changedOwners.has(sid));
-      // A run over everyone hands rebalance the chunk's range of subscriber ids rather than a
-      // list of them (credit and collections are read by range, without 25,000 ids to build
-      // into an array literal and parse back); a run for given subscribers, their list.
-      const fresh = opts.subscriberIds || !newInvoicesOf.length ? { newInvoicesOf } : { newInvoicesIn: { after: lo, upTo: hi } };
-      const balanced = await rebalance(trx, ctx, { subscriberIds: whole, ...fresh }, { linesChanged: changedInvoices, today });
+      let scope: RebalanceScope;
+      let changedInvoices: number[];
+      if (out.created === null) {
+        // The usual chunk (see ChunkOutcome.created): only the invoices that existed and
+        // received lines are recomputed, whole; the new ones are handed over as the chunk's range.
+        changedInvoices = out.extended.map((i) => i.id);
+        const whole = [...new Set(out.extended.map((i) => i.subscriberId))];
+        scope = { subscriberIds: whole, ...(out.createdIds.length ? { newInvoicesIn: { after: lo, upTo: hi } } : { newInvoicesOf: [] }) };
+      } else {
+        const touched = [...out.created, ...out.extended];
+        const ownerOf = new Map(touched.map((i) => [i.id, i.subscriberId]));
+        const linesChanged = out.lines === out.planned ? out.extended.map((i) => i.id) : touched.map((i) => i.id);
+        // One-off charges waiting for the next invoice (adjustments) go onto these invoices (when
+        // the chunk has any: most have none, and then 25,000 invoice ids need not travel).
+        const charged = out.pendingCharges ? await attachPendingCharges(trx, touched.map((i) => i.id), now) : [];
+        changedInvoices = [...new Set([...linesChanged, ...charged])];
+        const changedOwners = new Set(changedInvoices.map((id) => ownerOf.get(id)));
+        const subscribers = [...new Set(touched.map((i) => i.subscriberId))];
+        const whole = changedOwners.has(undefined) ? subscribers : subscribers.filter((sid) => changedOwners.has(sid));
+        const newInvoicesOf = subscribers.filter((sid) => !changedOwners.has(sid));
+        // A run over everyone hands rebalance the chunk's range of subscriber ids rather than a
+        // list of them (credit and collections are read by range, without 25,000 ids to build
+        // into an array literal and parse back); a run for given subscribers, their list.
+        scope = { subscriberIds: whole, ...(opts.subscriberIds || !newInvoicesOf.length ? { newInvoicesOf } : { newInvoicesIn: { after: lo, upTo: hi } }) };
+      }
+      const balanced = await rebalance(trx, ctx, scope, { linesChanged: changedInvoices, today });
       // The "invoice issued" message of each new invoice (email with the PDF), unless turned off.
-      const issued = await queueIssuedInvoices(trx, ctx, out.created.map((i) => i.id));
-      const credit = balanced.allocations.filter((a) => ownerOf.has(a.invoiceId)).reduce((s, a) => s + a.amountMinor, 0n);
+      const issued = await queueIssuedInvoices(trx, ctx, out.createdIds);
+      const mine = balanced.allocations.length ? new Set([...out.createdIds, ...out.extended.map((i) => i.id)]) : new Set<number>();
+      const credit = balanced.allocations.filter((a) => mine.has(a.invoiceId)).reduce((s, a) => s + a.amountMinor, 0n);
       return { out, skipped: others.skipped, credit, jobIds: balanced.jobIds, notifications: issued?.queued ?? 0 };
     };
     let step: Awaited<ReturnType<typeof work>>;
@@ -704,7 +734,7 @@ export async function generateInvoices(ctx: ServiceContext, opts: GenerateOption
     const { out } = step;
     result.chunks++;
     result.alreadyInvoiced += out.already;
-    result.invoices += out.created.length;
+    result.invoices += out.createdIds.length;
     result.invoicesExtended += out.extended.length;
     result.lines += out.lines;
     result.totalMinor += out.totalMinor;
@@ -713,9 +743,9 @@ export async function generateInvoices(ctx: ServiceContext, opts: GenerateOption
     result.jobIds.push(...step.jobIds);
     result.notifications += step.notifications;
     if (!dryRun) {
-      for (const c of out.created) result.invoiceIds.push(c.id);
-      if (out.lastSeq !== null && out.created.length) {
-        result.firstNumber ??= formatNumber(out.lastSeq - BigInt(out.created.length) + 1n);
+      for (const id of out.createdIds) result.invoiceIds.push(id);
+      if (out.lastSeq !== null && out.createdIds.length) {
+        result.firstNumber ??= formatNumber(out.lastSeq - BigInt(out.createdIds.length) + 1n);
         result.lastNumber = formatNumber(out.lastSeq);
       }
     }
