@@ -301,6 +301,10 @@ function readRows(input: ImportStatementInput, preset: StatementPreset, currency
   const formats = (input.dateFormat ? [input.dateFormat] : preset.dateFormats).map(parseDateFormat);
   const errors: StatementLineError[] = [];
   const rows: ParsedRow[] = [];
+  // A statement repeats the same few amounts and dates on thousands of lines: each distinct
+  // text is read once (a date through Intl's time zone rules, an amount through the currency's).
+  const amounts = new Map<string, bigint | { message: string }>();
+  const dates = new Map<string, Date | null>();
   let prevLines = records[0]!.info.lines;
   let prevEmpty = records[0]!.info.empty_lines;
   for (const { record, info } of records.slice(1)) {
@@ -321,20 +325,32 @@ function readRows(input: ImportStatementInput, preset: StatementPreset, currency
     const rawAmount = cell(index.amount);
     let amountMinor: bigint | null = null;
     if (rawAmount !== null) {
-      try {
-        amountMinor = parseMoney(rawAmount, currency, { allowNegative: true, allowZero: true, field: 'amount' });
-      } catch (err) {
-        if (!isIspctlError(err)) throw err;
-        errors.push({ line, column: names.amount, message: err.message });
+      let read = amounts.get(rawAmount);
+      if (read === undefined) {
+        try {
+          read = parseMoney(rawAmount, currency, { allowNegative: true, allowZero: true, field: 'amount' });
+        } catch (err) {
+          if (!isIspctlError(err)) throw err;
+          read = { message: err.message };
+        }
+        amounts.set(rawAmount, read);
       }
+      if (typeof read === 'bigint') amountMinor = read;
+      else errors.push({ line, column: names.amount, message: read.message });
     }
     let receivedAt: Date | null = null;
     const rawDate = cell(index.date);
     if (rawDate !== null) {
-      for (const f of formats) {
-        receivedAt = readDate(rawDate, f, timezone);
-        if (receivedAt) break;
+      let read = dates.get(rawDate);
+      if (read === undefined) {
+        read = null;
+        for (const f of formats) {
+          read = readDate(rawDate, f, timezone);
+          if (read) break;
+        }
+        dates.set(rawDate, read);
       }
+      receivedAt = read;
       if (!receivedAt) errors.push({ line, column: names.date, message: `date ${JSON.stringify(rawDate)} does not read as ${formats.map((f) => f.source).join(' or ')}` });
       else if (receivedAt.getTime() > now.getTime() + 5 * 60_000) errors.push({ line, column: names.date, message: `date ${JSON.stringify(rawDate)} (${formatLocalDateTime(receivedAt, timezone)} in ${timezone}) is still to come` });
     }
