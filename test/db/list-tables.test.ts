@@ -84,7 +84,8 @@ describe('list commands', () => {
     }
   }, 120_000);
   afterAll(async () => {
-    process.env.ISPCTL_NOW = saved.now;
+    if (saved.now === undefined) delete process.env.ISPCTL_NOW;
+    else process.env.ISPCTL_NOW = saved.now;
     if (saved.colour === undefined) delete process.env.NO_COLOR;
     else process.env.NO_COLOR = saved.colour;
     await drop();
