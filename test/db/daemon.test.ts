@@ -473,7 +473,7 @@ describe('daemon on the embedded database', () => {
     const d = new Daemon({ target, env: { ISPCTL_SECRET_KEY: SECRET_KEY }, clock, actor: { user: 'tester', command: 'ispctl daemon' }, logger: (e) => logs.push(e), drivers: async () => drivers });
     const done = d.run();
     try {
-      await eventually(() => logs.some((l) => l.task === 'billing' && /invoice\(s\) created/.test(l.message)), 20_000, 'billing ran');
+      await eventually(() => logs.some((l) => l.task === 'billing' && /invoice\(s\) created/.test(l.message)), 120_000, 'billing ran');
       // A second daemon on the same embedded database is refused.
       await expect(new Daemon({ target, env: {}, clock, actor: { user: 'tester', command: 'x' }, logger: () => undefined }).run()).rejects.toMatchObject({ code: 'DAEMON_ALREADY_RUNNING' });
       // A "command" opens the database while the daemon runs (it waits at most for one tick).
