@@ -18,7 +18,9 @@ const SETUP = String.raw`
 
 describe('ispctl router snapshot and router import', () => {
   const tmp = tempDataDir({ migrated: true });
-  const env = { ...tmp.env, ISPCTL_NOW: '2026-12-01T08:00:00+08:00' };
+  // Reads at the same time take turns on the embedded database: on a busy machine a turn may
+  // come later than the default 30 s.
+  const env = { ...tmp.env, ISPCTL_NOW: '2026-12-01T08:00:00+08:00', ISPCTL_LOCK_TIMEOUT: '180' };
   const cli = (...args: string[]) => runCli(args, { env });
   const file = join(tmp.dir, 'review.yaml');
   let lab: LabRouter;
@@ -57,13 +59,16 @@ describe('ispctl router snapshot and router import', () => {
     expect(done.code, done.stderr).toBe(0);
     expect(done.json.data).toMatchObject({ plans: { created: ['Plan $A'] }, subscribers: { created: ['ana', 'ben'] }, sessions: { before: 1, after: 1 }, failures: [] });
 
-    const sync = await cli('sync', '--router', 'old', '--dry-run', '--json');
+    // Three reads of what the import left, at the same time.
+    const [sync, show, plan] = await Promise.all([
+      cli('sync', '--router', 'old', '--dry-run', '--json'),
+      cli('subscriber', 'show', 'ben', '--json'),
+      cli('plan', 'show', 'Plan $A', '--json'),
+    ]);
     expect(sync.code).toBe(0);
     expect(sync.json.data.routers[0].counts).toMatchObject({ create: 0, update: 0, remove: 0, sessions: 0 });
 
-    const show = await cli('subscriber', 'show', 'ben', '--json');
     expect(JSON.stringify(show.json.data)).toContain('Beng Muñoz');
-    const plan = await cli('plan', 'show', 'Plan $A', '--json');
     expect(plan.json.data).toMatchObject({ priceMinor: 79900, localAddress: '10.90.0.1', poolRanges: '10.90.0.2-10.90.0.254' });
   });
 });

@@ -16,7 +16,9 @@ const hasTmux = (() => {
 describe.skipIf(!hasTmux)('ispctl dashboard', () => {
   const data = tempDataDir({ migrated: true });
   const session = `ispctl-dash-${process.pid}`;
-  const env = { ...data.env, ISPCTL_NOW: '2027-01-22T01:00:00Z', ISPCTL_ROUTER_API_PASSWORD: 'pw-unused-1' };
+  // Commands at the same time take turns on the embedded database: on a busy machine a turn may
+  // come later than the default 30 s.
+  const env = { ...data.env, ISPCTL_NOW: '2027-01-22T01:00:00Z', ISPCTL_ROUTER_API_PASSWORD: 'pw-unused-1', ISPCTL_LOCK_TIMEOUT: '180' };
   const cli = (...args: string[]) => runCli(args, { env });
   const screen = () => execFileSync('tmux', ['capture-pane', '-p', '-t', session], { encoding: 'utf8' });
   async function waitFor(text: string, ms = 90_000): Promise<string> {
@@ -32,8 +34,12 @@ describe.skipIf(!hasTmux)('ispctl dashboard', () => {
 
   beforeAll(async () => {
     expect((await cli('init', '--isp-name', 'Juan Net', '--currency', 'PHP', '--timezone', 'Asia/Manila', '--yes')).code).toBe(0);
-    expect((await cli('router', 'add', 'core1', '--host', '127.0.0.1', '--api-port', '1', '--api-user', 'ispctl')).code).toBe(0);
-    expect((await cli('plan', 'create', 'Fiber 50', '--price', '1500', '--download', '50M', '--upload', '10M')).code).toBe(0);
+    const [router, plan] = await Promise.all([
+      cli('router', 'add', 'core1', '--host', '127.0.0.1', '--api-port', '1', '--api-user', 'ispctl'),
+      cli('plan', 'create', 'Fiber 50', '--price', '1500', '--download', '50M', '--upload', '10M'),
+    ]);
+    expect(router.code, router.stderr).toBe(0);
+    expect(plan.code, plan.stderr).toBe(0);
     expect((await cli('subscriber', 'add', '--name', 'Juan Dela Cruz', '--username', 'juan', '--plan', 'Fiber 50', '--router', 'core1', '--router-timeout', '1')).code).toBe(3);
     expect((await cli('payment', 'record', '--subscriber', 'juan', '--amount', '1,170', '--method', 'gcash', '--reference', 'G-1')).code).toBe(0);
   }, 300_000);
@@ -47,11 +53,10 @@ describe.skipIf(!hasTmux)('ispctl dashboard', () => {
   });
 
   test('not a terminal: one summary; --json: the data', async () => {
-    const r = await cli('dashboard');
+    const [r, j] = await Promise.all([cli('dashboard'), cli('dashboard', '--json')]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('ispctl · Juan Net · 2027-01-22 09:00');
     expect(r.stdout).toMatch(/gcash +1 +₱1,170\.00/);
-    const j = await cli('dashboard', '--json');
     expect(j.json.data.access.total).toEqual({ active: 1, throttled: 0, blocked: 0 });
     expect(j.json.data.routers[0]).toMatchObject({ name: 'core1', queued: 1 });
   });

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createPgDatabase } from '../helpers/db.js';
-import { BIN, ROOT, runCli, tempDataDir } from '../helpers/cli.js';
+import { BIN, ROOT, runCli, tempDataDir, type CliResult } from '../helpers/cli.js';
 
 const INIT = ['init', '--isp-name', 'Juan Net', '--currency', 'PHP', '--timezone', 'Asia/Manila', '--billing-day', '1', '--due-days', '15', '--grace-days', '5', '--yes'];
 
@@ -11,10 +11,9 @@ describe('ispctl on the embedded database', () => {
   afterAll(() => data.remove());
 
   test('--version and --help', async () => {
-    const v = await runCli(['--version']);
+    const [v, h] = await Promise.all([runCli(['--version']), runCli(['settings', 'set', '--help'])]);
     expect(v.code).toBe(0);
     expect(v.stdout).toMatch(/^ispctl\/\d+\.\d+\.\d+/);
-    const h = await runCli(['settings', 'set', '--help']);
     expect(h.code).toBe(0);
     expect(h.stdout).toContain('settings set KEY VALUE');
   });
@@ -31,11 +30,10 @@ describe('ispctl on the embedded database', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.json.ok).toBe(true);
     expect(r.json.data.engine).toBe('pglite');
-    const list = await runCli(['settings', 'list', '--json'], { env: data.env });
+    const [list, human] = await Promise.all([runCli(['settings', 'list', '--json'], { env: data.env }), runCli(['settings', 'list'], { env: data.env })]);
     expect(list.code).toBe(0);
     const byKey = Object.fromEntries(list.json.data.map((s: { key: string; value: unknown }) => [s.key, s.value]));
     expect(byKey).toMatchObject({ 'isp-name': 'Juan Net', currency: 'PHP', timezone: 'Asia/Manila', 'billing-day': 1, 'due-days': 15, 'grace-days': 5 });
-    const human = await runCli(['settings', 'list'], { env: data.env });
     expect(human.stdout).toMatch(/billing-day\s+1/);
   });
 
@@ -49,15 +47,10 @@ describe('ispctl on the embedded database', () => {
 
   describe('refused commands', () => {
     // One snapshot before all of them and one after: a refused command that wrote anything shows
-    // up as a difference (each case still checks its own exit code, envelope and message).
-    let before: unknown;
-    beforeAll(async () => {
-      const r = await runCli(['settings', 'list', '--json'], { env: data.env });
-      expect(r.code, r.stderr).toBe(0);
-      before = r.json;
-    });
-
-    test.each([
+    // up as a difference (each case still checks its own exit code, envelope and message). The
+    // --json ones run at the same time; then each as a person would type it, one at a time, so
+    // that no "Waiting for the embedded database" line comes before the error.
+    const cases: Array<[string[], string]> = [
       [['settings', 'set', 'billing-day', '31'], 'INVALID_SETTING_VALUE'],
       [['settings', 'set', 'billing-day', 'abc'], 'INVALID_SETTING_VALUE'],
       [['settings', 'set', 'timezone', 'Asia/Manilla'], 'INVALID_TIME_ZONE'],
@@ -65,12 +58,25 @@ describe('ispctl on the embedded database', () => {
       [['settings', 'set', 'colour', 'blue'], 'UNKNOWN_SETTING'],
       [['settings', 'set', 'billing-day'], 'MISSING_FLAGS'],
       [['settings', 'list', '--no-such-flag'], 'INVALID_USAGE'],
-    ])('%j is refused with exit 2 (%s)', async (args, code) => {
-      const r = await runCli([...args, '--json'], { env: data.env });
+    ];
+    let before: unknown;
+    const refused = new Map<string, [CliResult, CliResult]>();
+    beforeAll(async () => {
+      const r = await runCli(['settings', 'list', '--json'], { env: data.env });
+      expect(r.code, r.stderr).toBe(0);
+      before = r.json;
+      // Commands at the same time take turns on the embedded database: on a busy machine the
+      // last may wait longer than the default 30 s.
+      const env = { ...data.env, ISPCTL_LOCK_TIMEOUT: '180' };
+      const json = await Promise.all(cases.map(([args]) => runCli([...args, '--json'], { env })));
+      for (const [i, [args]] of cases.entries()) refused.set(JSON.stringify(args), [json[i]!, await runCli(args, { env: data.env })]);
+    });
+
+    test.each(cases)('%j is refused with exit 2 (%s)', async (args, code) => {
+      const [r, human] = refused.get(JSON.stringify(args))!;
       expect(r.code).toBe(2);
       expect(r.json).toMatchObject({ ok: false, error: { code } });
       expect(r.json.error.message.length).toBeGreaterThan(10);
-      const human = await runCli(args, { env: data.env });
       expect(human.code).toBe(2);
       expect(human.stderr).toMatch(/^Error: /);
       expect(human.stderr).not.toMatch(/\n\s+at /); // no stack trace without DEBUG

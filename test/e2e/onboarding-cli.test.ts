@@ -13,7 +13,9 @@ import { runCli, tempDataDir } from '../helpers/cli.js';
 describe('ispctl router onboarding steps (CLI, lab router)', () => {
   const tmp = tempDataDir({ migrated: true });
   let lab: LabRouter;
-  const cli = (args: string[], input?: string) => runCli([...args], { env: tmp.env, input });
+  // Commands at the same time take turns on the embedded database: on a busy machine a turn may
+  // come later than the default 30 s.
+  const cli = (args: string[], input?: string) => runCli([...args], { env: { ...tmp.env, ISPCTL_LOCK_TIMEOUT: '180' }, input });
   let script = '';
 
   beforeAll(async () => {
@@ -30,12 +32,14 @@ describe('ispctl router onboarding steps (CLI, lab router)', () => {
     const add = await cli(['router', 'add', 'tower-1', '--mode', 'radius', '--json']);
     expect(add.json).toMatchObject({ ok: true, data: { name: 'tower-1', host: null, status: 'pending' } });
     expect((await cli(['settings', 'set', 'wireguard-network', '127.0.0.0/24'])).code).toBe(0);
-    const r = await cli(['router', 'inspect-script', 'tower-1']);
+    const [r, wizard] = await Promise.all([
+      cli(['router', 'inspect-script', 'tower-1']),
+      // The guided flow asks questions: from a script it names the steps instead of hanging.
+      cli(['router', 'onboard', 'tower-1', '--json']),
+    ]);
     expect(r.code).toBe(0);
     script = r.stdout;
     expect(script).toMatch(/^# ispctl inspect script/);
-    // The guided flow asks questions: from a script it names the steps instead of hanging.
-    const wizard = await cli(['router', 'onboard', 'tower-1', '--json']);
     expect(wizard.code).toBe(2);
     expect(wizard.json.error).toMatchObject({ code: 'NOT_A_TERMINAL' });
     expect(wizard.json.error.suggestions[0]).toMatch(/router inspect-script tower-1/);
@@ -82,10 +86,9 @@ describe('ispctl router onboarding steps (CLI, lab router)', () => {
     // The router answers at its tunnel address with the restricted user: online.
     const check = await cli(['router', 'check', 'tower-1', '--json']);
     expect(check.json).toMatchObject({ ok: true, data: [{ router: 'tower-1', ok: true, status: 'online', identity: 'tower-1' }] });
-    const show = await cli(['router', 'show', 'tower-1', '--json']);
+    const [show, audit] = await Promise.all([cli(['router', 'show', 'tower-1', '--json']), cli(['audit', 'list', '--entity', 'router', '--json'])]);
     expect(show.json.data).toMatchObject({ status: 'online', host: '127.0.0.2', nasAddress: '127.0.0.2', apiUser: 'ispctl', onboarding: { tunnelAddress: '127.0.0.2' } });
     expect(show.json.data.onboarding.registeredAt).toBeTruthy();
-    const audit = await cli(['audit', 'list', '--entity', 'router', '--json']);
     expect(audit.json.data.map((a: { action: string }) => a.action)).toEqual(expect.arrayContaining(['create', 'onboarding-report', 'onboarding-install']));
     for (const secret of [password, privateKey]) expect(show.stdout + audit.stdout).not.toContain(secret);
   });
