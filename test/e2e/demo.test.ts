@@ -1,5 +1,6 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { afterAll, expect, test } from 'vitest';
+import { afterAll, expect, inject, test } from 'vitest';
 import { DEMO_MARKER, prepareDemoDir } from '../../src/cli/demo.js';
 import { runCli, tempDataDir } from '../helpers/cli.js';
 
@@ -9,12 +10,15 @@ afterAll(() => tmp.remove());
 // The demo runs once, and that run is a run again: its directory is set up first as an earlier
 // demo leaves it (the demo's marker, an embedded database whose server is still up, the lab
 // router's state), cheaply, with one command instead of a whole first walk. The demo must empty
-// it and walk the cycle anew on a fresh database. What prepareDemoDir empties and refuses is
-// tested in test/unit/demo-dir.test.ts.
+// it and walk the cycle anew on a fresh database. The earlier database is a copy of the run's
+// migrated snapshot that init fills in (creating and migrating one is the demo's own first
+// step). What prepareDemoDir empties and refuses is tested in test/unit/demo-dir.test.ts.
 test('ispctl demo walks the first billing cycle, and can be run again over its own directory', async () => {
   const dir = `${tmp.dir}/demo`;
   const env = { ...tmp.env, ISPCTL_DATA_DIR: `${dir}/data`, ISPCTL_CONFIG_DIR: `${dir}/config` };
   await prepareDemoDir(dir);
+  mkdirSync(`${dir}/data/pgdata`, { recursive: true, mode: 0o700 });
+  execFileSync('tar', ['-xf', inject('pgliteSnapshot'), '-C', `${dir}/data/pgdata`], { stdio: 'ignore' });
   const earlier = await runCli(['init', '--isp-name', 'Earlier Demo', '--currency', 'PHP', '--timezone', 'Asia/Manila', '--yes'], { env });
   expect(earlier.code, earlier.stderr).toBe(0);
   mkdirSync(`${dir}/lab`);
