@@ -1,14 +1,21 @@
 // API mode end to end, through the built `ispctl` binary against a lab router with its PPPoE NAS
 // (in this process, over real sockets on 127.0.0.1). What is checked is what a technician would
-// check: what the router holds, who can dial in, at which rate and address. Build first.
+// check: what the router holds, who can dial in, at which rate and address. On a PostgreSQL
+// database (a clone of the migrated template): API mode does not depend on the engine, and the
+// demo walks it on the embedded one (test/e2e/demo.test.ts). Build first.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RouterOSClient, menu, q } from '../../src/core/routeros/index.js';
 import { startLabRouter, type LabRouter } from '../../src/lab/index.js';
-import { runCli, tempDataDir } from '../helpers/cli.js';
+import { runCli } from '../helpers/cli.js';
+import { createPgDatabase } from '../helpers/db.js';
 
 describe('API mode end to end: ispctl and the lab router', () => {
-  const tmp = tempDataDir({ migrated: true });
-  const env = { ...tmp.env, ISPCTL_ROUTER_TIMEOUT: '5' };
+  const tmp = mkdtempSync(join(tmpdir(), 'ispctl-api-e2e-'));
+  let database: { url: string; drop(): Promise<void> };
+  let env: Record<string, string>;
   const cli = (...args: string[]) => runCli(args, { env });
   let lab: LabRouter;
   let api: RouterOSClient;
@@ -21,13 +28,16 @@ describe('API mode end to end: ispctl and the lab router', () => {
   const dial = (username: string) => lab.nas!.dial({ username, password: `pw-${username}` });
 
   beforeAll(async () => {
+    database = await createPgDatabase('ispctl_api', { migrated: true });
+    env = { DATABASE_URL: database.url, ISPCTL_DATA_DIR: join(tmp, 'data'), ISPCTL_CONFIG_DIR: join(tmp, 'config'), ISPCTL_ROUTER_TIMEOUT: '5' };
     lab = await startLabRouter({ adminPassword: 'lab-pw', identity: 'lab-api', nas: true });
     api = await RouterOSClient.connect({ host: '127.0.0.1', port: lab.port, user: 'admin', password: 'lab-pw' });
   });
   afterAll(async () => {
     await api?.close();
     await lab?.close();
-    tmp.remove();
+    await database?.drop();
+    rmSync(tmp, { recursive: true, force: true });
   });
 
   it('router add, plan create, three subscribers: each dials in with the right rate and address', async () => {
