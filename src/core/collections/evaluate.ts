@@ -25,13 +25,14 @@ import type { AdminStatus, CollectionStatus } from '../access/policy.js';
 import type { ServiceContext } from '../context.js';
 import type { Db } from '../db/tx.js';
 import { formatMoney } from '../money.js';
-import { loadNotifyConfig } from '../notify/config.js';
+import { loadNotifyConfig, type NotifyConfig } from '../notify/config.js';
+import type { LinkSettings } from '../intake/links.js';
 import { queueNotifications, type QueueRequest, type Recipient } from '../notify/outbox.js';
 import { messageDate, messageMoney, type TemplateName } from '../notify/templates.js';
-import { changeCollectionStatuses } from '../provisioning/access.js';
+import { changeCollectionStatuses, type StatusWriteSettings } from '../provisioning/access.js';
 import { addDays, diffDays, formatLocalDate, parseLocalDate, toLocalDate } from '../time.js';
 import { loadCollectionSettings, type CollectionSettings } from './config.js';
-import { loadPause } from './pause-state.js';
+import { loadPause, type CollectionsPause } from './pause-state.js';
 import { big, chunks, idArray, rowsJson, rowsOf, subscriberScope, textArray, type SubscriberRange } from '../db/sql.js';
 
 export type CollectionEventKind = 'reminder' | 'warning' | 'suspension' | 'restoration' | 'current';
@@ -82,6 +83,21 @@ export interface EvaluateOptions {
   locked?: boolean;
   /** One chunk of a collections run: its audit row says `run`, not `evaluate`. */
   run?: boolean;
+  /**
+   * What a collections run read once for all its chunks (settings, router modes) and the pause
+   * its chunk read with its subscribers' lock; without it, each is read here.
+   */
+  given?: EvaluateGiven;
+}
+
+/** Read once by a caller that evaluates many times (a collections run, per run or per chunk). */
+export interface EvaluateGiven {
+  settings: CollectionSettings;
+  notify: NotifyConfig;
+  links: LinkSettings;
+  statusWrite: StatusWriteSettings;
+  /** The pause as this chunk read it (null: not paused). */
+  paused: CollectionsPause | null;
 }
 
 /** Suspensions that were due and held back: collections is paused, or the run was over its cap. */
@@ -456,7 +472,8 @@ function messageFields(t: CollectionTransition, f: Facts, s: CollectionSettings)
  * carry suspensions and restorations to routers (run them after commit).
  */
 export async function evaluateCollections(db: Db, ctx: Pick<ServiceContext, 'clock' | 'actor' | 'env'> & Partial<Pick<ServiceContext, 'engine'>>, opts: EvaluateOptions = {}): Promise<EvaluateResult> {
-  const settings = await loadCollectionSettings(db);
+  const given = opts.given;
+  const settings = given?.settings ?? (await loadCollectionSettings(db));
   const today = opts.today ?? collectionsToday(ctx, settings);
   parseLocalDate(today, 'today');
   const dryRun = opts.dryRun === true;
@@ -513,7 +530,7 @@ export async function evaluateCollections(db: Db, ctx: Pick<ServiceContext, 'clo
     const services = suspensions.reduce((n, t) => n + t.services.length, 0);
     const overCap = opts.overCap ?? null;
     const limit = overCap ?? opts.maxSuspensions ?? null;
-    const reason = (await loadPause(db)) ? 'paused' : overCap !== null || (limit !== null && services > limit) ? 'cap' : null;
+    const reason = (given ? given.paused : await loadPause(db)) ? 'paused' : overCap !== null || (limit !== null && services > limit) ? 'cap' : null;
     if (reason) {
       result.suspensionsHeld = { reason, subscribers: suspensions.length, services, limit: reason === 'cap' ? limit : null };
       planned = planned.filter((t) => t.kind !== 'suspension');
@@ -541,7 +558,7 @@ export async function evaluateCollections(db: Db, ctx: Pick<ServiceContext, 'clo
   // that follows from them (suspended or restored) in the same write, and the router work queued.
   const now = ctx.clock.now();
   const changes = planned.flatMap((t) => t.services.filter((x) => x.from !== x.to).map((x) => ({ serviceId: x.serviceId, from: x.from, to: x.to })));
-  const written = await changeCollectionStatuses(db, ctx, changes);
+  const written = await changeCollectionStatuses(db, ctx, changes, given?.statusWrite);
   const changed = new Set(written.changed);
   result.jobIds = written.jobIds;
   // A transition happened when one of its services changed, or (a further reminder) none had to.
@@ -617,8 +634,8 @@ export async function evaluateCollections(db: Db, ctx: Pick<ServiceContext, 'clo
     requests.push({ subscriberId: t.subscriberId, eventKey: t.eventKey, template, data: messageFields(t, f, settings), recipient });
   }
   if (requests.length) {
-    const config = await loadNotifyConfig(db);
-    const q = await queueNotifications(db, ctx, requests, { config });
+    const config = given?.notify ?? (await loadNotifyConfig(db));
+    const q = await queueNotifications(db, ctx, requests, { config, linkSettings: given?.links });
     result.notifications = q.queued;
     result.notificationErrors = q.renderErrors;
   }

@@ -8,8 +8,8 @@ import { recordAudit } from '../audit.js';
 import type { ServiceContext } from '../context.js';
 import { big, idArray, rowsOf, type BigValue } from '../db/sql.js';
 import type { Db } from '../db/tx.js';
-import { changeCollectionStatuses } from '../provisioning/access.js';
-import { listSettings } from '../settings/service.js';
+import { changeCollectionStatuses, type StatusWriteSettings } from '../provisioning/access.js';
+import { listSettings, type SettingView } from '../settings/service.js';
 
 /** A late fee inserted (adjustments). */
 interface LateFeeRow {
@@ -42,8 +42,12 @@ export function lateFeeRule(value: string, currencyExponent = 2): { fixedMinor: 
   return { fixedMinor: currencyExponent === 2 ? scaled : scaled / 100n };
 }
 
-export async function chargeLateFeesAndWriteOffs(db: Db, ctx: Pick<ServiceContext, 'clock' | 'actor'>, opts: { today: string; subscriberIds?: readonly number[] }): Promise<LateResult> {
-  const v = new Map((await listSettings(db)).map((s) => [s.key, s.value]));
+export async function chargeLateFeesAndWriteOffs(
+  db: Db,
+  ctx: Pick<ServiceContext, 'clock' | 'actor'>,
+  opts: { today: string; subscriberIds?: readonly number[]; settings?: readonly SettingView[]; statusWrite?: StatusWriteSettings },
+): Promise<LateResult> {
+  const v = new Map((opts.settings ?? (await listSettings(db))).map((s) => [s.key, s.value]));
   const currency = String(v.get('currency') ?? 'PHP');
   const rule = lateFeeRule(String(v.get('late-fee') ?? 'none'));
   const feeDays = Number(v.get('late-fee-days') ?? 1);
@@ -87,7 +91,7 @@ export async function chargeLateFeesAndWriteOffs(db: Db, ctx: Pick<ServiceContex
     [...ids, writeOffDays, opts.today],
   );
   const subscriberOf = new Map(due.map((r) => [Number(r.id), Number(r.subscriber_id)]));
-  const res = await changeCollectionStatuses(db, ctx, due.map((r) => ({ serviceId: Number(r.id), from: 'suspended' as const, to: 'uncollectible' as const })));
+  const res = await changeCollectionStatuses(db, ctx, due.map((r) => ({ serviceId: Number(r.id), from: 'suspended' as const, to: 'uncollectible' as const })), opts.statusWrite);
   const written = res.changed.map((id) => ({ id, subscriber_id: subscriberOf.get(id)! }));
   if (written.length) {
     out.uncollectible = [...new Set(written.map((r) => Number(r.subscriber_id)))];

@@ -26,6 +26,10 @@ import { activeServiceCount } from './controls.js';
 import { collectionsToday, evaluateCollections, type CollectionEventKind, type EvaluateResult, type SuspensionsHeld } from './evaluate.js';
 import { loadPause, type CollectionsPause } from './pause-state.js';
 import { suspensionLimit } from './setting-defs.js';
+import { listSettings } from '../settings/service.js';
+import { loadNotifyConfig } from '../notify/config.js';
+import { linkSettingsFrom } from '../intake/links.js';
+import { loadStatusWriteSettings } from '../provisioning/access.js';
 
 /** Subscribers per chunk of a collections run (one transaction each). */
 export const RUN_CHUNK = 1000;
@@ -115,15 +119,20 @@ export async function runCollections(ctx: ServiceContext, opts: RunCollectionsOp
   let after = 0;
   let done = 0;
   progress({ phase: 'Collections', done, total });
+  // The settings and router modes, once for the run (not once per chunk); the pause is read
+  // again by each chunk, with its lock, so that `collections pause` stops a run between chunks.
+  const views = await listSettings(ctx.db);
+  const [notify, statusWrite] = await Promise.all([loadNotifyConfig(ctx.db), loadStatusWriteSettings(ctx.db, views)]);
+  const links = linkSettingsFrom(views);
   for (;;) {
     const chunk = await withTransaction(ctx.db, async (trx) => {
       // The chunk's subscribers, locked in id order: a payment for one of them waits for this
       // chunk only, and this chunk decides on what is committed by then.
-      const ids = await nextChunk(trx, after, size, subscriberIds);
+      const { ids, paused: pausedNow } = await nextChunk(trx, after, size, subscriberIds);
       if (!ids.length) return null;
-      const r = await rebalance(trx, ctx, { subscriberIds: ids }, { today, collections: { locked: true, overCap, run: true } });
-      const pausedNow = await loadPause(trx);
-      const late = pausedNow ? null : await chargeLateFeesAndWriteOffs(trx, ctx, { today, subscriberIds: ids });
+      const given = { settings, notify, links, statusWrite, paused: pausedNow };
+      const r = await rebalance(trx, ctx, { subscriberIds: ids }, { today, collections: { locked: true, overCap, run: true, given } });
+      const late = pausedNow ? null : await chargeLateFeesAndWriteOffs(trx, ctx, { today, subscriberIds: ids, settings: views, statusWrite });
       return { ids, collections: r.collections, lateJobIds: late?.jobIds ?? [] };
     });
     if (!chunk) break;
@@ -163,14 +172,22 @@ function merge(into: RunCollectionsResult, r: EvaluateResult, lateJobIds: number
   }
 }
 
-/** The next chunk of subscriber ids after `after`, locked (FOR UPDATE) in id order. */
-async function nextChunk(trx: Db, after: number, size: number, only: number[] | undefined): Promise<number[]> {
-  const r = await rowsOf<{ id: number }>(
+/**
+ * The next chunk of subscriber ids after `after`, locked (FOR UPDATE) in id order, and the pause
+ * in force as the chunk starts (in the same statement: collections pause stops a run between
+ * chunks without a read of its own).
+ */
+async function nextChunk(trx: Db, after: number, size: number, only: number[] | undefined): Promise<{ ids: number[]; paused: CollectionsPause | null }> {
+  const r = await rowsOf<{ id: number; paused_at: Date | null; paused_by: string | null; reason: string | null }>(
     trx,
-    `select id from subscribers where id > ? ${only ? 'and id = any(?::int[])' : ''} order by id limit ? for update`,
+    `with c as (select id from subscribers where id > ? ${only ? 'and id = any(?::int[])' : ''} order by id limit ? for update),
+          p as (select paused_at, paused_by, reason from collections_pause limit 1)
+     select c.id, p.paused_at, p.paused_by, p.reason from c left join p on true order by c.id`,
     only ? [after, idArray(only), size] : [after, size],
   );
-  return r.map((x) => Number(x.id));
+  const first = r[0];
+  const paused = first && first.paused_at !== null ? { pausedAt: new Date(first.paused_at), pausedBy: first.paused_by!, reason: first.reason } : null;
+  return { ids: r.map((x) => Number(x.id)), paused };
 }
 
 async function subscriberCount(db: Db, only: number[] | undefined): Promise<number> {

@@ -12,7 +12,7 @@ import type { ServiceContext } from '../context.js';
 import type { Db } from '../db/tx.js';
 import { invalid } from '../errors.js';
 import { loadSecretKey } from '../secrets.js';
-import { listSettings } from '../settings/service.js';
+import { listSettings, type SettingView } from '../settings/service.js';
 import { errors } from '../error-catalogue.js';
 
 function linkKey(env: Record<string, string | undefined>): Buffer {
@@ -47,7 +47,12 @@ export interface LinkSettings {
 }
 
 export async function loadLinkSettings(db: Db): Promise<LinkSettings> {
-  const v = new Map((await listSettings(db)).map((s) => [s.key, s.value]));
+  return linkSettingsFrom(await listSettings(db));
+}
+
+/** The payment-link settings from every setting's view (listSettings). */
+export function linkSettingsFrom(views: readonly SettingView[]): LinkSettings {
+  const v = new Map(views.map((s) => [s.key, s.value]));
   const url = v.get('public-url');
   return { publicUrl: url ? String(url) : null, days: Number(v.get('payment-link-days') ?? 14) };
 }

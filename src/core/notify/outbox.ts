@@ -17,7 +17,7 @@ import { invalid, isIspctlError, IspctlError } from '../errors.js';
 import { amountDueBySubscriber } from '../ledger/read-model.js';
 import { markInvoicesSent } from '../ledger/allocate.js';
 import { renderInvoice, renderReceipt } from '../documents/service.js';
-import { shortLinkMaker } from '../intake/links.js';
+import { shortLinkMaker, type LinkSettings } from '../intake/links.js';
 import { idArray, rowsOf } from '../db/sql.js';
 import { notifyJobs } from '../provisioning/jobs.js';
 import { loadNotifyConfig, type NotifyConfig } from './config.js';
@@ -145,6 +145,8 @@ export interface QueueResult {
 export interface QueueOptions {
   /** Settings, when the caller has loaded them already. */
   config?: NotifyConfig;
+  /** Payment-link settings, when the caller has loaded them already. */
+  linkSettings?: LinkSettings;
 }
 
 const INSERT_BATCH = 5000;
@@ -270,7 +272,7 @@ export async function queueNotifications(db: Db, ctx: Pick<ServiceContext, 'cloc
   const setUp = (c: Channel) => (c === 'email' ? Boolean(config.smtpUrl && config.mailFrom) : Boolean(config.sms));
   const channelsOf = (req: QueueRequest) => (req.channels ? req.channels.filter(setUp) : config.channels);
   if (!requests.some((r) => channelsOf(r).length)) return result;
-  const payLink = await shortLinkMaker({ db, clock: ctx.clock, env: ctx.env });
+  const payLink = await shortLinkMaker({ db, clock: ctx.clock, env: ctx.env }, { settings: opts.linkSettings });
   const missing = [...new Set(requests.filter((r) => !r.recipient).map((r) => r.subscriberId))];
   const looked = new Map<number, Recipient>();
   if (missing.length) {

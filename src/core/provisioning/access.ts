@@ -3,10 +3,11 @@
 // answer, set-based, so RADIUS views and API drivers read a column instead of re-deciding.
 import type { ServiceContext } from '../context.js';
 import { collectionTransitionAllowed, desiredAccess, hasEnded, type AccessState, type AdminStatus, type CollectionStatus, type SuspensionAction } from '../access/policy.js';
-import { ACCESS_SETTING_KEYS, loadNetworkSettings, type NetworkSettings } from '../access/settings.js';
+import { ACCESS_SETTING_KEYS, loadNetworkSettings, networkSettingsFrom, type NetworkSettings } from '../access/settings.js';
 import { chunks, idArray, rowsJson, rowsOf } from '../db/sql.js';
 import type { Db } from '../db/tx.js';
-import { ispToday } from '../settings/service.js';
+import { ispToday, listSettings, type SettingView } from '../settings/service.js';
+import { formatLocalDate, toLocalDate } from '../time.js';
 import { enqueueJobs, type JobSpec } from './jobs.js';
 
 export interface AccessScope {
@@ -185,16 +186,16 @@ export interface CollectionStatusResult {
  * in access/policy.ts) is refused: returned in `refused`, nothing written. Call inside the
  * transaction that decided the changes.
  */
-export async function changeCollectionStatuses(db: Db, ctx: Pick<ServiceContext, 'clock'>, list: readonly CollectionStatusChange[]): Promise<CollectionStatusResult> {
+export async function changeCollectionStatuses(db: Db, ctx: Pick<ServiceContext, 'clock'>, list: readonly CollectionStatusChange[], given?: StatusWriteSettings): Promise<CollectionStatusResult> {
   const out: CollectionStatusResult = { changed: [], refused: [], changes: [], jobIds: [] };
   const allowed = list.filter((c) => collectionTransitionAllowed(c.from, c.to));
   out.refused = list.filter((c) => !collectionTransitionAllowed(c.from, c.to));
   if (!allowed.length) return out;
-  const settings = await loadNetworkSettings(db);
+  const settings = given?.network ?? (await loadNetworkSettings(db));
   const now = ctx.clock.now();
-  const today = await ispToday(db, now);
+  const today = given ? formatLocalDate(toLocalDate(now, given.timezone)) : await ispToday(db, now);
   const wanted = new Map(allowed.map((c) => [c.serviceId, c]));
-  const routers = await routerModes(db);
+  let routers = given?.routers ?? (await routerModes(db));
   const specs: JobSpec[] = [];
   for (const ids of chunks([...wanted.keys()], BATCH)) {
     const rows = (await db('services as s').join('plans as p', 'p.id', 's.plan_id').select(ACCESS_COLUMNS).whereRaw('s.id = any(?::int[])', [idArray(ids)])) as AccessRow[];
@@ -210,6 +211,8 @@ export async function changeCollectionStatuses(db: Db, ctx: Pick<ServiceContext,
       values.push({ id: Number(r.id), revision: r.revision, from_status: c.from, to_status: c.to, state: after.state, reason: after.reason, rate: after.rateLimit, access: change !== undefined });
     }
     if (!values.length) continue;
+    // A router added since the caller read the routers: read them again.
+    if (given && rows.some((r) => r.router_id !== null && !routers.has(Number(r.router_id)))) routers = given.routers = await routerModes(db);
     const res = await rowsOf<{ id: number }>(
       db,
       `update services s
@@ -243,6 +246,22 @@ interface RouterModeRow {
   id: number;
   mode: RouterMode['mode'];
   shaping: RouterMode['shaping'];
+}
+
+/**
+ * What changeCollectionStatuses reads besides the services, read once by a caller that writes
+ * statuses many times (a collections run, once per run rather than once per chunk).
+ */
+export interface StatusWriteSettings {
+  network: NetworkSettings;
+  /** The ISP's time zone (today is taken from the clock at each write). */
+  timezone: string;
+  routers: Map<number, RouterMode>;
+}
+
+export async function loadStatusWriteSettings(db: Db, views?: readonly SettingView[]): Promise<StatusWriteSettings> {
+  const v = views ?? (await listSettings(db));
+  return { network: networkSettingsFrom(v), timezone: String(v.find((x) => x.key === 'timezone')?.value ?? 'UTC'), routers: await routerModes(db) };
 }
 
 async function routerModes(db: Db): Promise<Map<number, RouterMode>> {
