@@ -30,7 +30,7 @@ export interface ServeOptions {
   dataDir: string;
   /** Exit after this long without a client (ms). */
   idleMs: number;
-  /** How often to check that the data directory is still there (ms). */
+  /** How often to check that the data directory and socket are still there (ms; two stat calls, so often is cheap). */
   watchMs?: number;
   log?: (line: string) => void;
 }
@@ -313,7 +313,7 @@ export async function serveEmbedded(opts: ServeOptions): Promise<'idle' | 'gone'
     } catch {
       finish('gone');
     }
-  }, opts.watchMs ?? 1000);
+  }, opts.watchMs ?? 250);
   const onSignal = () => finish('signal');
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
