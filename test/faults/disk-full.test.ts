@@ -5,10 +5,9 @@
 // once.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, expect, inject, test } from 'vitest';
+import { afterAll, expect, test } from 'vitest';
 import { FixedClock } from '../../src/core/clock.js';
 import type { ServiceContext } from '../../src/core/context.js';
 import { openDatabase } from '../../src/core/db/connection.js';
@@ -17,6 +16,7 @@ import { addRouter } from '../../src/core/routers/service.js';
 import { initialise } from '../../src/core/settings/init.js';
 import { importSubscribers } from '../../src/core/subscribers/import.js';
 import { BIN, runCli } from '../helpers/cli.js';
+import { unpackPgliteSnapshot } from './helpers.js';
 import { SECRET_KEY } from './pg.js';
 
 const root = process.getuid?.() === 0;
@@ -64,10 +64,7 @@ test.skipIf(!roomy)('a disk that fills up mid-run, then a read-only and an unwri
   const target = { engine: 'pglite' as const, dataDir, path: join(dataDir, 'pgdata') };
   // Seeded in this process: the run's migrated snapshot, then an ISP with subscribers.
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const { PGlite } = await import('@electric-sql/pglite');
-  const seed = new PGlite(target.path, { loadDataDir: new Blob([await readFile(inject('pgliteSnapshot'))]) });
-  await seed.waitReady;
-  await seed.close();
+  unpackPgliteSnapshot(dataDir);
   let db = await openDatabase(target, { lockTimeoutMs: 30_000 });
   try {
     const ctx: ServiceContext = { db: db.knex, engine: 'pglite', clock: new FixedClock('2026-01-01T00:00:00Z'), actor: { user: 'tester', command: 'ispctl test' }, env: { ISPCTL_SECRET_KEY: SECRET_KEY } };

@@ -1,7 +1,9 @@
 // The fault suite runs short in the ordinary test run and with full counts on its own
 // (`npm run test:faults`, which sets ISPCTL_FAULTS_FULL=1).
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { inject } from 'vitest';
 import { ROOT } from '../helpers/cli.js';
 
 export const FULL = process.env.ISPCTL_FAULTS_FULL === '1';
@@ -19,6 +21,18 @@ export interface NodeResult {
   signal: NodeJS.Signals | null;
   stdout: string;
   stderr: string;
+}
+
+/**
+ * Makes `dataDir` hold a migrated embedded database: the run's PGlite snapshot (a tar of a data
+ * directory, made once by the global setup) unpacked into `dataDir/pgdata`. For tests whose point
+ * is not a first start: opening it skips PGlite's initdb, the costliest part of a first start.
+ */
+export function unpackPgliteSnapshot(dataDir: string): void {
+  const pgdata = join(dataDir, 'pgdata');
+  mkdirSync(pgdata, { recursive: true, mode: 0o700 });
+  // The tar's names are absolute (PGlite's dump): tar strips the leading slash and says so on stderr.
+  execFileSync('tar', ['-xf', inject('pgliteSnapshot'), '-C', pgdata], { stdio: 'ignore' });
 }
 
 /** Runs a Node script to its end. */

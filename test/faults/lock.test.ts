@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { count, DIST, runNode, WORKERS } from './helpers.js';
+import { count, DIST, runNode, unpackPgliteSnapshot, WORKERS } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ispctl-lock-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -54,6 +54,9 @@ test('two processes writing one embedded database never lose a row', async () =>
   const rounds = count(1, 5);
   const rows = count(20, 100);
   const dataDir = join(dir, 'writers');
+  // An existing database (the run's migrated snapshot): the point is the two writers, not PGlite's
+  // initdb (a first start by racing processes is the embedded-server test's).
+  unpackPgliteSnapshot(dataDir);
   const results = await Promise.all(
     ['a', 'b'].map((tag) => runNode(join(WORKERS, 'pglite-writer.mjs'), [join(DIST, 'core/db/connection.js'), dataDir, String(rounds), String(rows), tag])),
   );
