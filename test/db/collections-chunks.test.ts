@@ -7,6 +7,7 @@
 import { beforeAll, expect, it } from 'vitest';
 import { generateInvoices } from '../../src/core/billing/generate.js';
 import { FixedClock } from '../../src/core/clock.js';
+import { pauseCollections, resumeCollections } from '../../src/core/collections/controls.js';
 import { runCollections, type RunChunk } from '../../src/core/collections/run.js';
 import type { ServiceContext } from '../../src/core/context.js';
 import { recordPayment, type RecordPaymentResult } from '../../src/core/payments/service.js';
@@ -25,6 +26,19 @@ interface EventRow {
   kind: string;
 }
 
+/** COUNT subscribers with one invoice each, due 2026-11-16; the clock on 2026-11-25, past grace. */
+async function world(base: ServiceContext): Promise<ServiceContext> {
+  const ctx = { ...base, env: { ISPCTL_SECRET_KEY: 'b8'.repeat(32) } };
+  await initialise(ctx, { values: { 'isp-name': 'Test ISP', currency: 'PHP', timezone: 'Asia/Manila', 'grace-days': 5 } });
+  await addRouter(ctx, { name: 'core1', host: '127.0.0.1', apiPort: 1, apiUser: 'admin', apiPassword: 'x', mode: 'api' });
+  await createPlan(ctx, { name: 'Fiber 50', price: '1500', download: '50M', upload: '20M' });
+  for (let i = 1; i <= COUNT; i++) await addSubscriber(ctx, { fullName: `Sub ${i}`, username: `u${i}`, password: 'pw', plan: 'Fiber 50', router: 'core1' });
+  await generateInvoices(ctx, { period: '2026-11' }); // due 2026-11-16, suspension after 2026-11-21
+  return { ...ctx, clock: new FixedClock('2026-11-25T01:00:00Z') };
+}
+
+const suspendedCount = async (ctx: ServiceContext) => Number((await ctx.db('services').where({ collection_status: 'suspended' }).count({ n: '*' }).first())!.n);
+
 describeEachEngine('collections run in chunks', (db) => {
   let ctx: ServiceContext;
   const statusOf = async (username: string) => ctx.db('services').where({ username }).first('collection_status', 'access_state');
@@ -32,13 +46,7 @@ describeEachEngine('collections run in chunks', (db) => {
     (await ctx.db('collection_events as e').join('services as s', 's.subscriber_id', 'e.subscriber_id').orderBy('e.id').select('e.id', 's.username', 'e.kind')).map((r: EventRow) => ({ ...r, id: Number(r.id) }));
 
   beforeAll(async () => {
-    ctx = { ...db().ctx(new FixedClock('2026-11-01T01:00:00Z')), env: { ISPCTL_SECRET_KEY: 'b8'.repeat(32) } };
-    await initialise(ctx, { values: { 'isp-name': 'Test ISP', currency: 'PHP', timezone: 'Asia/Manila', 'grace-days': 5 } });
-    await addRouter(ctx, { name: 'core1', host: '127.0.0.1', apiPort: 1, apiUser: 'admin', apiPassword: 'x', mode: 'api' });
-    await createPlan(ctx, { name: 'Fiber 50', price: '1500', download: '50M', upload: '20M' });
-    for (let i = 1; i <= COUNT; i++) await addSubscriber(ctx, { fullName: `Sub ${i}`, username: `u${i}`, password: 'pw', plan: 'Fiber 50', router: 'core1' });
-    await generateInvoices(ctx, { period: '2026-11' }); // due 2026-11-16, suspension after 2026-11-21
-    ctx = { ...ctx, clock: new FixedClock('2026-11-25T01:00:00Z') };
+    ctx = await world(db().ctx(new FixedClock('2026-11-01T01:00:00Z')));
   });
 
   it('the per-run cap is decided for the whole run, not per chunk: no chunk suspends, one alert', async () => {
@@ -48,7 +56,7 @@ describeEachEngine('collections run in chunks', (db) => {
     expect(r.chunks).toBe(6);
     expect(r.suspended).toEqual([]);
     expect(r.suspensionsHeld).toEqual({ reason: 'cap', subscribers: COUNT, services: COUNT, limit: 20 });
-    expect(Number((await ctx.db('services').where({ collection_status: 'suspended' }).count({ n: '*' }).first())!.n)).toBe(0);
+    expect(await suspendedCount(ctx)).toBe(0);
     expect(Number((await ctx.db('audit_log').where({ entity_type: 'collections', action: 'cap-exceeded' }).count({ n: '*' }).first())!.n)).toBe(1);
   });
 
@@ -95,5 +103,36 @@ describeEachEngine('collections run in chunks', (db) => {
     expect(at('u1', 'restoration')).toBeGreaterThan(at('u1', 'suspension')!);
     for (const later of ['u9', 'u13', 'u17', 'u21', 'u23']) expect(at('u1', 'restoration'), later).toBeLessThan(at(later, 'suspension')!);
     expect(at(`u${COUNT}`, 'suspension')).toBeUndefined();
+  });
+});
+
+// `collections pause` during a mass run: each chunk reads the pause as it locks its subscribers,
+// so the chunks after the pause suspend no one (even with --force), and the run says why.
+describeEachEngine('collections paused part way through a run', (db) => {
+  let ctx: ServiceContext;
+  beforeAll(async () => {
+    ctx = await world(db().ctx(new FixedClock('2026-11-01T01:00:00Z')));
+  });
+
+  it('the chunks after the pause suspend no one; after resume the next run suspends the rest', async () => {
+    const chunks: RunChunk[] = [];
+    const r = await runCollections(ctx, {
+      force: true,
+      chunkSize: CHUNK,
+      onChunk: async (c) => {
+        chunks.push(c);
+        if (c.index === 1) await pauseCollections(ctx, { reason: 'bank feed late' });
+      },
+    });
+    expect(r.paused, 'not paused when the run started').toBeNull();
+    expect(chunks.map((c) => c.suspended.length)).toEqual([CHUNK, 0, 0, 0, 0, 0]);
+    expect(r.suspended).toHaveLength(CHUNK);
+    expect(r.suspensionsHeld).toMatchObject({ reason: 'paused', services: COUNT - CHUNK });
+    expect(await suspendedCount(ctx)).toBe(CHUNK);
+
+    await resumeCollections(ctx);
+    const again = await runCollections(ctx, { force: true, chunkSize: CHUNK });
+    expect(again.suspended).toHaveLength(COUNT - CHUNK);
+    expect(await suspendedCount(ctx)).toBe(COUNT);
   });
 });
