@@ -21,9 +21,14 @@ export default defineConfig({
     // between the check and the server's bind, nor while a PostgreSQL restarts on its port.
     // `--maxWorkers 1` runs one file at a time.
     pool: 'forks',
-    // The unit and database projects run in worker threads that each run file after file (see
-    // below); a threads pool isolates only if told to, per pool, not per project.
-    poolOptions: { threads: { isolate: false } },
+    // Each worker runs file after file in the process (or, for the unit and database projects,
+    // the worker thread) it started with, with the modules it has loaded, instead of a fresh
+    // process per file: no test file changes the environment, the working directory or
+    // process-wide handlers without putting them back, mocks modules or fakes timers, and the
+    // core's module state is caches of pure functions. Measured on the end-to-end and fault files:
+    // 184 s and 218 s of CPU against 206 s and 250 s with a process per file. Isolation is a
+    // per-pool setting (the projects' own `isolate` is not read for a pool).
+    poolOptions: { threads: { isolate: false }, forks: { isolate: false } },
     maxWorkers: 2,
     minWorkers: 1,
     sequence: { sequencer: SlowFirstSequencer },

@@ -80,13 +80,17 @@ test('one daemon on a moving clock bills on day 1, reminds before and on the due
     expect(localDate(i.created_at) >= i.issue_date && localDate(i.created_at) < i.due_date, localDate(i.created_at)).toBe(true);
   }
   const due = invoices[0]!.due_date as string;
-  // Reminders 3 days before and on the due date, one per subscriber each time.
+  // Reminders 3 days before and on the due date, to all three at once. A run that first comes
+  // after both days (runs late on a busy machine) sends one reminder, not two.
   const reminders = (await knex('collection_events').where({ kind: 'reminder' }).select('id')).length;
-  expect(reminders).toBe(6);
+  const reminding = runs.filter((r) => r.reminded > 0);
+  expect(reminding.map((r) => r.reminded)).toEqual(reminding.map(() => 3));
+  expect(reminders).toBe(3 * reminding.length);
   const early = firstOnOrAfter(addDays(due, -3), (r) => r.reminded > 0);
-  expect(runs[early]!.reminded).toBe(3);
-  const onDue = firstOnOrAfter(due, (r) => r.reminded > 0, early);
-  expect(runs[onDue]!.reminded).toBe(3);
+  if (runs[early]!.day < due) {
+    firstOnOrAfter(due, (r) => r.reminded > 0, early);
+    expect(reminding).toHaveLength(2);
+  } else expect(reminding).toHaveLength(1);
   // Suspended once the due date plus 5 days of grace has passed: on the day after it, all three
   // in one run.
   const suspended = firstOnOrAfter(addDays(due, 6), (r) => r.suspended > 0);
