@@ -7,9 +7,8 @@
 // - Bounded: every command has its own timeout (`timeoutMs`), and a router that answers nothing
 //   for that long is given up (its lane moves on). Only the lanes in use hold connections.
 // - Progress: a driver reports results as the router acknowledges them (the API driver after
-//   each chunk); they are recorded at once (written while the driver goes on with the router,
-//   the turn waiting for the writes only at its end), so what went through stays done and only
-//   the rest is retried when the router stalls part-way.
+//   each chunk); they are recorded at once, so what went through stays done and only the rest
+//   is retried when the router stalls part-way.
 // - Database use is short and shared: a lane takes a connection only to claim, read or record
 //   (through a gate of `dbSlots`, fewer than the pool holds), never while it talks to a router, so
 //   32 lanes (or more) never exhaust a pool of 10 and never wait on one another's routers.
@@ -18,7 +17,7 @@
 import type { Knex } from 'knex';
 import type { ServiceContext } from '../context.js';
 import type { RouterRow } from '../db/rows.js';
-import { recordRouterContacts, toRouter, type Router } from '../routers/service.js';
+import { toRouter, type Router } from '../routers/service.js';
 import { releaseDeadClaims, workerId } from './claims.js';
 import { claimJobs, completeJobs, countOpenJobs, dueRouters, failJobs, releaseJobs, type ClaimFilter, type Job, type JobCounts } from './jobs.js';
 
@@ -31,17 +30,8 @@ export interface DriverRunOptions {
   signal: AbortSignal;
   /** How long one command (and the connect) may go unanswered (ms). */
   commandTimeoutMs?: number;
-  /**
-   * Hands over results as they are known. The runner takes them at once (they are no longer the
-   * driver's to fail) and writes them while the driver goes on with the router; the turn ends
-   * only when they are written.
-   */
+  /** Hands over results as they are known; the runner records them before it resolves. */
   report?(results: JobResult[]): Promise<void>;
-  /**
-   * The router answered a connect at `at`: the runner writes the contacts of every lane
-   * together. Without it the driver writes its own.
-   */
-  contact?(at: Date): void;
   /** The router answered something (the runner's watchdog starts again). */
   progress?(): void;
   /** Jobs in the first chunk of a driver that works in chunks. */
@@ -253,25 +243,6 @@ export async function runJobs(ctx: ServiceContext, drivers: Drivers, opts: RunOp
     })());
   };
 
-  // Routers' contacts (connected at `at`) likewise: one statement for every lane's a few times a
-  // second, not one per turn.
-  let contacts = new Map<number, Date>();
-  let contactQueued = false;
-  let contactWrites: Promise<void> = Promise.resolve();
-  const contacted = (routerId: number, at: Date): void => {
-    contacts.set(routerId, at);
-    if (contactQueued) return;
-    contactQueued = true;
-    contactWrites = contactWrites.then(async () => {
-      await sleep(COMPLETE_EVERY_MS);
-      contactQueued = false;
-      const batch = contacts;
-      contacts = new Map();
-      // A contact is information (health checks own the status): a failed write is not the jobs' failure.
-      await withDb(() => recordRouterContacts(db, batch)).catch(() => undefined);
-    });
-  };
-
   /** One router's turn: claim its due jobs, hand them to its driver, record what comes back. Returns whether it may have more. */
   const turn = async (routerId: number, ignoreBackoff: boolean): Promise<'more' | 'done' | 'failed'> => {
     const limit = claimLimit !== undefined ? Math.min(turnJobs, claimLimit - claimedTotal) : turnJobs;
@@ -296,12 +267,8 @@ export async function runJobs(ctx: ServiceContext, drivers: Drivers, opts: RunOp
     let gaveUp = false;
     let answered = false;
     let anyFailed = false;
-    // Results are taken at once (out of `open`, counted) and written while the driver goes on
-    // with the router; the turn waits for the writes before it ends.
-    const writes: Array<Promise<void>> = [];
-    let writeError: unknown;
-    const record = (results: JobResult[]): Promise<void> => {
-      if (gaveUp) return Promise.resolve(); // too late: what it says is recorded as failed or released below
+    const record = async (results: JobResult[]) => {
+      if (gaveUp) return; // too late: what it says is recorded as failed or released below
       progress();
       const ok: number[] = [];
       const bad: Array<{ id: number; error: string }> = [];
@@ -311,6 +278,9 @@ export async function runJobs(ctx: ServiceContext, drivers: Drivers, opts: RunOp
         else bad.push({ id: r.id, error: r.error });
       }
       if (ok.length || bad.length) answered = true;
+      const now = ctx.clock.now();
+      if (ok.length) await complete(ok);
+      if (bad.length) await withDb(() => failJobs(db, bad, now, worker));
       done += ok.length;
       failed += bad.length;
       t.done += ok.length;
@@ -319,23 +289,6 @@ export async function runJobs(ctx: ServiceContext, drivers: Drivers, opts: RunOp
         anyFailed = true;
         t.error ??= bad[0]!.error;
       }
-      if (!ok.length && !bad.length) return Promise.resolve();
-      const now = ctx.clock.now();
-      const write = (async () => {
-        if (ok.length) await complete(ok);
-        if (bad.length) await withDb(() => failJobs(db, bad, now, worker));
-      })();
-      writes.push(
-        write.catch((err: unknown) => {
-          writeError ??= err;
-        }),
-      );
-      return Promise.resolve();
-    };
-    /** Every result handed over so far is written (or the first write's error is thrown). */
-    const written = async () => {
-      while (writes.length) await Promise.all(writes.splice(0));
-      if (writeError !== undefined) throw writeError;
     };
 
     const controller = new AbortController();
@@ -374,15 +327,14 @@ export async function runJobs(ctx: ServiceContext, drivers: Drivers, opts: RunOp
       progress,
       db: withDb,
       row: known.row,
-      contact: (at) => contacted(routerId, at),
       ...(opts.firstChunk ? { firstChunk: opts.firstChunk } : {}),
     });
     let error: string | undefined;
     try {
       const outcome = await Promise.race([work.then((rest) => ({ rest }), (err: unknown) => ({ err })), stopped.then(() => undefined)]);
       if (outcome && 'rest' in outcome) {
-        void record(outcome.rest);
-        if (open.size) void record([...open].map((id) => ({ id, ok: false as const, error: 'the driver did not report on this job' })));
+        await record(outcome.rest);
+        if (open.size) await record([...open].map((id) => ({ id, ok: false as const, error: 'the driver did not report on this job' })));
       } else if (outcome) {
         error = outcome.err instanceof Error ? outcome.err.message : String(outcome.err);
       }
@@ -392,8 +344,6 @@ export async function runJobs(ctx: ServiceContext, drivers: Drivers, opts: RunOp
     }
     if (reason || error !== undefined) {
       gaveUp = true;
-      // What was handed over before is written, whatever happens to the rest.
-      await written().catch(() => undefined);
       controller.abort();
       // The abort destroys the driver's connection; wait for it to wind down so nothing it
       // started (a connect, a write to the database) outlives this run.
@@ -417,7 +367,6 @@ export async function runJobs(ctx: ServiceContext, drivers: Drivers, opts: RunOp
       t.error = text;
       return 'failed';
     }
-    await written();
     if (anyFailed) return 'failed';
     return jobs.length >= limit ? 'more' : 'done';
   };
@@ -444,8 +393,6 @@ export async function runJobs(ctx: ServiceContext, drivers: Drivers, opts: RunOp
     }),
   );
 
-  // The last contacts are written before the run ends (nothing it started outlives it).
-  await contactWrites;
   const doneElsewhere = opts.ids ? await awaitOthers(db, opts.ids, claimedIds, Math.min(budgetEnd, started + timeoutMs)) : 0;
   const remaining = await countOpenJobs(db, { ids: opts.ids, routerIds: opts.routerIds });
   const routers = [...tallies.values()].map((t) => ({ router: t.name, done: t.done, failed: t.failed, ...(t.error ? { error: t.error } : {}) }));

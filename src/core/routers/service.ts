@@ -612,18 +612,6 @@ export async function recordRouterContact(db: Knex | Knex.Transaction, id: numbe
     .update(contact.error ? { last_error: contact.error } : { last_contact_at: contact.at, last_error: null });
 }
 
-/** Successful contacts of several routers (each connected at its own time), in one statement. */
-export async function recordRouterContacts(db: Knex | Knex.Transaction, contacts: ReadonlyMap<number, Date>): Promise<void> {
-  if (contacts.size === 0) return;
-  const rows = [...contacts].map(([id, at]) => ({ id, at: at.toISOString() }));
-  await db.raw(
-    `update routers r set last_contact_at = x.at, last_error = null
-       from json_to_recordset(?::json) as x(id int, at timestamptz)
-      where r.id = x.id`,
-    [JSON.stringify(rows)],
-  );
-}
-
 /**
  * What a check saw: the status it found (through the router state machine, conditioned on the
  * status the check started `from`) with the error or what the router said of itself. Returns

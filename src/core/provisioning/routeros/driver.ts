@@ -56,24 +56,16 @@ const direct: DbStep = (step) => step();
 /**
  * Opens the API connection to `router`, recording the contact or the error (health checks own
  * the status). `via.row`: the router's row already read (no read here); `via.db`: the gate every
- * database step goes through (never held while the router is waited for); `via.contact`: takes the
- * contact to write with others' (a runner's lanes) instead of writing it here.
+ * database step goes through (never held while the router is waited for).
  */
-export async function connectRouter(
-  ctx: ServiceContext,
-  router: Router,
-  timeoutMs: number,
-  signal?: AbortSignal,
-  via: { row?: RouterRow; db?: DbStep; contact?: (at: Date) => void } = {},
-): Promise<RouterOSClient> {
+export async function connectRouter(ctx: ServiceContext, router: Router, timeoutMs: number, signal?: AbortSignal, via: { row?: RouterRow; db?: DbStep } = {}): Promise<RouterOSClient> {
   const withDb = via.db ?? direct;
   const opts = via.row ? connectOptionsFromRow(ctx, via.row, { timeoutMs }) : await withDb(() => routerConnectOptions(ctx, router, { timeoutMs }));
   opts.connectTimeoutMs = Math.min(timeoutMs, CONNECT_TIMEOUT_CAP_MS);
   if (signal) opts.signal = signal;
   try {
     const client = await RouterOSClient.connect(opts);
-    if (via.contact) via.contact(ctx.clock.now());
-    else await withDb(() => recordRouterContact(ctx.db, router.id, { at: ctx.clock.now() })).catch(() => undefined);
+    await withDb(() => recordRouterContact(ctx.db, router.id, { at: ctx.clock.now() })).catch(() => undefined);
     return client;
   } catch (err) {
     const error = connectionErrorText(router, err);
@@ -235,7 +227,7 @@ export async function runApiJobs(ctx: ServiceContext, router: Router, jobs: Job[
 
   let client: RouterOSClient;
   try {
-    client = await connectRouter(ctx, router, timeoutMs, opts.signal, { ...(opts.row ? { row: opts.row } : {}), ...(opts.db ? { db: opts.db } : {}), ...(opts.contact ? { contact: opts.contact } : {}) });
+    client = await connectRouter(ctx, router, timeoutMs, opts.signal, { ...(opts.row ? { row: opts.row } : {}), ...(opts.db ? { db: opts.db } : {}) });
   } catch (err) {
     throw new RouterGaveUpError(routerFailureText(router, err, timeoutMs), { cause: err });
   }
