@@ -1,9 +1,9 @@
 import { defineConfig } from 'vitest/config';
 import { SlowFirstSequencer } from './test/helpers/sequencer.js';
 
-// Four projects: fast unit tests that start nothing, database tests (each run on PGlite and
-// PostgreSQL), end-to-end tests that run the built `ispctl` binary against real services, and
-// the fault suite. Only the database, e2e and fault projects have the global setup (a
+// Three projects: fast unit tests that start nothing, database tests (each run on PGlite and
+// PostgreSQL), and end-to-end and fault tests that run the built `ispctl` binary and real
+// services. Only the database and e2e projects have the global setup (a
 // PostgreSQL cluster, a migrated template database and a migrated PGlite snapshot), so
 // `vitest run --project unit` starts no database.
 const databaseSetup = ['./test/helpers/global-setup.ts'];
@@ -41,10 +41,22 @@ export default defineConfig({
       // at a time: those files are mostly waiting on processes and start in fresh processes.
       { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.{ts,tsx}'], pool: 'threads', isolate: false, sequence: { groupOrder: 1 } } },
       { extends: true, test: { name: 'db', include: ['test/db/**/*.test.ts'], globalSetup: databaseSetup, pool: 'threads', isolate: false, sequence: { groupOrder: 1 } } },
-      { extends: true, test: { name: 'e2e', include: ['test/e2e/**/*.test.ts'], globalSetup: databaseSetup, testTimeout: 240_000 } },
-      // Kill -9, two daemons, a restarting PostgreSQL, misbehaving routers, a full disk. Short
-      // here; full counts with `npm run test:faults` (ISPCTL_FAULTS_FULL=1).
-      { extends: true, test: { name: 'faults', include: ['test/faults/**/*.test.ts'], globalSetup: databaseSetup, testTimeout: 600_000 } },
+      // End-to-end files (test/e2e: the built binary against real services) and fault files
+      // (test/faults: kill -9, two daemons, a restarting PostgreSQL, misbehaving routers, a full
+      // disk; short here, full counts with `npm run test:faults`, ISPCTL_FAULTS_FULL=1) are one
+      // project, so one queue: with workers that are not isolated, vitest runs each project's
+      // files as a batch and starts the next project's only when the last file of the batch has
+      // ended, so with two projects one worker sat idle while the other finished the end-to-end
+      // project's last file. `vitest run --project e2e test/faults` runs the fault files alone.
+      {
+        extends: true,
+        test: {
+          name: 'e2e',
+          include: ['test/e2e/**/*.test.ts', 'test/faults/**/*.test.ts'],
+          globalSetup: databaseSetup,
+          testTimeout: process.env.ISPCTL_FAULTS_FULL === '1' ? 600_000 : 240_000,
+        },
+      },
     ],
   },
 });

@@ -8,7 +8,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
-const GUESS_SECONDS: Record<string, number> = { faults: 8, e2e: 8, db: 3, unit: 0.3 };
+const GUESS_SECONDS: Record<string, number> = { e2e: 8, db: 3, unit: 0.3 };
 
 function recorded(root: string): Record<string, number> {
   try {
