@@ -7,6 +7,7 @@ import { loadNetworkSettings, networkSettingsFrom, type NetworkSettings } from '
 import { settingViews } from '../../settings/service.js';
 import type { SettingValue } from '../../settings/registry.js';
 import type { Db } from '../../db/tx.js';
+import { idArray } from '../../db/sql.js';
 import type { Router } from '../../routers/service.js';
 import { parseMikrotikRateLimit, toRouterOSRate } from '../../speed.js';
 import { planPoolName, ROUTER_POOL_NAME } from '../../routers/pools.js';
@@ -128,7 +129,8 @@ export async function buildDesiredState(db: Db, router: Router, scope: DesiredSc
     )
     .orderBy('s.id');
   const wanted = scope.serviceIds ? new Set(scope.serviceIds.map(Number)) : undefined;
-  if (wanted && wanted.size <= SCOPED_QUERY_LIMIT) q.whereIn('s.id', [...wanted]);
+  // One array parameter, not a placeholder per service (a turn asks for up to thousands).
+  if (wanted && wanted.size <= SCOPED_QUERY_LIMIT) q.whereRaw('s.id = any(?::bigint[])', [idArray(wanted)]);
   let services = (await q) as ServiceRow[];
   if (wanted) services = services.filter((s) => wanted.has(Number(s.id)));
 
@@ -154,7 +156,7 @@ export async function buildDesiredState(db: Db, router: Router, scope: DesiredSc
     )
     .whereIn('id', db('services').distinct('plan_id').where('router_id', router.id))
     .orderBy('id');
-  if (scope.planIds?.length) planQuery.orWhereIn('id', [...scope.planIds]);
+  if (scope.planIds?.length) planQuery.orWhereRaw('id = any(?::bigint[])', [idArray(scope.planIds)]);
   const plans = (await planQuery) as Array<PlanRow & { settings_json: unknown }>;
   // No plan at all (nothing on the router, no plan asked for): the settings on their own.
   const settings = plans.length ? networkSettingsFrom(settingViews(storedSettings(plans[0]!.settings_json))) : await loadNetworkSettings(db);
