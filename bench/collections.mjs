@@ -27,7 +27,7 @@
 import knexFactory from 'knex';
 import { performance } from 'node:perf_hooks';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -315,8 +315,33 @@ try {
   const totalTimes = [];
   const floorTimes = [];
   const cpuTimes = [];
+  // Statements a run sends, and (PostgreSQL on this machine) the CPU time of the server's
+  // backends for this database during the run: with the process's own CPU, the cost to compare
+  // on a busy machine, where wall times are not.
+  let statements = 0;
+  db.on('query', () => statements++);
+  const statementCounts = [];
+  const serverCpuTimes = [];
+  const floorServerCpuTimes = [];
+  const USER_HZ = 100;
+  const backendCpu = async () => {
+    if (engine !== 'postgres') return null;
+    const r = await db.raw('select pid from pg_stat_activity where datname = current_database()');
+    const out = new Map();
+    for (const { pid } of r.rows) {
+      try {
+        const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+        out.set(pid, ((Number(f[11]) + Number(f[12])) * 1000) / USER_HZ);
+      } catch {
+        return null; // another machine's server, or not readable
+      }
+    }
+    return out;
+  };
   for (let run = 0; run < RUNS; run++) {
     tick();
+    const b0 = await backendCpu();
+    const n0 = statements;
     const c0 = process.cpuUsage();
     const t0 = performance.now();
     profiling = run === 0 && Boolean(process.env.BENCH_PROFILE);
@@ -326,6 +351,9 @@ try {
     profiling = false;
     const cpu = process.cpuUsage(c0);
     cpuTimes.push((cpu.user + cpu.system) / 1000);
+    statementCounts.push(statements - n0);
+    const b1 = b0 && (await backendCpu());
+    if (b0 && b1) serverCpuTimes.push([...b1].reduce((n, [pid, ms]) => n + ms - (b0.get(pid) ?? 0), 0));
     const s = await runJobs(ctx(), drivers, { ids: r.jobIds, timeoutMs: 60_000 });
     const ms = performance.now() - t0;
     if (process.env.BENCH_VERBOSE) process.stderr.write(`run ${run}: collections ${(t1 - t0).toFixed(0)} ms in ${r.chunks} chunks, router jobs ${(ms - (t1 - t0)).toFixed(0)} ms\n`);
@@ -344,16 +372,19 @@ try {
     }
     await reset();
     tick();
+    const fb0 = await backendCpu();
     const f0 = performance.now();
     const f = await floor(run);
     floorTimes.push(performance.now() - f0);
+    const fb1 = fb0 && (await backendCpu());
+    if (fb0 && fb1) floorServerCpuTimes.push([...fb1].reduce((n, [pid, ms]) => n + ms - (fb0.get(pid) ?? 0), 0));
     if (f.services !== SUBSCRIBERS || f.events !== SUBSCRIBERS || f.jobs !== SUBSCRIBERS || f.messages !== 2 * SUBSCRIBERS) throw new Error(`floor ${run}: ${JSON.stringify(f)}`);
     await reset();
   }
   const k = `${SUBSCRIBERS / 1000}k`;
   report(`collections.run-suspend-${k} (${engine})`, runTimes, 'ms', TARGET(engine), {
     baseline: { name: 'hand-written set-based SQL, same rows', samples: floorTimes },
-    note: `the run in chunks of 1,000 subscribers (each its own transaction${served ? ', the embedded server handing its turn on between them, as `collections run` does' : ''}); CPU time of this process per run ${Math.round(quantile(cpuTimes, 0.5))} ms (${engine === 'pglite' && !served ? 'the database included' : 'the database server not included'}); load ${loadSnapshot().loadavg1} on ${loadSnapshot().cores} cores`,
+    note: `the run in chunks of 1,000 subscribers (each its own transaction${served ? ', the embedded server handing its turn on between them, as `collections run` does' : ''}); CPU time of this process per run ${Math.round(quantile(cpuTimes, 0.5))} ms (${engine === 'pglite' && !served ? 'the database included' : 'the database server not included'})${serverCpuTimes.length ? `, of the database server's backends ${Math.round(quantile(serverCpuTimes, 0.5))} ms (the floor's ${Math.round(quantile(floorServerCpuTimes, 0.5))} ms)` : ''}; ${Math.round(quantile(statementCounts, 0.5))} statements per run; load ${loadSnapshot().loadavg1} on ${loadSnapshot().cores} cores`,
   });
   report(`collections.suspend-${k}-api (${engine})`, totalTimes, 'ms', TARGET(engine), { note: 'the run, then its router jobs until every PPP secret is disabled on the lab router' });
 
