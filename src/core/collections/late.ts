@@ -6,7 +6,7 @@
 // status condition per service).
 import { recordAudit } from '../audit.js';
 import type { ServiceContext } from '../context.js';
-import { big, idArray, rowsOf, type BigValue } from '../db/sql.js';
+import { big, rowsOf, subscriberScope, type BigValue, type SubscriberRange } from '../db/sql.js';
 import type { Db } from '../db/tx.js';
 import { changeCollectionStatuses, type StatusWriteSettings } from '../provisioning/access.js';
 import { listSettings, type SettingView } from '../settings/service.js';
@@ -45,15 +45,25 @@ export function lateFeeRule(value: string, currencyExponent = 2): { fixedMinor: 
 export async function chargeLateFeesAndWriteOffs(
   db: Db,
   ctx: Pick<ServiceContext, 'clock' | 'actor'>,
-  opts: { today: string; subscriberIds?: readonly number[]; settings?: readonly SettingView[]; statusWrite?: StatusWriteSettings },
+  opts: {
+    today: string;
+    subscriberIds?: readonly number[];
+    /** With subscriberIds (empty): the subscribers with ids in this range (a chunk of a collections run). */
+    subscriberRange?: SubscriberRange;
+    settings?: readonly SettingView[];
+    statusWrite?: StatusWriteSettings;
+  },
 ): Promise<LateResult> {
   const v = new Map((opts.settings ?? (await listSettings(db))).map((s) => [s.key, s.value]));
   const currency = String(v.get('currency') ?? 'PHP');
   const rule = lateFeeRule(String(v.get('late-fee') ?? 'none'));
   const feeDays = Number(v.get('late-fee-days') ?? 1);
   const writeOffDays = Number(v.get('uncollectible-days') ?? 120);
-  const scope = opts.subscriberIds ? 'and i.subscriber_id = any(?::int[])' : '';
-  const ids = opts.subscriberIds ? [idArray(opts.subscriberIds)] : [];
+  const within = (col: string) => (opts.subscriberIds ? subscriberScope(col, opts.subscriberIds, opts.subscriberRange) : null);
+  const invoicesIn = within('i.subscriber_id');
+  const servicesIn = within('s.subscriber_id');
+  const scope = invoicesIn ? `and ${invoicesIn.sql}` : '';
+  const ids = invoicesIn?.bindings ?? [];
   const now = ctx.clock.now();
   const out: LateResult = { lateFees: [], uncollectible: [], jobIds: [] };
 
@@ -84,11 +94,11 @@ export async function chargeLateFeesAndWriteOffs(
   const due = await rowsOf<WriteOffRow>(
     db,
     `select s.id, s.subscriber_id from services s
-        where s.collection_status = 'suspended' and s.ended_on is null ${opts.subscriberIds ? 'and s.subscriber_id = any(?::int[])' : ''}
+        where s.collection_status = 'suspended' and s.ended_on is null ${servicesIn ? `and ${servicesIn.sql}` : ''}
           and exists (select 1 from invoices i where i.subscriber_id = s.subscriber_id and i.status not in ('void', 'draft', 'paid')
                          and i.total_minor > i.paid_minor and i.due_date + ?::int < ?::date)
         order by s.id`,
-    [...ids, writeOffDays, opts.today],
+    [...(servicesIn?.bindings ?? []), writeOffDays, opts.today],
   );
   const subscriberOf = new Map(due.map((r) => [Number(r.id), Number(r.subscriber_id)]));
   const res = await changeCollectionStatuses(db, ctx, due.map((r) => ({ serviceId: Number(r.id), from: 'suspended' as const, to: 'uncollectible' as const })), opts.statusWrite);

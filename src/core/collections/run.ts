@@ -131,8 +131,14 @@ export async function runCollections(ctx: ServiceContext, opts: RunCollectionsOp
       const { ids, paused: pausedNow } = await nextChunk(trx, after, size, subscriberIds);
       if (!ids.length) return null;
       const given = { settings, notify, links, statusWrite, paused: pausedNow };
-      const r = await rebalance(trx, ctx, { subscriberIds: ids }, { today, collections: { locked: true, overCap, run: true, given } });
-      const late = pausedNow ? null : await chargeLateFeesAndWriteOffs(trx, ctx, { today, subscriberIds: ids, settings: views, statusWrite });
+      // Everyone: the chunk is every subscriber with an id in (after, last], all of them locked
+      // now, and each statement reads that range (an index range) rather than testing every row
+      // against a list of 1,000 ids. A subscriber created during the chunk has nothing due yet.
+      const scope = subscriberIds ? { subscriberIds: ids } : { subscriberIds: [], subscribersIn: { after, upTo: ids[ids.length - 1]! } };
+      const r = await rebalance(trx, ctx, scope, { today, collections: { locked: true, overCap, run: true, given } });
+      const late = pausedNow
+        ? null
+        : await chargeLateFeesAndWriteOffs(trx, ctx, { today, subscriberIds: scope.subscriberIds, subscriberRange: scope.subscribersIn, settings: views, statusWrite });
       return { ids, collections: r.collections, lateJobIds: late?.jobIds ?? [] };
     });
     if (!chunk) break;

@@ -175,6 +175,8 @@ export async function recomputeTotals(db: Db, invoiceIds: readonly number[], now
 export interface RecomputeScope {
   invoiceIds?: readonly number[];
   subscriberIds?: readonly number[];
+  /** The invoices of every subscriber with an id in this range (a chunk of a collections run, without a list of its ids). */
+  range?: SubscriberRange;
   /** Every invoice not void and not paid (the daily pass turning due invoices overdue). */
   all?: boolean;
 }
@@ -213,6 +215,10 @@ export async function recomputeInvoices(db: Db, scope: RecomputeScope, today: st
     if (scope.subscriberIds?.length) {
       parts.push('i.subscriber_id = any(?::int[])');
       params.push(idArray(scope.subscriberIds));
+    }
+    if (scope.range) {
+      parts.push('(i.subscriber_id > ? and i.subscriber_id <= ?)');
+      params.push(scope.range.after, scope.range.upTo);
     }
     if (parts.length === 0) return [];
     where.push(`(${parts.join(' or ')})`);

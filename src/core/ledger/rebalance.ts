@@ -36,6 +36,12 @@ export interface RebalanceScope {
    * evaluates whoever in the range needs it, whether or not this chunk billed them.
    */
   newInvoicesIn?: SubscriberRange;
+  /**
+   * As subscriberIds, for every subscriber with an id in (after, upTo]: a chunk of a collections
+   * run, its subscribers locked by the caller, without a list of 1,000 ids that every statement
+   * would test each row against.
+   */
+  subscribersIn?: SubscriberRange;
   /** Everyone (the daemon's daily pass). */
   all?: boolean;
 }
@@ -79,21 +85,23 @@ export async function rebalance(db: Db, ctx: RebalanceContext, scope: RebalanceS
   const freshIds = ids === undefined ? [] : [...new Set(scope.newInvoicesOf ?? [])].filter((sid) => !full.has(sid));
   const empty = (collections: EvaluateResult): RebalanceResult => ({ today, allocations: [], invoices: [], collections, jobIds: [] });
   const range = ids === undefined ? undefined : scope.newInvoicesIn;
-  if (ids !== undefined && ids.length === 0 && freshIds.length === 0 && !range) {
+  const within = ids === undefined ? undefined : scope.subscribersIn;
+  if (range && within) throw new Error('rebalance: newInvoicesIn and subscribersIn are not combined');
+  if (ids !== undefined && ids.length === 0 && freshIds.length === 0 && !range && !within) {
     return empty({ today, dryRun: false, reminded: [], warned: [], suspended: [], restored: [], cleared: [], jobIds: [], events: 0, notifications: 0, notificationErrors: [], transitions: [], suspensionsHeld: null });
   }
   if (opts.linesChanged?.length) await recomputeTotals(db, opts.linesChanged, ctx.clock.now());
   // Paid amounts from the allocations first: the writer may have reversed some (a void), and
   // settle reads what is still open from them. Then the invoices settle paid, again.
-  const recomputed = await recomputeInvoices(db, ids === undefined ? { all: true } : { subscriberIds: ids, invoiceIds: opts.linesChanged ?? [] }, today);
-  const settled = await settle(db, ctx, ids === undefined ? undefined : [...ids, ...freshIds], { firstInvoiceId: opts.firstInvoiceId, range });
+  const recomputed = await recomputeInvoices(db, ids === undefined ? { all: true } : { subscriberIds: ids, invoiceIds: opts.linesChanged ?? [], range: within }, today);
+  const settled = await settle(db, ctx, ids === undefined ? undefined : [...ids, ...freshIds], { firstInvoiceId: opts.firstInvoiceId, range: range ?? within });
   const paid = await recomputeInvoices(db, { invoiceIds: settled.invoiceIds }, today);
   const changed = new Map([...recomputed, ...paid].map((i) => [i.id, i]));
   const invoices = [...changed.values()];
   // Collections looks at every subscriber in scope: a new invoice may be due within a window
   // already, and an older one may have passed its deadline since the last run.
   const evaluate = ids === undefined ? undefined : freshIds.length ? [...new Set([...ids, ...freshIds])].sort((a, b) => a - b) : ids;
-  const collections = await evaluateCollections(db, ctx, { ...(evaluate === undefined ? {} : { subscriberIds: evaluate }), ...(range ? { subscriberRange: range } : {}), today, maxSuspensions: opts.maxSuspensions ?? null, ...opts.collections });
+  const collections = await evaluateCollections(db, ctx, { ...(evaluate === undefined ? {} : { subscriberIds: evaluate }), ...(range || within ? { subscriberRange: range ?? within } : {}), today, maxSuspensions: opts.maxSuspensions ?? null, ...opts.collections });
   return { today, allocations: settled.allocations, invoices, collections, jobIds: collections.jobIds };
 }
 
