@@ -175,15 +175,8 @@ export function collectionsToday(ctx: Pick<ServiceContext, 'clock'>, settings: P
   return formatLocalDate(toLocalDate(ctx.clock.now(), settings.timezone));
 }
 
-interface CandidateRow {
-  id: number;
-  subscriber_id: number;
-  collection_status: CollectionStatus;
-  admin_status: AdminStatus;
-}
-
-/** A subscriber with one of their open invoices (or none), as subscriberFacts reads them. */
-interface FactRow {
+/** A candidate subscriber with one of their open invoices (or none), as readEvaluation reads them. */
+interface EvaluationRow {
   sid: number;
   full_name: string;
   account_no: string;
@@ -196,38 +189,61 @@ interface FactRow {
   due: string | null;
   prepaid: boolean;
   balance: string | null;
+  /** The subscriber's candidate services, "id status admin_status" joined by commas, in id order. */
+  services: string;
+  /** Suspension events recorded for the subscriber so far. */
+  suspensions: number;
 }
 
 /** Candidates: services not ended and not uncollectible that are off current or owe something in a window. */
-async function candidateServices(db: Db, today: string, horizon: string, subscriberIds: number[] | undefined, range?: SubscriberRange) {
+function candidateWhere(today: string, horizon: string, subscriberIds: number[] | undefined, range?: SubscriberRange): { sql: string; bindings: unknown[] } {
   const within = subscriberIds ? subscriberScope('s.subscriber_id', subscriberIds, range) : undefined;
-  const scope = within ? `and ${within.sql}` : '';
   const bindings: unknown[] = [today];
   if (within) bindings.push(...within.bindings);
   bindings.push(horizon);
-  const r = await rowsOf<CandidateRow>(
-    db,
-    `select s.id, s.subscriber_id, s.collection_status, s.admin_status
-       from services s
-      where (s.ended_on is null or s.ended_on > ?::date)
+  return {
+    sql: `(s.ended_on is null or s.ended_on > ?::date)
         and s.collection_status <> 'uncollectible'
-        ${scope}
+        ${within ? `and ${within.sql}` : ''}
         and (s.collection_status <> 'current'
              or exists (select 1 from ledger_invoices i
-                         where i.subscriber_id = s.subscriber_id and i.open_minor > 0 and i.due_date <= ?::date))
-      order by s.id`,
-    bindings as never,
-  );
-  return r.map((x) => ({ id: x.id, subscriberId: x.subscriber_id, status: x.collection_status, admin: x.admin_status }));
+                         where i.subscriber_id = s.subscriber_id and i.open_minor > 0 and i.due_date <= ?::date))`,
+    bindings,
+  };
+}
+
+/** The candidate services only (before their subscribers are locked: who to lock). */
+async function candidateSubscribers(db: Db, today: string, horizon: string, subscriberIds: number[] | undefined, range?: SubscriberRange): Promise<number[]> {
+  const where = candidateWhere(today, horizon, subscriberIds, range);
+  const r = await rowsOf<{ subscriber_id: number }>(db, `select distinct s.subscriber_id from services s where ${where.sql} order by s.subscriber_id`, where.bindings as never);
+  return r.map((x) => Number(x.subscriber_id));
+}
+
+interface Candidate {
+  id: number;
+  subscriberId: number;
+  status: CollectionStatus;
+  admin: AdminStatus;
+}
+
+/** What the state machine decides on, read in one statement. */
+interface Evaluation {
+  /** Candidate services, in id order. */
+  services: Candidate[];
+  facts: Map<number, Facts>;
+  /** Suspension events recorded so far, by subscriber (episode numbers). */
+  suspensionCounts: Map<number, number>;
 }
 
 /**
- * Per subscriber: balances by window and the invoice each window is about. One query reads the
- * subscribers with their open invoices (and whether each is prepaid) and unallocated credit;
- * the windows are summed here, on ISP dates compared as YYYY-MM-DD strings.
+ * The candidate services with, per subscriber who has one, the facts: balances by window and
+ * the invoice each window is about, and the suspensions recorded so far. One statement reads
+ * the candidates (grouped per subscriber), the subscribers with their open invoices (and
+ * whether each is prepaid), unallocated credit and suspension count; the windows are summed
+ * here, on ISP dates compared as YYYY-MM-DD strings.
  */
-async function subscriberFacts(db: Db, ids: number[], today: string, s: CollectionSettings): Promise<Map<number, Facts>> {
-  const out = new Map<number, Facts>();
+async function readEvaluation(db: Db, today: string, horizon: string, subscriberIds: number[] | undefined, range: SubscriberRange | undefined, s: CollectionSettings): Promise<Evaluation> {
+  const out: Evaluation = { services: [], facts: new Map(), suspensionCounts: new Map() };
   const warnCut = plusDays(today, s.warningDays); // deadline before this: in the warning window
   const remindCut = s.reminderDays.length ? plusDays(today, -s.reminderDays[0]!) : null; // due on or before this: a reminder offset reached
   const deadlines = new Map<string, string>();
@@ -237,72 +253,90 @@ async function subscriberFacts(db: Db, ids: number[], today: string, s: Collecti
     if (d === undefined) deadlines.set(due, (d = plusDays(due, s.graceDays)));
     return d;
   };
-  for (const chunk of chunks(ids, 20_000)) {
-    const r = await rowsOf<FactRow>(
-      db,
-      `with ids as (select unnest(?::int[]) as id),
-            o as (
-              select i.id, i.subscriber_id, i.number, i.due_date, i.open_minor as balance
-                from ledger_invoices i join ids on ids.id = i.subscriber_id
-               where i.open_minor > 0),
-            pp as (
-              select distinct l.invoice_id
-                from invoice_lines l join o on o.id = l.invoice_id join plans p on p.id = l.plan_id
-               where not l.voided and p.billing_type = 'prepaid'),
-            cr as (
-              select p.subscriber_id, sum(p.unallocated_minor) as credit
-                from ledger_payments p join ids on ids.id = p.subscriber_id
-               where p.unallocated_minor > 0
-               group by p.subscriber_id)
-       select s.id as sid, s.full_name, s.account_no, s.email, s.phone, s.collections_hold_until::text as hold_until, coalesce(cr.credit, 0)::text as credit,
-              o.id as invoice_id, o.number, o.due_date::text as due, (pp.invoice_id is not null) as prepaid, o.balance::text as balance
-         from ids join subscribers s on s.id = ids.id
-         left join o on o.subscriber_id = s.id
-         left join pp on pp.invoice_id = o.id
-         left join cr on cr.subscriber_id = s.id`,
-      [idArray(chunk)],
-    );
-    for (const x of r) {
-      const sid = x.sid;
-      let f = out.get(sid);
-      if (!f) {
-        f = {
-          subscriberId: sid,
-          fullName: x.full_name,
-          accountNo: x.account_no,
-          email: x.email,
-          phone: x.phone,
-          holdUntil: x.hold_until,
-          credit: big(x.credit),
-          openBalance: 0n,
-          overdueBalance: 0n,
-          warnBalance: 0n,
-          remindBalance: 0n,
-          overdueInv: null,
-          warnInv: null,
-          remindInv: null,
-        };
-        out.set(sid, f);
-      }
-      if (x.invoice_id === null || x.number === null || x.due === null) continue;
-      const due = x.due;
-      const inv: InvoiceFact = { id: Number(x.invoice_id), number: x.number, due, deadline: deadlineOf(due, x.prepaid === true), balance: big(x.balance) };
-      f.openBalance += inv.balance;
-      const overdue = inv.deadline < today;
-      if (overdue) {
-        f.overdueBalance += inv.balance;
-        if (!f.overdueInv || earlier(inv.due, inv.id, f.overdueInv.due, f.overdueInv.id)) f.overdueInv = inv;
-      }
-      if (inv.deadline < warnCut) {
-        f.warnBalance += inv.balance;
-        if (!overdue && (!f.warnInv || earlier(inv.deadline, inv.id, f.warnInv.deadline, f.warnInv.id))) f.warnInv = inv;
-      }
-      if (remindCut !== null && due <= remindCut) {
-        f.remindBalance += inv.balance;
-        if (!overdue && (!f.remindInv || earlier(inv.due, inv.id, f.remindInv.due, f.remindInv.id))) f.remindInv = inv;
+  const where = candidateWhere(today, horizon, subscriberIds, range);
+  // The scope again on the invoices and payments read, so that they are read by their index
+  // for the subscribers in scope rather than whole and joined.
+  const within = (col: string) => (subscriberIds ? subscriberScope(col, subscriberIds, range) : { sql: 'true', bindings: [] });
+  const invoicesIn = within('i.subscriber_id');
+  const paymentsIn = within('p.subscriber_id');
+  const r = await rowsOf<EvaluationRow>(
+    db,
+    `with c as (
+          select s.subscriber_id, string_agg(s.id::text || ' ' || s.collection_status || ' ' || s.admin_status, ',' order by s.id) as services
+            from services s
+           where ${where.sql}
+           group by s.subscriber_id),
+          o as (
+            select i.id, i.subscriber_id, i.number, i.due_date, i.open_minor as balance
+              from ledger_invoices i join c on c.subscriber_id = i.subscriber_id
+             where i.open_minor > 0 and ${invoicesIn.sql}),
+          pp as (
+            select distinct l.invoice_id
+              from invoice_lines l join o on o.id = l.invoice_id join plans p on p.id = l.plan_id
+             where not l.voided and p.billing_type = 'prepaid'),
+          cr as (
+            select p.subscriber_id, sum(p.unallocated_minor) as credit
+              from ledger_payments p join c on c.subscriber_id = p.subscriber_id
+             where p.unallocated_minor > 0 and ${paymentsIn.sql}
+             group by p.subscriber_id)
+     select s.id as sid, s.full_name, s.account_no, s.email, s.phone, s.collections_hold_until::text as hold_until, coalesce(cr.credit, 0)::text as credit,
+            c.services, n.n as suspensions,
+            o.id as invoice_id, o.number, o.due_date::text as due, (pp.invoice_id is not null) as prepaid, o.balance::text as balance
+       from c join subscribers s on s.id = c.subscriber_id
+       cross join lateral (select count(*)::int as n from collection_events e where e.subscriber_id = s.id and e.kind = 'suspension') n
+       left join o on o.subscriber_id = s.id
+       left join pp on pp.invoice_id = o.id
+       left join cr on cr.subscriber_id = s.id
+      order by s.id`,
+    [...where.bindings, ...invoicesIn.bindings, ...paymentsIn.bindings] as never,
+  );
+  const { facts } = out;
+  for (const x of r) {
+    const sid = Number(x.sid);
+    let f = facts.get(sid);
+    if (!f) {
+      f = {
+        subscriberId: sid,
+        fullName: x.full_name,
+        accountNo: x.account_no,
+        email: x.email,
+        phone: x.phone,
+        holdUntil: x.hold_until,
+        credit: big(x.credit),
+        openBalance: 0n,
+        overdueBalance: 0n,
+        warnBalance: 0n,
+        remindBalance: 0n,
+        overdueInv: null,
+        warnInv: null,
+        remindInv: null,
+      };
+      facts.set(sid, f);
+      if (Number(x.suspensions) > 0) out.suspensionCounts.set(sid, Number(x.suspensions));
+      for (const one of x.services.split(',')) {
+        const [id, status, admin] = one.split(' ');
+        out.services.push({ id: Number(id), subscriberId: sid, status: status as CollectionStatus, admin: admin as AdminStatus });
       }
     }
+    if (x.invoice_id === null || x.number === null || x.due === null) continue;
+    const due = x.due;
+    const inv: InvoiceFact = { id: Number(x.invoice_id), number: x.number, due, deadline: deadlineOf(due, x.prepaid === true), balance: big(x.balance) };
+    f.openBalance += inv.balance;
+    const overdue = inv.deadline < today;
+    if (overdue) {
+      f.overdueBalance += inv.balance;
+      if (!f.overdueInv || earlier(inv.due, inv.id, f.overdueInv.due, f.overdueInv.id)) f.overdueInv = inv;
+    }
+    if (inv.deadline < warnCut) {
+      f.warnBalance += inv.balance;
+      if (!overdue && (!f.warnInv || earlier(inv.deadline, inv.id, f.warnInv.deadline, f.warnInv.id))) f.warnInv = inv;
+    }
+    if (remindCut !== null && due <= remindCut) {
+      f.remindBalance += inv.balance;
+      if (!overdue && (!f.remindInv || earlier(inv.due, inv.id, f.remindInv.due, f.remindInv.id))) f.remindInv = inv;
+    }
   }
+  out.services.sort((a, b) => a.id - b.id);
   return out;
 }
 
@@ -483,31 +517,23 @@ export async function evaluateCollections(db: Db, ctx: Pick<ServiceContext, 'clo
   // The earliest any invoice can matter: a reminder offset before the due date, or the warning.
   const earliest = Math.min(settings.reminderDays.length ? settings.reminderDays[0]! : 1, 1 - settings.warningDays, 1);
   const horizon = plusDays(today, -earliest);
-  let services = await candidateServices(db, today, horizon, opts.subscriberIds ? [...new Set(opts.subscriberIds)] : undefined, opts.subscriberRange);
-  if (!services.length) return result;
-  let subscriberIds = [...new Set(services.map((x) => x.subscriberId))].sort((a, b) => a - b);
+  const scopeIds = opts.subscriberIds ? [...new Set(opts.subscriberIds)] : undefined;
+  let read: Evaluation;
   // On PostgreSQL, lock the subscribers (in id order, as payments do) so that a run and a payment
-  // at once take turns, then read their services again: each decision below is made on what is
+  // at once take turns, then read their services: each decision below is made on what is
   // committed by then. The embedded database has one user at a time: nothing to lock there.
   if (!dryRun && ctx.engine !== 'pglite' && !opts.locked) {
+    const subscriberIds = await candidateSubscribers(db, today, horizon, scopeIds, opts.subscriberRange);
+    if (!subscriberIds.length) return result;
     for (const chunk of chunks(subscriberIds, 20_000)) await db.raw('select id from subscribers where id = any(?::int[]) order by id for update', [idArray(chunk)]);
-    services = await candidateServices(db, today, horizon, subscriberIds);
-    subscriberIds = [...new Set(services.map((x) => x.subscriberId))];
-    if (!services.length) return result;
+    read = await readEvaluation(db, today, horizon, subscriberIds, undefined, settings);
+  } else {
+    read = await readEvaluation(db, today, horizon, scopeIds, opts.subscriberRange, settings);
   }
-  const facts = await subscriberFacts(db, subscriberIds, today, settings);
+  const { services, facts, suspensionCounts } = read;
+  if (!services.length) return result;
 
-  // Episode numbers (for suspension and restoration keys) and reminders already sent.
-  const withSuspended = new Set(services.filter((x) => x.status === 'suspended').map((x) => x.subscriberId));
-  const needCounts = subscriberIds.filter((sid) => {
-    const f = facts.get(sid);
-    return withSuspended.has(sid) || (f !== undefined && bandOf(f, settings).band === 'suspended');
-  });
-  const suspensionCounts = new Map<number, number>();
-  for (const chunk of chunks(needCounts, 20_000)) {
-    const r = await rowsOf<{ subscriber_id: number; n: number }>(db, `select subscriber_id, count(*)::int as n from collection_events where kind = 'suspension' and subscriber_id = any(?::int[]) group by subscriber_id`, [idArray(chunk)]);
-    for (const x of r) suspensionCounts.set(Number(x.subscriber_id), Number(x.n));
-  }
+  // Reminders already sent.
   const reminderKeys: string[] = [];
   for (const f of facts.values()) {
     const b = bandOf(f, settings);
