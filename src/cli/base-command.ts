@@ -11,6 +11,7 @@ import { UniqueViolationError } from '../core/db/errors.js';
 import { errors } from '../core/error-catalogue.js';
 import { environmentError, type EnvironmentContext } from '../core/db/env-errors.js';
 import { foreignDatabase, inspectSchema, isUpToDate, migrateLatest } from '../core/db/migrate.js';
+import { isSetUp } from '../core/settings/service.js';
 import { statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { applyNow, describeOutcome, jobIdsOf, type ApplyOutcome, type QueuedJob, type QueuedWork } from '../core/provisioning/apply.js';
@@ -68,6 +69,9 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   protected flags!: BaseFlags<T>;
   protected args!: BaseArgs<T>;
   protected chalk: ChalkInstance = makeChalk(false);
+  /** The database this command opened (migrated or not yet); closed in finally. */
+  private opened?: Database;
+  /** The same database once migrated: what db() hands out. */
   private database?: Database;
   private serviceContext?: ServiceContext;
   private warnings: string[] = [];
@@ -83,6 +87,12 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
    * and points to `ispctl init` instead of creating an empty schema and printing nothing.
    */
   protected readsOnly = false;
+  /**
+   * Only a set-up command (init) creates the schema. Every other command, pointed at a database
+   * never initialised (no embedded database yet, or an empty PostgreSQL one), says so and creates
+   * nothing: a mistyped command on a new machine must not leave a database behind.
+   */
+  protected createsSchema = false;
 
   /**
    * How to ask for a required flag or argument when it is missing on a terminal, by name:
@@ -164,8 +174,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   protected async db(): Promise<Database> {
     if (this.database) return this.database;
     const target = this.target;
-    // Reading an embedded database that does not exist would create one just to print nothing.
-    if (this.readsOnly && target.engine === 'pglite' && !embeddedExists(target)) throw errors.notInitialised(describeTarget(target));
+    // Using an embedded database that does not exist would create one just to refuse or print nothing.
+    if (this.autoMigrate && !this.createsSchema && target.engine === 'pglite' && !embeddedExists(target)) throw this.notInitialised(describeTarget(target));
     // The first start of the embedded database creates it (several seconds on a slow disk).
     const progress = target.engine === 'pglite' && !embeddedExists(target) ? this.progress() : undefined;
     progress?.update({ phase: 'Creating the embedded database' });
@@ -176,8 +186,23 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     }
   }
 
-  private async openAndMigrate(target: DatabaseTarget, progress: ProgressLine | undefined): Promise<Database> {
-    const db = await openDatabase(target, {
+  /**
+   * Whether the database is set up (`ispctl init` ran), found out without creating, migrating or
+   * changing anything: a command decides on its input with it before it touches the database.
+   */
+  protected async databaseSetUp(): Promise<boolean> {
+    if (this.database) return isSetUp(this.database.knex);
+    const target = this.target;
+    if (target.engine === 'pglite' && !embeddedExists(target)) return false;
+    return isSetUp((await this.open(target)).knex);
+  }
+
+  private notInitialised(location: string): IspctlError {
+    return errors.notInitialised(location, this.readsOnly ? 'read' : 'write');
+  }
+
+  private async open(target: DatabaseTarget): Promise<Database> {
+    this.opened ??= await openDatabase(target, {
       lockTimeoutMs: (this.flags['lock-timeout'] ?? 30) * 1000,
       command: this.commandLine,
       onLockWait: (holder) => {
@@ -185,15 +210,20 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
         this.note(`Waiting for the embedded database, in use by ${who}...`);
       },
     });
-    this.database = db;
+    return this.opened;
+  }
+
+  private async openAndMigrate(target: DatabaseTarget, progress: ProgressLine | undefined): Promise<Database> {
+    const db = await this.open(target);
     if (this.autoMigrate && !(await isUpToDate(db.knex))) {
       const schema = await inspectSchema(db.knex);
       if (schema.kind === 'foreign') throw foreignDatabase(db.location, schema.tables);
-      if (schema.kind === 'empty' && this.readsOnly) throw errors.notInitialised(db.location);
+      if (schema.kind === 'empty' && !this.createsSchema) throw this.notInitialised(db.location);
       progress?.update({ phase: 'Creating the tables' });
       const applied = await migrateLatest(db.knex);
       if (applied.length) this.debugLine(`applied migrations: ${applied.join(', ')}`);
     }
+    this.database = db;
     return db;
   }
 
@@ -208,7 +238,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   /** Closes the database this command opened, so others can use the embedded one meanwhile. */
   protected async releaseDatabase(): Promise<void> {
-    const db = this.database;
+    const db = this.opened;
+    this.opened = undefined;
     this.database = undefined;
     this.serviceContext = undefined;
     await db?.close();
@@ -247,8 +278,9 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   public override async finally(err: Error | undefined): Promise<void> {
     try {
-      await this.database?.close();
+      await this.opened?.close();
     } finally {
+      this.opened = undefined;
       this.database = undefined;
       await super.finally(err);
     }

@@ -27,39 +27,45 @@ export default class Init extends BaseCommand<typeof Init> {
     force: Flags.boolean({ summary: 'Change the given settings even if ispctl is already set up.' }),
   };
 
+  /** Init is the command that creates the schema. */
+  protected override createsSchema = true;
+
   public async run() {
-    const ctx = await this.ctx();
     const given: Record<string, unknown> = {};
     for (const key of INIT_KEYS) {
       const v = (this.flags as Record<string, unknown>)[key];
       if (v !== undefined) given[key] = v;
     }
-    // Validate what was given before asking for anything else.
+    // Bad input changes nothing: every value given is checked, and a missing ISP name found,
+    // before any database is created, migrated or written.
     for (const [k, v] of Object.entries(given)) settingDef(k).parse(v);
+    const ask = !this.flags.yes && this.canPrompt();
+    if (!ask && given['isp-name'] === undefined && !(await this.databaseSetUp())) {
+      throw errors.missingFlags(
+        `Missing --isp-name: ispctl is not set up yet and needs the ISP's name${this.flags.yes || this.jsonEnabled() ? '' : ' (not running in a terminal, so ispctl cannot ask)'}. Nothing was created.`,
+        ['ispctl init --isp-name "My ISP" --currency PHP --timezone Asia/Manila --yes'],
+        { missing: ['--isp-name'] },
+      );
+    }
 
+    const ctx = await this.ctx();
     const already = await isInitialised(ctx.db);
-    if (!already && !this.flags.yes) {
-      if (this.canPrompt()) {
-        for (const key of INIT_KEYS) {
-          if (given[key] !== undefined) continue;
-          const def = settingDef(key);
-          given[key] = await input({
-            message: def.description,
-            default: def.default === undefined ? undefined : String(def.default),
-            validate: (v) => {
-              try {
-                def.parse(v);
-                return true;
-              } catch (err) {
-                return (err as Error).message;
-              }
-            },
-          });
-        }
-      } else if (given['isp-name'] === undefined) {
-        throw errors.missingFlags('Missing --isp-name (and not running in a terminal, so ispctl cannot ask).', [
-          'ispctl init --isp-name "My ISP" --currency PHP --timezone Asia/Manila --yes',
-        ]);
+    if (!already && ask) {
+      for (const key of INIT_KEYS) {
+        if (given[key] !== undefined) continue;
+        const def = settingDef(key);
+        given[key] = await input({
+          message: def.description,
+          default: def.default === undefined ? undefined : String(def.default),
+          validate: (v) => {
+            try {
+              def.parse(v);
+              return true;
+            } catch (err) {
+              return (err as Error).message;
+            }
+          },
+        });
       }
     }
 

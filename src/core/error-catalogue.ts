@@ -115,8 +115,8 @@ export const errors = {
   // ---- the database -----------------------------------------------------------------------------
 
   /** Exit 1: the database has no ispctl settings yet (a read command, or a service before init). */
-  notInitialised: (location?: string): IspctlError =>
-    new IspctlError('NOT_INITIALISED', `The database${location ? ` at ${location}` : ''} has not been initialised: there is nothing to show yet.`, {
+  notInitialised: (location?: string, doing: 'read' | 'write' = 'read'): IspctlError =>
+    new IspctlError('NOT_INITIALISED', `The database${location ? ` at ${location}` : ''} has not been initialised: ${doing === 'read' ? 'there is nothing to show yet' : 'nothing was changed'}.`, {
       kind: 'failure',
       suggestions: [
         'Run `ispctl init` first (it asks for the ISP name, currency and time zone)',

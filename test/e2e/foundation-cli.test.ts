@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createPgDatabase } from '../helpers/db.js';
@@ -18,11 +19,28 @@ describe('ispctl on the embedded database', () => {
     expect(h.stdout).toContain('settings set KEY VALUE');
   });
 
-  test('a command before init says what to do', async () => {
-    const r = await runCli(['init', '--json'], { env: data.env });
+  test('a command before init says what to do, and creates no database', async () => {
+    // None of them touches a database, so they run at the same time: init without the name,
+    // init --yes (defaults for the rest; the name has none), a wrong value, and another command.
+    const [r, yes, bad, write] = await Promise.all([
+      runCli(['init', '--json'], { env: data.env }),
+      runCli(['init', '--yes', '--json'], { env: data.env }),
+      runCli(['init', '--isp-name', 'Juan Net', '--currency', 'PESO', '--yes', '--json'], { env: data.env }),
+      runCli(['plan', 'create', 'Fiber 50', '--price', '1500', '--download', '50M', '--upload', '10M', '--json'], { env: data.env }),
+    ]);
     expect(r.code).toBe(2);
-    expect(r.json).toMatchObject({ ok: false, error: { code: 'MISSING_FLAGS' } });
+    expect(r.json).toMatchObject({ ok: false, error: { code: 'MISSING_FLAGS', details: { missing: ['--isp-name'] } } });
+    expect(r.json.error.message).toContain('--isp-name');
     expect(r.json.error.suggestions[0]).toContain('--isp-name');
+    expect(yes.code).toBe(2);
+    expect(yes.json).toMatchObject({ ok: false, error: { code: 'MISSING_FLAGS' } });
+    expect(bad.code).toBe(2);
+    expect(bad.json).toMatchObject({ ok: false, error: { code: 'INVALID_CURRENCY', details: { input: 'PESO' } } });
+    expect(write.code).toBe(1);
+    expect(write.json).toMatchObject({ ok: false, error: { code: 'NOT_INITIALISED' } });
+    expect(write.json.error.message).toContain('nothing was changed');
+    expect(write.json.error.suggestions[0]).toContain('ispctl init');
+    expect(existsSync(join(data.dir, 'data'))).toBe(false);
   });
 
   test('init, then settings list', async () => {

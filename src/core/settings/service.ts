@@ -51,6 +51,11 @@ export async function getSetting(db: Db, key: string): Promise<SettingView> {
   return { key, value: displayValue(def, row ? (row.value as SettingValue) : (def.default ?? null)), isDefault: !row, description: def.description };
 }
 
+/** Whether `ispctl init` ran here; reads only (a database without the schema is not set up). */
+export async function isSetUp(db: Db): Promise<boolean> {
+  return (await db.schema.hasTable('settings')) && (await isInitialised(db));
+}
+
 export async function isInitialised(db: Db): Promise<boolean> {
   const row = await db('settings').where({ key: 'isp-name' }).first('key');
   return Boolean(row);
