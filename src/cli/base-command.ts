@@ -21,6 +21,7 @@ import { colourEnabled, makeChalk, renderDetails, toJson } from './output.js';
 import type { Formats } from './format.js';
 import { ProgressLine } from './progress.js';
 import { renderCsv, renderTable, selectColumns, sortRows, tableWidth, type Column } from './table.js';
+import { describeError } from '../core/error-text.js';
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>;
 export type BaseArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>;
@@ -524,7 +525,7 @@ export function toUserError(err: unknown, environment?: EnvironmentContext): Isp
     return errors.alreadyExists(err.detail ?? err.constraint ?? 'unique constraint', err);
   }
   if (err instanceof Errors.CLIError) return usageError(err);
-  const message = err instanceof Error ? err.message : String(err);
+  const message = describeError(err);
   return new IspctlError('INTERNAL_ERROR', message || 'Unexpected error', {
     kind: 'failure',
     cause: err,

@@ -10,6 +10,7 @@ import { radiusRequest } from './radius/client.js';
 import { checkRouter } from './routers/check.js';
 import { SECRET_KEY_ENV, secretKeyPath } from './secrets.js';
 import { rowsOf } from './db/sql.js';
+import { describeError } from './error-text.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';
 
@@ -55,7 +56,7 @@ async function checkDatabase(ctx: ServiceContext, location: string): Promise<Doc
   try {
     await ctx.db.raw('select 1');
   } catch (err) {
-    return databaseUnreachable(location, err instanceof Error ? err.message : String(err));
+    return databaseUnreachable(location, describeError(err));
   }
   if (!(await isUpToDate(ctx.db))) return fail('database', `${location} is reachable but its schema is not up to date.`, 'Run ispctl db migrate');
   const init = await ctx.db('settings').where({ key: 'isp-name' }).first().catch(() => undefined);
@@ -88,7 +89,7 @@ async function checkDaemon(ctx: ServiceContext): Promise<DoctorCheck> {
     if (!leader) return warn('daemon', `${running.length} daemon instance(s) running, none leading.`, 'Wait a heartbeat; if it lasts, restart the daemon');
     return ok('daemon', `Running: ${leader.name} on ${leader.host} (pid ${leader.pid}) leads${running.length > 1 ? `, ${running.length - 1} standing by` : ''}; heartbeat ${leader.heartbeatAgeSeconds}s ago.`);
   } catch (err) {
-    return warn('daemon', `Could not read the daemon's state: ${err instanceof Error ? err.message : String(err)}`, 'Run ispctl daemon status');
+    return warn('daemon', `Could not read the daemon's state: ${describeError(err)}`, 'Run ispctl daemon status');
   }
 }
 
@@ -123,7 +124,7 @@ async function checkRadius(ctx: ServiceContext, opts: DoctorOptions): Promise<Do
     const r = await radiusRequest({ host, port, secret: opts.radiusSecret, packet: { code: 'Status-Server', attributes: [] }, timeoutMs: opts.timeoutMs ?? 3000, retries: 0 });
     return ok('FreeRADIUS', `Answers at ${host}:${port} (${r.packet.code} in ${r.elapsedMs} ms); ${n} router(s) in RADIUS mode.`);
   } catch (err) {
-    const msg = err instanceof Error ? err.message : String(err);
+    const msg = describeError(err);
     if (/authenticator|signature|Message-Authenticator/i.test(msg)) return warn('FreeRADIUS', `Answers at ${host}:${port}, but not with the secret given (${msg}).`, 'Check the secret of this host in FreeRADIUS clients.conf');
     return fail('FreeRADIUS', `No answer from ${host}:${port}: ${msg}`, 'Start FreeRADIUS (systemctl start freeradius), and enable status_server in its status site or listen section; ispctl radius config writes its configuration');
   }

@@ -19,6 +19,7 @@ import type { TagPlacement } from './session.js';
 import { ApiSession } from './session.js';
 import { RouterState } from './state.js';
 import { ipv4InPrefix } from './values.js';
+import { describeError } from '../core/error-text.js';
 
 export interface LabRouterTlsOptions {
   key: string | Buffer;
@@ -160,7 +161,7 @@ export async function startLabRouter(opts: LabRouterOptions = {}): Promise<LabRo
     const file = opts.stateFile;
     saver = createStateSaver(file, () => state.toJSON(), {
       debounceMs: opts.saveDebounceMs,
-      onError: (e) => log?.(`saving ${file} failed: ${e instanceof Error ? e.message : String(e)}`),
+      onError: (e) => log?.(`saving ${file} failed: ${describeError(e)}`),
     });
     unsubscribe = state.on('change', (e) => {
       if (!e.dynamic && e.path !== '/ppp/active') saver!.schedule();
@@ -224,7 +225,7 @@ export async function startLabRouter(opts: LabRouterOptions = {}): Promise<LabRo
       try {
         sentences = decoder.push(chunk);
       } catch (e) {
-        log?.(`${label} protocol error: ${e instanceof Error ? e.message : String(e)}`);
+        log?.(`${label} protocol error: ${describeError(e)}`);
         session.dispose();
         socket.destroy();
         return;

@@ -28,6 +28,7 @@ import { DEFAULT_PROFILE_ID } from './state.js';
 import { RouterTrap } from './trap.js';
 import type { PppProfile, RadiusServer as RadiusServerRow } from './types.js';
 import { isIpAddress, parseRateLimit, parseTime } from './values.js';
+import { describeError } from '../core/error-text.js';
 
 export type DialAuth = 'pap' | 'chap';
 
@@ -181,7 +182,7 @@ function isLoopbackV4(ip: string): boolean {
 }
 
 function errorText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
+  return describeError(e);
 }
 
 /**

@@ -6,6 +6,7 @@ import { parseSentence, runCommand, trapSentence } from './commands.js';
 import type { Faults } from './faults.js';
 import type { RouterState } from './state.js';
 import { RouterTrap, TrapCategory } from './trap.js';
+import { describeError } from '../core/error-text.js';
 
 /**
  * Where `.tag=` goes in a reply sentence. `varied` (default) puts it last in `!re` and `!trap`
@@ -142,7 +143,7 @@ export class ApiSession {
     try {
       result = runCommand(p, this.ctx);
     } catch (e) {
-      this.log(`internal error in ${p.command}: ${e instanceof Error ? e.message : String(e)}`);
+      this.log(`internal error in ${p.command}: ${describeError(e)}`);
       result = { replies: [trapSentence('internal error', TrapCategory.general), ['!done']] };
     }
     if (p.command === '/login') {
@@ -168,7 +169,7 @@ export class ApiSession {
     deferred
       .catch((e: unknown): string[][] => {
         if (e instanceof RouterTrap) return [trapSentence(e.message, e.category), ['!done']];
-        this.log(`internal error in ${p.command}: ${e instanceof Error ? e.message : String(e)}`);
+        this.log(`internal error in ${p.command}: ${describeError(e)}`);
         return [trapSentence('internal error', TrapCategory.general), ['!done']];
       })
       .then((replies) => {

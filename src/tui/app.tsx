@@ -9,6 +9,7 @@ import { dateTime, fit, zoneLabel } from './format.js';
 import { PANES, Pane, paneContent, type PaneId } from './panes.js';
 import type { DashboardAction, DashboardSource, SubscriberHit } from './source.js';
 import { SubscriberView } from './subscriber-view.js';
+import { describeError } from '../core/error-text.js';
 
 export interface AppProps {
   source: DashboardSource;
@@ -86,7 +87,7 @@ export function App({ source, colour = true, size: fixedSize }: AppProps) {
           setData(await source.snapshot());
           setError(undefined);
         } catch (err) {
-          setError(err instanceof Error ? err.message : String(err));
+          setError(describeError(err));
         }
         const m = modeRef.current;
         if (m.kind === 'subscriber') {
@@ -94,7 +95,7 @@ export function App({ source, colour = true, size: fixedSize }: AppProps) {
             const card = await source.card(m.ref);
             setMode((cur) => (cur.kind === 'subscriber' && cur.ref === m.ref ? { ...cur, card, error: undefined } : cur));
           } catch (err) {
-            setMode((cur) => (cur.kind === 'subscriber' && cur.ref === m.ref ? { ...cur, error: err instanceof Error ? err.message : String(err) } : cur));
+            setMode((cur) => (cur.kind === 'subscriber' && cur.ref === m.ref ? { ...cur, error: describeError(err) } : cur));
           }
         }
       } while (again.current);
@@ -112,7 +113,7 @@ export function App({ source, colour = true, size: fixedSize }: AppProps) {
     setMode({ kind: 'subscriber', ref });
     source.card(ref).then(
       (card) => setMode((cur) => (cur.kind === 'subscriber' && cur.ref === ref ? { ...cur, card } : cur)),
-      (err: unknown) => setMode((cur) => (cur.kind === 'subscriber' && cur.ref === ref ? { ...cur, error: err instanceof Error ? err.message : String(err) } : cur)),
+      (err: unknown) => setMode((cur) => (cur.kind === 'subscriber' && cur.ref === ref ? { ...cur, error: describeError(err) } : cur)),
     );
   };
 
@@ -124,7 +125,7 @@ export function App({ source, colour = true, size: fixedSize }: AppProps) {
         setStatus(r.message);
         void refresh();
       },
-      (err: unknown) => setStatus(`Error: ${err instanceof Error ? err.message : String(err)}`),
+      (err: unknown) => setStatus(`Error: ${describeError(err)}`),
     );
   };
 

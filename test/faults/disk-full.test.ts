@@ -4,7 +4,7 @@
 // and that the run is safe to repeat; with the cause gone, the same command does the whole run
 // once.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, test } from 'vitest';
@@ -55,6 +55,12 @@ test.skipIf(!small)('a disk too small for the embedded database: DISK_FULL, what
   expect(r.json.error.message).toContain('The disk is full');
   expect(r.json.error.suggestions.join(' ')).toContain('run the same command again');
   expect(r.json.error.details).toMatchObject({ cause: 'disk_full', safeToRepeat: true });
+  // The embedded database server could not start there: its log says why, in words.
+  const log = join(small!, 'data', 'embedded-server.log');
+  expect(existsSync(log)).toBe(true);
+  const text = readFileSync(log, 'utf8');
+  expect(text).not.toContain('[object Object]');
+  expect(text).toMatch(/^\d{4}-\d\d-\d\dT\S+ could not serve .*: no space left on device \(ENOSPC/m);
 });
 
 const SUBSCRIBERS = 300;

@@ -47,6 +47,7 @@ import {
 } from './store.js';
 import { TASKS, type TaskDef, type TaskEnv } from './tasks.js';
 import { parseListenSetting, startIntakeServer, type IntakeServer } from '../intake/server.js';
+import { describeError } from '../error-text.js';
 
 export interface DaemonOptions {
   target: DatabaseTarget;
@@ -703,6 +704,5 @@ function pad(n: number): string {
 }
 
 function errorText(err: unknown): string {
-  if (err instanceof Error) return err.message;
-  return String(err);
+  return describeError(err);
 }

@@ -8,7 +8,6 @@
 // jobs at once.
 import type { Knex } from 'knex';
 import type { ServiceContext } from '../context.js';
-import { IspctlError } from '../errors.js';
 import { routerConnectOptions } from '../routers/check.js';
 import { loadHubSettings } from '../onboarding/hub.js';
 import { markRegistered, registeringAdviceFor } from '../onboarding/state.js';
@@ -16,6 +15,7 @@ import { toRouter, type Router, type RouterStatus } from '../routers/service.js'
 import { changeRouterStatus } from '../routers/status.js';
 import { RouterOSClient, RouterOSConnectError, RouterOSConnectionClosedError, RouterOSLoginError, RouterOSTimeoutError, menu } from '../routeros/index.js';
 import type { RouterRow } from '../db/rows.js';
+import { describeError as errorText } from '../error-text.js';
 
 export interface HealthThresholds {
   /** Failed checks in a row after which a router is degraded (≥ 1). */
@@ -55,7 +55,7 @@ export function nextHealth(prev: HealthState, probe: ProbeResult, t: HealthThres
 
 function describeError(err: unknown): string {
   if (err instanceof RouterOSLoginError) return `refused the API user or password (${err.message})`;
-  return err instanceof Error ? err.message : String(err);
+  return errorText(err);
 }
 
 /** Logs in and reads identity and resources; never throws for the router's own failures. */
@@ -131,7 +131,7 @@ export async function checkRoutersHealth(ctx: ServiceContext, opts: HealthRunOpt
           outcome = await probe(router);
         } catch (err) {
           // A problem on this side (no key to decrypt the password): says nothing about the router.
-          result.errors.push({ router: router.name, error: err instanceof IspctlError || err instanceof Error ? err.message : String(err) });
+          result.errors.push({ router: router.name, error: errorText(err) });
           continue;
         }
         const checkedAt = row.health_checked_at;

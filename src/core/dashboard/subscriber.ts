@@ -7,6 +7,7 @@ import { listCollectionEvents, type CollectionEvent } from '../collections/run.j
 import { listPayments, type Payment } from '../payments/service.js';
 import { showSubscriber, ispToday, type SubscriberDetails } from '../subscribers/service.js';
 import type { RadacctRow, RouterRow } from '../db/rows.js';
+import { describeError } from '../error-text.js';
 
 export interface LiveSession {
   username: string;
@@ -74,7 +75,7 @@ async function liveSessions(ctx: ServiceContext, d: SubscriberDetails, timeoutMs
         for (const row of rows) out.push({ username: name, router: r.name, address: row.address ?? null, uptime: row.uptime ?? null, source: 'router' });
       }
     } catch (err) {
-      errors.push(`${r.name}: ${err instanceof Error ? err.message : String(err)}`);
+      errors.push(`${r.name}: ${describeError(err)}`);
     } finally {
       await client?.close().catch(() => undefined);
     }

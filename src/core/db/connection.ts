@@ -8,6 +8,7 @@ import { environmentError } from './env-errors.js';
 import { EMBEDDED_SOCKET_PORT, SERVER_START_MS, findServer, lockedError, mayStartServer, socketPathFits } from './embedded-client.js';
 import { acquireFileLock, type FileLock, type LockHolder } from './lock.js';
 import { errors } from '../error-catalogue.js';
+import { describeError } from '../error-text.js';
 
 export interface Database {
   knex: Knex;
@@ -81,7 +82,7 @@ async function openPostgres(url: string, opts: OpenOptions): Promise<Database> {
     await knex.raw('select 1');
   } catch (err) {
     await knex.destroy().catch(() => undefined);
-    throw errors.databaseUnreachable(` at ${describeTarget({ engine: 'postgres', url })}`, (err as Error).message, err);
+    throw errors.databaseUnreachable(` at ${describeTarget({ engine: 'postgres', url })}`, describeError(err), err);
   }
   return {
     knex,
@@ -145,7 +146,7 @@ async function openServed(target: Extract<DatabaseTarget, { engine: 'pglite' }>,
       await knex.raw('select 1');
     } catch (err) {
       await knex.destroy().catch(() => undefined);
-      const text = String((err as Error).message ?? err);
+      const text = describeError(err);
       if (/timeout/i.test(text)) throw lockedError(lockPath, found.busy ?? undefined, lockTimeoutMs);
       // The server went away between its hello and our connection (idle exit, killed), or is
       // still opening: look again.

@@ -1,7 +1,11 @@
 // Entry point of the embedded database server process (started detached by the first command
 // that finds the embedded database free; see embedded-server.ts). Arguments: the data directory.
+// Its stderr is embedded-server.log in the data directory: one dated, readable line per event.
+import { describeError } from '../error-text.js';
 import { embeddedIdleMs } from './embedded-client.js';
 import { serveEmbedded } from './embedded-server.js';
+
+const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
 
 const dataDir = process.argv[2];
 if (!dataDir) {
@@ -9,9 +13,11 @@ if (!dataDir) {
   process.exit(2);
 }
 try {
-  await serveEmbedded({ dataDir, idleMs: embeddedIdleMs(process.env) });
+  await serveEmbedded({ dataDir, idleMs: embeddedIdleMs(process.env), log });
   process.exit(0);
 } catch (err) {
-  process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
+  // Not everything thrown is an Error: PGlite's file system throws a bare ErrnoError object.
+  log(`could not serve ${dataDir}: ${describeError(err)}`);
+  if (process.env.DEBUG && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
   process.exit(1);
 }

@@ -16,6 +16,7 @@
 import { lstatSync, mkdirSync, statSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
+import { describeError } from '../error-text.js';
 import { acquireFileLock, type FileLock, type LockHolder } from './lock.js';
 
 /** The socket's file name: pg connects to `<dir>/.s.PGSQL.<port>`, so the port is 5432. */
@@ -158,7 +159,7 @@ export async function serveEmbedded(opts: ServeOptions): Promise<'idle' | 'gone'
         await exec(queryMessage('ROLLBACK'));
         await exec(queryMessage('DISCARD ALL'));
       } catch (err) {
-        log(`reset failed: ${(err as Error).message}`);
+        log(`reset failed: ${describeError(err)}`);
         finish('failed');
       }
     })();
@@ -182,7 +183,7 @@ export async function serveEmbedded(opts: ServeOptions): Promise<'idle' | 'gone'
         const out = await exec(msgs.data);
         if (!c.closed && out.length) c.sock.write(out);
       } catch (err) {
-        log(`query failed: ${(err as Error).message}`);
+        log(`query failed: ${describeError(err)}`);
         c.sock.destroy();
         finish('failed');
         return;
@@ -303,7 +304,6 @@ export async function serveEmbedded(opts: ServeOptions): Promise<'idle' | 'gone'
   }
   ready = true;
   armIdle();
-  log(`serving ${dataDir} on ${socketPath}`);
 
   // Gone: the data directory removed or replaced, or our socket removed.
   const watch = setInterval(() => {
@@ -336,7 +336,7 @@ export async function serveEmbedded(opts: ServeOptions): Promise<'idle' | 'gone'
     // gone
   }
   await resetting.catch(() => undefined);
-  await pglite.close().catch((err: unknown) => log(`close failed: ${(err as Error).message}`));
+  await pglite.close().catch((err: unknown) => log(`close failed: ${describeError(err)}`));
   lock.release();
   return why;
 }

@@ -5,6 +5,7 @@
 // run again.
 import { accessSync, constants, statfsSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { emscriptenErrnoCode } from '../error-text.js';
 import { IspctlError } from '../errors.js';
 import { errors, SAFE_TO_REPEAT } from '../error-catalogue.js';
 
@@ -29,7 +30,7 @@ function chain(err: unknown): ErrLike[] {
 }
 
 function codeOf(e: ErrLike): string {
-  return typeof e.code === 'string' ? e.code : '';
+  return typeof e.code === 'string' ? e.code : (emscriptenErrnoCode(e) ?? '');
 }
 
 function text(e: ErrLike): string {
@@ -102,10 +103,9 @@ export function environmentError(err: unknown, ctx: EnvironmentContext = {}): Is
   const unwritable = opaque ? writeDenied(ctx.dataDir!) : undefined;
   if (unwritable) codes.push(unwritable);
   const diskFull =
+    // (Emscripten's bare ErrnoError objects count by their errno: codeOf names it.)
     codes.some((c) => c === 'ENOSPC' || c === 'EDQUOT' || c === '53100') ||
     /no space left on device|disk quota exceeded|could not extend file/i.test(texts) ||
-    // Emscripten's file system throws a bare ErrnoError object (errno 28 is its ENOSPC).
-    errs.some((e) => (e as { name?: unknown }).name === 'ErrnoError' && e.errno === 28) ||
     (opaque && !unwritable && (freeBytes(ctx.dataDir!) ?? Infinity) < LOW_SPACE_BYTES);
   if (diskFull) {
     const free = ctx.dataDir ? freeBytes(ctx.dataDir) : undefined;

@@ -15,6 +15,7 @@ import type { ApplyOptions } from '../provisioning/apply.js';
 import { verifyLinkToken, verifyShortToken } from './links.js';
 import { linkProblemPage, payPage, renderPayPage } from './page.js';
 import { handleWebhook } from './webhook.js';
+import { describeError } from '../error-text.js';
 
 export const MAX_BODY_BYTES = 64 * 1024;
 
@@ -69,7 +70,7 @@ export async function startIntakeServer(opts: IntakeServerOptions): Promise<Inta
   const log = opts.log ?? (() => undefined);
   const server = createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
-      log('warn', `${req.method} ${String(req.url).split('?')[0]!.replace(/\/pay\/[^/]+/, '/pay/…').replace(/^\/p\/[^/]+/, '/p/…')} failed: ${err instanceof Error ? err.message : String(err)}`);
+      log('warn', `${req.method} ${String(req.url).split('?')[0]!.replace(/\/pay\/[^/]+/, '/pay/…').replace(/^\/p\/[^/]+/, '/p/…')} failed: ${describeError(err)}`);
       if (!res.headersSent) json(res, 500, { ok: false, message: 'internal error; the notification was not recorded, send it again' });
       else res.destroy();
     });

@@ -30,6 +30,7 @@ import { SENDING_TIMEOUT_MS } from './timing.js';
 import { commonData, createTemplateLoader, messageMoney, renderMessage, templateParts, TEMPLATE_NAMES, type MessageData, type MessageTemplate, type TemplateName } from './templates.js';
 import { errors } from '../error-catalogue.js';
 import { normalisePhone, validateEmail } from '../subscribers/validate.js';
+import { describeError } from '../error-text.js';
 
 export type NotificationStatus = 'pending' | 'sending' | 'sent' | 'failed' | 'cancelled';
 
@@ -565,7 +566,7 @@ async function batchAttachments(ctx: ServiceContext, ids: number[]): Promise<{ f
       const doc = r.kind === 'invoice' ? await renderInvoice(ctx, { number: r.ref, format: 'pdf' }) : await renderReceipt(ctx, { payment: r.ref, format: 'pdf' });
       rendered.push({ id: Number(r.id), b64: doc.content.toString('base64'), file_name: doc.fileName, content_type: doc.contentType });
     } catch (err) {
-      errors.set(nid, `the ${r.kind} ${r.ref} could not be rendered: ${err instanceof Error ? err.message : String(err)}`);
+      errors.set(nid, `the ${r.kind} ${r.ref} could not be rendered: ${describeError(err)}`);
     }
   }
   if (rendered.length) {
@@ -661,7 +662,7 @@ export async function sendNotifications(ctx: ServiceContext, opts: SendOptions =
                 else await send.sendSms({ to: row.recipient, text: row.body });
                 outcomes.push({ row, kind: 'sent' });
               } catch (err) {
-                const error = err instanceof Error ? err.message : String(err);
+                const error = describeError(err);
                 const wait = err instanceof SmsGatewayError ? err.retryAfterMs : undefined;
                 if (wait !== undefined) {
                   lane.pause(wait);
@@ -843,7 +844,7 @@ export async function sendTestMessage(
     if (channel === 'email') await transport.sendEmail({ to, subject: subject ?? config.ispName, text: body });
     else await transport.sendSms({ to, text: body });
   } catch (err) {
-    throw new IspctlError('NOTIFY_TEST_FAILED', `The test ${channel === 'email' ? 'email' : 'SMS'} was not sent: ${err instanceof Error ? err.message : String(err)}`, {
+    throw new IspctlError('NOTIFY_TEST_FAILED', `The test ${channel === 'email' ? 'email' : 'SMS'} was not sent: ${describeError(err)}`, {
       kind: 'failure',
       cause: err,
       suggestions: channel === 'email' ? ['Check smtp-url (host, port, user, password) and mail-from'] : ['Check sms-url, sms-method, sms-format, sms-body-template and sms-headers'],

@@ -24,6 +24,7 @@ import { insertPrepared, prepareSubscribers, type SubscriberInput } from '../sub
 import { formatLocalDate, toLocalDate } from '../time.js';
 import { buildReview, renderReview, REVIEW_VERSION, type KnownState, type RouterRead } from './brownfield.js';
 import { errors } from '../error-catalogue.js';
+import { describeError } from '../error-text.js';
 
 export const DEFAULT_TEXT_FALLBACK = 'windows-1252';
 const TIMEOUT_MS = 60_000;
@@ -45,7 +46,7 @@ async function connect(ctx: ServiceContext, router: Router, fallbackEncoding?: s
     await recordRouterContact(ctx.db, router.id, { at: ctx.clock.now() }).catch(() => undefined);
     return client;
   } catch (err) {
-    throw errors.routerUnreachable(`Router ${router.name} could not be reached at ${router.host}:${router.apiPort}: ${err instanceof Error ? err.message : String(err)}`, [`ispctl router check ${router.name}`]);
+    throw errors.routerUnreachable(`Router ${router.name} could not be reached at ${router.host}:${router.apiPort}: ${describeError(err)}`, [`ispctl router check ${router.name}`]);
   }
 }
 
@@ -311,7 +312,7 @@ function problemError(problems: ReviewProblem[], file: string): IspctlError {
   );
 }
 
-const problemOf = (err: unknown) => (err instanceof IspctlError ? err.message : err instanceof Error ? err.message : String(err));
+const problemOf = (err: unknown) => (err instanceof IspctlError ? err.message : describeError(err));
 
 /**
  * Imports a reviewed file: checks it whole (each problem with its line), creates the plans and
@@ -552,7 +553,7 @@ async function markAdopted(client: RouterOSClient, router: Router, review: Parse
     marked.add(`ispctl:${key}`);
     sets.push(
       menu.set(client, path, row['.id'], { comment: markerComment(key, textFor) }, { timeoutMs: TIMEOUT_MS }).catch((err: unknown) => {
-        result.failures.push(`${path} ${row.name}: ${err instanceof Error ? err.message : String(err)}`);
+        result.failures.push(`${path} ${row.name}: ${describeError(err)}`);
       }),
     );
   };

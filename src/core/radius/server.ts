@@ -9,6 +9,7 @@ import { RESPONSE_CODES, codeName, isRequestCode, type RadiusCode, type RadiusRe
 import { RadiusError, RadiusSocketError } from './errors.js';
 import { encodeResponse, type DecodedRadiusPacket } from './packet.js';
 import { validateRequest, type RadiusValidationReason } from './validate.js';
+import { describeError } from '../error-text.js';
 
 export interface RadiusPeer {
   readonly address: string;
@@ -199,7 +200,7 @@ export class RadiusServer {
       this.#cache.delete(key); // let a retransmission try again
       this.#drop({
         reason: 'handler-error',
-        message: error instanceof Error ? error.message : String(error),
+        message: describeError(error),
         client,
         code: request.code,
         identifier: request.identifier,
@@ -240,7 +241,7 @@ export class RadiusServer {
       this.#cache.delete(key);
       this.#drop({
         reason: 'invalid-reply',
-        message: error instanceof Error ? error.message : String(error),
+        message: describeError(error),
         client,
         code: request.code,
         identifier: request.identifier,

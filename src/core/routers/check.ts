@@ -15,6 +15,7 @@ import { decryptSecret, loadSecretKey } from '../secrets.js';
 import { loadHubSettings } from '../onboarding/hub.js';
 import { markRegistered, registeringAdviceFor } from '../onboarding/state.js';
 import { recordRouterHealth, routerNotFound, toRouter, type Router, type RouterStatus } from './service.js';
+import { describeError } from '../error-text.js';
 
 export const DEFAULT_CHECK_TIMEOUT_MS = 5_000;
 
@@ -75,7 +76,7 @@ function statusOf(err: unknown): RouterStatus {
 
 function describe(err: unknown): string {
   if (err instanceof RouterOSLoginError) return `the router refused the API user or password (${err.message})`;
-  return err instanceof Error ? err.message : String(err);
+  return describeError(err);
 }
 
 /**

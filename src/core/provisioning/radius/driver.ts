@@ -38,6 +38,7 @@ import { decryptSecret, loadSecretKey } from '../../secrets.js';
 import type { Job } from '../jobs.js';
 import type { JobResult, ProvisioningDriver } from '../runner.js';
 import type { RadacctRow, ServiceRow } from '../../db/rows.js';
+import { describeError } from '../../error-text.js';
 
 /** Jobs of one router worked on at once. */
 export const RADIUS_JOB_CONCURRENCY = 64;
@@ -72,7 +73,7 @@ type Answer =
 type Outcome = { ok: true; detail: string } | { ok: false; error: string };
 
 function errorText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
+  return describeError(e);
 }
 
 function causeText(cause: number | undefined): string {

@@ -24,6 +24,7 @@ import { applyPlan, FULL_READ_THRESHOLD, isConnectionFailure, type OpOutcome } f
 import { planKey, poolKey, queueName, serviceKey, type MarkerKey } from './naming.js';
 import { readFullState, readMenu, readScopedState } from './read.js';
 import type { ActualState, DesiredState } from './types.js';
+import { describeError } from '../../error-text.js';
 
 /** Longest wait to open the connection, whatever the deadline. */
 const CONNECT_TIMEOUT_CAP_MS = 10_000;
@@ -45,7 +46,7 @@ function formerNames(job: Job): string[] {
 
 export function connectionErrorText(router: Router, err: unknown): string {
   if (err instanceof RouterOSLoginError) return `${router.name} refused the API user or password (${err.message})`;
-  const msg = err instanceof Error ? err.message : String(err);
+  const msg = describeError(err);
   return router.host && msg.includes(router.host) ? msg : `${router.name}: ${msg}`;
 }
 
@@ -201,7 +202,7 @@ export function routerFailureText(router: Router, err: unknown, timeoutMs: numbe
   if (err instanceof RouterOSTimeoutError || cause instanceof RouterOSTimeoutError || (err instanceof Error && /\btimed out\b/.test(err.message))) {
     return `no answer from ${router.name} within ${Math.round(timeoutMs / 100) / 10} s`;
   }
-  return err instanceof Error ? err.message : String(err);
+  return describeError(err);
 }
 
 /**

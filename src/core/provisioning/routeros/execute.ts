@@ -14,6 +14,7 @@ import { finalName, rowKey, type RouterPlan, type SessionDrop } from './diff.js'
 import type { MarkerKey } from './naming.js';
 import { printWhereAny, readSessions } from './read.js';
 import { MENU, SESSION_PROPLIST, type ObjectKind } from './types.js';
+import { describeError } from '../../error-text.js';
 
 export const DEFAULT_IN_FLIGHT = 500;
 /** Above this many sessions to look up by name, read `/ppp/active` whole. */
@@ -83,7 +84,7 @@ export function isConnectionFailure(err: unknown): boolean {
 
 export function errorText(err: unknown): string {
   if (err instanceof RouterOSTrapError) return err.message;
-  return err instanceof Error ? err.message : String(err);
+  return describeError(err);
 }
 
 function commandOptions(opts: ApplyOptions): { signal?: AbortSignal; timeoutMs?: number } {

@@ -12,6 +12,7 @@ import { apiDriver, connectRouter } from './driver.js';
 import { applyPlan, type ApplyCounts, type OpOutcome } from './execute.js';
 import { readFullState } from './read.js';
 import type { RouterRow } from '../../db/rows.js';
+import { describeError } from '../../error-text.js';
 
 export const DEFAULT_SYNC_TIMEOUT_MS = 30_000;
 
@@ -85,7 +86,7 @@ async function eachLimited<T, R>(items: readonly T[], limit: number, fn: (item: 
 }
 
 function describe(err: unknown): { status: 'unreachable' | 'failed'; reason: string } {
-  const reason = err instanceof Error ? err.message : String(err);
+  const reason = describeError(err);
   return { status: err instanceof RouterOSError ? 'unreachable' : 'failed', reason };
 }
 
