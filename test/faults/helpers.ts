@@ -97,34 +97,26 @@ export function runCliKilledAfter(args: string[], afterMs: number, env: Record<s
 }
 
 /**
- * Runs the ispctl binary and kills it with SIGKILL `thenMs` after `when()` first holds (polled
- * every 20 ms), so the kill lands in the part of the run that matters (e.g. once its router work
- * was claimed), not in the start-up.
+ * Runs the ispctl binary and kills it with SIGKILL the moment `arm`'s trigger is pulled: `arm`
+ * gets a kill function to call from an event the test observes in its own process (the lab
+ * router receiving a command), so the kill lands at that point of the run, not when a timer
+ * happens to fire. The run that ends by itself first has `killed: false`.
  */
-export function runCliKilledWhen(args: string[], env: Record<string, string>, opts: { when: () => Promise<boolean>; thenMs: number }): Promise<Killed> {
+export function runCliKilledOn(args: string[], env: Record<string, string>, arm: (kill: () => void) => void): Promise<Killed> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const child = spawn(process.execPath, [join(ROOT, 'bin', 'run.js'), ...args], { env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     let killed = false;
-    let ended = false;
     child.stdout.setEncoding('utf8').on('data', (d) => (stdout += d));
     child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d));
-    const poll = async () => {
-      while (!ended && !(await opts.when().catch(() => false))) await new Promise((r) => setTimeout(r, 20));
-      if (ended) return;
-      setTimeout(() => {
-        killed = child.exitCode === null && child.signalCode === null;
-        child.kill('SIGKILL');
-      }, opts.thenMs);
-    };
-    void poll();
-    child.on('error', reject);
-    child.on('close', (code) => {
-      ended = true;
-      resolve({ code, killed, elapsedMs: performance.now() - started, stdout, stderr });
+    arm(() => {
+      if (killed || child.exitCode !== null || child.signalCode !== null) return;
+      killed = child.kill('SIGKILL');
     });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, killed, elapsedMs: performance.now() - started, stdout, stderr }));
   });
 }
 

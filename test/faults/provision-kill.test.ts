@@ -1,7 +1,11 @@
-// kill -9 at random points of the runs that change routers: `collections run` (suspensions),
-// `jobs retry` (restorations a payment queued), the daemon applying work, and `sync`. After each
-// kill and a re-run: one suspension and one restoration per subscriber, every job ends done, and
-// the router holds each subscriber once, exactly as the database wants it.
+// kill -9 in the middle of the runs that change routers: `collections run` (suspensions), `jobs
+// retry` (restorations a payment queued), the daemon applying work, and `sync`. Each kill lands
+// at a chosen point of the router work, not when a timer happens to fire: the lab router runs in
+// this process, and the run is killed the moment the router receives its first (or its fifth)
+// change, with the changes before it answered and that one not yet (the router answers each
+// command 300 ms late). After each kill: the database part is committed and the dead run's jobs
+// are left claimed; after the re-run, one suspension and one restoration per subscriber, every
+// job ends done, and the router holds each subscriber once, exactly as the database wants it.
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { generateInvoices } from '../../src/core/billing/generate.js';
 import { runCollections } from '../../src/core/collections/run.js';
@@ -12,17 +16,33 @@ import { runJobs } from '../../src/core/provisioning/runner.js';
 import { setSettings } from '../../src/core/settings/service.js';
 import { startLabRouter, type LabRouter } from '../../src/lab/index.js';
 import { runCli } from '../helpers/cli.js';
-import { count, random, runCliKilledWhen, startDaemon } from './helpers.js';
+import { count, runCliKilledOn, startDaemon } from './helpers.js';
 import { seededPg, type Seeded } from './pg.js';
 
 const SUBSCRIBERS = count(40, 300);
 const ROUNDS = count(1, 4);
 let lab: LabRouter;
 let pg: Seeded;
-const rnd = random();
+
+/** Commands that change the router (…/set, …/add, …/remove), counted as the lab router receives them. */
+let changes = 0;
+let tripwire: { at: number; pull: () => void } | undefined;
+function onLabLine(line: string): void {
+  if (!/> \/[\w/-]+\/(set|add|remove)(?= |$)/.test(line)) return;
+  changes++;
+  if (tripwire && changes >= tripwire.at) {
+    const t = tripwire;
+    tripwire = undefined;
+    t.pull();
+  }
+}
+/** Pulls `pull` the moment the router receives the `nth` change from now on (in the lab's own receive handler). */
+function onChange(nth: number, pull: () => void): void {
+  tripwire = { at: changes + nth, pull };
+}
 
 beforeAll(async () => {
-  lab = await startLabRouter({ adminPassword: 'lab-pw' });
+  lab = await startLabRouter({ adminPassword: 'lab-pw', log: onLabLine });
   pg = await seededPg('provkill', { router: { host: '127.0.0.1', port: lab.port, user: 'admin', password: 'lab-pw' }, subscribers: SUBSCRIBERS, startDate: '2026-01-01' });
   // The daemon here only applies router work: no billing or collections of its own.
   await setSettings(pg.ctx, { 'grace-days': 5, 'collections-max-suspensions': 'none', 'billing-hour': 23, 'collections-interval-minutes': 1440, 'health-interval-seconds': 86_400, 'jobs-interval-seconds': 3600, 'notify-interval-seconds': 86_400 });
@@ -56,30 +76,26 @@ async function events(kind: string): Promise<{ total: number; subscribers: numbe
   return r;
 }
 const jobCounts = async () => (await knex().raw(`select count(*) filter (where status = 'running')::int as running, count(*) filter (where status = 'done')::int as done from provisioning_jobs`)).rows[0] as { running: number; done: number };
-/** From now on: some job is claimed, or more are done than now (the router part of a run has begun). */
-async function claimedFromNow(): Promise<() => Promise<boolean>> {
-  const before = (await jobCounts()).done;
-  return async () => {
-    const c = await jobCounts();
-    return c.running > 0 || c.done > before;
-  };
-}
+
 /**
- * Kills `args` at a random point: mostly while its router work runs (the lab router answers each
- * command 300 ms late, so that part lasts a few seconds), sometimes before its changes commit.
+ * Runs `args` and kills it the moment the router receives its `nth` change. Then, before anything
+ * else runs: it was killed (not ended by itself), and the jobs it had claimed are still claimed
+ * (running) with the batch unfinished, so the kill landed inside the router work.
  */
-async function killRandomly(args: string[], env: Record<string, string>, committed: () => Promise<boolean>): Promise<string> {
-  const early = rnd.next() < 0.25;
-  const claimed = await claimedFromNow();
-  const k = early
-    ? await runCliKilledWhen(args, env, { when: async () => true, thenMs: rnd.between(500, 2_000) })
-    : await runCliKilledWhen(args, env, { when: async () => (await committed()) && (await claimed()), thenMs: rnd.between(0, 1_500) });
-  return `${args[0]} ${args[1]} ${k.killed ? `killed at ${Math.round(k.elapsedMs)} ms` : `ended (${k.code})`}${early ? ' (early)' : ''}, jobs ${await jobStates()}`;
+async function killAtChange(args: string[], env: Record<string, string>, nth: number): Promise<string> {
+  const doneBefore = (await jobCounts()).done;
+  const k = await runCliKilledOn(args, env, (kill) => onChange(nth, kill));
+  const label = `${args[0]} ${args[1]} killed at change ${nth}`;
+  expect(k.killed, `${label}: it ended by itself (exit ${k.code}) first\n${k.stderr}`).toBe(true);
+  const left = await jobCounts();
+  expect(left.running, `${label}: no job left claimed (${await jobStates()})`).toBeGreaterThan(0);
+  expect(left.done - doneBefore, `${label}: the batch finished (${await jobStates()})`).toBeLessThan(SUBSCRIBERS);
+  return `${label} after ${Math.round(k.elapsedMs)} ms, jobs ${await jobStates()}`;
 }
 
 const month = (i: number) => `2026-${String(i + 2).padStart(2, '0')}`;
 
-test(`collections run and jobs retry killed at random points (${ROUNDS} round(s), ${SUBSCRIBERS} subscribers)`, async () => {
+test(`collections run and jobs retry killed inside their router work (${ROUNDS} round(s), ${SUBSCRIBERS} subscribers)`, async () => {
   const kills: string[] = [];
   for (let i = 0; i < ROUNDS; i++) {
     lab.faults.delayMs = 300;
@@ -87,8 +103,10 @@ test(`collections run and jobs retry killed at random points (${ROUNDS} round(s)
     pg.clock.set(`${month(i)}-01T08:00:00+08:00`);
     await generateInvoices(pg.ctx);
     const env = { ...pg.env, ISPCTL_NOW: `${month(i)}-25T09:00:00+08:00`, ISPCTL_ROUTER_TIMEOUT: '20' };
-    const suspended = async () => (await events('suspension')).total > SUBSCRIBERS * i;
-    kills.push(await killRandomly(['collections', 'run', '--json'], env, suspended));
+    // Round by round, the kill lands on the first change of the batch or a few changes in.
+    kills.push(await killAtChange(['collections', 'run', '--json'], env, i % 2 === 0 ? 1 : 5));
+    // The suspensions were committed before the router work began: the kill took none back.
+    expect(await events('suspension')).toEqual({ total: SUBSCRIBERS * (i + 1), subscribers: SUBSCRIBERS });
     // The slow router is there for the kill to land inside the router work; the runs that
     // finish the work after it need no delay.
     lab.faults.delayMs = 0;
@@ -96,22 +114,22 @@ test(`collections run and jobs retry killed at random points (${ROUNDS} round(s)
     expect([0, 3], again.stderr).toContain(again.code);
     const retry = await runCli(['jobs', 'retry', '--json'], { env });
     expect(retry.code, `${kills.join("; ")}\n${retry.stderr}\n${JSON.stringify(retry.json?.data?.routers)} ${retry.json?.data?.remaining}`).toBe(0);
-    expect(await events('suspension'), `seed ${rnd.seed}`).toEqual({ total: SUBSCRIBERS * (i + 1), subscribers: SUBSCRIBERS });
-    await check(`round ${i}: suspended (seed ${rnd.seed})`, { disabled: SUBSCRIBERS });
+    expect(await events('suspension')).toEqual({ total: SUBSCRIBERS * (i + 1), subscribers: SUBSCRIBERS });
+    await check(`round ${i}: suspended`, { disabled: SUBSCRIBERS });
 
-    // Everyone pays; the restorations are queued and carried by `jobs retry`, killed at a random point.
+    // Everyone pays; the restorations are queued and carried by `jobs retry`, killed part way.
     pg.clock.set(`${month(i)}-25T10:00:00+08:00`);
     const accounts = (await knex()('subscribers').select('id', 'account_no').orderBy('id')) as Array<{ account_no: string }>;
     for (const a of accounts) await recordPayment(pg.ctx, { subscriber: a.account_no, amount: '1500', method: 'cash', reference: `OR-${month(i)}-${a.account_no}` });
     lab.faults.delayMs = 300;
-    kills.push(await killRandomly(['jobs', 'retry', '--json'], env, async () => true));
+    kills.push(await killAtChange(['jobs', 'retry', '--json'], env, i % 2 === 0 ? 5 : 1));
     lab.faults.delayMs = 0;
     const retried = await runCli(['jobs', 'retry', '--json'], { env });
     expect(retried.code, retried.stderr).toBe(0);
-    expect(await events('restoration'), `seed ${rnd.seed}`).toEqual({ total: SUBSCRIBERS * (i + 1), subscribers: SUBSCRIBERS });
-    await check(`round ${i}: restored (seed ${rnd.seed})`, { disabled: 0 });
+    expect(await events('restoration')).toEqual({ total: SUBSCRIBERS * (i + 1), subscribers: SUBSCRIBERS });
+    await check(`round ${i}: restored`, { disabled: 0 });
   }
-  console.info(`provisioning kill (seed ${rnd.seed}): ${kills.join('; ')}`);
+  console.info(`provisioning kill: ${kills.join('; ')}`);
 });
 
 test('the daemon killed while it applies work: the next daemon takes the work over and applies it once', async () => {
@@ -125,13 +143,15 @@ test('the daemon killed while it applies work: the next daemon takes the work ov
   pg.clock.set('2026-12-01T08:00:00+08:00');
   await generateInvoices(pg.ctx);
   pg.clock.set('2026-12-25T09:00:00+08:00');
-  const claimed = await claimedFromNow();
   const doneBefore = (await jobCounts()).done;
+  // Killed the moment the router receives the daemon's third change of the batch.
+  const killed = new Promise<void>((resolve) => onChange(3, () => resolve(void first.child.kill('SIGKILL'))));
   await runCollections(pg.ctx);
-  while (!(await claimed())) await new Promise((r) => setTimeout(r, 20));
-  await new Promise((r) => setTimeout(r, rnd.between(0, 1_500)));
-  first.child.kill('SIGKILL');
+  await killed;
   await first.stop();
+  const claimedByTheDead = await jobCounts();
+  expect(claimedByTheDead.running, await jobStates()).toBeGreaterThan(0);
+  expect(claimedByTheDead.done - doneBefore).toBeLessThan(SUBSCRIBERS);
   const left = await jobStates();
   lab.faults.delayMs = 0;
   const second = startDaemon(env, ['--instance-name', 'heir']);
@@ -148,11 +168,13 @@ test('the daemon killed while it applies work: the next daemon takes the work ov
     expect(await second.stop()).toBe(0);
   }
   console.info(`daemon kill: jobs when killed: ${left}; the heir: ${second.output().match(/Took back \d+[^\n]*/)?.[0] ?? 'took nothing back'}`);
+  // The jobs the dead daemon had claimed were taken back by the heir, not left to time out.
+  expect(second.output()).toMatch(/Took back \d+ router job/);
   expect((await jobCounts()).done - doneBefore).toBeGreaterThanOrEqual(SUBSCRIBERS);
   await check('after the daemon kill', { disabled: SUBSCRIBERS });
 });
 
-test('sync killed at a random point, then run again: the router ends as the database wants it', async () => {
+test('sync killed at its first change, then run again: the router ends as the database wants it', async () => {
   const env = { ...pg.env, ISPCTL_NOW: '2026-12-25T09:00:00+08:00' };
   // Damage the router: a third of the secrets gone, a third enabled that should be disabled.
   const menu = lab.state.menu('/ppp/secret');
@@ -161,9 +183,11 @@ test('sync killed at a random point, then run again: the router ends as the data
     if (i % 3 === 0) menu.remove(s['.id'] as string);
     else if (i % 3 === 1) menu.set(s['.id'] as string, { disabled: 'no' });
   }
-  const k = await runCliKilledWhen(['sync', '--yes', '--json'], env, { when: async () => lab.connectionCount() > 0, thenMs: rnd.between(0, 800) });
+  // Killed the moment the router receives its first change: the plan was read, nothing applied.
+  const k = await runCliKilledOn(['sync', '--yes', '--json'], env, (kill) => onChange(1, kill));
+  expect(k.killed, `sync ended by itself (exit ${k.code}) before its first change\n${k.stderr}`).toBe(true);
   const again = await runCli(['sync', '--yes', '--json'], { env });
   expect(again.code, again.stderr).toBe(0);
-  console.info(`sync kill: ${k.killed ? `killed at ${Math.round(k.elapsedMs)} ms` : 'ended before the kill'}`);
+  console.info(`sync kill: killed at its first change after ${Math.round(k.elapsedMs)} ms`);
   await check('after the sync kill', { disabled: SUBSCRIBERS });
 });
