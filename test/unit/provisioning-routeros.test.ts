@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { NetworkSettings } from '../../src/core/access/settings.js';
 import { desiredStateFromRows, queueLimits } from '../../src/core/provisioning/routeros/desired.js';
 import { diffState, fieldChanges, indexRows, normalizeField, parseSeconds, planCounts, planHasChanges, rowsInScope } from '../../src/core/provisioning/routeros/diff.js';
+import { desiredByKey, narrowed } from '../../src/core/provisioning/routeros/driver.js';
 import { cleanText, markerComment, nameProblem, parseMarker, profileName, queueName, slug } from '../../src/core/provisioning/routeros/naming.js';
 import type { ActualState, DesiredState, RouterFacts } from '../../src/core/provisioning/routeros/types.js';
 
@@ -349,6 +350,24 @@ describe('the plan', () => {
         const narrowed = { ...actual, secrets: rowsInScope(secrets, d.scope, names(d.secrets)), queues: rowsInScope(queues, d.scope, names(d.queues)) };
         expect(narrowed.secrets.length).toBeLessThan(actual.secrets.length);
         for (const opts of [{}, { adopt: true }, { prune: true }]) expect(diffState(d, narrowed, opts)).toEqual(diffState(d, actual, opts));
+      }
+    }
+  });
+
+  it("a chunk's desired state narrowed to its services (secrets and queues too) plans as the whole one scoped", () => {
+    const everyone = [1, 2, 3, 4, 5, 6, 7, 8].map((id) => svc(id, `user${id}`, id % 3 === 0 ? { static_ip: `10.0.0.${id}`, access_state: 'blocked', rate_limit: null } : id % 2 ? { static_ip: `10.0.1.${id}` } : {}));
+    for (const shaping of ['profile', 'queue'] as const) {
+      const actual = routerHolding(state([...everyone, svc(9, 'gone')], { shaping }));
+      actual.sessions = undefined;
+      actual.secrets.find((r) => r.name === 'user1')!.password = 'changed';
+      actual.secrets.push({ '.id': '*A2', name: 'user10', comment: 'not ours' });
+      const desired = state([...everyone, svc(10, 'user10')], { shaping });
+      const byKey = desiredByKey(desired);
+      for (const scope of [[1, 2], [3, 4, 9], [5, 10], [8, 7, 6], [11]]) {
+        const part = narrowed(desired, new Set(scope), byKey);
+        expect(part.secrets.length + part.queues.length).toBeLessThan(desired.secrets.length + desired.queues.length);
+        const whole = { ...desired, scope: part.scope! };
+        for (const opts of [{}, { adopt: true }, { prune: true }]) expect(diffState(part, actual, opts)).toEqual(diffState(whole, actual, opts));
       }
     }
   });

@@ -217,6 +217,7 @@ export async function runJobs(ctx: ServiceContext, drivers: Drivers, opts: RunOp
 
   /** The next router for a free lane: one that answers again, else the head of the line. */
   const next = async (): Promise<{ routerId: number; ignoreBackoff: boolean } | undefined> => {
+    let refilled = false;
     for (;;) {
       if (Date.now() >= budgetEnd) return undefined;
       for (const id of opts.returnedRouters?.() ?? []) {
@@ -231,7 +232,11 @@ export async function runJobs(ctx: ServiceContext, drivers: Drivers, opts: RunOp
         if (atWork.has(head.routerId) || finished.has(head.routerId)) continue;
         return head;
       }
+      // Refilled just now, and the other lanes took all of it: every router with due work is at
+      // work (looking again at once would be one more statement to find the same).
+      if (refilled) return undefined;
       if (!(await refill())) return undefined;
+      refilled = true;
     }
   };
 

@@ -23,7 +23,7 @@ import { diffState, indexRows, rowsInScope, type RouterPlan, type RowIndex } fro
 import { applyPlan, FULL_READ_THRESHOLD, isConnectionFailure, type OpOutcome } from './execute.js';
 import { planKey, poolKey, queueName, serviceKey, type MarkerKey } from './naming.js';
 import { readFullState, readMenu, readScopedState } from './read.js';
-import type { ActualState, DesiredState } from './types.js';
+import type { ActualState, DesiredObject, DesiredService, DesiredState } from './types.js';
 import { describeError } from '../../error-text.js';
 
 /** Longest wait to open the connection, whatever the deadline. */
@@ -177,10 +177,46 @@ function jobResults(router: Router, jobs: readonly Job[], work: Work, plan: Rout
   return results;
 }
 
-/** The part of `desired` that speaks for `serviceIds` (profiles and pools stay whole). */
-export function narrowed(desired: DesiredState, serviceIds: ReadonlySet<number>): DesiredState {
-  const keys = new Set([...serviceIds].map((id) => serviceKey(id)));
-  return { ...desired, scope: keys, services: new Map([...desired.services].filter(([k]) => keys.has(k))) };
+/**
+ * The part of `desired` that speaks for `serviceIds` (profiles and pools stay whole): scoped to
+ * their keys, with only their services, secrets and queues (a scoped diff looks at no other, so
+ * it plans the same as on the whole lists). Many chunks of one turn narrow the same desired
+ * state: `byKey` (from {@link desiredByKey}, made once) spares going through all of it each time.
+ */
+export function narrowed(desired: DesiredState, serviceIds: ReadonlySet<number>, byKey: DesiredByKey = desiredByKey(desired)): DesiredState {
+  const keys = new Set<MarkerKey>();
+  const services = new Map<MarkerKey, DesiredService>();
+  const secrets: Array<[number, DesiredObject]> = [];
+  const queues: Array<[number, DesiredObject]> = [];
+  for (const id of serviceIds) {
+    const key = serviceKey(id);
+    keys.add(key);
+    const s = desired.services.get(key);
+    if (s) services.set(key, s);
+    const own = byKey.get(key);
+    if (own) {
+      secrets.push(...own.secrets);
+      queues.push(...own.queues);
+    }
+  }
+  // In the whole lists' order, as the diff would meet them there.
+  const inOrder = (list: Array<[number, DesiredObject]>) => list.sort((a, b) => a[0] - b[0]).map(([, o]) => o);
+  return { ...desired, scope: keys, services, secrets: inOrder(secrets), queues: inOrder(queues) };
+}
+
+/** A desired state's secrets and queues by service key, each with its place in its list. */
+export type DesiredByKey = Map<MarkerKey, { secrets: Array<[number, DesiredObject]>; queues: Array<[number, DesiredObject]> }>;
+
+export function desiredByKey(desired: DesiredState): DesiredByKey {
+  const out: DesiredByKey = new Map();
+  const entry = (key: MarkerKey) => {
+    let e = out.get(key);
+    if (!e) out.set(key, (e = { secrets: [], queues: [] }));
+    return e;
+  };
+  desired.secrets.forEach((o, i) => entry(o.key).secrets.push([i, o]));
+  desired.queues.forEach((o, i) => entry(o.key).queues.push([i, o]));
+  return out;
 }
 
 /** Jobs in a router's first chunk: small, so a router that fails early has little in flight. */
@@ -233,6 +269,12 @@ export async function runApiJobs(ctx: ServiceContext, router: Router, jobs: Job[
     throw new RouterGaveUpError(routerFailureText(router, err, timeoutMs), { cause: err });
   }
   opts.progress?.();
+  const read = { timeoutMs };
+  const full = ordered.length > FULL_READ_THRESHOLD;
+  // Many jobs: the router's secrets and queues are read whole while the desired state is read
+  // from the database (neither waits for the other).
+  const firstRead = full ? readFullState(client, { ...read, sessions: false }) : undefined;
+  firstRead?.catch(() => undefined); // met (and its failure handled) in the first chunk
   // The desired state of the whole turn, read once (after the connect: the runner's watch for
   // silence is over, a slow database is not the router's fault); each chunk diffs its part.
   let desiredAll: DesiredState;
@@ -244,12 +286,11 @@ export async function runApiJobs(ctx: ServiceContext, router: Router, jobs: Job[
   }
   // One listener for the whole run (not one per command): when the runner gives up, the
   // connection goes, and every command still in flight fails with it.
+  const byKey = desiredByKey(desiredAll);
   const onAbort = () => client.destroy();
   opts.signal.addEventListener('abort', onAbort, { once: true });
   if (opts.signal.aborted) onAbort();
   try {
-    const read = { timeoutMs };
-    const full = ordered.length > FULL_READ_THRESHOLD;
     let base: ActualState | undefined;
     let index: { secrets: RowIndex; queues: RowIndex } | undefined;
     let size = Math.max(1, opts.firstChunk ?? FIRST_CHUNK);
@@ -263,14 +304,14 @@ export async function runApiJobs(ctx: ServiceContext, router: Router, jobs: Job[
         await report(work.results);
         continue;
       }
-      const desired = narrowed(desiredAll, work.serviceIds);
+      const desired = narrowed(desiredAll, work.serviceIds, byKey);
       let actual: ActualState;
       try {
         if (full) {
           // Secrets and queues read whole once; pools and profiles (few, and shared by every
           // chunk) again for each chunk, so one chunk sees what the one before created.
           if (!base) {
-            base = await readFullState(client, { ...read, sessions: false });
+            base = await (firstRead ?? readFullState(client, { ...read, sessions: false }));
             index = { secrets: indexRows('secret', base.secrets), queues: indexRows('queue', base.queues) };
           } else {
             const [pools, profiles] = await Promise.all([readMenu(client, 'pool', read), readMenu(client, 'profile', read)]);
