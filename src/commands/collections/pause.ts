@@ -1,5 +1,6 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../cli/base-command.js';
+import { formatTime } from '../../cli/format.js';
 import { pauseCollections } from '../../core/collections/controls.js';
 
 export default class CollectionsPause extends BaseCommand<typeof CollectionsPause> {
@@ -14,7 +15,8 @@ export default class CollectionsPause extends BaseCommand<typeof CollectionsPaus
     const ctx = await this.ctx();
     const r = await pauseCollections(ctx, { reason: this.flags.reason });
     const p = r.pause;
-    const since = `since ${p.pausedAt.toISOString()} by ${p.pausedBy}${p.reason ? `: ${p.reason}` : ''}`;
+    const { timezone } = await this.formats();
+    const since = `since ${formatTime(p.pausedAt, timezone)} by ${p.pausedBy}${p.reason ? `: ${p.reason}` : ''}`;
     this.say(r.changed ? `Collections paused ${since}. No one is suspended until ispctl collections resume.` : `Collections was already paused ${since}; nothing changed.`);
     return { paused: true, changed: r.changed, pausedAt: p.pausedAt, pausedBy: p.pausedBy, reason: p.reason };
   }

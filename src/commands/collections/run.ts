@@ -1,5 +1,6 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../cli/base-command.js';
+import { formatTime } from '../../cli/format.js';
 import { IspctlError } from '../../core/errors.js';
 import { runCollections } from '../../core/collections/run.js';
 import type { CollectionTransition } from '../../core/collections/evaluate.js';
@@ -42,7 +43,7 @@ export default class CollectionsRun extends BaseCommand<typeof CollectionsRun> {
       runCollections(ctx, { dryRun: f['dry-run'], today: f.today, subscribers: f.subscriber, force: f.force, onProgress, onChunk: () => this.yieldDatabase() }),
     );
     if (r.paused) {
-      this.warnLine(`Collections is paused since ${r.paused.pausedAt.toISOString()} by ${r.paused.pausedBy}${r.paused.reason ? ` (${r.paused.reason})` : ''}: no one is suspended, nothing is charged late or written off; ispctl collections resume lifts the pause.`);
+      this.warnLine(`Collections is paused since ${formatTime(r.paused.pausedAt, (await this.formats()).timezone)} by ${r.paused.pausedBy}${r.paused.reason ? ` (${r.paused.reason})` : ''}: no one is suspended, nothing is charged late or written off; ispctl collections resume lifts the pause.`);
     }
     const currency = String((await getSetting(ctx.db, 'currency')).value ?? 'PHP');
     const verb = r.dryRun ? 'Would' : '';

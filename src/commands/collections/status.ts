@@ -1,4 +1,5 @@
 import { BaseCommand } from '../../cli/base-command.js';
+import { formatTime } from '../../cli/format.js';
 import { collectionsStatus } from '../../core/collections/controls.js';
 
 export default class CollectionsStatus extends BaseCommand<typeof CollectionsStatus> {
@@ -9,8 +10,9 @@ export default class CollectionsStatus extends BaseCommand<typeof CollectionsSta
   public async run() {
     const ctx = await this.ctx();
     const s = await collectionsStatus(ctx);
+    const { timezone } = await this.formats();
     this.details([
-      ['collections', s.paused ? `PAUSED since ${s.paused.pausedAt.toISOString()} by ${s.paused.pausedBy}${s.paused.reason ? `: ${s.paused.reason}` : ''}` : 'running'],
+      ['collections', s.paused ? `PAUSED since ${formatTime(s.paused.pausedAt, timezone)} by ${s.paused.pausedBy}${s.paused.reason ? `: ${s.paused.reason}` : ''}` : 'running'],
       ['suspension cap', s.suspensionLimit === null ? 'none' : `${s.suspensionLimit} per run (collections-max-suspensions ${s.maxSuspensions}, ${s.activeServices} active services)`],
       ['extensions', String(s.extensions.length)],
     ]);
