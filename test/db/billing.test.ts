@@ -68,6 +68,21 @@ describeEachEngine('billing generate', (db) => {
     expect(dry).toMatchObject({ dryRun: true, invoices: 0, lines: 0, alreadyInvoiced: 3 });
   });
 
+  it('a second service of a subscriber already billed for the period goes onto that invoice, and its total follows', async () => {
+    const svc = (await db().knex('services').where({ id: subs.ana!.serviceId }).first()) as { plan_id: number; router_id: number };
+    const [extra] = (await db()
+      .knex('services')
+      .insert({ subscriber_id: subs.ana!.subscriberId, plan_id: svc.plan_id, router_id: svc.router_id, username: 'ana2', password: 'pw-ana2', started_on: '2026-10-01', access_state: 'active', access_reason: 'ok', rate_limit: '10M/50M', created_at: clock.now(), updated_at: clock.now() })
+      .returning('id')) as Array<{ id: number }>;
+    const r = await generateInvoices(ctx);
+    expect(r).toMatchObject({ invoices: 0, invoicesExtended: 1, lines: 1, totalMinor: 150000n, alreadyInvoiced: 3 });
+    const [line] = await linesOf(db(), extra!.id);
+    const invoice = await db().knex('invoices').where({ id: line.invoice_id }).first();
+    expect(invoice).toMatchObject({ subscriber_id: subs.ana!.subscriberId, number: 'INV-2026-000001', subtotal_minor: 300000n, total_minor: 300000n, status: 'issued' });
+    // Ended before the period it would be billed for next, so the later tests see the same three subscribers.
+    await db().knex('services').where({ id: extra!.id }).update({ ended_on: '2026-11-01' });
+  });
+
   it('a dry run shows the same summary and writes nothing, not even an invoice number', async () => {
     const dana = await add(ctx, 'dana', { price: '1,200', discount: '10%' });
     subs.dana = dana;

@@ -436,7 +436,13 @@ interface ChunkOutcome {
  * for the period dates, which keeps that order), the lines in the order they come (an invoice
  * shows its lines by service, see showInvoice, so their ids need no order), and period keys
  * (YYYY-MM) are compared byte-wise (collate "C": the same order as any collation, without the
- * locale's comparisons).
+ * locale's comparisons). Whether the chunk's subscribers have any invoice of these periods yet
+ * (`prior`: a scan of the invoices' (subscriber, period) index over the chunk's range) is asked
+ * once; only then does each service-period look for its line and each new invoice for one that
+ * exists. A service's lines are only ever on invoices of its own subscriber and period, so
+ * without such an invoice there is no line either (a first run, and every chunk not yet billed
+ * when a run resumes). The lines are not materialized (each use reads `cand` again), and the
+ * count of new invoices is one aggregate rather than a window over all of them.
  */
 async function writeChunk(trx: Db, sql: RunSql, opts: { lo: number; hi: number; periodKey: string; target: PeriodInfo; next: PeriodInfo; pairs: boolean; others: PricedLineRow[] | null; today: string; currency: string; now: Date; number: { prefix: string; width: number; suffix: string } }): Promise<ChunkOutcome> {
   const c = sql.candidates(opts.lo, opts.hi);
@@ -444,11 +450,13 @@ async function writeChunk(trx: Db, sql: RunSql, opts: { lo: number; hi: number; 
   const full = LINE_COLUMNS.map((k) => `${FULL_PERIOD_LINE_SQL[k]} as ${k}`).join(', ');
   const [r] = await rowsOf<ChunkRow>(
     trx,
-    `with cand as (
-       select s.id as service_id, s.subscriber_id, t.period_key, t.due, ${INVOICED} as invoiced,
+    `with prior as (
+       select exists (select 1 from invoices i where i.subscriber_id > ? and i.subscriber_id <= ? and i.period_key = any(?::text[]) and i.status <> 'void' and i.kind = 'period') as found),
+     cand as (
+       select s.id as service_id, s.subscriber_id, t.period_key, t.due, case when (select found from prior) then ${INVOICED} else false end as invoiced,
               ${sql.fullLine.sql} and s.id <> all(case when t.period_key = ? then ?::int[] else ?::int[] end) as full_line, ${full}
          ${c.sql}),
-     lines as (
+     lines as not materialized (
        select service_id, subscriber_id, period_key, due, ${cols} from cand where full_line and not invoiced ${opts.others === null ? `and not ${OTHERS_PENDING}` : ''}
        union all
        select x.service_id, x.subscriber_id, x.period_key, x.due, ${LINE_COLUMNS.map((k) => `x.${k}`).join(', ')}
@@ -459,13 +467,15 @@ async function writeChunk(trx: Db, sql: RunSql, opts: { lo: number; hi: number; 
          from lines group by subscriber_id, period_key),
      existing as (
        select i.id, g.subscriber_id, g.period_key
-         from grouped g join invoices i on i.subscriber_id = g.subscriber_id and i.period_key = g.period_key and i.status <> 'void' and i.kind = 'period'),
+         from grouped g join invoices i on i.subscriber_id = g.subscriber_id and i.period_key = g.period_key and i.status <> 'void' and i.kind = 'period'
+        where (select found from prior)),
      fresh as (
-       select g.*, row_number() over (order by g.period_key collate "C", g.subscriber_id) as rn, count(*) over () as cnt
+       select g.*, row_number() over (order by g.period_key collate "C", g.subscriber_id) as rn
          from grouped g
         where not exists (select 1 from existing e where e.subscriber_id = g.subscriber_id and e.period_key = g.period_key)),
+     fresh_n as (select count(*) as cnt from fresh),
      counter as (
-       insert into invoice_number_counters as k (series, last_value) select 'invoice', count(*) from fresh having count(*) > 0
+       insert into invoice_number_counters as k (series, last_value) select 'invoice', cnt from fresh_n where cnt > 0
        on conflict (series) do update set last_value = k.last_value + excluded.last_value, updated_at = now()
        returning last_value),
      new_invoices as (
@@ -477,7 +487,8 @@ async function writeChunk(trx: Db, sql: RunSql, opts: { lo: number; hi: number; 
               case when f.subtotal - f.discount = 0 then 'paid' when f.due < ?::date then 'overdue' else 'issued' end, ?::timestamptz, ?::timestamptz
          from fresh f
          cross join counter k
-         cross join lateral (select k.last_value - f.cnt + f.rn as seq) q
+         cross join fresh_n n
+         cross join lateral (select k.last_value - n.cnt + f.rn as seq) q
        returning id, subscriber_id, period_key),
      targets as (
        select id, subscriber_id, period_key from new_invoices
@@ -505,6 +516,9 @@ async function writeChunk(trx: Db, sql: RunSql, opts: { lo: number; hi: number; 
                     ${opts.others === null ? OTHERS_PENDING : 'false'} as others_pending
              offset 0) x`,
     [
+      opts.lo,
+      opts.hi,
+      `{${[...new Set([opts.target.key, opts.next.key])].join(',')}}`,
       ...sql.fullLine.bindings,
       opts.periodKey,
       idArray((opts.others ?? []).filter((l) => l.period_key === opts.periodKey).map((l) => l.service_id)),
