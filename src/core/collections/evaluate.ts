@@ -161,6 +161,16 @@ interface InvoiceFact {
 
 type Band = 'suspended' | 'warned' | 'reminded' | 'current';
 
+/** fn with each result kept: amounts and dates repeat for thousands of subscribers in a mass run. */
+function memo<K, V>(fn: (k: K) => V): (k: K) => V {
+  const m = new Map<K, V>();
+  return (k: K): V => {
+    let v = m.get(k);
+    if (v === undefined) m.set(k, (v = fn(k)));
+    return v;
+  };
+}
+
 /** Past due beyond grace, but with an extension (promise to pay) running today. */
 function onExtension(f: Facts, today: string): boolean {
   return f.holdUntil !== null && f.holdUntil >= today;
@@ -198,16 +208,20 @@ interface EvaluationRow {
 /** Candidates: services not ended and not uncollectible that are off current or owe something in a window. */
 function candidateWhere(today: string, horizon: string, subscriberIds: number[] | undefined, range?: SubscriberRange): { sql: string; bindings: unknown[] } {
   const within = subscriberIds ? subscriberScope('s.subscriber_id', subscriberIds, range) : undefined;
+  // The scope again on the invoices: PostgreSQL may hash them all for the exists otherwise.
+  const invoicesWithin = subscriberIds ? subscriberScope('i.subscriber_id', subscriberIds, range) : undefined;
   const bindings: unknown[] = [today];
   if (within) bindings.push(...within.bindings);
   bindings.push(horizon);
+  if (invoicesWithin) bindings.push(...invoicesWithin.bindings);
   return {
     sql: `(s.ended_on is null or s.ended_on > ?::date)
         and s.collection_status <> 'uncollectible'
         ${within ? `and ${within.sql}` : ''}
         and (s.collection_status <> 'current'
              or exists (select 1 from ledger_invoices i
-                         where i.subscriber_id = s.subscriber_id and i.open_minor > 0 and i.due_date <= ?::date))`,
+                         where i.subscriber_id = s.subscriber_id and i.open_minor > 0 and i.due_date <= ?::date
+                           ${invoicesWithin ? `and ${invoicesWithin.sql}` : ''}))`,
     bindings,
   };
 }
@@ -393,14 +407,6 @@ function planTransitions(
     else bySubscriber.set(svc.subscriberId, [svc]);
   }
   // Reasons repeat the same few amounts and dates for thousands of subscribers: format each once.
-  const memo = <K, V>(fn: (k: K) => V) => {
-    const m = new Map<K, V>();
-    return (k: K): V => {
-      let v = m.get(k);
-      if (v === undefined) m.set(k, (v = fn(k)));
-      return v;
-    };
-  };
   const money = memo((v: bigint) => formatMoney(v, s.currency));
   const graceMemo = memo((key: string) => graceText(key.slice(0, 10), key.slice(11)));
   const graceOf = (inv: InvoiceFact) => graceMemo(`${inv.due}|${inv.deadline}`);
@@ -492,11 +498,22 @@ const TEMPLATE_OF: Partial<Record<CollectionEventKind, TemplateName>> = {
   restoration: 'restoration',
 };
 
-function messageFields(t: CollectionTransition, f: Facts, s: CollectionSettings): Record<string, string> {
+/** Amounts and dates as messages show them, each formatted once for a mass of messages (they repeat). */
+interface MessageFormats {
+  money: (minor: bigint) => string;
+  date: (date: string) => string;
+  dayAfter: (date: string) => string;
+}
+
+function messageFormats(s: CollectionSettings): MessageFormats {
+  return { money: memo((v: bigint) => messageMoney(v, s.currency)), date: memo((d: string) => messageDate(d)), dayAfter: memo((d: string) => messageDate(plusDays(d, 1))) };
+}
+
+function messageFields(t: CollectionTransition, f: Facts, fmt: MessageFormats): Record<string, string> {
   const inv = t.kind === 'suspension' ? f.overdueInv : t.kind === 'warning' ? f.warnInv : t.kind === 'reminder' ? f.remindInv : null;
   if (!inv) return {};
-  const base = { invoice_number: inv.number, amount: messageMoney(t.amountMinor, s.currency), due_date: messageDate(inv.due) };
-  return t.kind === 'warning' ? { ...base, suspension_date: messageDate(plusDays(inv.deadline, 1)) } : base;
+  const base = { invoice_number: inv.number, amount: fmt.money(t.amountMinor), due_date: fmt.date(inv.due) };
+  return t.kind === 'warning' ? { ...base, suspension_date: fmt.dayAfter(inv.deadline) } : base;
 }
 
 /**
@@ -652,12 +669,13 @@ export async function evaluateCollections(db: Db, ctx: Pick<ServiceContext, 'clo
 
   // 4. Messages for the events that have one.
   const requests: QueueRequest[] = [];
+  const formats = messageFormats(settings);
   for (const t of events) {
     const template = TEMPLATE_OF[t.kind];
     if (!template) continue;
     const f = facts.get(t.subscriberId)!;
     const recipient: Recipient = { fullName: f.fullName, accountNo: f.accountNo, email: f.email, phone: f.phone, balanceMinor: f.openBalance > f.credit ? f.openBalance - f.credit : 0n };
-    requests.push({ subscriberId: t.subscriberId, eventKey: t.eventKey, template, data: messageFields(t, f, settings), recipient });
+    requests.push({ subscriberId: t.subscriberId, eventKey: t.eventKey, template, data: messageFields(t, f, formats), recipient });
   }
   if (requests.length) {
     const config = given?.notify ?? (await loadNotifyConfig(db));
