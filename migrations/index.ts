@@ -21,6 +21,7 @@ import * as routerJobQueues from './20261203030000_router_job_queues.js';
 import * as notifyHold from './20261203040000_notify_hold.js';
 import * as notifyCancelled from './20261204040000_notify_cancelled.js';
 import * as transitionTablePlans from './20261205080000_transition_table_plans.js';
+import * as radiusCheckReplyTables from './20261206400000_radius_check_reply_tables.js';
 
 export interface Migration {
   name: string;
@@ -49,4 +50,5 @@ export const migrations: Migration[] = [
   { name: '20261203040000_notify_hold', ...notifyHold },
   { name: '20261204040000_notify_cancelled', ...notifyCancelled },
   { name: '20261205080000_transition_table_plans', ...transitionTablePlans },
+  { name: '20261206400000_radius_check_reply_tables', ...radiusCheckReplyTables },
 ];

@@ -1,5 +1,5 @@
-// FreeRADIUS's tables as ispctl presents them: views over services and routers in the stock
-// column layout, answering the stock queries.conf queries, through an index; the tables
+// FreeRADIUS's tables as ispctl presents them: radcheck and radreply kept by triggers from
+// services and routers, the group tables and nas as views, all in the stock column layout, answering the stock queries.conf queries, through an index; the tables
 // FreeRADIUS writes; the published NAS secret. On PGlite and PostgreSQL.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,6 +13,7 @@ import { routerChangeNeedsRadiusReload, runRadiusReload } from '../../src/core/p
 import { setSettings } from '../../src/core/settings/service.js';
 import { encryptSecret } from '../../src/core/secrets.js';
 import * as radiusMigration from '../../migrations/20261124030000_radius.js';
+import * as radiusTablesMigration from '../../migrations/20261206400000_radius_check_reply_tables.js';
 import { describeEachEngine } from '../helpers/db.js';
 
 const KEY_HEX = 'a'.repeat(64);
@@ -99,7 +100,7 @@ describeEachEngine('RADIUS views', (db) => {
     expect(reply.map((r) => Number(r.id))).toEqual([s.ids[1]! * 4, s.ids[1]! * 4 + 1]);
   });
 
-  test('a plan speed change shows in radreply at once (it is a view)', async () => {
+  test('a plan speed change shows in radreply at once (the triggers rewrite its rows)', async () => {
     const k = db().knex;
     await k('plans').where({ id: s.planId }).update({ download_kbps: 100000 });
     await refreshAccess(k, { clock }, { planIds: [s.planId] });
@@ -142,7 +143,7 @@ describeEachEngine('RADIUS views', (db) => {
     expect(pairs(await rows(k, stock.check('temp')))).toEqual([['Auth-Type', ':=', 'Reject']]);
     await k('services').where({ id: tmp.id }).del();
     expect(await rows(k, stock.check('temp'))).toEqual([]);
-    expect(await rows(k, `select count(*)::int as n from radius_check_items where service_id = ${Number(tmp.id)}`)).toEqual([{ n: 0 }]);
+    expect(await rows(k, `select count(*)::int as n from radcheck where id = ${Number(tmp.id)}`)).toEqual([{ n: 0 }]);
   });
 
   test('group tables are valid and empty', async () => {
@@ -216,7 +217,7 @@ describeEachEngine('RADIUS views', (db) => {
     expect(indexes).toEqual(expect.arrayContaining(['radacct_active_session_idx', 'radacct_bulk_close', 'radacct_start_user_idx', 'radacct_calss_idx', 'radacct_acctuniqueid_key']));
   });
 
-  test('the username lookups of the views use an index', async () => {
+  test('the username lookups use an index', async () => {
     const k = db().knex;
     const [sub] = await k('subscribers').insert({ full_name: 'Bulk' }).returning('id');
     await k.raw(
@@ -228,7 +229,7 @@ describeEachEngine('RADIUS views', (db) => {
     await k.raw('analyze routers');
     for (const sql of [stock.check('bulk4242'), stock.reply('bulk4242')]) {
       const plan = (await rows(k, `EXPLAIN ${sql}`)).map((r) => r['QUERY PLAN']).join('\n');
-      expect(plan).toMatch(/Index Scan using radius_(check|reply)_items_username_idx|Bitmap Index Scan on radius_(check|reply)_items_username_idx/);
+      expect(plan).toMatch(/Index Scan using rad(check|reply)_username|Bitmap Index Scan on rad(check|reply)_username/);
       expect(plan).not.toMatch(/Seq Scan/);
     }
     expect(pairs(await rows(k, stock.reply('bulk4242')))).toEqual([['Mikrotik-Rate-Limit', ':=', '20M/100M']]);
@@ -263,14 +264,40 @@ describeEachEngine('RADIUS views', (db) => {
     expect(routerChangeNeedsRadiusReload('radius', 'radius', ['name'])).toBe(true);
   });
 
+  test('radcheck and radreply are tables the triggers keep; privileges granted on them survive the later migration going down and up', async () => {
+    const k = db().knex;
+    const kinds = async () => rows(k, `SELECT relname, relkind FROM pg_class WHERE relname IN ('radcheck', 'radreply') AND relnamespace = 'public'::regnamespace ORDER BY relname`);
+    const publicSelect = async (t: string) =>
+      rows(k, `SELECT count(*)::int AS n FROM pg_class c, aclexplode(c.relacl) a WHERE c.oid = 'public.${t}'::regclass AND a.grantee = 0 AND a.privilege_type = 'SELECT'`);
+    expect(await kinds()).toEqual([{ relname: 'radcheck', relkind: 'r' }, { relname: 'radreply', relkind: 'r' }]);
+    await k.raw('GRANT SELECT ON radcheck, radreply TO PUBLIC');
+    await radiusTablesMigration.down(k);
+    expect(await kinds()).toEqual([{ relname: 'radcheck', relkind: 'v' }, { relname: 'radreply', relkind: 'v' }]);
+    expect(await publicSelect('radcheck')).toEqual([{ n: 1 }]);
+    expect(await publicSelect('radius_check_items')).toEqual([{ n: 0 }]);
+    expect(pairs(await rows(k, stock.check('alice')))).toEqual([['Cleartext-Password', ':=', 'alice-pw']]);
+    await radiusTablesMigration.up(k);
+    expect(await kinds()).toEqual([{ relname: 'radcheck', relkind: 'r' }, { relname: 'radreply', relkind: 'r' }]);
+    expect(await publicSelect('radcheck')).toEqual([{ n: 1 }]);
+    expect(await publicSelect('radreply')).toEqual([{ n: 1 }]);
+    expect(pairs(await rows(k, stock.check('alice')))).toEqual([['Cleartext-Password', ':=', 'alice-pw']]);
+    // Still kept by the triggers after the round trip.
+    await k('services').where({ username: 'alice' }).update({ password: 'alice-new' });
+    expect(pairs(await rows(k, stock.check('alice')))).toEqual([['Cleartext-Password', ':=', 'alice-new']]);
+    await k('services').where({ username: 'alice' }).update({ password: 'alice-pw' });
+    await k.raw('REVOKE SELECT ON radcheck, radreply FROM PUBLIC');
+  });
+
   test('the migration goes down and up again', async () => {
     const k = db().knex;
+    await radiusTablesMigration.down(k);
     await radiusMigration.down(k);
     for (const t of ['radcheck', 'radreply', 'nas', 'radacct', 'radpostauth', 'nasreload', 'radusergroup']) {
       expect(await rows(k, `SELECT to_regclass('public.${t}') AS r`)).toEqual([{ r: null }]);
     }
     expect(await k.schema.hasColumn('routers', 'radius_secret_nas')).toBe(false);
     await radiusMigration.up(k);
+    await radiusTablesMigration.up(k);
     expect(await rows(k, `SELECT count(*)::int AS n FROM radacct`)).toEqual([{ n: 0 }]);
   });
 });

@@ -44,7 +44,7 @@ describeEachEngine('transition-table triggers on services', (db) => {
       let at = await mark();
       await k.raw(`update services set access_state = 'blocked', access_reason = 'one', rate_limit = null where id = ?`, [ids[1]]);
       expect(await history(at)).toBe(1);
-      expect(await count(k, `select count(*)::int as n from radius_check_items where service_id = ? and attribute = 'Auth-Type'`, [ids[1]])).toBe(1);
+      expect(await count(k, `select count(*)::int as n from radcheck where id = ? and attribute = 'Auth-Type'`, [ids[1]])).toBe(1);
 
       at = await mark();
       await k.raw(`update services set access_state = 'blocked', access_reason = 'all', rate_limit = null, updated_at = now() where id = any(?::int[])`, [`{${ids.join(',')}}`]);
@@ -52,20 +52,20 @@ describeEachEngine('transition-table triggers on services', (db) => {
       expect(await history(at)).toBe(N - 1);
       expect(await count(k, `select count(distinct service_id)::int as n from service_access_changes where id > ? and old_state = 'active' and new_state = 'blocked' and reason = 'all'`, [at])).toBe(N - 1);
       // The RADIUS items of every radius-mode service say Reject now; the API-mode ones have none.
-      expect(await count(k, `select count(*)::int as n from radius_check_items where attribute = 'Auth-Type' and value = 'Reject'`)).toBe(N / 2);
-      expect(await count(k, `select count(*)::int as n from radius_check_items c join services s on s.id = c.service_id join routers r on r.id = s.router_id where r.mode = 'api'`)).toBe(0);
+      expect(await count(k, `select count(*)::int as n from radcheck where attribute = 'Auth-Type' and value = 'Reject'`)).toBe(N / 2);
+      expect(await count(k, `select count(*)::int as n from radcheck c join services s on s.id = c.id join routers r on r.id = s.router_id where r.mode = 'api'`)).toBe(0);
 
       // An update that changes nothing the triggers follow writes no history and keeps the items.
       at = await mark();
       await k.raw(`update services set updated_at = now() where id = any(?::int[])`, [`{${ids.join(',')}}`]);
       expect(await history(at)).toBe(0);
-      expect(await count(k, `select count(*)::int as n from radius_check_items`)).toBe(N / 2);
+      expect(await count(k, `select count(*)::int as n from radcheck`)).toBe(N / 2);
 
       // Back to active, all at once: one history row each, passwords back in the RADIUS items.
       at = await mark();
       await k.raw(`update services set access_state = 'active', access_reason = 'paid', rate_limit = '20M/50M' where id = any(?::int[])`, [`{${ids.join(',')}}`]);
       expect(await history(at)).toBe(N);
-      expect(await count(k, `select count(*)::int as n from radius_check_items where attribute = 'Cleartext-Password'`)).toBe(N / 2);
+      expect(await count(k, `select count(*)::int as n from radcheck where attribute = 'Cleartext-Password'`)).toBe(N / 2);
 
       // The plan history follows a plan change of many services in the same way.
       const [plan2] = await k('plans').insert({ name: 'Fiber 100', price_minor: 250000n, currency: 'PHP', download_kbps: 100000, upload_kbps: 40000 }).returning('id');
