@@ -7,13 +7,15 @@
 //   npm run build && node bench/radius-auth.mjs
 //
 // Starts its own PostgreSQL cluster (initdb, as the postgres user when run as root) with two
-// databases: one migrated by ispctl with SUBSCRIBERS subscribers (radcheck, radreply, nas are
-// views), one with FreeRADIUS's stock schema.sql and the rows the views return copied into its
+// databases: one migrated by ispctl with SUBSCRIBERS subscribers (radcheck and radreply are
+// tables its triggers keep, the group tables and nas are views, radpostauth blanks passwords by
+// trigger), one with FreeRADIUS's stock schema.sql and the rows the views return copied into its
 // tables. Two FreeRADIUS daemons (threaded, not -X) run configurations written by ispctl's
 // writer, identical but for the database name. radclient sends REQUESTS PAP Access-Requests
 // per run, PARALLEL at a time, alternating sides in short runs so that both see the same machine.
 // Besides the rates it reports the CPU FreeRADIUS and its PostgreSQL client backends spend per
-// request, and their ratio: steadier than wall-clock rates when other work shares the machine.
+// request (backends opened or closed during a run included), and their ratio: steadier than
+// wall-clock rates when other work shares the machine.
 // Everything listens on 127.0.0.1.
 // Environment: BENCH_SUBSCRIBERS, BENCH_REQUESTS, BENCH_RUNS, BENCH_PARALLEL override the sizes;
 // BENCH_DEBUG=1 lists the server processes measured. --quick (BENCH_QUICK=1): smaller sizes.
@@ -107,26 +109,51 @@ async function seedPlain(url, sourceDir, rows) {
 // ---- CPU ----------------------------------------------------------------------------------------
 // Wall-clock rates move with whatever else the machine runs; the CPU that FreeRADIUS and its
 // PostgreSQL backends spend per request does not, so it is reported too (Linux /proc).
+// FreeRADIUS's connection pool opens connections during a burst and closes idle ones after it,
+// so backends come and go within a run: those that exit are counted through the postmaster's
+// reaped-children time (less what they had used before the run), those that start through
+// their own.
 
 const TICK_US = 1e6 / Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim() || 100);
 
-function cpuTicks(pids) {
-  let t = 0;
-  for (const pid of pids) {
-    try {
-      const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-      t += Number(f[11]) + Number(f[12]);
-    } catch {
-      // gone
-    }
+function procTicks(pid, children = false) {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return children ? Number(f[13]) + Number(f[14]) : Number(f[11]) + Number(f[12]);
+  } catch {
+    return undefined; // gone
   }
-  return t;
 }
 
-async function serverPids(admin, side) {
-  const rows = (await admin.raw(`select pid, backend_type from pg_stat_activity where datname = ?`, [side.database])).rows;
-  if (process.env.BENCH_DEBUG) log(`${side.name}: ${rows.map((r) => r.backend_type).filter((t) => t !== 'client backend').join(', ') || 'client backends only'} (${rows.length})`);
-  return [side.pid, ...rows.filter((r) => r.backend_type === 'client backend').map((r) => r.pid)];
+async function clientBackends(admin, database) {
+  const rows = (await admin.raw(`select pid, backend_type from pg_stat_activity where datname = ?`, [database])).rows;
+  if (process.env.BENCH_DEBUG) log(`${database}: ${rows.map((r) => r.backend_type).filter((t) => t !== 'client backend').join(', ') || 'client backends only'} (${rows.length})`);
+  return rows.filter((r) => r.backend_type === 'client backend').map((r) => r.pid);
+}
+
+/**
+ * Starts measuring one side's run: resolves with a function that resolves with the CPU ticks
+ * FreeRADIUS and the side's backends spent since. Backends of the other side that exit
+ * meanwhile add only what they spent during the run (they are idle: about nothing).
+ */
+async function cpuMeter(admin, pgPid, side, databases) {
+  const all = (await Promise.all(databases.map((d) => clientBackends(admin, d)))).flat();
+  const start = new Map(all.map((pid) => [pid, procTicks(pid) ?? 0]));
+  const fr0 = procTicks(side.pid);
+  const reaped0 = procTicks(pgPid, true);
+  return async () => {
+    const now = await clientBackends(admin, side.database);
+    const alive = new Set((await Promise.all(databases.map((d) => clientBackends(admin, d)))).flat());
+    let t = procTicks(side.pid) - fr0 + (procTicks(pgPid, true) - reaped0);
+    for (const pid of now) t += (procTicks(pid) ?? 0) - (start.get(pid) ?? 0);
+    for (const [pid, before] of start) if (!alive.has(pid)) t -= before;
+    return { ticks: t, frTicks: procTicks(side.pid) - fr0 };
+  };
+}
+
+/** Connections ever opened to a database (FreeRADIUS's pool opens more under a burst). */
+async function sessionsOpened(admin, database) {
+  return Number((await admin.raw(`select sessions from pg_stat_database where datname = ?`, [database])).rows[0].sessions);
 }
 
 // ---- load -------------------------------------------------------------------------------------
@@ -184,13 +211,15 @@ try {
     const got = {};
     const used = {};
     const split = {};
+    const opened = {};
     for (const side of order) {
-      const pids = await serverPids(admin, side);
-      const before = cpuTicks(pids);
-      const fr0 = cpuTicks([side.pid]);
+      const sessions0 = await sessionsOpened(admin, side.database);
+      const stop = await cpuMeter(admin, pg.pid, side, [views.database, plain.database]);
       const r = await send(side.authPort, file);
-      used[side.name] = ((cpuTicks(pids) - before) * TICK_US) / REQUESTS;
-      split[side.name] = Math.round(((cpuTicks([side.pid]) - fr0) * TICK_US) / REQUESTS);
+      const c = await stop();
+      used[side.name] = (c.ticks * TICK_US) / REQUESTS;
+      split[side.name] = Math.round((c.frTicks * TICK_US) / REQUESTS);
+      opened[side.name] = (await sessionsOpened(admin, side.database)) - sessions0;
       if (r.failed !== 0 || r.passed !== REQUESTS) throw new Error(`run ${run} on ${side.name}: ${r.passed} accepted, ${r.failed} failed\n${r.out}`);
       got[side.name] = REQUESTS / r.seconds;
       rates[side.name].push(got[side.name]);
@@ -199,7 +228,7 @@ try {
     ratios.push(got.views / got.plain);
     cpuRatios.push(used.views / used.plain);
     pairs.push({ first: order[0].name, views: Math.round(got.views), plain: Math.round(got.plain), ratio: round(got.views / got.plain) });
-    const each = (n) => `${Math.round(got[n])}/s (${Math.round(used[n])} us CPU each, FreeRADIUS ${split[n]})`;
+    const each = (n) => `${Math.round(got[n])}/s (${Math.round(used[n])} us CPU each, FreeRADIUS ${split[n]}; ${opened[n]} connections opened)`;
     log(`run ${run + 1}/${RUNS}: views ${each('views')}, plain ${each('plain')}`);
   }
   report('radius.auth-rate-views', rates.views, 'requests/s', 'ratio >= 0.95', {
