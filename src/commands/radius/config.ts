@@ -6,7 +6,7 @@ export default class RadiusConfig extends BaseCommand<typeof RadiusConfig> {
   static override summary = 'Write a FreeRADIUS configuration that serves subscribers from the ispctl database (RADIUS mode).';
   static override description =
     'Copies the installed FreeRADIUS 3 configuration into --out and edits the copy: the stock sql module on the PostgreSQL ispctl uses ' +
-    '(radcheck, radreply and nas are views over ispctl\'s tables), routers as clients from the nas view, EAP removed, a Message-Authenticator ' +
+    '(radcheck and radreply are tables ispctl keeps from its own, nas is a view), routers as clients from the nas view, EAP removed, a Message-Authenticator ' +
     'in every reply, and listen sections on --listen. RADIUS mode needs PostgreSQL; the embedded database is refused. With --clients sql ' +
     '(default) FreeRADIUS loads routers only at start-up: set radius-reload-command so ispctl restarts it after router changes, or use ' +
     '--clients dynamic.';

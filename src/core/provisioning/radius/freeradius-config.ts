@@ -1,7 +1,8 @@
 // Writes a FreeRADIUS 3.x configuration that serves ispctl's subscribers from its PostgreSQL
 // database: a copy of the installed configuration tree, edited. The copy uses the stock sql
-// module and the stock PostgreSQL queries.conf unchanged; ispctl presents radcheck, radreply,
-// radgroupcheck, radgroupreply, radusergroup and nas as views in the stock column layout.
+// module and the stock PostgreSQL queries.conf unchanged; ispctl presents radcheck and radreply
+// as tables its triggers keep, and radgroupcheck, radgroupreply, radusergroup and nas as views,
+// all in the stock column layout.
 //
 // The work is split by responsibility under freeradius/: parse.ts reads existing configuration
 // text, edit.ts changes it, render.ts validates and escapes every value and renders the text
