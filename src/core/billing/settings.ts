@@ -1,6 +1,7 @@
-// The settings billing reads, typed, in one query.
+// The settings billing reads, typed, in one query (or from settings a caller read already).
 import type { Db } from '../db/tx.js';
-import { listSettings, loadIspSettings, type IspSettings } from '../settings/service.js';
+import { settingDef } from '../settings/registry.js';
+import { ispSettingsFrom, storedSettings, type IspSettings, type StoredSettings } from '../settings/service.js';
 import { DEFAULT_INVOICE_NUMBER_FORMAT } from './numbering.js';
 
 export interface BillingSettings extends IspSettings {
@@ -9,12 +10,17 @@ export interface BillingSettings extends IspSettings {
 }
 
 export async function loadBillingSettings(db: Db): Promise<BillingSettings> {
-  const isp = await loadIspSettings(db);
-  const values = new Map((await listSettings(db)).map((s) => [s.key, s.value]));
-  const bill = values.get('bill-suspended-services');
+  return billingSettingsFrom(await storedSettings(db));
+}
+
+/** The billing settings from what the settings table holds (storedSettings). */
+export function billingSettingsFrom(stored: StoredSettings): BillingSettings {
+  const isp = ispSettingsFrom(stored);
+  const get = (k: string) => (stored.has(k) ? stored.get(k)! : (settingDef(k).default ?? null));
+  const bill = get('bill-suspended-services');
   return {
     ...isp,
-    invoiceNumberFormat: String(values.get('invoice-number-format') ?? DEFAULT_INVOICE_NUMBER_FORMAT),
+    invoiceNumberFormat: String(get('invoice-number-format') ?? DEFAULT_INVOICE_NUMBER_FORMAT),
     billSuspendedServices: bill === true || bill === 'true',
   };
 }

@@ -21,7 +21,11 @@ const KEYS = ['isp-name', 'currency', 'timezone', 'grace-days', 'reminder-days',
 
 export async function loadCollectionSettings(db: Db): Promise<CollectionSettings> {
   const rows: Array<{ key: string; value: SettingValue }> = await db('settings').whereIn('key', KEYS as unknown as string[]).select('key', 'value');
-  const stored = new Map(rows.map((r) => [r.key, r.value]));
+  return collectionSettingsFrom(new Map(rows.map((r) => [r.key, r.value])));
+}
+
+/** The collection settings from what the settings table holds (its keys above, or storedSettings: every key). */
+export function collectionSettingsFrom(stored: ReadonlyMap<string, SettingValue>): CollectionSettings {
   const get = (k: (typeof KEYS)[number]): SettingValue | null => (stored.has(k) ? stored.get(k)! : (settingDef(k).default ?? null));
   return {
     ispName: String(get('isp-name') ?? 'Your ISP'),

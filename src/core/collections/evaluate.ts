@@ -25,13 +25,15 @@ import type { AdminStatus, CollectionStatus } from '../access/policy.js';
 import type { ServiceContext } from '../context.js';
 import type { Db } from '../db/tx.js';
 import { formatMoney } from '../money.js';
-import { loadNotifyConfig, type NotifyConfig } from '../notify/config.js';
-import type { LinkSettings } from '../intake/links.js';
+import { loadNotifyConfig, notifyConfigFrom, type NotifyConfig } from '../notify/config.js';
+import { linkSettingsFrom, type LinkSettings } from '../intake/links.js';
+import { networkSettingsFrom } from '../access/settings.js';
+import { settingViews, type StoredSettings } from '../settings/service.js';
 import { queueNotifications, type QueueRequest, type Recipient } from '../notify/outbox.js';
 import { messageDate, messageMoney, type TemplateName } from '../notify/templates.js';
 import { changeCollectionStatuses, type StatusWriteSettings } from '../provisioning/access.js';
 import { addDays, diffDays, formatLocalDate, parseLocalDate, toLocalDate } from '../time.js';
-import { loadCollectionSettings, type CollectionSettings } from './config.js';
+import { collectionSettingsFrom, loadCollectionSettings, type CollectionSettings } from './config.js';
 import { loadPause, type CollectionsPause } from './pause-state.js';
 import { big, chunks, idArray, rowsJson, rowsOf, subscriberScope, textArray, type SubscriberRange } from '../db/sql.js';
 
@@ -96,8 +98,24 @@ export interface EvaluateGiven {
   notify: NotifyConfig;
   links: LinkSettings;
   statusWrite: StatusWriteSettings;
-  /** The pause as this chunk read it (null: not paused). */
-  paused: CollectionsPause | null;
+  /** The pause as this chunk read it (null: not paused; left out: read here if a suspension is due, as a payment does). */
+  paused?: CollectionsPause | null;
+}
+
+/**
+ * What one evaluation reads, from the settings its caller read already (storedSettings): a
+ * payment reads the settings table once. The router modes are read by changeCollectionStatuses
+ * when a service on a router changes (none given), the pause here when a suspension is due.
+ */
+export function evaluateGivenFrom(stored: StoredSettings): EvaluateGiven {
+  const views = settingViews(stored);
+  const settings = collectionSettingsFrom(stored);
+  return {
+    settings,
+    notify: notifyConfigFrom(stored),
+    links: linkSettingsFrom(views),
+    statusWrite: { network: networkSettingsFrom(views), timezone: settings.timezone, routers: new Map() },
+  };
 }
 
 /** Suspensions that were due and held back: collections is paused, or the run was over its cap. */
@@ -573,7 +591,7 @@ export async function evaluateCollections(db: Db, ctx: Pick<ServiceContext, 'clo
     const services = suspensions.reduce((n, t) => n + t.services.length, 0);
     const overCap = opts.overCap ?? null;
     const limit = overCap ?? opts.maxSuspensions ?? null;
-    const reason = (given ? given.paused : await loadPause(db)) ? 'paused' : overCap !== null || (limit !== null && services > limit) ? 'cap' : null;
+    const reason = (given?.paused !== undefined ? given.paused : await loadPause(db)) ? 'paused' : overCap !== null || (limit !== null && services > limit) ? 'cap' : null;
     if (reason) {
       result.suspensionsHeld = { reason, subscribers: suspensions.length, services, limit: reason === 'cap' ? limit : null };
       planned = planned.filter((t) => t.kind !== 'suspension');

@@ -61,7 +61,11 @@ const KEYS = [
 
 export async function loadNotifyConfig(db: Db): Promise<NotifyConfig> {
   const rows: Array<{ key: string; value: SettingValue }> = await db('settings').whereIn('key', KEYS as unknown as string[]).select('key', 'value');
-  const stored = new Map(rows.map((r) => [r.key, r.value]));
+  return notifyConfigFrom(new Map(rows.map((r) => [r.key, r.value])));
+}
+
+/** The notification settings from what the settings table holds (its keys above, or storedSettings: every key, secrets unmasked). */
+export function notifyConfigFrom(stored: ReadonlyMap<string, SettingValue>): NotifyConfig {
   const get = (k: (typeof KEYS)[number]): SettingValue | null => (stored.has(k) ? stored.get(k)! : (settingDef(k).default ?? null));
   const str = (k: (typeof KEYS)[number]): string | null => {
     const v = get(k);

@@ -3,7 +3,7 @@
 import { errors } from '../error-catalogue.js';
 import type { ServiceContext } from '../context.js';
 import type { Db } from '../db/tx.js';
-import { loadNotifyConfig } from './config.js';
+import { loadNotifyConfig, type NotifyConfig } from './config.js';
 import { amountDueBySubscriber } from '../ledger/read-model.js';
 import { queueNotification, type QueueResult } from './outbox.js';
 import { messageDateOf, messageMoney } from './templates.js';
@@ -19,12 +19,12 @@ export function receiptEventKey(paymentId: number): string {
  * payment and the balance after it, so call it after the payment's allocations are written.
  * Calling it again for the same payment does nothing.
  */
-export async function queueReceipt(db: Db, ctx: Pick<ServiceContext, 'clock' | 'env'>, opts: { paymentId: number }): Promise<QueueResult & { eventKey: string }> {
+export async function queueReceipt(db: Db, ctx: Pick<ServiceContext, 'clock' | 'env'>, opts: { paymentId: number; config?: NotifyConfig }): Promise<QueueResult & { eventKey: string }> {
   const p = await db('payments').where({ id: opts.paymentId }).first('id', 'subscriber_id', 'amount_minor', 'currency', 'method', 'reference', 'received_at');
   if (!p) throw errors.paymentNotFound(opts.paymentId);
   const eventKey = receiptEventKey(Number(p.id));
   const subscriberId = Number(p.subscriber_id);
-  const config = await loadNotifyConfig(db);
+  const config = opts.config ?? (await loadNotifyConfig(db));
   await db('collection_events')
     .insert({ subscriber_id: subscriberId, invoice_id: null, kind: 'receipt', event_key: eventKey, reason: `Payment ${p.id} of ${messageMoney(BigInt(p.amount_minor), String(p.currency))} received`, occurred_at: ctx.clock.now() })
     .onConflict('event_key')

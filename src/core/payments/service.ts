@@ -10,7 +10,9 @@ import { findInvoice, validateReason, type Invoice } from '../billing/invoices.j
 import { reverseAllocations, type NewAllocation, type ReversedAllocation } from '../ledger/allocate.js';
 import { invoiceStates, subscriberBalance, type BalanceDetails, type InvoiceStatus } from '../ledger/read-model.js';
 import { paymentRef } from '../ledger/statement.js';
-import { loadBillingSettings } from '../billing/settings.js';
+import { billingSettingsFrom, loadBillingSettings } from '../billing/settings.js';
+import { evaluateGivenFrom } from '../collections/evaluate.js';
+import { storedSettings } from '../settings/service.js';
 import { resolveSubscriberRef, type SubscriberRef } from '../billing/subscribers.js';
 import { parseTimestamp } from '../clock.js';
 import type { ServiceContext } from '../context.js';
@@ -201,7 +203,9 @@ function describeExisting(p: Payment): string {
  * The returned collections.jobIds are router work to run at once.
  */
 export async function recordPayment(ctx: ServiceContext, input: RecordPaymentInput): Promise<RecordPaymentResult> {
-  const settings = await loadBillingSettings(ctx.db);
+  // The settings table read once: billing's, and what collections and the receipt read of it.
+  const stored = await storedSettings(ctx.db);
+  const settings = billingSettingsFrom(stored);
   if (!input.subscriber && !input.invoice) {
     throw errors.missingFlags('Say who paid: --subscriber (account number or username) or --invoice (invoice number).', ['--subscriber S-000123', '--invoice INV-2026-000123']);
   }
@@ -273,9 +277,10 @@ export async function recordPayment(ctx: ServiceContext, input: RecordPaymentInp
     if (inserted.length === 0) await duplicate(await existingId());
     const paymentId = Number(inserted[0]!.id);
 
-    const settled = await rebalance(trx, ctx, { subscriberIds: [subscriber.id] }, { firstInvoiceId: invoice?.id, today });
+    const given = evaluateGivenFrom(stored);
+    const settled = await rebalance(trx, ctx, { subscriberIds: [subscriber.id] }, { firstInvoiceId: invoice?.id, today, collections: { given } });
     const collections = collectionsOutcome(settled);
-    const receipt = await queueReceipt(trx, ctx, { paymentId });
+    const receipt = await queueReceipt(trx, ctx, { paymentId, config: given.notify });
     // Wakes running daemons (delivered on commit) so collections and notifications follow at once.
     await trx.raw(`select pg_notify('ispctl_payments', ?)`, [String(paymentId)]);
 

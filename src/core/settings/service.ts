@@ -26,13 +26,16 @@ export interface IspSettings {
   invoiceLeadDays: number;
 }
 
-async function storedValues(db: Db): Promise<Map<string, SettingValue>> {
+/** What the settings table holds, key to value (secrets unmasked): one query for a caller that needs several typed views of it. */
+export type StoredSettings = ReadonlyMap<string, SettingValue>;
+
+export async function storedSettings(db: Db): Promise<Map<string, SettingValue>> {
   const rows: Array<{ key: string; value: SettingValue }> = await db('settings').select('key', 'value');
   return new Map(rows.map((r) => [r.key, r.value]));
 }
 
 export async function listSettings(db: Db): Promise<SettingView[]> {
-  return settingViews(await storedValues(db));
+  return settingViews(await storedSettings(db));
 }
 
 /** Every setting's view from the stored values (key to value, as the settings table holds them). */
@@ -62,7 +65,11 @@ export async function isInitialised(db: Db): Promise<boolean> {
 }
 
 export async function loadIspSettings(db: Db): Promise<IspSettings> {
-  const stored = await storedValues(db);
+  return ispSettingsFrom(await storedSettings(db));
+}
+
+/** The ISP settings from what the settings table holds (storedSettings). */
+export function ispSettingsFrom(stored: StoredSettings): IspSettings {
   if (!stored.has('isp-name')) {
     throw errors.notInitialised();
   }
@@ -126,7 +133,7 @@ export interface SetSettingsResult {
 export async function setSettings(ctx: ServiceContext, values: Record<string, unknown>): Promise<SetSettingsResult> {
   const parsed = Object.entries(values).map(([key, raw]) => ({ key, value: settingDef(key).parse(raw) }));
   return withTransaction(ctx.db, async (trx) => {
-    const stored = await storedValues(trx);
+    const stored = await storedSettings(trx);
     await assertChangesAllowed(trx, stored, parsed);
     const changes: SettingChange[] = [];
     for (const { key, value } of parsed) {
