@@ -109,12 +109,16 @@ export async function applyNow(ctx: ServiceContext, work: QueuedWork, opts: Appl
   const ids = jobIdsOf(work);
   if (ids.length === 0) return { ...NOTHING, routers: [], queued: [] };
   const drivers = typeof opts.drivers === 'function' ? await opts.drivers() : (opts.drivers ?? (await (await import('./drivers.js')).defaultDrivers()));
-  const { runJobs } = await import('./runner.js');
+  const { runJobs, DEFAULT_CONCURRENCY } = await import('./runner.js');
   const timeoutMs = opts.timeoutMs ?? 5_000;
   // The command waits `timeoutMs` at most, whatever the size of the work: what a router had not
   // acknowledged by then stays queued for the daemon (what it had stays done).
-  const summary = await runJobs(ctx, drivers, { ids, timeoutMs, budgetMs: timeoutMs, ...(opts.ignoreBackoff ? { ignoreBackoff: true } : {}) });
-  const left = await stillQueued(ctx.db, ids);
+  // A lane per router at most, and there are no more routers than jobs (one job: one lane, which
+  // looks for due routers once, not once for each of 32 lanes).
+  const summary = await runJobs(ctx, drivers, { ids, timeoutMs, budgetMs: timeoutMs, concurrency: Math.min(ids.length, DEFAULT_CONCURRENCY), ...(opts.ignoreBackoff ? { ignoreBackoff: true } : {}) });
+  // The run counted what is still open of these jobs: listed only when something is.
+  const open = summary.remaining.pending + summary.remaining.running;
+  const left = open === 0 ? { count: 0, jobs: [] } : await stillQueued(ctx.db, ids);
   const outcome: ApplyOutcome = {
     status: left.count > 0 ? 'partial' : 'applied',
     jobs: ids.length,

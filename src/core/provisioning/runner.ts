@@ -235,6 +235,8 @@ export async function runJobs(ctx: ServiceContext, drivers: Drivers, opts: RunOp
       // Refilled just now, and the other lanes took all of it: every router with due work is at
       // work (looking again at once would be one more statement to find the same).
       if (refilled) return undefined;
+      // Asked for given jobs and every one of them claimed: nothing more to look for.
+      if (opts.ids && opts.ids.every((id) => claimedIds.has(id))) return undefined;
       if (!(await refill())) return undefined;
       refilled = true;
     }
