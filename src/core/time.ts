@@ -266,6 +266,77 @@ export function parseLocalDate(input: string, field = 'date'): LocalDate {
   return date;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Moments as people type them
+
+/**
+ * How a moment was written: `date` (a day: its start in the zone), `local` (a wall-clock time
+ * in the zone, as a technician types it) or `offset` (with `Z` or an offset: that instant).
+ */
+export type DateTimeForm = 'date' | 'local' | 'offset';
+
+export interface ParsedDateTime {
+  at: Date;
+  form: DateTimeForm;
+}
+
+interface DateTimeFields {
+  date: LocalDate;
+  time?: Required<LocalTime> & { ms: number };
+  /** Minutes east of UTC, when the input carried `Z` or an offset. */
+  offsetMinutes?: number;
+}
+
+const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?\s?(Z|([+-])(\d{2}):?(\d{2}))?)?$/i;
+
+/** The forms a date-time flag accepts, as a suggestion: `zone` names the clock a time without an offset is read on. */
+export function dateTimeForms(zone?: string): string {
+  return `Use a day (2026-12-01, from its start), a time on ${zone ? `the ${zone} clock` : "the ISP's clock"} (2026-12-01 09:00), or a time with its offset (2026-12-01T09:00:00+08:00, 2026-12-01T01:00:00Z)`;
+}
+
+/**
+ * Reads a moment as people type it, without a time zone yet: the fields, or INVALID_DATE
+ * saying what is wrong with the value and which forms are accepted. Commands call it on their
+ * flags before they open the database; {@link parseDateTime} places the fields in time.
+ * @throws IspctlError INVALID_DATE
+ */
+export function checkDateTime(input: string, field = 'date and time', zone?: string): DateTimeFields {
+  const s = typeof input === 'string' ? input.trim() : '';
+  const m = DATE_TIME.exec(s);
+  const refuse = (why: string): never => {
+    throw errors.invalidDate(field, input, why, dateTimeForms(zone));
+  };
+  if (!m) return refuse('is not a date, or a date and a time of day');
+  const [, y, mo, d, h, mi, sec, frac, zoneText, sign, oh, om] = m;
+  const date = { year: Number(y), month: Number(mo), day: Number(d) };
+  if (!isValidLocalDate(date)) return refuse(`is not a real calendar date (${y}-${mo}-${d})`);
+  if (h === undefined) return { date };
+  const time = { hour: Number(h), minute: Number(mi), second: Number(sec ?? 0), ms: Number((frac ?? '').slice(0, 3).padEnd(3, '0')) };
+  if (time.hour > 23 || time.minute > 59 || time.second > 59) return refuse(`has no such time of day (${h}:${mi}${sec === undefined ? '' : `:${sec}`}; hours go from 00 to 23, minutes and seconds from 00 to 59)`);
+  if (zoneText === undefined) return { date, time };
+  if (sign === undefined) return { date, time, offsetMinutes: 0 };
+  if (Number(oh) > 23 || Number(om) > 59) return refuse(`has an offset out of range (${zoneText})`);
+  return { date, time, offsetMinutes: (sign === '-' ? -1 : 1) * (Number(oh) * 60 + Number(om)) };
+}
+
+/**
+ * A moment as people type it, placed in time on the calendar and clock of `tz` (the ISP's
+ * `timezone` setting): `2026-12-01` is the start of that day there, `2026-12-01 09:00` (or
+ * `2026-12-01T09:00`) 09:00 on its wall clock, and a time with `Z` or an offset that instant.
+ * Every command flag that takes a date-time reads it here.
+ * @throws IspctlError INVALID_DATE (see {@link checkDateTime})
+ */
+export function parseDateTime(input: string, tz: string, field = 'date and time'): ParsedDateTime {
+  const { date, time, offsetMinutes } = checkDateTime(input, field, tz);
+  if (!time) return { at: startOfDay(date, tz), form: 'date' };
+  if (offsetMinutes === undefined) {
+    const at = zonedDateTimeToInstant(date, time, tz);
+    return { at: new Date(at.getTime() + time.ms), form: 'local' };
+  }
+  const utc = wallToUtcMs({ ...date, hour: time.hour, minute: time.minute, second: time.second }) + time.ms - offsetMinutes * 60_000;
+  return { at: new Date(utc), form: 'offset' };
+}
+
 /** `YYYY-MM-DD`. */
 export function formatLocalDate(d: LocalDate): string {
   assertLocalDate(d);

@@ -3,7 +3,7 @@ import { BaseCommand } from '../../cli/base-command.js';
 import { describeAuditChange, timeColumn, type Formats } from '../../cli/format.js';
 import { listFlags } from '../../cli/table.js';
 import { auditChanges, listAudit, type AuditRow } from '../../core/audit.js';
-import { parseReceivedAt } from '../../core/payments/service.js';
+import { parseDateTime } from '../../core/time.js';
 
 export default class AuditList extends BaseCommand<typeof AuditList> {
   protected override readsOnly = true;
@@ -14,8 +14,8 @@ export default class AuditList extends BaseCommand<typeof AuditList> {
     id: Flags.string({ summary: 'Entity id (with --entity).' }),
     user: Flags.string({ summary: 'OS user who made the change.' }),
     action: Flags.string({ summary: 'create, update, delete, suspend, ...' }),
-    since: Flags.string({ summary: 'From this date (YYYY-MM-DD, the ISP time zone) or ISO timestamp.' }),
-    until: Flags.string({ summary: 'Before this date or timestamp.' }),
+    since: Flags.string({ summary: 'From this day (YYYY-MM-DD) or time (YYYY-MM-DD HH:MM), on the ISP\'s clock, or a timestamp with an offset.' }),
+    until: Flags.string({ summary: 'Before this day or time (the same forms as --since).' }),
     limit: Flags.integer({ summary: 'At most this many entries, newest first.', default: 50, min: 1, max: 10000 }),
     ...listFlags,
   };
@@ -23,9 +23,8 @@ export default class AuditList extends BaseCommand<typeof AuditList> {
   public async run() {
     const ctx = await this.ctx();
     const formats = await this.formats();
-    const never = new Date(8.64e15);
-    const since = this.flags.since ? parseReceivedAt(this.flags.since, formats.timezone, never) : undefined;
-    const until = this.flags.until ? parseReceivedAt(this.flags.until, formats.timezone, never) : undefined;
+    const since = this.flags.since ? parseDateTime(this.flags.since, formats.timezone, '--since').at : undefined;
+    const until = this.flags.until ? parseDateTime(this.flags.until, formats.timezone, '--until').at : undefined;
     const rows = await listAudit(ctx.db, {
       entityType: this.flags.entity,
       entityId: this.flags.id,

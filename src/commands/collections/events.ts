@@ -3,7 +3,7 @@ import { BaseCommand } from '../../cli/base-command.js';
 import { listFlags } from '../../cli/table.js';
 import { timeColumn } from '../../cli/format.js';
 import { listCollectionEvents, resolveSubscriberRefs } from '../../core/collections/run.js';
-import { parseTimestamp } from '../../core/clock.js';
+import { parseDateTime } from '../../core/time.js';
 
 export default class CollectionsEvents extends BaseCommand<typeof CollectionsEvents> {
   protected override readsOnly = true;
@@ -12,7 +12,7 @@ export default class CollectionsEvents extends BaseCommand<typeof CollectionsEve
   static override flags = {
     subscriber: Flags.string({ summary: 'Only this subscriber (account number or username).' }),
     kind: Flags.string({ summary: 'Only this kind of event.', options: ['reminder', 'warning', 'suspension', 'restoration', 'current', 'receipt'] }),
-    since: Flags.string({ summary: 'Only events from this time (ISO timestamp or YYYY-MM-DD).' }),
+    since: Flags.string({ summary: 'Only events from this day (YYYY-MM-DD) or time (YYYY-MM-DD HH:MM), on the ISP\'s clock, or a timestamp with an offset.' }),
     limit: Flags.integer({ summary: 'At most this many.', default: 50, min: 1, max: 100_000 }),
     ...listFlags,
   };
@@ -21,8 +21,9 @@ export default class CollectionsEvents extends BaseCommand<typeof CollectionsEve
     const ctx = await this.ctx();
     const f = this.flags;
     const subscriberId = f.subscriber ? (await resolveSubscriberRefs(ctx.db, [f.subscriber]))[0] : undefined;
-    const events = await listCollectionEvents(ctx.db, { subscriberId, kind: f.kind, since: f.since ? parseTimestamp(f.since, '--since') : undefined, limit: f.limit });
     const { timezone } = await this.formats();
+    const since = f.since ? parseDateTime(f.since, timezone, '--since').at : undefined;
+    const events = await listCollectionEvents(ctx.db, { subscriberId, kind: f.kind, since, limit: f.limit });
     this.table(events, [
       timeColumn('WHEN', (e) => e.occurredAt, timezone),
       { header: 'ACCOUNT', get: (e) => e.accountNo },

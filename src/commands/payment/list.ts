@@ -4,7 +4,8 @@ import { listFlags } from '../../cli/table.js';
 import { moneyColumn, timeColumn } from '../../cli/format.js';
 import { loadBillingSettings } from '../../core/billing/settings.js';
 import { resolveSubscriberRef } from '../../core/billing/subscribers.js';
-import { listPayments, parseMethod, parseReceivedAt, PAYMENT_METHODS } from '../../core/payments/service.js';
+import { listPayments, parseMethod, PAYMENT_METHODS } from '../../core/payments/service.js';
+import { parseDateTime } from '../../core/time.js';
 
 export default class PaymentList extends BaseCommand<typeof PaymentList> {
   protected override readsOnly = true;
@@ -12,7 +13,7 @@ export default class PaymentList extends BaseCommand<typeof PaymentList> {
   static override examples = ['<%= config.bin %> payment list --since 2026-11-01', '<%= config.bin %> payment list --subscriber S-000123 --json'];
   static override flags = {
     subscriber: Flags.string({ summary: 'Only this subscriber (account number or username).' }),
-    since: Flags.string({ summary: 'Received on or after: YYYY-MM-DD (ISP time zone) or an ISO timestamp.' }),
+    since: Flags.string({ summary: 'Received on or after this day (YYYY-MM-DD) or time (YYYY-MM-DD HH:MM), on the ISP\'s clock, or a timestamp with an offset.' }),
     method: Flags.string({ summary: 'Only this method.', options: [...PAYMENT_METHODS] }),
     limit: Flags.integer({ summary: 'At most this many.', default: 100, min: 1, max: 100_000 }),
     ...listFlags,
@@ -23,7 +24,7 @@ export default class PaymentList extends BaseCommand<typeof PaymentList> {
     const f = this.flags;
     const settings = await loadBillingSettings(ctx.db);
     const subscriberId = f.subscriber ? (await resolveSubscriberRef(ctx.db, f.subscriber)).id : undefined;
-    const since = f.since ? parseReceivedAt(f.since, settings.timezone, new Date(8.64e15)) : undefined;
+    const since = f.since ? parseDateTime(f.since, settings.timezone, '--since').at : undefined;
     const payments = await listPayments(ctx.db, { subscriberId, since, method: f.method ? parseMethod(f.method) : undefined, limit: f.limit });
     this.table(payments, [
       { header: 'ID', get: (p) => p.ref },

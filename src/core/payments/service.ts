@@ -14,14 +14,13 @@ import { billingSettingsFrom, loadBillingSettings } from '../billing/settings.js
 import { evaluateGivenFrom } from '../collections/evaluate.js';
 import { storedSettings } from '../settings/service.js';
 import { resolveSubscriberRef, type SubscriberRef } from '../billing/subscribers.js';
-import { parseTimestamp } from '../clock.js';
 import type { ServiceContext } from '../context.js';
 import { withTransaction, type Db } from '../db/tx.js';
 import { collectionsOutcome, rebalance, type CollectionsOutcome } from '../ledger/rebalance.js';
 import { conflict, invalid } from '../errors.js';
 import { formatMoney, parseMoney } from '../money.js';
 import { queueReceipt } from '../notify/receipt.js';
-import { formatLocalDate, formatLocalDateTime, parseLocalDate, startOfDay, toLocalDate } from '../time.js';
+import { formatLocalDate, formatLocalDateTime, parseDateTime, toLocalDate } from '../time.js';
 import { rowsOf } from '../db/sql.js';
 
 export const PAYMENT_METHODS = ['cash', 'gcash', 'bank', 'card', 'other'] as const;
@@ -129,16 +128,23 @@ function parseIdempotencyKey(input: string | undefined): string | null {
   return k === '' ? null : k;
 }
 
-/** `YYYY-MM-DD` means the start of that day in the ISP time zone; otherwise an ISO timestamp with a zone. */
+/**
+ * When money came in, as typed (parseDateTime, on the ISP's clock): `2026-12-01` is the start of
+ * that day, `2026-12-01 09:00` that time on the ISP's wall clock, a time with `Z` or an offset
+ * that instant. A moment still to come is refused in the words it was typed in.
+ */
 export function parseReceivedAt(input: string, timezone: string, now: Date): Date {
   const s = input.trim();
-  const isDate = /^\d{4}-\d{2}-\d{2}$/.test(s);
-  const at = isDate ? startOfDay(parseLocalDate(s, 'received date'), timezone) : parseTimestamp(s, 'received at');
+  const { at, form } = parseDateTime(s, timezone, 'received at');
   if (at.getTime() > now.getTime() + 5 * 60_000) {
     // Said as it was typed and in the ISP's time zone, never as a UTC instant the user never wrote.
-    const what = isDate
-      ? `on ${s}: that day has not begun yet in ${timezone} (today there is ${formatLocalDate(toLocalDate(now, timezone))})`
-      : `at ${s} (${formatLocalDateTime(at, timezone)} in ${timezone}): that is still to come (it is ${formatLocalDateTime(now, timezone)} there now)`;
+    const nowThere = formatLocalDateTime(now, timezone);
+    const what =
+      form === 'date'
+        ? `on ${s}: that day has not begun yet in ${timezone} (today there is ${formatLocalDate(toLocalDate(now, timezone))})`
+        : form === 'local'
+          ? `at ${s} in ${timezone}: that is still to come (it is ${nowThere} there now)`
+          : `at ${s} (${formatLocalDateTime(at, timezone)} in ${timezone}): that is still to come (it is ${nowThere} there now)`;
     throw invalid('RECEIVED_IN_FUTURE', `The payment cannot have been received ${what}.`, ['Leave out --received-at for now, or give the date the money came in'], {
       input: s,
       timezone,
@@ -156,7 +162,7 @@ export interface RecordPaymentInput {
   amount: string;
   method: string;
   reference?: string;
-  /** ISO timestamp or `YYYY-MM-DD` (default now). */
+  /** `YYYY-MM-DD`, `YYYY-MM-DD HH:MM` on the ISP's clock, or a timestamp with an offset (default now). */
   receivedAt?: string;
   notes?: string;
   /**
@@ -189,6 +195,8 @@ export interface RecordPaymentResult {
   balance: BalanceDetails;
   collections: CollectionsOutcome;
   receipt: { eventKey: string; queued: number } | null;
+  /** When the money came in on the ISP's wall clock (`2026-12-01 09:00`) and that clock's zone. */
+  received: { local: string; timezone: string };
 }
 
 function describeExisting(p: Payment): string {
@@ -316,6 +324,7 @@ export async function recordPayment(ctx: ServiceContext, input: RecordPaymentInp
       balance,
       collections,
       receipt: receipt.queued || receipt.duplicates ? { eventKey: receipt.eventKey, queued: receipt.queued } : null,
+      received: { local: formatLocalDateTime(receivedAt, settings.timezone), timezone: settings.timezone },
     };
   });
 }
