@@ -619,7 +619,9 @@ export async function evaluateCollections(db: Db, ctx: Pick<ServiceContext, 'clo
   // that follows from them (suspended or restored) in the same write, and the router work queued.
   const now = ctx.clock.now();
   const changes = planned.flatMap((t) => t.services.filter((x) => x.from !== x.to).map((x) => ({ serviceId: x.serviceId, from: x.from, to: x.to })));
-  const written = await changeCollectionStatuses(db, ctx, changes, given?.statusWrite);
+  // A chunk of a run names its subscribers by range alone: the services are read and written through it.
+  const onlyRange = opts.subscriberIds?.length === 0 ? opts.subscriberRange : undefined;
+  const written = await changeCollectionStatuses(db, ctx, changes, given?.statusWrite, onlyRange);
   const changed = new Set(written.changed);
   result.jobIds = written.jobIds;
   // A transition happened when one of its services changed, or (a further reminder) none had to.

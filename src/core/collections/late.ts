@@ -101,7 +101,7 @@ export async function chargeLateFeesAndWriteOffs(
     [...(servicesIn?.bindings ?? []), writeOffDays, opts.today],
   );
   const subscriberOf = new Map(due.map((r) => [Number(r.id), Number(r.subscriber_id)]));
-  const res = await changeCollectionStatuses(db, ctx, due.map((r) => ({ serviceId: Number(r.id), from: 'suspended' as const, to: 'uncollectible' as const })), opts.statusWrite);
+  const res = await changeCollectionStatuses(db, ctx, due.map((r) => ({ serviceId: Number(r.id), from: 'suspended' as const, to: 'uncollectible' as const })), opts.statusWrite, opts.subscriberIds?.length === 0 ? opts.subscriberRange : undefined);
   const written = res.changed.map((id) => ({ id, subscriber_id: subscriberOf.get(id)! }));
   if (written.length) {
     out.uncollectible = [...new Set(written.map((r) => Number(r.subscriber_id)))];
