@@ -136,3 +136,42 @@ describeEachEngine('collections paused part way through a run', (db) => {
     expect(await suspendedCount(ctx)).toBe(COUNT);
   });
 });
+
+// A run's result keeps the first transitions only (its memory must not grow with the number of
+// subscribers): with more changes than its sample, it says how many there were in all, and the
+// events recorded are every one of them.
+describeEachEngine('collections run result bounded', (db) => {
+  let ctx: ServiceContext;
+  beforeAll(async () => {
+    ctx = await world(db().ctx(new FixedClock('2026-11-01T01:00:00Z')));
+  });
+
+  it('more transitions than the sample: the first ones kept in subscriber order, the true total counted, every event recorded', async () => {
+    const SAMPLE = 5;
+    const usernames = new Map((await ctx.db('services').select('subscriber_id', 'username')).map((r: { subscriber_id: number; username: string }) => [Number(r.subscriber_id), r.username]));
+
+    const dry = await runCollections(ctx, { dryRun: true, force: true, sampleSize: SAMPLE });
+    expect(dry.transitionsTotal).toBe(COUNT);
+    expect(dry.transitions.map((t) => usernames.get(t.subscriberId))).toEqual(['u1', 'u2', 'u3', 'u4', 'u5']);
+    expect(dry.suspended).toHaveLength(COUNT);
+
+    const r = await runCollections(ctx, { force: true, chunkSize: CHUNK, sampleSize: SAMPLE });
+    expect(r.chunks).toBe(6);
+    expect(r.transitionsTotal).toBe(COUNT);
+    expect(r.transitions.map((t) => usernames.get(t.subscriberId))).toEqual(['u1', 'u2', 'u3', 'u4', 'u5']);
+    expect(r.transitions.every((t) => t.kind === 'suspension')).toBe(true);
+    // The counts and ids are whole: the notices and router work go from them.
+    expect(r.suspended).toHaveLength(COUNT);
+    expect(r.jobIds).toHaveLength(COUNT);
+    expect(r.events).toBe(COUNT);
+    expect(r.notificationErrorsTotal).toBe(r.notificationErrors.length);
+    // What the run leaves out of its result is in the events, from the time it started.
+    const recorded = await ctx.db('collection_events').where('kind', 'suspension').where('occurred_at', '>=', r.startedAt).count({ n: '*' }).first();
+    expect(Number(recorded!.n)).toBe(COUNT);
+    expect(await suspendedCount(ctx)).toBe(COUNT);
+
+    // Nothing left to do: nothing kept, nothing counted.
+    const again = await runCollections(ctx, { force: true, chunkSize: CHUNK, sampleSize: SAMPLE });
+    expect(again).toMatchObject({ transitions: [], transitionsTotal: 0, events: 0 });
+  });
+});

@@ -170,7 +170,8 @@ describe('notifications: outbox, SMTP and SMS gateway', () => {
     now = at(-3);
     const run = await cli('collections', 'run', '--json');
     expect(run.code, run.stderr).toBe(0);
-    expect(run.json.data).toMatchObject({ reminded: [1], notifications: 2 });
+    expect(run.json.data).toMatchObject({ reminded: [1], notifications: 2, transitionsTotal: 1, transitionsLeftOut: 0, allTransitions: null });
+    expect(run.json.data.transitions).toHaveLength(1);
     expect((await cli('collections', 'run', '--json')).json.data).toMatchObject({ reminded: [], notifications: 0, events: 0 });
 
     const send = await cli('notify', 'send', '--json');

@@ -2,7 +2,7 @@ import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../cli/base-command.js';
 import { listFlags } from '../../cli/table.js';
 import { timeColumn } from '../../cli/format.js';
-import { listCollectionEvents, resolveSubscriberRefs } from '../../core/collections/run.js';
+import { EVENTS_LIST_MAX, listCollectionEvents, resolveSubscriberRefs } from '../../core/collections/run.js';
 import { parseDateTime } from '../../core/time.js';
 
 export default class CollectionsEvents extends BaseCommand<typeof CollectionsEvents> {
@@ -13,7 +13,7 @@ export default class CollectionsEvents extends BaseCommand<typeof CollectionsEve
     subscriber: Flags.string({ summary: 'Only this subscriber (account number or username).' }),
     kind: Flags.string({ summary: 'Only this kind of event.', options: ['reminder', 'warning', 'suspension', 'restoration', 'current', 'receipt'] }),
     since: Flags.string({ summary: 'Only events from this day (YYYY-MM-DD) or time (YYYY-MM-DD HH:MM), on the ISP\'s clock, or a timestamp with an offset.' }),
-    limit: Flags.integer({ summary: 'At most this many.', default: 50, min: 1, max: 100_000 }),
+    limit: Flags.integer({ summary: 'At most this many.', default: 50, min: 1, max: EVENTS_LIST_MAX }),
     ...listFlags,
   };
 

@@ -2,7 +2,7 @@ import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../cli/base-command.js';
 import { formatTime } from '../../cli/format.js';
 import { IspctlError } from '../../core/errors.js';
-import { runCollections } from '../../core/collections/run.js';
+import { EVENTS_LIST_MAX, runCollections } from '../../core/collections/run.js';
 import type { CollectionTransition } from '../../core/collections/evaluate.js';
 import { formatMoney } from '../../core/money.js';
 import { NOTICE_BEFORE_ACTION_MS } from '../../core/notify/hold.js';
@@ -57,6 +57,16 @@ export default class CollectionsRun extends BaseCommand<typeof CollectionsRun> {
         { header: 'REASON', get: (t) => t.reason },
       ]);
     }
+    // The result keeps the first transitions only (a run's memory does not grow with its size).
+    const leftOut = r.transitionsTotal - r.transitions.length;
+    const listAll = leftOut > 0 && !r.dryRun ? `ispctl collections events --since ${r.startedAt.toISOString()} --limit ${Math.min(r.transitionsTotal, EVENTS_LIST_MAX)}` : null;
+    if (leftOut > 0 && (r.dryRun || this.flags.verbose)) {
+      this.say(
+        r.dryRun
+          ? `The first ${r.transitions.length} of ${r.transitionsTotal} changes are shown, ${leftOut} left out; --subscriber narrows the dry run.`
+          : `The first ${r.transitions.length} of ${r.transitionsTotal} changes are shown, ${leftOut} left out; ${listAll} lists this run's events${r.transitionsTotal > EVENTS_LIST_MAX ? ` (at most ${EVENTS_LIST_MAX} a listing: --kind narrows it)` : ''}.`,
+      );
+    }
     const held = r.suspensionsHeld;
     if (held?.reason === 'paused') this.say(`${held.services} service(s) of ${held.subscribers} subscriber(s) past due beyond grace are not suspended while paused.`);
     const counts = `${r.reminded.length} reminded, ${r.warned.length} warned, ${r.suspended.length} suspended, ${r.restored.length} restored, ${r.cleared.length} back to current`;
@@ -64,6 +74,7 @@ export default class CollectionsRun extends BaseCommand<typeof CollectionsRun> {
     if (!r.dryRun) {
       if (r.notifications) this.say(`${r.notifications} message(s) queued${f.send ? '' : '; ispctl notify send delivers them'}.`);
       for (const e of r.notificationErrors.slice(0, 5)) this.warnLine(`message ${e.eventKey} (${e.channel}) not rendered: ${e.error}`);
+      if (r.notificationErrorsTotal > 5) this.warnLine(`${r.notificationErrorsTotal - 5} more message(s) not rendered; ispctl notify list --status failed shows them.`);
     }
     // Suspension notices go out before the suspensions reach the routers (which wait for them).
     let notices;
@@ -110,7 +121,12 @@ export default class CollectionsRun extends BaseCommand<typeof CollectionsRun> {
       jobIds: r.jobIds,
       routers: routers.status === 'none' ? null : routers,
       sent: sent ?? null,
+      // The first transitions (at most the run's sample), how many there were, and how many are left out.
       transitions: r.transitions,
+      transitionsTotal: r.transitionsTotal,
+      transitionsLeftOut: leftOut,
+      // The listing of every event the run recorded, when some transitions are left out (null otherwise).
+      allTransitions: listAll,
     };
   }
 }

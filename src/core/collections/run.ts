@@ -34,6 +34,13 @@ import { loadStatusWriteSettings } from '../provisioning/access.js';
 /** Subscribers per chunk of a collections run (one transaction each). */
 export const RUN_CHUNK = 1000;
 
+/**
+ * Transitions (and messages not rendered) a run's result keeps: the first ones, in subscriber
+ * order; the rest are only counted, so that a run's memory does not grow with the number of
+ * subscribers. `collections events` lists every event a run recorded.
+ */
+export const RUN_SAMPLE = 1000;
+
 export interface RunCollectionsOptions {
   /** Work out what would happen and change nothing. */
   dryRun?: boolean;
@@ -49,6 +56,8 @@ export interface RunCollectionsOptions {
   chunkSize?: number;
   /** Called after each chunk has committed (its subscribers unlocked), before the next one starts. */
   onChunk?: (chunk: RunChunk) => void | Promise<void>;
+  /** Transitions and messages not rendered kept in the result (default RUN_SAMPLE); the rest are counted. */
+  sampleSize?: number;
 }
 
 /** One committed chunk of a run. */
@@ -63,11 +72,23 @@ export interface RunChunk {
   jobIds: number[];
 }
 
+/**
+ * What a run did. `transitions` and `notificationErrors` are the first of them only (sampleSize,
+ * in subscriber order), with their totals beside them; the subscriber id lists and job ids are
+ * whole (the command and the daemon send the suspension notices and apply the router work from
+ * them).
+ */
 export interface RunCollectionsResult extends EvaluateResult {
   /** The pause in force during the run (nothing suspended or written off), or null. */
   paused: CollectionsPause | null;
   /** Chunks committed. */
   chunks: number;
+  /** When the run started: its events were recorded from then on (`collections events --since`). */
+  startedAt: Date;
+  /** Transitions in the whole run; `transitions` has the first ones. */
+  transitionsTotal: number;
+  /** Messages not rendered in the whole run; `notificationErrors` has the first ones. */
+  notificationErrorsTotal: number;
 }
 
 /** Subscriber ids from account numbers or PPPoE usernames. */
@@ -86,11 +107,25 @@ export async function runCollections(ctx: ServiceContext, opts: RunCollectionsOp
   if (opts.today !== undefined) parseLocalDate(opts.today, '--today');
   const subscriberIds = opts.subscribers?.length ? await resolveSubscriberRefs(ctx.db, opts.subscribers) : undefined;
   const progress = reporter(opts.onProgress);
+  const startedAt = ctx.clock.now();
+  const sample = Math.max(0, Math.floor(opts.sampleSize ?? RUN_SAMPLE));
   // The per-run cap, from the setting and the services active now (--force: none).
   const settings = await loadCollectionSettings(ctx.db);
   const limit = opts.force ? null : suspensionLimit(settings.maxSuspensions, await activeServiceCount(ctx.db));
   const paused = await loadPause(ctx.db);
-  if (opts.dryRun) return { ...(await evaluateCollections(ctx.db, ctx, { subscriberIds, today: opts.today, dryRun: true, maxSuspensions: limit })), paused, chunks: 0 };
+  if (opts.dryRun) {
+    const dry = await evaluateCollections(ctx.db, ctx, { subscriberIds, today: opts.today, dryRun: true, maxSuspensions: limit });
+    return {
+      ...dry,
+      transitions: dry.transitions.slice(0, sample),
+      notificationErrors: dry.notificationErrors.slice(0, sample),
+      paused,
+      chunks: 0,
+      startedAt,
+      transitionsTotal: dry.transitions.length,
+      notificationErrorsTotal: dry.notificationErrors.length,
+    };
+  }
   // One ISP date for the whole run, however long it takes.
   const today = opts.today ?? collectionsToday(ctx, settings);
 
@@ -115,7 +150,7 @@ export async function runCollections(ctx: ServiceContext, opts: RunCollectionsOp
 
   const size = Math.max(1, Math.floor(opts.chunkSize ?? RUN_CHUNK));
   const total = await subscriberCount(ctx.db, subscriberIds);
-  const result: RunCollectionsResult = { ...emptyResult(today), paused, chunks: 0 };
+  const result: RunCollectionsResult = { ...emptyResult(today), paused, chunks: 0, startedAt, transitionsTotal: 0, notificationErrorsTotal: 0 };
   let after = 0;
   let done = 0;
   progress({ phase: 'Collections', done, total });
@@ -142,7 +177,7 @@ export async function runCollections(ctx: ServiceContext, opts: RunCollectionsOp
       return { ids, collections: r.collections, lateJobIds: late?.jobIds ?? [] };
     });
     if (!chunk) break;
-    merge(result, chunk.collections, chunk.lateJobIds);
+    merge(result, chunk.collections, chunk.lateJobIds, sample);
     result.chunks++;
     after = chunk.ids[chunk.ids.length - 1]!;
     done += chunk.ids.length;
@@ -163,12 +198,16 @@ function emptyResult(today: string): EvaluateResult {
   return { today, dryRun: false, reminded: [], warned: [], suspended: [], restored: [], cleared: [], jobIds: [], events: 0, notifications: 0, notificationErrors: [], transitions: [], suspensionsHeld: null };
 }
 
-function merge(into: RunCollectionsResult, r: EvaluateResult, lateJobIds: number[]): void {
-  for (const k of ['reminded', 'warned', 'suspended', 'restored', 'cleared', 'jobIds', 'notificationErrors', 'transitions'] as const) {
-    const list = r[k] as unknown[];
-    for (const x of list) (into[k] as unknown[]).push(x);
+/** A chunk's result into the run's: ids whole, transitions and messages not rendered up to `sample` (counted whole). */
+function merge(into: RunCollectionsResult, r: EvaluateResult, lateJobIds: number[], sample: number): void {
+  for (const k of ['reminded', 'warned', 'suspended', 'restored', 'cleared', 'jobIds'] as const) {
+    for (const x of r[k]) into[k].push(x);
   }
   for (const id of lateJobIds) into.jobIds.push(id);
+  for (const t of r.transitions) if (into.transitions.length < sample) into.transitions.push(t);
+  for (const e of r.notificationErrors) if (into.notificationErrors.length < sample) into.notificationErrors.push(e);
+  into.transitionsTotal += r.transitions.length;
+  into.notificationErrorsTotal += r.notificationErrors.length;
   into.events += r.events;
   into.notifications += r.notifications;
   const held = r.suspensionsHeld;
@@ -251,6 +290,9 @@ export interface CollectionEvent {
   reason: string | null;
   occurredAt: Date;
 }
+
+/** The most events one listing returns (`collections events --limit`). */
+export const EVENTS_LIST_MAX = 100_000;
 
 export interface CollectionEventFilter {
   subscriberId?: number;
