@@ -58,11 +58,17 @@ describeEachEngine('collections controls', (db) => {
   });
 
   it('a run over the cap suspends no one and records an alert; --force goes ahead; extensions are honoured', async () => {
+    // A dry run shows the whole plan, and that a real run would stop at the cap.
     const dry = await runCollections(ctx, { dryRun: true });
+    expect(dry.suspended).toHaveLength(COUNT);
+    expect(dry.transitions.filter((t) => t.kind === 'suspension')).toHaveLength(COUNT);
     expect(dry.suspensionsHeld).toEqual({ reason: 'cap', subscribers: COUNT, services: COUNT, limit: 20 });
+    expect(dry.capExceeded).toEqual({ limit: 20, subscribers: COUNT, services: COUNT });
+    expect(await ctx.db('audit_log').where({ entity_type: 'collections', action: 'cap-exceeded' }).first('id')).toBeUndefined();
     const r = await runCollections(ctx);
     expect(r.suspended).toEqual([]);
     expect(r.suspensionsHeld).toEqual({ reason: 'cap', subscribers: COUNT, services: COUNT, limit: 20 });
+    expect(r.capExceeded).toEqual({ limit: 20, subscribers: COUNT, services: COUNT });
     expect(await suspendedCount()).toBe(0);
     const alert = await ctx.db('audit_log').where({ entity_type: 'collections', action: 'cap-exceeded' }).first('after');
     expect(JSON.parse(typeof alert.after === 'string' ? alert.after : JSON.stringify(alert.after))).toMatchObject({ wouldSuspend: COUNT, limit: 20 });
@@ -72,6 +78,7 @@ describeEachEngine('collections controls', (db) => {
     expect(e1).toMatchObject({ until: '2026-11-30', reason: 'pays on payday', before: null, restored: false });
     const forced = await runCollections(ctx, { force: true });
     expect(forced.suspended).toHaveLength(COUNT - 1);
+    expect(forced.capExceeded).toBeNull();
     expect(await statusOf('u1')).not.toMatchObject({ collection_status: 'suspended' });
     expect(await statusOf('u2')).toEqual({ collection_status: 'suspended', access_state: 'blocked' });
     expect((await showSubscriber(ctx, 'u1')).collectionsHold).toEqual({ until: '2026-11-30', reason: 'pays on payday' });

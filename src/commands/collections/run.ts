@@ -18,7 +18,8 @@ export default class CollectionsRun extends BaseCommand<typeof CollectionsRun> {
     'Messages go to the outbox; add --send to deliver them now (or run ispctl notify send). Suspension notices are the exception: ' +
     'the run delivers them before the routers are told, and a suspension whose notice could not be delivered waits for it (up to ' +
     'notify-suspension-hold-minutes; exit 3 meanwhile). A run that would suspend more services than ' +
-    'collections-max-suspensions allows suspends no one, records an alert and exits 1; --force goes ahead. While collections is paused ' +
+    'collections-max-suspensions allows suspends no one, records an alert and exits 1; --force goes ahead. A dry run shows the whole ' +
+    'plan and warns that a real run would stop at the cap (exit 0; capExceeded in --json). While collections is paused ' +
     '(ispctl collections pause) no one is suspended. Subscribers on an extension (ispctl subscriber extend) are not suspended until its date.';
   static override examples = [
     '<%= config.bin %> collections run',
@@ -90,10 +91,19 @@ export default class CollectionsRun extends BaseCommand<typeof CollectionsRun> {
       if (notices) sent = { ...sent, claimed: sent.claimed + notices.claimed, sent: sent.sent + notices.sent, retrying: sent.retrying + notices.retrying, failed: sent.failed + notices.failed, errors: [...notices.errors, ...sent.errors] };
       this.say(`Messages: ${sent.sent} sent${sent.retrying ? `, ${sent.retrying} to retry` : ''}${sent.failed ? `, ${sent.failed} failed` : ''}.`);
     }
-    if (held?.reason === 'cap') {
+    const cap = r.capExceeded;
+    if (r.dryRun && cap) {
+      // The plan above is whole (what --force would do); a real run stops at the cap.
+      this.warnLine(
+        `A real run would stop at the cap: ${cap.services} service(s) of ${cap.subscribers} subscriber(s) are due to be suspended, more than the ${cap.limit} collections-max-suspensions allows in one run. ` +
+          'It would suspend no one (reminders, warnings and restorations would go ahead), record an alert and exit 1; ispctl collections run --force suspends them all, ' +
+          'ispctl settings set collections-max-suspensions changes the cap.',
+      );
+    }
+    if (!r.dryRun && held?.reason === 'cap') {
       throw new IspctlError(
         'SUSPENSION_CAP_EXCEEDED',
-        `${r.dryRun ? 'This run would stop' : 'Stopped'}: it would suspend ${held.services} service(s) of ${held.subscribers} subscriber(s), more than the ${held.limit} allowed in one run (collections-max-suspensions). No one was suspended${r.dryRun ? '' : '; reminders, warnings and restorations went ahead, and an alert is in the audit log'}.`,
+        `Stopped: it would suspend ${held.services} service(s) of ${held.subscribers} subscriber(s), more than the ${held.limit} allowed in one run (collections-max-suspensions). No one was suspended; reminders, warnings and restorations went ahead, and an alert is in the audit log.`,
         {
           kind: 'failure',
           suggestions: [
@@ -110,6 +120,8 @@ export default class CollectionsRun extends BaseCommand<typeof CollectionsRun> {
       today: r.today,
       paused: r.paused,
       suspensionsHeld: held,
+      /** Over collections-max-suspensions: a real run suspends no one and exits 1 without --force (null: within the cap). */
+      capExceeded: r.capExceeded,
       dryRun: r.dryRun,
       reminded: r.reminded,
       warned: r.warned,

@@ -147,7 +147,10 @@ export interface EvaluateResult {
   /** Messages that did not render (stored as failed, with the reason). */
   notificationErrors: Array<{ eventKey: string; channel: string; error: string }>;
   transitions: CollectionTransition[];
-  /** Suspensions held back by a pause or the per-run cap (null: none were). */
+  /**
+   * Suspensions held back by a pause or the per-run cap (null: none were). In a dry run over the
+   * cap: those a real run would hold back, while the plan (transitions, suspended) shows them.
+   */
   suspensionsHeld: SuspensionsHeld | null;
 }
 
@@ -594,7 +597,9 @@ export async function evaluateCollections(db: Db, ctx: Pick<ServiceContext, 'clo
     const reason = (given?.paused !== undefined ? given.paused : await loadPause(db)) ? 'paused' : overCap !== null || (limit !== null && services > limit) ? 'cap' : null;
     if (reason) {
       result.suspensionsHeld = { reason, subscribers: suspensions.length, services, limit: reason === 'cap' ? limit : null };
-      planned = planned.filter((t) => t.kind !== 'suspension');
+      // A dry run over the cap shows the whole plan (what --force would do); suspensionsHeld
+      // says that a real run would hold these suspensions back.
+      if (!(dryRun && reason === 'cap')) planned = planned.filter((t) => t.kind !== 'suspension');
       if (reason === 'cap' && !dryRun && overCap === null) {
         await db('audit_log').insert({
           at: ctx.clock.now(),

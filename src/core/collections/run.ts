@@ -72,6 +72,15 @@ export interface RunChunk {
   jobIds: number[];
 }
 
+/** More suspensions due than collections-max-suspensions allows in one run. */
+export interface CapExceeded {
+  /** The most services one run may suspend. */
+  limit: number;
+  /** The subscribers and services due to be suspended. */
+  subscribers: number;
+  services: number;
+}
+
 /**
  * What a run did. `transitions` and `notificationErrors` are the first of them only (sampleSize,
  * in subscriber order), with their totals beside them; the subscriber id lists and job ids are
@@ -81,6 +90,11 @@ export interface RunChunk {
 export interface RunCollectionsResult extends EvaluateResult {
   /** The pause in force during the run (nothing suspended or written off), or null. */
   paused: CollectionsPause | null;
+  /**
+   * The run is over the per-run cap (null: within it, --force, or paused). A real run then
+   * suspends no one and records an alert; a dry run shows the whole plan.
+   */
+  capExceeded: CapExceeded | null;
   /** Chunks committed. */
   chunks: number;
   /** When the run started: its events were recorded from then on (`collections events --since`). */
@@ -115,11 +129,14 @@ export async function runCollections(ctx: ServiceContext, opts: RunCollectionsOp
   const paused = await loadPause(ctx.db);
   if (opts.dryRun) {
     const dry = await evaluateCollections(ctx.db, ctx, { subscriberIds, today: opts.today, dryRun: true, maxSuspensions: limit });
+    const held = dry.suspensionsHeld;
+    const capExceeded = held?.reason === 'cap' && held.limit !== null ? { limit: held.limit, subscribers: held.subscribers, services: held.services } : null;
     return {
       ...dry,
       transitions: dry.transitions.slice(0, sample),
       notificationErrors: dry.notificationErrors.slice(0, sample),
       paused,
+      capExceeded,
       chunks: 0,
       startedAt,
       transitionsTotal: dry.transitions.length,
@@ -130,11 +147,13 @@ export async function runCollections(ctx: ServiceContext, opts: RunCollectionsOp
   const today = opts.today ?? collectionsToday(ctx, settings);
 
   let overCap: number | null = null;
+  let capExceeded: CapExceeded | null = null;
   if (limit !== null && !paused) {
     progress({ phase: 'Counting suspensions due' });
     const due = await dueSuspensions(ctx, today, subscriberIds, limit);
     if (due.services > limit) {
       overCap = limit;
+      capExceeded = { limit, subscribers: due.subscribers, services: due.services };
       await ctx.db('audit_log').insert({
         at: ctx.clock.now(),
         actor: ctx.actor.user,
@@ -150,7 +169,7 @@ export async function runCollections(ctx: ServiceContext, opts: RunCollectionsOp
 
   const size = Math.max(1, Math.floor(opts.chunkSize ?? RUN_CHUNK));
   const total = await subscriberCount(ctx.db, subscriberIds);
-  const result: RunCollectionsResult = { ...emptyResult(today), paused, chunks: 0, startedAt, transitionsTotal: 0, notificationErrorsTotal: 0 };
+  const result: RunCollectionsResult = { ...emptyResult(today), paused, capExceeded, chunks: 0, startedAt, transitionsTotal: 0, notificationErrorsTotal: 0 };
   let after = 0;
   let done = 0;
   progress({ phase: 'Collections', done, total });
