@@ -150,10 +150,15 @@ describeEachEngine('collections run result bounded', (db) => {
     const SAMPLE = 5;
     const usernames = new Map((await ctx.db('services').select('subscriber_id', 'username')).map((r: { subscriber_id: number; username: string }) => [Number(r.subscriber_id), r.username]));
 
-    const dry = await runCollections(ctx, { dryRun: true, force: true, sampleSize: SAMPLE });
-    expect(dry.transitionsTotal).toBe(COUNT);
+    // A dry run goes through the same chunks, and writes nothing.
+    const dry = await runCollections(ctx, { dryRun: true, force: true, chunkSize: CHUNK, sampleSize: SAMPLE });
+    expect(dry).toMatchObject({ dryRun: true, chunks: 6, transitionsTotal: COUNT, events: 0 });
     expect(dry.transitions.map((t) => usernames.get(t.subscriberId))).toEqual(['u1', 'u2', 'u3', 'u4', 'u5']);
     expect(dry.suspended).toHaveLength(COUNT);
+    expect(await suspendedCount(ctx)).toBe(0);
+    // Over the cap (20 of 24), a dry run says so for the whole run, as the run would.
+    expect((await runCollections(ctx, { dryRun: true, chunkSize: CHUNK })).suspensionsHeld).toEqual({ reason: 'cap', subscribers: COUNT, services: COUNT, limit: 20 });
+    expect(Number((await ctx.db('audit_log').where({ entity_type: 'collections', action: 'cap-exceeded' }).count({ n: '*' }).first())!.n), 'a dry run records no alert').toBe(0);
 
     const r = await runCollections(ctx, { force: true, chunkSize: CHUNK, sampleSize: SAMPLE });
     expect(r.chunks).toBe(6);

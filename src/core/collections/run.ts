@@ -8,7 +8,12 @@
 // waits for at most the one chunk holding its subscriber, never for the whole run; a payment
 // for a subscriber the run has not reached yet is simply seen by the run when it gets there.
 // A run killed part way leaves every chunk either committed whole (its suspensions with their
-// router jobs queued) or not at all, and the next run picks up whatever is still due.
+// router jobs queued) or not at all, and the next run picks up whatever is still due. A dry run
+// reads the same chunks (without locks) and writes nothing.
+//
+// Nothing per subscriber is kept beyond a chunk but ids: the result has the counts, the
+// subscriber ids and job ids, and the first RUN_SAMPLE transitions (collections events lists
+// them all).
 //
 // The per-run cap (collections-max-suspensions) is decided for the whole run before its first
 // chunk: the suspensions due are counted (a dry run over the subscribers who could be due), and
@@ -54,7 +59,7 @@ export interface RunCollectionsOptions {
   force?: boolean;
   /** Subscribers per chunk (default RUN_CHUNK). */
   chunkSize?: number;
-  /** Called after each chunk has committed (its subscribers unlocked), before the next one starts. */
+  /** Called after each chunk has committed (its subscribers unlocked; a dry run: evaluated), before the next one starts. */
   onChunk?: (chunk: RunChunk) => void | Promise<void>;
   /** Transitions and messages not rendered kept in the result (default RUN_SAMPLE); the rest are counted. */
   sampleSize?: number;
@@ -127,22 +132,7 @@ export async function runCollections(ctx: ServiceContext, opts: RunCollectionsOp
   const settings = await loadCollectionSettings(ctx.db);
   const limit = opts.force ? null : suspensionLimit(settings.maxSuspensions, await activeServiceCount(ctx.db));
   const paused = await loadPause(ctx.db);
-  if (opts.dryRun) {
-    const dry = await evaluateCollections(ctx.db, ctx, { subscriberIds, today: opts.today, dryRun: true, maxSuspensions: limit });
-    const held = dry.suspensionsHeld;
-    const capExceeded = held?.reason === 'cap' && held.limit !== null ? { limit: held.limit, subscribers: held.subscribers, services: held.services } : null;
-    return {
-      ...dry,
-      transitions: dry.transitions.slice(0, sample),
-      notificationErrors: dry.notificationErrors.slice(0, sample),
-      paused,
-      capExceeded,
-      chunks: 0,
-      startedAt,
-      transitionsTotal: dry.transitions.length,
-      notificationErrorsTotal: dry.notificationErrors.length,
-    };
-  }
+  const dryRun = opts.dryRun === true;
   // One ISP date for the whole run, however long it takes.
   const today = opts.today ?? collectionsToday(ctx, settings);
 
@@ -154,22 +144,24 @@ export async function runCollections(ctx: ServiceContext, opts: RunCollectionsOp
     if (due.services > limit) {
       overCap = limit;
       capExceeded = { limit, subscribers: due.subscribers, services: due.services };
-      await ctx.db('audit_log').insert({
-        at: ctx.clock.now(),
-        actor: ctx.actor.user,
-        command: ctx.actor.command,
-        entity_type: 'collections',
-        entity_id: today,
-        action: 'cap-exceeded',
-        before: null,
-        after: JSON.stringify({ today, wouldSuspend: due.services, subscribers: due.subscribers, limit }),
-      });
+      if (!dryRun) {
+        await ctx.db('audit_log').insert({
+          at: ctx.clock.now(),
+          actor: ctx.actor.user,
+          command: ctx.actor.command,
+          entity_type: 'collections',
+          entity_id: today,
+          action: 'cap-exceeded',
+          before: null,
+          after: JSON.stringify({ today, wouldSuspend: due.services, subscribers: due.subscribers, limit }),
+        });
+      }
     }
   }
 
   const size = Math.max(1, Math.floor(opts.chunkSize ?? RUN_CHUNK));
   const total = await subscriberCount(ctx.db, subscriberIds);
-  const result: RunCollectionsResult = { ...emptyResult(today), paused, capExceeded, chunks: 0, startedAt, transitionsTotal: 0, notificationErrorsTotal: 0 };
+  const result: RunCollectionsResult = { ...emptyResult(today), dryRun, paused, capExceeded, chunks: 0, startedAt, transitionsTotal: 0, notificationErrorsTotal: 0 };
   let after = 0;
   let done = 0;
   progress({ phase: 'Collections', done, total });
@@ -178,23 +170,30 @@ export async function runCollections(ctx: ServiceContext, opts: RunCollectionsOp
   const views = await listSettings(ctx.db);
   const [notify, statusWrite] = await Promise.all([loadNotifyConfig(ctx.db), loadStatusWriteSettings(ctx.db, views)]);
   const links = linkSettingsFrom(views);
+  // One chunk: its subscribers in id order, locked, so that a payment for one of them waits for
+  // this chunk only and this chunk decides on what is committed by then (a subscriber created
+  // during the chunk has nothing due yet); rebalanced, moved through the state machine, late fees
+  // and write-offs. A dry run reads the same chunks without a lock and writes nothing.
+  const chunkOf = async (db: Db): Promise<{ ids: number[]; collections: EvaluateResult; lateJobIds: number[] } | null> => {
+    const { ids, paused: pausedNow } = await nextChunk(db, after, size, subscriberIds, !dryRun);
+    if (!ids.length) return null;
+    const given = { settings, notify, links, statusWrite, paused: pausedNow };
+    // Everyone: the chunk is every subscriber with an id in (after, last], and each statement
+    // reads that range (an index range) rather than testing every row against a list of ids.
+    const scope = subscriberIds ? { subscriberIds: ids } : { subscriberIds: [], subscribersIn: { after, upTo: ids[ids.length - 1]! } };
+    if (dryRun) {
+      const collections = await evaluateCollections(db, ctx, { subscriberIds: scope.subscriberIds, subscriberRange: scope.subscribersIn, today, dryRun: true, overCap, given });
+      return { ids, collections, lateJobIds: [] };
+    }
+    const r = await rebalance(db, ctx, scope, { today, collections: { locked: true, overCap, run: true, given } });
+    const late = pausedNow
+      ? null
+      : await chargeLateFeesAndWriteOffs(db, ctx, { today, subscriberIds: scope.subscriberIds, subscriberRange: scope.subscribersIn, settings: views, statusWrite });
+    return { ids, collections: r.collections, lateJobIds: late?.jobIds ?? [] };
+  };
   for (;;) {
-    const chunk = await withTransaction(ctx.db, async (trx) => {
-      // The chunk's subscribers, locked in id order: a payment for one of them waits for this
-      // chunk only, and this chunk decides on what is committed by then.
-      const { ids, paused: pausedNow } = await nextChunk(trx, after, size, subscriberIds);
-      if (!ids.length) return null;
-      const given = { settings, notify, links, statusWrite, paused: pausedNow };
-      // Everyone: the chunk is every subscriber with an id in (after, last], all of them locked
-      // now, and each statement reads that range (an index range) rather than testing every row
-      // against a list of 1,000 ids. A subscriber created during the chunk has nothing due yet.
-      const scope = subscriberIds ? { subscriberIds: ids } : { subscriberIds: [], subscribersIn: { after, upTo: ids[ids.length - 1]! } };
-      const r = await rebalance(trx, ctx, scope, { today, collections: { locked: true, overCap, run: true, given } });
-      const late = pausedNow
-        ? null
-        : await chargeLateFeesAndWriteOffs(trx, ctx, { today, subscriberIds: scope.subscriberIds, subscriberRange: scope.subscribersIn, settings: views, statusWrite });
-      return { ids, collections: r.collections, lateJobIds: late?.jobIds ?? [] };
-    });
+    // Each chunk of a run its own transaction; a dry run's chunks in none.
+    const chunk = dryRun ? await chunkOf(ctx.db) : await withTransaction(ctx.db, chunkOf);
     if (!chunk) break;
     merge(result, chunk.collections, chunk.lateJobIds, sample);
     result.chunks++;
@@ -237,14 +236,14 @@ function merge(into: RunCollectionsResult, r: EvaluateResult, lateJobIds: number
 }
 
 /**
- * The next chunk of subscriber ids after `after`, locked (FOR UPDATE) in id order, and the pause
- * in force as the chunk starts (in the same statement: collections pause stops a run between
- * chunks without a read of its own).
+ * The next chunk of subscriber ids after `after`, in id order, locked (FOR UPDATE) unless a dry
+ * run reads them, and the pause in force as the chunk starts (in the same statement: collections
+ * pause stops a run between chunks without a read of its own).
  */
-async function nextChunk(trx: Db, after: number, size: number, only: number[] | undefined): Promise<{ ids: number[]; paused: CollectionsPause | null }> {
+async function nextChunk(trx: Db, after: number, size: number, only: number[] | undefined, lock: boolean): Promise<{ ids: number[]; paused: CollectionsPause | null }> {
   const r = await rowsOf<{ id: number; paused_at: Date | null; paused_by: string | null; reason: string | null }>(
     trx,
-    `with c as (select id from subscribers where id > ? ${only ? 'and id = any(?::int[])' : ''} order by id limit ? for update),
+    `with c as (select id from subscribers where id > ? ${only ? 'and id = any(?::int[])' : ''} order by id limit ? ${lock ? 'for update' : ''}),
           p as (select paused_at, paused_by, reason from collections_pause limit 1)
      select c.id, p.paused_at, p.paused_by, p.reason from c left join p on true order by c.id`,
     only ? [after, idArray(only), size] : [after, size],
@@ -263,28 +262,34 @@ async function subscriberCount(db: Db, only: number[] | undefined): Promise<numb
 /**
  * The suspensions due today over the run's scope, for the per-run cap. Only subscribers with a
  * service not yet suspended and an open invoice due before today can be due (the deadline is
- * the due date or later); when their services are within the cap that is the answer, otherwise
- * the state machine works it out for them exactly (a dry run, chunk by chunk).
+ * the due date or later): counted in the database, and when their services are within the cap
+ * that is the answer. Otherwise the state machine works it out for them exactly, a dry run of
+ * RUN_CHUNK of them at a time (read by keyset, none of them kept).
  */
 async function dueSuspensions(ctx: ServiceContext, today: string, only: number[] | undefined, limit: number): Promise<{ subscribers: number; services: number }> {
-  const rows = await rowsOf<{ subscriber_id: number; services: number }>(
-    ctx.db,
-    `select s.subscriber_id, count(*)::int as services
-       from services s
-      where s.collection_status not in ('suspended', 'uncollectible')
+  const where = `s.collection_status not in ('suspended', 'uncollectible')
         and (s.ended_on is null or s.ended_on > ?::date)
         ${only ? 'and s.subscriber_id = any(?::int[])' : ''}
-        and exists (select 1 from ledger_invoices i where i.subscriber_id = s.subscriber_id and i.open_minor > 0 and i.due_date < ?::date)
-      group by s.subscriber_id
-      order by s.subscriber_id`,
-    only ? [today, idArray(only), today] : [today, today],
+        and exists (select 1 from ledger_invoices i where i.subscriber_id = s.subscriber_id and i.open_minor > 0 and i.due_date < ?::date)`;
+  const bindings = only ? [today, idArray(only), today] : [today, today];
+  const [upTo] = await rowsOf<{ subscribers: number; services: number }>(
+    ctx.db,
+    `select count(distinct s.subscriber_id)::int as subscribers, count(*)::int as services from services s where ${where}`,
+    bindings,
   );
-  const upTo = rows.reduce((n, x) => n + Number(x.services), 0);
-  if (upTo <= limit) return { subscribers: rows.length, services: upTo };
+  if (!upTo || Number(upTo.services) <= limit) return { subscribers: Number(upTo?.subscribers ?? 0), services: Number(upTo?.services ?? 0) };
   let subscribers = 0;
   let services = 0;
-  for (let i = 0; i < rows.length; i += RUN_CHUNK) {
-    const ids = rows.slice(i, i + RUN_CHUNK).map((x) => Number(x.subscriber_id));
+  let after = 0;
+  for (;;) {
+    const rows = await rowsOf<{ subscriber_id: number }>(
+      ctx.db,
+      `select distinct s.subscriber_id from services s where ${where} and s.subscriber_id > ? order by s.subscriber_id limit ?`,
+      [...bindings, after, RUN_CHUNK],
+    );
+    if (!rows.length) break;
+    const ids = rows.map((x) => Number(x.subscriber_id));
+    after = ids[ids.length - 1]!;
     const dry = await evaluateCollections(ctx.db, ctx, { subscriberIds: ids, today, dryRun: true, maxSuspensions: null });
     for (const t of dry.transitions) {
       if (t.kind !== 'suspension') continue;
