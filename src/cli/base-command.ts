@@ -11,7 +11,7 @@ import { UniqueViolationError } from '../core/db/errors.js';
 import { errors } from '../core/error-catalogue.js';
 import { environmentError, type EnvironmentContext } from '../core/db/env-errors.js';
 import { foreignDatabase, inspectSchema, isUpToDate, migrateLatest } from '../core/db/migrate.js';
-import { isSetUp } from '../core/settings/service.js';
+import { ispFormatsFrom, isSetUp, readIspFormats, storedSettings } from '../core/settings/service.js';
 import { statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { applyNow, describeOutcome, jobIdsOf, type ApplyOutcome, type QueuedJob, type QueuedWork } from '../core/provisioning/apply.js';
@@ -106,6 +106,32 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     await super.init();
     this.chalk = makeChalk(!this.jsonEnabled() && colourEnabled());
     await this.parseOrAsk();
+    await this.checkInput();
+  }
+
+  /**
+   * Checks the command's flags and arguments before the database is created, migrated or written:
+   * bad input changes nothing, not even the schema of a database with migrations pending. Runs
+   * after parsing, before run(). A command whose values can be wrong overrides it with the core's
+   * own parsers (the core checks them again); what it needs of the ISP (currency, time zone)
+   * comes from inputFormats(), never from ctx() or db(), which migrate.
+   */
+  protected async checkInput(): Promise<void> {}
+
+  /**
+   * The ISP's currency and time zone for checkInput, read without creating or migrating the
+   * database (the defaults where there is none yet: the command then says it is not set up).
+   */
+  protected async inputFormats(): Promise<Formats> {
+    if (this.database) return this.formats();
+    const target = this.target;
+    if (target.engine === 'pglite' && !embeddedExists(target)) return ispFormatsFrom(new Map());
+    return readIspFormats((await this.open(target)).knex);
+  }
+
+  /** "Now" on this command's clock (ISPCTL_NOW in tests and demos), for checkInput. */
+  protected now(): Date {
+    return clockFromEnv(this.env).now();
   }
 
   /**
@@ -272,9 +298,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   /** The ISP's currency and time zone, for formatting money and times (src/cli/format.ts). */
   protected async formats(): Promise<Formats> {
-    const { listSettings } = await import('../core/settings/service.js');
-    const values = new Map((await listSettings((await this.ctx()).db)).map((s) => [s.key, s.value]));
-    return { currency: String(values.get('currency') ?? 'PHP'), timezone: String(values.get('timezone') ?? 'UTC') };
+    return ispFormatsFrom(await storedSettings((await this.ctx()).db));
   }
 
   public override async finally(err: Error | undefined): Promise<void> {

@@ -20,6 +20,13 @@ export default class AuditList extends BaseCommand<typeof AuditList> {
     ...listFlags,
   };
 
+  /** --since and --until read before the database is opened or migrated. */
+  protected override async checkInput(): Promise<void> {
+    const { timezone } = await this.inputFormats();
+    if (this.flags.since) parseDateTime(this.flags.since, timezone, '--since');
+    if (this.flags.until) parseDateTime(this.flags.until, timezone, '--until');
+  }
+
   public async run() {
     const ctx = await this.ctx();
     const formats = await this.formats();

@@ -17,6 +17,11 @@ export default class CollectionsEvents extends BaseCommand<typeof CollectionsEve
     ...listFlags,
   };
 
+  /** --since read before the database is opened or migrated. */
+  protected override async checkInput(): Promise<void> {
+    if (this.flags.since) parseDateTime(this.flags.since, (await this.inputFormats()).timezone, '--since');
+  }
+
   public async run() {
     const ctx = await this.ctx();
     const f = this.flags;

@@ -8,6 +8,7 @@ import { formatMoney } from '../../core/money.js';
 import { NOTICE_BEFORE_ACTION_MS } from '../../core/notify/hold.js';
 import { sendNotifications } from '../../core/notify/outbox.js';
 import { getSetting } from '../../core/settings/service.js';
+import { parseLocalDate } from '../../core/time.js';
 
 export default class CollectionsRun extends BaseCommand<typeof CollectionsRun> {
   static override summary = 'Send reminders and warnings, suspend overdue subscribers and restore those who paid, as of today.';
@@ -34,6 +35,11 @@ export default class CollectionsRun extends BaseCommand<typeof CollectionsRun> {
     send: Flags.boolean({ summary: 'Deliver the messages queued by this run now.' }),
     force: Flags.boolean({ summary: 'Suspend however many are due, over the collections-max-suspensions cap (never while paused).' }),
   };
+
+  /** --today read before the database is opened or migrated. */
+  protected override async checkInput(): Promise<void> {
+    if (this.flags.today !== undefined) parseLocalDate(this.flags.today, '--today');
+  }
 
   public async run() {
     const ctx = await this.ctx();

@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../cli/base-command.js';
 import { formatMoney } from '../../core/money.js';
-import { PAYMENT_METHODS, recordPayment } from '../../core/payments/service.js';
+import { checkPaymentInput, PAYMENT_METHODS, recordPayment, type RecordPaymentInput } from '../../core/payments/service.js';
 
 export default class PaymentRecord extends BaseCommand<typeof PaymentRecord> {
   static override summary = 'Record money received: it pays the oldest open invoices first, the rest is credit; a suspended subscriber is reconnected at once.';
@@ -25,10 +25,14 @@ export default class PaymentRecord extends BaseCommand<typeof PaymentRecord> {
     'idempotency-key': Flags.string({ summary: 'A key unique to this payment (e.g. your script\'s row id): the same key again is refused as a duplicate (exit 5), so a retried script cannot pay twice.' }),
   };
 
-  public async run() {
-    const ctx = await this.ctx();
+  /** The payment's values, checked before the database is opened or migrated. */
+  protected override async checkInput(): Promise<void> {
+    checkPaymentInput(this.input(), await this.inputFormats(), this.now());
+  }
+
+  private input(): RecordPaymentInput {
     const f = this.flags;
-    const r = await recordPayment(ctx, {
+    return {
       subscriber: f.subscriber,
       invoice: f.invoice,
       amount: f.amount,
@@ -37,7 +41,13 @@ export default class PaymentRecord extends BaseCommand<typeof PaymentRecord> {
       receivedAt: f['received-at'],
       notes: f.notes,
       idempotencyKey: f['idempotency-key'],
-    });
+    };
+  }
+
+  public async run() {
+    const ctx = await this.ctx();
+    const f = this.flags;
+    const r = await recordPayment(ctx, this.input());
     const p = r.payment;
     const money = (m: bigint) => formatMoney(m, p.currency);
     this.say(`Recorded ${p.ref}: ${money(p.amountMinor)} by ${p.method}${p.reference ? ` (reference ${p.reference})` : ''} from ${r.subscriber.accountNo} ${r.subscriber.fullName}.`);

@@ -4,6 +4,7 @@ import { moneyColumn } from '../../cli/format.js';
 import { listFlags } from '../../cli/table.js';
 import { formatMoney } from '../../core/money.js';
 import { AGING_BUCKETS, agingReport } from '../../core/reports/service.js';
+import { parseLocalDate } from '../../core/time.js';
 
 export default class ReportAging extends BaseCommand<typeof ReportAging> {
   static override summary = 'What is owed on open invoices by days past due: current, 1-30, 31-60, 61-90, 90+.';
@@ -14,6 +15,11 @@ export default class ReportAging extends BaseCommand<typeof ReportAging> {
     limit: Flags.integer({ summary: 'Subscribers listed with --detail.', default: 50, min: 1, max: 100000 }),
     ...listFlags,
   };
+
+  /** --as-of read before the database is opened or migrated. */
+  protected override async checkInput(): Promise<void> {
+    if (this.flags['as-of']) parseLocalDate(this.flags['as-of'], 'as-of date');
+  }
 
   public async run() {
     const ctx = await this.ctx();

@@ -4,6 +4,7 @@ import { moneyColumn } from '../../cli/format.js';
 import { listFlags } from '../../cli/table.js';
 import { formatMoney } from '../../core/money.js';
 import { collectionsReport } from '../../core/reports/service.js';
+import { parseLocalDate } from '../../core/time.js';
 
 export default class ReportCollections extends BaseCommand<typeof ReportCollections> {
   static override summary = "Money received by day, method and who recorded it (the OS user, a gateway or an import): the cashier's end-of-day count.";
@@ -14,6 +15,12 @@ export default class ReportCollections extends BaseCommand<typeof ReportCollecti
     to: Flags.string({ summary: 'Last day, YYYY-MM-DD (default: --from, or today).' }),
     ...listFlags,
   };
+
+  /** --from and --to read before the database is opened or migrated. */
+  protected override async checkInput(): Promise<void> {
+    if (this.flags.from) parseLocalDate(this.flags.from, 'from date');
+    if (this.flags.to) parseLocalDate(this.flags.to, 'to date');
+  }
 
   public async run() {
     const ctx = await this.ctx();

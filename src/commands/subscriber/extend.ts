@@ -1,6 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../../cli/base-command.js';
 import { extendSubscriber } from '../../core/collections/controls.js';
+import { parseLocalDate } from '../../core/time.js';
 
 export default class SubscriberExtend extends BaseCommand<typeof SubscriberExtend> {
   static override summary = 'Promise to pay: collections does not suspend the subscriber until a date, and restores them now if billing-suspended.';
@@ -14,6 +15,11 @@ export default class SubscriberExtend extends BaseCommand<typeof SubscriberExten
     until: Flags.string({ required: true, summary: 'Last day of the extension, YYYY-MM-DD (ISP time zone).' }),
     reason: Flags.string({ summary: 'Why; recorded with the extension and in the audit log.' }),
   };
+
+  /** --until read before the database is opened or migrated. */
+  protected override async checkInput(): Promise<void> {
+    parseLocalDate(this.flags.until, '--until');
+  }
 
   public async run() {
     const ctx = await this.ctx();

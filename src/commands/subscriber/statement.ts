@@ -26,6 +26,11 @@ export default class SubscriberStatement extends BaseCommand<typeof SubscriberSt
   static override args = { ref: Args.string({ required: true, description: 'Account number (S-000123) or PPPoE username.' }) };
   static override flags = { since: Flags.string({ summary: 'Start from this date (YYYY-MM-DD); earlier entries make the opening balance.' }), ...listFlags };
 
+  /** --since read before the database is opened or migrated. */
+  protected override async checkInput(): Promise<void> {
+    if (this.flags.since) parseLocalDate(this.flags.since, 'since');
+  }
+
   public async run() {
     const ctx = await this.ctx();
     const settings = await loadBillingSettings(ctx.db);

@@ -30,6 +30,18 @@ export async function migrateLatest(knex: Knex): Promise<string[]> {
   return applied;
 }
 
+/**
+ * Applies pending migrations up to and including `name` and no further: a database at an older
+ * schema version, as an upgrade finds it. Returns the names applied.
+ */
+export async function migrateUpTo(knex: Knex, name: string): Promise<string[]> {
+  const upTo = migrations.findIndex((m) => m.name === name);
+  if (upTo < 0) throw new RangeError(`no migration named ${name}`);
+  const older: Knex.MigrationSource<Migration> = { ...source, getMigrations: async () => migrations.slice(0, upTo + 1) };
+  const [, applied] = (await knex.migrate.latest({ ...config, migrationSource: older })) as [number, string[]];
+  return applied;
+}
+
 export function latestMigrationName(): string {
   return migrations.at(-1)!.name;
 }

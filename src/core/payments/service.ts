@@ -204,20 +204,27 @@ function describeExisting(p: Payment): string {
   return `payment ${p.ref} of ${formatMoney(p.amountMinor, p.currency)} for ${p.accountNo} ${p.subscriberName}, recorded ${when}${p.voidedAt ? ' (voided)' : ''}`;
 }
 
+/** A payment's values as recordPayment reads them (checkPaymentInput). */
+export interface CheckedPayment {
+  amount: bigint;
+  method: PaymentMethod;
+  reference: string | null;
+  idempotencyKey: string | null;
+  receivedAt: Date;
+  notes: string | null;
+}
+
 /**
- * Records a payment. One transaction: insert (a duplicate method + reference is refused with
- * DUPLICATE_PAYMENT, exit 5, naming the existing payment, and nothing changes), allocate (the
- * named invoice first, then the oldest open invoices), recompute, collections, receipt, audit.
- * The returned collections.jobIds are router work to run at once.
+ * Reads and checks a payment's values, in the ISP's currency and on its clock, without a
+ * database: `payment record` runs it on its flags before the database is opened (bad input
+ * changes nothing, not even the schema), and recordPayment on what it is given.
+ * @throws IspctlError MISSING_FLAGS, INVALID_AMOUNT, INVALID_METHOD, MISSING_REFERENCE, INVALID_DATE, RECEIVED_IN_FUTURE, ...
  */
-export async function recordPayment(ctx: ServiceContext, input: RecordPaymentInput): Promise<RecordPaymentResult> {
-  // The settings table read once: billing's, and what collections and the receipt read of it.
-  const stored = await storedSettings(ctx.db);
-  const settings = billingSettingsFrom(stored);
+export function checkPaymentInput(input: RecordPaymentInput, isp: { currency: string; timezone: string }, now: Date): CheckedPayment {
   if (!input.subscriber && !input.invoice) {
     throw errors.missingFlags('Say who paid: --subscriber (account number or username) or --invoice (invoice number).', ['--subscriber S-000123', '--invoice INV-2026-000123']);
   }
-  const amount = parseMoney(input.amount, settings.currency, { allowZero: false, field: 'amount' });
+  const amount = parseMoney(input.amount, isp.currency, { allowZero: false, field: 'amount' });
   const method = parseMethod(input.method);
   const reference = parseReference(input.reference);
   // Money that arrives by GCash, bank or card has a transaction reference; without it (or a key
@@ -228,9 +235,28 @@ export async function recordPayment(ctx: ServiceContext, input: RecordPaymentInp
       '--idempotency-key <a key unique to this payment, e.g. your script\'s row id>',
     ]);
   }
+  return {
+    amount,
+    method,
+    reference,
+    idempotencyKey: parseIdempotencyKey(input.idempotencyKey),
+    receivedAt: input.receivedAt ? parseReceivedAt(input.receivedAt, isp.timezone, now) : now,
+    notes: input.notes?.trim() ? input.notes.trim().slice(0, 2000) : null,
+  };
+}
+
+/**
+ * Records a payment. One transaction: insert (a duplicate method + reference is refused with
+ * DUPLICATE_PAYMENT, exit 5, naming the existing payment, and nothing changes), allocate (the
+ * named invoice first, then the oldest open invoices), recompute, collections, receipt, audit.
+ * The returned collections.jobIds are router work to run at once.
+ */
+export async function recordPayment(ctx: ServiceContext, input: RecordPaymentInput): Promise<RecordPaymentResult> {
+  // The settings table read once: billing's, and what collections and the receipt read of it.
+  const stored = await storedSettings(ctx.db);
+  const settings = billingSettingsFrom(stored);
   const now = ctx.clock.now();
-  const receivedAt = input.receivedAt ? parseReceivedAt(input.receivedAt, settings.timezone, now) : now;
-  const notes = input.notes?.trim() ? input.notes.trim().slice(0, 2000) : null;
+  const { amount, method, reference, idempotencyKey, receivedAt, notes } = checkPaymentInput(input, settings, now);
   const today = formatLocalDate(toLocalDate(now, settings.timezone));
 
   return withTransaction(ctx.db, async (trx) => {
@@ -249,7 +275,6 @@ export async function recordPayment(ctx: ServiceContext, input: RecordPaymentInp
       subscriber = await resolveSubscriberRef(trx, invoice!.accountNo, { forUpdate: true });
     }
 
-    const idempotencyKey = parseIdempotencyKey(input.idempotencyKey);
     const gateway = input.gateway && input.externalId ? { name: input.gateway, id: input.externalId } : null;
     // The payment already recorded under one of the keys that make a retry harmless, if any.
     const existingId = async (): Promise<number | undefined> => {

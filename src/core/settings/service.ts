@@ -38,6 +38,31 @@ export async function listSettings(db: Db): Promise<SettingView[]> {
   return settingViews(await storedSettings(db));
 }
 
+/** The ISP's currency and time zone: what input is read in and values are shown in. */
+export interface IspFormats {
+  currency: string;
+  timezone: string;
+}
+
+/** The ISP's currency and time zone from the stored settings (the registry's defaults where unset). */
+export function ispFormatsFrom(stored: StoredSettings): IspFormats {
+  const get = (k: string) => (stored.has(k) ? stored.get(k)! : settingDef(k).default!);
+  return { currency: String(get('currency')), timezone: String(get('timezone')) };
+}
+
+/**
+ * The ISP's currency and time zone read from a database at any schema version, changing nothing:
+ * a command checks its input with them before pending migrations run (the settings table's key
+ * and value are as the first migration made them). A database without ispctl's schema gives the
+ * defaults.
+ */
+export async function readIspFormats(db: Db): Promise<IspFormats> {
+  const ours = (await db.schema.hasTable('knex_migrations')) && (await db.schema.hasTable('settings'));
+  if (!ours) return ispFormatsFrom(new Map());
+  const rows: Array<{ key: string; value: SettingValue }> = await db('settings').whereIn('key', ['currency', 'timezone']).select('key', 'value');
+  return ispFormatsFrom(new Map(rows.map((r) => [r.key, r.value])));
+}
+
 /** Every setting's view from the stored values (key to value, as the settings table holds them). */
 export function settingViews(stored: ReadonlyMap<string, SettingValue>): SettingView[] {
   return SETTINGS.map((def) => ({
