@@ -441,14 +441,24 @@ export function billingPeriodFor(date: LocalDate, billingDay: number): BillingPe
  * @throws IspctlError INVALID_PERIOD
  */
 export function periodFromKey(key: string, billingDay: number): BillingPeriod {
+  const { year, month } = checkPeriodKey(key);
+  assertBillingDay(billingDay);
+  return billingPeriodFor({ year, month, day: billingDay }, billingDay);
+}
+
+/**
+ * Checks a billing period key (`YYYY-MM`, the month in which the period starts) without the
+ * billing day: a command reads its --period with it before it opens the database.
+ * @throws IspctlError INVALID_PERIOD
+ */
+export function checkPeriodKey(key: string): { year: number; month: number } {
   const m = typeof key === 'string' ? /^(\d{4})-(\d{2})$/.exec(key.trim()) : null;
   const year = m ? Number(m[1]) : NaN;
   const month = m ? Number(m[2]) : NaN;
   if (!m || year < 1 || month < 1 || month > 12) {
     throw errors.period('Billing period', key);
   }
-  assertBillingDay(billingDay);
-  return billingPeriodFor({ year, month, day: billingDay }, billingDay);
+  return { year, month };
 }
 
 function periodKey(d: LocalDate): string {

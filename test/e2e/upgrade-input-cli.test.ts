@@ -54,6 +54,10 @@ describe('bad input on a database with migrations pending', () => {
       { args: ['collections', 'run', '--today', '2026-02-30'], code: 'INVALID_DATE', message: '--today "2026-02-30" is not a real calendar date' },
       { args: ['subscriber', 'extend', 'juan', '--until', '12/10/2026'], code: 'INVALID_DATE', message: '--until "12/10/2026" is not a date' },
       { args: ['report', 'collections', '--from', '2026-11-31'], code: 'INVALID_DATE', message: 'From date "2026-11-31" is not a real calendar date' },
+      { args: ['settings', 'set', 'grace-days', 'five'], code: 'INVALID_SETTING_VALUE', message: 'grace-days must be' },
+      { args: ['settings', 'set', 'grace-dayz', '5'], code: 'UNKNOWN_SETTING', message: 'There is no setting called "grace-dayz"' },
+      { args: ['billing', 'generate', '--period', '2026-13'], code: 'INVALID_PERIOD', message: '"2026-13" is not a month in the form YYYY-MM' },
+      { args: ['report', 'revenue', '--from', '2026-1'], code: 'INVALID_MONTH', message: '--from must be a month written YYYY-MM' },
     ];
     for (const c of cases) {
       const r = await runCli([...c.args, '--json'], { env });

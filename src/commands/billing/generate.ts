@@ -3,6 +3,7 @@ import { BaseCommand } from '../../cli/base-command.js';
 import { generateInvoices, type GenerateProgress } from '../../core/billing/generate.js';
 import { resolveSubscriberRef } from '../../core/billing/subscribers.js';
 import { formatMoney, toDecimalString } from '../../core/money.js';
+import { checkPeriodKey } from '../../core/time.js';
 
 const PHASES: Record<GenerateProgress['phase'], string> = {
   reading: 'Reading services',
@@ -31,6 +32,11 @@ export default class BillingGenerate extends BaseCommand<typeof BillingGenerate>
     subscriber: Flags.string({ summary: 'Only this subscriber (account number or username); repeat for more.', multiple: true }),
     'dry-run': Flags.boolean({ summary: 'Show what would be invoiced; write nothing.' }),
   };
+
+  /** --period read before the database is opened or migrated. */
+  protected override async checkInput(): Promise<void> {
+    if (this.flags.period !== undefined) checkPeriodKey(this.flags.period);
+  }
 
   public async run() {
     const ctx = await this.ctx();

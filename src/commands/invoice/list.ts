@@ -5,7 +5,7 @@ import { moneyColumn } from '../../cli/format.js';
 import { INVOICE_STATUSES, listInvoices, type InvoiceStatus } from '../../core/billing/invoices.js';
 import { loadBillingSettings } from '../../core/billing/settings.js';
 import { resolveSubscriberRef } from '../../core/billing/subscribers.js';
-import { formatLocalDate, periodFromKey, toLocalDate } from '../../core/time.js';
+import { checkPeriodKey, formatLocalDate, toLocalDate } from '../../core/time.js';
 
 export default class InvoiceList extends BaseCommand<typeof InvoiceList> {
   protected override readsOnly = true;
@@ -24,11 +24,15 @@ export default class InvoiceList extends BaseCommand<typeof InvoiceList> {
     ...listFlags,
   };
 
+  /** --period read before the database is opened or migrated. */
+  protected override async checkInput(): Promise<void> {
+    if (this.flags.period) checkPeriodKey(this.flags.period);
+  }
+
   public async run() {
     const ctx = await this.ctx();
     const f = this.flags;
     const settings = await loadBillingSettings(ctx.db);
-    if (f.period) periodFromKey(f.period, settings.billingDay); // checks the form
     const subscriberId = f.subscriber ? (await resolveSubscriberRef(ctx.db, f.subscriber)).id : undefined;
     const today = formatLocalDate(toLocalDate(ctx.clock.now(), settings.timezone));
     const invoices = await listInvoices(ctx.db, {

@@ -3,7 +3,7 @@ import { BaseCommand } from '../../cli/base-command.js';
 import { moneyColumn } from '../../cli/format.js';
 import { listFlags } from '../../cli/table.js';
 import { formatMoney, toDecimalString } from '../../core/money.js';
-import { revenueReport } from '../../core/reports/service.js';
+import { monthArg, revenueReport } from '../../core/reports/service.js';
 
 export default class ReportRevenue extends BaseCommand<typeof ReportRevenue> {
   static override summary = 'Revenue by month and plan: billed, credits, collected, subscribers billed, ARPU, churned services; and how many services are suspended now.';
@@ -14,6 +14,12 @@ export default class ReportRevenue extends BaseCommand<typeof ReportRevenue> {
     'by-plan': Flags.boolean({ summary: 'The list is one row per month and plan (what --csv, --columns and --sort apply to).' }),
     ...listFlags,
   };
+
+  /** --from and --to read before the database is opened or migrated. */
+  protected override async checkInput(): Promise<void> {
+    monthArg(this.flags.from, '--from');
+    monthArg(this.flags.to, '--to');
+  }
 
   public async run() {
     const ctx = await this.ctx();

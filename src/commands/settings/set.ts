@@ -1,7 +1,7 @@
 import { Args } from '@oclif/core';
 import { BaseCommand } from '../../cli/base-command.js';
 import { displayValue, SETTINGS } from '../../core/settings/registry.js';
-import { getSetting, setSettings } from '../../core/settings/service.js';
+import { getSetting, parseSettingValues, setSettings } from '../../core/settings/service.js';
 
 export default class SettingsSet extends BaseCommand<typeof SettingsSet> {
   static override summary = 'Change a setting; the value is checked before anything is written.';
@@ -18,6 +18,11 @@ export default class SettingsSet extends BaseCommand<typeof SettingsSet> {
     const def = SETTINGS.find((d) => d.key === this.args?.key);
     if (!def?.secret || this.args?.value === undefined) return super.commandLine;
     return `ispctl settings set ${def.key} ${String(displayValue(def, this.args.value))}`;
+  }
+
+  /** The value checked against its setting before the database is opened or migrated. */
+  protected override async checkInput(): Promise<void> {
+    parseSettingValues({ [this.args.key]: this.args.value });
   }
 
   public async run() {

@@ -236,7 +236,11 @@ export interface RevenueReport {
   services: { active: number; suspended: number; uncollectible: number; adminSuspended: number };
 }
 
-function monthArg(raw: string | undefined, what: string): string | undefined {
+/**
+ * A month flag (`YYYY-MM`) of report revenue, checked without a database.
+ * @throws IspctlError INVALID_MONTH
+ */
+export function monthArg(raw: string | undefined, what: string): string | undefined {
   if (raw === undefined) return undefined;
   const m = String(raw).trim();
   if (!/^\d{4}-(0[1-9]|1[0-2])$/.test(m)) throw invalid('INVALID_MONTH', `${what} must be a month written YYYY-MM, got ${JSON.stringify(raw)}.`, ['--from 2026-01 --to 2026-12']);

@@ -151,12 +151,21 @@ export interface SetSettingsResult {
 }
 
 /**
+ * Each setting's value as it would be stored, checked against its definition without a database
+ * (`settings set` runs it before the database is opened or migrated).
+ * @throws IspctlError UNKNOWN_SETTING, INVALID_SETTING_VALUE, ...
+ */
+export function parseSettingValues(values: Record<string, unknown>): Array<{ key: string; value: SettingValue }> {
+  return Object.entries(values).map(([key, raw]) => ({ key, value: settingDef(key).parse(raw) }));
+}
+
+/**
  * Parses every value first, then writes them in one transaction: a bad value changes nothing.
  * A change of a setting the access policy reads re-materialises access in the same
  * transaction and queues the router work (provisionSettingsChange).
  */
 export async function setSettings(ctx: ServiceContext, values: Record<string, unknown>): Promise<SetSettingsResult> {
-  const parsed = Object.entries(values).map(([key, raw]) => ({ key, value: settingDef(key).parse(raw) }));
+  const parsed = parseSettingValues(values);
   return withTransaction(ctx.db, async (trx) => {
     const stored = await storedSettings(trx);
     await assertChangesAllowed(trx, stored, parsed);
