@@ -7,6 +7,7 @@ import { provisionSettingsChange } from '../provisioning/access.js';
 import { formatLocalDate, toLocalDate } from '../time.js';
 import { displayValue, SETTINGS, settingDef, type SettingValue } from './registry.js';
 import { errors } from '../error-catalogue.js';
+import { rowsOf } from '../db/sql.js';
 
 export interface SettingView {
   key: string;
@@ -57,9 +58,18 @@ export function ispFormatsFrom(stored: StoredSettings): IspFormats {
  * defaults.
  */
 export async function readIspFormats(db: Db): Promise<IspFormats> {
-  const ours = (await db.schema.hasTable('knex_migrations')) && (await db.schema.hasTable('settings'));
-  if (!ours) return ispFormatsFrom(new Map());
-  const rows: Array<{ key: string; value: SettingValue }> = await db('settings').whereIn('key', ['currency', 'timezone']).select('key', 'value');
+  let rows: Array<{ key: string; value: SettingValue }>;
+  try {
+    // One statement: nothing from a database where ispctl never migrated (no knex_migrations).
+    rows = await rowsOf<{ key: string; value: SettingValue }>(
+      db,
+      `select key, value from settings where key in ('currency', 'timezone') and to_regclass('knex_migrations') is not null`,
+    );
+  } catch (err) {
+    // No settings table (undefined_table), or someone else's (undefined_column): the defaults.
+    if (['42P01', '42703'].includes(String((err as { code?: unknown }).code))) rows = [];
+    else throw err;
+  }
   return ispFormatsFrom(new Map(rows.map((r) => [r.key, r.value])));
 }
 
