@@ -159,6 +159,14 @@ async function openDb() {
     db: opened.knex,
     engine: 'pglite',
     served: Boolean(opened.served),
+    // The embedded database server's process (its lock's info file names it), for its CPU time.
+    serverPid: () => {
+      try {
+        return Number(JSON.parse(readFileSync(join(dataDir, 'db.lock'), 'utf8')).pid) || null;
+      } catch {
+        return null;
+      }
+    },
     yieldTurn: opened.yieldTurn,
     // Another client of the same database (a payment from another shell).
     second: () => openDatabase(target, { command: 'bench/collections.mjs payments', lockTimeoutMs: 120_000 }),
@@ -169,7 +177,7 @@ async function openDb() {
   };
 }
 
-const { db, engine, close, url: cliUrl, served = false, yieldTurn, second } = await openDb();
+const { db, engine, close, url: cliUrl, served = false, yieldTurn, second, serverPid } = await openDb();
 await migrateLatest(db);
 let clock = new FixedClock('2026-11-24T01:00:00Z'); // 09:00 in Manila: due 2026-11-16 + 5 days' grace have passed
 const SECRET_KEY = 'c0'.repeat(32);
@@ -315,20 +323,23 @@ try {
   const totalTimes = [];
   const floorTimes = [];
   const cpuTimes = [];
-  // Statements a run sends, and (PostgreSQL on this machine) the CPU time of the server's
-  // backends for this database during the run: with the process's own CPU, the cost to compare
-  // on a busy machine, where wall times are not.
+  // Statements a run sends, and (a database server on this machine) the CPU time of its
+  // processes for this database during the run, PostgreSQL's backends or the embedded database
+  // server: with the process's own CPU, the cost to compare on a busy machine, where wall times
+  // are not.
   let statements = 0;
   db.on('query', () => statements++);
   const statementCounts = [];
   const serverCpuTimes = [];
   const floorServerCpuTimes = [];
   const USER_HZ = 100;
+  // The database's processes: PostgreSQL's backends for this database, or the embedded server.
   const backendCpu = async () => {
-    if (engine !== 'postgres') return null;
-    const r = await db.raw('select pid from pg_stat_activity where datname = current_database()');
+    const pid = engine === 'pglite' && served ? serverPid() : null;
+    const pids = engine === 'postgres' ? (await db.raw('select pid from pg_stat_activity where datname = current_database()')).rows.map((x) => x.pid) : pid ? [pid] : null;
+    if (!pids) return null;
     const out = new Map();
-    for (const { pid } of r.rows) {
+    for (const pid of pids) {
       try {
         const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
         out.set(pid, ((Number(f[11]) + Number(f[12])) * 1000) / USER_HZ);
@@ -384,7 +395,7 @@ try {
   const k = `${SUBSCRIBERS / 1000}k`;
   report(`collections.run-suspend-${k} (${engine})`, runTimes, 'ms', TARGET(engine), {
     baseline: { name: 'hand-written set-based SQL, same rows', samples: floorTimes },
-    note: `the run in chunks of 1,000 subscribers (each its own transaction${served ? ', the embedded server handing its turn on between them, as `collections run` does' : ''}); CPU time of this process per run ${Math.round(quantile(cpuTimes, 0.5))} ms (${engine === 'pglite' && !served ? 'the database included' : 'the database server not included'})${serverCpuTimes.length ? `, of the database server's backends ${Math.round(quantile(serverCpuTimes, 0.5))} ms (the floor's ${Math.round(quantile(floorServerCpuTimes, 0.5))} ms)` : ''}; ${Math.round(quantile(statementCounts, 0.5))} statements per run; load ${loadSnapshot().loadavg1} on ${loadSnapshot().cores} cores`,
+    note: `the run in chunks of 1,000 subscribers (each its own transaction${served ? ', the embedded server handing its turn on between them, as `collections run` does' : ''}); CPU time of this process per run ${Math.round(quantile(cpuTimes, 0.5))} ms (${engine === 'pglite' && !served ? 'the database included' : 'the database server not included'})${serverCpuTimes.length ? `, of ${engine === 'postgres' ? "the database server's backends" : 'the embedded database server'} ${Math.round(quantile(serverCpuTimes, 0.5))} ms (the floor's ${Math.round(quantile(floorServerCpuTimes, 0.5))} ms)` : ''}; ${Math.round(quantile(statementCounts, 0.5))} statements per run; load ${loadSnapshot().loadavg1} on ${loadSnapshot().cores} cores`,
   });
   const routerTimes = totalTimes.map((t, i) => t - runTimes[i]);
   report(`collections.suspend-${k}-api (${engine})`, totalTimes, 'ms', TARGET(engine), {
