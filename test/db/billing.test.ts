@@ -83,6 +83,24 @@ describeEachEngine('billing generate', (db) => {
     await db().knex('services').where({ id: extra!.id }).update({ ended_on: '2026-11-01' });
   });
 
+  it('a service priced in JavaScript (started part way through) for a subscriber already billed goes onto that invoice too', async () => {
+    const svc = (await db().knex('services').where({ id: subs.ben!.serviceId }).first()) as { plan_id: number; router_id: number };
+    const [extra] = (await db()
+      .knex('services')
+      .insert({ subscriber_id: subs.ben!.subscriberId, plan_id: svc.plan_id, router_id: svc.router_id, username: 'ben2', password: 'pw-ben2', started_on: '2026-11-16', access_state: 'active', access_reason: 'ok', rate_limit: '10M/50M', created_at: clock.now(), updated_at: clock.now() })
+      .returning('id')) as Array<{ id: number }>;
+    const dry = await generateInvoices(ctx, { dryRun: true });
+    expect(dry).toMatchObject({ invoices: 0, invoicesExtended: 1, lines: 1, totalMinor: 75000n, alreadyInvoiced: 3 });
+    const r = await generateInvoices(ctx);
+    expect(r).toMatchObject({ invoices: 0, invoicesExtended: 1, lines: 1, totalMinor: 75000n, alreadyInvoiced: 3, invoiceIds: [] });
+    const [line] = await linesOf(db(), extra!.id);
+    expect(line).toMatchObject({ days: 15, period_days: 30, amount_minor: 75000n, total_minor: 75000n });
+    const invoice = await db().knex('invoices').where({ id: line.invoice_id }).first();
+    expect(invoice).toMatchObject({ subscriber_id: subs.ben!.subscriberId, number: 'INV-2026-000002', subtotal_minor: 225000n, total_minor: 225000n, status: 'issued' });
+    expect(await generateInvoices(ctx)).toMatchObject({ invoices: 0, lines: 0, alreadyInvoiced: 4 });
+    await db().knex('services').where({ id: extra!.id }).update({ ended_on: '2026-11-17' });
+  });
+
   it('a dry run shows the same summary and writes nothing, not even an invoice number', async () => {
     const dana = await add(ctx, 'dana', { price: '1,200', discount: '10%' });
     subs.dana = dana;

@@ -13,7 +13,8 @@ import { parseListenSetting } from '../intake/server.js';
 import { loadLinkSettings } from '../intake/links.js';
 import { amountDueBySubscriber } from '../ledger/read-model.js';
 import { dateString } from '../db/sql.js';
-import { getSetting, ispToday } from '../settings/service.js';
+import { getSetting, ispToday, type StoredSettings } from '../settings/service.js';
+import { settingDef } from '../settings/registry.js';
 import { loadNotifyConfig, type NotifyConfig } from './config.js';
 import { queueNotifications, sendNotifications, type NotificationTransport, type QueueRequest, type QueueResult, type SendSummary } from './outbox.js';
 import type { Channel } from './setting-defs.js';
@@ -107,11 +108,21 @@ export async function invoiceIssuedNotify(db: Db): Promise<boolean> {
   return s.value !== false;
 }
 
-/** The "invoice issued" messages of invoices billing just created, unless turned off by setting. */
-export async function queueIssuedInvoices(db: Db, ctx: Pick<ServiceContext, 'clock' | 'env'>, invoiceIds: readonly number[]): Promise<QueueResult | null> {
-  if (!invoiceIds.length || !(await invoiceIssuedNotify(db))) return null;
+/** The same, from what the settings table holds (storedSettings). */
+export function invoiceIssuedNotifyFrom(stored: StoredSettings): boolean {
+  const v = stored.has('invoice-issued-notify') ? stored.get('invoice-issued-notify') : settingDef('invoice-issued-notify').default;
+  return v !== false;
+}
+
+/**
+ * The "invoice issued" messages of invoices billing just created, unless turned off by setting.
+ * `given`: the setting and the notification config as a caller that queues many times (each
+ * chunk of a billing run) read them once; without it, they are read here.
+ */
+export async function queueIssuedInvoices(db: Db, ctx: Pick<ServiceContext, 'clock' | 'env'>, invoiceIds: readonly number[], given?: { notify: boolean; config: NotifyConfig }): Promise<QueueResult | null> {
+  if (!invoiceIds.length || !(given ? given.notify : await invoiceIssuedNotify(db))) return null;
   // No channel set up: nothing to read for thousands of invoices.
-  const config = await loadNotifyConfig(db);
+  const config = given?.config ?? (await loadNotifyConfig(db));
   if (!config.channels.length) return null;
   return queueInvoiceMessages(db, ctx, { invoiceIds, eventKey: invoiceIssuedEventKey, config });
 }
