@@ -467,11 +467,8 @@ interface ChunkOutcome {
  *   service's lines are only ever on invoices of its own subscriber and period, so without such
  *   an invoice there is no line either (a first run, and every chunk not yet billed when a run
  *   resumes).
- * The lines are joined only to the invoices that receive some (new ones, and existing ones of
- * groups that go onto them): a run over a chunk billed already finds none and does not read the
- * services a second time. Whether a service-period has its line is looked up among the lines of
- * the chunk's existing invoices (`billed`), so a re-run reads the chunk's lines, not every line. New invoices are inserted in number order and lines in
- * the order they come (an invoice shows its lines by service, see showInvoice).
+ * New invoices are inserted in number order and lines in the order they come (an invoice shows
+ * its lines by service, see showInvoice).
  *
  * With `others` null, a service-period the database does not price makes the statement write
  * nothing and say so (othersPending); with `others`, the services they price are left out of the
@@ -496,14 +493,8 @@ async function writeChunk(
   const oldGroup = (alias: string) => `(select found from prior) and exists (select 1 from existing e where e.subscriber_id = ${alias}.subscriber_id and e.pn = ${alias}.pn)`;
   const text = `with prior as (
        select exists (select 1 from invoices i where i.subscriber_id > ? and i.subscriber_id <= ? and i.period_key = any(?::text[]) and i.status <> 'void' and i.kind = 'period') as found)${bind(opts.lo, opts.hi, keys)},
-     existing as (
-       select i.id, i.subscriber_id, ${pnOf('i.period_key')} as pn
-         from invoices i
-        where (select found from prior) and i.subscriber_id > ? and i.subscriber_id <= ? and i.period_key = any(?::text[]) and i.status <> 'void' and i.kind = 'period'${bind(opts.target.key, opts.lo, opts.hi, keys)}),
-     billed as materialized (
-       select l.service_id, e.pn from existing e cross join lateral (select l.service_id from invoice_lines l where l.invoice_id = e.id and not l.voided) l),
      cand as not materialized (
-       select s.id as service_id, s.subscriber_id, t.pn, t.due, (select found from prior) and exists (select 1 from billed v where v.service_id = s.id and v.pn = t.pn) as invoiced,
+       select s.id as service_id, s.subscriber_id, t.pn, t.due, case when (select found from prior) then ${INVOICED} else false end as invoiced,
               ${sql.fullLine.sql}${bind(...sql.fullLine.bindings)}${others === null ? '' : ` and s.id <> all(case when t.pn = 0 then ?::int[] else ?::int[] end)${bind(idArray(others.filter((l) => l.period_key === opts.target.key).map((l) => l.service_id)), idArray(others.filter((l) => l.period_key !== opts.target.key).map((l) => l.service_id)))}`} as full_line,
               ${full}
          ${c.sql}${bind(...c.bindings)}),
@@ -514,7 +505,11 @@ async function writeChunk(
        select x.service_id, x.subscriber_id, ${pnOf('x.period_key')} as pn, x.due, ${LINE_COLUMNS.map((k) => `x.${k}`).join(', ')}
          from ${PRICED_RECORDSET}${bind(opts.target.key, rowsJson(others))}),
      `
-     }groups as (
+     }existing as (
+       select i.id, i.subscriber_id, ${pnOf('i.period_key')} as pn
+         from invoices i
+        where (select found from prior) and i.subscriber_id > ? and i.subscriber_id <= ? and i.period_key = any(?::text[]) and i.status <> 'void' and i.kind = 'period'${bind(opts.target.key, opts.lo, opts.hi, keys)}),
+     groups as (
        select l.pn, l.subscriber_id, min(l.due) as due, sum(l.amount_minor)::bigint as subtotal, sum(l.discount_minor)::bigint as discount, count(*) as n,
               bool_or(l.other) as other, bool_or(l.old) as old,
               sum(case when bool_or(l.old) then 0 else 1 end) over (order by l.pn, l.subscriber_id rows unbounded preceding) as rn
@@ -563,15 +558,14 @@ async function writeChunk(
      targets as (
        select id, subscriber_id, pn from new_invoices
        union all
-       select e.id, e.subscriber_id, e.pn from existing e join groups g on g.subscriber_id = e.subscriber_id and g.pn = e.pn where g.old and not (select pending from totals)),
+       select id, subscriber_id, pn from existing where not (select pending from totals)),
      new_lines as (
        insert into invoice_lines (invoice_id, service_id, period_key, ${cols}, created_at)
        select v.id, l.service_id, ${keyOf('l.pn', 'text')}, ${LINE_COLUMNS.map((k) => `l.${k}`).join(', ')}, ?::timestamptz
          from targets v
          join ((select service_id, subscriber_id, pn, ${cols} from cand where full_line and not invoiced offset 0)
                ${others === null ? '' : `union all
-               (select service_id, subscriber_id, pn, ${cols} from priced)`}) l on l.subscriber_id = v.subscriber_id and l.pn = v.pn
-        where exists (select 1 from targets))${bind(opts.target.key, opts.next.key, opts.now)},
+               (select service_id, subscriber_id, pn, ${cols} from priced)`}) l on l.subscriber_id = v.subscriber_id and l.pn = v.pn)${bind(opts.target.key, opts.next.key, opts.now)},
      made as (select min(id) as lo, max(id) as hi, count(*) as n from new_invoices),
      bound as (${bound.sql})${bind(...bound.bindings)}
      select x.*,
