@@ -3,6 +3,7 @@
 import { Box, Text } from 'ink';
 import type { SubscriberCard } from '../core/dashboard/subscriber.js';
 import { formatSpeed } from '../core/speed.js';
+import { formatLocalDate, toLocalDate } from '../core/time.js';
 import { cell, fit, money } from './format.js';
 
 export interface SubscriberViewProps {
@@ -18,6 +19,8 @@ export function subscriberLines(c: SubscriberCard, w: number): Array<{ text: str
   const s = c.subscriber;
   const cur = c.invoices[0]?.currency ?? c.payments[0]?.currency ?? 'PHP';
   const m = (v: bigint) => money(v, cur);
+  // The day on the ISP's clock: a payment at 07:00 in Manila is that day's, not the UTC day before.
+  const day = (at: Date) => formatLocalDate(toLocalDate(at, c.timezone));
   const out: Array<{ text: string; color?: string; bold?: boolean; dim?: boolean }> = [];
   out.push({ text: `${s.accountNo}  ${s.fullName}`, bold: true });
   const contact = [s.phone, s.email, s.address].filter(Boolean).join(' · ');
@@ -44,10 +47,10 @@ export function subscriberLines(c: SubscriberCard, w: number): Array<{ text: str
   for (const i of c.invoices) out.push({ text: `  ${cell(i.number, 16)} ${cell(i.periodKey, 8)} due ${i.dueDate}  ${cell(m(i.totalMinor), 12, 'right')}  ${cell(i.status.replace('_', ' '), 14)} ${i.balanceMinor > 0n ? `${m(i.balanceMinor)} due` : ''}` });
   if (!c.invoices.length) out.push({ text: '  none', dim: true });
   out.push({ text: 'Payments', dim: true });
-  for (const p of c.payments) out.push({ text: `  ${cell(p.ref, 8)} ${p.receivedAt.toISOString().slice(0, 10)}  ${cell(p.method, 6)} ${cell(m(p.amountMinor), 12, 'right')}${p.voidedAt ? '  void' : ''}` });
+  for (const p of c.payments) out.push({ text: `  ${cell(p.ref, 8)} ${day(p.receivedAt)}  ${cell(p.method, 6)} ${cell(m(p.amountMinor), 12, 'right')}${p.voidedAt ? '  void' : ''}` });
   if (!c.payments.length) out.push({ text: '  none', dim: true });
   out.push({ text: 'Events', dim: true });
-  for (const e of c.events) out.push({ text: `  ${e.occurredAt.toISOString().slice(0, 10)} ${cell(e.kind, 11)} ${e.reason ?? ''}` });
+  for (const e of c.events) out.push({ text: `  ${day(e.occurredAt)} ${cell(e.kind, 11)} ${e.reason ?? ''}` });
   if (!c.events.length) out.push({ text: '  none', dim: true });
   return out.map((l) => ({ ...l, text: fit(l.text, w) }));
 }

@@ -5,7 +5,9 @@ import { subscriberBalance, type BalanceDetails } from '../ledger/read-model.js'
 import { listInvoices, type Invoice } from '../billing/invoices.js';
 import { listCollectionEvents, type CollectionEvent } from '../collections/run.js';
 import { listPayments, type Payment } from '../payments/service.js';
-import { showSubscriber, ispToday, type SubscriberDetails } from '../subscribers/service.js';
+import { showSubscriber, type SubscriberDetails } from '../subscribers/service.js';
+import { getSetting } from '../settings/service.js';
+import { formatLocalDate, formatLocalDateTime, toLocalDate } from '../time.js';
 import type { RadacctRow, RouterRow } from '../db/rows.js';
 import { describeError } from '../error-text.js';
 
@@ -26,27 +28,30 @@ export interface SubscriberCard extends SubscriberDetails {
   /** Live sessions; undefined when they could not be read (router unreachable). */
   sessions: LiveSession[] | undefined;
   sessionError: string | null;
+  /** The ISP's time zone: the card's dates and times are shown on its clock. */
+  timezone: string;
 }
 
 export async function subscriberCard(ctx: ServiceContext, ref: string, opts: { routerTimeoutMs?: number } = {}): Promise<SubscriberCard> {
   const details = await showSubscriber(ctx, ref);
   const id = details.subscriber.id;
-  const today = await ispToday(ctx);
+  const timezone = String((await getSetting(ctx.db, 'timezone')).value ?? 'UTC');
+  const today = formatLocalDate(toLocalDate(ctx.clock.now(), timezone));
   const [balance, invoices, payments, events] = await Promise.all([
     subscriberBalance(ctx.db, id, today),
     listInvoices(ctx.db, { today, subscriberId: id, limit: 6 }),
     listPayments(ctx.db, { subscriberId: id, limit: 6 }),
     listCollectionEvents(ctx.db, { subscriberId: id, limit: 8 }),
   ]);
-  const live = await liveSessions(ctx, details, opts.routerTimeoutMs ?? 3000);
-  return { ...details, balance, invoices, payments, events, sessions: live.sessions, sessionError: live.error };
+  const live = await liveSessions(ctx, details, opts.routerTimeoutMs ?? 3000, timezone);
+  return { ...details, balance, invoices, payments, events, sessions: live.sessions, sessionError: live.error, timezone };
 }
 
 /**
  * Live sessions of the subscriber's current services: from FreeRADIUS accounting (open radacct
  * rows) for RADIUS-mode routers, from /ppp/active for API-mode routers (bounded by a timeout).
  */
-async function liveSessions(ctx: ServiceContext, d: SubscriberDetails, timeoutMs: number): Promise<{ sessions: LiveSession[] | undefined; error: string | null }> {
+async function liveSessions(ctx: ServiceContext, d: SubscriberDetails, timeoutMs: number, timezone: string): Promise<{ sessions: LiveSession[] | undefined; error: string | null }> {
   const current = d.services.filter((s) => s.endedOn === null && s.router);
   if (!current.length) return { sessions: [], error: null };
   const routers: Array<Pick<RouterRow, 'id' | 'name' | 'mode'>> = await ctx.db('routers').whereIn('id', current.map((s) => s.routerId!)).select('id', 'name', 'mode');
@@ -60,7 +65,7 @@ async function liveSessions(ctx: ServiceContext, d: SubscriberDetails, timeoutMs
       .select('username', 'framedipaddress', 'acctstarttime');
     for (const r of rows) {
       const svc = radius.find((s) => s.username === r.username)!;
-      out.push({ username: String(r.username), router: svc.router!, address: r.framedipaddress ?? null, uptime: r.acctstarttime ? `since ${new Date(r.acctstarttime).toISOString()}` : null, source: 'radius' });
+      out.push({ username: String(r.username), router: svc.router!, address: r.framedipaddress ?? null, uptime: r.acctstarttime ? `since ${formatLocalDateTime(new Date(r.acctstarttime), timezone)}` : null, source: 'radius' });
     }
   }
   const { RouterOSClient, menu, q } = await import('../routeros/index.js');

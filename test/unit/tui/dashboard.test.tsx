@@ -9,6 +9,7 @@ import { App } from '../../../src/tui/app.js';
 import { Pane, PANES } from '../../../src/tui/panes.js';
 import type { DashboardAction, DashboardSource } from '../../../src/tui/source.js';
 import { summaryText } from '../../../src/tui/summary.js';
+import { subscriberLines } from '../../../src/tui/subscriber-view.js';
 
 const at = (s: string) => new Date(s);
 const SNAP: DashboardSnapshot = {
@@ -43,6 +44,7 @@ const CARD = {
   events: [],
   sessions: [],
   sessionError: null,
+  timezone: 'Asia/Manila',
 } as unknown as SubscriberCard;
 
 /** A source over fixed data that records what the app asks it to do. */
@@ -96,6 +98,19 @@ describe('panes', () => {
     expect(coll).toMatch(/01-26 S-000007 Carlo Sa.*…/);
     const events = render(<Pane id="events" data={SNAP} width={70} height={6} colour={false} />).lastFrame()!;
     expect(events).toContain('08:59 paid'); // 00:59 UTC is 08:59 in Manila
+  });
+
+  test("the subscriber card's days are the ISP's: 23:30 UTC is the next day in Manila", () => {
+    const card = {
+      ...CARD,
+      payments: [{ ref: 'P-7', receivedAt: at('2027-01-21T23:30:00Z'), method: 'gcash', amountMinor: 150000n, currency: 'PHP', voidedAt: null }],
+      events: [{ occurredAt: at('2027-01-20T16:10:00Z'), kind: 'suspended', reason: 'Invoice INV-2027-000003 unpaid' }],
+    } as unknown as SubscriberCard;
+    const text = subscriberLines(card, 76).map((l) => l.text).join('\n');
+    expect(text).toMatch(/P-7 +2027-01-22 +gcash/);
+    expect(text).toMatch(/2027-01-21 suspended/);
+    const utc = subscriberLines({ ...card, timezone: 'UTC' }, 76).map((l) => l.text).join('\n');
+    expect(utc).toMatch(/P-7 +2027-01-21 +gcash/);
   });
 
   test('the one-shot summary has every pane', () => {
