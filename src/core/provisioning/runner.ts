@@ -1,10 +1,9 @@
 // Runs queued provisioning jobs: a queue per router, worked by a bounded number of lanes.
 //
-// - Fair: a lane takes one router's due jobs (a turn of at most `turnJobs`; longer when no
-//   other router waits for a lane), and a router with more work goes to the back of the line
-//   after its turn. Routers with new work go before routers whose work failed last time, so one
-//   slow or unreachable router never holds up or starves the others; returning routers
-//   (`returnedRouters`) go first.
+// - Fair: a lane takes one router's due jobs (a turn of at most `turnJobs`), and a router with
+//   more work goes to the back of the line after its turn. Routers with new work go before
+//   routers whose work failed last time, so one slow or unreachable router never holds up or
+//   starves the others; returning routers (`returnedRouters`) go first.
 // - Bounded: every command has its own timeout (`timeoutMs`), and a router that answers nothing
 //   for that long is given up (its lane moves on). Only the lanes in use hold connections.
 // - Progress: a driver reports results as the router acknowledges them (the API driver after
@@ -66,10 +65,7 @@ export interface RunOptions extends ClaimFilter {
   concurrency?: number;
   /** End the whole run by then (ms): routers still at work are stopped, what they did stays done. Default: none. */
   budgetMs?: number;
-  /**
-   * Jobs a router gets per turn before the next router's turn. Default {@link TURN_JOBS};
-   * {@link ALONE_TURN_FACTOR} times as many when no other router waits for a lane.
-   */
+  /** Jobs a router gets per turn before the next router's turn. Default {@link TURN_JOBS}. */
   turnJobs?: number;
   /** Jobs in a driver's first chunk (tests use small ones). */
   firstChunk?: number;
@@ -111,15 +107,12 @@ export interface RunSummary {
 export const DEFAULT_CONCURRENCY = 32;
 export const DEFAULT_DB_SLOTS = 6;
 export const TURN_JOBS = 2_000;
-/**
- * A router's turn is this many times longer when no other router waits for a lane: fairness
- * costs nothing then, and each turn pays its claim, desired-state read, connect and read of the
- * router's menus again.
- */
-export const ALONE_TURN_FACTOR = 10;
 
 /** After giving up on a router, how long its abandoned work may take to wind down (ms). */
 const ABANDON_GRACE_MS = 1_000;
+
+/** How long completions wait to be written together (ms). */
+const COMPLETE_EVERY_MS = 25;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -242,34 +235,24 @@ export async function runJobs(ctx: ServiceContext, drivers: Drivers, opts: RunOp
     }
   };
 
-  // Completions of every lane go to the database together: one write at a time, and what the
-  // lanes hand over while it is on its way goes in the next one (a lane alone never waits for a
-  // timer, many lanes share one statement however long a write takes).
+  // Completions of every lane go to the database together, a few times a second at most, not
+  // one statement per chunk of each router.
   let toComplete: number[] = [];
   let completing: Promise<void> | undefined;
-  let inFlight: Promise<void> = Promise.resolve();
   const complete = (ids: number[]): Promise<void> => {
     toComplete.push(...ids);
     return (completing ??= (async () => {
-      await inFlight;
+      await sleep(COMPLETE_EVERY_MS);
       completing = undefined;
       const batch = toComplete;
       toComplete = [];
-      const write = withDb(() => completeJobs(db, batch, ctx.clock.now(), worker));
-      inFlight = write.then(
-        () => undefined,
-        () => undefined,
-      );
-      await write;
+      await withDb(() => completeJobs(db, batch, ctx.clock.now(), worker));
     })());
   };
 
   /** One router's turn: claim its due jobs, hand them to its driver, record what comes back. Returns whether it may have more. */
   const turn = async (routerId: number, ignoreBackoff: boolean): Promise<'more' | 'done' | 'failed'> => {
-    // With no other router waiting for a lane, the turn is longer: its claim, desired state,
-    // connect and read of the router's menus are made once for more of its work.
-    const jobsNow = line.length === 0 ? turnJobs * ALONE_TURN_FACTOR : turnJobs;
-    const limit = claimLimit !== undefined ? Math.min(jobsNow, claimLimit - claimedTotal) : jobsNow;
+    const limit = claimLimit !== undefined ? Math.min(turnJobs, claimLimit - claimedTotal) : turnJobs;
     if (limit <= 0) return 'done';
     const jobs = await withDb(() => claimJobs(db, { ...filter, routerIds: [routerId], limit, ...(ignoreBackoff ? { ignoreBackoff: true } : {}) }, ctx.clock.now(), worker));
     if (jobs.length === 0) return 'done';
