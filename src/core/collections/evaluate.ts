@@ -24,6 +24,7 @@
 import type { AdminStatus, CollectionStatus } from '../access/policy.js';
 import type { ServiceContext } from '../context.js';
 import type { Db } from '../db/tx.js';
+import { recordAudit } from '../audit.js';
 import { formatMoney } from '../money.js';
 import { loadNotifyConfig, notifyConfigFrom, type NotifyConfig } from '../notify/config.js';
 import { linkSettingsFrom, type LinkSettings } from '../intake/links.js';
@@ -543,6 +544,11 @@ function messageFields(t: CollectionTransition, f: Facts, fmt: MessageFormats): 
  * `ispctl collections run` in its own. Returns what happened and the provisioning jobs that
  * carry suspensions and restorations to routers (run them after commit).
  */
+/** The alert a run over the per-run suspension cap leaves: one audit row for the day. */
+export async function recordCapExceeded(db: Db, ctx: Pick<ServiceContext, 'clock' | 'actor'>, today: string, cap: { services: number; subscribers: number; limit: number | null }): Promise<void> {
+  await recordAudit(db, ctx, { entityType: 'collections', entityId: today, action: 'cap-exceeded', after: { today, wouldSuspend: cap.services, subscribers: cap.subscribers, limit: cap.limit } });
+}
+
 export async function evaluateCollections(db: Db, ctx: Pick<ServiceContext, 'clock' | 'actor' | 'env'> & Partial<Pick<ServiceContext, 'engine'>>, opts: EvaluateOptions = {}): Promise<EvaluateResult> {
   const given = opts.given;
   const settings = given?.settings ?? (await loadCollectionSettings(db));
@@ -601,16 +607,7 @@ export async function evaluateCollections(db: Db, ctx: Pick<ServiceContext, 'clo
       // says that a real run would hold these suspensions back.
       if (!(dryRun && reason === 'cap')) planned = planned.filter((t) => t.kind !== 'suspension');
       if (reason === 'cap' && !dryRun && overCap === null) {
-        await db('audit_log').insert({
-          at: ctx.clock.now(),
-          actor: ctx.actor.user,
-          command: ctx.actor.command,
-          entity_type: 'collections',
-          entity_id: today,
-          action: 'cap-exceeded',
-          before: null,
-          after: JSON.stringify({ today, wouldSuspend: services, subscribers: suspensions.length, limit }),
-        });
+        await recordCapExceeded(db, ctx, today, { services, subscribers: suspensions.length, limit });
       }
     }
   }

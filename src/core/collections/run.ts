@@ -28,7 +28,7 @@ import { chargeLateFeesAndWriteOffs } from './late.js';
 import { rebalance } from '../ledger/rebalance.js';
 import { loadCollectionSettings } from './config.js';
 import { activeServiceCount } from './controls.js';
-import { collectionsToday, evaluateCollections, type CollectionEventKind, type EvaluateResult, type SuspensionsHeld } from './evaluate.js';
+import { collectionsToday, evaluateCollections, recordCapExceeded, type CollectionEventKind, type EvaluateResult, type SuspensionsHeld } from './evaluate.js';
 import { loadPause, type CollectionsPause } from './pause-state.js';
 import { suspensionLimit } from './setting-defs.js';
 import { listSettings } from '../settings/service.js';
@@ -145,16 +145,7 @@ export async function runCollections(ctx: ServiceContext, opts: RunCollectionsOp
       overCap = limit;
       capExceeded = { limit, subscribers: due.subscribers, services: due.services };
       if (!dryRun) {
-        await ctx.db('audit_log').insert({
-          at: ctx.clock.now(),
-          actor: ctx.actor.user,
-          command: ctx.actor.command,
-          entity_type: 'collections',
-          entity_id: today,
-          action: 'cap-exceeded',
-          before: null,
-          after: JSON.stringify({ today, wouldSuspend: due.services, subscribers: due.subscribers, limit }),
-        });
+        await recordCapExceeded(ctx.db, ctx, today, { services: due.services, subscribers: due.subscribers, limit });
       }
     }
   }
