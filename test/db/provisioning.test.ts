@@ -2,7 +2,7 @@ import { expect, test } from 'vitest';
 import type { Knex } from 'knex';
 import { FixedClock } from '../../src/core/clock.js';
 import { provisionChanges, refreshAccess } from '../../src/core/provisioning/access.js';
-import { claimJobs, completeJobs, countOpenJobs, enqueueJobs, failJobs, listJobs } from '../../src/core/provisioning/jobs.js';
+import { claimJobs, completeJobs, countOpenJobs, enqueueJobs, failJobs, keepQueueStatistics, listJobs, QUEUE_STATISTICS_FROM } from '../../src/core/provisioning/jobs.js';
 import { runJobs, type Drivers } from '../../src/core/provisioning/runner.js';
 import { describeEachEngine } from '../helpers/db.js';
 
@@ -104,5 +104,33 @@ describeEachEngine('provisioning', (db) => {
     expect(summary.failed).toBe(1);
     expect(summary.routers.find((r) => r.router === 'rad1')!.error).toMatch(/no answer from rad1/);
     expect(summary.remaining.pending).toBe(1);
+  });
+  test('a run that meets a mass of jobs the statistics do not know of has them gathered first', async () => {
+    const k = db().knex;
+    const known = async () => Number((await k.raw(`select reltuples::float8 as n from pg_class where oid = 'provisioning_jobs_due_idx'::regclass`)).rows[0].n);
+    // The statistics as autovacuum left them while the queue was nearly empty.
+    await k.raw('analyze provisioning_jobs');
+    expect(await known()).toBeLessThan(100);
+    const [bulk] = await k('routers').insert({ name: 'bulk1', host: '127.0.0.9', api_user: 'admin', api_password_enc: 'x', radius_secret_enc: 'x', mode: 'api' }).returning('id');
+    const n = QUEUE_STATISTICS_FROM + 2_000;
+    await k.raw(
+      `insert into provisioning_jobs (router_id, kind, target, status, payload, attempts, next_attempt_at, created_at, updated_at)
+       select ?, 'service', 'bulk:' || g, 'pending', '{}', 0, ?::timestamptz, ?::timestamptz, ?::timestamptz from generate_series(1, ?) g`,
+      [bulk.id, clock.now(), clock.now(), clock.now(), n],
+    );
+    // Below the threshold nothing is looked at; a mass the statistics do not know of is gathered once.
+    expect(await keepQueueStatistics(k, QUEUE_STATISTICS_FROM - 1)).toBe(false);
+    expect(await known()).toBeLessThan(100);
+    let ran = 0;
+    const drivers: Drivers = {
+      api: { run: async (_c, _r, jobs) => ((ran += jobs.length), jobs.map((j) => ({ id: j.id, ok: true }))) },
+      radius: { run: async (_c, _r, jobs) => jobs.map((j) => ({ id: j.id, ok: true })) },
+    };
+    const summary = await runJobs(db().ctx(clock), drivers, { routerIds: [Number(bulk.id)] });
+    expect(summary.done).toBe(n);
+    expect(ran).toBe(n);
+    // Gathered while the jobs were open: the sample's estimate of them, within a few per cent.
+    expect(await known()).toBeGreaterThan(n * 0.9);
+    expect(await keepQueueStatistics(k, n)).toBe(false);
   });
 });

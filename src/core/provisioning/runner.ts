@@ -19,7 +19,7 @@ import type { ServiceContext } from '../context.js';
 import type { RouterRow } from '../db/rows.js';
 import { toRouter, type Router } from '../routers/service.js';
 import { releaseDeadClaims, workerId } from './claims.js';
-import { claimJobs, completeJobs, countOpenJobs, dueRouters, failJobs, releaseJobs, type ClaimFilter, type Job, type JobCounts } from './jobs.js';
+import { claimJobs, completeJobs, countOpenJobs, dueRouters, failJobs, keepQueueStatistics, QUEUE_STATISTICS_FROM, releaseJobs, type ClaimFilter, type Job, type JobCounts } from './jobs.js';
 
 export type JobResult = { id: number; ok: true; detail?: string } | { id: number; ok: false; error: string };
 
@@ -192,6 +192,9 @@ export async function runJobs(ctx: ServiceContext, drivers: Drivers, opts: RunOp
     (refilling ??= (async () => {
       try {
         const due = await withDb(() => dueRouters(db, filter, ctx.clock.now()));
+        // A mass change just queued: the planner must know of it before the claims and records.
+        const dueTotal = due.reduce((n, r) => n + r.jobs, 0);
+        if (dueTotal >= QUEUE_STATISTICS_FROM) await withDb(() => keepQueueStatistics(db, dueTotal));
         // Their rows in one statement, not one per turn.
         const unknown = due.map((r) => r.routerId).filter((id) => !routerCache.has(id));
         if (unknown.length) {
