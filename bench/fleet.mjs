@@ -80,9 +80,11 @@ async function startFleet(count) {
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const pg = await startPostgres();
+// BENCH_VERBOSE=1: the plans of statements slower than 2 s go to the server's log, printed at the end.
+const pg = await startPostgres(process.env.BENCH_VERBOSE ? { settings: { session_preload_libraries: 'auto_explain', 'auto_explain.log_min_duration': 2000, 'auto_explain.log_nested_statements': 'on' } } : {});
 let fleet;
 let database;
+let sampler;
 try {
   database = await openDatabase({ engine: 'postgres', url: pg.url, poolMax: 10 });
   const db = database.knex;
@@ -116,11 +118,41 @@ try {
       sqlTime.set(key, e);
     });
   }
+  // BENCH_VERBOSE=1: what the server's busy connections are doing, sampled every 200 ms on a
+  // connection of its own (the wait event, or CPU, with the statement's first words).
+  const waits = new Map();
+  if (process.env.BENCH_VERBOSE) {
+    const { default: pgLib } = await import('pg');
+    const client = new pgLib.Client({ connectionString: pg.url });
+    await client.connect();
+    let busy = false;
+    const timer = setInterval(async () => {
+      if (busy) return;
+      busy = true;
+      try {
+        const r = await client.query(
+          `select coalesce(wait_event_type || ':' || wait_event, 'CPU') as w, left(regexp_replace(query, '\\s+', ' ', 'g'), 60) as q
+             from pg_stat_activity where state = 'active' and pid <> pg_backend_pid() and backend_type = 'client backend'`,
+        );
+        for (const row of r.rows) {
+          const key = `${row.w}  ${row.q}`;
+          waits.set(key, (waits.get(key) ?? 0) + 1);
+        }
+        waits.set('(samples)', (waits.get('(samples)') ?? 0) + 1);
+      } finally {
+        busy = false;
+      }
+    }, 200);
+    sampler = { close: () => (clearInterval(timer), client.end()) };
+  }
   const sqlReport = (label) => {
     if (!process.env.BENCH_VERBOSE) return;
     const rows = [...sqlTime.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, 12);
     log(`${label}: database time by statement:\n${rows.map(([k, e]) => `  ${Math.round(e.ms)} ms  ${e.n}x  ${k}`).join('\n')}`);
     sqlTime.clear();
+    const w = [...waits.entries()].sort((a, b) => b[1] - a[1]).slice(0, 12);
+    log(`${label}: busy connections sampled every 200 ms:\n${w.map(([k, n]) => `  ${n}  ${k}`).join('\n')}`);
+    waits.clear();
   };
   const ctx = { db, engine: 'postgres', clock: systemClock, actor: { user: 'bench', command: 'bench/fleet.mjs' }, env: { ISPCTL_SECRET_KEY: 'f1'.repeat(32) } };
   const t = performance.now();
@@ -229,10 +261,12 @@ try {
 
   const openOn = async (routerIds) =>
     Number((await db.raw(`select count(*)::int as n from provisioning_jobs where status in ('pending', 'running') and router_id = any(?::int[])`, [`{${routerIds.join(',')}}`])).rows[0].n);
+  const anyOpenOn = async (routerIds) =>
+    (await db.raw(`select exists (select 1 from provisioning_jobs where status in ('pending', 'running') and router_id = any(?::int[])) as open`, [`{${routerIds.join(',')}}`])).rows[0].open;
   /** Waits until no job is open on `routerIds`; ms since `from`. */
   const convergeOn = async (routerIds, from, limitMs) => {
     for (;;) {
-      if ((await openOn(routerIds)) === 0) return performance.now() - from;
+      if (!(await anyOpenOn(routerIds))) return performance.now() - from;
       if (performance.now() - from > limitMs) throw new Error(`not converged within ${limitMs} ms: ${await openOn(routerIds)} job(s) open`);
       await sleep(100);
     }
@@ -312,6 +346,7 @@ try {
   wanted = true;
   const faultyMs = await convergeOn(healthy.map((i) => routers[i].id), commit2, 15 * 60_000);
   const faultyProfile = profile();
+  sqlReport('suspension, 10 % away');
   const cpu = process.cpuUsage(cpu0);
   const fleetCpu = (await fleet.cpuMs()) - fleetCpu0;
   await check(healthy, 'disabled');
@@ -353,6 +388,12 @@ try {
   clearInterval(probeLoop);
   await daemonLoop;
 } finally {
+  await sampler?.close();
+  if (process.env.BENCH_VERBOSE) {
+    const { readFileSync } = await import('node:fs');
+    const plans = readFileSync(pg.log, 'utf8').split('\n').filter((l) => !/^\S.*(LOG|STATEMENT):\s+(checkpoint|database system|listening|starting|redo)/.test(l));
+    log(`the server's log (plans of statements over 2 s):\n${plans.slice(0, 400).join('\n')}`);
+  }
   await fleet?.close();
   await database?.close();
   pg.stop();

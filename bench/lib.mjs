@@ -368,6 +368,8 @@ export async function startPostgres({ settings = {}, replicaOf } = {}) {
     return {
       url: `postgres://postgres@127.0.0.1:${port}/postgres`,
       port,
+      /** The server's log file (gone after stop). */
+      log: join(dir, 'server.log'),
       /** The postmaster's process id (first line of postmaster.pid). */
       pid: Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]),
       stop() {
