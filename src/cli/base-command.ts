@@ -14,7 +14,7 @@ import { foreignDatabase, inspectSchema, isUpToDate, migrateLatest } from '../co
 import { ispFormatsFrom, isSetUp, readIspFormats, storedSettings } from '../core/settings/service.js';
 import { statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { applyNow, describeOutcome, jobIdsOf, type ApplyOutcome, type QueuedJob, type QueuedWork } from '../core/provisioning/apply.js';
+import { applyNow, describeOutcome, jobIdsOf, mergeOutcomes, type ApplyOutcome, type QueuedJob, type QueuedWork } from '../core/provisioning/apply.js';
 import { EXIT_CODES, IspctlError, invalid, isIspctlError } from '../core/errors.js';
 import { defaultAskKind, isPromptExit, listWords, missingLabel, type AskKind, type Missing } from './ask.js';
 import { colourEnabled, makeChalk, renderDetails, toJson } from './output.js';
@@ -524,20 +524,6 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 /** A word as a shell reads it back: quoted when it holds anything but plain characters. */
 function shellWord(s: string): string {
   return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
-}
-
-function mergeOutcomes(a: ApplyOutcome, b: ApplyOutcome): ApplyOutcome {
-  const remaining = a.remaining + b.remaining;
-  return {
-    status: remaining > 0 ? 'partial' : 'applied',
-    jobs: a.jobs + b.jobs,
-    applied: a.applied + b.applied,
-    failed: a.failed + b.failed,
-    routers: [...a.routers, ...b.routers],
-    remaining,
-    queued: [...a.queued, ...b.queued],
-    message: b.message ?? a.message,
-  };
 }
 
 /** Turns anything thrown into a user-facing error with a code and an exit code. */

@@ -2,10 +2,10 @@ import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../cli/base-command.js';
 import { formatTime } from '../../cli/format.js';
 import { IspctlError } from '../../core/errors.js';
-import { EVENTS_LIST_MAX, runCollections } from '../../core/collections/run.js';
+import { EVENTS_LIST_MAX } from '../../core/collections/run.js';
+import { mergeSends, runCollectionsThrough } from '../../core/collections/through.js';
 import type { CollectionTransition } from '../../core/collections/evaluate.js';
 import { formatMoney } from '../../core/money.js';
-import { NOTICE_BEFORE_ACTION_MS } from '../../core/notify/hold.js';
 import { sendNotifications } from '../../core/notify/outbox.js';
 import { getSetting } from '../../core/settings/service.js';
 import { parseLocalDate } from '../../core/time.js';
@@ -46,9 +46,15 @@ export default class CollectionsRun extends BaseCommand<typeof CollectionsRun> {
     const f = this.flags;
     // Each chunk commits on its own: between two, a payment waiting for the embedded database
     // (served to one process at a time) gets its turn, so it waits for one chunk, not the run.
-    const r = await this.withProgress((onProgress) =>
-      runCollections(ctx, { dryRun: f['dry-run'], today: f.today, subscribers: f.subscriber, force: f.force, onProgress, onChunk: () => this.yieldDatabase() }),
+    // Then the suspension notices, then the router work (src/core/collections/through.ts).
+    const through = await this.withProgress((onProgress) =>
+      runCollectionsThrough(
+        ctx,
+        { dryRun: f['dry-run'], today: f.today, subscribers: f.subscriber, force: f.force, onProgress, onChunk: () => this.yieldDatabase() },
+        { apply: { timeoutMs: (this.flags['router-timeout'] ?? 5) * 1000 } },
+      ),
     );
+    const r = through.run;
     if (r.paused) {
       this.warnLine(`Collections is paused since ${formatTime(r.paused.pausedAt, (await this.formats()).timezone)} by ${r.paused.pausedBy}${r.paused.reason ? ` (${r.paused.reason})` : ''}: no one is suspended, nothing is charged late or written off; ispctl collections resume lifts the pause.`);
     }
@@ -83,18 +89,14 @@ export default class CollectionsRun extends BaseCommand<typeof CollectionsRun> {
       for (const e of r.notificationErrors.slice(0, 5)) this.warnLine(`message ${e.eventKey} (${e.channel}) not rendered: ${e.error}`);
       if (r.notificationErrorsTotal > 5) this.warnLine(`${r.notificationErrorsTotal - 5} more message(s) not rendered; ispctl notify list --status failed shows them.`);
     }
-    // Suspension notices go out before the suspensions reach the routers (which wait for them).
-    let notices;
-    if (!r.dryRun && r.suspended.length && r.notifications) {
-      notices = await sendNotifications(ctx, { heldOnly: true, subscriberIds: r.suspended, budgetMs: NOTICE_BEFORE_ACTION_MS });
-      if (notices.claimed) this.say(`Suspension notices: ${notices.sent} sent${notices.retrying + notices.failed ? `, ${notices.retrying + notices.failed} not delivered (their suspensions wait for them up to notify-suspension-hold-minutes)` : ''}.`);
-    }
-    const routers = await this.applyNow(r.jobIds);
+    // Suspension notices went out before the suspensions reached the routers (which wait for them).
+    const notices = through.notices;
+    if (notices?.claimed) this.say(`Suspension notices: ${notices.sent} sent${notices.retrying + notices.failed ? `, ${notices.retrying + notices.failed} not delivered (their suspensions wait for them up to notify-suspension-hold-minutes)` : ''}.`);
+    const routers = this.recordApply(through.routers);
     if (routers.status !== 'none') this.say(`Routers: ${routers.applied} change(s) applied${routers.remaining ? `, ${routers.remaining} queued` : ''}.`);
     let sent;
     if (f.send && !r.dryRun && r.notifications) {
-      sent = await sendNotifications(ctx, {});
-      if (notices) sent = { ...sent, claimed: sent.claimed + notices.claimed, sent: sent.sent + notices.sent, retrying: sent.retrying + notices.retrying, failed: sent.failed + notices.failed, errors: [...notices.errors, ...sent.errors] };
+      sent = mergeSends(notices, await sendNotifications(ctx, {}));
       this.say(`Messages: ${sent.sent} sent${sent.retrying ? `, ${sent.retrying} to retry` : ''}${sent.failed ? `, ${sent.failed} failed` : ''}.`);
     }
     const cap = r.capExceeded;

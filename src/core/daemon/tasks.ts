@@ -127,14 +127,14 @@ const collections: TaskDef = {
   needsInit: true,
   intervalMs: (c) => c.collectionsIntervalMs,
   async run(env) {
-    const [{ runCollections }, { applyNow }] = await Promise.all([import('../collections/run.js'), import('../provisioning/apply.js')]);
-    const r = await runCollections(env.ctx, { onChunk: () => env.yieldTurn?.() });
-    // Suspension notices go out first: the suspensions wait for them (src/core/notify/hold.ts).
-    if (r.suspended.length && r.notifications) {
-      const [{ sendNotifications }, { NOTICE_BEFORE_ACTION_MS }] = await Promise.all([import('../notify/outbox.js'), import('../notify/hold.js')]);
-      await sendNotifications(env.ctx, { heldOnly: true, subscriberIds: r.suspended, budgetMs: NOTICE_BEFORE_ACTION_MS, ...(env.notificationTransport ? { transport: env.notificationTransport } : {}) });
-    }
-    const applied = await applyNow(env.ctx, r.jobIds, { timeoutMs: env.routerTimeoutMs, drivers: env.drivers });
+    const { runCollectionsThrough } = await import('../collections/through.js');
+    // The run, then its suspension notices (the suspensions wait for them, see
+    // src/core/notify/hold.ts), then its router work.
+    const { run: r, routers: applied } = await runCollectionsThrough(
+      env.ctx,
+      { onChunk: () => env.yieldTurn?.() },
+      { apply: { timeoutMs: env.routerTimeoutMs, drivers: env.drivers }, ...(env.notificationTransport ? { transport: env.notificationTransport } : {}) },
+    );
     const jobs = applied.status === 'none' ? undefined : applied;
     const counts = { reminded: r.reminded.length, warned: r.warned.length, suspended: r.suspended.length, restored: r.restored.length, cleared: r.cleared.length };
     const anything = r.events > 0 || r.jobIds.length > 0;

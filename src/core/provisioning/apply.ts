@@ -100,6 +100,30 @@ export function describeOutcome(o: Pick<ApplyOutcome, 'remaining' | 'routers'>):
   return `Saved, but ${o.remaining} router change${o.remaining === 1 ? '' : 's'} could not be applied yet and stay${o.remaining === 1 ? 's' : ''} queued${why ? ` (${why})` : ''}. They are retried automatically; run ispctl jobs retry to try now.`;
 }
 
+/** Two outcomes of one change's work applied in steps, as one: each router once, its counts added up. */
+export function mergeOutcomes(a: ApplyOutcome, b: ApplyOutcome): ApplyOutcome {
+  if (a.status === 'none') return b;
+  if (b.status === 'none') return a;
+  const routers = new Map<string, RouterRunSummary>();
+  for (const r of [...a.routers, ...b.routers]) {
+    const seen = routers.get(r.router);
+    routers.set(r.router, seen ? { router: r.router, done: seen.done + r.done, failed: seen.failed + r.failed, ...((r.error ?? seen.error) ? { error: (r.error ?? seen.error)! } : {}) } : { ...r });
+  }
+  const remaining = a.remaining + b.remaining;
+  const outcome: ApplyOutcome = {
+    status: remaining > 0 ? 'partial' : 'applied',
+    jobs: a.jobs + b.jobs,
+    applied: a.applied + b.applied,
+    failed: a.failed + b.failed,
+    routers: [...routers.values()],
+    remaining,
+    queued: [...a.queued, ...b.queued].slice(0, QUEUED_LIST_LIMIT),
+    message: null,
+  };
+  if (outcome.status === 'partial') outcome.message = describeOutcome(outcome);
+  return outcome;
+}
+
 /**
  * Runs the queued jobs now, bounded by `timeoutMs` per router, and reports what happened. Call
  * after the transaction that queued them has committed. Never throws for a router that cannot
