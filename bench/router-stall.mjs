@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // A stalled router and `--router-timeout 2`: how long the real binary lives, measured by the
 // process itself (a preload prints its age at exit), against the same command on a healthy
-// router in the same run; and how long after printing its result it exits. Target: the stall
-// costs at most the timeout plus one second, and the process exits within a second of its result.
+// router in the same run; and how long after printing its result (its last words, the router's
+// outcome among them) it exits. Target: the stall costs at most the timeout plus one second, and
+// the process exits within a second of its result.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -33,9 +34,14 @@ function once(args) {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['-r', PRELOAD, BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let err = '';
+    // The result is the command's last words (on either stream): a command says what it saved,
+    // then waits for the router, then says how that went. The preload's exit line is not one.
     let printedAt = 0;
-    child.stdout.on('data', () => (printedAt ||= performance.now()));
-    child.stderr.setEncoding('utf8').on('data', (d) => (err += d));
+    child.stdout.on('data', () => (printedAt = performance.now()));
+    child.stderr.setEncoding('utf8').on('data', (d) => {
+      err += d;
+      if (d.replace(/^.*exit-at-ms=\d+.*$/m, '').trim()) printedAt = performance.now();
+    });
     child.on('error', reject);
     child.on('close', (code) => {
       const lived = Number(/exit-at-ms=(\d+)/.exec(err)?.[1]);
