@@ -200,6 +200,9 @@ export class RouterState implements StoreHost {
   private readonly listeners = new Map<keyof StateEvents, Set<Listener<never>>>();
   private readonly sessions = new Map<string, ActiveSession>();
   private readonly sessionAddresses = new Set<string>();
+  /** Live sessions' ids by user name, and their interface names: a dial looks up its own, never every session. */
+  private readonly sessionsByName = new Map<string, Set<string>>();
+  private readonly sessionInterfaces = new Set<string>();
   private readonly poolCursor = new Map<string, number>();
 
   constructor(opts: RouterStateOptions = {}) {
@@ -429,13 +432,17 @@ export class RouterState implements StoreHost {
     const row = store.insert(id, values);
     this.sessions.set(id, session);
     if (address) this.sessionAddresses.add(address);
+    let own = this.sessionsByName.get(session.name);
+    if (!own) this.sessionsByName.set(session.name, (own = new Set()));
+    own.add(id);
+    this.sessionInterfaces.add(session.interfaceName);
     this.emitChange(store, 'add', row);
     this.emit('session-up', { ...session });
     return { ...session };
   }
 
   private freeInterfaceName(base: string): string {
-    const taken = new Set([...this.sessions.values()].map((s) => s.interfaceName));
+    const taken = this.sessionInterfaces;
     if (!taken.has(base)) return base;
     for (let n = 1; ; n++) {
       const name = `${base.slice(0, -1)}-${n}>`;
@@ -510,6 +517,10 @@ export class RouterState implements StoreHost {
     }
     this.sessions.delete(key);
     if (session.address) this.sessionAddresses.delete(session.address);
+    const own = this.sessionsByName.get(session.name);
+    own?.delete(key);
+    if (own?.size === 0) this.sessionsByName.delete(session.name);
+    this.sessionInterfaces.delete(session.interfaceName);
     const secrets = this.mustStore('/ppp/secret');
     const secret = secrets.getByName(session.name);
     if (secret) {
@@ -520,6 +531,11 @@ export class RouterState implements StoreHost {
     const ended = { ...session };
     this.emit('session-down', { session: ended, reason });
     return ended;
+  }
+
+  /** The live sessions of one user name. */
+  sessionsOf(name: string): ActiveSession[] {
+    return [...(this.sessionsByName.get(name) ?? [])].map((id) => ({ ...this.sessions.get(id)! }));
   }
 
   activeSessions(): ActiveSession[] {
@@ -552,7 +568,7 @@ export class RouterState implements StoreHost {
       remoteAddress: secret['remote-address'] ?? profile['remote-address'],
       rateLimit: profile['rate-limit'],
       onlyOne: onlyOne === 'yes',
-      activeSessions: [...this.sessions.values()].filter((s) => s.name === name).map((s) => ({ ...s })),
+      activeSessions: this.sessionsOf(name),
     };
   }
 

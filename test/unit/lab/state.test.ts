@@ -327,6 +327,13 @@ describe('RouterState: PPP sessions (the NAS hooks)', () => {
     expect([a.interfaceName, b.interfaceName]).toEqual(['<pppoe-alice>', '<pppoe-alice-1>']);
     expect(s.menu('/queue/simple').size).toBe(2);
     expect(s.lookupPppUser('alice')!.activeSessions).toHaveLength(2);
+    // Ended, the first one's interface name is free again; the user's sessions are the rest.
+    s.removeActiveSession(a.id);
+    expect(s.lookupPppUser('alice')!.activeSessions.map((x) => x.id)).toEqual([b.id]);
+    expect(s.addActiveSession({ name: 'alice' }).interfaceName).toBe('<pppoe-alice>');
+    s.removeActiveSession(b.id);
+    expect(s.sessionsOf('alice')).toHaveLength(1);
+    expect(s.sessionsOf('bob')).toEqual([]);
   });
 
   it('setSessionRateLimit replaces the dynamic queue (what a CoA does)', () => {
