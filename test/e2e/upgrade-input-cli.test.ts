@@ -58,6 +58,12 @@ describe('bad input on a database with migrations pending', () => {
       { args: ['settings', 'set', 'grace-dayz', '5'], code: 'UNKNOWN_SETTING', message: 'There is no setting called "grace-dayz"' },
       { args: ['billing', 'generate', '--period', '2026-13'], code: 'INVALID_PERIOD', message: '"2026-13" is not a month in the form YYYY-MM' },
       { args: ['report', 'revenue', '--from', '2026-1'], code: 'INVALID_MONTH', message: '--from must be a month written YYYY-MM' },
+      { args: ['subscriber', 'add', '--name', 'Juan', '--username', 'juan', '--plan', 'Fiber', '--router', 'r1', '--email', 'juan@'], code: 'INVALID_EMAIL', message: 'The email "juan@" is not a valid email address' },
+      { args: ['subscriber', 'add', '--name', 'Juan', '--username', 'juan', '--plan', 'Fiber', '--router', 'r1', '--discount', '10x%'], code: 'INVALID_PERCENT', message: 'Discount "10x%" is not a number' },
+      { args: ['subscriber', 'edit', 'juan', '--price', 'abc'], code: 'INVALID_AMOUNT', message: 'Price "abc" is not a number' },
+      { args: ['subscriber', 'edit', 'juan', '--static-ip', '10.0.0.300'], code: 'INVALID_STATIC_IP', message: 'The static IP "10.0.0.300" is not an IPv4 address' },
+      { args: ['invoice', 'send', '--period', '2026-13'], code: 'INVALID_PERIOD', message: '--period "2026-13" is not a month in the form YYYY-MM' },
+      { args: ['invoice', 'send', 'INV-2026-000001', '--unsent'], code: 'INVALID_SELECTION', message: 'Give an invoice number, or --period / --unsent for many, not both' },
     ];
     for (const c of cases) {
       const r = await runCli([...c.args, '--json'], { env });

@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../../cli/base-command.js';
-import { INVOICE_VIAS, sendInvoices, type InvoiceVia } from '../../core/notify/invoice.js';
+import { checkSendSelection, INVOICE_VIAS, sendInvoices, type InvoiceVia } from '../../core/notify/invoice.js';
 
 export default class InvoiceSend extends BaseCommand<typeof InvoiceSend> {
   static override summary = 'Send invoices to their subscribers: email with the invoice PDF attached, SMS with a short link to their payment page.';
@@ -20,6 +20,11 @@ export default class InvoiceSend extends BaseCommand<typeof InvoiceSend> {
     period: Flags.string({ summary: 'Send the invoices of this period (YYYY-MM).' }),
     unsent: Flags.boolean({ summary: 'Only invoices not sent yet and with no message on its way.', default: false }),
   };
+
+  /** What to send (one number, or --period / --unsent; --via), checked before the database is opened or migrated. */
+  protected override async checkInput(): Promise<void> {
+    checkSendSelection({ number: this.args.number, period: this.flags.period, unsent: this.flags.unsent, via: this.flags.via as InvoiceVia | undefined });
+  }
 
   public async run() {
     const ctx = await this.ctx();

@@ -1,5 +1,7 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../cli/base-command.js';
+import { checkSubscriberInput } from '../../core/subscribers/create.js';
+import type { SubscriberInput } from '../../core/subscribers/prepare.js';
 import { addSubscriber } from '../../core/subscribers/service.js';
 
 export default class SubscriberAdd extends BaseCommand<typeof SubscriberAdd> {
@@ -29,10 +31,14 @@ export default class SubscriberAdd extends BaseCommand<typeof SubscriberAdd> {
     'start-date': Flags.string({ summary: 'First day of service, YYYY-MM-DD (default today).' }),
   };
 
-  public async run() {
+  /** The values themselves (names, contact, credentials, address, money, dates), checked before the database is opened or migrated. */
+  protected override async checkInput(): Promise<void> {
+    checkSubscriberInput(this.input(), (await this.inputFormats()).currency);
+  }
+
+  private input(): SubscriberInput {
     const f = this.flags;
-    const ctx = await this.ctx();
-    const result = await addSubscriber(ctx, {
+    return {
       fullName: f.name,
       email: f.email,
       phone: f.phone,
@@ -47,7 +53,12 @@ export default class SubscriberAdd extends BaseCommand<typeof SubscriberAdd> {
       discount: f.discount,
       discountUntil: f['discount-until'],
       startDate: f['start-date'],
-    });
+    };
+  }
+
+  public async run() {
+    const ctx = await this.ctx();
+    const result = await addSubscriber(ctx, this.input());
     const { subscriber: s, service } = result;
     this.say(`Added ${s.accountNo} ${s.fullName}: PPPoE user ${service.username} on ${result.plan} via ${result.router}${service.staticIp ? ` at ${service.staticIp}` : ''}.`);
     if (result.generatedPassword) this.say(`PPPoE password (shown once; ispctl subscriber show ${s.accountNo} --show-password reveals it later): ${result.generatedPassword}`);

@@ -1,6 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../../cli/base-command.js';
-import { editSubscriber } from '../../core/subscribers/service.js';
+import { checkSubscriberChanges } from '../../core/subscribers/edit.js';
+import { editSubscriber, type SubscriberChanges } from '../../core/subscribers/service.js';
 
 export default class SubscriberEdit extends BaseCommand<typeof SubscriberEdit> {
   static override summary = 'Change a subscriber or their service: contact details, credentials, plan, router, static IP, price, discount.';
@@ -29,10 +30,14 @@ export default class SubscriberEdit extends BaseCommand<typeof SubscriberEdit> {
     'discount-until': Flags.string({ summary: 'Last day of the discount, YYYY-MM-DD (none: no end).' }),
   };
 
-  public async run() {
+  /** The new values themselves, checked before the database is opened or migrated. */
+  protected override async checkInput(): Promise<void> {
+    checkSubscriberChanges(this.changes(), (await this.inputFormats()).currency);
+  }
+
+  private changes(): SubscriberChanges {
     const f = this.flags;
-    const ctx = await this.ctx();
-    const result = await editSubscriber(ctx, this.args.ref, {
+    return {
       fullName: f.name,
       email: f.email,
       phone: f.phone,
@@ -47,7 +52,12 @@ export default class SubscriberEdit extends BaseCommand<typeof SubscriberEdit> {
       price: f.price,
       discount: f.discount,
       discountUntil: f['discount-until'],
-    });
+    };
+  }
+
+  public async run() {
+    const ctx = await this.ctx();
+    const result = await editSubscriber(ctx, this.args.ref, this.changes());
     const who = `${result.subscriber.accountNo}${result.service ? ` (${result.service.username})` : ''}`;
     if (result.changed.length === 0) this.say(`${who} already looks like that; nothing changed.`);
     else this.say(`Updated ${who}: ${result.changed.join(', ')}.`);

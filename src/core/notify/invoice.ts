@@ -186,14 +186,8 @@ async function checkChannels(db: Db, channels: Channel[], config: NotifyConfig, 
   }
 }
 
-/**
- * Sends invoices to their subscribers now: queues the invoice message (email with the PDF, SMS
- * with the pay link) and delivers it at once; what cannot be delivered now stays queued and the
- * daemon retries it. A second `invoice send` of the same invoice sends it again (a customer who
- * lost it); `--unsent` leaves out invoices already sent or on their way.
- */
-export async function sendInvoices(ctx: ServiceContext, opts: SendInvoicesOptions): Promise<SendInvoicesResult> {
-  const db = ctx.db;
+/** What to send, checked without the database: for sendInvoices and the command's checkInput. */
+export function checkSendSelection(opts: Pick<SendInvoicesOptions, 'number' | 'period' | 'unsent' | 'via'>): void {
   if (opts.via !== undefined && !(INVOICE_VIAS as readonly string[]).includes(opts.via)) {
     throw invalid('INVALID_VIA', `--via ${JSON.stringify(opts.via)} is not one of ${INVOICE_VIAS.join(', ')}.`, ['--via email', '--via sms', '--via both']);
   }
@@ -204,6 +198,17 @@ export async function sendInvoices(ctx: ServiceContext, opts: SendInvoicesOption
     throw errors.missingInvoice(['ispctl invoice send INV-2026-000123', 'ispctl invoice send --period 2026-12 (or --unsent) for many']);
   }
   if (opts.period !== undefined && !/^\d{4}-(0[1-9]|1[0-2])$/.test(opts.period)) throw errors.period('--period', opts.period);
+}
+
+/**
+ * Sends invoices to their subscribers now: queues the invoice message (email with the PDF, SMS
+ * with the pay link) and delivers it at once; what cannot be delivered now stays queued and the
+ * daemon retries it. A second `invoice send` of the same invoice sends it again (a customer who
+ * lost it); `--unsent` leaves out invoices already sent or on their way.
+ */
+export async function sendInvoices(ctx: ServiceContext, opts: SendInvoicesOptions): Promise<SendInvoicesResult> {
+  const db = ctx.db;
+  checkSendSelection(opts);
   const config = await loadNotifyConfig(db);
   const channels = channelsOf(opts.via, config);
   await checkChannels(db, channels, config, opts.via !== undefined);

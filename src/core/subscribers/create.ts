@@ -7,7 +7,7 @@ import { provisionChanges } from '../provisioning/access.js';
 import { assertRouterAddressing } from '../routers/pools.js';
 import { loadIspSettings } from '../settings/service.js';
 import { formatLocalDate, toLocalDate } from '../time.js';
-import { insertPrepared, prepareSubscribers, type FieldProblem, type SubscriberInput } from './prepare.js';
+import { fieldProblems, insertPrepared, prepareSubscribers, type FieldProblem, type SubscriberInput } from './prepare.js';
 import { loadService, loadSubscriber } from './repository.js';
 import { mapServiceUnique } from './resolve.js';
 import type { Service, Subscriber } from './types.js';
@@ -50,6 +50,12 @@ function firstProblem(problems: FieldProblem[]): IspctlError {
     suggestions: [...e.suggestions, ...rest.map((p) => `Also ${FLAG_OF[p.field]}: ${p.error.message}`)],
     details: { ...(e.details ?? {}), problems: problems.map((p) => ({ field: p.field, code: p.error.code, message: p.error.message })) },
   });
+}
+
+/** Throws what addSubscriber would about the values themselves (no database): for checkInput. */
+export function checkSubscriberInput(input: SubscriberInput, currency: string): void {
+  const problems = fieldProblems(input, currency);
+  if (problems.length) throw firstProblem(problems);
 }
 
 /** Adds a subscriber with its first service. The plan and router must exist; nothing is invented. */

@@ -66,6 +66,21 @@ function bigJson(_k: string, v: unknown): unknown {
   return typeof v === 'bigint' ? v.toString() : v;
 }
 
+/**
+ * Throws what editSubscriber would about the values themselves (no database), in `currency` (the
+ * ISP's): for checkInput, before the database is opened or migrated.
+ */
+export function checkSubscriberChanges(changes: SubscriberChanges, currency: string): void {
+  if (changes.fullName !== undefined) FIELD_PARSERS.fullName(changes.fullName);
+  for (const field of ['email', 'phone', 'address', 'notes', 'staticIp', 'discountUntil'] as const) {
+    if (changes[field] !== undefined) optional(changes[field], FIELD_PARSERS[field]);
+  }
+  if (changes.username !== undefined) FIELD_PARSERS.username(changes.username);
+  if (changes.password !== undefined && !changes.generatePassword) FIELD_PARSERS.password(changes.password);
+  if (changes.price !== undefined && !isClear(changes.price) && changes.price!.trim().toLowerCase() !== 'plan') parseMoney(changes.price!, currency, { field: 'price' });
+  if (changes.discount !== undefined && !isClear(changes.discount)) parseDiscount(changes.discount!, currency);
+}
+
 export async function editSubscriber(ctx: ServiceContext, ref: string, changes: SubscriberChanges): Promise<SubscriberEditResult> {
   if (changes.password !== undefined && changes.generatePassword) throw errors.conflictingFlags('Give a new password or ask for a generated one, not both.', '--password … or --generate-password');
   const settings = await loadIspSettings(ctx.db);

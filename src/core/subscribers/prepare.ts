@@ -229,29 +229,44 @@ function attempt<T>(problems: FieldProblem[], field: InputField, fn: () => T): T
   }
 }
 
+/** The fields read without the database (their problems added to `p`). */
+function parseFields(input: SubscriberInput, p: FieldProblem[], today: string) {
+  return {
+    fullName: attempt(p, 'fullName', () => FIELD_PARSERS.fullName(input.fullName)),
+    email: blank(input.email) ? null : attempt(p, 'email', () => FIELD_PARSERS.email(input.email!)),
+    phone: blank(input.phone) ? null : attempt(p, 'phone', () => FIELD_PARSERS.phone(input.phone!)),
+    address: blank(input.address) ? null : attempt(p, 'address', () => FIELD_PARSERS.address(input.address!)),
+    notes: blank(input.notes) ? null : attempt(p, 'notes', () => FIELD_PARSERS.notes(input.notes!)),
+    username: attempt(p, 'username', () => FIELD_PARSERS.username(input.username)),
+    password: input.password === undefined || input.password === '' ? undefined : attempt(p, 'password', () => FIELD_PARSERS.password(input.password!)),
+    staticIp: blank(input.staticIp) ? null : attempt(p, 'staticIp', () => FIELD_PARSERS.staticIp(input.staticIp!)),
+    discountUntil: blank(input.discountUntil) ? null : attempt(p, 'discountUntil', () => FIELD_PARSERS.discountUntil(input.discountUntil!)),
+    startDate: blank(input.startDate) ? today : attempt(p, 'startDate', () => FIELD_PARSERS.startDate(input.startDate!)),
+    plan: String(input.plan ?? '').trim(),
+    router: String(input.router ?? '').trim(),
+  };
+}
+
+/**
+ * The problems of one subscriber's values that need no database: every field people type, the
+ * price and discount read in `currency` (the ISP's). For a command's checkInput, before the
+ * database is opened or migrated; prepareSubscribers finds the same again, and the rest.
+ */
+export function fieldProblems(input: SubscriberInput, currency: string): FieldProblem[] {
+  const p: FieldProblem[] = [];
+  parseFields(input, p, '');
+  if (!blank(input.price)) attempt(p, 'price', () => parseMoney(input.price!, currency, { field: 'price' }));
+  if (!blank(input.discount)) attempt(p, 'discount', () => parseDiscount(input.discount!, currency));
+  return p;
+}
+
 /** Validates every input; lookups are set-based. Never writes. */
 export async function prepareSubscribers(db: Knex | Knex.Transaction, inputs: SubscriberInput[], opts: PrepareOptions): Promise<PrepareResult> {
   const label = opts.label ?? ((i: number) => `row ${i + 1}`);
   const problems: FieldProblem[][] = inputs.map(() => []);
 
   // 1. Field by field, no database.
-  const parsed = inputs.map((input, i) => {
-    const p = problems[i]!;
-    return {
-      fullName: attempt(p, 'fullName', () => FIELD_PARSERS.fullName(input.fullName)),
-      email: blank(input.email) ? null : attempt(p, 'email', () => FIELD_PARSERS.email(input.email!)),
-      phone: blank(input.phone) ? null : attempt(p, 'phone', () => FIELD_PARSERS.phone(input.phone!)),
-      address: blank(input.address) ? null : attempt(p, 'address', () => FIELD_PARSERS.address(input.address!)),
-      notes: blank(input.notes) ? null : attempt(p, 'notes', () => FIELD_PARSERS.notes(input.notes!)),
-      username: attempt(p, 'username', () => FIELD_PARSERS.username(input.username)),
-      password: input.password === undefined || input.password === '' ? undefined : attempt(p, 'password', () => FIELD_PARSERS.password(input.password!)),
-      staticIp: blank(input.staticIp) ? null : attempt(p, 'staticIp', () => FIELD_PARSERS.staticIp(input.staticIp!)),
-      discountUntil: blank(input.discountUntil) ? null : attempt(p, 'discountUntil', () => FIELD_PARSERS.discountUntil(input.discountUntil!)),
-      startDate: blank(input.startDate) ? opts.today : attempt(p, 'startDate', () => FIELD_PARSERS.startDate(input.startDate!)),
-      plan: String(input.plan ?? '').trim(),
-      router: String(input.router ?? '').trim(),
-    };
-  });
+  const parsed = inputs.map((input, i) => parseFields(input, problems[i]!, opts.today));
   parsed.forEach((r, i) => {
     if (r.plan === '') problems[i]!.push({ field: 'plan', error: invalid('MISSING_PLAN', 'The plan is missing.', ['ispctl plan list shows the plans']) });
     if (r.router === '') problems[i]!.push({ field: 'router', error: invalid('MISSING_ROUTER', 'The router is missing.', ['ispctl router list shows the routers']) });
