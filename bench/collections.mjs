@@ -17,9 +17,9 @@
 //     a hand-written set-based floor writing the same rows (invoice status, service status and
 //     access, events, jobs, messages of the same size, audit) in one transaction;
 // (a') collections.suspend-10k-api: the same suspensions carried through to the router as the
-//     command and the daemon do it (runCollectionsThrough: each chunk's router work applied while
-//     the run works out the next), until every PPP secret is disabled; with PostgreSQL also once
-//     through `ispctl collections run` itself;
+//     command and the daemon do it (runCollectionsThrough: the run, its held suspension notices,
+//     its router work), until every PPP secret is disabled; with PostgreSQL also once through
+//     `ispctl collections run` itself;
 // (b) collections.payment-during-run: while a run suspends 10,000, payments of subscribers it
 //     has just suspended, one after another: from the start of recordPayment to its router job
 //     done (secret enabled again), target < 1000 ms each (p99); baseline: the same with no run;
@@ -395,9 +395,8 @@ try {
     if (f.services !== SUBSCRIBERS || f.events !== SUBSCRIBERS || f.jobs !== SUBSCRIBERS || f.messages !== 2 * SUBSCRIBERS) throw new Error(`floor ${run}: ${JSON.stringify(f)}`);
     await reset();
   }
-  // (a') Through to the router, as `collections run` and the daemon do it: each chunk's router
-  // work applied while the run works out the next (runCollectionsThrough), until every PPP
-  // secret is disabled.
+  // (a') Through to the router, as `collections run` and the daemon do it (runCollectionsThrough),
+  // until every PPP secret is disabled.
   for (let run = 0; run < RUNS; run++) {
     tick();
     const t0 = performance.now();
@@ -416,7 +415,7 @@ try {
     note: `the run in chunks of 1,000 subscribers (each its own transaction${served ? ', the embedded server handing its turn on between them, as `collections run` does' : ''}); CPU time of this process per run ${Math.round(quantile(cpuTimes, 0.5))} ms (${engine === 'pglite' && !served ? 'the database included' : 'the database server not included'})${serverCpuTimes.length ? `, of ${engine === 'postgres' ? "the database server's backends" : 'the embedded database server'} ${Math.round(quantile(serverCpuTimes, 0.5))} ms (the floor's ${Math.round(quantile(floorServerCpuTimes, 0.5))} ms)` : ''}; ${Math.round(quantile(statementCounts, 0.5))} statements per run; load ${loadSnapshot().loadavg1} on ${loadSnapshot().cores} cores`,
   });
   report(`collections.suspend-${k}-api (${engine})`, totalTimes, 'ms', TARGET(engine), {
-    note: `the run carried through to the lab router as the command and the daemon do it (each chunk's router work applied while the next is worked out), until every PPP secret is disabled; for comparison, the run alone then its router jobs: ${Math.round(quantile(runTimes, 0.5))} + ${Math.round(quantile(routerAfterTimes, 0.5))} ms (medians)`,
+    note: `the run carried through to the lab router as the command and the daemon do it (runCollectionsThrough: the run, its held notices, its router work), until every PPP secret is disabled; for comparison, the run alone then its router jobs: ${Math.round(quantile(runTimes, 0.5))} + ${Math.round(quantile(routerAfterTimes, 0.5))} ms (medians)`,
   });
 
   // The same through the real command, process start included (PostgreSQL only: the CLI needs a

@@ -3,7 +3,7 @@ import type { Knex } from 'knex';
 import { FixedClock } from '../../src/core/clock.js';
 import { provisionChanges, refreshAccess } from '../../src/core/provisioning/access.js';
 import { claimJobs, completeJobs, countOpenJobs, enqueueJobs, failJobs, keepQueueStatistics, listJobs, QUEUE_STATISTICS_FROM } from '../../src/core/provisioning/jobs.js';
-import { runJobs, type Drivers } from '../../src/core/provisioning/runner.js';
+import { ALONE_TURN_FACTOR, runJobs, type Drivers } from '../../src/core/provisioning/runner.js';
 import { describeEachEngine } from '../helpers/db.js';
 
 async function seed(k: Knex) {
@@ -132,5 +132,37 @@ describeEachEngine('provisioning', (db) => {
     // Gathered while the jobs were open: the sample's estimate of them, within a few per cent.
     expect(await known()).toBeGreaterThan(n * 0.9);
     expect(await keepQueueStatistics(k, n)).toBe(false);
+  });
+  test('a run that has seen one router gives it long turns; with two routers each turn is the usual length', async () => {
+    const k = db().knex;
+    const made = await k('routers')
+      .insert([
+        { name: 'turns1', host: '127.0.0.11', api_user: 'admin', api_password_enc: 'x', radius_secret_enc: 'x', mode: 'api' },
+        { name: 'turns2', host: '127.0.0.12', api_user: 'admin', api_password_enc: 'x', radius_secret_enc: 'x', mode: 'api' },
+      ])
+      .returning('id');
+    const [one, two] = made.map((r: { id: number }) => Number(r.id));
+    const queue = async (routerId: number, n: number) =>
+      enqueueJobs(k, Array.from({ length: n }, (_, i) => ({ routerId, kind: 'service' as const, target: `turns:${routerId}:${i}` })), clock.now());
+    const turns: Array<[string, number]> = [];
+    const drivers: Drivers = {
+      api: { run: async (_c, router, jobs) => (turns.push([router.name, jobs.length]), jobs.map((j) => ({ id: j.id, ok: true }))) },
+      radius: { run: async (_c, _r, jobs) => jobs.map((j) => ({ id: j.id, ok: true })) },
+    };
+    const turnJobs = 4;
+    // One router: its 30 jobs in one turn (up to turnJobs x ALONE_TURN_FACTOR), not eight.
+    await queue(one!, 30);
+    expect(ALONE_TURN_FACTOR * turnJobs).toBeGreaterThanOrEqual(30);
+    const alone = await runJobs(db().ctx(clock), drivers, { routerIds: [one!], turnJobs });
+    expect(alone.done).toBe(30);
+    expect(turns).toEqual([['turns1', 30]]);
+    // Two routers in the run: turns of turnJobs, taken in turn, every job done.
+    turns.length = 0;
+    await queue(one!, 10);
+    await queue(two!, 10);
+    const both = await runJobs(db().ctx(clock), drivers, { routerIds: [one!, two!], turnJobs, concurrency: 1 });
+    expect(both.done).toBe(20);
+    expect(turns.every(([, n]) => n <= turnJobs)).toBe(true);
+    expect(turns.slice(0, 2).map(([r]) => r).sort()).toEqual(['turns1', 'turns2']);
   });
 });
