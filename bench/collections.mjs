@@ -397,12 +397,24 @@ try {
   }
   // (a') Through to the router, as `collections run` and the daemon do it (runCollectionsThrough),
   // until every PPP secret is disabled.
+  // BENCH_VERBOSE: the through-runs' statements over 300 ms, with their time.
+  const slow = [];
+  if (process.env.BENCH_VERBOSE) {
+    const sent = new Map();
+    db.on('query', (q) => sent.set(q.__knexQueryUid, performance.now()));
+    db.on('query-response', (_r, q) => {
+      const t = sent.get(q.__knexQueryUid);
+      sent.delete(q.__knexQueryUid);
+      if (t !== undefined && performance.now() - t > 300) slow.push(`${Math.round(performance.now() - t)} ms  ${q.sql.replace(/\s+/g, ' ').slice(0, 160)}`);
+    });
+  }
   for (let run = 0; run < RUNS; run++) {
     tick();
     const t0 = performance.now();
+    slow.length = 0;
     const t = await runCollectionsThrough(ctx(), { force: true, onChunk: () => yieldTurn?.() }, { apply: { drivers, timeoutMs: 60_000 } });
     const ms = performance.now() - t0;
-    if (process.env.BENCH_VERBOSE) process.stderr.write(`through ${run}: ${Math.round(ms)} ms, ${t.run.chunks} chunks\n`);
+    if (process.env.BENCH_VERBOSE) process.stderr.write(`through ${run}: ${Math.round(ms)} ms, ${t.run.chunks} chunks${slow.length ? `; statements over 300 ms:\n  ${slow.join('\n  ')}` : ''}\n`);
     if (t.run.suspended.length !== SUBSCRIBERS || t.routers.applied !== SUBSCRIBERS || t.routers.remaining) throw new Error(`through ${run}: ${t.run.suspended.length} suspended, ${JSON.stringify({ ...t.routers, queued: t.routers.queued.length })}`);
     const disabled = await disabledSecrets();
     if (disabled !== SUBSCRIBERS) throw new Error(`through ${run}: ${disabled} of ${SUBSCRIBERS} secrets disabled`);
