@@ -156,6 +156,32 @@ describe('the embedded database server', () => {
     }
   });
 
+  test('after a pause without clients the server vacuums and analyses the database (PGlite has no autovacuum)', async () => {
+    const dir = join(root, 'v');
+    unpackPgliteSnapshot(dir);
+    // The server this client starts vacuums after 0.3 s without a client.
+    const w = await client(dir, 'write', ['300', 'vac'], { ISPCTL_EMBEDDED_VACUUM_IDLE: '0.3' });
+    expect(w.served).toBe(true);
+    const serverLog = () => (existsSync(join(dir, 'embedded-server.log')) ? readFileSync(join(dir, 'embedded-server.log'), 'utf8') : '');
+    // Read from the log, not the database: a client connecting would put the vacuum off again.
+    await until('the vacuum', () => /vacuumed and analysed in \d+ ms/.test(serverLog()), 30_000);
+    const { openDatabase } = (await import(CONN)) as typeof import('../../src/core/db/connection.js');
+    const db = await openDatabase({ engine: 'pglite', dataDir: dir, path: join(dir, 'pgdata') }, { command: 'test vacuum', lockTimeoutMs: 60_000 });
+    try {
+      expect(db.served).toBe(true);
+      // The statistics know of the rows written before the pause (ANALYZE ran).
+      const known = Number((await db.knex.raw("select reltuples::float8 as n from pg_class where relname = 'marks'")).rows[0].n);
+      const total = Number((await db.knex.raw('select count(*)::int as n from marks')).rows[0].n);
+      expect(total).toBeGreaterThanOrEqual(300);
+      expect(known).toBe(total);
+    } finally {
+      await db.close();
+    }
+    // Once per pause after clients: the server stays for its next clients (default idle time).
+    expect(serverLog().match(/vacuumed and analysed/g)!.length).toBeGreaterThanOrEqual(1);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
   test('removing the data directory stops the server at once', async () => {
     // The server the previous test started serves the database.
     const h = await hello(dataDir);

@@ -13,7 +13,9 @@ if (!dataDir) {
   process.exit(2);
 }
 try {
-  await serveEmbedded({ dataDir, idleMs: embeddedIdleMs(process.env), log });
+  // ISPCTL_EMBEDDED_VACUUM_IDLE (seconds; 0: never) overrides when it vacuums (tests).
+  const vacuumIdle = Number(process.env.ISPCTL_EMBEDDED_VACUUM_IDLE ?? NaN);
+  await serveEmbedded({ dataDir, idleMs: embeddedIdleMs(process.env), log, ...(Number.isFinite(vacuumIdle) && vacuumIdle >= 0 ? { maintenanceIdleMs: Math.round(vacuumIdle * 1000) } : {}) });
   process.exit(0);
 } catch (err) {
   // Not everything thrown is an Error: PGlite's file system throws a bare ErrnoError object.
