@@ -40,7 +40,12 @@ export const VACUUM_EVERY_MS = 10 * 60_000;
 
 /** Whether a protocol reply holds an ErrorResponse ('E') message. */
 function hasError(reply: Buffer): boolean {
-  for (let at = 0; at + 5 <= reply.length; at += 1 + reply.readInt32BE(at + 1)) if (reply[at] === 0x45) return true;
+  for (let at = 0; at + 5 <= reply.length; ) {
+    if (reply[at] === 0x45) return true;
+    const length = reply.readInt32BE(at + 1);
+    if (length < 4) return true; // not a reply we can read: taken as failed
+    at += 1 + length;
+  }
   return false;
 }
 
@@ -141,6 +146,7 @@ export async function serveEmbedded(opts: ServeOptions): Promise<'idle' | 'gone'
   // Clients served since the last vacuum; the vacuum in progress (clients wait for its end).
   let turnsSinceVacuum = 0;
   let vacuuming = false;
+  let vacuumDone: Promise<void> = Promise.resolve();
   let lastVacuumAt = -Infinity;
   let maintenanceTimer: NodeJS.Timeout | undefined;
   const maintenanceIdleMs = opts.maintenanceIdleMs ?? MAINTENANCE_IDLE_MS;
@@ -152,11 +158,14 @@ export async function serveEmbedded(opts: ServeOptions): Promise<'idle' | 'gone'
     idleTimer = setTimeout(() => finish('idle'), wait);
     // Not when the server would exit first: the next server starts with a vacuum to do as well.
     const after = Math.max(maintenanceIdleMs, lastVacuumAt + VACUUM_EVERY_MS - Date.now());
-    if (turnsSinceVacuum > 0 && maintenanceIdleMs > 0 && after < wait) maintenanceTimer = setTimeout(() => void vacuum(), after);
+    if (turnsSinceVacuum > 0 && maintenanceIdleMs > 0 && after < wait) maintenanceTimer = setTimeout(vacuum, after);
   };
-  const vacuum = async () => {
+  const vacuum = () => {
     if (active || vacuuming || queue.length > 0) return;
     vacuuming = true;
+    vacuumDone = runVacuum();
+  };
+  const runVacuum = async () => {
     clearTimeout(idleTimer);
     const started = Date.now();
     try {
@@ -389,6 +398,8 @@ export async function serveEmbedded(opts: ServeOptions): Promise<'idle' | 'gone'
     // gone
   }
   await resetting.catch(() => undefined);
+  // A vacuum in progress ends before PGlite closes.
+  await vacuumDone.catch(() => undefined);
   await pglite.close().catch((err: unknown) => log(`close failed: ${describeError(err)}`));
   lock.release();
   return why;

@@ -176,8 +176,8 @@ export const QUEUE_STATISTICS_FROM = 10_000;
 
 /**
  * The queue's open jobs go from none to hundreds of thousands in a second (a mass suspension)
- * and back. PostgreSQL's statistics, gathered by autovacuum up to a minute later (and never on
- * the embedded database, which has no autovacuum), then say the open jobs' indexes are empty,
+ * and back. PostgreSQL's statistics, gathered by autovacuum up to a minute later (on the
+ * embedded database, which has no autovacuum, only when its server vacuums after a pause), then say the open jobs' indexes are empty,
  * and the planner walks one of them whole for every row: putting a failing router's 400 jobs
  * back took 17 s on a queue of 200,000 open jobs (9 ms once the statistics knew of them), and a
  * mass suspension with 50 routers away converged in two minutes instead of twenty seconds.
