@@ -64,9 +64,12 @@ describeEachEngine('collections run in chunks', (db) => {
     let behind: Promise<RecordPaymentResult> | undefined;
     let ahead: Promise<RecordPaymentResult> | undefined;
     let paidDuringRun = false;
+    // One chunk after the other (overlap 1, the embedded database's way; on PostgreSQL a run
+    // has the next chunk under way meanwhile, see the overlap test below).
     const r = await runCollections(ctx, {
       force: true,
       chunkSize: CHUNK,
+      overlap: 1,
       onChunk: async (c) => {
         if (c.index === 1) {
           // u1 was just suspended by the first chunk; u24 is in the last chunk, not reached yet.
@@ -119,6 +122,7 @@ describeEachEngine('collections paused part way through a run', (db) => {
     const r = await runCollections(ctx, {
       force: true,
       chunkSize: CHUNK,
+      overlap: 1,
       onChunk: async (c) => {
         chunks.push(c);
         if (c.index === 1) await pauseCollections(ctx, { reason: 'bank feed late' });
@@ -178,5 +182,69 @@ describeEachEngine('collections run result bounded', (db) => {
     // Nothing left to do: nothing kept, nothing counted.
     const again = await runCollections(ctx, { force: true, chunkSize: CHUNK, sampleSize: SAMPLE });
     expect(again).toMatchObject({ transitions: [], transitionsTotal: 0, events: 0 });
+  });
+});
+
+// On PostgreSQL a run has the next chunk under way while one is written (runOverlap): the same
+// outcome as one chunk after the other, chunks reported in subscriber order; a pause stops it
+// after the chunks already under way; a chunk that fails ends the run with its error, nothing of
+// that chunk written and nothing left running.
+describeEachEngine('collections run with chunks under way at once', (db) => {
+  let ctx: ServiceContext;
+  beforeAll(async () => {
+    ctx = await world(db().ctx(new FixedClock('2026-11-01T01:00:00Z')));
+  });
+
+  it('three chunks at once: everyone suspended once, chunks in order, events and jobs whole', async () => {
+    const chunks: RunChunk[] = [];
+    const r = await runCollections(ctx, { force: true, chunkSize: CHUNK, overlap: 3, onChunk: (c) => void chunks.push(c) });
+    expect(chunks.map((c) => c.index)).toEqual([1, 2, 3, 4, 5, 6]);
+    const lasts = chunks.map((c) => c.lastSubscriberId);
+    expect(lasts).toEqual([...lasts].sort((a, b) => a - b));
+    expect(new Set(lasts).size).toBe(6);
+    expect(chunks.map((c) => c.subscribers)).toEqual([4, 4, 4, 4, 4, 4]);
+    expect(r.chunks).toBe(6);
+    expect(r.suspended).toHaveLength(COUNT);
+    expect(new Set(r.suspended).size).toBe(COUNT);
+    expect(r.suspended).toEqual([...r.suspended].sort((a, b) => a - b));
+    expect(r.jobIds).toHaveLength(COUNT);
+    expect(await suspendedCount(ctx)).toBe(COUNT);
+    const events = await ctx.db('collection_events').where('kind', 'suspension').count({ n: '*' }).first();
+    expect(Number(events!.n)).toBe(COUNT);
+    const jobs = await ctx.db('provisioning_jobs').where({ status: 'pending' }).count({ n: '*' }).first();
+    expect(Number(jobs!.n)).toBe(COUNT);
+    // Nothing left to do.
+    expect((await runCollections(ctx, { force: true, chunkSize: CHUNK, overlap: 3 })).events).toBe(0);
+  });
+
+  it('a chunk that fails ends the run with its error; what it would have written is not there, and nothing is left running', async () => {
+    // Everyone current again, then a service of the third chunk that refuses to change.
+    await ctx.db('collection_events').del();
+    await ctx.db('notifications').del();
+    await ctx.db('provisioning_jobs').del();
+    await ctx.db('services').update({ collection_status: 'current', access_state: 'active', access_reason: 'ok', rate_limit: '20M/50M' });
+    await ctx.db.raw(`create function refuse_u10() returns trigger language plpgsql as $$
+      begin if new.username = 'u10' and new.collection_status = 'suspended' then raise exception 'u10 refuses'; end if; return new; end $$`);
+    await ctx.db.raw('create trigger refuse_u10 before update on services for each row execute function refuse_u10()');
+    try {
+      const chunks: RunChunk[] = [];
+      const run = runCollections(ctx, { force: true, chunkSize: CHUNK, overlap: 2, onChunk: (c) => void chunks.push(c) });
+      await expect(run).rejects.toThrow(/u10 refuses/);
+      expect(chunks.map((c) => c.index)).toEqual([1, 2]);
+      const status = async (u: string) => (await ctx.db('services').where({ username: u }).first('collection_status')).collection_status;
+      for (const u of ['u1', 'u8']) expect(await status(u), u).toBe('suspended');
+      for (const u of ['u9', 'u10', 'u11', 'u12']) expect(await status(u), u).toBe('current');
+      // No chunk still under way: the count does not move after the run returned.
+      const now = await suspendedCount(ctx);
+      await new Promise((r) => setTimeout(r, 200));
+      expect(await suspendedCount(ctx)).toBe(now);
+    } finally {
+      await ctx.db.raw('drop trigger refuse_u10 on services');
+      await ctx.db.raw('drop function refuse_u10()');
+    }
+    // The next run picks up whoever is still due.
+    const again = await runCollections(ctx, { force: true, chunkSize: CHUNK, overlap: 2 });
+    expect(await suspendedCount(ctx)).toBe(COUNT);
+    expect(again.suspended.length).toBeGreaterThanOrEqual(4);
   });
 });

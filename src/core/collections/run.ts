@@ -11,6 +11,11 @@
 // router jobs queued) or not at all, and the next run picks up whatever is still due. A dry run
 // reads the same chunks (without locks) and writes nothing.
 //
+// On PostgreSQL the next chunk is under way while one is being written (runOverlap): it locks
+// the subscribers after the last one the chunk before it locked, so chunks never share a
+// subscriber, and their results are taken in order. A chunk reads the pause as it locks its
+// subscribers, so a pause stops the run after the chunks already under way.
+//
 // Nothing per subscriber is kept beyond a chunk but ids: the result has the counts, the
 // subscriber ids and job ids, and the first RUN_SAMPLE transitions (collections events lists
 // them all).
@@ -40,6 +45,17 @@ import { loadStatusWriteSettings } from '../provisioning/access.js';
 export const RUN_CHUNK = 1000;
 
 /**
+ * Chunks of a run under way at once. On PostgreSQL two: while one chunk's statements run in
+ * the database, the next one is locked, read and worked out here (a run is about half database
+ * time and half this process's, on different processors); each chunk is its own transaction on
+ * its own connection, and chunks never share a subscriber. The embedded database serves one
+ * connection at a time, so there one chunk follows the other.
+ */
+export function runOverlap(ctx: Pick<ServiceContext, 'engine'>): number {
+  return ctx.engine === 'pglite' ? 1 : 2;
+}
+
+/**
  * Transitions (and messages not rendered) a run's result keeps: the first ones, in subscriber
  * order; the rest are only counted, so that a run's memory does not grow with the number of
  * subscribers. `collections events` lists every event a run recorded.
@@ -59,8 +75,17 @@ export interface RunCollectionsOptions {
   force?: boolean;
   /** Subscribers per chunk (default RUN_CHUNK). */
   chunkSize?: number;
-  /** Called after each chunk has committed (its subscribers unlocked; a dry run: evaluated), before the next one starts. */
+  /**
+   * Called after each chunk has committed (its subscribers unlocked; a dry run: evaluated), in
+   * subscriber order. With `overlap` 1 the next chunk starts after it returns; with more, the
+   * chunks already under way go on meanwhile.
+   */
   onChunk?: (chunk: RunChunk) => void | Promise<void>;
+  /**
+   * Chunks under way at once, each its own transaction on its own connection (default
+   * {@link runOverlap}: 2 on PostgreSQL, 1 on the embedded database, which serves one connection).
+   */
+  overlap?: number;
   /** Transitions and messages not rendered kept in the result (default RUN_SAMPLE); the rest are counted. */
   sampleSize?: number;
 }
@@ -153,20 +178,23 @@ export async function runCollections(ctx: ServiceContext, opts: RunCollectionsOp
   const size = Math.max(1, Math.floor(opts.chunkSize ?? RUN_CHUNK));
   const total = await subscriberCount(ctx.db, subscriberIds);
   const result: RunCollectionsResult = { ...emptyResult(today), dryRun, paused, capExceeded, chunks: 0, startedAt, transitionsTotal: 0, notificationErrorsTotal: 0 };
-  let after = 0;
   let done = 0;
   progress({ phase: 'Collections', done, total });
   // The settings and router modes, once for the run (not once per chunk); the pause is read
-  // again by each chunk, with its lock, so that `collections pause` stops a run between chunks.
+  // again by each chunk, with its lock, so that `collections pause` stops a run part way.
   const views = await listSettings(ctx.db);
   const [notify, statusWrite] = await Promise.all([loadNotifyConfig(ctx.db), loadStatusWriteSettings(ctx.db, views)]);
   const links = linkSettingsFrom(views);
   // One chunk: its subscribers in id order, locked, so that a payment for one of them waits for
   // this chunk only and this chunk decides on what is committed by then (a subscriber created
   // during the chunk has nothing due yet); rebalanced, moved through the state machine, late fees
-  // and write-offs. A dry run reads the same chunks without a lock and writes nothing.
-  const chunkOf = async (db: Db): Promise<{ ids: number[]; collections: EvaluateResult; lateJobIds: number[] } | null> => {
+  // and write-offs. A dry run reads the same chunks without a lock and writes nothing. `locked`
+  // is told the chunk's last subscriber id as soon as its subscribers are locked (null: none
+  // left), so that the next chunk can start from there.
+  type ChunkDone = { ids: number[]; collections: EvaluateResult; lateJobIds: number[] } | null;
+  const chunkOf = async (db: Db, after: number, locked: (last: number | null) => void): Promise<ChunkDone> => {
     const { ids, paused: pausedNow } = await nextChunk(db, after, size, subscriberIds, !dryRun);
+    locked(ids.length ? ids[ids.length - 1]! : null);
     if (!ids.length) return null;
     const given = { settings, notify, links, statusWrite, paused: pausedNow };
     // Everyone: the chunk is every subscriber with an id in (after, last], and each statement
@@ -182,23 +210,50 @@ export async function runCollections(ctx: ServiceContext, opts: RunCollectionsOp
       : await chargeLateFeesAndWriteOffs(db, ctx, { today, subscriberIds: scope.subscriberIds, subscriberRange: scope.subscribersIn, settings: views, statusWrite });
     return { ids, collections: r.collections, lateJobIds: late?.jobIds ?? [] };
   };
-  for (;;) {
-    // Each chunk of a run its own transaction; a dry run's chunks in none.
-    const chunk = dryRun ? await chunkOf(ctx.db) : await withTransaction(ctx.db, chunkOf);
-    if (!chunk) break;
-    merge(result, chunk.collections, chunk.lateJobIds, sample);
-    result.chunks++;
-    after = chunk.ids[chunk.ids.length - 1]!;
-    done += chunk.ids.length;
-    progress({ phase: 'Collections', done, total });
-    await opts.onChunk?.({
-      index: result.chunks,
-      subscribers: chunk.ids.length,
-      lastSubscriberId: after,
-      suspended: chunk.collections.suspended,
-      restored: chunk.collections.restored,
-      jobIds: [...chunk.collections.jobIds, ...chunk.lateJobIds],
-    });
+  // Each chunk of a run its own transaction (a dry run's chunks in none), up to `depth` of them
+  // under way: the next one starts from the last subscriber of the one before as soon as that
+  // one has locked its subscribers. Their results are taken in order.
+  const depth = Math.max(1, Math.floor(opts.overlap ?? runOverlap(ctx)));
+  const launch = (from: number) => {
+    let told!: (last: number | null) => void;
+    const locked = new Promise<number | null>((resolve) => (told = resolve));
+    const done = dryRun ? chunkOf(ctx.db, from, told) : withTransaction(ctx.db, (trx) => chunkOf(trx, from, told));
+    // Failed before its subscribers were locked: no chunk follows it.
+    done.catch(() => told(null));
+    return { locked, done };
+  };
+  const ahead: Array<ReturnType<typeof launch>> = [launch(0)];
+  try {
+    for (;;) {
+      const cur = ahead[0]!;
+      // Start the chunks after it while there is room, each from the last of the one before.
+      while (ahead.length < depth) {
+        const last = await ahead[ahead.length - 1]!.locked;
+        if (last === null) break;
+        ahead.push(launch(last));
+      }
+      const chunk = await cur.done;
+      ahead.shift();
+      if (!chunk) break;
+      merge(result, chunk.collections, chunk.lateJobIds, sample);
+      result.chunks++;
+      const last = chunk.ids[chunk.ids.length - 1]!;
+      done += chunk.ids.length;
+      progress({ phase: 'Collections', done, total });
+      await opts.onChunk?.({
+        index: result.chunks,
+        subscribers: chunk.ids.length,
+        lastSubscriberId: last,
+        suspended: chunk.collections.suspended,
+        restored: chunk.collections.restored,
+        jobIds: [...chunk.collections.jobIds, ...chunk.lateJobIds],
+      });
+      if (!ahead.length) ahead.push(launch(last));
+    }
+  } finally {
+    // A chunk that failed ends the run; those started after it end too (each committed whole
+    // or not at all) before the error is returned, so nothing of the run outlives it.
+    await Promise.allSettled(ahead.map((c) => c.done));
   }
   return result;
 }

@@ -83,7 +83,10 @@ export async function enqueueJobs(db: Db, specs: JobSpec[], now: Date): Promise<
   const ids: number[] = [];
   const unique = new Map<string, JobSpec>();
   for (const s of specs) unique.set(`${s.routerId}|${s.kind}|${s.target}`, s);
-  const all = [...unique.values()];
+  // In one order, whoever queues: two transactions queueing the same shared targets (a plan's
+  // profile, from two chunks of a collections run or a payment beside one) take their keys in
+  // the same order, so one waits for the other instead of each waiting for the other.
+  const all = [...unique.values()].sort((a, b) => a.routerId - b.routerId || compare(a.kind, b.kind) || compare(a.target, b.target));
   // The rows travel as one JSON parameter (not ten placeholders a row): on the embedded database
   // binding thousands of parameters cost more than the insert.
   for (let i = 0; i < all.length; i += BATCH) {
@@ -106,6 +109,8 @@ export async function enqueueJobs(db: Db, specs: JobSpec[], now: Date): Promise<
   if (ids.length) await notifyJobs(db);
   return ids;
 }
+
+const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /** Wakes daemons listening for new jobs (PostgreSQL LISTEN/NOTIFY; harmless on PGlite). */
 export async function notifyJobs(db: Db): Promise<void> {
