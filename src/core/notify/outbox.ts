@@ -495,12 +495,17 @@ async function claim(db: Knex, now: Date, channel: Channel, size: number, opts: 
   const stale = new Date(now.getTime() - SENDING_TIMEOUT_MS);
   const filters: string[] = [];
   const bindings: Array<string | number | Date> = [];
+  // The lists as relations (a semi-join), not `= any(array)`: a plan that probes an index once
+  // per row of another table with the array among its index conditions prepares the whole array
+  // again for every probe. The held notices of a 10,000-subscriber suspension took 2.5 s per
+  // channel that way on the embedded database (EXPLAIN: 10,000 probes of notifications_held_idx
+  // at 0.25 ms each) instead of 6 ms.
   if (opts.ids) {
-    filters.push('and id = any(?::bigint[])');
+    filters.push('and id in (select unnest(?::bigint[]))');
     bindings.push(idArray(opts.ids));
   }
   if (opts.subscriberIds) {
-    filters.push('and subscriber_id = any(?::bigint[])');
+    filters.push('and subscriber_id in (select unnest(?::bigint[]))');
     bindings.push(idArray(opts.subscriberIds));
   }
   const due = `channel = ? and ((status = 'pending' and next_attempt_at <= ?::timestamptz) or (status = 'sending' and claimed_at < ?::timestamptz)) ${filters.join(' ')}`;
