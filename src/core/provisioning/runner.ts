@@ -248,9 +248,8 @@ export async function runJobs(ctx: ServiceContext, drivers: Drivers, opts: RunOp
 
   // Completions of every lane go to the database together: one write at a time, and what the
   // lanes hand over while it is on its way goes in the next one. A lane alone never waits for a
-  // timer (one router's 10,000 jobs are 14 chunks, each waiting for its completions before the
-  // next is sent: a 25 ms timer cost a third of a second there), and many lanes share one
-  // statement however long a write takes.
+  // timer (one router's 10,000 jobs are 14 chunks: a 25 ms timer cost a third of a second
+  // there), and many lanes share one statement however long a write takes.
   let toComplete: number[] = [];
   let completing: Promise<void> | undefined;
   let inFlight: Promise<void> = Promise.resolve();
@@ -273,7 +272,8 @@ export async function runJobs(ctx: ServiceContext, drivers: Drivers, opts: RunOp
   /** One router's turn: claim its due jobs, hand them to its driver, record what comes back. Returns whether it may have more. */
   const turn = async (routerId: number, ignoreBackoff: boolean): Promise<'more' | 'done' | 'failed'> => {
     seen.add(routerId);
-    const jobsNow = seen.size === 1 ? turnJobs * ALONE_TURN_FACTOR : turnJobs;
+    const alone = seen.size === 1;
+    const jobsNow = alone ? turnJobs * ALONE_TURN_FACTOR : turnJobs;
     const limit = claimLimit !== undefined ? Math.min(jobsNow, claimLimit - claimedTotal) : jobsNow;
     if (limit <= 0) return 'done';
     const jobs = await withDb(() => claimJobs(db, { ...filter, routerIds: [routerId], limit, ...(ignoreBackoff ? { ignoreBackoff: true } : {}) }, ctx.clock.now(), worker));
@@ -293,6 +293,10 @@ export async function runJobs(ctx: ServiceContext, drivers: Drivers, opts: RunOp
     }
 
     const open = new Set(jobs.map((j) => j.id));
+    // A router alone in the run: its driver goes on with its next chunk while the completions of
+    // the one before are written (the turn waits for them before it ends). Not with many routers,
+    // where the writes of every lane share the database: there the fleet converged slower.
+    const writing: Array<Promise<void>> = [];
     let gaveUp = false;
     let answered = false;
     let anyFailed = false;
@@ -308,11 +312,18 @@ export async function runJobs(ctx: ServiceContext, drivers: Drivers, opts: RunOp
       }
       if (ok.length || bad.length) answered = true;
       const now = ctx.clock.now();
-      if (ok.length) await complete(ok);
+      if (ok.length) {
+        const written = complete(ok).then(() => {
+          done += ok.length;
+          t.done += ok.length;
+        });
+        if (alone) {
+          written.catch(() => undefined); // met below, when the turn waits for its writes
+          writing.push(written);
+        } else await written;
+      }
       if (bad.length) await withDb(() => failJobs(db, bad, now, worker));
-      done += ok.length;
       failed += bad.length;
-      t.done += ok.length;
       t.failed += bad.length;
       if (bad.length) {
         anyFailed = true;
@@ -371,6 +382,11 @@ export async function runJobs(ctx: ServiceContext, drivers: Drivers, opts: RunOp
       clearTimeout(watchdog);
       clearTimeout(budgetTimer);
     }
+    // The completions still on their way: a turn ends with its writes done (one that failed
+    // fails the turn, as it would have failed the driver's chunk).
+    for (const r of await Promise.allSettled(writing)) {
+      if (r.status === 'rejected') error ??= r.reason instanceof Error ? r.reason.message : String(r.reason);
+    }
     if (reason || error !== undefined) {
       gaveUp = true;
       controller.abort();
@@ -379,6 +395,7 @@ export async function runJobs(ctx: ServiceContext, drivers: Drivers, opts: RunOp
       let grace: NodeJS.Timeout | undefined;
       await Promise.race([work.catch(() => undefined), new Promise<void>((r) => (grace = setTimeout(r, ABANDON_GRACE_MS)))]);
       clearTimeout(grace);
+      await Promise.allSettled(writing); // handed over before it was given up
       const left = [...open];
       open.clear();
       const now = ctx.clock.now();
