@@ -1,5 +1,6 @@
 import { expect, test } from 'vitest';
 import { listAudit } from '../../src/core/audit.js';
+import { openDatabase } from '../../src/core/db/connection.js';
 import { withTransaction } from '../../src/core/db/tx.js';
 import { isUniqueViolation, UniqueViolationError } from '../../src/core/db/errors.js';
 import { migrationStatus, migrateLatest } from '../../src/core/db/migrate.js';
@@ -21,6 +22,22 @@ describeEachEngine('foundation', (db) => {
     expect(r.rows[0].big).toBe(9007199254740993n);
     expect(r.rows[0].d).toBe('2026-02-28');
     expect(r.rows[0].ts).toBeInstanceOf(Date);
+  });
+
+  test('PostgreSQL sessions start with JIT off (a chunk of rows read by index is never compiled first)', async () => {
+    if (db().engine !== 'postgres') return;
+    const r = await db().knex.raw('show jit');
+    expect(r.rows[0].jit).toBe('off');
+    // Options the URL carries are kept beside it.
+    const url = new URL(db().url!);
+    url.searchParams.set('options', '-c statement_timeout=12345');
+    const other = await openDatabase({ engine: 'postgres', url: url.toString() }, { poolMax: 1 });
+    try {
+      expect((await other.knex.raw('show jit')).rows[0].jit).toBe('off');
+      expect((await other.knex.raw('show statement_timeout')).rows[0].statement_timeout).toBe('12345ms');
+    } finally {
+      await other.close();
+    }
   });
 
   test('loadIspSettings refuses before init', async () => {

@@ -69,11 +69,37 @@ async function pgTypes() {
   };
 }
 
+/**
+ * Settings every session of ispctl starts with (the startup packet's `options`, no statement of
+ * its own), added to those the URL carries.
+ *
+ * JIT off: PostgreSQL compiles a statement whose estimated cost passes jit_above_cost (100,000)
+ * to machine code first, with inlining and optimisation past 500,000. ispctl's statements read
+ * and write a chunk of rows by index in milliseconds, and an estimate thrown off by statistics
+ * gathered mid-run (autovacuum during a mass suspension) put one chunk's read of collections at
+ * 500,000: 118 functions compiled, 600-900 ms instead of 9 ms, a collections run of 10,000
+ * suspensions 4.3 s instead of 1.1 s (auto_explain, bench/collections.mjs).
+ */
+export const SESSION_OPTIONS = '-c jit=off';
+
+/** The URL with ispctl's session options after any it has (pg reads `options` from the URL over the config). */
+export function withSessionOptions(url: string): string {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return url; // not a URL pg would read either: its own error says so
+  }
+  const own = u.searchParams.get('options');
+  u.searchParams.set('options', own ? `${own} ${SESSION_OPTIONS}` : SESSION_OPTIONS);
+  return u.toString();
+}
+
 async function openPostgres(url: string, opts: OpenOptions): Promise<Database> {
   const types = await pgTypes();
   const knex = knexFactory({
     client: 'pg',
-    connection: { connectionString: url, types, application_name: 'ispctl' } as Knex.PgConnectionConfig,
+    connection: { connectionString: withSessionOptions(url), types, application_name: 'ispctl' } as Knex.PgConnectionConfig,
     pool: { min: 0, max: opts.poolMax ?? 10 },
     acquireConnectionTimeout: 15_000,
     log: quietLog,
