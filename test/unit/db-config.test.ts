@@ -1,7 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { dataDir, redactUrl, resolveTarget } from '../../src/core/db/config.js';
 import { IspctlError } from '../../src/core/errors.js';
-import { withSessionOptions } from '../../src/core/db/connection.js';
 
 describe('resolveTarget', () => {
   test('embedded PGlite in ISPCTL_DATA_DIR when no URL is set', () => {
@@ -39,18 +38,5 @@ describe('ISPCTL_DATABASE_URL', () => {
     expect(resolveTarget({ env: { ...env, ISPCTL_DATABASE_URL: 'postgres://isp@db/isp' } })).toEqual({ engine: 'postgres', url: 'postgres://isp@db/isp' });
     expect(resolveTarget({ env: { ...env, ISPCTL_DATABASE_URL: '' } })).toMatchObject({ engine: 'pglite', dataDir: '/srv/ispctl' });
     expect(resolveTarget({ databaseUrl: 'postgres://flag@db/x', env: { ...env, ISPCTL_DATABASE_URL: 'postgres://isp@db/isp' } })).toMatchObject({ url: 'postgres://flag@db/x' });
-  });
-});
-
-describe('withSessionOptions', () => {
-  const options = (url: string) => new URL(url).searchParams.get('options');
-  test('JIT off for every session', () => {
-    expect(options(withSessionOptions('postgres://a@h/db'))).toBe('-c jit=off');
-  });
-  test("after the URL's own options; the rest of the URL kept", () => {
-    const url = withSessionOptions('postgres://a:p%40ss@h:5433/db?sslmode=require&options=-c%20search_path%3Disp');
-    expect(options(url)).toBe('-c search_path=isp -c jit=off');
-    const u = new URL(url);
-    expect([u.username, decodeURIComponent(u.password), u.host, u.pathname, u.searchParams.get('sslmode')]).toEqual(['a', 'p@ss', 'h:5433', '/db', 'require']);
   });
 });

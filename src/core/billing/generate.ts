@@ -725,14 +725,14 @@ export async function generateInvoices(ctx: ServiceContext, opts: GenerateOption
     const lo = after;
     const hi = chunk.hi;
     const work = async (trx: Knex.Transaction) => {
-      // PostgreSQL's JIT compiles a chunk's statements (their estimated cost is high) for longer
-      // than they take to run: 0.9 s of a 0.94 s collections read at 20,000 subscribers, measured.
       // The chunk statement's CTEs (candidates, new invoices) and sorts hold a chunk's rows: with
-      // the default work_mem (4 MB) they spill to temporary files at 25,000 services.
+      // the default work_mem (4 MB) they spill to temporary files at 25,000 services. (JIT, which
+      // compiled a chunk's statements for longer than they ran, is off for every session:
+      // SESSION_SETUP in db/connection.ts.)
       // Runs that touch the same periods wait for each other, one chunk at a time (in key order,
       // so never deadlock). One round trip for all of it.
       await trx.raw(
-        `select set_config('jit', 'off', true), set_config('work_mem', '64MB', true), ${lockKeys.map(() => 'pg_advisory_xact_lock(?::int, hashtext(?))').join(', ')}`,
+        `select set_config('work_mem', '64MB', true), ${lockKeys.map(() => 'pg_advisory_xact_lock(?::int, hashtext(?))').join(', ')}`,
         lockKeys.flatMap((key) => [BILLING_LOCK_NAMESPACE, `billing:${key}`]),
       );
       const now = ctx.clock.now();

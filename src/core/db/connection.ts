@@ -70,8 +70,8 @@ async function pgTypes() {
 }
 
 /**
- * Settings every session of ispctl starts with (the startup packet's `options`, no statement of
- * its own), added to those the URL carries.
+ * What every PostgreSQL session of ispctl runs first, once per connection (a statement rather
+ * than the startup packet's `options`, which connection poolers such as PgBouncer refuse).
  *
  * JIT off: PostgreSQL compiles a statement whose estimated cost passes jit_above_cost (100,000)
  * to machine code first, with inlining and optimisation past 500,000. ispctl's statements read
@@ -80,27 +80,18 @@ async function pgTypes() {
  * 500,000: 118 functions compiled, 600-900 ms instead of 9 ms, a collections run of 10,000
  * suspensions 4.3 s instead of 1.1 s (auto_explain, bench/collections.mjs).
  */
-export const SESSION_OPTIONS = '-c jit=off';
-
-/** The URL with ispctl's session options after any it has (pg reads `options` from the URL over the config). */
-export function withSessionOptions(url: string): string {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    return url; // not a URL pg would read either: its own error says so
-  }
-  const own = u.searchParams.get('options');
-  u.searchParams.set('options', own ? `${own} ${SESSION_OPTIONS}` : SESSION_OPTIONS);
-  return u.toString();
-}
+export const SESSION_SETUP = 'set jit = off';
 
 async function openPostgres(url: string, opts: OpenOptions): Promise<Database> {
   const types = await pgTypes();
   const knex = knexFactory({
     client: 'pg',
-    connection: { connectionString: withSessionOptions(url), types, application_name: 'ispctl' } as Knex.PgConnectionConfig,
-    pool: { min: 0, max: opts.poolMax ?? 10 },
+    connection: { connectionString: url, types, application_name: 'ispctl' } as Knex.PgConnectionConfig,
+    pool: {
+      min: 0,
+      max: opts.poolMax ?? 10,
+      afterCreate: (conn: { query(sql: string, cb: (err: Error | null) => void): void }, done: (err: Error | null, conn: unknown) => void) => conn.query(SESSION_SETUP, (err) => done(err, conn)),
+    },
     acquireConnectionTimeout: 15_000,
     log: quietLog,
   });
