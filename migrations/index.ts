@@ -22,6 +22,7 @@ import * as notifyHold from './20261203040000_notify_hold.js';
 import * as notifyCancelled from './20261204040000_notify_cancelled.js';
 import * as transitionTablePlans from './20261205080000_transition_table_plans.js';
 import * as radiusCheckReplyTables from './20261206400000_radius_check_reply_tables.js';
+import * as runningJobHolders from './20261207010000_running_job_holders.js';
 
 export interface Migration {
   name: string;
@@ -51,4 +52,5 @@ export const migrations: Migration[] = [
   { name: '20261204040000_notify_cancelled', ...notifyCancelled },
   { name: '20261205080000_transition_table_plans', ...transitionTablePlans },
   { name: '20261206400000_radius_check_reply_tables', ...radiusCheckReplyTables },
+  { name: '20261207010000_running_job_holders', ...runningJobHolders },
 ];
