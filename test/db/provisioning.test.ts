@@ -2,7 +2,8 @@ import { expect, test } from 'vitest';
 import type { Knex } from 'knex';
 import { FixedClock } from '../../src/core/clock.js';
 import { provisionChanges, refreshAccess } from '../../src/core/provisioning/access.js';
-import { claimJobs, completeJobs, countOpenJobs, enqueueJobs, failJobs, keepQueueStatistics, listJobs, QUEUE_STATISTICS_FROM } from '../../src/core/provisioning/jobs.js';
+import { claimJobs, completeJobs, countOpenJobs, enqueueJobs, failJobs, FINISHED_JOBS_KEEP_DAYS, forgetFinishedJobs, keepQueueStatistics, listJobs, QUEUE_STATISTICS_FROM } from '../../src/core/provisioning/jobs.js';
+import { housekeeping } from '../../src/core/daemon/store.js';
 import { ALONE_TURN_FACTOR, runJobs, type Drivers } from '../../src/core/provisioning/runner.js';
 import { describeEachEngine } from '../helpers/db.js';
 
@@ -164,5 +165,45 @@ describeEachEngine('provisioning', (db) => {
     expect(both.done).toBe(20);
     expect(turns.every(([, n]) => n <= turnJobs)).toBe(true);
     expect(turns.slice(0, 2).map(([r]) => r).sort()).toEqual(['turns1', 'turns2']);
+  });
+
+  test('housekeeping forgets jobs finished over the retention, oldest first and a bounded number per call; open and recent ones stay', async () => {
+    const k = db().knex;
+    const [r] = await k('routers').insert({ name: 'keep1', host: '127.0.0.9', api_user: 'admin', api_password_enc: 'x', radius_secret_enc: 'x', mode: 'api' }).returning('id');
+    const day = 86_400_000;
+    const at = (daysAgo: number) => k.raw(`now() - make_interval(secs => ?)`, [(daysAgo * day) / 1000]);
+    const job = (n: number, status: string, daysAgo: number | null) => ({
+      router_id: r.id,
+      kind: 'service',
+      target: `keep:${n}`,
+      payload: '{}',
+      status,
+      attempts: 1,
+      next_attempt_at: k.fn.now(),
+      done_at: daysAgo === null ? null : at(daysAgo),
+      created_at: k.fn.now(),
+      updated_at: k.fn.now(),
+    });
+    const old = FINISHED_JOBS_KEEP_DAYS + 1;
+    const rows = [
+      ...Array.from({ length: 5 }, (_, i) => job(i, 'done', old + i)),
+      job(5, 'cancelled', old),
+      job(6, 'done', FINISHED_JOBS_KEEP_DAYS - 1), // recent: kept
+      job(7, 'pending', null), // open: kept, however old
+      job(8, 'running', null),
+    ];
+    const ids = (await k('provisioning_jobs').insert(rows).returning('id')).map((x: { id: number }) => Number(x.id));
+    // An old open job (its created_at long ago) is not finished: never forgotten.
+    await k('provisioning_jobs').whereIn('id', ids.slice(7)).update({ created_at: at(365), done_at: null });
+
+    expect(await forgetFinishedJobs(k, { max: 2 })).toBe(2);
+    const left = async () => (await k('provisioning_jobs').where('router_id', r.id).orderBy('id').pluck('id')).map(Number);
+    expect(await left()).toEqual(ids.slice(2)); // the oldest ids went first
+    const h = await housekeeping(k);
+    expect(h.jobs).toBe(4);
+    expect(await left()).toEqual(ids.slice(6));
+    expect(await forgetFinishedJobs(k)).toBe(0);
+    await k('provisioning_jobs').where('router_id', r.id).del();
+    await k('routers').where('id', r.id).del();
   });
 });

@@ -26,7 +26,7 @@ import { isUpToDate, migrateLatest } from '../db/migrate.js';
 import { IspctlError, isIspctlError } from '../errors.js';
 import type { NotificationTransport } from '../notify/outbox.js';
 import type { Drivers } from '../provisioning/runner.js';
-import { workerId } from '../provisioning/jobs.js';
+import { FINISHED_JOBS_KEEP_DAYS, workerId } from '../provisioning/jobs.js';
 import { ReturnWatcher } from '../provisioning/probe.js';
 import { loadDaemonConfig, type DaemonConfig } from './config.js';
 import { PgControl, type WakeChannel } from './leader.js';
@@ -523,7 +523,7 @@ export class Daemon {
     if (this.#leader && Date.now() - this.#lastHousekeepingMs > HOUSEKEEPING_EVERY_MS) {
       this.#lastHousekeepingMs = Date.now();
       const h = await housekeeping(db).catch(() => undefined);
-      if (h && (h.instances || h.history)) this.#log.debug(`Housekeeping: forgot ${h.instances} old instance(s), ${h.history} old history row(s)`);
+      if (h && (h.instances || h.history || h.jobs)) this.#log.debug(`Housekeeping: forgot ${h.instances} old instance(s), ${h.history} old history row(s), ${h.jobs} router job(s) finished over ${FINISHED_JOBS_KEEP_DAYS} days ago`);
     }
   }
 

@@ -4,6 +4,7 @@
 import type { Knex } from 'knex';
 import type { Engine } from '../db/config.js';
 import type { Db } from '../db/tx.js';
+import { forgetFinishedJobs } from '../provisioning/jobs.js';
 
 export const SCHEDULE_NAMES = ['billing', 'collections', 'jobs', 'health', 'radius-stale', 'notifications'] as const;
 export type ScheduleName = (typeof SCHEDULE_NAMES)[number];
@@ -170,9 +171,13 @@ function affected(r: unknown): number {
   return Number(o?.rowCount ?? o?.affectedRows ?? 0);
 }
 
-/** Forgets instances not seen for a week and failed-run history older than 90 days. */
-export async function housekeeping(db: Db): Promise<{ instances: number; history: number }> {
+/**
+ * Forgets instances not seen for a week, failed-run history older than 90 days and router jobs
+ * finished more than FINISHED_JOBS_KEEP_DAYS ago (a bounded number per pass).
+ */
+export async function housekeeping(db: Db): Promise<{ instances: number; history: number; jobs: number }> {
   const instances = affected(await db('daemon_instances').whereRaw(`heartbeat_at < now() - interval '7 days'`).delete());
   const history = affected(await db('schedule_run_history').whereNot('schedule', 'billing').whereRaw(`started_at < now() - interval '90 days'`).delete());
-  return { instances, history };
+  const jobs = await forgetFinishedJobs(db);
+  return { instances, history, jobs };
 }

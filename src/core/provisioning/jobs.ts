@@ -330,6 +330,42 @@ export async function releaseWorkersJobs(db: Db, workers: readonly string[], now
   }
 }
 
+/** Finished jobs (done or cancelled) are kept this many days, then the daemon's housekeeping forgets them. */
+export const FINISHED_JOBS_KEEP_DAYS = 30;
+/** Jobs forgotten per statement, and at most per pass (a pass stays short however much is due). */
+const FORGET_BATCH = 10_000;
+const FORGET_PER_PASS = 200_000;
+
+/**
+ * Forgets finished jobs (done or cancelled) older than `keepDays` (by the database's clock),
+ * oldest first, at most `max` in one call, in statements of FORGET_BATCH. Every router change
+ * is a job, and a mass suspension at a million subscribers is a million of them: kept forever,
+ * the queue's table would grow with every run. Open jobs (pending, running) are never touched.
+ * Returns how many were forgotten.
+ */
+export async function forgetFinishedJobs(db: Db, opts: { keepDays?: number; max?: number } = {}): Promise<number> {
+  const keepDays = opts.keepDays ?? FINISHED_JOBS_KEEP_DAYS;
+  const max = opts.max ?? FORGET_PER_PASS;
+  let n = 0;
+  while (n < max) {
+    const batch = Math.min(FORGET_BATCH, max - n);
+    // The oldest first, by id: they are at the start of the primary key, so each statement reads
+    // about as many rows as it deletes.
+    const gone = affected(
+      await db.raw(
+        `delete from provisioning_jobs where id in (
+           select id from provisioning_jobs
+            where status in ('done', 'cancelled') and done_at < now() - make_interval(days => ?)
+            order by id limit ?)`,
+        [keepDays, batch],
+      ),
+    );
+    n += gone;
+    if (gone < batch) break;
+  }
+  return n;
+}
+
 export interface JobListFilter {
   status?: JobStatus | 'open';
   routerId?: number;
