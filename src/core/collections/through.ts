@@ -8,6 +8,8 @@
 // router later, not sooner (PostgreSQL 3.4-4.0 s against 3.3-3.6 s; embedded 7.1-7.5 s against
 // 4.7-6.0 s): on two cores the run and the router work share the same processors, and each
 // step pays its connect and its read of the router's secrets again (bench/collections.mjs).
+// Nor with one router session for the whole run, fed each chunk's jobs as it committed: no
+// sooner either, and more CPU (docs/benchmarks.md, "Where the command's time goes").
 import type { ServiceContext } from '../context.js';
 import { NOTICE_BEFORE_ACTION_MS } from '../notify/hold.js';
 import type { NotificationTransport, SendSummary } from '../notify/outbox.js';
