@@ -29,7 +29,7 @@
 import knexFactory from 'knex';
 import { performance } from 'node:perf_hooks';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -408,12 +408,16 @@ try {
       if (t !== undefined && performance.now() - t > 300) slow.push(`${Math.round(performance.now() - t)} ms  ${q.sql.replace(/\s+/g, ' ').slice(0, 160)}`);
     });
   }
+  const throughCpu = [];
   for (let run = 0; run < RUNS; run++) {
     tick();
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     slow.length = 0;
     const t = await runCollectionsThrough(ctx(), { force: true, onChunk: () => yieldTurn?.() }, { apply: { drivers, timeoutMs: 60_000 } });
     const ms = performance.now() - t0;
+    const c = process.cpuUsage(c0);
+    throughCpu.push((c.user + c.system) / 1000);
     if (process.env.BENCH_VERBOSE) process.stderr.write(`through ${run}: ${Math.round(ms)} ms, ${t.run.chunks} chunks${slow.length ? `; statements over 300 ms:\n  ${slow.join('\n  ')}` : ''}\n`);
     if (t.run.suspended.length !== SUBSCRIBERS || t.routers.applied !== SUBSCRIBERS || t.routers.remaining) throw new Error(`through ${run}: ${t.run.suspended.length} suspended, ${JSON.stringify({ ...t.routers, queued: t.routers.queued.length })}`);
     const disabled = await disabledSecrets();
@@ -434,10 +438,16 @@ try {
   // database it can open from another process).
   if (cliUrl) {
     const cliTimes = [];
+    // The command's CPU (user + system, from GNU time when the machine has it): on a machine
+    // whose speed moves from hour to hour, the cost to compare from one session to the next.
+    const gnuTime = existsSync('/usr/bin/time') ? '/usr/bin/time' : null;
+    const cpuFile = join(tmpdir(), `ispctl-bench-cli-cpu-${process.pid}`);
+    const cliCpu = [];
     for (let run = 0; run < RUNS; run++) {
       tick();
       const t0 = performance.now();
-      const cli = spawnSync(process.execPath, [join(ROOT, 'bin', 'run.js'), 'collections', 'run', '--force', '--json'], {
+      const command = [process.execPath, join(ROOT, 'bin', 'run.js'), 'collections', 'run', '--force', '--json'];
+      const cli = spawnSync(gnuTime ?? command[0], gnuTime ? ['-f', '%U %S', '-o', cpuFile, ...command] : command.slice(1), {
         env: { ...process.env, DATABASE_URL: cliUrl, ISPCTL_NOW: clock.now().toISOString(), ISPCTL_SECRET_KEY: SECRET_KEY, ISPCTL_ROUTER_TIMEOUT: '60', NO_COLOR: '1' },
         encoding: 'utf8',
         maxBuffer: 256 * 1024 * 1024,
@@ -448,11 +458,21 @@ try {
         throw new Error(`ispctl collections run: exit ${cli.status}, ${out.data?.suspended?.length} suspended: ${cli.stderr.slice(0, 500)}`);
       }
       cliTimes.push(ms);
+      if (gnuTime) {
+        const [user, system] = readFileSync(cpuFile, 'utf8').trim().split('\n').pop().split(' ').map(Number);
+        if (Number.isFinite(user) && Number.isFinite(system)) cliCpu.push((user + system) * 1000);
+      }
       await reset();
     }
+    rmSync(cpuFile, { force: true });
     report(`collections.cli-suspend-${k}-api (${engine}, process start included)`, cliTimes, 'ms', TARGET(engine), {
       note: 'ispctl collections run --force --json from the shell, a new process and new database connections each run, until its router work is done',
     });
+    if (cliCpu.length) {
+      report(`collections.cli-suspend-${k}-api.cpu (${engine})`, cliCpu, 'ms', 'info', {
+        note: `CPU (user + system) of the command's process; the database's backends not included. The same through-run in this warm process used ${Math.round(quantile(throughCpu, 0.5))} ms (median), the lab router's thread included`,
+      });
+    }
   }
 
   // (b) payments while a run suspends everyone: each pays a subscriber the run has just
