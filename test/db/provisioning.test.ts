@@ -171,7 +171,9 @@ describeEachEngine('provisioning', (db) => {
     const k = db().knex;
     const [r] = await k('routers').insert({ name: 'keep1', host: '127.0.0.9', api_user: 'admin', api_password_enc: 'x', radius_secret_enc: 'x', mode: 'api' }).returning('id');
     const day = 86_400_000;
-    const at = (daysAgo: number) => k.raw(`now() - make_interval(secs => ?)`, [(daysAgo * day) / 1000]);
+    // Judged on the service clock that wrote done_at (here a fixed one), not the database's.
+    const now = new Date('2026-12-01T00:00:00Z');
+    const at = (daysAgo: number) => new Date(now.getTime() - daysAgo * day);
     const job = (n: number, status: string, daysAgo: number | null) => ({
       router_id: r.id,
       kind: 'service',
@@ -196,13 +198,13 @@ describeEachEngine('provisioning', (db) => {
     // An old open job (its created_at long ago) is not finished: never forgotten.
     await k('provisioning_jobs').whereIn('id', ids.slice(7)).update({ created_at: at(365), done_at: null });
 
-    expect(await forgetFinishedJobs(k, { max: 2 })).toBe(2);
+    expect(await forgetFinishedJobs(k, now, { max: 2 })).toBe(2);
     const left = async () => (await k('provisioning_jobs').where('router_id', r.id).orderBy('id').pluck('id')).map(Number);
     expect(await left()).toEqual(ids.slice(2)); // the oldest ids went first
-    const h = await housekeeping(k);
+    const h = await housekeeping(k, now);
     expect(h.jobs).toBe(4);
     expect(await left()).toEqual(ids.slice(6));
-    expect(await forgetFinishedJobs(k)).toBe(0);
+    expect(await forgetFinishedJobs(k, now)).toBe(0);
     await k('provisioning_jobs').where('router_id', r.id).del();
     await k('routers').where('id', r.id).del();
   });

@@ -522,7 +522,7 @@ export class Daemon {
     if (this.#leader || !this.#control || this.#control.connected) this.#recentErrors.clear();
     if (this.#leader && Date.now() - this.#lastHousekeepingMs > HOUSEKEEPING_EVERY_MS) {
       this.#lastHousekeepingMs = Date.now();
-      const h = await housekeeping(db).catch(() => undefined);
+      const h = await housekeeping(db, this.#opts.clock.now()).catch(() => undefined);
       if (h && (h.instances || h.history || h.jobs)) this.#log.debug(`Housekeeping: forgot ${h.instances} old instance(s), ${h.history} old history row(s), ${h.jobs} router job(s) finished over ${FINISHED_JOBS_KEEP_DAYS} days ago`);
     }
   }

@@ -172,12 +172,14 @@ function affected(r: unknown): number {
 }
 
 /**
- * Forgets instances not seen for a week, failed-run history older than 90 days and router jobs
- * finished more than FINISHED_JOBS_KEEP_DAYS ago (a bounded number per pass).
+ * Forgets instances not seen for a week, failed-run history older than 90 days (both by the
+ * database's clock, as they were written) and router jobs finished more than
+ * FINISHED_JOBS_KEEP_DAYS before `now`, the service clock their done_at was written with (a
+ * bounded number per pass).
  */
-export async function housekeeping(db: Db): Promise<{ instances: number; history: number; jobs: number }> {
+export async function housekeeping(db: Db, now: Date): Promise<{ instances: number; history: number; jobs: number }> {
   const instances = affected(await db('daemon_instances').whereRaw(`heartbeat_at < now() - interval '7 days'`).delete());
   const history = affected(await db('schedule_run_history').whereNot('schedule', 'billing').whereRaw(`started_at < now() - interval '90 days'`).delete());
-  const jobs = await forgetFinishedJobs(db);
+  const jobs = await forgetFinishedJobs(db, now);
   return { instances, history, jobs };
 }

@@ -337,14 +337,16 @@ const FORGET_BATCH = 10_000;
 const FORGET_PER_PASS = 200_000;
 
 /**
- * Forgets finished jobs (done or cancelled) older than `keepDays` (by the database's clock),
+ * Forgets finished jobs (done or cancelled) older than `keepDays` before `now` (the clock that
+ * wrote their done_at: the service clock, which a simulation may run fast or ISPCTL_NOW freeze),
  * oldest first, at most `max` in one call, in statements of FORGET_BATCH. Every router change
  * is a job, and a mass suspension at a million subscribers is a million of them: kept forever,
  * the queue's table would grow with every run. Open jobs (pending, running) are never touched.
  * Returns how many were forgotten.
  */
-export async function forgetFinishedJobs(db: Db, opts: { keepDays?: number; max?: number } = {}): Promise<number> {
+export async function forgetFinishedJobs(db: Db, now: Date, opts: { keepDays?: number; max?: number } = {}): Promise<number> {
   const keepDays = opts.keepDays ?? FINISHED_JOBS_KEEP_DAYS;
+  const before = new Date(now.getTime() - keepDays * 86_400_000);
   const max = opts.max ?? FORGET_PER_PASS;
   let n = 0;
   while (n < max) {
@@ -355,9 +357,9 @@ export async function forgetFinishedJobs(db: Db, opts: { keepDays?: number; max?
       await db.raw(
         `delete from provisioning_jobs where id in (
            select id from provisioning_jobs
-            where status in ('done', 'cancelled') and done_at < now() - make_interval(days => ?)
+            where status in ('done', 'cancelled') and done_at < ?::timestamptz
             order by id limit ?)`,
-        [keepDays, batch],
+        [before, batch],
       ),
     );
     n += gone;
