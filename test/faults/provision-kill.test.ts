@@ -1,9 +1,9 @@
 // kill -9 in the middle of the runs that change routers: `collections run` (suspensions), `jobs
 // retry` (restorations a payment queued), the daemon applying work, and `sync`. Each kill lands
 // at a chosen point of the router work, not when a timer happens to fire: the lab router runs in
-// this process, and the run is killed the moment the router receives its first (or its fifth)
-// change, with the changes before it answered and that one not yet (the router answers each
-// command 300 ms late). After each kill: the database part is committed and the dead run's jobs
+// this process, and the run is killed the moment the router receives the command carrying its
+// first (or its fifth) change of an object (objects changed alike go many to a command), with the
+// commands before it answered and that one not yet (the router answers each command 300 ms late). After each kill: the database part is committed and the dead run's jobs
 // are left claimed; after the re-run, one suspension and one restoration per subscriber, every
 // job ends done, and the router holds each subscriber once, exactly as the database wants it.
 import { afterAll, beforeAll, expect, test } from 'vitest';
@@ -24,19 +24,22 @@ const ROUNDS = count(1, 4);
 let lab: LabRouter;
 let pg: Seeded;
 
-/** Commands that change the router (…/set, …/add, …/remove), counted as the lab router receives them. */
+/**
+ * Objects changed on the router (…/set, …/add, …/remove), counted as the lab router receives the
+ * commands: a command for a list of ids (objects changed alike go many to a command) counts each.
+ */
 let changes = 0;
 let tripwire: { at: number; pull: () => void } | undefined;
 function onLabLine(line: string): void {
   if (!/> \/[\w/-]+\/(set|add|remove)(?= |$)/.test(line)) return;
-  changes++;
+  changes += / =\.id=(\S+)/.exec(line)?.[1]!.split(',').length ?? 1;
   if (tripwire && changes >= tripwire.at) {
     const t = tripwire;
     tripwire = undefined;
     t.pull();
   }
 }
-/** Pulls `pull` the moment the router receives the `nth` change from now on (in the lab's own receive handler). */
+/** Pulls `pull` the moment the router receives the command with the `nth` change from now on (in the lab's own receive handler). */
 function onChange(nth: number, pull: () => void): void {
   tripwire = { at: changes + nth, pull };
 }

@@ -3,10 +3,10 @@
 // reads the driver uses.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { NetworkSettings } from '../../src/core/access/settings.js';
-import { RouterOSClient } from '../../src/core/routeros/index.js';
+import { RouterOSClient, type RouterOSWriter } from '../../src/core/routeros/index.js';
 import { desiredStateFromRows } from '../../src/core/provisioning/routeros/desired.js';
 import { diffState, planHasChanges } from '../../src/core/provisioning/routeros/diff.js';
-import { applyPlan } from '../../src/core/provisioning/routeros/execute.js';
+import { applyPlan, IDS_PER_COMMAND } from '../../src/core/provisioning/routeros/execute.js';
 import { printWhereAny, readFullState, readScopedState } from '../../src/core/provisioning/routeros/read.js';
 import { startLabRouter, type LabRouter } from '../../src/lab/index.js';
 
@@ -144,5 +144,61 @@ describe('applying plans on the lab router', () => {
     for (let i = 0; i < 120; i++) lab.state.menu('/ppp/secret').add({ name: `u${i}`, comment: `c${i}` });
     const rows = await printWhereAny(client, '/ppp/secret', [...Array.from({ length: 60 }, (_, i) => ['name', `u${i}`] as const), ['comment', 'c100'], ['name', 'u0'], ['name', 'nobody']], ['name']);
     expect(rows.map((r) => r.name).sort()).toEqual([...Array.from({ length: 60 }, (_, i) => `u${i}`), 'u100'].sort());
+  });
+
+  it('sends objects changed alike and sessions to drop many to a command; a refused list goes again one by one', async () => {
+    const n = 2 * IDS_PER_COMMAND + 30;
+    const people = Array.from({ length: n }, (_, i) => svc(i + 1, `user${i + 1}`));
+    await converge(desiredStateFromRows(facts, settings, [plan(1, 'Fiber 50', 50_000)], people));
+    for (const p of people.slice(0, 150)) await lab.nas!.dial({ username: p.username, password: p.password });
+    // Every one blocked (a mass suspension), and one of them given a new password too.
+    const blocked = people.map((p) => ({ ...p, access_state: 'blocked' as const, rate_limit: null, ...(p.id === 7 ? { password: 'changed' } : {}) }));
+    const desired = desiredStateFromRows(facts, settings, [plan(1, 'Fiber 50', 50_000)], blocked);
+    const p1 = diffState(desired, await readFullState(client));
+    // A secret deleted after the plan was read, a session hung up after the sessions were: their
+    // lists are refused, and go again one by one.
+    lab.state.menu('/ppp/secret').remove('user12');
+    const sent: string[] = [];
+    const counting: RouterOSWriter = {
+      write: (command, params, opts) => {
+        if (command === '/ppp/active/remove' && !sent.includes(command)) {
+          const hungUp = lab.state.activeSessions().find((s) => s.name === 'user40')!;
+          lab.state.removeActiveSession(hungUp.id);
+        }
+        sent.push(command);
+        return client.write(command, params, opts);
+      },
+    };
+    const r1 = await applyPlan(counting, p1);
+
+    const failed = r1.outcomes.filter((o) => !o.ok);
+    expect(failed.map((o) => [o.key, o.error])).toEqual([['service:12', expect.stringMatching(/^secret user12: .*no such item/)]]);
+    const secrets = lab.state.menu('/ppp/secret').list();
+    expect(secrets).toHaveLength(n - 1);
+    expect(secrets.filter((s) => s.disabled !== 'true')).toEqual([]);
+    expect(lab.state.menu('/ppp/secret').get('user7')).toMatchObject({ password: 'changed', disabled: 'true' });
+    expect(lab.state.activeSessions()).toEqual([]);
+    expect(r1.counts).toMatchObject({ updated: n - 1, dropped: 150, failed: 1 });
+    // The blocks: lists of at most IDS_PER_COMMAND (the one holding user12 sent again one a
+    // command), user7's own set; the sessions: two lists, the one holding user40's sent again.
+    const sets = sent.filter((c) => c === '/ppp/secret/set').length;
+    const removes = sent.filter((c) => c === '/ppp/active/remove').length;
+    expect(sets).toBe(Math.ceil((n - 1) / IDS_PER_COMMAND) + 1 + IDS_PER_COMMAND);
+    expect(removes).toBe(2 + IDS_PER_COMMAND);
+    expect(planHasChanges(diffState(desired, await readFullState(client)))).toBe(true); // user12 only: created again next time
+  });
+
+  it('removes many secrets a command when blocking removes them', async () => {
+    const n = IDS_PER_COMMAND + 20;
+    const people = Array.from({ length: n }, (_, i) => svc(i + 1, `user${i + 1}`));
+    const removing = { ...facts, blockAction: 'remove' as const };
+    await converge(desiredStateFromRows(removing, settings, [plan(1, 'Fiber 50', 50_000)], people));
+    const blocked = desiredStateFromRows(removing, settings, [plan(1, 'Fiber 50', 50_000)], people.map((p) => ({ ...p, access_state: 'blocked' as const, rate_limit: null })));
+    const p1 = diffState(blocked, await readFullState(client));
+    const sent: string[] = [];
+    const r1 = await applyPlan({ write: (command, params, opts) => (sent.push(command), client.write(command, params, opts)) }, p1);
+    expect(r1.counts).toMatchObject({ removed: n, failed: 0 });
+    expect(lab.state.menu('/ppp/secret').list()).toEqual([]);
+    expect(sent.filter((c) => c === '/ppp/secret/remove')).toHaveLength(2);
   });
 });
