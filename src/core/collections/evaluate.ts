@@ -32,7 +32,7 @@ import { networkSettingsFrom } from '../access/settings.js';
 import { settingViews, type StoredSettings } from '../settings/service.js';
 import { queueNotifications, type QueueRequest, type Recipient } from '../notify/outbox.js';
 import { messageDate, messageMoney, type TemplateName } from '../notify/templates.js';
-import { changeCollectionStatuses, type StatusWriteSettings } from '../provisioning/access.js';
+import { changeCollectionStatuses, type CollectionStatusChange, type StatusWriteSettings } from '../provisioning/access.js';
 import { addDays, diffDays, formatLocalDate, parseLocalDate, toLocalDate } from '../time.js';
 import { collectionSettingsFrom, loadCollectionSettings, type CollectionSettings } from './config.js';
 import { loadPause, type CollectionsPause } from './pause-state.js';
@@ -279,16 +279,6 @@ interface Evaluation {
  * here, on ISP dates compared as YYYY-MM-DD strings.
  */
 async function readEvaluation(db: Db, today: string, horizon: string, subscriberIds: number[] | undefined, range: SubscriberRange | undefined, s: CollectionSettings): Promise<Evaluation> {
-  const out: Evaluation = { services: [], facts: new Map(), suspensionCounts: new Map() };
-  const warnCut = plusDays(today, s.warningDays); // deadline before this: in the warning window
-  const remindCut = s.reminderDays.length ? plusDays(today, -s.reminderDays[0]!) : null; // due on or before this: a reminder offset reached
-  const deadlines = new Map<string, string>();
-  const deadlineOf = (due: string, prepaid: boolean): string => {
-    if (prepaid) return due;
-    let d = deadlines.get(due);
-    if (d === undefined) deadlines.set(due, (d = plusDays(due, s.graceDays)));
-    return d;
-  };
   const where = candidateWhere(today, horizon, subscriberIds, range);
   // The scope again on the invoices and payments read, so that they are read by their index
   // for the subscribers in scope rather than whole and joined.
@@ -326,6 +316,21 @@ async function readEvaluation(db: Db, today: string, horizon: string, subscriber
       order by s.id`,
     [...where.bindings, ...invoicesIn.bindings, ...paymentsIn.bindings] as never,
   );
+  return evaluationOf(r, today, s);
+}
+
+/** The candidates and their facts from readEvaluation's rows (one pass; the windows summed here). */
+function evaluationOf(r: readonly EvaluationRow[], today: string, s: CollectionSettings): Evaluation {
+  const out: Evaluation = { services: [], facts: new Map(), suspensionCounts: new Map() };
+  const warnCut = plusDays(today, s.warningDays); // deadline before this: in the warning window
+  const remindCut = s.reminderDays.length ? plusDays(today, -s.reminderDays[0]!) : null; // due on or before this: a reminder offset reached
+  const deadlines = new Map<string, string>();
+  const deadlineOf = (due: string, prepaid: boolean): string => {
+    if (prepaid) return due;
+    let d = deadlines.get(due);
+    if (d === undefined) deadlines.set(due, (d = plusDays(due, s.graceDays)));
+    return d;
+  };
   const { facts } = out;
   for (const x of r) {
     const sid = Number(x.sid);
@@ -578,13 +583,7 @@ export async function evaluateCollections(db: Db, ctx: Pick<ServiceContext, 'clo
   if (!services.length) return result;
 
   // Reminders already sent.
-  const reminderKeys: string[] = [];
-  for (const f of facts.values()) {
-    const b = bandOf(f, settings);
-    if (b.band !== 'reminded' || !b.invoice) continue;
-    const k = reachedOffset(b.invoice.due, today, settings.reminderDays);
-    if (k !== null) reminderKeys.push(`reminder:inv:${b.invoice.id}:${k}`);
-  }
+  const reminderKeys = reminderKeysDue(facts, settings, today);
   const existingReminderKeys = new Set<string>();
   for (const chunk of chunks(reminderKeys, 20_000)) {
     const r = await rowsOf<{ event_key: string }>(db, `select event_key from collection_events where event_key = any(?::text[])`, [textArray(chunk)]);
@@ -620,16 +619,14 @@ export async function evaluateCollections(db: Db, ctx: Pick<ServiceContext, 'clo
   // 1. Status changes, each conditioned on the status it was computed from, with the access
   // that follows from them (suspended or restored) in the same write, and the router work queued.
   const now = ctx.clock.now();
-  const changes = planned.flatMap((t) => t.services.filter((x) => x.from !== x.to).map((x) => ({ serviceId: x.serviceId, from: x.from, to: x.to })));
+  const changes = statusChanges(planned);
   // A chunk of a run names its subscribers by range alone: the services are read and written through it.
   const onlyRange = opts.subscriberIds?.length === 0 ? opts.subscriberRange : undefined;
   const written = await changeCollectionStatuses(db, ctx, changes, given?.statusWrite, onlyRange);
   const changed = new Set(written.changed);
   result.jobIds = written.jobIds;
   // A transition happened when one of its services changed, or (a further reminder) none had to.
-  const happened = planned
-    .map((t) => ({ ...t, services: t.services.filter((x) => x.from === x.to || changed.has(x.serviceId)) }))
-    .filter((t) => t.services.length > 0);
+  const happened = happenedOf(planned, changed);
 
   // 2. Events, once per key.
   const recorded = new Set<string>();
@@ -641,20 +638,7 @@ export async function evaluateCollections(db: Db, ctx: Pick<ServiceContext, 'clo
          from json_to_recordset(?::json) as x(subscriber_id int, invoice_id bigint, kind text, event_key text, from_status text, to_status text, reason text)
        on conflict (event_key) do nothing
        returning event_key`,
-      [
-        now,
-        rowsJson(
-          chunk.map((t) => ({
-            subscriber_id: t.subscriberId,
-            invoice_id: t.invoiceId,
-            kind: t.kind,
-            event_key: t.eventKey,
-            from_status: t.services[0]!.from,
-            to_status: t.services[0]!.to,
-            reason: t.reason,
-          })),
-        ),
-      ],
+      [now, rowsJson(eventRows(chunk))],
     );
     for (const x of r) recorded.add(x.event_key);
   }
@@ -690,15 +674,7 @@ export async function evaluateCollections(db: Db, ctx: Pick<ServiceContext, 'clo
   }
 
   // 4. Messages for the events that have one.
-  const requests: QueueRequest[] = [];
-  const formats = messageFormats(settings);
-  for (const t of events) {
-    const template = TEMPLATE_OF[t.kind];
-    if (!template) continue;
-    const f = facts.get(t.subscriberId)!;
-    const recipient: Recipient = { fullName: f.fullName, accountNo: f.accountNo, email: f.email, phone: f.phone, balanceMinor: f.openBalance > f.credit ? f.openBalance - f.credit : 0n };
-    requests.push({ subscriberId: t.subscriberId, eventKey: t.eventKey, template, data: messageFields(t, f, formats), recipient });
-  }
+  const requests = noticeRequests(events, facts, messageFormats(settings));
   if (requests.length) {
     const config = given?.notify ?? (await loadNotifyConfig(db));
     const q = await queueNotifications(db, ctx, requests, { config, linkSettings: given?.links });
@@ -707,6 +683,65 @@ export async function evaluateCollections(db: Db, ctx: Pick<ServiceContext, 'clo
   }
 
   return result;
+}
+
+// The passes over a run's transitions, each its own function: a chunk of a mass run has
+// thousands, and a small pass is compiled once where the whole evaluation, one large function
+// with waits between its passes, was compiled again and again.
+
+/** Keys of the reminders due now (those recorded already are dropped by the caller). */
+function reminderKeysDue(facts: ReadonlyMap<number, Facts>, settings: CollectionSettings, today: string): string[] {
+  const keys: string[] = [];
+  for (const f of facts.values()) {
+    const b = bandOf(f, settings);
+    if (b.band !== 'reminded' || !b.invoice) continue;
+    const k = reachedOffset(b.invoice.due, today, settings.reminderDays);
+    if (k !== null) keys.push(`reminder:inv:${b.invoice.id}:${k}`);
+  }
+  return keys;
+}
+
+/** The services whose status the transitions change. */
+function statusChanges(planned: readonly CollectionTransition[]): CollectionStatusChange[] {
+  const out: CollectionStatusChange[] = [];
+  for (const t of planned) for (const x of t.services) if (x.from !== x.to) out.push({ serviceId: x.serviceId, from: x.from, to: x.to });
+  return out;
+}
+
+/** The transitions that happened: one of their services changed (`changed`), or (a further reminder) none had to. */
+function happenedOf(planned: readonly CollectionTransition[], changed: ReadonlySet<number>): CollectionTransition[] {
+  const out: CollectionTransition[] = [];
+  for (const t of planned) {
+    const services = t.services.filter((x) => x.from === x.to || changed.has(x.serviceId));
+    if (services.length) out.push({ ...t, services });
+  }
+  return out;
+}
+
+/** The collection_events rows of transitions. */
+function eventRows(transitions: readonly CollectionTransition[]) {
+  return transitions.map((t) => ({
+    subscriber_id: t.subscriberId,
+    invoice_id: t.invoiceId,
+    kind: t.kind,
+    event_key: t.eventKey,
+    from_status: t.services[0]!.from,
+    to_status: t.services[0]!.to,
+    reason: t.reason,
+  }));
+}
+
+/** The messages of the events that have one. */
+function noticeRequests(events: readonly CollectionTransition[], facts: ReadonlyMap<number, Facts>, formats: ReturnType<typeof messageFormats>): QueueRequest[] {
+  const requests: QueueRequest[] = [];
+  for (const t of events) {
+    const template = TEMPLATE_OF[t.kind];
+    if (!template) continue;
+    const f = facts.get(t.subscriberId)!;
+    const recipient: Recipient = { fullName: f.fullName, accountNo: f.accountNo, email: f.email, phone: f.phone, balanceMinor: f.openBalance > f.credit ? f.openBalance - f.credit : 0n };
+    requests.push({ subscriberId: t.subscriberId, eventKey: t.eventKey, template, data: messageFields(t, f, formats), recipient });
+  }
+  return requests;
 }
 
 function tally(result: EvaluateResult, transitions: CollectionTransition[]): void {

@@ -260,6 +260,92 @@ interface QueuedRow {
   last_error: string | null;
 }
 
+/** The templates `requests` use, each once, with the channels they go out on. */
+function templatePairs(requests: readonly QueueRequest[], channelsOf: (req: QueueRequest) => readonly Channel[]): Array<[TemplateName, Channel]> {
+  const seen = new Set<string>();
+  const out: Array<[TemplateName, Channel]> = [];
+  for (const req of requests) {
+    for (const channel of channelsOf(req)) {
+      const k = `${req.template}\u0000${channel}`;
+      if (seen.has(k)) continue;
+      seen.add(k);
+      out.push([req.template, channel]);
+    }
+  }
+  return out;
+}
+
+interface RowsContext {
+  config: NotifyConfig;
+  channelsOf: (req: QueueRequest) => readonly Channel[];
+  recipientOf: (req: QueueRequest) => Recipient | undefined;
+  payLink: ((accountNo: string) => string) | null;
+  holdUntil: Date | null;
+  /** By template and channel: the template, or why it did not load. */
+  templates: ReadonlyMap<string, MessageTemplate | IspctlError>;
+  /** Filled in as templates are met (see sqlForm). */
+  forms: Map<MessageTemplate, SqlForm | null>;
+  renderErrors: QueueResult['renderErrors'];
+}
+
+/**
+ * The rows for `requests`, built in one synchronous pass (a mass run's tens of thousands: the
+ * pass is compiled once and stays so, where the loop with a wait in each turn was compiled
+ * again and again as one large function).
+ */
+function queuedRows(requests: readonly QueueRequest[], c: RowsContext): QueuedRow[] {
+  const rows: QueuedRow[] = [];
+  for (const req of requests) {
+    const who = c.recipientOf(req);
+    if (!who) continue;
+    const data = { ...commonData(c.config, who, who.balanceMinor, c.payLink ? c.payLink(who.accountNo) : null), ...req.data };
+    for (const channel of c.channelsOf(req)) {
+      const to = channel === 'email' ? who.email : who.phone;
+      if (to) rows.push(queuedRow(req, channel, to, data, c));
+    }
+  }
+  return rows;
+}
+
+/** One request's row on one channel: the values the database fills its template with, or its text, or why it failed. */
+function queuedRow(req: QueueRequest, channel: Channel, to: string, data: MessageData, c: RowsContext): QueuedRow {
+  // Every row is built whole in one literal (one shape for all of them): tens of thousands of
+  // rows in a mass run, each spread from a base object, cost more than their insert.
+  const row = (subject: string | null, body: string | null, form: number | undefined, v: string[] | undefined, status: QueuedRow['status'], lastError: string | null): QueuedRow => ({
+    subscriber_id: req.subscriberId,
+    event_key: req.eventKey,
+    channel,
+    template: req.template,
+    recipient: to,
+    invoice_id: req.invoiceId ?? null,
+    attachments: channel === 'email' ? (req.attachments ?? []) : [],
+    hold_until: c.holdUntil && HOLDING_TEMPLATES.has(req.template) ? c.holdUntil : null,
+    subject,
+    body,
+    form,
+    v,
+    status,
+    last_error: lastError,
+  });
+  const failed = (err: IspctlError) => {
+    c.renderErrors.push({ eventKey: req.eventKey, channel, error: err.message });
+    return row(null, '', undefined, undefined, 'failed', `not rendered: ${err.message}`.slice(0, 2000));
+  };
+  const template = c.templates.get(`${req.template}\u0000${channel}`)!;
+  if (template instanceof IspctlError) return failed(template);
+  try {
+    let form = c.forms.get(template);
+    if (form === undefined) c.forms.set(template, (form = sqlForm(c.forms.size, template, channel)));
+    const v = form ? formValues(form, data) : null;
+    if (form && v) return row(null, null, form.id, v, 'pending', null);
+    const msg = renderMessage(template, data);
+    return row(msg.subject, channel === 'sms' ? msg.body.trim() : msg.body, undefined, undefined, 'pending', null);
+  } catch (err) {
+    if (!isIspctlError(err)) throw err;
+    return failed(err);
+  }
+}
+
 /**
  * Renders and queues messages, one row per enabled channel the subscriber has an address for
  * (email: an address and SMTP set up; sms: a phone and the gateway set up). Queuing the same
@@ -295,56 +381,32 @@ export async function queueNotifications(db: Db, ctx: Pick<ServiceContext, 'cloc
   }
   const loader = createTemplateLoader(config.templatesDir);
   const now = ctx.clock.now();
-  // A notice that announces an action holds that action until it is delivered (hold.ts).
-  const holdUntil = config.suspensionHoldMinutes > 0 ? new Date(now.getTime() + config.suspensionHoldMinutes * 60_000) : null;
-  const rows: QueuedRow[] = [];
+  // Each template the requests use, read before the rows are built (a template that does not
+  // load fails its rows, not the caller): the rows are then built in one pass with no wait in it.
+  const templates = new Map<string, MessageTemplate | IspctlError>();
+  for (const [template, channel] of templatePairs(requests, channelsOf)) {
+    try {
+      templates.set(`${template}\u0000${channel}`, await loader.get(template, channel));
+    } catch (err) {
+      if (!isIspctlError(err)) throw err;
+      templates.set(`${template}\u0000${channel}`, err);
+    }
+  }
   // Each template the database can fill in is sent once per statement, and each row sends only
   // its placeholders' values (far less to encode and parse than whole texts); the others, and
   // a row whose values would not fill in exactly, are rendered here.
   const forms = new Map<MessageTemplate, SqlForm | null>();
-  for (const req of requests) {
-    const who = req.recipient ?? looked.get(req.subscriberId);
-    if (!who) continue;
-    const data = { ...commonData(config, who, who.balanceMinor, payLink ? payLink(who.accountNo) : null), ...req.data };
-    for (const channel of channelsOf(req)) {
-      const to = channel === 'email' ? who.email : who.phone;
-      if (!to) continue;
-      // Every row is built whole in one literal (one shape for all of them): tens of thousands
-      // of rows in a mass run, each spread from a base object, cost more than their insert.
-      const row = (subject: string | null, body: string | null, form: number | undefined, v: string[] | undefined, status: QueuedRow['status'], lastError: string | null): QueuedRow => ({
-        subscriber_id: req.subscriberId,
-        event_key: req.eventKey,
-        channel,
-        template: req.template,
-        recipient: to,
-        invoice_id: req.invoiceId ?? null,
-        attachments: channel === 'email' ? (req.attachments ?? []) : [],
-        hold_until: holdUntil && HOLDING_TEMPLATES.has(req.template) ? holdUntil : null,
-        subject,
-        body,
-        form,
-        v,
-        status,
-        last_error: lastError,
-      });
-      try {
-        const template = await loader.get(req.template, channel);
-        let form = forms.get(template);
-        if (form === undefined) forms.set(template, (form = sqlForm(forms.size, template, channel)));
-        const v = form ? formValues(form, data) : null;
-        if (form && v) {
-          rows.push(row(null, null, form.id, v, 'pending', null));
-        } else {
-          const msg = renderMessage(template, data);
-          rows.push(row(msg.subject, channel === 'sms' ? msg.body.trim() : msg.body, undefined, undefined, 'pending', null));
-        }
-      } catch (err) {
-        if (!isIspctlError(err)) throw err;
-        result.renderErrors.push({ eventKey: req.eventKey, channel, error: err.message });
-        rows.push(row(null, '', undefined, undefined, 'failed', `not rendered: ${err.message}`.slice(0, 2000)));
-      }
-    }
-  }
+  const rows = queuedRows(requests, {
+    config,
+    channelsOf,
+    recipientOf: (req) => req.recipient ?? looked.get(req.subscriberId),
+    payLink,
+    // A notice that announces an action holds that action until it is delivered (hold.ts).
+    holdUntil: config.suspensionHoldMinutes > 0 ? new Date(now.getTime() + config.suspensionHoldMinutes * 60_000) : null,
+    templates,
+    forms,
+    renderErrors: result.renderErrors,
+  });
   for (let i = 0; i < rows.length; i += INSERT_BATCH) {
     const chunk = rows.slice(i, i + INSERT_BATCH);
     // One statement: the messages, then the attachments of those actually inserted (a chunk

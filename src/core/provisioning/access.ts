@@ -212,17 +212,7 @@ export async function changeCollectionStatuses(
     const q = db('services as s').join('plans as p', 'p.id', 's.plan_id').select(ACCESS_COLUMNS).whereRaw('s.id = any(?::int[])', [idArray(ids)]);
     if (within) q.whereRaw('s.subscriber_id > ? and s.subscriber_id <= ?', [within.after, within.upTo]);
     const rows = (await q) as AccessRow[];
-    const byId = new Map<number, { row: AccessRow; change: AccessChange | undefined }>();
-    const values = [];
-    for (const r of rows) {
-      const c = wanted.get(Number(r.id))!;
-      if (r.collection_status !== c.from) continue; // moved on since it was read: not this run's to change
-      const before = storedAccess(r);
-      const after = decide(r, settings, today, c.to);
-      const change = sameAccess(before, after) ? undefined : { serviceId: Number(r.id), routerId: r.router_id === null ? null : Number(r.router_id), before, after };
-      byId.set(Number(r.id), { row: r, change });
-      values.push({ id: Number(r.id), revision: r.revision, from_status: c.from, to_status: c.to, state: after.state, reason: after.reason, rate: after.rateLimit, access: change !== undefined });
-    }
+    const { byId, values } = statusWrites(rows, wanted, settings, today);
     if (!values.length) continue;
     // A router added since the caller read the routers: read them again.
     if (given && rows.some((r) => r.router_id !== null && !routers.has(Number(r.router_id)))) routers = given.routers = await routerModes(db);
@@ -237,20 +227,67 @@ export async function changeCollectionStatuses(
       returning s.id`,
       within ? [now, now, rowsJson(values), within.after, within.upTo] : [now, now, rowsJson(values)],
     );
-    for (const x of res) {
-      const id = Number(x.id);
-      out.changed.push(id);
-      const hit = byId.get(id)!;
-      if (!hit.change) continue;
-      out.changes.push(hit.change);
-      const router = hit.row.router_id === null ? undefined : routers.get(Number(hit.row.router_id));
-      if (!router) continue;
-      const spec = planServiceJob({ id, username: hit.row.username, accessState: hit.change.after.state }, router, hit.change, NO_FLAGS);
-      if (spec) specs.push(spec);
-    }
+    statusWritten(res, byId, routers, out, specs);
   }
   out.jobIds = await enqueueJobs(db, specs, now);
   return out;
+}
+
+/** What changeCollectionStatuses writes for the rows it read: each row's new status and access. */
+interface StatusWrite {
+  id: number;
+  revision: number;
+  from_status: CollectionStatus;
+  to_status: CollectionStatus;
+  state: AccessState;
+  reason: string | null;
+  rate: string | null;
+  access: boolean;
+}
+
+/**
+ * The writes for `rows` (pure, one pass: a mass run's thousands of rows a chunk), skipping rows
+ * whose status moved on since it was read, with each row's access change by service id.
+ */
+function statusWrites(
+  rows: readonly AccessRow[],
+  wanted: ReadonlyMap<number, CollectionStatusChange>,
+  settings: NetworkSettings,
+  today: string,
+): { byId: Map<number, { row: AccessRow; change: AccessChange | undefined }>; values: StatusWrite[] } {
+  const byId = new Map<number, { row: AccessRow; change: AccessChange | undefined }>();
+  const values: StatusWrite[] = [];
+  for (const r of rows) {
+    const c = wanted.get(Number(r.id))!;
+    if (r.collection_status !== c.from) continue; // moved on since it was read: not this run's to change
+    const before = storedAccess(r);
+    const after = decide(r, settings, today, c.to);
+    const change = sameAccess(before, after) ? undefined : { serviceId: Number(r.id), routerId: r.router_id === null ? null : Number(r.router_id), before, after };
+    byId.set(Number(r.id), { row: r, change });
+    values.push({ id: Number(r.id), revision: r.revision, from_status: c.from, to_status: c.to, state: after.state, reason: after.reason, rate: after.rateLimit, access: change !== undefined });
+  }
+  return { byId, values };
+}
+
+/** Records the services written (`res`) in `out`, and the router jobs their access changes need in `specs`. */
+function statusWritten(
+  res: ReadonlyArray<{ id: number }>,
+  byId: ReadonlyMap<number, { row: AccessRow; change: AccessChange | undefined }>,
+  routers: ReadonlyMap<number, RouterMode>,
+  out: CollectionStatusResult,
+  specs: JobSpec[],
+): void {
+  for (const x of res) {
+    const id = Number(x.id);
+    out.changed.push(id);
+    const hit = byId.get(id)!;
+    if (!hit.change) continue;
+    out.changes.push(hit.change);
+    const router = hit.row.router_id === null ? undefined : routers.get(Number(hit.row.router_id));
+    if (!router) continue;
+    const spec = planServiceJob({ id, username: hit.row.username, accessState: hit.change.after.state }, router, hit.change, NO_FLAGS);
+    if (spec) specs.push(spec);
+  }
 }
 
 const NO_FLAGS: ServiceFlags = { created: false, credentialsChanged: false, addressChanged: false, planChanged: false, moved: false };
