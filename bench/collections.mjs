@@ -29,7 +29,7 @@
 import knexFactory from 'knex';
 import { performance } from 'node:perf_hooks';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -443,16 +443,18 @@ try {
     const gnuTime = existsSync('/usr/bin/time') ? '/usr/bin/time' : null;
     const cpuFile = join(tmpdir(), `ispctl-bench-cli-cpu-${process.pid}`);
     const cliCpu = [];
+    if (process.env.BENCH_PGSS) await db.raw('create extension if not exists pg_stat_statements').then(() => db.raw('select pg_stat_statements_reset()'));
     for (let run = 0; run < RUNS; run++) {
       tick();
       const t0 = performance.now();
-      const command = [process.execPath, join(ROOT, 'bin', 'run.js'), 'collections', 'run', '--force', '--json'];
+      const command = [process.execPath, ...(process.env.BENCH_CLI_NODE_ARGS?.split(' ').filter(Boolean) ?? []), join(ROOT, 'bin', 'run.js'), 'collections', 'run', '--force', '--json'];
       const cli = spawnSync(gnuTime ?? command[0], gnuTime ? ['-f', '%U %S', '-o', cpuFile, ...command] : command.slice(1), {
         env: { ...process.env, DATABASE_URL: cliUrl, ISPCTL_NOW: clock.now().toISOString(), ISPCTL_SECRET_KEY: SECRET_KEY, ISPCTL_ROUTER_TIMEOUT: '60', NO_COLOR: '1' },
         encoding: 'utf8',
         maxBuffer: 256 * 1024 * 1024,
       });
       const ms = performance.now() - t0;
+      if (process.env.BENCH_CLI_DUMP) { writeFileSync(process.env.BENCH_CLI_DUMP + run, cli.stdout); await reset(); continue; }
       const out = JSON.parse(cli.stdout || '{}');
       if (cli.status !== 0 || out.data?.suspended?.length !== SUBSCRIBERS || out.data?.routers?.applied !== SUBSCRIBERS) {
         throw new Error(`ispctl collections run: exit ${cli.status}, ${out.data?.suspended?.length} suspended: ${cli.stderr.slice(0, 500)}`);
@@ -465,6 +467,10 @@ try {
       await reset();
     }
     rmSync(cpuFile, { force: true });
+    if (process.env.BENCH_PGSS) {
+      const r = await db.raw(`select calls, round(total_exec_time::numeric, 1) as ms, rows, left(regexp_replace(query, '\\s+', ' ', 'g'), 150) as q from pg_stat_statements where dbid = (select oid from pg_database where datname = current_database()) order by total_exec_time desc limit 30`);
+      for (const x of r.rows) process.stderr.write(`${String(x.ms).padStart(9)} ms ${String(x.calls).padStart(6)}x ${String(x.rows).padStart(7)} rows  ${x.q}\n`);
+    }
     report(`collections.cli-suspend-${k}-api (${engine}, process start included)`, cliTimes, 'ms', TARGET(engine), {
       note: 'ispctl collections run --force --json from the shell, a new process and new database connections each run, until its router work is done',
     });

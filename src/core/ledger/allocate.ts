@@ -175,7 +175,7 @@ export async function recomputeTotals(db: Db, invoiceIds: readonly number[], now
 export interface RecomputeScope {
   invoiceIds?: readonly number[];
   subscriberIds?: readonly number[];
-  /** The invoices of every subscriber with an id in this range (a chunk of a collections run, without a list of its ids). */
+  /** The invoices, paid ones aside, of every subscriber with an id in this range (a chunk of a collections run, without a list of its ids). */
   range?: SubscriberRange;
   /** Every invoice not void and not paid (the daily pass turning due invoices overdue). */
   all?: boolean;
@@ -217,7 +217,10 @@ export async function recomputeInvoices(db: Db, scope: RecomputeScope, today: st
       params.push(idArray(scope.subscriberIds));
     }
     if (scope.range) {
-      parts.push('(i.subscriber_id > ? and i.subscriber_id <= ?)');
+      // A chunk of the daily pass (a collections run): as for everyone below, not the paid ones,
+      // years of history that no allocation changed since (the writer that reverses one
+      // rebalances its subscriber).
+      parts.push(`(i.subscriber_id > ? and i.subscriber_id <= ? and i.status <> 'paid')`);
       params.push(scope.range.after, scope.range.upTo);
     }
     if (parts.length === 0) return [];
