@@ -9,6 +9,7 @@ import { generateInvoices } from '../../src/core/billing/generate.js';
 import { FixedClock } from '../../src/core/clock.js';
 import { pauseCollections, resumeCollections } from '../../src/core/collections/controls.js';
 import { runCollections, type RunChunk } from '../../src/core/collections/run.js';
+import { runCollectionsThrough } from '../../src/core/collections/through.js';
 import type { ServiceContext } from '../../src/core/context.js';
 import { recordPayment, type RecordPaymentResult } from '../../src/core/payments/service.js';
 import { createPlan } from '../../src/core/plans/service.js';
@@ -246,5 +247,27 @@ describeEachEngine('collections run with chunks under way at once', (db) => {
     const again = await runCollections(ctx, { force: true, chunkSize: CHUNK, overlap: 2 });
     expect(await suspendedCount(ctx)).toBe(COUNT);
     expect(again.suspended.length).toBeGreaterThanOrEqual(4);
+  });
+
+  it('carried through (as the command does it), a run that fails part way leaves the router work of its committed chunks queued for anyone, not held by itself', async () => {
+    await ctx.db('collection_events').del();
+    await ctx.db('notifications').del();
+    await ctx.db('provisioning_jobs').del();
+    await ctx.db('services').update({ collection_status: 'current', access_state: 'active', access_reason: 'ok', rate_limit: '20M/50M' });
+    await ctx.db.raw(`create function refuse_u10() returns trigger language plpgsql as $$
+      begin if new.username = 'u10' and new.collection_status = 'suspended' then raise exception 'u10 refuses'; end if; return new; end $$`);
+    await ctx.db.raw('create trigger refuse_u10 before update on services for each row execute function refuse_u10()');
+    try {
+      const chunks: RunChunk[] = [];
+      await expect(runCollectionsThrough(ctx, { force: true, chunkSize: CHUNK, overlap: 1, onChunk: (c) => void chunks.push(c) })).rejects.toThrow(/u10 refuses/);
+      expect(chunks.map((c) => c.index)).toEqual([1, 2]);
+      // The two chunks' suspensions were queued held by the run; it gave them back as it failed.
+      const jobs = (await ctx.db('provisioning_jobs').select('status', 'claimed_by')) as Array<{ status: string; claimed_by: string | null }>;
+      expect(jobs).toHaveLength(8);
+      expect(jobs.every((j) => j.status === 'pending' && j.claimed_by === null)).toBe(true);
+    } finally {
+      await ctx.db.raw('drop trigger refuse_u10 on services');
+      await ctx.db.raw('drop function refuse_u10()');
+    }
   });
 });

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { generateInvoices } from '../../src/core/billing/generate.js';
 import { FixedClock } from '../../src/core/clock.js';
 import { runCollections } from '../../src/core/collections/run.js';
+import { runCollectionsThrough } from '../../src/core/collections/through.js';
 import type { ServiceContext } from '../../src/core/context.js';
 import { CANCELLED_ERROR, GIVEN_UP_ERROR } from '../../src/core/notify/hold.js';
 import { queueNotifications, sendNotifications } from '../../src/core/notify/outbox.js';
@@ -162,6 +163,35 @@ describeEachEngine('outbox: notices before actions, gateway limits', (db) => {
     await runJobs(ctx, drivers, { timeoutMs: 5000 });
     expect(secret('dan')?.disabled).toBe('true');
     expect(arrivals.filter((a) => a.channel === 'sms' && a.to === phoneOf('dan'))).toEqual([]);
+  });
+
+  it('carried through as the command does it, a suspension still waiting for its notice is left queued, not held by the run, and goes ahead when the notice is given up', async () => {
+    // Ben pays November and is restored; his December invoice goes unpaid.
+    at('2026-11-30T00:00:00Z');
+    await recordPayment(ctx, { subscriber: 'ben', amount: '1500', method: 'cash', reference: 'OR-2' });
+    await runJobs(ctx, drivers, { timeoutMs: 5000 });
+    expect(secret('ben')?.disabled).toBe('false');
+    at('2026-12-01T00:00:00Z');
+    await generateInvoices(ctx, {});
+    refused.add(phoneOf('ben')); // his suspension SMS cannot be delivered
+
+    at('2026-12-25T01:00:00Z');
+    const through = await runCollectionsThrough(ctx, { force: true }, { apply: { drivers, timeoutMs: 5000 } });
+    expect(through.run.suspended).toHaveLength(1);
+    expect(through.notices).toMatchObject({ sent: 1, retrying: 1 });
+    // The run queued its router work held for itself; the suspension waiting for the SMS went back
+    // to the queue (anyone's, due at once, still waiting for its notice), the router untouched.
+    expect(secret('ben')?.disabled).toBe('false');
+    expect(through.routers).toMatchObject({ status: 'partial', applied: 0, remaining: 1 });
+    const jobs = await ctx.db('provisioning_jobs').whereIn('id', through.run.jobIds).select('status', 'claimed_by');
+    expect(jobs).toEqual([{ status: 'pending', claimed_by: null }]);
+    expect((await runJobs(ctx, drivers, { timeoutMs: 5000 })).claimed).toBe(0);
+
+    at('2026-12-25T03:05:00Z'); // the hold has passed: the notice is given up, the suspension goes ahead
+    expect((await sendNotifications(ctx, {})).givenUp).toBe(1);
+    await runJobs(ctx, drivers, { timeoutMs: 5000 });
+    expect(secret('ben')?.disabled).toBe('true');
+    refused.delete(phoneOf('ben'));
   });
 
   it('an SMS gateway answering 429 with Retry-After is left alone for as long as it asked; nothing is lost or counted as a failed attempt', async () => {

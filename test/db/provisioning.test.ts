@@ -2,7 +2,7 @@ import { expect, test } from 'vitest';
 import type { Knex } from 'knex';
 import { FixedClock } from '../../src/core/clock.js';
 import { provisionChanges, refreshAccess } from '../../src/core/provisioning/access.js';
-import { claimJobs, completeJobs, countOpenJobs, enqueueJobs, failJobs, FINISHED_JOBS_KEEP_DAYS, forgetFinishedJobs, keepQueueStatistics, listJobs, QUEUE_STATISTICS_FROM } from '../../src/core/provisioning/jobs.js';
+import { claimJobs, completeJobs, countOpenJobs, enqueueJobs, failJobs, FINISHED_JOBS_KEEP_DAYS, forgetFinishedJobs, keepQueueStatistics, listJobs, QUEUE_STATISTICS_FROM, takeHeldJobs, workerId } from '../../src/core/provisioning/jobs.js';
 import { housekeeping } from '../../src/core/daemon/store.js';
 import { ALONE_TURN_FACTOR, runJobs, type Drivers } from '../../src/core/provisioning/runner.js';
 import { describeEachEngine } from '../helpers/db.js';
@@ -165,6 +165,39 @@ describeEachEngine('provisioning', (db) => {
     expect(both.done).toBe(20);
     expect(turns.every(([, n]) => n <= turnJobs)).toBe(true);
     expect(turns.slice(0, 2).map(([r]) => r).sort()).toEqual(['turns1', 'turns2']);
+  });
+
+  test('jobs queued held by a runner: running in its name (a pending one of the same target taken over), read by its run, not claimed by others; what the run does not get to goes back', async () => {
+    const k = db().knex;
+    const [r] = await k('routers').insert({ name: 'held1', host: '127.0.0.8', api_user: 'admin', api_password_enc: 'x', radius_secret_enc: 'x', mode: 'api' }).returning('id');
+    const router = Number(r.id);
+    const spec = (n: number) => ({ routerId: router, kind: 'service' as const, target: `service:${700_000 + n}` });
+    const [pendingBefore] = await enqueueJobs(k, [spec(0)], clock.now());
+    const me = workerId();
+    const held = await enqueueJobs(k, [0, 1, 2, 3, 4].map(spec), clock.now(), { holder: me });
+    expect(held).toHaveLength(5);
+    expect(held).toContain(pendingBefore); // taken over, not queued twice
+    const rows = (await k('provisioning_jobs').where({ router_id: router }).select('status', 'claimed_by')) as Array<{ status: string; claimed_by: string }>;
+    expect(rows).toHaveLength(5);
+    expect(rows.every((x) => x.status === 'running' && x.claimed_by === me)).toBe(true);
+    // Nobody else's: another runner finds nothing to claim, and reads none of them as its own.
+    expect(await claimJobs(k, { routerIds: [router] }, clock.now(), 'elsewhere:1:1')).toEqual([]);
+    expect(await takeHeldJobs(k, { routerIds: [router] }, clock.now(), 'elsewhere:1:1')).toEqual([]);
+    expect((await takeHeldJobs(k, { routerIds: [router] }, clock.now(), me, held.slice(0, 2))).map((j) => j.id)).toEqual([...held].sort((a, b) => a - b).slice(2));
+
+    // Its run takes three (a limit stands in for a budget that ran out): those are done, the
+    // other two go back to the queue, due at once, for anyone.
+    const seen: number[] = [];
+    const drivers: Drivers = {
+      api: { run: async (_c, _r, jobs) => (seen.push(...jobs.map((j) => j.id)), jobs.map((j) => ({ id: j.id, ok: true }))) },
+      radius: { run: async (_c, _r, jobs) => jobs.map((j) => ({ id: j.id, ok: true })) },
+    };
+    const summary = await runJobs(db().ctx(clock), drivers, { ids: held, held: true, limit: 3 });
+    expect(summary).toMatchObject({ claimed: 3, done: 3, released: 2, doneElsewhere: 0 });
+    expect(seen).toEqual([...held].sort((a, b) => a - b).slice(0, 3));
+    const after = (await k('provisioning_jobs').where({ router_id: router }).orderBy('id').select('status', 'claimed_by')) as Array<{ status: string; claimed_by: string | null }>;
+    expect(after.map((x) => `${x.status} ${x.claimed_by}`)).toEqual(['done null', 'done null', 'done null', 'pending null', 'pending null']);
+    expect(await claimJobs(k, { routerIds: [router] }, clock.now(), 'elsewhere:1:1')).toHaveLength(2);
   });
 
   test('housekeeping forgets jobs finished over the retention, oldest first and a bounded number per call; open and recent ones stay', async () => {

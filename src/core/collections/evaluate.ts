@@ -91,6 +91,8 @@ export interface EvaluateOptions {
    * its chunk read with its subscribers' lock; without it, each is read here.
    */
   given?: EvaluateGiven;
+  /** Queue the router work held by this runner (see EnqueueOptions.holder in provisioning/jobs.ts). */
+  jobHolder?: string;
 }
 
 /** Read once by a caller that evaluates many times (a collections run, per run or per chunk). */
@@ -622,7 +624,7 @@ export async function evaluateCollections(db: Db, ctx: Pick<ServiceContext, 'clo
   const changes = statusChanges(planned);
   // A chunk of a run names its subscribers by range alone: the services are read and written through it.
   const onlyRange = opts.subscriberIds?.length === 0 ? opts.subscriberRange : undefined;
-  const written = await changeCollectionStatuses(db, ctx, changes, given?.statusWrite, onlyRange);
+  const written = await changeCollectionStatuses(db, ctx, changes, given?.statusWrite, onlyRange, opts.jobHolder !== undefined ? { holder: opts.jobHolder } : {});
   const changed = new Set(written.changed);
   result.jobIds = written.jobIds;
   // A transition happened when one of its services changed, or (a further reminder) none had to.

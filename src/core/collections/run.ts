@@ -88,6 +88,11 @@ export interface RunCollectionsOptions {
   overlap?: number;
   /** Transitions and messages not rendered kept in the result (default RUN_SAMPLE); the rest are counted. */
   sampleSize?: number;
+  /**
+   * Queue the run's router work held by this runner (see EnqueueOptions.holder), for a caller
+   * that carries it to the routers at once (runCollectionsThrough); default pending, for anyone.
+   */
+  jobHolder?: string;
 }
 
 /** One committed chunk of a run. */
@@ -204,7 +209,7 @@ export async function runCollections(ctx: ServiceContext, opts: RunCollectionsOp
       const collections = await evaluateCollections(db, ctx, { subscriberIds: scope.subscriberIds, subscriberRange: scope.subscribersIn, today, dryRun: true, overCap, given });
       return { ids, collections, lateJobIds: [] };
     }
-    const r = await rebalance(db, ctx, scope, { today, collections: { locked: true, overCap, run: true, given } });
+    const r = await rebalance(db, ctx, scope, { today, collections: { locked: true, overCap, run: true, given, ...(opts.jobHolder !== undefined ? { jobHolder: opts.jobHolder } : {}) } });
     const late = pausedNow
       ? null
       : await chargeLateFeesAndWriteOffs(db, ctx, { today, subscriberIds: scope.subscriberIds, subscriberRange: scope.subscribersIn, settings: views, statusWrite });

@@ -1,7 +1,9 @@
 // A collections run carried through to the routers, as `collections run` and the daemon do it:
 // the run (chunk by chunk), then the held suspension notices of those it suspended (their
 // suspensions wait for them, see src/core/notify/hold.ts), then the router work, bounded by the
-// router timeout (what does not make it stays queued for the daemon).
+// router timeout (what does not make it stays queued for the daemon). The run queues its router
+// work held by this process already (each job written twice, not claimed a third time); what the
+// router work does not get to goes back to the queue, and so does all of it when a step fails.
 //
 // One step after the run, not a step after each chunk while the run goes on: tried, with each
 // chunk's work applied while the next chunk was worked out, 10,000 suspensions reached the lab
@@ -14,6 +16,7 @@ import type { ServiceContext } from '../context.js';
 import { NOTICE_BEFORE_ACTION_MS } from '../notify/hold.js';
 import type { NotificationTransport, SendSummary } from '../notify/outbox.js';
 import { applyNow, type ApplyOptions, type ApplyOutcome } from '../provisioning/apply.js';
+import { releaseJobs, workerId } from '../provisioning/jobs.js';
 import { runCollections, type RunCollectionsOptions, type RunCollectionsResult } from './run.js';
 
 export interface ThroughOptions {
@@ -50,13 +53,37 @@ export function mergeSends(a: SendSummary | null, b: SendSummary): SendSummary {
 }
 
 export async function runCollectionsThrough(ctx: ServiceContext, runOpts: RunCollectionsOptions = {}, opts: ThroughOptions = {}): Promise<CollectionsThroughResult> {
-  const run = await runCollections(ctx, runOpts);
+  const holder = workerId();
+  // The jobs of the chunks committed so far: when a step fails before the router work, they go
+  // back to the queue for the daemon, not left held by a process that gives up on them.
+  const queued: number[] = [];
+  const giveBack = () => releaseJobs(ctx.db, queued, ctx.clock.now(), holder).catch(() => undefined);
+  let run: RunCollectionsResult;
+  try {
+    run = await runCollections(ctx, {
+      ...runOpts,
+      jobHolder: holder,
+      onChunk: (chunk) => {
+        queued.push(...chunk.jobIds);
+        return runOpts.onChunk?.(chunk);
+      },
+    });
+  } catch (err) {
+    await giveBack();
+    throw err;
+  }
   if (run.dryRun) return { run, notices: null, routers: { ...NONE, routers: [], queued: [] } };
   let notices: SendSummary | null = null;
-  if (run.suspended.length && run.notifications) {
-    const { sendNotifications } = await import('../notify/outbox.js');
-    notices = await sendNotifications(ctx, { heldOnly: true, subscriberIds: run.suspended, budgetMs: NOTICE_BEFORE_ACTION_MS, ...(opts.transport ? { transport: opts.transport } : {}) });
+  try {
+    if (run.suspended.length && run.notifications) {
+      const { sendNotifications } = await import('../notify/outbox.js');
+      notices = await sendNotifications(ctx, { heldOnly: true, subscriberIds: run.suspended, budgetMs: NOTICE_BEFORE_ACTION_MS, ...(opts.transport ? { transport: opts.transport } : {}) });
+    }
+  } catch (err) {
+    queued.splice(0, queued.length, ...run.jobIds);
+    await giveBack();
+    throw err;
   }
-  const routers = await applyNow(ctx, run.jobIds, opts.apply);
+  const routers = await applyNow(ctx, run.jobIds, { ...opts.apply, held: true });
   return { run, notices, routers };
 }

@@ -56,7 +56,7 @@ export interface RebalanceOptions {
   /** The most services collections may suspend in this step (collections run); default no cap. */
   maxSuspensions?: number | null;
   /** How collections evaluates (a chunk of a collections run: subscribers locked, cap decided for the whole run). */
-  collections?: Pick<EvaluateOptions, 'locked' | 'overCap' | 'run' | 'given'>;
+  collections?: Pick<EvaluateOptions, 'locked' | 'overCap' | 'run' | 'given' | 'jobHolder'>;
 }
 
 export interface RebalanceResult {

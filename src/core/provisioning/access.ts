@@ -8,7 +8,7 @@ import { chunks, idArray, rowsJson, rowsOf, type SubscriberRange } from '../db/s
 import type { Db } from '../db/tx.js';
 import { ispToday, listSettings, type SettingView } from '../settings/service.js';
 import { formatLocalDate, toLocalDate } from '../time.js';
-import { enqueueJobs, type JobSpec } from './jobs.js';
+import { enqueueJobs, type EnqueueOptions, type JobSpec } from './jobs.js';
 
 export interface AccessScope {
   serviceIds?: number[];
@@ -197,6 +197,7 @@ export async function changeCollectionStatuses(
   list: readonly CollectionStatusChange[],
   given?: StatusWriteSettings,
   within?: SubscriberRange,
+  queue: EnqueueOptions = {},
 ): Promise<CollectionStatusResult> {
   const out: CollectionStatusResult = { changed: [], refused: [], changes: [], jobIds: [] };
   const allowed = list.filter((c) => collectionTransitionAllowed(c.from, c.to));
@@ -229,7 +230,7 @@ export async function changeCollectionStatuses(
     );
     statusWritten(res, byId, routers, out, specs);
   }
-  out.jobIds = await enqueueJobs(db, specs, now);
+  out.jobIds = await enqueueJobs(db, specs, now, queue);
   return out;
 }
 

@@ -51,6 +51,8 @@ export interface ApplyOptions {
   drivers?: Drivers | (() => Promise<Drivers>);
   /** Take jobs even while they wait out a backoff after a failure (retries by hand). */
   ignoreBackoff?: boolean;
+  /** The jobs were queued held by this process (see RunOptions.held). */
+  held?: boolean;
 }
 
 /** At most this many still-queued jobs are listed in an outcome (the count is always exact). */
@@ -139,7 +141,7 @@ export async function applyNow(ctx: ServiceContext, work: QueuedWork, opts: Appl
   // acknowledged by then stays queued for the daemon (what it had stays done).
   // A lane per router at most, and there are no more routers than jobs (one job: one lane, which
   // looks for due routers once, not once for each of 32 lanes).
-  const summary = await runJobs(ctx, drivers, { ids, timeoutMs, budgetMs: timeoutMs, concurrency: Math.min(ids.length, DEFAULT_CONCURRENCY), ...(opts.ignoreBackoff ? { ignoreBackoff: true } : {}) });
+  const summary = await runJobs(ctx, drivers, { ids, timeoutMs, budgetMs: timeoutMs, concurrency: Math.min(ids.length, DEFAULT_CONCURRENCY), ...(opts.ignoreBackoff ? { ignoreBackoff: true } : {}), ...(opts.held ? { held: true } : {}) });
   // The run counted what is still open of these jobs: listed only when something is.
   const open = summary.remaining.pending + summary.remaining.running;
   const left = open === 0 ? { count: 0, jobs: [] } : await stillQueued(ctx.db, ids);

@@ -82,7 +82,18 @@ const BATCH = 5000;
  * value winning; the earlier due time stays). Set-based: one statement per 5,000 jobs.
  * Returns the ids of the pending jobs that now stand for the specs.
  */
-export async function enqueueJobs(db: Db, specs: JobSpec[], now: Date): Promise<number[]> {
+export interface EnqueueOptions {
+  /**
+   * Queue them held already by this runner (`running`, claimed by it), for a caller that carries
+   * them to the routers itself right after its transaction (a collections run): the runner then
+   * reads them (takeHeldJobs) instead of claiming, and each job is written twice, not three
+   * times. A pending job of the same target is taken over. What the runner does not get to, it
+   * puts back (runJobs with `held`); a holder that dies leaves them to releaseDeadClaims.
+   */
+  holder?: string;
+}
+
+export async function enqueueJobs(db: Db, specs: JobSpec[], now: Date, opts: EnqueueOptions = {}): Promise<number[]> {
   const ids: number[] = [];
   const unique = new Map<string, JobSpec>();
   for (const s of specs) unique.set(`${s.routerId}|${s.kind}|${s.target}`, s);
@@ -94,6 +105,10 @@ export async function enqueueJobs(db: Db, specs: JobSpec[], now: Date): Promise<
   // binding thousands of parameters cost more than the insert.
   for (let i = 0; i < all.length; i += BATCH) {
     const rows = all.slice(i, i + BATCH).map((s) => ({ router_id: s.routerId, service_id: s.serviceId ?? null, kind: s.kind, target: s.target, payload: s.payload ?? {} }));
+    if (opts.holder !== undefined) {
+      for (const r of await rowsOf<{ id: bigint }>(db, HELD_INSERT, [JSON.stringify(rows), now, opts.holder, now, now, now, now, now, opts.holder])) ids.push(Number(r.id));
+      continue;
+    }
     const result = await rowsOf<{ id: bigint }>(
       db,
       `insert into provisioning_jobs (router_id, service_id, kind, target, payload, status, attempts, next_attempt_at, created_at, updated_at)
@@ -109,11 +124,34 @@ export async function enqueueJobs(db: Db, specs: JobSpec[], now: Date): Promise<
     );
     for (const r of result) ids.push(Number(r.id));
   }
-  if (ids.length) await notifyJobs(db);
+  // Held jobs are this runner's: no one else is to be woken for them.
+  if (ids.length && opts.holder === undefined) await notifyJobs(db);
   return ids;
 }
 
 const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/**
+ * enqueueJobs with a holder: the pending jobs of the same targets taken over (held, their payload
+ * merged), the others inserted held. Bindings: the rows; claimed_at, claimed_by, updated_at (the
+ * take-over); next_attempt_at, created_at, updated_at, claimed_at, claimed_by (the insert).
+ */
+const HELD_INSERT = `
+  with x as (select * from json_to_recordset(?::json) as x(router_id int, service_id int, kind text, target text, payload jsonb)),
+  took as (
+    update provisioning_jobs p
+       set status = 'running', claimed_at = ?::timestamptz, claimed_by = ?, updated_at = ?::timestamptz,
+           payload = p.payload || x.payload, service_id = coalesce(x.service_id, p.service_id)
+      from x
+     where p.status = 'pending' and p.router_id = x.router_id and p.kind = x.kind and p.target = x.target
+    returning p.id, p.router_id, p.kind, p.target),
+  ins as (
+    insert into provisioning_jobs (router_id, service_id, kind, target, payload, status, attempts, next_attempt_at, created_at, updated_at, claimed_at, claimed_by)
+    select x.router_id, x.service_id, x.kind, x.target, x.payload, 'running', 0, ?::timestamptz, ?::timestamptz, ?::timestamptz, ?::timestamptz, ?
+      from x
+     where not exists (select 1 from took t where t.router_id = x.router_id and t.kind = x.kind and t.target = x.target)
+    returning id)
+  select id from took union all select id from ins`;
 
 /** Wakes daemons listening for new jobs (PostgreSQL LISTEN/NOTIFY; harmless on PGlite). */
 export async function notifyJobs(db: Db): Promise<void> {
@@ -138,6 +176,8 @@ export interface ClaimFilter {
   /** Ignore backoff: take pending jobs even if their next attempt is later (jobs retry). */
   ignoreBackoff?: boolean;
   limit?: number;
+  /** dueRouters only: jobs this runner holds already (queued held, see EnqueueOptions) count as due too. */
+  holder?: string;
 }
 
 export { workerId } from './claims.js';
@@ -150,6 +190,7 @@ function dueJobs(db: Knex, filter: ClaimFilter, now: Date): Knex.QueryBuilder {
       p.where('status', 'pending');
       if (!filter.ignoreBackoff) p.where('next_attempt_at', '<=', now);
     }).orWhere((r) => r.where('status', 'running').where('claimed_at', '<', stale));
+    if (filter.holder !== undefined) w.orWhere((h) => h.where('status', 'running').where('claimed_by', filter.holder!));
   });
   // Lists of ids travel as one array parameter each: a mass run asks for 10,000 jobs by id, and
   // 10,000 placeholders cost more to send and plan than the claim itself.
@@ -166,7 +207,7 @@ function dueJobs(db: Knex, filter: ClaimFilter, now: Date): Knex.QueryBuilder {
  * by a dead runner. FOR UPDATE SKIP LOCKED lets several runners share the queue on PostgreSQL.
  */
 export async function claimJobs(db: Knex, filter: ClaimFilter, now: Date, worker = ownWorkerId()): Promise<Job[]> {
-  const sub = dueJobs(db, filter, now)
+  const sub = dueJobs(db, { ...filter, holder: undefined }, now)
     .select('id')
     .orderBy('id')
     .limit(filter.limit ?? 50_000)
@@ -179,6 +220,22 @@ export async function claimJobs(db: Knex, filter: ClaimFilter, now: Date, worker
     .whereIn('id', sub)
     .returning(JOB_COLUMNS);
   return (rows as JobRow[]).map(toJob).sort((a, b) => a.id - b.id);
+}
+
+/**
+ * The jobs `filter` asks for that this runner holds already (queued held, see EnqueueOptions),
+ * but those in `skip` (taken before) and suspensions still waiting for their notice: read, not
+ * written, where a claim writes every row again. Oldest first, at most `filter.limit`.
+ */
+export async function takeHeldJobs(db: Knex, filter: ClaimFilter, now: Date, worker: string, skip: readonly number[] = []): Promise<Job[]> {
+  const q = db('provisioning_jobs').select(JOB_COLUMNS).where({ status: 'running', claimed_by: worker });
+  if (filter.ids) q.whereRaw('id = any(?::bigint[])', [idArray(filter.ids)]);
+  if (filter.routerIds) q.whereRaw('router_id = any(?::int[])', [idArray(filter.routerIds)]);
+  if (filter.serviceIds) q.whereRaw('service_id = any(?::bigint[])', [idArray(filter.serviceIds)]);
+  if (skip.length) q.whereRaw('not (id = any(?::bigint[]))', [idArray(skip)]);
+  q.whereRaw(`not ${JOB_HELD_BY_NOTICE_SQL}`, heldBindings(now));
+  const rows = (await q.orderBy('id').limit(filter.limit ?? 50_000)) as JobRow[];
+  return rows.map(toJob);
 }
 
 /** Open jobs from which the statistics' picture of the queue is checked (see keepQueueStatistics). */

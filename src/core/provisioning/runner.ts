@@ -19,7 +19,7 @@ import type { ServiceContext } from '../context.js';
 import type { RouterRow } from '../db/rows.js';
 import { toRouter, type Router } from '../routers/service.js';
 import { releaseDeadClaims, workerId } from './claims.js';
-import { claimJobs, completeJobs, countOpenJobs, dueRouters, failJobs, keepQueueStatistics, QUEUE_STATISTICS_FROM, releaseJobs, type ClaimFilter, type Job, type JobCounts } from './jobs.js';
+import { claimJobs, completeJobs, countOpenJobs, dueRouters, failJobs, keepQueueStatistics, QUEUE_STATISTICS_FROM, releaseJobs, takeHeldJobs, type ClaimFilter, type Job, type JobCounts } from './jobs.js';
 
 export type JobResult = { id: number; ok: true; detail?: string } | { id: number; ok: false; error: string };
 
@@ -69,6 +69,12 @@ export interface RunOptions extends ClaimFilter {
   turnJobs?: number;
   /** Jobs in a driver's first chunk (tests use small ones). */
   firstChunk?: number;
+  /**
+   * Jobs among `ids` were queued held by this process (enqueueJobs with a holder): they are read
+   * rather than claimed, and those not run (a suspension still waiting for its notice, the budget
+   * over) go back to the queue when the run ends.
+   */
+  held?: boolean;
   /** Polled between turns: routers that answer again; their work goes next, whatever its backoff. */
   returnedRouters?: () => number[];
   /**
@@ -188,7 +194,7 @@ export async function runJobs(ctx: ServiceContext, drivers: Drivers, opts: RunOp
   const refill = (): Promise<boolean> =>
     (refilling ??= (async () => {
       try {
-        const due = await withDb(() => dueRouters(db, filter, ctx.clock.now()));
+        const due = await withDb(() => dueRouters(db, opts.held ? { ...filter, holder: worker } : filter, ctx.clock.now()));
         // A mass change just queued: the planner must know of it before the claims and records.
         const dueTotal = due.reduce((n, r) => n + r.jobs, 0);
         if (dueTotal >= QUEUE_STATISTICS_FROM) await withDb(() => keepQueueStatistics(db, dueTotal));
@@ -276,7 +282,13 @@ export async function runJobs(ctx: ServiceContext, drivers: Drivers, opts: RunOp
     const jobsNow = alone ? turnJobs * ALONE_TURN_FACTOR : turnJobs;
     const limit = claimLimit !== undefined ? Math.min(jobsNow, claimLimit - claimedTotal) : jobsNow;
     if (limit <= 0) return 'done';
-    const jobs = await withDb(() => claimJobs(db, { ...filter, routerIds: [routerId], limit, ...(ignoreBackoff ? { ignoreBackoff: true } : {}) }, ctx.clock.now(), worker));
+    const claim = (n: number) => withDb(() => claimJobs(db, { ...filter, routerIds: [routerId], limit: n, ...(ignoreBackoff ? { ignoreBackoff: true } : {}) }, ctx.clock.now(), worker));
+    let jobs: Job[];
+    if (opts.held) {
+      // Ours already: read, not claimed (then any others of the ids that are due, claimed).
+      const held = await withDb(() => takeHeldJobs(db, { ...filter, routerIds: [routerId], limit }, ctx.clock.now(), worker, [...claimedIds]));
+      jobs = held.length < limit ? [...held, ...(await claim(limit - held.length))].sort((a, b) => a.id - b.id) : held;
+    } else jobs = await claim(limit);
     if (jobs.length === 0) return 'done';
     claimedTotal += jobs.length;
     for (const j of jobs) claimedIds.add(j.id);
@@ -418,26 +430,39 @@ export async function runJobs(ctx: ServiceContext, drivers: Drivers, opts: RunOp
   };
 
   const lanes = Math.max(1, opts.concurrency ?? DEFAULT_CONCURRENCY);
-  await Promise.all(
-    Array.from({ length: lanes }, async () => {
-      for (let n = await next(); n; n = await next()) {
-        atWork.add(n.routerId);
-        let result: 'more' | 'done' | 'failed';
-        try {
-          result = await turn(n.routerId, n.ignoreBackoff);
-        } finally {
-          atWork.delete(n.routerId);
+  // Held jobs this run did not get to (waiting for their notice, or the budget over) go back to
+  // the queue, due at once, whatever happened; then they are not ours to wait for below.
+  const putBack = async () => {
+    if (!opts.held || !opts.ids) return;
+    const left = opts.ids.filter((id) => !claimedIds.has(id));
+    if (left.length) released += await withDb(() => releaseJobs(db, left, ctx.clock.now(), worker));
+  };
+  try {
+    await Promise.all(
+      Array.from({ length: lanes }, async () => {
+        for (let n = await next(); n; n = await next()) {
+          atWork.add(n.routerId);
+          let result: 'more' | 'done' | 'failed';
+          try {
+            result = await turn(n.routerId, n.ignoreBackoff);
+          } finally {
+            atWork.delete(n.routerId);
+          }
+          if (result === 'failed') {
+            finished.add(n.routerId);
+            failedRouters.add(n.routerId);
+          }
+          else if (result === 'more') line.push({ routerId: n.routerId, ignoreBackoff: n.ignoreBackoff });
+          else if (opts.ids || opts.routerIds) finished.add(n.routerId);
+          if (claimLimit !== undefined && claimedTotal >= claimLimit) break;
         }
-        if (result === 'failed') {
-          finished.add(n.routerId);
-          failedRouters.add(n.routerId);
-        }
-        else if (result === 'more') line.push({ routerId: n.routerId, ignoreBackoff: n.ignoreBackoff });
-        else if (opts.ids || opts.routerIds) finished.add(n.routerId);
-        if (claimLimit !== undefined && claimedTotal >= claimLimit) break;
-      }
-    }),
-  );
+      }),
+    );
+  } catch (err) {
+    await putBack().catch(() => undefined);
+    throw err;
+  }
+  await putBack();
 
   const doneElsewhere = opts.ids ? await awaitOthers(db, opts.ids, claimedIds, Math.min(budgetEnd, started + timeoutMs)) : 0;
   const remaining = await countOpenJobs(db, { ids: opts.ids, routerIds: opts.routerIds });
