@@ -218,8 +218,8 @@ describeEachEngine('collections run with chunks under way at once', (db) => {
     expect((await runCollections(ctx, { force: true, chunkSize: CHUNK, overlap: 3 })).events).toBe(0);
   });
 
-  it('a chunk that fails ends the run with its error; what it would have written is not there, and nothing is left running', async () => {
-    // Everyone current again, then a service of the third chunk that refuses to change.
+  /** Everyone current again, no events, messages or jobs; then `body` with u10 (of the third chunk) refusing to be suspended. */
+  const withU10Refusing = async (body: () => Promise<void>) => {
     await ctx.db('collection_events').del();
     await ctx.db('notifications').del();
     await ctx.db('provisioning_jobs').del();
@@ -228,6 +228,15 @@ describeEachEngine('collections run with chunks under way at once', (db) => {
       begin if new.username = 'u10' and new.collection_status = 'suspended' then raise exception 'u10 refuses'; end if; return new; end $$`);
     await ctx.db.raw('create trigger refuse_u10 before update on services for each row execute function refuse_u10()');
     try {
+      await body();
+    } finally {
+      await ctx.db.raw('drop trigger refuse_u10 on services');
+      await ctx.db.raw('drop function refuse_u10()');
+    }
+  };
+
+  it('a chunk that fails ends the run with its error; what it would have written is not there, and nothing is left running', async () => {
+    await withU10Refusing(async () => {
       const chunks: RunChunk[] = [];
       const run = runCollections(ctx, { force: true, chunkSize: CHUNK, overlap: 2, onChunk: (c) => void chunks.push(c) });
       await expect(run).rejects.toThrow(/u10 refuses/);
@@ -239,10 +248,7 @@ describeEachEngine('collections run with chunks under way at once', (db) => {
       const now = await suspendedCount(ctx);
       await new Promise((r) => setTimeout(r, 200));
       expect(await suspendedCount(ctx)).toBe(now);
-    } finally {
-      await ctx.db.raw('drop trigger refuse_u10 on services');
-      await ctx.db.raw('drop function refuse_u10()');
-    }
+    });
     // The next run picks up whoever is still due.
     const again = await runCollections(ctx, { force: true, chunkSize: CHUNK, overlap: 2 });
     expect(await suspendedCount(ctx)).toBe(COUNT);
@@ -250,14 +256,7 @@ describeEachEngine('collections run with chunks under way at once', (db) => {
   });
 
   it('carried through (as the command does it), a run that fails part way leaves the router work of its committed chunks queued for anyone, not held by itself', async () => {
-    await ctx.db('collection_events').del();
-    await ctx.db('notifications').del();
-    await ctx.db('provisioning_jobs').del();
-    await ctx.db('services').update({ collection_status: 'current', access_state: 'active', access_reason: 'ok', rate_limit: '20M/50M' });
-    await ctx.db.raw(`create function refuse_u10() returns trigger language plpgsql as $$
-      begin if new.username = 'u10' and new.collection_status = 'suspended' then raise exception 'u10 refuses'; end if; return new; end $$`);
-    await ctx.db.raw('create trigger refuse_u10 before update on services for each row execute function refuse_u10()');
-    try {
+    await withU10Refusing(async () => {
       const chunks: RunChunk[] = [];
       await expect(runCollectionsThrough(ctx, { force: true, chunkSize: CHUNK, overlap: 1, onChunk: (c) => void chunks.push(c) })).rejects.toThrow(/u10 refuses/);
       expect(chunks.map((c) => c.index)).toEqual([1, 2]);
@@ -265,9 +264,6 @@ describeEachEngine('collections run with chunks under way at once', (db) => {
       const jobs = (await ctx.db('provisioning_jobs').select('status', 'claimed_by')) as Array<{ status: string; claimed_by: string | null }>;
       expect(jobs).toHaveLength(8);
       expect(jobs.every((j) => j.status === 'pending' && j.claimed_by === null)).toBe(true);
-    } finally {
-      await ctx.db.raw('drop trigger refuse_u10 on services');
-      await ctx.db.raw('drop function refuse_u10()');
-    }
+    });
   });
 });
