@@ -65,7 +65,7 @@ describeEachEngine('ledger property', (db) => {
   });
 
   /** Every invariant, for these subscribers, on `today`. */
-  async function check(subscriberIds: number[], today: string, label: string) {
+  async function check(subscriberIds: number[], today: string, label: string, rebalancedToday = false) {
     const k = db().knex;
     const invoices = (
       await k.raw(
@@ -97,6 +97,8 @@ describeEachEngine('ledger property', (db) => {
       expect(i.paid_minor, where).toBe(i.alloc);
       expect(i.alloc <= i.total_minor, where).toBe(true);
       expect(listed.get(Number(i.id))?.status, where).toBe(expectedStatus({ status: i.status, total: i.total_minor, paid: i.alloc, due: i.due }, today));
+      // Right after a rebalance (the daily pass's included), the stored status is today's too.
+      if (rebalancedToday) expect(i.status, `${where}, stored`).toBe(expectedStatus({ status: i.status, total: i.total_minor, paid: i.alloc, due: i.due }, today));
       expect(listed.get(Number(i.id))?.balanceMinor, where).toBe(i.total_minor - i.alloc);
     }
     for (const p of payments) {
@@ -160,14 +162,21 @@ describeEachEngine('ledger property', (db) => {
             const live = (await c.db('invoices').whereIn('subscriber_id', ids).whereNot('status', 'void').orderBy('id').select('number')) as Array<{ number: string }>;
             if (live.length) await voidInvoice(c, live[op.pick % live.length]!.number, { reason: 'property test' });
           } else {
-            // Days pass; the daemon's daily pass rebalances everyone (here: this run's subscribers).
+            // Days pass; the daemon's daily pass rebalances everyone (which recomputes only the
+            // invoices the date turns overdue), or a writer rebalances this run's subscribers
+            // (every invoice of theirs recomputed).
             clock.set(new Date(clock.now().getTime() + op.n * DAY));
-            await withTransaction(c.db, (trx) => rebalance(trx, c, { subscriberIds: ids }));
+            await withTransaction(c.db, (trx) => rebalance(trx, c, op.n % 2 ? { all: true } : { subscriberIds: ids }));
           }
-          await check(ids, manilaDate(clock.now()), log.join(' → '));
+          await check(ids, manilaDate(clock.now()), log.join(' → '), op.kind === 'days');
         }
       }),
-      { numRuns: 10, seed: Number(process.env.LEDGER_PROPERTY_SEED ?? 20261202) },
+      {
+        numRuns: 10,
+        seed: Number(process.env.LEDGER_PROPERTY_SEED ?? 20261202),
+        // Always tried as well: an invoice falls due and the daily pass (everyone) turns it overdue.
+        examples: [[[{ kind: 'generate' }, { kind: 'days', n: 17 }]]],
+      },
     );
   }, 600_000);
 });

@@ -175,9 +175,9 @@ export async function recomputeTotals(db: Db, invoiceIds: readonly number[], now
 export interface RecomputeScope {
   invoiceIds?: readonly number[];
   subscriberIds?: readonly number[];
-  /** The invoices, paid ones aside, of every subscriber with an id in this range (a chunk of a collections run, without a list of its ids). */
+  /** The invoices the date turns overdue (see DATE_TURNS_OVERDUE) of every subscriber with an id in this range (a chunk of a collections run, without a list of its ids). */
   range?: SubscriberRange;
-  /** Every invoice not void and not paid (the daily pass turning due invoices overdue). */
+  /** Every invoice the date turns overdue (the daily pass). */
   all?: boolean;
 }
 
@@ -194,6 +194,16 @@ interface RecomputedRow {
   status: InvoiceStatus;
   paid_minor: bigint;
 }
+
+/**
+ * The invoices whose status the date alone changes: issued, sent or partially paid, and past
+ * their due date (they become overdue). The daily pass (and a collections run's chunks) recompute
+ * only these: every other status changes only with the invoice's allocations, and each writer of
+ * allocations (a payment recorded or voided, credit settled, an invoice voided) recomputes the
+ * invoices it touched, so years of paid and already overdue history are not summed again every
+ * day. One placeholder: today.
+ */
+const DATE_TURNS_OVERDUE = `(i.status in ('issued', 'sent', 'partially_paid') and i.due_date < ?::date)`;
 
 /**
  * The invoice state machine's one writer: sets each invoice's paid_minor to the sum of its
@@ -217,18 +227,17 @@ export async function recomputeInvoices(db: Db, scope: RecomputeScope, today: st
       params.push(idArray(scope.subscriberIds));
     }
     if (scope.range) {
-      // A chunk of the daily pass (a collections run): as for everyone below, not the paid ones,
-      // years of history that no allocation changed since (the writer that reverses one
-      // rebalances its subscriber).
-      parts.push(`(i.subscriber_id > ? and i.subscriber_id <= ? and i.status <> 'paid')`);
-      params.push(scope.range.after, scope.range.upTo);
+      // A chunk of the daily pass (a collections run): as for everyone below.
+      parts.push(`(i.subscriber_id > ? and i.subscriber_id <= ? and ${DATE_TURNS_OVERDUE})`);
+      params.push(scope.range.after, scope.range.upTo, today);
     }
     if (parts.length === 0) return [];
     where.push(`(${parts.join(' or ')})`);
+  } else {
+    where.push(DATE_TURNS_OVERDUE);
+    params.push(today);
   }
-  // Everyone (the daily pass): a paid invoice only becomes unpaid when its allocations are
-  // reversed, and the writer that reverses them rebalances its subscriber; skip the paid ones.
-  where.push(scope.all ? `i.status not in ('void', 'paid')` : `i.status <> 'void'`);
+  where.push(`i.status <> 'void'`);
   const rows = await rowsOf<RecomputedRow>(
     db,
     `update invoices t

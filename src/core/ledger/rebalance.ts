@@ -5,7 +5,10 @@
 //
 //   1. totals   invoices whose lines changed get subtotal, discount and total from their lines
 //   2. status   each invoice's paid amount and status from its active allocations and today
-//               (`overdue` once past its due date in the ISP's time zone and not paid)
+//               (`overdue` once past its due date in the ISP's time zone and not paid); for a
+//               range or everyone (a collections run, the daily pass) only the invoices the
+//               date turns overdue, the others' allocations being unchanged since their writer
+//               recomputed them
 //   3. allocate open payment money (credit) goes to open invoices, oldest due first, and the
 //               invoices it paid get their paid amount and status again
 //   4. collections   the state machine re-evaluates the subscribers (restore, suspend, remind)
