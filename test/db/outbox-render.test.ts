@@ -29,8 +29,10 @@ describeEachEngine('outbox: messages filled in by the database read as rendered'
     dir = mkdtempSync(join(tmpdir(), 'ispctl-templates-'));
     // SQL-filled: text at both ends (the trim is the literal's own).
     writeFileSync(join(dir, 'suspension.sms.txt'), '  Hi {{subscriber_name}}, {{amount}} is due.\n\n');
-    // Rendered in JavaScript: a placeholder at the start, whose value the trim may cut.
-    writeFileSync(join(dir, 'reminder.sms.txt'), '{{subscriber_name}}: {{amount}} due\n');
+    // A placeholder at the start, after white space, and one at the end: the trim cuts the
+    // values (SQL-filled with the values trimmed, or rendered in JavaScript when a value is all
+    // white space).
+    writeFileSync(join(dir, 'reminder.sms.txt'), ' \t{{subscriber_name}} : {{amount}} due {{invoice_number}}\n');
     // A placeholder this message does not have: stored as failed.
     writeFileSync(join(dir, 'warning.sms.txt'), 'Dear {{nobody}}, pay {{amount}}.\n');
     writeFileSync(join(dir, 'suspension.email.txt'), 'Subject: {{isp_name}} notice for {{subscriber_name}}\n\nDear {{subscriber_name}},\n\npay {{amount}} ({{account_no}}).\n\n{{isp_name}}\n');
@@ -60,6 +62,14 @@ describeEachEngine('outbox: messages filled in by the database read as rendered'
         requests.push({ subscriberId: sid, eventKey: `test:${template}:${sid}`, template, data: { invoice_number: 'INV-1', amount: '₱9.00', due_date: 'Nov 16, 2026', suspension_date: 'Nov 22, 2026' }, recipient });
       }
     }
+    // A name of white space only, and an invoice number with spaces after it.
+    requests.push({
+      subscriberId: ids[0]!,
+      eventKey: 'test:reminder:blank',
+      template: 'reminder',
+      data: { invoice_number: 'INV-2 \n', amount: '₱9.00', due_date: 'Nov 16, 2026' },
+      recipient: { fullName: ' \u00a0 ', accountNo: 'S-000009', email: 's9@example.net', phone: '+639170000009', balanceMinor: 900n },
+    });
     const q = await queueNotifications(db().knex, ctx, requests);
     expect(q.queued).toBe(requests.length * 2);
     expect(q.renderErrors.map((e) => `${e.eventKey}/${e.channel}`).sort()).toEqual(ids.map((sid) => `test:warning:${sid}/sms`).sort());
@@ -94,7 +104,8 @@ describeEachEngine('outbox: messages filled in by the database read as rendered'
     const sms = (key: string) => rows.find((r) => r.event_key === key && r.channel === 'sms')!.body;
     const email = (key: string) => rows.find((r) => r.event_key === key && r.channel === 'email')!;
     expect(sms(`test:suspension:${ids[1]}`)).toBe("Hi   Ben O'Neil ?? $1 \\ , ₱9.00 is due.");
-    expect(sms(`test:reminder:${ids[1]}`)).toBe("Ben O'Neil ?? $1 \\ : ₱9.00 due");
+    expect(sms(`test:reminder:${ids[1]}`)).toBe("Ben O'Neil ?? $1 \\  : ₱9.00 due INV-1");
+    expect(sms('test:reminder:blank')).toBe(': ₱9.00 due INV-2');
     expect(email(`test:suspension:${ids[2]}`).subject).toBe('Bayan Net notice for Cora Tester');
     expect(email(`test:suspension:${ids[2]}`).body).toContain('Dear Cora\r\nTester,\n');
   });

@@ -184,27 +184,36 @@ interface SqlForm {
   id: number;
   subject: { literals: string[]; names: string[] } | null;
   body: { literals: string[]; names: string[] };
+  /**
+   * An SMS whose text starts (ends) with a placeholder, after nothing but white space: that
+   * white space, which each row's first (last) value takes in and trims (see formValues).
+   */
+  lead: string | null;
+  trail: string | null;
 }
 
 /**
  * How the database can fill a template so that the text is exactly what renderMessage (then
- * the SMS trim) gives, or null when it cannot: an SMS whose first or last part is a
- * placeholder or only spaces (the trim would depend on the values), a subject with a line
- * break in its text (folded to one space across the parts).
+ * the SMS trim) gives, or null when it cannot: a subject with a line break in its text (folded
+ * to one space across the parts). An SMS is trimmed at its ends: the literal there loses its
+ * white space, or, when a placeholder comes first (last), the row's value is trimmed instead.
  */
 function sqlForm(id: number, template: MessageTemplate, channel: Channel): SqlForm | null {
   const parts = templateParts(template);
   const split = (p: readonly string[]) => ({ literals: p.filter((_x, i) => i % 2 === 0), names: p.filter((_x, i) => i % 2 === 1) });
   const body = split(parts.body);
+  let lead: string | null = null;
+  let trail: string | null = null;
   if (channel === 'sms') {
     const last = body.literals.length - 1;
-    if (!/\S/.test(body.literals[0]!) || !/\S/.test(body.literals[last]!)) return null;
+    if (body.names.length && !/\S/.test(body.literals[0]!)) lead = body.literals[0]!;
+    if (body.names.length && !/\S/.test(body.literals[last]!)) trail = body.literals[last]!;
     body.literals[0] = body.literals[0]!.trimStart();
     body.literals[last] = body.literals[last]!.trimEnd();
   }
   const subject = parts.subject === null ? null : split(parts.subject);
   if (subject && subject.literals.some((x) => /[\r\n]/.test(x))) return null;
-  return { id, subject, body };
+  return { id, subject, body, lead, trail };
 }
 
 /** The values a row sends for a form (body's placeholders, then subject's), or null to render it here. */
@@ -215,6 +224,20 @@ function formValues(form: SqlForm, data: MessageData): string[] | null {
     const x = value(name);
     if (x === undefined || x === null) return null; // renderMessage says which
     v.push(String(x));
+  }
+  // An SMS starting (ending) with a value: the value is trimmed with the white space before
+  // (after) it, exactly as the whole text would be. A value that is all white space would let
+  // the trim run on into the next literal: that row is rendered here.
+  if (form.lead !== null) {
+    const first = (form.lead + v[0]!).trimStart();
+    if (first === '') return null;
+    v[0] = first;
+  }
+  if (form.trail !== null) {
+    const at = form.body.names.length - 1;
+    const last = (v[at]! + form.trail).trimEnd();
+    if (last === '') return null;
+    v[at] = last;
   }
   for (const name of form.subject?.names ?? []) {
     const x = value(name);
