@@ -218,12 +218,17 @@ describeEachEngine('collections run with chunks under way at once', (db) => {
     expect((await runCollections(ctx, { force: true, chunkSize: CHUNK, overlap: 3 })).events).toBe(0);
   });
 
-  /** Everyone current again, no events, messages or jobs; then `body` with u10 (of the third chunk) refusing to be suspended. */
-  const withU10Refusing = async (body: () => Promise<void>) => {
+  /** Everyone current again, no events, messages or jobs. */
+  const everyoneCurrent = async () => {
     await ctx.db('collection_events').del();
     await ctx.db('notifications').del();
     await ctx.db('provisioning_jobs').del();
     await ctx.db('services').update({ collection_status: 'current', access_state: 'active', access_reason: 'ok', rate_limit: '20M/50M' });
+  };
+
+  /** Everyone current again; then `body` with u10 (of the third chunk) refusing to be suspended. */
+  const withU10Refusing = async (body: () => Promise<void>) => {
+    await everyoneCurrent();
     await ctx.db.raw(`create function refuse_u10() returns trigger language plpgsql as $$
       begin if new.username = 'u10' and new.collection_status = 'suspended' then raise exception 'u10 refuses'; end if; return new; end $$`);
     await ctx.db.raw('create trigger refuse_u10 before update on services for each row execute function refuse_u10()');
@@ -265,5 +270,15 @@ describeEachEngine('collections run with chunks under way at once', (db) => {
       expect(jobs).toHaveLength(8);
       expect(jobs.every((j) => j.status === 'pending' && j.claimed_by === null)).toBe(true);
     });
+  });
+
+  it('carried through, a run whose router work cannot start (its drivers fail to load) leaves that work queued for anyone, not held by itself', async () => {
+    await everyoneCurrent();
+    const through = runCollectionsThrough(ctx, { force: true, chunkSize: CHUNK, overlap: 1 }, { apply: { drivers: async () => Promise.reject(new Error('no drivers here')) } });
+    await expect(through).rejects.toThrow(/no drivers here/);
+    expect(await suspendedCount(ctx)).toBe(COUNT);
+    const jobs = (await ctx.db('provisioning_jobs').select('status', 'claimed_by')) as Array<{ status: string; claimed_by: string | null }>;
+    expect(jobs).toHaveLength(COUNT);
+    expect(jobs.filter((j) => j.status !== 'pending' || j.claimed_by !== null)).toEqual([]);
   });
 });

@@ -5,7 +5,7 @@
 // it with backoff, and `ispctl jobs retry` tries it at once.
 import type { ServiceContext } from '../context.js';
 import type { Db } from '../db/tx.js';
-import type { JobKind } from './jobs.js';
+import { releaseJobs, workerId, type JobKind } from './jobs.js';
 // The runner (and the router clients behind it) loads only when there is work: every command
 // imports this module, most never apply anything.
 import type { Drivers, RouterRunSummary } from './runner.js';
@@ -134,8 +134,18 @@ export function mergeOutcomes(a: ApplyOutcome, b: ApplyOutcome): ApplyOutcome {
 export async function applyNow(ctx: ServiceContext, work: QueuedWork, opts: ApplyOptions = {}): Promise<ApplyOutcome> {
   const ids = jobIdsOf(work);
   if (ids.length === 0) return { ...NOTHING, routers: [], queued: [] };
-  const drivers = typeof opts.drivers === 'function' ? await opts.drivers() : (opts.drivers ?? (await (await import('./drivers.js')).defaultDrivers()));
-  const { runJobs, DEFAULT_CONCURRENCY } = await import('./runner.js');
+  let drivers: Drivers;
+  let runner: typeof import('./runner.js');
+  try {
+    drivers = typeof opts.drivers === 'function' ? await opts.drivers() : (opts.drivers ?? (await (await import('./drivers.js')).defaultDrivers()));
+    runner = await import('./runner.js');
+  } catch (err) {
+    // Held by this process and never to be run by it: back to the queue (runJobs does the same
+    // for what it does not get to).
+    if (opts.held) await releaseJobs(ctx.db, ids, ctx.clock.now(), workerId()).catch(() => undefined);
+    throw err;
+  }
+  const { runJobs, DEFAULT_CONCURRENCY } = runner;
   const timeoutMs = opts.timeoutMs ?? 5_000;
   // The command waits `timeoutMs` at most, whatever the size of the work: what a router had not
   // acknowledged by then stays queued for the daemon (what it had stays done).

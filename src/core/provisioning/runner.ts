@@ -159,9 +159,6 @@ export async function runJobs(ctx: ServiceContext, drivers: Drivers, opts: RunOp
   const turnJobs = opts.turnJobs ?? TURN_JOBS;
   const worker = workerId();
   const withDb = gate(opts.dbSlots ?? DEFAULT_DB_SLOTS);
-  // Work a killed runner left `running` goes back to the queue first, so it is not stuck until
-  // the claim timeout (src/core/provisioning/claims.ts).
-  await releaseDeadClaims(db, ctx.clock.now());
 
   const filter: ClaimFilter = { ...(opts.ids ? { ids: opts.ids } : {}), ...(opts.routerIds ? { routerIds: opts.routerIds } : {}), ...(opts.serviceIds ? { serviceIds: opts.serviceIds } : {}), ...(opts.ignoreBackoff ? { ignoreBackoff: true } : {}) };
   const tallies = new Map<number, RouterTally>();
@@ -438,6 +435,10 @@ export async function runJobs(ctx: ServiceContext, drivers: Drivers, opts: RunOp
     if (left.length) released += await withDb(() => releaseJobs(db, left, ctx.clock.now(), worker));
   };
   try {
+    // Work a killed runner left `running` goes back to the queue first, so it is not stuck until
+    // the claim timeout (src/core/provisioning/claims.ts). (Inside: a run that fails here still
+    // puts back what it held, or a daemon, which goes on, would hold it until that timeout.)
+    await releaseDeadClaims(db, ctx.clock.now());
     await Promise.all(
       Array.from({ length: lanes }, async () => {
         for (let n = await next(); n; n = await next()) {
