@@ -23,6 +23,7 @@ import * as notifyCancelled from './20261204040000_notify_cancelled.js';
 import * as transitionTablePlans from './20261205080000_transition_table_plans.js';
 import * as radiusCheckReplyTables from './20261206400000_radius_check_reply_tables.js';
 import * as runningJobHolders from './20261207010000_running_job_holders.js';
+import * as notificationsOneDueIndex from './20261208010000_notifications_one_due_index.js';
 
 export interface Migration {
   name: string;
@@ -53,4 +54,5 @@ export const migrations: Migration[] = [
   { name: '20261205080000_transition_table_plans', ...transitionTablePlans },
   { name: '20261206400000_radius_check_reply_tables', ...radiusCheckReplyTables },
   { name: '20261207010000_running_job_holders', ...runningJobHolders },
+  { name: '20261208010000_notifications_one_due_index', ...notificationsOneDueIndex },
 ];
