@@ -24,6 +24,7 @@ import * as transitionTablePlans from './20261205080000_transition_table_plans.j
 import * as radiusCheckReplyTables from './20261206400000_radius_check_reply_tables.js';
 import * as runningJobHolders from './20261207010000_running_job_holders.js';
 import * as notificationsOneDueIndex from './20261208010000_notifications_one_due_index.js';
+import * as servicesHotUpdates from './20261208020000_services_hot_updates.js';
 
 export interface Migration {
   name: string;
@@ -55,4 +56,5 @@ export const migrations: Migration[] = [
   { name: '20261206400000_radius_check_reply_tables', ...radiusCheckReplyTables },
   { name: '20261207010000_running_job_holders', ...runningJobHolders },
   { name: '20261208010000_notifications_one_due_index', ...notificationsOneDueIndex },
+  { name: '20261208020000_services_hot_updates', ...servicesHotUpdates },
 ];
