@@ -18,7 +18,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
@@ -88,6 +88,19 @@ try {
 } catch (err) {
   rmSync(next, { recursive: true, force: true });
   console.error(`build: bundling failed: ${err.message}`);
+  process.exit(1);
+}
+
+// V8's code cache of the bundled script, what every command starts from (scripts/bundle-load.mjs):
+// made here by loading every command's modules, before the swap, so no command finds the new
+// build without it.
+try {
+  const { load, writeCodeCache } = await import(pathToFileURL(join(next, 'bundle', 'load.js')).href);
+  for (const part of Object.values(load().parts)) await part();
+  writeCodeCache();
+} catch (err) {
+  rmSync(next, { recursive: true, force: true });
+  console.error(`build: the bundle does not load: ${err.stack ?? err}`);
   process.exit(1);
 }
 

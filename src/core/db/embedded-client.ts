@@ -38,11 +38,11 @@ export function embeddedIdleMs(env: Env = process.env): number {
 
 /**
  * The server's entry point, when running built code: next to this module (dist/src/core/db/), or
- * at the top of the bundle when this module is in one of its chunks (dist/bundle/chunks/).
+ * next to the bundled script this module is part of (dist/bundle/ispctl.cjs).
  */
 export function serverEntry(): string | undefined {
   const here = fileURLToPath(import.meta.url);
-  if (!here.endsWith('.js')) return undefined;
+  if (!/\.c?js$/.test(here)) return undefined;
   return [join(here, '..', 'embedded-server-main.js'), join(here, '..', '..', 'embedded-server-main.js')].find((p) => existsSync(p));
 }
 
