@@ -140,6 +140,9 @@ const tuiOutside = {
 /** The file the commands' code is bundled into (load.js runs it, by this name). */
 const SCRIPT = 'ispctl.cjs';
 
+/** CommonJS dependencies bundled into an ES module call require() for Node's modules: it has none of its own. */
+const ESM_REQUIRE = { js: "import { createRequire as __ispctlCreateRequire } from 'node:module'; const require = __ispctlCreateRequire(import.meta.url);" };
+
 /**
  * Bundles `root`'s sources into `outdir`: one script holding the CLI framework, every command, the
  * not-found hook and the help class with their dependencies (each module evaluated when first
@@ -178,25 +181,24 @@ export async function bundle(root, outdir) {
     stdin: { contents: "export { App } from './app.js';\nexport { summaryText } from './summary.js';\n", resolveDir: join(src, 'tui'), sourcefile: 'tui-entry.ts', loader: 'ts' },
     outfile: join(outdir, 'tui.js'),
     format: 'esm',
-    banner: { js: "import { createRequire as __ispctlCreateRequire } from 'node:module'; const require = __ispctlCreateRequire(import.meta.url);" },
+    banner: ESM_REQUIRE,
   });
   const server = await build({
     ...common,
     entryPoints: { 'embedded-server-main': join(src, 'core', 'db', 'embedded-server-main.ts') },
     outdir,
     format: 'esm',
-    // CommonJS dependencies call require() for Node's modules; an ES module has none of its own.
-    banner: { js: "import { createRequire as __ispctlCreateRequire } from 'node:module'; const require = __ispctlCreateRequire(import.meta.url);" },
+    banner: ESM_REQUIRE,
   });
   const write = (name, text) => {
     mkdirSync(dirname(join(outdir, name)), { recursive: true });
     writeFileSync(join(outdir, name), text);
   };
   write('load.js', readFileSync(join(root, 'scripts', 'bundle-load.mjs'), 'utf8'));
-  write('main.js', "import { load } from './load.js';\nexport async function main(dir) {\n  return (await load()).main(dir);\n}\n");
+  write('main.js', "import { load } from './load.js';\nexport function main(dir) {\n  return load().main(dir);\n}\n");
   for (const name of ['cli/help', 'hooks/not-found', ...commands.map((c) => `commands/${c.name}`)]) {
     const up = '../'.repeat(name.split('/').length - 1) || './';
-    write(`${name}.js`, `import { load } from '${up}load.js';\nconst part = await (await load()).parts[${JSON.stringify(name)}]();\nexport default part.default;\n`);
+    write(`${name}.js`, `import { load } from '${up}load.js';\nconst part = await load().parts[${JSON.stringify(name)}]();\nexport default part.default;\n`);
   }
   return { script: script.metafile, tui: tui.metafile, server: server.metafile };
 }
