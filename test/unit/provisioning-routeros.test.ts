@@ -78,6 +78,11 @@ describe('names and markers', () => {
     expect([...long].length).toBeLessThanOrEqual(200);
     expect(parseMarker(long)?.key).toBe('service:1');
     expect(cleanText('  a\u2028b  ')).toBe('a b');
+    // Bounded in characters, not UTF-16 units: at the bound, over it, and astral characters.
+    expect(cleanText('abcde', 5)).toBe('abcde');
+    expect(cleanText('abcdef', 5)).toBe('abcd…');
+    expect(cleanText('😀😀😀', 5)).toBe('😀😀😀');
+    expect(cleanText('😀😀😀😀😀😀', 5)).toBe('😀😀😀😀…');
   });
 
   it('names profiles from the plan id and a slug, and queues from the user name', () => {

@@ -68,6 +68,9 @@ const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
 /** Free text made safe for a one-line RouterOS comment: no control characters, one line, bounded. */
 export function cleanText(text: string, max = MAX_COMMENT_LENGTH): string {
   const s = text.replace(CONTROL, ' ').replace(/\s+/g, ' ').trim();
+  // No more UTF-16 units than the bound: no more characters either (a mass run writes one
+  // comment per subscriber; most are far shorter than the bound).
+  if (s.length <= max) return s;
   const chars = [...s];
   return chars.length <= max ? s : chars.slice(0, max - 1).join('').trimEnd() + '…';
 }
