@@ -8,6 +8,7 @@ import { listJobs } from '../../src/core/provisioning/jobs.js';
 import { buildDesiredState } from '../../src/core/provisioning/routeros/desired.js';
 import { apiDriver } from '../../src/core/provisioning/routeros/driver.js';
 import { applySync, planSync } from '../../src/core/provisioning/routeros/sync.js';
+import { retryJobs } from '../../src/core/provisioning/retry.js';
 import { runJobs, type Drivers } from '../../src/core/provisioning/runner.js';
 import { createPlan, editPlan } from '../../src/core/plans/service.js';
 import { addRouter, editRouter, getRouter } from '../../src/core/routers/service.js';
@@ -181,6 +182,33 @@ describeEachEngine('API-mode provisioning', (db) => {
     expect((await ctx.db('routers').where({ name: 'lab1' }).first()).last_error).toBeNull();
     await resumeSubscriber(ctx, 'ana');
     await provisionAndRun([ids.ana!]);
+  });
+
+  it('jobs retry takes the ids asked for: an unknown id is an error that changes nothing; a job done is not run again', async () => {
+    lab.faults.refuseConnections = true;
+    const s = await suspendSubscriber(ctx, 'bob', { reason: 'test' });
+    expect((await provisionAndRun(s.affectedServiceIds)).failed).toBe(1);
+    lab.faults.refuseConnections = false;
+    const [job] = await listJobs(ctx.db, { status: 'pending' });
+    expect(job).toMatchObject({ target: `service:${ids.bob}` });
+
+    await expect(retryJobs(ctx, { ids: [job!.id, 999_999], timeoutMs: 5000, drivers })).rejects.toMatchObject({ code: 'JOB_NOT_FOUND', message: expect.stringMatching(/\b999999\b/) });
+    expect((await listJobs(ctx.db, { status: 'pending' })).map((j) => j.id)).toEqual([job!.id]);
+    expect(secret('bob')!.disabled).toBe('false');
+    // Another router's jobs only: this one is not among them.
+    await addRouter(ctx, { name: 'lab2', host: '127.0.0.1', apiPort: lab.port, apiUser: 'admin', apiPassword: 'lab-pw', mode: 'api' });
+    expect(await retryJobs(ctx, { router: 'lab2', ids: [job!.id], timeoutMs: 5000, drivers })).toMatchObject({ tried: 0, jobs: [] });
+    expect(secret('bob')!.disabled).toBe('false');
+
+    const r = await retryJobs(ctx, { router: 'lab1', ids: [job!.id, job!.id], timeoutMs: 5000, drivers });
+    expect(r).toMatchObject({ tried: 1, done: 1, remaining: 0 });
+    expect(r.jobs).toEqual([expect.objectContaining({ id: job!.id, status: 'done', router: 'lab1' })]);
+    expect(secret('bob')!.disabled).toBe('true');
+    expect(await retryJobs(ctx, { ids: [job!.id], timeoutMs: 5000, drivers })).toMatchObject({ tried: 0, jobs: [] });
+    await ctx.db('routers').where({ name: 'lab2' }).delete();
+    await resumeSubscriber(ctx, 'bob');
+    await provisionAndRun([ids.bob!]);
+    expect(secret('bob')!.disabled).toBe('false');
   });
 
   it('sync lists exactly the hand edits, fixes them, and then has nothing to do', async () => {
