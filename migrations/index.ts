@@ -25,6 +25,7 @@ import * as radiusCheckReplyTables from './20261206400000_radius_check_reply_tab
 import * as runningJobHolders from './20261207010000_running_job_holders.js';
 import * as notificationsOneDueIndex from './20261208010000_notifications_one_due_index.js';
 import * as servicesHotUpdates from './20261208020000_services_hot_updates.js';
+import * as jobQueueStatisticsSample from './20261209010000_job_queue_statistics_sample.js';
 
 export interface Migration {
   name: string;
@@ -57,4 +58,5 @@ export const migrations: Migration[] = [
   { name: '20261207010000_running_job_holders', ...runningJobHolders },
   { name: '20261208010000_notifications_one_due_index', ...notificationsOneDueIndex },
   { name: '20261208020000_services_hot_updates', ...servicesHotUpdates },
+  { name: '20261209010000_job_queue_statistics_sample', ...jobQueueStatisticsSample },
 ];
