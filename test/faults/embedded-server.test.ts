@@ -182,6 +182,46 @@ describe('the embedded database server', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  test('a command that comes during a vacuum waits for one table, not the whole database; the rest is vacuumed at the next pause', async () => {
+    const dir = join(root, 'w');
+    unpackPgliteSnapshot(dir);
+    const { openDatabase } = (await import(CONN)) as typeof import('../../src/core/db/connection.js');
+    // A table far larger than the others, vacuumed first (the largest go first).
+    const w = await client(dir, 'bulk', ['200000', 'big'], { ISPCTL_EMBEDDED_VACUUM_IDLE: '0.3' });
+    expect(w.served).toBe(true);
+    const serverLog = () => (existsSync(join(dir, 'embedded-server.log')) ? readFileSync(join(dir, 'embedded-server.log'), 'utf8') : '');
+    // The server starts its pass 0.3 s after that client left: connect while it is under way.
+    await until('the vacuum to start', () => /vacuuming \d+ tables/.test(serverLog()), 30_000);
+    const db = await openDatabase({ engine: 'pglite', dataDir: dir, path: join(dir, 'pgdata') }, { command: 'test during vacuum', lockTimeoutMs: 60_000 });
+    try {
+      expect(db.served).toBe(true);
+      expect(Number((await db.knex.raw('select count(*)::int as n from marks')).rows[0].n)).toBe(200_000);
+    } finally {
+      await db.close();
+    }
+    await until('the vacuum to end', () => /vacuumed and analysed in \d+ ms \((\d+) tables\)/.test(serverLog()), 60_000);
+    const log = serverLog();
+    const gave = /vacuum gave way to a client after (\d+) of (\d+) tables/.exec(log);
+    expect(gave, log).not.toBeNull();
+    const [done, total] = [Number(gave![1]), Number(gave![2])];
+    expect(done).toBeGreaterThanOrEqual(1);
+    expect(done).toBeLessThan(total);
+    expect(log.indexOf(gave![0])).toBeLessThan(log.search(/vacuumed and analysed/));
+    expect(log).toMatch(new RegExp(`vacuumed and analysed in \\d+ ms \\(${total} tables\\)`));
+    expect(log).not.toMatch(/failed/);
+    // Every table was analysed by the pass, the one vacuumed before the client came included.
+    const again = await openDatabase({ engine: 'pglite', dataDir: dir, path: join(dir, 'pgdata') }, { command: 'test after vacuum', lockTimeoutMs: 60_000 });
+    try {
+      const known = Number((await again.knex.raw("select reltuples::float8 as n from pg_class where relname = 'marks'")).rows[0].n);
+      expect(known).toBeGreaterThan(190_000);
+      const never = (await again.knex.raw("select count(*)::int as n from pg_stat_all_tables where schemaname = 'public' and last_vacuum is null")).rows[0].n;
+      expect(never).toBe(0);
+    } finally {
+      await again.close();
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+
   test('removing the data directory stops the server at once', async () => {
     // The server the previous test started serves the database (it may be vacuuming, a pause
     // without clients after that test: then it answers the hello when done).

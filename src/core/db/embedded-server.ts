@@ -17,8 +17,8 @@
 //   planner's statistics never change (a collections run's notices claim took 5.6 s instead of
 //   0.1 s on tables never vacuumed, bench/collections.mjs). After `maintenanceIdleMs` without a
 //   client, when clients were served since the last time and the last vacuum is VACUUM_EVERY_MS
-//   old, it runs VACUUM (ANALYZE); a client that connects meanwhile waits for it, as for any
-//   other turn.
+//   old, it runs VACUUM (ANALYZE) table by table; a client that connects meanwhile waits for the
+//   table being vacuumed, and the rest waits for the next pause.
 import { lstatSync, mkdirSync, statSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
@@ -48,6 +48,30 @@ function hasError(reply: Buffer): boolean {
   }
   return false;
 }
+
+/** The first column of every DataRow ('D') of a protocol reply, as text (NULL as ''). */
+function firstColumn(reply: Buffer): string[] {
+  const out: string[] = [];
+  for (let at = 0; at + 5 <= reply.length; ) {
+    const length = reply.readInt32BE(at + 1);
+    if (length < 4) break;
+    if (reply[at] === 0x44 && reply.readInt16BE(at + 5) > 0) {
+      const n = reply.readInt32BE(at + 7);
+      out.push(n < 0 ? '' : reply.toString('utf8', at + 11, at + 11 + n));
+    }
+    at += 1 + length;
+  }
+  return out;
+}
+
+/**
+ * The tables a vacuum goes through one at a time (every table and materialized view of the
+ * database, the system catalogs included, as a database-wide VACUUM does; a table's TOAST table
+ * goes with it), the largest first, each named as format('%I.%I') quotes it.
+ */
+const VACUUM_TABLES_SQL = `select format('%I.%I', n.nspname, c.relname) from pg_class c join pg_namespace n on n.oid = c.relnamespace
+  where c.relkind in ('r', 'm') and n.nspname not like 'pg\\_toast%' and n.nspname not like 'pg\\_temp%'
+  order by pg_total_relation_size(c.oid) desc, 1`;
 
 export interface ServeOptions {
   dataDir: string;
@@ -143,12 +167,14 @@ export async function serveEmbedded(opts: ServeOptions): Promise<'idle' | 'gone'
   // come, a short idle time (ISPCTL_EMBEDDED_IDLE=1) must not end it before that client, slowed by
   // a busy machine, reaches the socket (it would then open the database itself).
   let served = false;
-  // Clients served since the last vacuum; the vacuum in progress (clients wait for its end).
+  // Clients served since the last vacuum; the vacuum in progress (a client waits for the table
+  // being vacuumed, then the vacuum waits for the next pause); the tables its pass has yet to do.
   let turnsSinceVacuum = 0;
   let vacuuming = false;
   let vacuumDone: Promise<void> = Promise.resolve();
   let lastVacuumAt = -Infinity;
   let maintenanceTimer: NodeJS.Timeout | undefined;
+  let pass: { tables: string[]; total: number; ms: number } | null = null;
   const maintenanceIdleMs = opts.maintenanceIdleMs ?? MAINTENANCE_IDLE_MS;
   const armIdle = () => {
     clearTimeout(idleTimer);
@@ -157,27 +183,50 @@ export async function serveEmbedded(opts: ServeOptions): Promise<'idle' | 'gone'
     if (active || vacuuming || queue.length > 0) return;
     idleTimer = setTimeout(() => finish('idle'), wait);
     // Not when the server would exit first: the next server starts with a vacuum to do as well.
-    const after = Math.max(maintenanceIdleMs, lastVacuumAt + VACUUM_EVERY_MS - Date.now());
-    if (turnsSinceVacuum > 0 && maintenanceIdleMs > 0 && after < wait) maintenanceTimer = setTimeout(vacuum, after);
+    // A pass that gave way to a client goes on at the next pause.
+    const after = pass ? maintenanceIdleMs : Math.max(maintenanceIdleMs, lastVacuumAt + VACUUM_EVERY_MS - Date.now());
+    if ((pass || turnsSinceVacuum > 0) && maintenanceIdleMs > 0 && after < wait) maintenanceTimer = setTimeout(vacuum, after);
   };
   const vacuum = () => {
     if (active || vacuuming || queue.length > 0) return;
     vacuuming = true;
     vacuumDone = runVacuum();
   };
+  // VACUUM (ANALYZE) one table at a time, and between two tables a client that came meanwhile
+  // goes first: it waits for one table (0.23 s for the largest, 20,000 messages, at 10,000
+  // subscribers), not for the whole database (0.8-1.1 s there).
   const runVacuum = async () => {
     clearTimeout(idleTimer);
-    const started = Date.now();
     try {
-      const reply = await exec(queryMessage('VACUUM (ANALYZE)'));
-      if (hasError(reply)) log('vacuum failed (the database answered with an error); tried again after the next clients');
-      else {
+      if (!pass) {
+        const reply = await exec(queryMessage(VACUUM_TABLES_SQL));
+        if (hasError(reply)) throw new Error('the list of tables to vacuum could not be read');
+        const tables = firstColumn(reply);
+        pass = { tables, total: tables.length, ms: 0 };
         turnsSinceVacuum = 0;
-        lastVacuumAt = Date.now();
-        log(`vacuumed and analysed in ${Date.now() - started} ms`);
+        log(`vacuuming ${tables.length} tables`);
       }
+      while (pass.tables.length) {
+        // PGlite answers within the same turn of the event loop: let it accept the clients that
+        // connected meanwhile before looking for them.
+        await new Promise((resolve) => setImmediate(resolve));
+        if (queue.length > 0) {
+          log(`vacuum gave way to a client after ${pass.total - pass.tables.length} of ${pass.total} tables; it goes on at the next pause`);
+          return;
+        }
+        const started = Date.now();
+        const reply = await exec(queryMessage(`VACUUM (ANALYZE) ${pass.tables[0]}`));
+        pass.ms += Date.now() - started;
+        // One table that fails (dropped since the list was read) does not stop the others.
+        if (hasError(reply)) log(`vacuum of ${pass.tables[0]} failed (the database answered with an error)`);
+        pass.tables.shift();
+      }
+      lastVacuumAt = Date.now();
+      log(`vacuumed and analysed in ${pass.ms} ms (${pass.total} tables)`);
+      pass = null;
     } catch (err) {
-      log(`vacuum failed: ${describeError(err)}`);
+      log(`vacuum failed: ${describeError(err)}; tried again after the next clients`);
+      pass = null;
     } finally {
       vacuuming = false;
       next();

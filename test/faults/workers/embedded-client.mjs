@@ -1,6 +1,7 @@
 // A client of the embedded database through ispctl's connection (and so its server).
 // Modes:
 //   write <n> <tag>   insert n rows in one transaction, print {"committed":n}
+//   bulk <n> <tag>    insert n rows in one statement, print {"committed":n}
 //   hold              begin, insert a row, set session state, print "inside", then wait to be killed
 //   state             print what a fresh session sees: {"rows":..,"tz":..,"temp":..,"inTx":..}
 const [connJs, dataDir, mode, ...args] = process.argv.slice(2);
@@ -18,6 +19,11 @@ if (mode === 'write') {
   await k.transaction(async (trx) => {
     for (let i = 0; i < Number(n); i++) await trx.raw('insert into marks (tag) values (?)', [tag]);
   });
+  await db.close();
+  process.stdout.write(JSON.stringify({ committed: Number(n), server, served: db.served === true }) + '\n');
+} else if (mode === 'bulk') {
+  const [n, tag] = args;
+  await k.raw('insert into marks (tag) select ? from generate_series(1, ?)', [tag, Number(n)]);
   await db.close();
   process.stdout.write(JSON.stringify({ committed: Number(n), server, served: db.served === true }) + '\n');
 } else if (mode === 'hold') {
