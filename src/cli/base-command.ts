@@ -72,6 +72,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   protected chalk: ChalkInstance = makeChalk(false);
   /** The database this command opened (migrated or not yet); closed in finally. */
   private opened?: Database;
+  /** This command had its database open (for errors: a server gone since was lost mid-run). */
+  private reached = false;
   /** The same database once migrated: what db() hands out. */
   private database?: Database;
   private serviceContext?: ServiceContext;
@@ -237,6 +239,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
         this.note(`Waiting for the embedded database, in use by ${who}...`);
       },
     });
+    this.reached = true;
     return this.opened;
   }
 
@@ -489,7 +492,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   private environment(): EnvironmentContext {
     try {
       const t = this.target;
-      return t.engine === 'pglite' ? { engine: 'pglite', dataDir: t.dataDir } : { engine: 'postgres', location: describeTarget(t) };
+      return t.engine === 'pglite' ? { engine: 'pglite', dataDir: t.dataDir } : { engine: 'postgres', location: describeTarget(t), reached: this.reached };
     } catch {
       return {};
     }

@@ -35,6 +35,18 @@ describe('environment errors', () => {
     expect(environmentError(refused, { engine: 'postgres', location: 'postgres://u:***@h/db' })?.code).toBe('DATABASE_UNREACHABLE');
     expect(environmentError(errno('57P01', 'terminating connection due to administrator command'), { engine: 'postgres' })?.code).toBe('DATABASE_CONNECTION_LOST');
     expect(environmentError(new Error('Connection terminated unexpectedly'), { engine: 'postgres' })?.code).toBe('DATABASE_CONNECTION_LOST');
+    // The server shutting down or refusing: unreachable for a command that never had it, lost
+    // mid-run for one that did (a fast restart cut its idle connection between two statements).
+    const shutting = errno('57P03', 'the database system is shutting down');
+    expect(environmentError(shutting, { engine: 'postgres' })?.code).toBe('DATABASE_UNREACHABLE');
+    expect(environmentError(shutting, { engine: 'postgres', reached: false })?.code).toBe('DATABASE_UNREACHABLE');
+    const lost = environmentError(shutting, { engine: 'postgres', location: 'postgres://u:***@h/db', reached: true });
+    expect(lost?.code).toBe('DATABASE_CONNECTION_LOST');
+    expect(lost?.message).toBe('The connection to PostgreSQL at postgres://u:***@h/db was lost mid-run (the server restarted, stopped or dropped it).');
+    expect(lost?.details).toMatchObject({ cause: 'connection_lost', safeToRepeat: true });
+    expect(environmentError(refused, { engine: 'postgres', reached: true })?.code).toBe('DATABASE_CONNECTION_LOST');
+    // A pool that times out is not a server gone.
+    expect(environmentError(new Error('Timeout acquiring a connection. The pool is probably full.'), { engine: 'postgres', reached: true })?.code).toBe('DATABASE_UNREACHABLE');
     // The same text from a router, or on the embedded database, is not the database's.
     expect(environmentError(errno('ECONNREFUSED', 'connect ECONNREFUSED'), { engine: 'pglite' })).toBeUndefined();
     const router = Object.assign(new Error('read ECONNRESET'), { name: 'RouterOSConnectionClosedError', code: 'ECONNRESET' });

@@ -80,6 +80,11 @@ export interface EnvironmentContext {
   engine?: 'pglite' | 'postgres';
   /** Where the database server is (password hidden), for messages. */
   location?: string;
+  /**
+   * The command had its database open before the error: a server it then cannot reach (shutting
+   * down, starting up, refusing) went away mid-run, as when its connection is cut.
+   */
+  reached?: boolean;
 }
 
 /**
@@ -135,7 +140,10 @@ export function environmentError(err: unknown, ctx: EnvironmentContext = {}): Is
   // Network failures are the database's only when the database is a server.
   if (ctx.engine !== 'postgres') return undefined;
   const server = ctx.location ? ` at ${ctx.location}` : '';
-  if (codes.some((c) => LOST.includes(c)) || /Connection terminated|terminating connection due to administrator command|server closed the connection unexpectedly|Client has encountered a connection error and is not queryable|ECONNRESET|EPIPE/i.test(texts) || codes.includes('ECONNRESET') || codes.includes('EPIPE')) {
+  // A run that loses its connection between two statements (a fast restart cutting an idle
+  // pooled connection) meets the server shutting down on its next connect: lost, not unreachable.
+  const goneSince = ctx.reached === true && (codes.some((c) => c === '57P03' || c === 'ECONNREFUSED') || /the database system is (starting up|shutting down)/i.test(texts));
+  if (goneSince || codes.some((c) => LOST.includes(c)) || /Connection terminated|terminating connection due to administrator command|server closed the connection unexpectedly|Client has encountered a connection error and is not queryable|ECONNRESET|EPIPE/i.test(texts) || codes.includes('ECONNRESET') || codes.includes('EPIPE')) {
     return new IspctlError('DATABASE_CONNECTION_LOST', `The connection to PostgreSQL${server} was lost mid-run (the server restarted, stopped or dropped it).`, {
       kind: 'failure',
       cause: err,
