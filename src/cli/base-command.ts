@@ -7,7 +7,7 @@ import { clockFromEnv } from '../core/clock.js';
 import type { ServiceContext } from '../core/context.js';
 import { describeTarget, resolveTarget, type DatabaseTarget } from '../core/db/config.js';
 import { openDatabase, type Database } from '../core/db/connection.js';
-import { UniqueViolationError } from '../core/db/errors.js';
+import { UniqueViolationError, databaseRefusal, failedStatement } from '../core/db/errors.js';
 import { errors } from '../core/error-catalogue.js';
 import { environmentError, type EnvironmentContext } from '../core/db/env-errors.js';
 import { foreignDatabase, inspectSchema, isUpToDate, migrateLatest } from '../core/db/migrate.js';
@@ -520,7 +520,11 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       for (const s of e.suggestions) lines.push(`  ${chalk.dim('→')} ${s}`);
       process.stderr.write(lines.join('\n') + '\n');
     }
-    if (this.env.DEBUG) process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
+    if (this.env.DEBUG) {
+      const statement = failedStatement(err);
+      if (statement) process.stderr.write(`The statement:\n${statement}\n`);
+      process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
+    }
   }
 }
 
@@ -538,6 +542,14 @@ export function toUserError(err: unknown, environment?: EnvironmentContext): Isp
     return errors.alreadyExists(err.detail ?? err.constraint ?? 'unique constraint', err);
   }
   if (err instanceof Errors.CLIError) return usageError(err);
+  const refused = databaseRefusal(err);
+  if (refused) {
+    return new IspctlError('DATABASE_REFUSED', `The database refused a statement (SQLSTATE ${refused.sqlstate}): ${refused.text}.`, {
+      kind: 'failure',
+      cause: err,
+      suggestions: ['Run again with DEBUG=1 to see the statement (never the values sent with it) and the stack trace'],
+    });
+  }
   const message = describeError(err);
   return new IspctlError('INTERNAL_ERROR', message || 'Unexpected error', {
     kind: 'failure',

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 import { describeTarget, type DatabaseTarget, type Engine } from './config.js';
 import { environmentError } from './env-errors.js';
+import { keepStatementApart } from './errors.js';
 import { EMBEDDED_SOCKET_PORT, SERVER_START_MS, findServer, lockedError, mayStartServer, socketPathFits } from './embedded-client.js';
 import { acquireFileLock, type FileLock, type LockHolder } from './lock.js';
 import { errors } from '../error-catalogue.js';
@@ -52,6 +53,18 @@ const parsers: Record<number, (v: string) => unknown> = {
 // knex prints connection errors and warnings itself; ours surface as thrown errors instead.
 const quietLog = { warn() {}, error() {}, deprecate() {}, debug() {} };
 
+/**
+ * Every knex of ispctl: quiet, and a failed statement's error in the database's own words. knex
+ * puts the statement's whole text before the message (a statement of 70 lines on the terminal
+ * and in a log line), and by default writes the values bound to `?` into that text, where a value
+ * may be a secret; compileSqlOnError off keeps them out, keepStatementApart the text.
+ */
+function makeKnex(config: Knex.Config): Knex {
+  const knex = knexFactory({ ...config, log: quietLog, compileSqlOnError: false });
+  knex.on('query-error', (err: unknown, query: { sql?: unknown }) => keepStatementApart(err, query?.sql));
+  return knex;
+}
+
 export async function openDatabase(target: DatabaseTarget, opts: OpenOptions = {}): Promise<Database> {
   if (target.engine === 'postgres') return openPostgres(target.url, opts);
   return openPglite(target, opts);
@@ -84,7 +97,7 @@ export const SESSION_SETUP = 'set jit = off';
 
 async function openPostgres(url: string, opts: OpenOptions): Promise<Database> {
   const types = await pgTypes();
-  const knex = knexFactory({
+  const knex = makeKnex({
     client: 'pg',
     connection: { connectionString: url, types, application_name: 'ispctl' } as Knex.PgConnectionConfig,
     pool: {
@@ -93,7 +106,6 @@ async function openPostgres(url: string, opts: OpenOptions): Promise<Database> {
       afterCreate: (conn: { query(sql: string, cb: (err: Error | null) => void): void }, done: (err: Error | null, conn: unknown) => void) => conn.query(SESSION_SETUP, (err) => done(err, conn)),
     },
     acquireConnectionTimeout: 15_000,
-    log: quietLog,
   });
   try {
     await knex.raw('select 1');
@@ -141,7 +153,7 @@ async function openServed(target: Extract<DatabaseTarget, { engine: 'pglite' }>,
       if (remaining === 0) throw lockedError(lockPath, found.busy, lockTimeoutMs);
       opts.onLockWait?.(found.busy);
     }
-    const knex = knexFactory({
+    const knex = makeKnex({
       client: 'pg',
       connection: {
         host: join(found.socket, '..'),
@@ -157,7 +169,6 @@ async function openServed(target: Extract<DatabaseTarget, { engine: 'pglite' }>,
       // PGlite has one session: one connection, kept until close (our turn).
       pool: { min: 0, max: 1, idleTimeoutMillis: 24 * 3600_000 },
       acquireConnectionTimeout: Math.max(2_000, remaining, lockTimeoutMs) + 60_000,
-      log: quietLog,
     });
     try {
       await knex.raw('select 1');
@@ -206,11 +217,10 @@ async function startPglite(target: Extract<DatabaseTarget, { engine: 'pglite' }>
     const [{ PGlite }, { default: ClientPgLite }] = await Promise.all([import('@electric-sql/pglite'), import('knex-pglite')]);
     const pglite = new PGlite(target.path, { parsers });
     await pglite.waitReady;
-    const knex = knexFactory({
+    const knex = makeKnex({
       client: ClientPgLite as unknown as typeof knexFactory.Client,
       dialect: 'postgres',
       connection: () => ({ pglite }) as unknown as Knex.StaticConnectionConfig,
-      log: quietLog,
     } as Knex.Config);
     let closed = false;
     return {
