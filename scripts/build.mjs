@@ -96,7 +96,8 @@ try {
 // build without it.
 try {
   const { load, writeCodeCache } = await import(pathToFileURL(join(next, 'bundle', 'load.js')).href);
-  for (const part of Object.values(load().parts)) await part();
+  // Compiled under the name it will have once swapped in: a cache keeps the name it was made under.
+  for (const part of Object.values(load({ origin: join(dist, 'bundle', 'ispctl.cjs') }).parts)) await part();
   writeCodeCache();
 } catch (err) {
   rmSync(next, { recursive: true, force: true });

@@ -27,8 +27,14 @@ function fnv1a(text) {
   return h.toString(16).padStart(8, '0');
 }
 
-/** The bundle's exports: `main` (oclif over the commands) and `parts` (a loader per command, the help class and the hook). */
-export function load() {
+/**
+ * The bundle's exports: `main` (oclif over the commands) and `parts` (a loader per command, the
+ * help class and the hook). `origin`: the script's name in stack traces, when it is not where it
+ * will run from. The build makes the cache in a directory it then renames, and a script taken
+ * from a cache keeps the name it was compiled under: every stack trace of every command would
+ * name a directory that no longer exists.
+ */
+export function load({ origin = file } = {}) {
   if (exported) return exported;
   let cachedData;
   try {
@@ -40,7 +46,7 @@ export function load() {
   // script is ASCII (scripts/bundle.mjs sees to it): read as Latin-1, V8 keeps it one byte a
   // character, without decoding UTF-8.
   const source = `(function (exports, require, module, __filename, __dirname, __ispctlModuleUrl, __ispctlImport) {${readFileSync(file, 'latin1')}\n})`;
-  script = new vm.Script(source, { filename: file, cachedData });
+  script = new vm.Script(source, { filename: origin, cachedData });
   // No cache, or one V8 would not take (Node upgraded since the build, other V8 flags): this
   // process leaves the cache of what it compiled for the next, where it may write (a read-only
   // installation compiles every time).

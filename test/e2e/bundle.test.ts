@@ -43,6 +43,25 @@ test('a command runs from the code cache the build made: oclif imports the comma
   expect(out).toContain('cache used: true');
 });
 
+test('a stack trace from the cached script names the script where it is, not the directory the build made it in', () => {
+  // DEBUG=1 prints the stack of an error; this one is oclif's, thrown inside the script.
+  let stderr = '';
+  try {
+    execFileSync(process.execPath, [BIN, 'router', 'add', 'x', '--api-port', 'abc'], { encoding: 'utf8', stdio: 'pipe', env: { ...process.env, NO_COLOR: '1', DEBUG: '1' } });
+  } catch (err) {
+    stderr = String((err as { stderr?: string }).stderr);
+  }
+  const files = [...stderr.matchAll(/\((\/[^():]+ispctl\.cjs):\d+:\d+\)/g)].map((m) => m[1]!);
+  expect(files.length, stderr).toBeGreaterThan(0);
+  expect(new Set(files)).toEqual(new Set([join(BUNDLE, 'ispctl.cjs')]));
+  const out = node(`
+    const load = await import(${JSON.stringify(pathToFileURL(join(BUNDLE, 'load.js')).href)});
+    load.load();
+    console.log('cache used:', load.cacheUsed());
+  `);
+  expect(out).toContain('cache used: true');
+});
+
 test('without a cache for its Node and flags a process compiles the script and leaves one for the next; other flags, another cache', () => {
   mkdirSync(copy);
   for (const f of ['ispctl.cjs', 'load.js']) copyFileSync(join(BUNDLE, f), join(copy, f));
