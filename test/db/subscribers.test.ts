@@ -271,6 +271,37 @@ describeEachEngine('subscribers', (db) => {
       expect((await rejection(listSubscribers(ctx.db, { state: 'sleepy' }))).code).toBe('INVALID_STATE');
     });
 
+    it('a state the policy decides reads the services a page at a time: the same rows, every read bounded', async () => {
+      // Before, such a listing read every service of the database to find the first 100.
+      const reads: Array<{ sql: string; bindings: readonly unknown[] }> = [];
+      const watch = (q: { sql: string; bindings?: readonly unknown[] }) => {
+        if (/from "services" as "s"/.test(q.sql)) reads.push({ sql: q.sql, bindings: q.bindings ?? [] });
+      };
+      ctx.db.client.on('query', watch);
+      try {
+        for (const pageSize of [1, 2, 3, 1000]) {
+          reads.length = 0;
+          expect(names(await listSubscribers(ctx.db, { state: 'blocked', pageSize }))).toEqual(['dina', 'eli']);
+          expect(names(await listSubscribers(ctx.db, { state: 'active', pageSize }))).toEqual(['juan.dc', 'Ana@fiber']);
+          expect(names(await listSubscribers(ctx.db, { state: 'blocked', pageSize, limit: 1 }))).toEqual(['dina']);
+          expect(reads.length).toBeGreaterThan(0);
+          for (const r of reads) {
+            expect(r.sql).toMatch(/ limit (\?|\$\d+)$/);
+            expect(r.bindings.at(-1)).toBe(pageSize);
+          }
+        }
+        // Five services, a page of two: three reads for all the blocked ones; one when the first page has the limit's.
+        reads.length = 0;
+        await listSubscribers(ctx.db, { state: 'blocked', pageSize: 2 });
+        expect(reads).toHaveLength(3);
+        reads.length = 0;
+        await listSubscribers(ctx.db, { state: 'active', pageSize: 2, limit: 2 });
+        expect(reads).toHaveLength(1);
+      } finally {
+        ctx.db.client.removeListener('query', watch);
+      }
+    });
+
     it('follows the settings: with suspension-action throttle nothing changes for a plan that says block', async () => {
       await setSettings(ctx, { 'suspension-action': 'throttle', 'throttle-download': '3M' });
       await ctx.db('services').where({ username: 'juan.dc' }).update({ collection_status: 'suspended' });

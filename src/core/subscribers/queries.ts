@@ -2,7 +2,7 @@
 // services, prices and access, and the desired access of services for provisioning.
 import { errors } from '../error-catalogue.js';
 import type { AccessState, DesiredAccess } from '../access/policy.js';
-import { loadNetworkSettings } from '../access/settings.js';
+import { loadNetworkSettings, type NetworkSettings } from '../access/settings.js';
 import type { ServiceContext } from '../context.js';
 import type { PlanRow, PrefixedPlanRow, RouterRow, ServiceRow, SubscriberRow } from '../db/rows.js';
 import type { Db } from '../db/tx.js';
@@ -34,7 +34,15 @@ export interface SubscriberListFilter {
   /** Include ended services (default: only current ones). */
   includeEnded?: boolean;
   limit?: number;
+  /**
+   * With a state the policy decides (active, throttled, blocked): services read this many at a
+   * time until `limit` pass (default LIST_PAGE).
+   */
+  pageSize?: number;
 }
+
+/** Services read at a time when the access policy filters them (listSubscribers). */
+export const LIST_PAGE = 5000;
 
 export interface SubscriberListRow {
   accountNo: string;
@@ -59,8 +67,11 @@ function escapeLike(s: string): string {
 }
 
 /**
- * One row per service matching the filters, in one query. The state filter is applied with the
- * access policy itself (never a second copy of its rules in SQL), then the limit.
+ * One row per service matching the filters, in subscriber order. The state filter is applied
+ * with the access policy itself (never a second copy of its rules in SQL), then the limit: the
+ * services are then read a page at a time (by subscriber and service id, after the last one
+ * read) until `limit` have passed, so the memory it takes is a page's and the limit's, not the
+ * whole table's (every service of a million subscribers, to find the first 100 blocked).
  */
 export async function listSubscribers(db: Db, filter: SubscriberListFilter = {}): Promise<SubscriberListRow[]> {
   const state = filter.state === undefined ? undefined : (String(filter.state).trim().toLowerCase() as ListState);
@@ -84,7 +95,7 @@ export async function listSubscribers(db: Db, filter: SubscriberListFilter = {})
       'r.name as router_name',
       ...planSelect('p'),
     )
-    .orderBy([{ column: 'u.id' }, { column: 's.id' }]);
+    .orderBy([{ column: 's.subscriber_id' }, { column: 's.id' }]);
   if (filter.plan !== undefined) {
     const plan: Pick<PlanRow, 'id'> | undefined = await db('plans').whereRaw('lower(name) = lower(?)', [filter.plan.trim()]).first('id');
     if (!plan) throw errors.planNotFound(filter.plan);
@@ -112,14 +123,26 @@ export async function listSubscribers(db: Db, filter: SubscriberListFilter = {})
     });
   }
   const computeState = state === 'active' || state === 'throttled' || state === 'blocked';
-  if (!computeState) q.limit(limit);
-  const rows: ListRow[] = await q;
+  const page = computeState ? Math.max(1, filter.pageSize ?? LIST_PAGE) : limit;
   const out: SubscriberListRow[] = [];
+  let after: [number, number] | undefined;
+  for (;;) {
+    const pq = after ? q.clone().whereRaw('(s.subscriber_id, s.id) > (?, ?)', after) : q.clone();
+    const rows: ListRow[] = await pq.limit(page);
+    addListRows(out, rows, settings, computeState ? (state as AccessState) : undefined, limit);
+    if (!computeState || out.length >= limit || rows.length < page) return out;
+    const last = rows[rows.length - 1]!;
+    after = [Number(last.subscriber_id), Number(last.id)];
+  }
+}
+
+/** Adds `rows` to `out` as list rows, those whose access is `state` when given, up to `limit`. */
+function addListRows(out: SubscriberListRow[], rows: readonly ListRow[], settings: NetworkSettings, state: AccessState | undefined, limit: number): void {
   for (const row of rows) {
     const plan = toPlanPrefixed(row);
     const service = toService(row);
     const access = accessOf(service, plan, settings);
-    if (computeState && access.state !== (state as AccessState)) continue;
+    if (state !== undefined && access.state !== state) continue;
     out.push({
       accountNo: row.account_no,
       fullName: row.full_name,
@@ -137,9 +160,8 @@ export async function listSubscribers(db: Db, filter: SubscriberListFilter = {})
       endedOn: service.endedOn,
       access,
     });
-    if (out.length >= limit) break;
+    if (out.length >= limit) return;
   }
-  return out;
 }
 
 // ---- show ---------------------------------------------------------------------------------
