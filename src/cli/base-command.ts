@@ -17,7 +17,7 @@ import { readFile } from 'node:fs/promises';
 import { applyNow, describeOutcome, jobIdsOf, mergeOutcomes, type ApplyOutcome, type QueuedJob, type QueuedWork } from '../core/provisioning/apply.js';
 import { EXIT_CODES, IspctlError, invalid, isIspctlError } from '../core/errors.js';
 import { defaultAskKind, isPromptExit, listWords, missingLabel, type AskKind, type Missing } from './ask.js';
-import { colourEnabled, makeChalk, renderDetails, toJson } from './output.js';
+import { colourEnabled, jsonListWriter, makeChalk, renderDetails, toJson } from './output.js';
 import type { Formats } from './format.js';
 import { ProgressLine } from './progress.js';
 import { renderCsv, renderTable, selectColumns, sortRows, tableWidth, type Column } from './table.js';
@@ -441,6 +441,40 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     const width = tableWidth(f.truncate !== false);
     const explicit = primary && typeof f.columns === 'string' && f.columns.trim() !== '';
     process.stdout.write(renderTable([...sorted, ...(opts.footer ?? [])], cols, { width, chalk: this.chalk, explicit }) + '\n');
+  }
+
+  /**
+   * Whether the main list may be written a page at a time (streamList): as JSON or CSV, in the
+   * order it is read (--sort needs every row first). A table is for people and stays whole.
+   */
+  protected listStreams(): boolean {
+    const f = this.flags as Record<string, unknown>;
+    return (this.jsonEnabled() || this.csvEnabled()) && (typeof f.sort !== 'string' || f.sort.trim() === '');
+  }
+
+  /**
+   * The main list written a page at a time as it is read (when listStreams()), so a command
+   * listing a million rows holds one page of them: the JSON envelope `--json` gives any result
+   * (`{"ok": true, "status": 0, "data": [...]}`, the same text), or the CSV. Waits for stdout to
+   * drain between pages. Resolves with the number of rows; the command then returns nothing.
+   */
+  protected async streamList<R>(pages: AsyncIterable<R[]>, columns: Column<R>[]): Promise<number> {
+    const f = this.flags as Record<string, unknown>;
+    const cols = selectColumns(columns, f.columns as string | undefined);
+    const json = this.jsonEnabled() ? jsonListWriter() : undefined;
+    const out = process.stdout;
+    const write = async (text: string) => {
+      if (text && !out.write(text)) await new Promise<void>((resolve) => out.once('drain', resolve));
+    };
+    let n = 0;
+    if (json) await write(json.head);
+    for await (const page of pages) {
+      await write(json ? json.page(page) : renderCsv(page, cols, n === 0));
+      n += page.length;
+    }
+    if (json) await write(json.tail(this.warnings));
+    else if (n === 0) await write(renderCsv([], cols));
+    return n;
   }
 
   /** A file's text, or standard input for `-`; an unreadable file is FILE_UNREADABLE. `stdin` says how to pass `-`. */

@@ -36,6 +36,30 @@ export function toJson(value: unknown, pretty = true): string {
   return JSON.stringify(value, bigintJson, space);
 }
 
+/**
+ * The `--json` envelope of a list written a page at a time (`{"ok": true, "status": 0, "data":
+ * [...]}`, warnings after the data), the same text as toJson of the whole envelope: `head`, then
+ * `page(rows)` for each page, then `tail(warnings)`.
+ */
+export function jsonListWriter(): { head: string; page(rows: readonly unknown[]): string; tail(warnings: readonly unknown[]): string } {
+  let n = 0;
+  return {
+    head: '{\n  "ok": true,\n  "status": 0,\n  "data": [',
+    page(rows) {
+      if (!rows.length) return '';
+      // The page as toJson prints an array ("[\n  {…},\n  {…}\n]") without its brackets, one
+      // level deeper: its rows as they stand inside the envelope.
+      const inner = toJson(rows).slice(2, -2);
+      const text = `${n === 0 ? '\n' : ',\n'}  ${inner.replace(/\n/g, '\n  ')}`;
+      n += rows.length;
+      return text;
+    },
+    tail(warnings) {
+      return `${n ? '\n  ]' : ']'}${warnings.length ? `,\n  "warnings": ${toJson(warnings).replace(/\n/g, '\n  ')}` : ''}\n}\n`;
+    },
+  };
+}
+
 function cell(v: unknown): string {
   if (v === null || v === undefined) return '';
   if (v instanceof Date) return v.toISOString();

@@ -316,10 +316,10 @@ export function renderTable<T>(rows: T[], allColumns: Column<T>[], opts: TableOp
   return [line(columns.map((c) => c.header), (s) => opts.chalk.bold(s)), ...cells.map((row) => line(row))].join('\n');
 }
 
-/** CSV of the rows: the column keys as the header row, then each column's raw value. */
-export function renderCsv<T>(rows: T[], columns: Column<T>[]): string {
+/** CSV of the rows: the column keys as the header row (unless `header` is false), then each column's raw value. */
+export function renderCsv<T>(rows: T[], columns: Column<T>[], header = true): string {
   return toCsv(
-    columns.map(columnKey),
+    header ? columns.map(columnKey) : null,
     rows.map((r) =>
       columns.map((c) => {
         const v = c.raw ? c.raw(r) : plain(c.get(r));

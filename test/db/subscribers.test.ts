@@ -12,6 +12,7 @@ import {
   desiredAccessForServices,
   editSubscriber,
   listSubscribers,
+  subscriberListPages,
   removeSubscriber,
   resumeSubscriber,
   showSubscriber,
@@ -300,6 +301,20 @@ describeEachEngine('subscribers', (db) => {
       } finally {
         ctx.db.client.removeListener('query', watch);
       }
+    });
+
+    it('pages: every one at most the page size, together the list, the limit across pages', async () => {
+      const pagesOf = async (filter: Parameters<typeof subscriberListPages>[1]) => {
+        const out: string[][] = [];
+        for await (const page of subscriberListPages(ctx.db, filter)) out.push(names(page));
+        return out;
+      };
+      expect(await pagesOf({ pageSize: 2 })).toEqual([['juan.dc', 'Ana@fiber'], ['carlo', 'dina'], ['eli']]);
+      expect(await pagesOf({ pageSize: 2, limit: 3 })).toEqual([['juan.dc', 'Ana@fiber'], ['carlo']]);
+      expect(await pagesOf({ pageSize: 2, state: 'blocked' })).toEqual([['dina'], ['eli']]);
+      expect(await pagesOf({ pageSize: 3, plan: 'home 10' })).toEqual([['carlo', 'dina']]);
+      expect(await pagesOf({ search: 'nobody at all' })).toEqual([]);
+      await expect(pagesOf({ state: 'sleepy' })).rejects.toMatchObject({ code: 'INVALID_STATE' });
     });
 
     it('follows the settings: with suspension-action throttle nothing changes for a plan that says block', async () => {

@@ -91,6 +91,13 @@ describe('columns, sort, CSV', () => {
         'Ben,10000.00,2026-12-02T00:30:00+08:00,"a ""quoted"", note"\r\n',
     );
   });
+
+  test('CSV a page at a time: the header with the first page only, the same text as the whole', () => {
+    const whole = renderCsv(rows, cols);
+    expect(renderCsv(rows.slice(0, 1), cols) + renderCsv(rows.slice(1), cols, false)).toBe(whole);
+    expect(renderCsv(rows.slice(0, 2), cols) + renderCsv([], cols, false) + renderCsv(rows.slice(2), cols, false)).toBe(whole);
+    expect(renderCsv([], cols)).toBe('name,amount,when,note\r\n');
+  });
 });
 
 describe('audit changes', () => {

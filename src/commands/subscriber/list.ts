@@ -1,8 +1,8 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../cli/base-command.js';
-import { listFlags } from '../../cli/table.js';
+import { listFlags, type Column } from '../../cli/table.js';
 import { formatSpeeds } from '../../cli/format.js';
-import { LIST_STATES, listSubscribers, type SubscriberListRow } from '../../core/subscribers/service.js';
+import { LIST_STATES, listSubscribers, subscriberListPages, type SubscriberListRow } from '../../core/subscribers/service.js';
 
 export default class SubscriberList extends BaseCommand<typeof SubscriberList> {
   protected override readsOnly = true;
@@ -27,15 +27,15 @@ export default class SubscriberList extends BaseCommand<typeof SubscriberList> {
 
   public async run() {
     const ctx = await this.ctx();
-    const rows = await listSubscribers(ctx.db, {
+    const filter = {
       plan: this.flags.plan,
       router: this.flags.router,
       state: this.flags.state,
       search: this.flags.search,
       includeEnded: this.flags.all,
       limit: this.flags.limit,
-    });
-    this.table(rows, [
+    };
+    const columns: Column<SubscriberListRow>[] = [
       { header: 'ACCOUNT', get: (r) => r.accountNo },
       { header: 'NAME', get: (r) => r.fullName },
       { header: 'USERNAME', get: (r) => r.username },
@@ -43,9 +43,21 @@ export default class SubscriberList extends BaseCommand<typeof SubscriberList> {
       { header: 'ROUTER', get: (r) => r.router ?? '' },
       { header: 'STATIC IP', get: (r) => r.staticIp ?? '', shrink: false, optional: true },
       { header: 'ACCESS', get: (r) => this.access(r), shrink: false },
-    ]);
-    if (rows.length === this.flags.limit) this.note(this.chalk.dim(`Showing the first ${rows.length}; use --limit for more.`));
+    ];
+    // As JSON or CSV, a page at a time as it is read: --limit 1000000 holds one page, not a million rows.
+    if (this.listStreams()) {
+      const n = await this.streamList(subscriberListPages(ctx.db, filter), columns);
+      this.moreNote(n);
+      return;
+    }
+    const rows = await listSubscribers(ctx.db, filter);
+    this.table(rows, columns);
+    this.moreNote(rows.length);
     return rows;
+  }
+
+  private moreNote(n: number): void {
+    if (n === this.flags.limit) this.note(this.chalk.dim(`Showing the first ${n}; use --limit for more.`));
   }
 
   private access(r: SubscriberListRow): string {

@@ -34,14 +34,11 @@ export interface SubscriberListFilter {
   /** Include ended services (default: only current ones). */
   includeEnded?: boolean;
   limit?: number;
-  /**
-   * With a state the policy decides (active, throttled, blocked): services read this many at a
-   * time until `limit` pass (default LIST_PAGE).
-   */
+  /** Services read at a time (default LIST_PAGE), until `limit` pass. */
   pageSize?: number;
 }
 
-/** Services read at a time when the access policy filters them (listSubscribers). */
+/** Services read at a time (listSubscribers, subscriberListPages). */
 export const LIST_PAGE = 5000;
 
 export interface SubscriberListRow {
@@ -74,6 +71,17 @@ function escapeLike(s: string): string {
  * whole table's (every service of a million subscribers, to find the first 100 blocked).
  */
 export async function listSubscribers(db: Db, filter: SubscriberListFilter = {}): Promise<SubscriberListRow[]> {
+  const out: SubscriberListRow[] = [];
+  for await (const page of subscriberListPages(db, filter)) for (const row of page) out.push(row);
+  return out;
+}
+
+/**
+ * listSubscribers' rows a page at a time (at most `pageSize`, default LIST_PAGE), for a command
+ * that writes each page as it comes: whatever the limit, it holds one page. A bad filter is
+ * thrown by the first page.
+ */
+export async function* subscriberListPages(db: Db, filter: SubscriberListFilter = {}): AsyncGenerator<SubscriberListRow[]> {
   const state = filter.state === undefined ? undefined : (String(filter.state).trim().toLowerCase() as ListState);
   if (state !== undefined && !(LIST_STATES as readonly string[]).includes(state)) {
     throw invalid('INVALID_STATE', `The state ${JSON.stringify(filter.state)} is not one of ${LIST_STATES.join(', ')}.`, [`Use one of: ${LIST_STATES.join(', ')}`]);
@@ -123,14 +131,21 @@ export async function listSubscribers(db: Db, filter: SubscriberListFilter = {})
     });
   }
   const computeState = state === 'active' || state === 'throttled' || state === 'blocked';
-  const page = computeState ? Math.max(1, filter.pageSize ?? LIST_PAGE) : limit;
-  const out: SubscriberListRow[] = [];
+  const page = Math.max(1, filter.pageSize ?? LIST_PAGE);
+  let left = limit;
   let after: [number, number] | undefined;
   for (;;) {
-    const pq = after ? q.clone().whereRaw('(s.subscriber_id, s.id) > (?, ?)', after) : q.clone();
-    const rows: ListRow[] = await pq.limit(page);
-    addListRows(out, rows, settings, computeState ? (state as AccessState) : undefined, limit);
-    if (!computeState || out.length >= limit || rows.length < page) return out;
+    // Filtered by the policy, a page may keep fewer than it read: read whole pages then.
+    const take = computeState ? page : Math.min(page, left);
+    // The subscribers' side bounded too: a merge join would otherwise walk their index from the
+    // first subscriber on every page (at 200,000 services a page took 56 ms instead of 10).
+    const pq = after ? q.clone().whereRaw('(s.subscriber_id, s.id) > (?, ?)', after).where('u.id', '>=', after[0]) : q.clone();
+    const rows: ListRow[] = await pq.limit(take);
+    const out: SubscriberListRow[] = [];
+    addListRows(out, rows, settings, computeState ? (state as AccessState) : undefined, left);
+    left -= out.length;
+    if (out.length) yield out;
+    if (left <= 0 || rows.length < take) return;
     const last = rows[rows.length - 1]!;
     after = [Number(last.subscriber_id), Number(last.id)];
   }

@@ -8,6 +8,6 @@
 export type { SubscriberInput } from './prepare.js';
 export { ispToday, accessOf } from './resolve.js';
 export { addSubscriber, type AddSubscriberResult } from './create.js';
-export { LIST_STATES, listSubscribers, showSubscriber, desiredAccessForServices, type ListState, type SubscriberListFilter, type SubscriberListRow, type ServiceDetails, type SubscriberDetails } from './queries.js';
+export { LIST_STATES, listSubscribers, subscriberListPages, showSubscriber, desiredAccessForServices, type ListState, type SubscriberListFilter, type SubscriberListRow, type ServiceDetails, type SubscriberDetails } from './queries.js';
 export { editSubscriber, type SubscriberChanges, type SubscriberEditResult } from './edit.js';
 export { removeSubscriber, suspendSubscriber, resumeSubscriber, type RemoveSubscriberResult, type AdminChangeResult } from './lifecycle.js';
