@@ -177,6 +177,11 @@ export async function runJobs(ctx: ServiceContext, drivers: Drivers, opts: RunOp
   const seen = new Set<number>();
   const finished = new Set<number>();
   const failedRouters = new Set<number>();
+  /**
+   * Routers reported back while one of their turns was under way: that turn claimed only the
+   * jobs already due, so when it ends they get another, whatever the backoff of the rest says.
+   */
+  const returnedAtWork = new Set<number>();
   const routerCache = new Map<number, { router: Router; row: RouterRow } | null>();
   let refilling: Promise<boolean> | undefined;
 
@@ -232,7 +237,8 @@ export async function runJobs(ctx: ServiceContext, drivers: Drivers, opts: RunOp
         finished.delete(id);
         const at = line.findIndex((l) => l.routerId === id);
         if (at >= 0) line.splice(at, 1);
-        if (!atWork.has(id)) line.unshift({ routerId: id, ignoreBackoff: true });
+        if (atWork.has(id)) returnedAtWork.add(id);
+        else line.unshift({ routerId: id, ignoreBackoff: true });
       }
       const head = line.shift();
       if (head) {
@@ -449,10 +455,12 @@ export async function runJobs(ctx: ServiceContext, drivers: Drivers, opts: RunOp
           } finally {
             atWork.delete(n.routerId);
           }
+          const returned = returnedAtWork.delete(n.routerId);
           if (result === 'failed') {
             finished.add(n.routerId);
             failedRouters.add(n.routerId);
           }
+          else if (returned) line.unshift({ routerId: n.routerId, ignoreBackoff: true });
           else if (result === 'more') line.push({ routerId: n.routerId, ignoreBackoff: n.ignoreBackoff });
           else if (opts.ids || opts.routerIds) finished.add(n.routerId);
           if (claimLimit !== undefined && claimedTotal >= claimLimit) break;
