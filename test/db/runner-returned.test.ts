@@ -56,21 +56,36 @@ describeEachEngine('router work of a router reported back mid-turn', (db) => {
     const slowJobs = (await ctx.db('provisioning_jobs').where({ router_id: slowId, status: 'pending' }).orderBy('id').pluck('id')).map(Number);
     expect(slowJobs).toHaveLength(3);
     await ctx.db('provisioning_jobs').whereIn('id', slowJobs.slice(1)).update({ attempts: 1, next_attempt_at: new Date('2026-11-01T01:00:00Z') });
-    // Each command of the slow router answers late, so its first turn (one job) is still under
-    // way while the other lane works on the fast router a job a turn, asking between turns which
-    // routers came back: the slow one, once the fast one has had two turns.
-    slow.faults.delayMs = 250;
+    // The slow router's first turn (its one due job) waits at the driver's door until the other
+    // lane, working on the fast router a job a turn, has asked between turns which routers came
+    // back: the slow one, while that turn is under way. No timing: each side waits for the other.
     let reported = false;
-    let reportedAtWork = false;
+    let slowAtDoor = false;
+    let slowArrived!: () => void;
+    const slowWaiting = new Promise<void>((r) => (slowArrived = r));
+    let letSlowIn!: () => void;
+    const slowMayGo = new Promise<void>((r) => (letSlowIn = r));
+    const gated: Drivers = {
+      api: {
+        run: async (c, router, jobs, o) => {
+          if (router.name === 'slow' && !reported) {
+            slowAtDoor = true;
+            slowArrived();
+            await slowMayGo;
+          } else if (router.name === 'fast') await slowWaiting;
+          return apiDriver.run(c, router, jobs, o);
+        },
+      },
+      radius: apiDriver,
+    };
     const returnedRouters = () => {
-      if (reported || disabled(fast) < 2) return [];
+      if (reported || !slowAtDoor) return [];
       reported = true;
-      reportedAtWork = disabled(slow) === 0;
+      letSlowIn();
       return [slowId];
     };
-    const summary = await runJobs(ctx, drivers, { timeoutMs: 5_000, concurrency: 2, turnJobs: 1, returnedRouters });
-    slow.faults.delayMs = 0;
-    expect(reportedAtWork).toBe(true);
+    const summary = await runJobs(ctx, gated, { timeoutMs: 5_000, concurrency: 2, turnJobs: 1, returnedRouters });
+    expect(reported).toBe(true);
     expect(summary).toMatchObject({ failed: 0, done: 9, remaining: { pending: 0, running: 0 } });
     expect(disabled(slow)).toBe(3);
     expect(disabled(fast)).toBe(6);
