@@ -311,3 +311,34 @@ describeEachEngine('billing generate in chunks', (db) => {
     expect(await db().knex('invoices').count({ n: '*' }).first()).toMatchObject({ n: 5n });
   });
 });
+
+describeEachEngine('billing generate in chunks, lines grouped when they share an invoice', (db) => {
+  it('a chunk where a subscriber has two new lines is written with them on one invoice, after chunks of one line each, numbers unbroken', async () => {
+    const clock = new FixedClock('2026-10-01T02:00:00Z');
+    const ctx = await setUp(db(), clock);
+    const who: Array<Awaited<ReturnType<typeof add>>> = [];
+    for (const u of ['jan', 'kim', 'lee', 'max', 'ned', 'oto']) who.push(await add(ctx, u));
+    // A second service for lee (priced in JavaScript: it starts part way through) and for ned
+    // (priced by the database): their chunks need grouping, the first one does not.
+    const svc = (await db().knex('services').where({ id: who[0]!.serviceId }).first()) as { plan_id: number; router_id: number };
+    const second = async (w: (typeof who)[number], username: string, startedOn: string) =>
+      db()
+        .knex('services')
+        .insert({ subscriber_id: w.subscriberId, plan_id: svc.plan_id, router_id: svc.router_id, username, password: `pw-${username}`, started_on: startedOn, access_state: 'active', access_reason: 'ok', rate_limit: '10M/50M', created_at: clock.now(), updated_at: clock.now() });
+    await second(who[2]!, 'lee2', '2026-11-16');
+    await second(who[4]!, 'ned2', '2026-10-01');
+    clock.set('2026-11-01T08:00:00+08:00');
+    const r = await generateInvoices(ctx, { chunkServices: 2 });
+    expect(r).toMatchObject({ invoices: 6, lines: 8, totalMinor: 8n * 150000n - 75000n, firstNumber: 'INV-2026-000001', lastNumber: 'INV-2026-000006' });
+    const invoices = (await db().knex('invoices').orderBy('subscriber_id').select('id', 'number', 'subscriber_id', 'subtotal_minor', 'total_minor')) as Array<{ id: number; number: string; subscriber_id: number; subtotal_minor: bigint; total_minor: bigint }>;
+    expect(invoices.map((i) => i.number)).toEqual(['INV-2026-000001', 'INV-2026-000002', 'INV-2026-000003', 'INV-2026-000004', 'INV-2026-000005', 'INV-2026-000006']);
+    expect(invoices.map((i) => i.total_minor)).toEqual([150000n, 150000n, 225000n, 150000n, 300000n, 150000n]);
+    for (const i of invoices) {
+      const lines = (await db().knex('invoice_lines').where({ invoice_id: i.id }).select('total_minor')) as Array<{ total_minor: bigint }>;
+      expect(lines.reduce((s, l) => s + l.total_minor, 0n)).toBe(i.subtotal_minor);
+    }
+    // No number drawn by a try that wrote nothing.
+    expect(Number((await db().knex('invoice_number_counters').where({ series: 'invoice' }).first('last_value')).last_value)).toBe(6);
+    expect(await generateInvoices(ctx, { chunkServices: 2 })).toMatchObject({ invoices: 0, lines: 0, alreadyInvoiced: 8 });
+  });
+});
