@@ -26,6 +26,7 @@ import * as runningJobHolders from './20261207010000_running_job_holders.js';
 import * as notificationsOneDueIndex from './20261208010000_notifications_one_due_index.js';
 import * as servicesHotUpdates from './20261208020000_services_hot_updates.js';
 import * as jobQueueStatisticsSample from './20261209010000_job_queue_statistics_sample.js';
+import * as radpostauthBlankOnlyPasswords from './20261210010000_radpostauth_blank_only_passwords.js';
 
 export interface Migration {
   name: string;
@@ -59,4 +60,5 @@ export const migrations: Migration[] = [
   { name: '20261208010000_notifications_one_due_index', ...notificationsOneDueIndex },
   { name: '20261208020000_services_hot_updates', ...servicesHotUpdates },
   { name: '20261209010000_job_queue_statistics_sample', ...jobQueueStatisticsSample },
+  { name: '20261210010000_radpostauth_blank_only_passwords', ...radpostauthBlankOnlyPasswords },
 ];

@@ -210,6 +210,12 @@ describeEachEngine('RADIUS views', (db) => {
     await k.raw(`INSERT INTO radpostauth (username, pass, reply, CalledStationId, CallingStationId, authdate) VALUES ('alice', 'alice-pw', 'Access-Accept', '', 'AA:BB', '2026-11-05 00:00:00+00')`);
     await k.raw(`UPDATE radpostauth SET pass = 'again'`);
     expect(await rows(k, `SELECT username, pass, reply FROM radpostauth`)).toEqual([{ username: 'alice', pass: null, reply: 'Access-Accept' }]);
+    // As the configuration ispctl writes sends it (the password left out of the request): kept empty.
+    await k.raw(`INSERT INTO radpostauth (username, pass, reply, authdate) VALUES ('bob', '', 'Access-Reject', '2026-11-05 00:00:01+00')`);
+    expect(await rows(k, `SELECT username, pass FROM radpostauth ORDER BY id`)).toEqual([
+      { username: 'alice', pass: null },
+      { username: 'bob', pass: '' },
+    ]);
     await k.raw(`INSERT INTO nasreload (NASIPAddress, ReloadTime) VALUES ('127.0.0.2', TO_TIMESTAMP(1793836800)) ON CONFLICT (NASIPAddress) DO UPDATE SET ReloadTime = TO_TIMESTAMP(1793836801)`);
     await k.raw(`INSERT INTO nasreload (NASIPAddress, ReloadTime) VALUES ('127.0.0.2', TO_TIMESTAMP(1793836800)) ON CONFLICT (NASIPAddress) DO UPDATE SET ReloadTime = TO_TIMESTAMP(1793836801)`);
     expect(await rows(k, `SELECT count(*)::int AS n FROM nasreload`)).toEqual([{ n: 1 }]);

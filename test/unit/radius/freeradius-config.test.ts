@@ -105,6 +105,15 @@ describe.skipIf(!sourceDir)('writeFreeRadiusConfig', () => {
     expect(site.match(/update reply \{\s*&Message-Authenticator := 0x00\s*\}/g)).toHaveLength(2);
     expect(site).toMatch(/post-auth \{\s*update reply \{\s*&Message-Authenticator := 0x00/);
     expect(site).toMatch(/Post-Auth-Type REJECT \{\s*update reply \{\s*&Message-Authenticator := 0x00/);
+    // The password and the CHAP response leave the request before the post-auth log is written,
+    // in both sections, ahead of their sql calls.
+    const dropped = /update request \{\s*&User-Password !\* ANY\s*&CHAP-Password !\* ANY\s*\}/g;
+    expect(site.match(dropped)).toHaveLength(2);
+    for (const section of [/\n\s*post-auth \{/, /Post-Auth-Type REJECT \{/]) {
+      const from = site.search(section);
+      const body = site.slice(from);
+      expect(body.search(/&User-Password !\* ANY/)).toBeLessThan(body.search(/^\s*-?sql\b/m));
+    }
 
     // No stock clients.
     expect(code(read(dir, 'clients.conf')).trim()).toBe('');

@@ -7,7 +7,7 @@ import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { invalid, IspctlError } from '../../../errors.js';
 import { commentItems, insertAfterOpen, removeBlock, removeEapCalls, renameBlock, replaceModuleCall, setItems, setTopLevel } from './edit.js';
 import { blocksIn, configError, findBlock, headerIs, requireBlock } from './parse.js';
-import { AUTH_SQL_INSTANCE, authorizeFromReplica, checkAbsolute, DYNAMIC_SITE, messageAuthenticatorReply, renderFreeRadiusConfig } from './render.js';
+import { AUTH_SQL_INSTANCE, authorizeFromReplica, checkAbsolute, DYNAMIC_SITE, dropPasswordsBeforePostAuth, messageAuthenticatorReply, renderFreeRadiusConfig } from './render.js';
 import { FREERADIUS_CONFIG_CANDIDATES, type FreeRadiusConfig, type FreeRadiusConfigOptions } from './types.js';
 import { errors } from '../../../error-catalogue.js';
 
@@ -81,7 +81,8 @@ async function realFileIn(configDir: string, path: string): Promise<string> {
  * Copy the installed FreeRADIUS configuration to `targetDir` and edit the copy so that it serves
  * ispctl's database: sql module on PostgreSQL with `read_clients`, eap and inner-tunnel removed,
  * stock clients removed, listen sections on the given address and ports, Message-Authenticator
- * in every Access-Accept and Access-Reject, logs, pid file and run directory inside the copy.
+ * in every Access-Accept and Access-Reject, the password left out of the post-auth log, logs,
+ * pid file and run directory inside the copy.
  */
 export async function writeFreeRadiusConfig(options: FreeRadiusConfigOptions): Promise<FreeRadiusConfig> {
   // Validate everything before touching the file system.
@@ -209,9 +210,9 @@ export async function writeFreeRadiusConfig(options: FreeRadiusConfigOptions): P
     server = requireBlock('sites-enabled/default', text, /^server default$/);
     const postAuth = requireBlock('sites-enabled/default', text, /^post-auth$/, server);
     const reject = findBlock(text, /^Post-Auth-Type REJECT$/, postAuth);
-    if (reject) text = insertAfterOpen(text, reject, messageAuthenticatorReply('\t\t'));
+    if (reject) text = insertAfterOpen(text, reject, messageAuthenticatorReply('\t\t') + dropPasswordsBeforePostAuth('\t\t'));
     server = requireBlock('sites-enabled/default', text, /^server default$/);
-    text = insertAfterOpen(text, requireBlock('sites-enabled/default', text, /^post-auth$/, server), messageAuthenticatorReply('\t'));
+    text = insertAfterOpen(text, requireBlock('sites-enabled/default', text, /^post-auth$/, server), messageAuthenticatorReply('\t') + dropPasswordsBeforePostAuth('\t'));
     return text;
   });
   for (const name of await readdir(sitesEnabled)) {

@@ -107,6 +107,24 @@ export function listenBlock(type: 'auth' | 'acct', address: string, port: number
   return `\tlisten {\n\t\ttype = ${type}\n\t\t${addr}\n\t\tport = ${port}\n${limit}\t}\n`;
 }
 
+/**
+ * The start of post-auth (and of Post-Auth-Type REJECT): authentication is over, so the
+ * password and the CHAP response leave the request before the stock post-auth query, which
+ * logs '%{%{User-Password}:-%{Chap-Password}}' to radpostauth, runs. The password never reaches
+ * the database (nor its statement log or replicas); the database's trigger need not blank it.
+ */
+export function dropPasswordsBeforePostAuth(indent: string): string {
+  return [
+    `${indent}# Written by ispctl: the stock post-auth query would log the password (or CHAP response)`,
+    `${indent}# in radpostauth; authentication is over, so both leave the request first.`,
+    `${indent}update request {`,
+    `${indent}	&User-Password !* ANY`,
+    `${indent}	&CHAP-Password !* ANY`,
+    `${indent}}`,
+    '',
+  ].join('\n');
+}
+
 export function messageAuthenticatorReply(indent: string): string {
   return [
     `${indent}# Written by ispctl: makes FreeRADIUS compute a real Message-Authenticator in the reply;`,
