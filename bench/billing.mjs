@@ -29,7 +29,7 @@ const arg = (name, def) => {
   return i > 0 ? Number(process.argv[i + 1]) : def;
 };
 const SERVICES = arg('services', sized(100_000, 10_000));
-const RUNS = arg('runs', sized(5, 2));
+const RUNS = arg('runs', sized(7, 2));
 const STREAMED = arg('streamed', sized(1_000_000, 20_000)); // 0: leave out
 const PGLITE = arg('pglite', 1); // 0: leave out
 const PERIOD = { key: '2026-11', start: '2026-11-01', end: '2026-11-30', issue: '2026-11-01', due: '2026-11-16' };
